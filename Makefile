@@ -1,0 +1,64 @@
+# Racik — the two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+export FLASK_APP := wsgi.py
+
+.PHONY: install translations run test test-sqlite test-postgres e2e lint bench chromium \
+        messages migration clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+# Compile the gettext catalogs (the .mo files are build output, not committed).
+translations: $(STAMP)
+	$(BIN)/pybabel compile -d app/translations
+
+# Serve on http://127.0.0.1:5000 with the embedded SQLite database and demo data.
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load
+	$(BIN)/python -m jobs.launch
+
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "WARNING: could not install chromium; browser tests will be skipped (or fail under CI=true)"; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test-sqlite: install chromium
+	$(BIN)/pytest --db=sqlite
+
+test-postgres: install
+	$(BIN)/pytest --db=postgres -m "not e2e"
+
+# The whole suite: lint, then every test on SQLite (browser tests included), then on PostgreSQL.
+test: lint test-sqlite test-postgres
+
+e2e: install chromium
+	$(BIN)/pytest --db=sqlite -m e2e
+
+bench: install
+	bash bench/run.sh
+
+# Developer helpers: refresh the translation catalog, autogenerate a migration.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+migration: $(STAMP)
+	$(BIN)/flask db migrate -m "$(m)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

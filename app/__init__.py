@@ -1,0 +1,145 @@
+"""Racik: the application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, g, has_request_context, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import DEFAULT_SECRET_KEY, Config, config_from_env
+from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+
+def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+    """Build the app from a config class (default: the one RACIK_ENV names) plus overrides."""
+    config = config or config_from_env()
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or config.INSTANCE_PATH)
+    app.config.from_object(config)
+    app.config.update(overrides)
+    _refuse_unsafe_production(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from app.core.logs import configure_logging, init_request_id
+
+    configure_logging(app.config["LOG_LEVEL"])
+    if app.config["PROXY_FIX_X_FOR"]:
+        count = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    _init_extensions(app)
+    _init_request_hooks(app)
+    init_request_id(app)
+
+    from app.core.http import init_error_handlers
+    from app.core.security import init_security_headers
+    from app.core.templating import init_templating
+
+    init_error_handlers(app)
+    init_security_headers(app)
+    init_templating(app)
+    _register_blueprints(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _refuse_unsafe_production(app: Flask) -> None:
+    if app.config["ENV_NAME"] != "production":
+        return
+    key = app.config.get("SECRET_KEY") or ""
+    if key == DEFAULT_SECRET_KEY or len(key) < 32:
+        raise RuntimeError(
+            "Refusing to start in production: set SECRET_KEY to a random value of at least "
+            "32 characters."
+        )
+
+
+def _select_locale() -> str:
+    if not has_request_context():
+        return "id"  # jobs render emails under force_locale(user.locale)
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    language = session.get("lang")
+    return language if language in ("id", "en") else "id"
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.core.db import init_db
+    from app.core.queue import init_queue, redis_answers
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        render_as_batch=True, compare_type=True,
+    )
+    init_db(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = (
+            app.config["REDIS_URL"] if redis_answers(app) else "memory://"
+        )
+    limiter.init_app(app)
+
+    from app.accounts.sessions import session_load
+
+    login_manager.init_app(app)
+    login_manager.user_loader(session_load)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Silakan masuk untuk membuka halaman ini.")
+    login_manager.login_message_category = "info"
+    login_manager.unauthorized_handler(_unauthorized)
+
+    init_queue(app)
+    # Import every domain's models so metadata (and Alembic) sees all tables.
+    import app.accounts.models
+    import app.core.models
+
+
+def _unauthorized():
+    """Anonymous user on a protected route: go to login and come back afterwards."""
+    from flask import flash, make_response, redirect, url_for
+
+    from app.core.http import is_htmx
+
+    login_url = url_for("accounts.login", next=request.full_path.rstrip("?"))
+    if is_htmx():
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = login_url
+        return response
+    flash(str(login_manager.login_message), login_manager.login_message_category)
+    return redirect(login_url)
+
+
+def _init_request_hooks(app: Flask) -> None:
+    from app.core.db import set_read_only_transactions
+
+    @app.before_request
+    def _transaction_mode() -> None:
+        # Safe methods only read; SQLite then starts deferred (non-locking) transactions.
+        set_read_only_transactions(request.method in ("GET", "HEAD", "OPTIONS"))
+        g.lang = _select_locale()
+
+    @app.teardown_request
+    def _reset_transaction_mode(exc) -> None:
+        set_read_only_transactions(False)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts.routes import bp as accounts_bp
+    from app.admin.routes import bp as admin_bp
+    from app.core.routes import bp as core_bp
+    from app.main.routes import bp as main_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")

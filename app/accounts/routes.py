@@ -1,0 +1,179 @@
+"""Accounts blueprint: register, log in/out, profile, password.
+
+URL table:
+    GET/POST /daftar              register (customer or seller with store)
+    GET/POST /masuk               log in (rate-limited per account and per IP)
+    POST     /keluar              log out
+    GET/POST /akun                profile
+    GET/POST /akun/kata-sandi     password change
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.accounts.forms import LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
+from app.accounts.models import User
+from app.accounts.services import (
+    AccountError,
+    StoreDetails,
+    normalize_email,
+    password_change,
+    profile_update,
+    user_authenticate,
+    user_register,
+)
+from app.accounts.sessions import session_open, session_revoke
+from app.core.http import render_page, see_other
+from app.core.security import safe_next_url
+from app.extensions import db, limiter
+
+log = logging.getLogger(__name__)
+bp = Blueprint("accounts", __name__)
+
+
+def _start_session(user: User, *, remember: bool) -> None:
+    """Rotate the cookie session, open a server-side session row and log the user in."""
+    language = session.get("lang")
+    session.clear()  # new session on login: nothing from the anonymous session is trusted
+    if language:
+        session["lang"] = language
+    session_open(user=user, remember=remember)
+    db.session.commit()
+    login_user(user, remember=remember)
+
+
+def _field_error(form, error: AccountError) -> None:
+    field = getattr(form, error.field or "", None)
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/daftar", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        store = None
+        if form.account_type.data == "seller":
+            store = StoreDetails(name=form.store_name.data, location=form.store_location.data)
+        try:
+            user = user_register(
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                phone=form.phone.data or "",
+                locale=session.get("lang", current_app.config["BABEL_DEFAULT_LOCALE"]),
+                store=store,
+            )
+        except AccountError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            _start_session(user, remember=False)
+            flash(_("Selamat datang di Racik, %(name)s!", name=user.name), "success")
+            return see_other(url_for("main.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_page("accounts/register.html", "accounts/_register_form.html", status,
+                       form=form)
+
+
+def _login_account_key() -> str:
+    return "login-account:" + normalize_email(request.form.get("email", ""))[:320]
+
+
+def _login_ip_key() -> str:
+    return "login-ip:" + (get_remote_address() or "")
+
+
+def _failed_login(response) -> bool:
+    return response.status_code == 422
+
+
+@bp.route("/masuk", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_account_key,
+               methods=["POST"], deduct_when=_failed_login, scope="login-account")
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], key_func=_login_ip_key,
+               methods=["POST"], deduct_when=_failed_login, scope="login-ip")
+def login():
+    next_url = safe_next_url(request.values.get("next"), url_for("main.index"))
+    if current_user.is_authenticated:
+        return redirect(next_url)
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = user_authenticate(email=form.email.data, password=form.password.data)
+        if user is not None:
+            _start_session(user, remember=bool(form.remember.data))
+            log.info("login ok for user %s", user.id)
+            flash(_("Anda berhasil masuk."), "success")
+            return see_other(next_url)
+        db.session.commit()
+        log.info("login failed")
+        form.password.errors = [_("Email atau kata sandi salah.")]
+    status = 422 if request.method == "POST" else 200
+    return render_page("accounts/login.html", "accounts/_login_form.html", status,
+                       form=form, next_url=next_url)
+
+
+@bp.route("/keluar", methods=["POST"])
+def logout():
+    if current_user.is_authenticated:
+        if current_user.current_session is not None:
+            session_revoke(user_session=current_user.current_session)
+            db.session.commit()
+        logout_user()
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    flash(_("Anda telah keluar."), "success")
+    return see_other(url_for("main.index"))
+
+
+@bp.route("/akun", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        profile_update(user=current_user, name=form.name.data, phone=form.phone.data or "",
+                       locale=form.locale.data)
+        db.session.commit()
+        session["lang"] = current_user.locale
+        flash(_("Profil disimpan."), "success")
+        return see_other(url_for("accounts.profile"))
+    status = 422 if request.method == "POST" else 200
+    return render_page("accounts/profile.html", "accounts/_profile_form.html", status, form=form)
+
+
+@bp.route("/akun/kata-sandi", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            ended = password_change(
+                user=current_user,
+                current_password=form.current_password.data,
+                new_password=form.new_password.data,
+            )
+        except AccountError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            message = _("Kata sandi diubah.")
+            if ended:
+                message += " " + _("Sesi di %(n)s perangkat lain telah diakhiri.", n=ended)
+            flash(message, "success")
+            return see_other(url_for("accounts.profile"))
+    status = 422 if request.method == "POST" else 200
+    return render_page("accounts/password.html", "accounts/_password_form.html", status,
+                       form=form)

@@ -1,0 +1,96 @@
+"""Login sessions: one `UserSession` row per login, its token in the signed cookie.
+
+The cookie (session or remember-me) carries a random token; the database keeps its SHA-256.
+Loading a request's user means finding a live row for that token, so revoking rows ends
+sessions at once (password change, logout, later: deactivation and "log out elsewhere").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, request
+from sqlalchemy import select, update
+
+from app.accounts.models import User, UserSession
+from app.core.clock import utcnow
+from app.core.db import write_connection
+from app.extensions import db
+
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_open(*, user: User, remember: bool) -> UserSession:
+    """Create a session row for a fresh login and attach it to `user` (for get_id)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    lifetime = (
+        current_app.config["REMEMBER_COOKIE_DURATION"]
+        if remember
+        else current_app.config["SESSION_LIFETIME"]
+    )
+    row = UserSession(
+        user_id=user.id,
+        token_hash=_digest(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        remember=remember,
+        ip_address=(request.remote_addr or "")[:45],
+        user_agent=(request.user_agent.string or "")[:300],
+    )
+    db.session.add(row)
+    db.session.flush()
+    row.raw_token = token
+    user.current_session = row
+    return row
+
+
+def session_load(token: str) -> User | None:
+    """The active user of a live session with this token, or None."""
+    if not token or len(token) > 100:
+        return None
+    now = utcnow()
+    row = db.session.execute(
+        select(UserSession).where(
+            UserSession.token_hash == _digest(token),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+        )
+    ).scalar_one_or_none()
+    if row is None or not row.user.active:
+        return None
+    row.raw_token = token
+    if now - row.last_seen_at > TOUCH_EVERY:
+        # Bookkeeping in its own short transaction: safe even on read-only requests.
+        with write_connection() as connection:
+            connection.execute(
+                update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+            )
+    user = row.user
+    user.current_session = row
+    return user
+
+
+def session_revoke(*, user_session: UserSession) -> None:
+    user_session.revoked_at = utcnow()
+    db.session.flush()
+
+
+def sessions_revoke_others(*, user: User, keep: UserSession | None) -> int:
+    """Revoke every live session of `user` except `keep`. Returns how many were ended."""
+    stmt = (
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep.id)
+    return db.session.execute(stmt).rowcount

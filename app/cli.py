@@ -1,0 +1,69 @@
+"""Flask CLI commands.
+
+    flask users create-admin EMAIL [--name NAME]   (password asked twice, or RACIK_ADMIN_PASSWORD)
+    flask demo load                                  idempotent demo data (not in production)
+    flask mail sweep                                 send every due outbox email now
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    users = AppGroup("users", help="Manage user accounts.")
+    demo = AppGroup("demo", help="Demo data for development.")
+    mail = AppGroup("mail", help="Email outbox.")
+
+    @users.command("create-admin")
+    @click.argument("email")
+    @click.option("--name", default=None, help="Display name (default: part before @).")
+    def create_admin(email: str, name: str | None) -> None:
+        """Create an admin account, or grant admin to an existing one."""
+        from app.accounts.services import AccountError, admin_create, user_by_email
+
+        password = ""
+        if user_by_email(email) is None:
+            password = os.environ.get("RACIK_ADMIN_PASSWORD") or click.prompt(
+                "Password", hide_input=True, confirmation_prompt=True
+            )
+        try:
+            user, created = admin_create(email=email, password=password, name=name)
+        except AccountError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        db.session.commit()
+        verb = "Created admin" if created else "Granted admin to"
+        click.echo(f"{verb} {user.email}")
+
+    @demo.command("load")
+    def demo_load_command() -> None:
+        """Create the demo accounts and data (idempotent)."""
+        from app.demo import DEMO_PASSWORD, DemoRefused, demo_load
+
+        try:
+            accounts = demo_load()
+        except DemoRefused as error:
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+        click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
+        for account in accounts:
+            click.echo(f"  {account.email:<22} {', '.join(account.roles)}")
+
+    @mail.command("sweep")
+    def mail_sweep() -> None:
+        """Send every pending outbox email that is due."""
+        from app.core.mail import outbox_sweep
+
+        counts = outbox_sweep()
+        click.echo(f"sent {counts['sent']}, failed {counts['failed']}")
+
+    app.cli.add_command(users)
+    app.cli.add_command(demo)
+    app.cli.add_command(mail)

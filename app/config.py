@@ -1,0 +1,137 @@
+"""Configuration, read only from environment variables.
+
+`Config` holds safe development defaults (embedded SQLite under `instance/`, mail written
+as `.eml` files), `TestConfig` is what the test-suite starts from, and `ProductionConfig`
+refuses to start with a default secret (see `Config.validate`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    ENV_NAME = "development"
+    TESTING = False
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    INSTANCE_PATH = os.environ.get("INSTANCE_PATH", str(BASE_DIR / "instance"))
+
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{Path(INSTANCE_PATH) / 'racik.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Redis carries queues, rate limits and cache. Empty string disables it.
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # "auto": RQ when Redis answers, otherwise in-process threads after commit.
+    # "rq", "thread" and "sync" (run right after commit, in the caller's thread) force a mode.
+    JOBS_MODE = os.environ.get("JOBS_MODE", "auto")
+    JOBS_DEFAULT_TIMEOUT = _int("JOBS_DEFAULT_TIMEOUT", 600)
+
+    # Sessions: signed cookies that carry a server-side session token (accounts.UserSession).
+    SESSION_COOKIE_NAME = "racik_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_NAME = "racik_remember"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 30))
+    SESSION_LIFETIME = timedelta(hours=_int("SESSION_LIFETIME_HOURS", 12))
+    PERMANENT_SESSION_LIFETIME = timedelta(days=_int("REMEMBER_DAYS", 30))
+
+    WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "id"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
+    LANGUAGES = ("id", "en")
+
+    # Password hashing (argon2id). Tests lower the cost; production keeps the library defaults.
+    ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 65536)
+    ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 4)
+
+    # Login throttling (Flask-Limiter); failed attempts only.
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 15 minutes")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")  # "" = decide at start
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "racik-rl"
+
+    # Mail: "file" writes .eml under instance/mail/, "smtp" sends through MAIL_SERVER.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Racik <noreply@racik.test>")
+    MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 12)
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    # Behind a reverse proxy: how many proxies set X-Forwarded-* (0 = trust none).
+    PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
+    DEMO_DATA_ALLOWED = True
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+
+class TestConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    REDIS_URL = ""
+    JOBS_MODE = "sync"
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_BACKEND = "file"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+    LOG_LEVEL = "WARNING"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    DEMO_DATA_ALLOWED = False
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": Config,
+    "testing": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The configuration class named by RACIK_ENV (development by default)."""
+    name = os.environ.get("RACIK_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"Unknown RACIK_ENV {name!r}; use one of {sorted(CONFIGS)}") from None

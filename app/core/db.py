@@ -1,0 +1,67 @@
+"""Database engine behaviour shared by every domain.
+
+SQLite (the embedded default) gets WAL mode, a busy timeout and `BEGIN IMMEDIATE` for
+transactions that may write, so two writers queue instead of failing half-way. Requests with
+a safe method (GET/HEAD/OPTIONS) start a deferred transaction: they only read, and readers
+never block writers in WAL mode. PostgreSQL needs none of this.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.extensions import db
+
+# True: the next SQLite transaction starts with BEGIN IMMEDIATE (takes the write lock).
+_sqlite_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "sqlite_immediate", default=True
+)
+
+
+def set_read_only_transactions(read_only: bool) -> None:
+    """Declare that this context's SQLite transactions only read (deferred BEGIN)."""
+    _sqlite_immediate.set(not read_only)
+
+
+@contextmanager
+def write_connection() -> Iterator:
+    """A short, separate write transaction (committed on exit), e.g. for bookkeeping
+    done during a read-only request. Never use it for business writes."""
+    token = _sqlite_immediate.set(True)
+    try:
+        with db.engine.begin() as connection:
+            yield connection
+    finally:
+        _sqlite_immediate.reset(token)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record) -> None:  # pragma: no cover - glue
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN is deferred and late).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # pragma: no cover - glue
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _sqlite_immediate.get() else "BEGIN")
+
+
+def init_db(app: Flask) -> None:
+    """Attach backend-specific behaviour to the engine(s) once they exist."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)

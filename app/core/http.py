@@ -1,0 +1,126 @@
+"""HTTP helpers: htmx-aware rendering, redirects, and the error pages.
+
+A page includes its partials; the same partial answers the htmx request. Responses to
+fragment routes carry `Vary: HX-Request` (added for every HTML response in
+`core.security`). Errors are full pages normally and small fragments for htmx.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+from flask import Flask, Response, make_response, redirect, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.extensions import db, limiter
+
+log = logging.getLogger(__name__)
+
+ERROR_TITLES = {
+    400: _l("Permintaan tidak valid"),
+    401: _l("Perlu masuk"),
+    403: _l("Akses ditolak"),
+    404: _l("Halaman tidak ditemukan"),
+    405: _l("Metode tidak diizinkan"),
+    409: _l("Terjadi konflik"),
+    413: _l("Berkas terlalu besar"),
+    422: _l("Data tidak dapat diproses"),
+    429: _l("Terlalu banyak percobaan"),
+    500: _l("Terjadi kesalahan pada server"),
+}
+ERROR_MESSAGES = {
+    400: _l("Permintaan tidak dapat diproses. Periksa kembali isian Anda."),
+    401: _l("Silakan masuk untuk melanjutkan."),
+    403: _l("Anda tidak memiliki izin untuk membuka halaman ini."),
+    404: _l("Halaman atau data yang Anda cari tidak ada."),
+    405: _l("Tindakan ini tidak didukung di alamat ini."),
+    409: _l("Tindakan ini tidak dapat dilakukan pada keadaan data saat ini."),
+    413: _l("Berkas yang Anda kirim melebihi batas ukuran."),
+    422: _l("Data yang dikirim tidak dapat diproses."),
+    429: _l("Terlalu banyak percobaan. Silakan coba lagi nanti."),
+    500: _l("Maaf, terjadi kesalahan. Tim kami sudah dicatat; silakan coba lagi."),
+}
+
+
+def is_htmx() -> bool:
+    """True for an htmx request that wants a fragment (not a boosted full-page load)."""
+    return bool(getattr(request, "htmx", False)) and not request.htmx.boosted
+
+
+def render_page(page: str, partial: str | None = None, http_status: int = 200,
+                **context: Any):
+    """Render `partial` for htmx requests and `page` (which includes it) otherwise."""
+    template = partial if partial and is_htmx() else page
+    return render_template(template, **context), http_status
+
+
+def see_other(location: str) -> Response:
+    """Redirect after a successful POST: 303 normally, `HX-Redirect` for htmx requests."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, code=303)
+
+
+def render_error(code: int, message: str | None = None, retry_minutes: int | None = None):
+    context = {
+        "code": code,
+        "title": ERROR_TITLES.get(code, ERROR_TITLES[500]),
+        "message": message or ERROR_MESSAGES.get(code, ERROR_MESSAGES[500]),
+        "retry_minutes": retry_minutes,
+    }
+    template = "errors/_fragment.html" if is_htmx() else "errors/page.html"
+    return render_template(template, **context), code
+
+
+def _retry_minutes() -> int:
+    current = limiter.current_limit
+    if current is None:
+        return 1
+    return max(1, math.ceil((current.reset_at - time.time()) / 60))
+
+
+def init_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        log.info("CSRF rejected: %s", error.description)
+        return render_error(
+            400,
+            str(
+                _l("Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba lagi.")
+            ),
+        )
+
+    @app.errorhandler(429)
+    def _too_many(error: HTTPException):
+        minutes = _retry_minutes()
+        response, code = render_error(429, retry_minutes=minutes)
+        response = make_response(response, code)
+        response.headers["Retry-After"] = str(minutes * 60)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        response = make_response(*render_error(error.code))
+        if error.code == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return _http_error(error)
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500)
+
+    # Flask calls the handler for 500 also when debugging is off and no other matches.
+    app.register_error_handler(InternalServerError, lambda e: render_error(500))

@@ -1,0 +1,186 @@
+"""Email through an outbox: written in the business transaction, sent by a job.
+
+`mail_queue(...)` renders the HTML and text templates in the recipient's language, adds an
+`EmailOutbox` row to the current transaction and enqueues `jobs.mail.send_email` after
+commit. `outbox_send(id)` claims the row with a conditional UPDATE (so a retry and the
+sweep never send the same row twice at once), sends it and records the outcome; a failure
+leaves the row pending with an exponential back-off, and `outbox_sweep()` (cron) picks up
+whatever is due — a dead Redis or SMTP server delays mail but never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import or_, select, update
+
+from app.core.clock import utcnow
+from app.core.models import EmailOutbox, OutboxStatus
+from app.core.queue import enqueue_after_commit
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+BACKOFF_SECONDS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600)
+STALE_CLAIM = timedelta(minutes=10)
+
+
+def mail_queue(
+    *, to: str, template: str, subject: str, locale: str = "id", **context: Any
+) -> EmailOutbox:
+    """Write an email to the outbox in the current transaction; it is sent after commit.
+
+    `template` names `email/<template>.html` and `email/<template>.txt`; `subject` is a
+    lazy-translatable string rendered in `locale` like the bodies.
+    """
+    with force_locale(locale):
+        subject_text = str(subject)
+        context = {**context, "subject": subject_text}
+        html = render_template(f"email/{template}.html", **context)
+        text = render_template(f"email/{template}.txt", **context)
+    domain = to.rsplit("@", 1)[-1] if "@" in to else "racik.local"
+    row = EmailOutbox(
+        to_address=to,
+        subject=subject_text,
+        body_html=html,
+        body_text=text,
+        template=template,
+        message_id=make_msgid(domain="racik." + domain.split(".")[-1]),
+    )
+    db.session.add(row)
+    db.session.flush()
+    enqueue_after_commit("jobs.mail.send_email", row.id, queue="email", retries=5)
+    return row
+
+
+def outbox_send(outbox_id: int) -> bool:
+    """Send one outbox row if it is due and nobody else is sending it.
+
+    Returns True when this call delivered it. Raises the transport error after recording
+    it, so an RQ retry follows; the row stays pending for the sweep either way.
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(EmailOutbox)
+        .where(
+            EmailOutbox.id == outbox_id,
+            or_(
+                EmailOutbox.status == OutboxStatus.PENDING,
+                (EmailOutbox.status == OutboxStatus.SENDING)
+                & (EmailOutbox.claimed_at < now - STALE_CLAIM),
+            ),
+        )
+        .values(status=OutboxStatus.SENDING, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()  # the claim must be visible before the slow network call
+    if not claimed:
+        return False
+    row = db.session.get(EmailOutbox, outbox_id)
+    assert row is not None
+    try:
+        _deliver(row)
+    except Exception as exc:
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+            row.status = OutboxStatus.FAILED
+        else:
+            row.status = OutboxStatus.PENDING
+            delay = BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)]
+            row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        row.claimed_at = None
+        db.session.commit()
+        log.warning("email %s to outbox row %s failed (attempt %s)", row.template, row.id,
+                    row.attempts)
+        raise
+    row.attempts += 1
+    row.status = OutboxStatus.SENT
+    row.sent_at = utcnow()
+    row.claimed_at = None
+    row.last_error = None
+    db.session.commit()
+    log.info("email %s sent (outbox row %s)", row.template, row.id)
+    return True
+
+
+def outbox_sweep(*, limit: int = 200) -> dict[str, int]:
+    """Send every pending row that is due (and re-claim rows stuck in `sending`).
+
+    Used by cron; also `flask mail sweep`. Returns counts of sent and failed attempts.
+    """
+    now = utcnow()
+    ids = db.session.scalars(
+        select(EmailOutbox.id)
+        .where(
+            or_(
+                (EmailOutbox.status == OutboxStatus.PENDING)
+                & (EmailOutbox.next_attempt_at <= now),
+                (EmailOutbox.status == OutboxStatus.SENDING)
+                & (EmailOutbox.claimed_at < now - STALE_CLAIM),
+            )
+        )
+        .order_by(EmailOutbox.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+    sent = failed = 0
+    for outbox_id in ids:
+        try:
+            if outbox_send(outbox_id):
+                sent += 1
+        except Exception:  # recorded on the row; the next sweep tries again
+            failed += 1
+    return {"sent": sent, "failed": failed}
+
+
+def outbox_retry(*, outbox: EmailOutbox) -> None:
+    """Put a failed (or pending) row back to be sent now; sent rows are left alone."""
+    if outbox.status == OutboxStatus.SENT:
+        return
+    outbox.status = OutboxStatus.PENDING
+    outbox.next_attempt_at = utcnow()
+    outbox.claimed_at = None
+    db.session.flush()
+    enqueue_after_commit("jobs.mail.send_email", outbox.id, queue="email", retries=5)
+
+
+def build_message(row: EmailOutbox) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["To"] = row.to_address
+    message["Subject"] = row.subject
+    message["Message-ID"] = row.message_id
+    message.set_content(row.body_text)
+    message.add_alternative(row.body_html, subtype="html")
+    return message
+
+
+def _deliver(row: EmailOutbox) -> None:
+    config = current_app.config
+    message = build_message(row)
+    backend = config["MAIL_BACKEND"]
+    if backend == "file":
+        folder = Path(current_app.instance_path) / "mail"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{row.id:08d}-{row.template}.eml").write_bytes(message.as_bytes())
+        return
+    if backend != "smtp":
+        raise RuntimeError(f"unknown MAIL_BACKEND {backend!r}")
+    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+    with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"],
+                    timeout=config["MAIL_TIMEOUT"]) as smtp:
+        if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(message)

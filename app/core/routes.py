@@ -1,0 +1,82 @@
+"""Core blueprint: health check, language switch, background-job status partial.
+
+URL table:
+    GET  /healthz                          database + Redis status (JSON)
+    POST /bahasa                           switch the interface language
+    GET  /pekerjaan/<id>/status            self-polling job status partial (owner or admin)
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, make_response, render_template, request, session
+from flask_login import current_user, login_required
+from sqlalchemy import select, text
+
+from app.core.http import see_other
+from app.core.models import JobRecord
+from app.core.queue import redis_answers
+from app.core.security import owned_or_404, safe_next_url
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+bp = Blueprint("core", __name__)
+
+# HTTP 286 tells htmx to stop polling (htmx docs: "Polling", stop with status 286).
+STOP_POLLING = 286
+
+
+@bp.route("/healthz")
+def healthz():
+    database = "ok"
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # report, never raise: this is what monitors call when things break
+        log.exception("health check: database unavailable")
+        database = "unavailable"
+    if current_app.config.get("REDIS_URL"):
+        redis_status = "ok" if redis_answers() else "unavailable"
+    else:
+        redis_status = "disabled"
+    healthy = database == "ok"
+    body = {
+        "status": "ok" if healthy and redis_status != "unavailable" else "degraded",
+        "database": database,
+        "redis": redis_status,
+        "jobs_mode": current_app.config["JOBS_MODE_ACTIVE"],
+    }
+    if not healthy:
+        body["status"] = "down"
+    response = jsonify(body)
+    response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/bahasa", methods=["POST"])
+def switch_language():
+    language = request.form.get("lang", "")
+    if language in current_app.config["LANGUAGES"]:
+        session["lang"] = language
+        if current_user.is_authenticated and current_user.locale != language:
+            current_user.locale = language
+            db.session.commit()
+    referrer_path = None
+    if request.referrer and request.referrer.startswith(request.host_url):
+        referrer_path = "/" + request.referrer[len(request.host_url):]
+    target = safe_next_url(request.form.get("next") or referrer_path, "/")
+    return see_other(target)
+
+
+@bp.route("/pekerjaan/<int:job_id>/status")
+@login_required
+def job_status(job_id: int):
+    stmt = select(JobRecord).where(JobRecord.id == job_id)
+    if not current_user.has_role("admin"):
+        stmt = stmt.where(JobRecord.owner_id == current_user.id)
+    record = owned_or_404(stmt)
+    response = make_response(render_template("core/_job_status.html", job=record))
+    if record.is_final and request.headers.get("HX-Request"):
+        response.status_code = STOP_POLLING
+    return response

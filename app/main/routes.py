@@ -1,0 +1,16 @@
+"""Main blueprint.
+
+URL table:
+    GET /    home page (what the visitor can do, by role)
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def index():
+    return render_template("main/index.html")

@@ -1,0 +1,103 @@
+"""Recurring work: one table, run by RQ's CronScheduler (with Redis) or in-process.
+
+    python -m jobs.cron      # RQ cron scheduler (needs REDIS_URL)
+
+Each later feature appends its entry to CRON_TABLE (weekly seller report, nightly backup,
+payment-expiry sweep...). Cron expressions are in UTC: Monday 09:00 WIB is "0 2 * * 1".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from croniter import croniter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CronEntry:
+    func_path: str
+    queue: str
+    interval: int | None = None  # seconds
+    cron: str | None = None  # UTC cron expression
+    timeout: int = 600
+
+
+CRON_TABLE: list[CronEntry] = [
+    # Re-send outbox rows left pending (SMTP or Redis outage): mail is delayed, never lost.
+    CronEntry("jobs.mail.sweep", "email", interval=300),
+]
+
+
+def build_rq_scheduler(connection):
+    """An RQ CronScheduler with every CRON_TABLE entry registered."""
+    from rq.cron import CronScheduler
+
+    from jobs.runner import run
+
+    scheduler = CronScheduler(connection=connection, name=f"racik-cron-{uuid.uuid4().hex[:6]}")
+    for entry in CRON_TABLE:
+        scheduler.register(
+            run,
+            entry.queue,
+            args=(entry.func_path, [], {}, None, f"cron:{entry.func_path}"),
+            interval=entry.interval,
+            cron=entry.cron,
+            job_timeout=entry.timeout,
+            name=entry.func_path,
+        )
+    return scheduler
+
+
+def next_run(entry: CronEntry, after: float) -> float:
+    if entry.interval:
+        return after + entry.interval
+    assert entry.cron
+    start = datetime.fromtimestamp(after, UTC)
+    return croniter(entry.cron, start).get_next(float)
+
+
+def start_in_process(app, stop: threading.Event | None = None) -> threading.Thread:
+    """Run CRON_TABLE in a daemon thread of this process (development without Redis)."""
+    from app.core.queue import execute_job
+
+    stop = stop or threading.Event()
+    due = {entry: next_run(entry, time.time()) for entry in CRON_TABLE}
+
+    def loop() -> None:
+        while not stop.wait(5):
+            now = time.time()
+            for entry, when in list(due.items()):
+                if when > now:
+                    continue
+                due[entry] = next_run(entry, now)
+                # A failure is logged by execute_job; the next run tries again.
+                execute_job(app, entry.func_path, (), {}, None, f"cron:{entry.func_path}",
+                            reraise=False)
+
+    thread = threading.Thread(target=loop, name="racik-cron", daemon=True)
+    thread.start()
+    log.warning("Redis not reachable: cron jobs run in-process (%d entries)", len(CRON_TABLE))
+    return thread
+
+
+def main() -> None:
+    from jobs.runner import get_app
+
+    app = get_app()
+    from app.core.queue import redis_connection
+
+    connection = redis_connection(app)
+    if connection is None:
+        raise SystemExit("REDIS_URL is empty: the RQ cron scheduler needs Redis")
+    build_rq_scheduler(connection).start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""The function RQ actually runs: opens the app and calls `app.core.queue.execute_job`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+_app: Flask | None = None
+
+
+def get_app() -> Flask:
+    """One app per worker process, created on first use."""
+    global _app
+    if _app is None:
+        from app import create_app
+
+        _app = create_app()
+    return _app
+
+
+def run(func_path: str, args: list, kwargs: dict[str, Any], record_id: int | None,
+        job_id: str) -> Any:
+    from app.core.queue import execute_job
+
+    return execute_job(get_app(), func_path, tuple(args), kwargs, record_id, job_id)
