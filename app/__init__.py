@@ -20,6 +20,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or config.INSTANCE_PATH)
     app.config.from_object(config)
     app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
     _refuse_unsafe_production(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
@@ -47,6 +50,14 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     register_cli(app)
     return app
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way (postgres://, postgresql://)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 def _refuse_unsafe_production(app: Flask) -> None:
