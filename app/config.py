@@ -95,6 +95,7 @@ class Config:
     # Behind a reverse proxy: how many proxies set X-Forwarded-* (0 = trust none).
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
     DEMO_DATA_ALLOWED = True
+    EMAIL_ALLOW_TEST_DOMAINS = True  # accept the reserved .test domain (demo accounts)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
 
@@ -118,6 +119,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     DEMO_DATA_ALLOWED = False
+    EMAIL_ALLOW_TEST_DOMAINS = False
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
@@ -108,32 +108,48 @@ def db(app: Flask) -> Iterator:
 
 
 class CsrfClient(FlaskClient):
-    """A test client that sends the page's CSRF token with every form POST, like a browser.
+    """A test client that behaves like a browser against a real server.
 
-    Pass `csrf=False` to send a request without it.
+    - It sends the page's CSRF token with every form POST (pass `csrf=False` not to).
+    - Every request runs in its own app context, as in production: nothing in `g` (the
+      logged-in user, the CSRF token) or in the database session leaks from the test's own
+      app context into the request or between requests. The test's session is committed
+      before (so arranged rows are visible) and after (so it re-reads what the request
+      wrote) each request.
     """
 
     _csrf_token: str | None = None
 
     def csrf_token(self) -> str:
-        response = super().open("/masuk", method="GET")
+        response = self._isolated_open("/masuk", method="GET")
         match = CSRF_INPUT.search(response.get_data(as_text=True))
         if match is None:  # logged in: /masuk redirects, use the home page instead
-            response = super().open("/", method="GET")
+            response = self._isolated_open("/", method="GET")
             match = CSRF_INPUT.search(response.get_data(as_text=True))
         assert match, "no csrf_token found in the page"
         self._csrf_token = match.group(1)
         return self._csrf_token
+
+    def _isolated_open(self, *args, **kwargs):
+        outer = has_app_context()
+        if outer:
+            _db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if outer:
+            _db.session.commit()
+        return response
 
     def open(self, *args, csrf: bool = True, **kwargs):
         method = (kwargs.get("method") or "GET").upper()
         if csrf and method in {"POST", "PUT", "PATCH", "DELETE"}:
             data = kwargs.get("data")
             if data is None:
-                data = kwargs["data"] = {}
+                data = {}
             if isinstance(data, dict) and "csrf_token" not in data:
-                data["csrf_token"] = self._csrf_token or self.csrf_token()
-        return super().open(*args, **kwargs)
+                # A copy: never write the token into the caller's (maybe shared) dict.
+                kwargs["data"] = {**data, "csrf_token": self._csrf_token or self.csrf_token()}
+        return self._isolated_open(*args, **kwargs)
 
 
 @pytest.fixture

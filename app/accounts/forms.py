@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -13,32 +15,64 @@ from wtforms import (
     StringField,
     TelField,
 )
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 
 from app.accounts.passwords import MAX_LENGTH
 
-LANGUAGE_CHOICES = [("id", "Bahasa Indonesia"), ("en", "English")]
+LANGUAGE_CHOICES = [
+    SelectChoice("id", "Bahasa Indonesia", render_kw={"lang": "id"}),
+    SelectChoice("en", "English", render_kw={"lang": "en"}),
+]
 PHONE_PATTERN = r"^\+?[0-9 ()-]{6,20}$"
+
+
+class EmailAddress:
+    """Syntax check with email-validator (no DNS lookups). Outside production the reserved
+    `.test` domain is accepted, so demo and test addresses (`@racik.test`) work."""
+
+    def __call__(self, form, field) -> None:
+        try:
+            validate_email(
+                field.data or "",
+                check_deliverability=False,
+                test_environment=current_app.config.get("EMAIL_ALLOW_TEST_DOMAINS", False),
+            )
+        except EmailNotValidError:
+            raise ValidationError(_l("Alamat email tidak valid.")) from None
 
 
 def _required() -> InputRequired:
     return InputRequired(message=_l("Wajib diisi."))
 
 
+def _max(n: int) -> Length:
+    return Length(max=n, message=_l("Maksimal %(max)d karakter."))
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 class RegisterForm(FlaskForm):
     account_type = RadioField(
         _l("Jenis akun"),
-        choices=[("customer", _l("Pembeli")), ("seller", _l("Penjual (buka toko)"))],
+        choices=[
+            SelectChoice("customer", _l("Pembeli")),
+            SelectChoice("seller", _l("Penjual (buka toko)")),
+        ],
         default="customer",
+        validate_choice=False,  # checked in validate() with a message in our language
         validators=[_required()],
     )
-    name = StringField(_l("Nama lengkap"), validators=[_required(), Length(max=120)])
+    name = StringField(_l("Nama lengkap"), validators=[_required(), _max(120)])
     email = EmailField(
         _l("Email"),
+        filters=[_strip],
         validators=[
             _required(),
-            Length(max=320),
-            Email(message=_l("Alamat email tidak valid."), check_deliverability=False),
+            _max(320),
+            EmailAddress(),
         ],
     )
     phone = TelField(
@@ -46,7 +80,7 @@ class RegisterForm(FlaskForm):
         validators=[Optional(), Regexp(PHONE_PATTERN, message=_l("Nomor telepon tidak valid."))],
     )
     password = PasswordField(
-        _l("Kata sandi"), validators=[_required(), Length(max=MAX_LENGTH + 1)]
+        _l("Kata sandi"), validators=[_required(), _max(MAX_LENGTH + 1)]
     )
     password_confirm = PasswordField(
         _l("Ulangi kata sandi"),
@@ -55,11 +89,14 @@ class RegisterForm(FlaskForm):
             EqualTo("password", message=_l("Konfirmasi kata sandi tidak cocok.")),
         ],
     )
-    store_name = StringField(_l("Nama toko"), validators=[Length(max=120)])
-    store_location = StringField(_l("Lokasi toko (kota)"), validators=[Length(max=120)])
+    store_name = StringField(_l("Nama toko"), validators=[_max(120)])
+    store_location = StringField(_l("Lokasi toko (kota)"), validators=[_max(120)])
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        if self.account_type.data not in ("customer", "seller"):
+            self.account_type.errors = [*self.account_type.errors, _l("Pilihan tidak valid.")]
+            return False
         if self.account_type.data == "seller":
             if not (self.store_name.data or "").strip():
                 self.store_name.errors = [*self.store_name.errors, _l("Nama toko wajib diisi.")]
@@ -74,13 +111,13 @@ class RegisterForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[_required(), Length(max=320)])
-    password = PasswordField(_l("Kata sandi"), validators=[_required(), Length(max=1024)])
+    email = EmailField(_l("Email"), filters=[_strip], validators=[_required(), _max(320)])
+    password = PasswordField(_l("Kata sandi"), validators=[_required(), _max(1024)])
     remember = BooleanField(_l("Ingat saya di perangkat ini"))
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(_l("Nama lengkap"), validators=[_required(), Length(max=120)])
+    name = StringField(_l("Nama lengkap"), validators=[_required(), _max(120)])
     phone = TelField(
         _l("Nomor telepon"),
         validators=[Optional(), Regexp(PHONE_PATTERN, message=_l("Nomor telepon tidak valid."))],
@@ -90,10 +127,10 @@ class ProfileForm(FlaskForm):
 
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(
-        _l("Kata sandi saat ini"), validators=[_required(), Length(max=1024)]
+        _l("Kata sandi saat ini"), validators=[_required(), _max(1024)]
     )
     new_password = PasswordField(
-        _l("Kata sandi baru"), validators=[_required(), Length(max=MAX_LENGTH + 1)]
+        _l("Kata sandi baru"), validators=[_required(), _max(MAX_LENGTH + 1)]
     )
     new_password_confirm = PasswordField(
         _l("Ulangi kata sandi baru"),

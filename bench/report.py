@@ -1,0 +1,134 @@
+"""Turn wrk outputs into a table and `bench/results/latest.json`.
+
+    python bench/report.py home=home.txt login=login.txt floor=floor.txt
+
+Each argument is LABEL=FILE, FILE being what `wrk --latency` printed ("-" reads stdin). The
+label `floor` (or the one given with --floor) is the reference: every other row shows its
+req/s divided by the floor's. Exit status 1 when a run had non-2xx/3xx responses or socket
+errors (the figures then measure error pages, not the endpoint), or when a file is missing
+the figures; the table and the JSON are written anyway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+_RUNNING = re.compile(r"Running (\S+) test @ (\S+)")
+_SHAPE = re.compile(r"(\d+) threads and (\d+) connections")
+_PERCENTILE = re.compile(r"^\s*(50|75|90|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.M)
+_REQUESTS_SEC = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
+_TOTAL = re.compile(r"(\d+) requests in ([\d.]+\w+), ([\d.]+\w+) read")
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def to_ms(value: str, unit: str) -> float:
+    return float(value) * TO_MS[unit]
+
+
+def parse_wrk(text: str) -> dict:
+    """The figures of one wrk run; missing ones are None (and listed under `problems`)."""
+    result: dict = {"url": None, "duration": None, "threads": None, "connections": None,
+                    "requests": None, "requests_per_sec": None, "p50_ms": None, "p75_ms": None,
+                    "p90_ms": None, "p99_ms": None, "non_2xx_3xx": 0,
+                    "socket_errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0},
+                    "problems": []}
+    if match := _RUNNING.search(text):
+        result["duration"], result["url"] = match.group(1), match.group(2)
+    if match := _SHAPE.search(text):
+        result["threads"], result["connections"] = int(match.group(1)), int(match.group(2))
+    if match := _TOTAL.search(text):
+        result["requests"] = int(match.group(1))
+    if match := _REQUESTS_SEC.search(text):
+        result["requests_per_sec"] = float(match.group(1))
+    for percent, value, unit in _PERCENTILE.findall(text):
+        result[f"p{percent}_ms"] = round(to_ms(value, unit), 3)
+    if match := _NON_2XX.search(text):
+        result["non_2xx_3xx"] = int(match.group(1))
+    if match := _SOCKET.search(text):
+        result["socket_errors"] = dict(
+            zip(("connect", "read", "write", "timeout"), map(int, match.groups()), strict=True)
+        )
+
+    for key in ("requests_per_sec", "p50_ms", "p99_ms"):
+        if result[key] is None:
+            result["problems"].append(f"no {key} in wrk output (was --latency given?)")
+    if result["non_2xx_3xx"]:
+        result["problems"].append(f"{result['non_2xx_3xx']} non-2xx/3xx responses")
+    if any(result["socket_errors"].values()):
+        errors = ", ".join(f"{k} {v}" for k, v in result["socket_errors"].items() if v)
+        result["problems"].append(f"socket errors: {errors}")
+    return result
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def render(rows: dict[str, dict], floor: str) -> str:
+    floor_rps = rows.get(floor, {}).get("requests_per_sec")
+    header = ("endpoint", "url", "req/s", "p50 ms", "p99 ms", "vs floor")
+    table = []
+    for label, row in rows.items():
+        ratio = row.get("ratio_to_floor")
+        table.append((label, row["url"] or "?", _fmt(row["requests_per_sec"], 1),
+                      _fmt(row["p50_ms"], 2), _fmt(row["p99_ms"], 2), _fmt(ratio, 2)))
+    widths = [max(len(str(r[i])) for r in (header, *table)) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) if i < 2 else h.rjust(w)
+                       for i, (h, w) in enumerate(zip(header, widths, strict=True)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for cells in table:
+        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(cells, widths, strict=True))))
+    if floor_rps:
+        lines.append("")
+        for label, row in rows.items():
+            if label != floor and row.get("ratio_to_floor") is not None:
+                lines.append(f"{label} / {floor} = {row['ratio_to_floor']:.2f}")
+    for label, row in rows.items():
+        for problem in row["problems"]:
+            lines.append(f"WARNING {label}: {problem}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", metavar="LABEL=FILE")
+    parser.add_argument("--floor", default="floor", help="label of the reference run")
+    parser.add_argument("--json", type=Path, default=RESULTS, help=f"default: {RESULTS}")
+    args = parser.parse_args(argv)
+
+    rows: dict[str, dict] = {}
+    for spec in args.runs:
+        label, sep, filename = spec.partition("=")
+        if not sep or not label or not filename:
+            parser.error(f"expected LABEL=FILE, got {spec!r}")
+        text = sys.stdin.read() if filename == "-" else Path(filename).read_text()
+        rows[label] = parse_wrk(text)
+
+    floor_rps = rows.get(args.floor, {}).get("requests_per_sec")
+    for label, row in rows.items():
+        rps = row["requests_per_sec"]
+        row["ratio_to_floor"] = (round(rps / floor_rps, 3)
+                                 if floor_rps and rps is not None and label != args.floor
+                                 else None)
+
+    print(render(rows, args.floor))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+               "floor": args.floor, "results": rows}
+    args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"\nwritten: {args.json}")
+    return 1 if any(row["problems"] for row in rows.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The role matrix: every route × every role (anonymous included).
+
+Every rule in `app.url_map` must be declared in ACCESS below, so a new route cannot ship
+without a decision about who may use it. Each entry maps a method to the expected outcome
+per role: an HTTP status, or LOGIN (redirect to the login page).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.core.models import EmailOutbox, JobRecord
+from tests.conftest import log_in
+from tests.factories import make_user
+
+ANON = "anonymous"
+ROLES = (ANON, "customer", "seller", "client", "staff", "admin")
+LOGIN = "login"  # 302 to /masuk?next=...
+HOME = "home"  # 302/303 to /
+
+
+def everyone(status) -> dict[str, object]:
+    return dict.fromkeys(ROLES, status)
+
+
+def logged_in(status, anon=LOGIN) -> dict[str, object]:
+    return {ANON: anon, **dict.fromkeys(ROLES[1:], status)}
+
+
+def only(allowed: set[str], status=200, denied=403) -> dict[str, object]:
+    return {ANON: LOGIN, **{r: (status if r in allowed else denied) for r in ROLES[1:]}}
+
+
+def guests(status, member=HOME) -> dict[str, object]:
+    return {ANON: status, **dict.fromkeys(ROLES[1:], member)}
+
+
+# endpoint -> method -> role -> expected. POSTs are sent with a valid CSRF token and an
+# empty form, so a reachable form answers 422 (re-rendered with field messages).
+ACCESS: dict[str, dict[str, dict[str, object]]] = {
+    "static": {"GET": everyone(200)},
+    "main.index": {"GET": everyone(200)},
+    "core.healthz": {"GET": everyone(200)},
+    "core.switch_language": {"POST": everyone(303)},
+    "core.job_status": {"GET": only({"admin"}, denied=404)},  # someone else's job: 404
+    "accounts.register": {"GET": guests(200), "POST": guests(422)},
+    "accounts.login": {"GET": guests(200), "POST": guests(422)},
+    "accounts.logout": {"POST": everyone(303)},
+    "accounts.profile": {"GET": logged_in(200), "POST": logged_in(422)},
+    "accounts.change_password": {"GET": logged_in(200), "POST": logged_in(422)},
+    "admin.jobs": {"GET": only({"admin"})},
+    "admin.jobs_test_email": {"POST": only({"admin"}, status=303)},
+    "admin.outbox": {"GET": only({"admin"})},
+    "admin.outbox_resend": {"POST": only({"admin"}, status=303)},
+}
+
+
+def _url_args(app, endpoint: str) -> dict:
+    """Values for a rule's URL parameters: objects that belong to nobody in particular."""
+    with app.app_context():
+        from app.extensions import db
+
+        if endpoint == "core.job_status":
+            owner = make_user(email="job-owner@example.test")
+            record = JobRecord(job_id="matrix-job", name="jobs.mail.sweep", owner_id=owner.id)
+            db.session.add(record)
+            db.session.commit()
+            return {"job_id": record.id}
+        if endpoint == "admin.outbox_resend":
+            row = db.session.scalars(select(EmailOutbox)).first()
+            if row is None:
+                row = EmailOutbox(to_address="x@example.test", subject="s", body_text="t",
+                                  body_html="<p>t</p>", template="test", message_id="<m@x>",
+                                  status="failed")
+                db.session.add(row)
+                db.session.commit()
+            return {"outbox_id": row.id}
+        if endpoint == "static":
+            return {"filename": "css/app.css"}
+    return {}
+
+
+def test_every_route_is_declared_in_the_matrix(app):
+    declared = {(endpoint, method) for endpoint, methods in ACCESS.items() for method in methods}
+    present = set()
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            present.add((rule.endpoint, method))
+    assert present - declared == set(), "declare who may use these routes in ACCESS"
+    assert declared - present == set(), "ACCESS lists routes that no longer exist"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_access_by_role(app, client, role):
+    if role != ANON:
+        user = None
+        with app.app_context():
+            from app.extensions import db
+
+            user = make_user(roles=(role,))
+            db.session.commit()
+            email = user.email
+        log_in(client, email)
+    mismatches = []
+    for endpoint, methods in ACCESS.items():
+        for method, expected_by_role in methods.items():
+            expected = expected_by_role[role]
+            with app.test_request_context():
+                from flask import url_for
+
+                url = url_for(endpoint, **_url_args(app, endpoint))
+            if endpoint == "accounts.logout" or endpoint == "core.switch_language":
+                continue  # checked below, after the others (logout ends the session)
+            response = client.open(url, method=method, data={} if method == "POST" else None)
+            outcome = _outcome(response)
+            if outcome != expected:
+                mismatches.append(f"{method} {url} as {role}: got {outcome}, want {expected}")
+    for endpoint in ("core.switch_language", "accounts.logout"):
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(endpoint)
+        response = client.post(url, data={"lang": "id"})
+        outcome = _outcome(response)
+        if outcome != ACCESS[endpoint]["POST"][role]:
+            mismatches.append(f"POST {url} as {role}: got {outcome}")
+    assert mismatches == []
+
+
+def _outcome(response) -> object:
+    location = response.headers.get("Location", "")
+    if response.status_code == 302 and "/masuk" in location:
+        return LOGIN
+    if response.status_code in (302, 303) and location.rstrip("/") in ("", "http://localhost"):
+        return HOME if response.status_code == 302 else 303
+    return response.status_code

@@ -1,0 +1,169 @@
+"""The account flow in a real browser: register, log out, log in, switch to English, log out.
+
+Runs in three browser contexts: a small laptop (1024×600), a phone (360×740, touch) and the
+laptop with JavaScript off. With JavaScript the forms go through htmx (`HX-Redirect` on
+success); without it they are plain POSTs answered by 303 redirects. Along the way the
+header's touch targets (≥ 44px high), the absence of a horizontal scrollbar and the absence
+of console errors (CSP violations included) are checked.
+"""
+
+from __future__ import annotations
+
+import gettext
+import itertools
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, expect
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "kopi-susu-gula-aren-42"  # passes the password policy
+MIN_TAP = 44  # px: the touch-target rule of app.css
+MO_FILE = (
+    Path(__file__).resolve().parents[2] / "app" / "translations" / "en" / "LC_MESSAGES"
+    / "messages.mo"
+)
+CONTEXTS = {
+    "desktop-1024x600": {"viewport": {"width": 1024, "height": 600}},
+    "phone-360x740": {
+        "viewport": {"width": 360, "height": 740},
+        "is_mobile": True,
+        "has_touch": True,
+    },
+    "desktop-no-js": {"viewport": {"width": 1024, "height": 600}, "java_script_enabled": False},
+}
+_run = itertools.count(1)
+HOME = re.compile(r"^http://127\.0\.0\.1:\d+/$")
+
+
+def english_logout_label() -> str | None:
+    """The English label of the logout button, if a compiled catalog translates it."""
+    if not MO_FILE.is_file():
+        return None
+    with MO_FILE.open("rb") as handle:
+        catalog = gettext.GNUTranslations(handle)
+    label = catalog.gettext("Keluar")
+    return label if label != "Keluar" else None
+
+
+@pytest.fixture(params=list(CONTEXTS), ids=list(CONTEXTS))
+def page(request: pytest.FixtureRequest, chromium_browser, live_server: str) -> Iterator[Page]:
+    options = CONTEXTS[request.param]
+    context = chromium_browser.new_context(base_url=live_server, locale="id-ID", **options)
+    context.set_default_timeout(5_000)
+    page = context.new_page()
+    page.console_errors = []  # type: ignore[attr-defined]
+    page.js_enabled = options.get("java_script_enabled", True)  # type: ignore[attr-defined]
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            page.console_errors.append(f"{message.text} @ {message.location}")  # type: ignore[attr-defined]
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: page.console_errors.append(f"pageerror: {error}"))  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def check_layout(page: Page, where: str) -> None:
+    """Header touch targets ≥ 44px high; no horizontal scrollbar (when JS can measure it)."""
+    targets = page.locator("header a, header button")
+    assert targets.count() > 0, f"{where}: no links or buttons in the header"
+    for index in range(targets.count()):
+        target = targets.nth(index)
+        box = target.bounding_box()
+        if box is None:  # not rendered (display: none)
+            continue
+        label = target.inner_text().strip() or target.get_attribute("value") or "?"
+        assert box["height"] >= MIN_TAP, (
+            f"{where}: header control {label!r} is {box['height']:.0f}px high (< {MIN_TAP}px)"
+        )
+    if page.js_enabled:  # type: ignore[attr-defined]
+        widths = page.evaluate(
+            "() => [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert widths[0] <= widths[1], (
+            f"{where}: horizontal scrollbar (scrollWidth {widths[0]} > innerWidth {widths[1]})"
+        )
+
+
+def check_console(page: Page, where: str) -> None:
+    errors = page.console_errors  # type: ignore[attr-defined]
+    assert not errors, f"{where}: console errors:\n" + "\n".join(errors)
+
+
+def test_register_logout_login_switch_language_logout(page: Page) -> None:
+    email = f"e2e-{next(_run)}-{uuid.uuid4().hex[:10]}@example.test"
+    name = "Sari Pembeli"
+    html = page.locator("html")
+    logout = page.get_by_test_id("logout")
+    welcome = page.get_by_test_id("welcome")
+
+    # Register as a customer (the default account type), phone left empty.
+    page.goto("/daftar")
+    expect(html).to_have_attribute("lang", "id")
+    check_layout(page, "register page")
+    form = page.locator("#register-form")
+    expect(form.locator("input[name=account_type][value=customer]")).to_be_checked()
+    page.fill("#register-form [name=name]", name)
+    page.fill("#register-form [name=email]", email)
+    expect(form.locator("[name=phone]")).to_have_value("")
+    page.fill("#register-form [name=password]", PASSWORD)
+    page.fill("#register-form [name=password_confirm]", PASSWORD)
+    page.click("#register-form button[type=submit]")
+
+    # Logged in: the welcome card on the home page.
+    expect(welcome).to_be_visible()
+    expect(welcome).to_contain_text(name)
+    expect(page).to_have_url(HOME)
+    expect(logout).to_be_visible()
+    check_layout(page, "home page, logged in")
+
+    # Log out.
+    page.click("[data-testid=logout]")
+    expect(welcome).to_have_count(0)
+    expect(logout).to_have_count(0)
+    expect(page.locator("header a[href='/masuk']")).to_be_visible()
+    check_layout(page, "home page, logged out")
+
+    # Log in again with the login form.
+    page.click("header a[href='/masuk']")
+    expect(page.locator("#login-form")).to_be_visible()
+    check_layout(page, "login page")
+    page.fill("#login-form [name=email]", email)
+    page.fill("#login-form [name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(welcome).to_be_visible()
+    expect(welcome).to_contain_text(name)
+    expect(page).to_have_url(HOME)
+    expect(logout).to_be_visible()
+
+    # Switch the language to English with the header's ID/EN buttons.
+    english = page.locator("header .lang-switch button[value=en]")
+    indonesian = page.locator("header .lang-switch button[value=id]")
+    expect(english).to_have_attribute("aria-pressed", "false")
+    expect(indonesian).to_have_attribute("aria-pressed", "true")
+    english.click()
+    expect(html).to_have_attribute("lang", "en")
+    expect(english).to_have_attribute("aria-pressed", "true")
+    expect(indonesian).to_have_attribute("aria-pressed", "false")
+    expect(welcome).to_be_visible()
+    label = english_logout_label()
+    if label is not None:  # only once the compiled catalog translates it
+        expect(logout).to_have_text(label)
+        assert label in ("Sign out", "Log out"), label
+    check_layout(page, "home page, English")
+
+    # Log out again; the language chosen stays.
+    logout.click()
+    expect(welcome).to_have_count(0)
+    expect(logout).to_have_count(0)
+    expect(html).to_have_attribute("lang", "en")
+    check_layout(page, "home page, logged out, English")
+    check_console(page, "account flow")
