@@ -148,7 +148,8 @@ class CsrfClient(FlaskClient):
                 data = {}
             if isinstance(data, dict) and "csrf_token" not in data:
                 # A copy: never write the token into the caller's (maybe shared) dict.
-                kwargs["data"] = {**data, "csrf_token": self._csrf_token or self.csrf_token()}
+                # Fetched afresh each time: logging in or out rotates the session.
+                kwargs["data"] = {**data, "csrf_token": self.csrf_token()}
         return self._isolated_open(*args, **kwargs)
 
 

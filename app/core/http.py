@@ -83,7 +83,8 @@ def _retry_minutes() -> int:
     current = limiter.current_limit
     if current is None:
         return 1
-    return max(1, math.ceil((current.reset_at - time.time()) / 60))
+    # reset_at is rounded up to the next whole second by Flask-Limiter; undo that.
+    return max(1, math.ceil((current.reset_at - 1 - time.time()) / 60))
 
 
 def init_error_handlers(app: Flask) -> None:

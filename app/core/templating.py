@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, g, has_request_context, request, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_time, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -47,11 +47,13 @@ OUTBOX_LABELS = {
 }
 
 
-def wib_datetime(value: datetime | None, fmt: str = "medium") -> str:
-    """A datetime shown in Asia/Jakarta with the WIB suffix, in the user's language."""
+def wib_datetime(value: datetime | None, date_format: str = "medium") -> str:
+    """A datetime shown in Asia/Jakarta as date + hours:minutes + "WIB", in the user's
+    language: `23 Nov 2026 00.30 WIB` (id), `Nov 23, 2026 00:30 WIB` (en)."""
     if value is None:
         return ""
-    return f"{format_datetime(to_wib(value), fmt, rebase=False)} WIB"
+    local = to_wib(value)
+    return f"{format_date(local, date_format)} {format_time(local, 'short', rebase=False)} WIB"
 
 
 def init_templating(app: Flask) -> None:

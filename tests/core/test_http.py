@@ -1,0 +1,166 @@
+"""HTTP baseline: security headers, error pages, health check, request ids, filters."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from app import create_app
+from app.config import ProductionConfig
+from app.core.money import format_rupiah, round_rupiah
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_pages_have_no_inline_script(client):
+    html = client.get("/daftar").get_data(as_text=True)
+    assert "<script>" not in html and " on" + "click=" not in html
+    assert '<script src="/static/vendor/htmx.min.js" defer></script>' in html
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client):
+    client.get("/masuk")
+    cookie = client.get_cookie("racik_session")
+    assert cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_production_cookies_are_secure():
+    assert ProductionConfig.SESSION_COOKIE_SECURE and ProductionConfig.REMEMBER_COOKIE_SECURE
+
+
+@pytest.mark.parametrize("secret", [None, "dev-only-secret-key-change-me", "short"])
+def test_production_refuses_to_start_with_a_default_or_weak_secret(secret, tmp_path):
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(ProductionConfig, SECRET_KEY=secret, INSTANCE_PATH=str(tmp_path),
+                   SQLALCHEMY_DATABASE_URI="sqlite://", REDIS_URL="", JOBS_MODE="sync")
+
+
+def test_production_starts_with_a_real_secret(tmp_path):
+    app = create_app(ProductionConfig, SECRET_KEY="x" * 40, INSTANCE_PATH=str(tmp_path),
+                     SQLALCHEMY_DATABASE_URI="sqlite://", REDIS_URL="", JOBS_MODE="sync",
+                     RATELIMIT_STORAGE_URI="memory://")
+    assert app.config["ENV_NAME"] == "production"
+
+
+def test_404_is_a_full_page_normally_and_a_fragment_for_htmx(client):
+    page = client.get("/tidak-ada")
+    assert page.status_code == 404
+    assert "<html" in page.get_data(as_text=True)
+    assert "Halaman tidak ditemukan" in page.get_data(as_text=True)
+    fragment = client.get("/tidak-ada", headers={"HX-Request": "true"})
+    assert fragment.status_code == 404
+    html = fragment.get_data(as_text=True)
+    assert "<html" not in html and 'role="alert"' in html
+
+
+def test_405_answers_with_allow_header(client):
+    response = client.get("/keluar")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+
+
+def test_413_for_a_too_large_body(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    response = client.post("/masuk", data={"email": "a" * 5000, "password": "x"}, csrf=False)
+    assert response.status_code == 413
+    assert "Berkas terlalu besar" in response.get_data(as_text=True)
+
+
+def test_unexpected_error_is_a_friendly_500_and_is_logged(client, monkeypatch, caplog):
+    def broken():
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setitem(client.application.view_functions, "main.index", broken)
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/", headers={"X-Request-ID": "req-abc-12345"})
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Terjadi kesalahan pada server" in html and "kaboom" not in html
+    assert any("kaboom" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_request_id_is_echoed_or_created(client):
+    assert client.get("/", headers={"X-Request-ID": "abc12345-xyz"}).headers[
+        "X-Request-ID"] == "abc12345-xyz"
+    generated = client.get("/", headers={"X-Request-ID": "bad id; with spaces"})
+    assert generated.headers["X-Request-ID"] != "bad id; with spaces"
+    assert len(generated.headers["X-Request-ID"]) == 32
+
+
+def test_log_lines_carry_the_request_id(app):
+    from app.core.logs import RequestIdFilter
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
+    with app.test_request_context("/"):
+        from flask import g
+
+        g.request_id = "rid-0001"
+        RequestIdFilter().filter(record)
+    assert record.request_id == "rid-0001"
+
+
+def test_healthz_reports_database_and_redis(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["database"] == "ok"
+    assert body["redis"] == "disabled"  # tests run without REDIS_URL unless they ask
+    assert body["status"] == "ok"
+
+
+@pytest.mark.redis
+def test_healthz_sees_a_real_redis(client, app, redis_url, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
+    monkeypatch.delitem(app.extensions, "racik_redis", raising=False)
+    assert client.get("/healthz").get_json()["redis"] == "ok"
+    app.extensions.pop("racik_redis", None)
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    body = client.get("/healthz").get_json()
+    assert body["redis"] == "unavailable" and body["status"] == "degraded"
+    app.extensions.pop("racik_redis", None)
+
+
+@pytest.mark.parametrize(("amount", "shown"), [
+    (0, "Rp 0"), (999, "Rp 999"), (1000, "Rp 1.000"), (1250000, "Rp 1.250.000"),
+    (-45000, "-Rp 45.000"), (12345678901, "Rp 12.345.678.901"),
+])
+def test_money_is_shown_as_rupiah(amount, shown):
+    assert format_rupiah(amount) == shown
+
+
+def test_money_refuses_floats():
+    with pytest.raises(TypeError):
+        format_rupiah(1.5)  # type: ignore[arg-type]
+
+
+def test_tax_rounding_is_half_up():
+    assert round_rupiah(Decimal("10.5")) == 11
+    assert round_rupiah(Decimal("10.49")) == 10
+    assert round_rupiah(Decimal("-10.5")) == -11
+
+
+def test_dates_are_shown_in_wib(app):
+    from app.core.templating import wib_datetime
+
+    moment = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)  # 00:30 next day in Jakarta
+    with app.test_request_context("/"):
+        shown = wib_datetime(moment)
+    assert shown == "23 Nov 2026 00.30 WIB"
+
+
+def test_rupiah_filter_in_templates(app):
+    with app.test_request_context("/"):
+        rendered = app.jinja_env.from_string("{{ 1250000|rupiah }}").render()
+    assert rendered == "Rp 1.250.000"
