@@ -17,7 +17,10 @@ from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrat
 def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     """Build the app from a config class (default: the one RACIK_ENV names) plus overrides."""
     config = config or config_from_env()
-    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or config.INSTANCE_PATH)
+    instance_path = (
+        overrides.get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or config.INSTANCE_PATH
+    )
+    app = Flask(__name__, instance_path=instance_path)
     app.config.from_object(config)
     app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(

@@ -54,7 +54,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory) -> str:
         with engine.connect() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
-    except Exception as error:  # noqa: BLE001 - any connection problem means "missing"
+    except Exception as error:
         missing_service(f"PostgreSQL at {url}: {error}")
     finally:
         engine.dispose()
@@ -69,7 +69,6 @@ def app(database_url: str, tmp_path_factory) -> Iterator[Flask]:
         SQLALCHEMY_DATABASE_URI=database_url,
         INSTANCE_PATH=str(instance),
     )
-    application.instance_path = str(instance)
     with application.app_context():
         from flask_migrate import upgrade
 

@@ -1,4 +1,4 @@
-"""The role matrix: every route × every role (anonymous included).
+"""The role matrix: every route by every role (anonymous included).
 
 Every rule in `app.url_map` must be declared in ACCESS below, so a new route cannot ship
 without a decision about who may use it. Each entry maps a method to the expected outcome

@@ -43,8 +43,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         INSTANCE_PATH=str(instance),
         JOBS_MODE="sync",
     )
-    # create_app takes the instance folder from the environment or the config class only.
-    application.instance_path = str(instance)
     instance.mkdir(parents=True, exist_ok=True)
     with application.app_context():
         from flask_migrate import upgrade

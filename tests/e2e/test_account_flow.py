@@ -1,6 +1,6 @@
 """The account flow in a real browser: register, log out, log in, switch to English, log out.
 
-Runs in three browser contexts: a small laptop (1024×600), a phone (360×740, touch) and the
+Runs in three browser contexts: a small laptop (1024x600), a phone (360x740, touch) and the
 laptop with JavaScript off. With JavaScript the forms go through htmx (`HX-Redirect` on
 success); without it they are plain POSTs answered by 303 redirects. Along the way the
 header's touch targets (≥ 44px high), the absence of a horizontal scrollbar and the absence
@@ -93,13 +93,34 @@ def check_layout(page: Page, where: str) -> None:
         )
 
 
+def submit(page: Page, form: str, path: str) -> None:
+    """Click the form's submit button and check how the POST was answered.
+
+    With JavaScript htmx sends it (`HX-Request`) and gets 204 + `HX-Redirect`; without
+    JavaScript the browser posts the form itself and follows a 303.
+    """
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith(path)
+    ) as answer:
+        page.click(f"{form} button[type=submit]")
+    response = answer.value
+    headers = response.request.all_headers()
+    if page.js_enabled:  # type: ignore[attr-defined]
+        assert headers.get("hx-request") == "true", f"{path}: not sent by htmx"
+        assert response.status == 204, f"{path}: htmx answer {response.status}"
+        assert response.header_value("hx-redirect") == "/", f"{path}: no HX-Redirect to /"
+    else:
+        assert "hx-request" not in headers, f"{path}: htmx ran with JavaScript off"
+        assert response.status == 303, f"{path}: answer {response.status}"
+
+
 def check_console(page: Page, where: str) -> None:
     errors = page.console_errors  # type: ignore[attr-defined]
     assert not errors, f"{where}: console errors:\n" + "\n".join(errors)
 
 
 def test_register_logout_login_switch_language_logout(page: Page) -> None:
-    email = f"e2e-{next(_run)}-{uuid.uuid4().hex[:10]}@example.test"
+    email = f"e2e-{next(_run)}-{uuid.uuid4().hex[:10]}@example.com"
     name = "Sari Pembeli"
     html = page.locator("html")
     logout = page.get_by_test_id("logout")
@@ -108,6 +129,8 @@ def test_register_logout_login_switch_language_logout(page: Page) -> None:
     # Register as a customer (the default account type), phone left empty.
     page.goto("/daftar")
     expect(html).to_have_attribute("lang", "id")
+    if page.js_enabled:  # type: ignore[attr-defined]
+        assert page.evaluate("() => typeof window.htmx") == "object", "htmx did not load"
     check_layout(page, "register page")
     form = page.locator("#register-form")
     expect(form.locator("input[name=account_type][value=customer]")).to_be_checked()
@@ -116,7 +139,7 @@ def test_register_logout_login_switch_language_logout(page: Page) -> None:
     expect(form.locator("[name=phone]")).to_have_value("")
     page.fill("#register-form [name=password]", PASSWORD)
     page.fill("#register-form [name=password_confirm]", PASSWORD)
-    page.click("#register-form button[type=submit]")
+    submit(page, "#register-form", "/daftar")
 
     # Logged in: the welcome card on the home page.
     expect(welcome).to_be_visible()
@@ -138,7 +161,7 @@ def test_register_logout_login_switch_language_logout(page: Page) -> None:
     check_layout(page, "login page")
     page.fill("#login-form [name=email]", email)
     page.fill("#login-form [name=password]", PASSWORD)
-    page.click("#login-form button[type=submit]")
+    submit(page, "#login-form", "/masuk")
     expect(welcome).to_be_visible()
     expect(welcome).to_contain_text(name)
     expect(page).to_have_url(HOME)
