@@ -23,7 +23,7 @@ def send_test_email(user_id: int) -> dict:
     user = db.session.get(User, user_id)
     if user is None:
         raise LookupError(f"user {user_id} does not exist")
-    job_progress(50, "menulis email")
+    job_progress(50)
     mail_queue(to=user.email, template="test", subject=_l("Email uji dari Racik"),
                locale=user.locale, user_name=user.name)
     return {"to": user.email}

@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 
-from app.accounts.passwords import MAX_LENGTH
+from app.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 
 LANGUAGE_CHOICES = [
     SelectChoice("id", "Bahasa Indonesia", render_kw={"lang": "id"}),
@@ -80,7 +80,10 @@ class RegisterForm(FlaskForm):
         validators=[Optional(), Regexp(PHONE_PATTERN, message=_l("Nomor telepon tidak valid."))],
     )
     password = PasswordField(
-        _l("Kata sandi"), validators=[_required(), _max(MAX_LENGTH + 1)]
+        _l("Kata sandi"),
+        validators=[_required(), _max(MAX_LENGTH + 1)],
+        description=_l("%(min)s–%(max)s karakter; hindari kata sandi yang umum.",
+                       min=MIN_LENGTH, max=MAX_LENGTH),
     )
     password_confirm = PasswordField(
         _l("Ulangi kata sandi"),
@@ -130,7 +133,10 @@ class PasswordChangeForm(FlaskForm):
         _l("Kata sandi saat ini"), validators=[_required(), _max(1024)]
     )
     new_password = PasswordField(
-        _l("Kata sandi baru"), validators=[_required(), _max(MAX_LENGTH + 1)]
+        _l("Kata sandi baru"),
+        validators=[_required(), _max(MAX_LENGTH + 1)],
+        description=_l("%(min)s–%(max)s karakter; hindari kata sandi yang umum.",
+                       min=MIN_LENGTH, max=MAX_LENGTH),
     )
     new_password_confirm = PasswordField(
         _l("Ulangi kata sandi baru"),

@@ -14,6 +14,7 @@ import logging
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -171,7 +172,11 @@ def change_password():
             db.session.commit()
             message = _("Kata sandi diubah.")
             if ended:
-                message += " " + _("Sesi di %(n)s perangkat lain telah diakhiri.", n=ended)
+                message += " " + ngettext(
+                    "Sesi di %(num)s perangkat lain telah diakhiri.",
+                    "Sesi di %(num)s perangkat lain telah diakhiri.",
+                    ended,
+                )
             flash(message, "success")
             return see_other(url_for("accounts.profile"))
     status = 422 if request.method == "POST" else 200

@@ -39,11 +39,13 @@ ERROR_MESSAGES = {
     403: _l("Anda tidak memiliki izin untuk membuka halaman ini."),
     404: _l("Halaman atau data yang Anda cari tidak ada."),
     405: _l("Tindakan ini tidak didukung di alamat ini."),
-    409: _l("Tindakan ini tidak dapat dilakukan pada keadaan data saat ini."),
+    409: _l("Tindakan ini tidak dapat dilakukan karena datanya sudah berubah. Muat ulang halaman."),
     413: _l("Berkas yang Anda kirim melebihi batas ukuran."),
     422: _l("Data yang dikirim tidak dapat diproses."),
     429: _l("Terlalu banyak percobaan. Silakan coba lagi nanti."),
-    500: _l("Maaf, terjadi kesalahan. Tim kami sudah dicatat; silakan coba lagi."),
+    500: _l(
+        "Maaf, terjadi kesalahan. Kesalahan ini sudah dicatat untuk tim kami; silakan coba lagi."
+    ),
 }
 
 
