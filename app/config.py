@@ -78,6 +78,9 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")  # "" = decide at start
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = "racik-rl"
+    # A Redis outage must not break logging in: fall back to per-process memory meanwhile.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
     # Mail: "file" writes .eml under instance/mail/, "smtp" sends through MAIL_SERVER.
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")

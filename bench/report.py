@@ -115,11 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         rows[label] = parse_wrk(text)
 
     floor_rps = rows.get(args.floor, {}).get("requests_per_sec")
-    for label, row in rows.items():
+    for row in rows.values():
         rps = row["requests_per_sec"]
-        row["ratio_to_floor"] = (round(rps / floor_rps, 3)
-                                 if floor_rps and rps is not None and label != args.floor
-                                 else None)
+        row["ratio_to_floor"] = round(rps / floor_rps, 3) if floor_rps and rps else None
 
     print(render(rows, args.floor))
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,7 @@ start_server floor "$FLOOR_PORT" bench.floor_app:app
 
 wait_until_up() {  # name url pid
   local deadline=$((SECONDS + 30))
-  until curl -fsS -o /dev/null --max-time 2 "$2"; do
+  until curl -fs -o /dev/null --max-time 2 "$2"; do
     if ! kill -0 "$3" 2>/dev/null || ((SECONDS >= deadline)); then
       echo "$1 did not come up at $2; its log:" >&2
       cat "$TMP/$1.log" >&2

@@ -1,0 +1,49 @@
+# Racik production image: one image, three roles chosen by the command
+# (see docker/entrypoint.sh):
+#   web      migrate the database, then gunicorn on :8000   (default)
+#   worker   RQ worker (python -m jobs.worker)
+#   cron     RQ cron scheduler (python -m jobs.cron)
+#
+#   docker build -t racik .
+#   docker compose up -d          # the whole stack, see docker-compose.yml
+
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    RACIK_ENV=production \
+    FLASK_APP=wsgi.py \
+    INSTANCE_PATH=/data \
+    PORT=8000
+
+# An unprivileged user owns only the instance directory (/data: uploaded and generated
+# files, backups); the code stays root-owned and read-only for it.
+RUN groupadd --system --gid 10001 racik \
+ && useradd --system --uid 10001 --gid racik --home-dir /app --no-create-home \
+            --shell /usr/sbin/nologin racik
+
+WORKDIR /app
+
+# Dependencies first: this layer is rebuilt only when requirements.txt changes.
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY . .
+RUN pybabel compile -d app/translations \
+ && chmod 0755 docker/entrypoint.sh \
+ && mkdir -p /data \
+ && chown racik:racik /data
+
+USER racik
+VOLUME ["/data"]
+EXPOSE 8000
+
+# Only meaningful for `web`; docker-compose.yml disables it for worker and cron.
+# /healthz answers 503 when the database is unreachable (urlopen then raises: exit 1).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=4)"]
+
+ENTRYPOINT ["/app/docker/entrypoint.sh"]
+CMD ["web"]
