@@ -141,11 +141,14 @@ def test_register_logout_login_switch_language_logout(page: Page) -> None:
     page.fill("#register-form [name=password_confirm]", PASSWORD)
     submit(page, "#register-form", "/daftar")
 
-    # Logged in: the welcome card on the home page.
-    expect(welcome).to_be_visible()
-    expect(welcome).to_contain_text(name)
-    expect(page).to_have_url(HOME)
-    expect(logout).to_be_visible()
+    def expect_logged_in_home() -> None:
+        """Logged in: back on the home page, with the welcome card and a logout button."""
+        expect(welcome).to_be_visible()
+        expect(welcome).to_contain_text(name)
+        expect(page).to_have_url(HOME)
+        expect(logout).to_be_visible()
+
+    expect_logged_in_home()
     check_layout(page, "home page, logged in")
 
     # Log out.
@@ -162,10 +165,7 @@ def test_register_logout_login_switch_language_logout(page: Page) -> None:
     page.fill("#login-form [name=email]", email)
     page.fill("#login-form [name=password]", PASSWORD)
     submit(page, "#login-form", "/masuk")
-    expect(welcome).to_be_visible()
-    expect(welcome).to_contain_text(name)
-    expect(page).to_have_url(HOME)
-    expect(logout).to_be_visible()
+    expect_logged_in_home()
 
     # Switch the language to English with the header's ID/EN buttons.
     english = page.locator("header .lang-switch button[value=en]")
