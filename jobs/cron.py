@@ -56,22 +56,27 @@ def build_rq_scheduler(connection):
 
 
 def next_run(entry: CronEntry, after: float) -> float:
-    if entry.interval:
+    if entry.interval is not None:
         return after + entry.interval
     assert entry.cron
     start = datetime.fromtimestamp(after, UTC)
     return croniter(entry.cron, start).get_next(float)
 
 
-def start_in_process(app, stop: threading.Event | None = None) -> threading.Thread:
-    """Run CRON_TABLE in a daemon thread of this process (development without Redis)."""
+def start_in_process(app, stop: threading.Event | None = None, *, tick: float = 5.0,
+                     table: list[CronEntry] | None = None) -> threading.Thread:
+    """Run the cron table in a daemon thread of this process (development without Redis).
+
+    Checks every `tick` seconds; set `stop` to end the thread.
+    """
     from app.core.queue import execute_job
 
     stop = stop or threading.Event()
-    due = {entry: next_run(entry, time.time()) for entry in CRON_TABLE}
+    entries = CRON_TABLE if table is None else table
+    due = {entry: next_run(entry, time.time()) for entry in entries}
 
     def loop() -> None:
-        while not stop.wait(5):
+        while not stop.wait(tick):
             now = time.time()
             for entry, when in list(due.items()):
                 if when > now:
@@ -83,7 +88,7 @@ def start_in_process(app, stop: threading.Event | None = None) -> threading.Thre
 
     thread = threading.Thread(target=loop, name="racik-cron", daemon=True)
     thread.start()
-    log.warning("Redis not reachable: cron jobs run in-process (%d entries)", len(CRON_TABLE))
+    log.warning("Redis not reachable: cron jobs run in-process (%d entries)", len(entries))
     return thread
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
@@ -142,3 +144,45 @@ def test_rq_cron_scheduler_registers_the_cron_table(redis_url):
     registered = {job.name for job in scheduler.get_jobs()}
     assert registered == {entry.func_path for entry in CRON_TABLE}
     assert "jobs.mail.sweep" in registered
+
+
+def test_thread_mode_runs_the_job_in_the_background_after_commit(app, db, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    monkeypatch.setitem(app.config, "JOBS_MODE_ACTIVE", "thread")
+    monkeypatch.setitem(app.extensions, "racik_jobs_pool", pool)
+    record = enqueue_after_commit("tests.jobs_fixtures.record_call", "thread", track=True)
+    db.session.commit()
+    pool.shutdown(wait=True)  # wait for the background thread to finish the job
+    assert CALLS == [("record_call", "thread")]
+    stored = db.session.get(JobRecord, record.id)
+    db.session.refresh(stored)
+    assert stored.status == JobStatus.FINISHED
+
+
+def test_in_process_cron_runs_due_entries_until_stopped(app):
+    import threading
+    import time
+
+    from jobs.cron import CronEntry, start_in_process
+
+    stop = threading.Event()
+    table = [CronEntry("tests.jobs_fixtures.tick", "default", interval=0)]
+    thread = start_in_process(app, stop, tick=0.05, table=table)
+    deadline = time.time() + 5
+    while time.time() < deadline and len(CALLS) < 2:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(timeout=2)
+    assert not thread.is_alive()
+    assert CALLS[:2] == [("tick",), ("tick",)]
+
+
+def test_cron_expressions_are_in_utc():
+    from jobs.cron import CronEntry, next_run
+
+    monday_9_wib = CronEntry("x", "reports", cron="0 2 * * 1")
+    after = datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp()  # a Sunday
+    assert datetime.fromtimestamp(next_run(monday_9_wib, after), UTC) == datetime(
+        2026, 11, 23, 2, 0, tzinfo=UTC)

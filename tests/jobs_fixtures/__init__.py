@@ -16,3 +16,7 @@ def record_call(value: str) -> dict:
 def explode(value: str) -> None:
     CALLS.append(("explode", value))
     raise RuntimeError("boom")
+
+
+def tick() -> None:
+    CALLS.append(("tick",))
