@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from app.accounts.models import User, UserSession
 from app.core.clock import utcnow
-from app.core.db import write_connection
+from app.core.db import transactions_may_write, write_connection
 from app.extensions import db
 
 TOUCH_EVERY = timedelta(minutes=1)
@@ -68,11 +68,16 @@ def session_load(token: str) -> User | None:
         return None
     row.raw_token = token
     if now - row.last_seen_at > TOUCH_EVERY:
-        # Bookkeeping in its own short transaction: safe even on read-only requests.
-        with write_connection() as connection:
-            connection.execute(
-                update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
-            )
+        if transactions_may_write():
+            # This request's own transaction writes anyway (and on SQLite holds the write
+            # lock): record it there; it is committed with the request.
+            row.last_seen_at = now
+        else:
+            # A read-only request: bookkeeping in its own short transaction.
+            with write_connection() as connection:
+                connection.execute(
+                    update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+                )
     user = row.user
     user.current_session = row
     return user

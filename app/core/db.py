@@ -29,10 +29,17 @@ def set_read_only_transactions(read_only: bool) -> None:
     _sqlite_immediate.set(not read_only)
 
 
+def transactions_may_write() -> bool:
+    """True when this context's transactions take SQLite's write lock (unsafe methods, jobs)."""
+    return _sqlite_immediate.get()
+
+
 @contextmanager
 def write_connection() -> Iterator:
-    """A short, separate write transaction (committed on exit), e.g. for bookkeeping
-    done during a read-only request. Never use it for business writes."""
+    """A short, separate write transaction (committed on exit), for bookkeeping during a
+    read-only request. Never use it for business writes, and never while this context's own
+    transaction may hold SQLite's write lock (see `transactions_may_write`): it would wait
+    for itself."""
     token = _sqlite_immediate.set(True)
     try:
         with db.engine.begin() as connection:

@@ -147,3 +147,42 @@ def test_rate_limited_htmx_login_gets_a_fragment(client, db, app, monkeypatch):
     assert response.status_code == 429
     html = response.get_data(as_text=True)
     assert "<html" not in html and "Coba lagi dalam" in html
+
+
+def _age_sessions(db, minutes: int) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.core.clock import utcnow
+
+    db.session.execute(update(UserSession).values(
+        last_seen_at=utcnow() - timedelta(minutes=minutes)))
+    db.session.commit()
+
+
+def test_last_seen_is_updated_on_reads_and_on_writes_without_locking_up(client, db):
+    """On SQLite a write request holds the write lock: touching the session must not wait
+    for a second connection (that would hang, then fail)."""
+    import time
+
+    from app.core.clock import utcnow
+
+    user = make_user()
+    db.session.commit()
+    log_in(client, user.email)
+
+    _age_sessions(db, 5)
+    assert client.get("/akun").status_code == 200
+    row = db.session.scalars(select(UserSession)).one()
+    assert (utcnow() - row.last_seen_at).total_seconds() < 60
+
+    token = client.csrf_token()  # a GET: it would touch the session itself
+    _age_sessions(db, 5)
+    started = time.monotonic()
+    response = client.post("/akun", csrf=False, data={
+        "name": "Nama Baru", "phone": "", "locale": "id", "csrf_token": token})
+    assert response.status_code == 303
+    assert time.monotonic() - started < 5
+    row = db.session.scalars(select(UserSession)).one()
+    assert (utcnow() - row.last_seen_at).total_seconds() < 60
