@@ -164,3 +164,24 @@ def test_rupiah_filter_in_templates(app):
     with app.test_request_context("/"):
         rendered = app.jinja_env.from_string("{{ 1250000|rupiah }}").render()
     assert rendered == "Rp 1.250.000"
+
+
+@pytest.mark.parametrize("code", [400, 403, 404, 409, 413, 429, 500])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
+def test_every_error_page_is_in_the_users_language(app, code, htmx):
+    from app.core.http import ERROR_TITLES, render_error
+
+    headers = {"HX-Request": "true"} if htmx else {}
+    with app.test_request_context("/", headers=headers):
+        app.preprocess_request()
+        body, status = render_error(code)
+    assert status == code
+    assert str(ERROR_TITLES[code]) in body
+    assert ("<html" in body) is not htmx
+    with app.test_request_context("/", headers=headers):
+        from flask import session
+
+        session["lang"] = "en"
+        app.preprocess_request()
+        english, _ = render_error(code)
+    assert str(ERROR_TITLES[code]) not in english  # translated
