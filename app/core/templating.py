@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, url_for
 from flask_babel import format_date, format_time, get_locale
@@ -56,7 +58,36 @@ def wib_datetime(value: datetime | None, date_format: str = "medium") -> str:
     return f"{format_date(local, date_format)} {format_time(local, 'short', rebase=False)} WIB"
 
 
+def _static_versions(app: Flask):
+    """`?v=<content hash>` for static URLs, so browsers may cache them for a year and still
+    fetch a file again the moment it changes (low-end tablets on slow links)."""
+    cache: dict[str, str] = {}
+    folder = Path(app.static_folder or "")
+
+    def version(filename: str) -> str:
+        if filename not in cache:
+            try:
+                digest = hashlib.sha256((folder / filename).read_bytes()).hexdigest()[:12]
+            except OSError:
+                digest = ""
+            cache[filename] = digest
+        return cache[filename]
+
+    return version
+
+
 def init_templating(app: Flask) -> None:
+    static_version = _static_versions(app)
+    app.config.setdefault("STATIC_MAX_AGE", 365 * 24 * 3600)
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = app.config["STATIC_MAX_AGE"]
+
+    @app.url_defaults
+    def _version_static_urls(endpoint: str, values: dict) -> None:
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            digest = static_version(values["filename"])
+            if digest:
+                values["v"] = digest
+
     app.jinja_env.filters["rupiah"] = format_rupiah
     app.jinja_env.filters["wib"] = wib_datetime
     app.jinja_env.globals["job_live_progress"] = job_live_progress

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -27,7 +28,17 @@ def test_security_headers_on_every_page(client):
 def test_pages_have_no_inline_script(client):
     html = client.get("/daftar").get_data(as_text=True)
     assert "<script>" not in html and " on" + "click=" not in html
-    assert '<script src="/static/vendor/htmx.min.js" defer></script>' in html
+    assert re.search(r'<script src="/static/vendor/htmx.min.js\?v=[0-9a-f]{12}" defer></script>',
+                     html)
+
+
+def test_static_files_are_versioned_and_cached_for_long(client):
+    html = client.get("/").get_data(as_text=True)
+    href = re.search(r'href="(/static/css/app.css\?v=[0-9a-f]{12})"', html).group(1)
+    response = client.get(href)
+    assert response.status_code == 200
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_session_cookie_is_httponly_and_samesite_lax(client):
