@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request, url_for
-from flask_babel import format_date, format_time, get_locale
+from flask import Flask, g, has_app_context, has_request_context, request, url_for
+from flask_babel import format_date, format_time, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -76,7 +76,30 @@ def _static_versions(app: Flask):
     return version
 
 
+def _translations():
+    """Flask-Babel's translations for the current locale, looked up once per context and
+    locale (templates call gettext dozens of times per page; Flask-Babel's own lookup walks
+    several context proxies each time). `force_locale` changes the locale object, which
+    invalidates this cache."""
+    if not has_app_context():
+        return get_translations()
+    namespace = g.get("_flask_babel")
+    cached = getattr(namespace, "racik_translations", None) if namespace else None
+    if cached is not None and cached[0] is getattr(namespace, "babel_locale", None):
+        return cached[1]
+    translations = get_translations()
+    g._flask_babel.racik_translations = (get_locale(), translations)
+    return translations
+
+
 def init_templating(app: Flask) -> None:
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     static_version = _static_versions(app)
     app.config.setdefault("STATIC_MAX_AGE", 365 * 24 * 3600)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = app.config["STATIC_MAX_AGE"]
