@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -80,7 +80,7 @@ def _select_locale() -> str:
     if current_user and current_user.is_authenticated:
         return current_user.locale
     language = session.get("lang")
-    return language if language in ("id", "en") else "id"
+    return language if language in current_app.config["LANGUAGES"] else "id"
 
 
 def _init_extensions(app: Flask) -> None:
@@ -140,7 +140,6 @@ def _init_request_hooks(app: Flask) -> None:
     def _transaction_mode() -> None:
         # Safe methods only read; SQLite then starts deferred (non-locking) transactions.
         set_read_only_transactions(request.method in ("GET", "HEAD", "OPTIONS"))
-        g.lang = _select_locale()
 
     @app.teardown_request
     def _reset_transaction_mode(exc) -> None:

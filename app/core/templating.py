@@ -124,7 +124,7 @@ def init_templating(app: Flask) -> None:
             nav = [item for item in NAVIGATION if item.visible_to(current_user)]
         return {
             "nav_items": nav,
-            "current_lang": getattr(g, "lang", "id"),
+            "current_lang": str(get_locale() or "id"),
             "current_endpoint": request.endpoint if in_request else None,
             "url_for": url_for,
             "role_labels": ROLE_LABELS,
