@@ -102,11 +102,8 @@ def init_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(429)
     def _too_many(error: HTTPException):
-        minutes = _retry_minutes()
-        response, code = render_error(429, retry_minutes=minutes)
-        response = make_response(response, code)
-        response.headers["Retry-After"] = str(minutes * 60)
-        return response
+        # Flask-Limiter adds the exact Retry-After header (RATELIMIT_HEADERS_ENABLED).
+        return render_error(429, retry_minutes=_retry_minutes())
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
