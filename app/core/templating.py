@@ -58,6 +58,9 @@ def wib_datetime(value: datetime | None, date_format: str = "medium") -> str:
     return f"{format_date(local, date_format)} {format_time(local, 'short', rebase=False)} WIB"
 
 
+STATIC_MAX_AGE = 365 * 24 * 3600
+
+
 def _static_versions(app: Flask):
     """`?v=<content hash>` for static URLs, so browsers may cache them for a year and still
     fetch a file again the moment it changes (low-end tablets on slow links)."""
@@ -101,8 +104,6 @@ def init_templating(app: Flask) -> None:
         newstyle=True,
     )
     static_version = _static_versions(app)
-    app.config.setdefault("STATIC_MAX_AGE", 365 * 24 * 3600)
-    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = app.config["STATIC_MAX_AGE"]
 
     @app.url_defaults
     def _version_static_urls(endpoint: str, values: dict) -> None:
@@ -110,6 +111,15 @@ def init_templating(app: Flask) -> None:
             digest = static_version(values["filename"])
             if digest:
                 values["v"] = digest
+
+    @app.after_request
+    def _cache_versioned_static(response):
+        # Only versioned static URLs are immutable; other files (send_file: invoices,
+        # photos...) keep Flask's default of revalidating.
+        if request.endpoint == "static" and request.args.get("v"):
+            response.cache_control.public = True
+            response.cache_control.max_age = STATIC_MAX_AGE
+        return response
 
     app.jinja_env.filters["rupiah"] = format_rupiah
     app.jinja_env.filters["wib"] = wib_datetime
