@@ -25,6 +25,8 @@ LANGUAGE_CHOICES = [
     SelectChoice("en", "English", render_kw={"lang": "en"}),
 ]
 PHONE_PATTERN = r"^\+?[0-9 ()-]{6,20}$"
+PASSWORD_HINT = _l("%(min)s–%(max)s karakter; hindari kata sandi yang umum.",
+                   min=MIN_LENGTH, max=MAX_LENGTH)
 
 
 class EmailAddress:
@@ -82,8 +84,7 @@ class RegisterForm(FlaskForm):
     password = PasswordField(
         _l("Kata sandi"),
         validators=[_required(), _max(MAX_LENGTH + 1)],
-        description=_l("%(min)s–%(max)s karakter; hindari kata sandi yang umum.",
-                       min=MIN_LENGTH, max=MAX_LENGTH),
+        description=PASSWORD_HINT,
     )
     password_confirm = PasswordField(
         _l("Ulangi kata sandi"),
@@ -135,8 +136,7 @@ class PasswordChangeForm(FlaskForm):
     new_password = PasswordField(
         _l("Kata sandi baru"),
         validators=[_required(), _max(MAX_LENGTH + 1)],
-        description=_l("%(min)s–%(max)s karakter; hindari kata sandi yang umum.",
-                       min=MIN_LENGTH, max=MAX_LENGTH),
+        description=PASSWORD_HINT,
     )
     new_password_confirm = PasswordField(
         _l("Ulangi kata sandi baru"),

@@ -38,12 +38,18 @@ log = logging.getLogger(__name__)
 bp = Blueprint("accounts", __name__)
 
 
-def _start_session(user: User, *, remember: bool) -> None:
-    """Rotate the cookie session, open a server-side session row and log the user in."""
+def _reset_cookie_session() -> None:
+    """Empty the cookie session (nothing from before is trusted), keeping only the
+    visitor's language choice."""
     language = session.get("lang")
-    session.clear()  # new session on login: nothing from the anonymous session is trusted
+    session.clear()
     if language:
         session["lang"] = language
+
+
+def _start_session(user: User, *, remember: bool) -> None:
+    """Rotate the cookie session, open a server-side session row and log the user in."""
+    _reset_cookie_session()
     session_open(user=user, remember=remember)
     db.session.commit()
     login_user(user, remember=remember)
@@ -131,10 +137,7 @@ def logout():
             session_revoke(user_session=current_user.current_session)
             db.session.commit()
         logout_user()
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
+    _reset_cookie_session()
     flash(_("Anda telah keluar."), "success")
     return see_other(url_for("main.index"))
 
