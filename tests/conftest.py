@@ -117,8 +117,6 @@ class CsrfClient(FlaskClient):
       wrote) each request.
     """
 
-    _csrf_token: str | None = None
-
     def csrf_token(self) -> str:
         response = self._isolated_open("/masuk", method="GET")
         match = CSRF_INPUT.search(response.get_data(as_text=True))
@@ -126,8 +124,7 @@ class CsrfClient(FlaskClient):
             response = self._isolated_open("/", method="GET")
             match = CSRF_INPUT.search(response.get_data(as_text=True))
         assert match, "no csrf_token found in the page"
-        self._csrf_token = match.group(1)
-        return self._csrf_token
+        return match.group(1)
 
     def _isolated_open(self, *args, **kwargs):
         outer = has_app_context()
@@ -176,7 +173,6 @@ def log_in(client: FlaskClient, email: str, password: str = DEFAULT_PASSWORD,
         data["remember"] = "y"
     response = client.post("/masuk", data=data)
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
-    client._csrf_token = None  # the session was rotated: fetch a fresh token next time
     return response
 
 

@@ -19,17 +19,15 @@ THREADS = 6
 
 def _register_all(make_client, forms: list[dict]) -> list[int]:
     clients = [make_client() for _ in forms]
-    for c in clients:
-        c.csrf_token()  # fetch tokens first so the POSTs really overlap
+    tokens = [c.csrf_token() for c in clients]  # fetched first so the POSTs really overlap
     barrier = threading.Barrier(len(forms))
     statuses: list[int] = [0] * len(forms)
 
     def worker(index: int) -> None:
         client = clients[index]
-        token = client._csrf_token
         barrier.wait()
         response = client.open("/daftar", method="POST", csrf=False,
-                               data={**forms[index], "csrf_token": token})
+                               data={**forms[index], "csrf_token": tokens[index]})
         statuses[index] = response.status_code
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(forms))]
