@@ -84,13 +84,13 @@ def _select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.core.db import init_db
+    from app.core.db import init_db, schema_include_object
     from app.core.queue import init_queue, redis_answers
 
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
-        render_as_batch=True, compare_type=True,
+        render_as_batch=True, compare_type=True, include_object=schema_include_object,
     )
     init_db(app)
     csrf.init_app(app)
@@ -113,9 +113,14 @@ def _init_extensions(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
 
     init_queue(app)
+    from app.core.storage import init_storage
+
+    init_storage(app)
     # Import every domain's models so metadata (and Alembic) sees all tables.
     import app.accounts.models
+    import app.catalog.models
     import app.core.models
+    import app.inventory.models
 
 
 def _unauthorized():
@@ -149,10 +154,14 @@ def _init_request_hooks(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import bp as accounts_bp
     from app.admin.routes import bp as admin_bp
+    from app.catalog.routes import bp as catalog_bp
     from app.core.routes import bp as core_bp
+    from app.inventory.routes import bp as inventory_bp
     from app.main.routes import bp as main_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(inventory_bp)

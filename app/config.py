@@ -61,7 +61,12 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a whole request; larger gets the friendly 413
+    # Files (photos, invoices, backups): default instance/files; a shared mount in production.
+    STORAGE_ROOT = os.environ.get("STORAGE_ROOT", "")
+    PHOTO_MAX_BYTES = 5 * 1024 * 1024
+    PHOTO_MAX_PIXELS = 40_000_000  # larger is refused before decoding (decompression bombs)
+    PHOTOS_PER_PRODUCT = 8
 
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"

@@ -16,9 +16,10 @@ from wtforms import (
     TelField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import EqualTo, Optional, Regexp, ValidationError
 
 from app.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+from app.core.forms import max_length, required, strip
 
 LANGUAGE_CHOICES = [
     SelectChoice("id", "Bahasa Indonesia", render_kw={"lang": "id"}),
@@ -44,18 +45,6 @@ class EmailAddress:
             raise ValidationError(_l("Alamat email tidak valid.")) from None
 
 
-def _required() -> InputRequired:
-    return InputRequired(message=_l("Wajib diisi."))
-
-
-def _max(n: int) -> Length:
-    return Length(max=n, message=_l("Maksimal %(max)d karakter."))
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class RegisterForm(FlaskForm):
     account_type = RadioField(
         _l("Jenis akun"),
@@ -65,15 +54,15 @@ class RegisterForm(FlaskForm):
         ],
         default="customer",
         validate_choice=False,  # checked in validate() with a message in our language
-        validators=[_required()],
+        validators=[required()],
     )
-    name = StringField(_l("Nama lengkap"), validators=[_required(), _max(120)])
+    name = StringField(_l("Nama lengkap"), validators=[required(), max_length(120)])
     email = EmailField(
         _l("Email"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
-            _required(),
-            _max(320),
+            required(),
+            max_length(320),
             EmailAddress(),
         ],
     )
@@ -83,18 +72,18 @@ class RegisterForm(FlaskForm):
     )
     password = PasswordField(
         _l("Kata sandi"),
-        validators=[_required(), _max(MAX_LENGTH + 1)],
+        validators=[required(), max_length(MAX_LENGTH + 1)],
         description=PASSWORD_HINT,
     )
     password_confirm = PasswordField(
         _l("Ulangi kata sandi"),
         validators=[
-            _required(),
+            required(),
             EqualTo("password", message=_l("Konfirmasi kata sandi tidak cocok.")),
         ],
     )
-    store_name = StringField(_l("Nama toko"), validators=[_max(120)])
-    store_location = StringField(_l("Lokasi toko (kota)"), validators=[_max(120)])
+    store_name = StringField(_l("Nama toko"), validators=[max_length(120)])
+    store_location = StringField(_l("Lokasi toko (kota)"), validators=[max_length(120)])
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -115,33 +104,33 @@ class RegisterForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), filters=[_strip], validators=[_required(), _max(320)])
-    password = PasswordField(_l("Kata sandi"), validators=[_required(), _max(1024)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[required(), max_length(320)])
+    password = PasswordField(_l("Kata sandi"), validators=[required(), max_length(1024)])
     remember = BooleanField(_l("Ingat saya di perangkat ini"))
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(_l("Nama lengkap"), validators=[_required(), _max(120)])
+    name = StringField(_l("Nama lengkap"), validators=[required(), max_length(120)])
     phone = TelField(
         _l("Nomor telepon"),
         validators=[Optional(), Regexp(PHONE_PATTERN, message=_l("Nomor telepon tidak valid."))],
     )
-    locale = SelectField(_l("Bahasa"), choices=LANGUAGE_CHOICES, validators=[_required()])
+    locale = SelectField(_l("Bahasa"), choices=LANGUAGE_CHOICES, validators=[required()])
 
 
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(
-        _l("Kata sandi saat ini"), validators=[_required(), _max(1024)]
+        _l("Kata sandi saat ini"), validators=[required(), max_length(1024)]
     )
     new_password = PasswordField(
         _l("Kata sandi baru"),
-        validators=[_required(), _max(MAX_LENGTH + 1)],
+        validators=[required(), max_length(MAX_LENGTH + 1)],
         description=PASSWORD_HINT,
     )
     new_password_confirm = PasswordField(
         _l("Ulangi kata sandi baru"),
         validators=[
-            _required(),
+            required(),
             EqualTo("new_password", message=_l("Konfirmasi kata sandi tidak cocok.")),
         ],
     )

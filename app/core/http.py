@@ -12,7 +12,15 @@ import math
 import time
 from typing import Any
 
-from flask import Flask, Response, make_response, redirect, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -124,3 +132,14 @@ def init_error_handlers(app: Flask) -> None:
 
     # Flask calls the handler for 500 also when debugging is off and no other matches.
     app.register_error_handler(InternalServerError, lambda e: render_error(500))
+
+
+def app_path(endpoint: str, **values: Any) -> str:
+    """The path of `endpoint`, also outside a request (jobs have no request to build from)."""
+    adapter = current_app.url_map.bind("localhost")
+    return adapter.build(endpoint, values)
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """The absolute URL for emails: PUBLIC_BASE_URL + the endpoint's path."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + app_path(endpoint, **values)

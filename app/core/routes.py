@@ -4,20 +4,34 @@ URL table:
     GET  /healthz                          database + Redis status (JSON)
     POST /bahasa                           switch the interface language
     GET  /pekerjaan/<id>/status            self-polling job status partial (owner or admin)
+    GET  /media/<key>                      a stored public file (product photos)
+    GET  /notifikasi                       the user's in-app notices
+    POST /notifikasi/baca                  mark them all read
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, make_response, render_template, request, session
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select, text
 
-from app.core.http import see_other
+from app.core.http import render_page, see_other
 from app.core.models import JobRecord
+from app.core.notices import notices_mark_read, notices_recent
 from app.core.queue import redis_answers
 from app.core.security import owned_or_404, safe_next_url
+from app.core.storage import storage_send
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -80,3 +94,22 @@ def job_status(job_id: int):
     if record.is_final and request.headers.get("HX-Request"):
         response.status_code = STOP_POLLING
     return response
+
+
+@bp.route("/media/<path:key>")
+def media(key: str):
+    return storage_send(key)
+
+
+@bp.route("/notifikasi")
+@login_required
+def notices():
+    return render_page("core/notices.html", notices=notices_recent(current_user.id))
+
+
+@bp.route("/notifikasi/baca", methods=["POST"])
+@login_required
+def notices_read():
+    notices_mark_read(user_id=current_user.id)
+    db.session.commit()
+    return see_other(url_for("core.notices"))

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import Flask, g, has_app_context, has_request_context, request, url_for
 from flask_babel import format_date, format_time, get_locale, get_translations
@@ -14,6 +15,7 @@ from flask_login import current_user
 
 from app.core.clock import to_wib
 from app.core.money import format_rupiah
+from app.core.notices import notice_text, notices_unread_count
 from app.core.queue import job_live_progress
 
 
@@ -29,6 +31,9 @@ class NavItem:
 
 # The navigation, by role. A feature adds its entry here when its page exists.
 NAVIGATION: list[NavItem] = [
+    NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"})),
+    NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"})),
+    NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"})),
     NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"})),
     NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"})),
 ]
@@ -47,6 +52,26 @@ OUTBOX_LABELS = {
     "sent": _l("Terkirim"),
     "failed": _l("Gagal"),
 }
+
+
+def _unread_notices() -> int:
+    """Counted once per request (the layout and a page may both ask)."""
+    if "unread_notices" not in g:
+        g.unread_notices = notices_unread_count(current_user.id)
+    return g.unread_notices
+
+
+def url_with(**changes: object) -> str:
+    """The current URL with some query arguments changed (None removes one): pagination
+    and sort links that keep every filter."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = [str(value)]
+    query = urlencode(args, doseq=True)
+    return request.path + ("?" + query if query else "")
 
 
 def wib_datetime(value: datetime | None, date_format: str = "medium") -> str:
@@ -125,13 +150,16 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["wib"] = wib_datetime
     app.jinja_env.globals["job_live_progress"] = job_live_progress
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["url_with"] = url_with
 
     @app.context_processor
     def _globals() -> dict:
         nav = []
+        unread = 0
         in_request = has_request_context()  # emails are rendered by jobs, outside requests
         if in_request and current_user.is_authenticated:
             nav = [item for item in NAVIGATION if item.visible_to(current_user)]
+            unread = _unread_notices()
         return {
             "nav_items": nav,
             "current_lang": str(get_locale() or "id"),
@@ -139,4 +167,6 @@ def init_templating(app: Flask) -> None:
             "url_for": url_for,
             "role_labels": ROLE_LABELS,
             "outbox_labels": OUTBOX_LABELS,
+            "unread_notices": unread,
+            "notice_text": notice_text,
         }

@@ -5,12 +5,14 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from app.core.db import schema_include_object
 from app.extensions import db as _db
 
 
 def test_models_and_migrations_agree(db):
     with _db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                        "include_object": schema_include_object})
         diff = compare_metadata(context, _db.metadata)
     assert diff == []
 

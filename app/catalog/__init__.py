@@ -1,0 +1,1 @@
+"""Catalog: categories, products, variants, photos and product search."""

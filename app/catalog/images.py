@@ -1,0 +1,104 @@
+"""Product photo processing: decode for real, re-encode, resize.
+
+A file is accepted only if Pillow decodes it as JPEG, PNG or WebP — not by its extension or
+Content-Type. It is then re-encoded from pixels (which drops EXIF/GPS, ICC tricks, comments
+and anything appended after the image data) into a display image (at most 1200 px) and a
+thumbnail (at most 400 px), both WebP. Pixel count is checked from the header before any
+decoding, so a decompression bomb is refused without being expanded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+DISPLAY_SIZE = 1200
+THUMB_SIZE = 400
+WEBP_QUALITY = 82
+
+
+# Markers of script or markup hidden in an image (polyglot files); never in real photos' bytes
+# in this form, and a file carrying one is refused rather than silently cleaned.
+_PAYLOAD_MARKERS = (b"<?php", b"<?=", b"<script", b"<html", b"<!doctype", b"<svg", b"<body")
+_PNG_END = b"IEND\xaeB`\x82"
+
+
+def _has_appended_payload(data: bytes, image_format: str) -> bool:
+    """True when bytes follow the image's own end, or script/markup hides inside it."""
+    lowered = data.lower()
+    if any(marker in lowered for marker in _PAYLOAD_MARKERS):
+        return True
+    if image_format == "PNG":
+        return not data.endswith(_PNG_END)
+    if image_format == "WEBP":
+        return int.from_bytes(data[4:8], "little") + 8 != len(data)
+    if image_format == "JPEG":
+        return not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+    return False
+
+
+class PhotoRejected(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto:
+    display: bytes
+    thumb: bytes
+    width: int
+    height: int
+
+
+def _encode(image: Image.Image, size: int) -> tuple[bytes, int, int]:
+    copy = image.copy()
+    copy.thumbnail((size, size), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    copy.save(buffer, "WEBP", quality=WEBP_QUALITY, method=4)  # no exif= : none written
+    return buffer.getvalue(), copy.width, copy.height
+
+
+def photo_process(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedPhoto:
+    """Validate and re-encode one uploaded photo; raises PhotoRejected with a user message."""
+    if len(data) > max_bytes:
+        raise PhotoRejected(str(_l("Ukuran foto maksimal %(mb)s MB.",
+                                   mb=max_bytes // (1024 * 1024))))
+    if not data:
+        raise PhotoRejected(str(_l("Berkas foto kosong.")))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                if probe.format not in ALLOWED_FORMATS:
+                    raise PhotoRejected(str(_l("Foto harus berformat JPG, PNG, atau WebP.")))
+                if _has_appended_payload(data, probe.format):
+                    raise PhotoRejected(str(_l(
+                        "Foto berisi data tambahan yang tidak dikenal. Simpan ulang fotonya "
+                        "dari aplikasi kamera atau editor gambar, lalu unggah lagi.")))
+                width, height = probe.size
+                if width * height > max_pixels or width < 1 or height < 1:
+                    raise PhotoRejected(str(_l("Resolusi foto terlalu besar.")))
+                probe.verify()  # structure and checksums, without decoding pixels
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                image = ImageOps.exif_transpose(image)  # keep the orientation, drop EXIF
+                image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
+    except PhotoRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoRejected(str(_l("Resolusi foto terlalu besar."))) from None
+    except UnidentifiedImageError:
+        raise PhotoRejected(str(_l("Berkas ini bukan foto JPG, PNG, atau WebP yang valid."))) \
+            from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise PhotoRejected(str(_l("Foto rusak atau tidak dapat dibaca."))) from None
+    display, display_width, display_height = _encode(image, DISPLAY_SIZE)
+    thumb, _, _ = _encode(image, THUMB_SIZE)
+    return ProcessedPhoto(display=display, thumb=thumb, width=display_width,
+                          height=display_height)

@@ -1,0 +1,160 @@
+"""Catalog tables: the category tree, products, their variants and photos.
+
+Every product has at least one `Variant` (the default variant when it has no options);
+the variant carries the SKU, price and stock. `Product.price_min`, `price_max` and
+`stock_total` are caches of its active variants, kept by the catalog and inventory services
+so that search can filter and sort on one table.
+
+Search columns: `search_name` / `search_body` hold the normalised (lower-case, accents
+removed) name and description. The full-text index over them is dialect-specific and lives
+only in the migration (`app/catalog/search.py` explains it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import Store
+from app.core.clock import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class Category(db.Model):
+    """A node of the (small, admin-managed) category tree."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))  # Indonesian
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    parent: Mapped[Category | None] = relationship(remote_side=[id])
+
+    def label(self, locale: str) -> str:
+        return self.name_en if locale == "en" and self.name_en else self.name
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    __table_args__ = (
+        Index("ix_products_listing", "active", "created_at", "id"),
+        Index("ix_products_category_price", "active", "category_id", "price_min"),
+        Index("ix_products_price", "active", "price_min", "id"),
+        Index("ix_products_sold", "active", "sold_count", "id"),
+        Index("ix_products_rating", "active", "rating_avg", "id"),
+        Index("ix_products_store", "store_id", "active", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="RESTRICT"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(150))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # [{"label": "Isi", "value": "30 ml"}, ...] in the seller's order
+    specifications: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # [{"name": "Warna", "values": ["Merah", "Biru"]}, ...]; [] for a single default variant
+    option_groups: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    price: Mapped[int] = mapped_column(BigInteger)  # the default price for new variants
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: archived
+    price_min: Mapped[int] = mapped_column(BigInteger, default=0)
+    price_max: Mapped[int] = mapped_column(BigInteger, default=0)
+    stock_total: Mapped[int] = mapped_column(Integer, default=0)
+    sold_count: Mapped[int] = mapped_column(Integer, default=0)  # units sold (popularity)
+    rating_avg: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("0"))
+    rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    search_name: Mapped[str] = mapped_column(String(150), default="")
+    search_body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    store: Mapped[Store] = relationship()
+    category: Mapped[Category] = relationship()
+    variants: Mapped[list[Variant]] = relationship(
+        back_populates="product", order_by="Variant.position", cascade="all, delete-orphan"
+    )
+    images: Mapped[list[ProductImage]] = relationship(
+        back_populates="product", order_by="ProductImage.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def active_variants(self) -> list[Variant]:
+        return [v for v in self.variants if v.active]
+
+    @property
+    def cover(self) -> ProductImage | None:
+        return self.images[0] if self.images else None
+
+
+class Variant(db.Model):
+    """One purchasable combination of a product's options, with its own SKU, price, stock."""
+
+    __tablename__ = "variants"
+    __table_args__ = (
+        UniqueConstraint("store_id", "sku", name="uq_variants_store_sku"),
+        UniqueConstraint("product_id", "options_key", name="uq_variants_product_options"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("price > 0", name="price_positive"),
+        Index("ix_variants_store_stock", "store_id", "stock"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
+                                            index=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="RESTRICT"))
+    sku: Mapped[str] = mapped_column(String(64))
+    options: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    options_key: Mapped[str] = mapped_column(String(400), default="")  # "" = default variant
+    price: Mapped[int] = mapped_column(BigInteger)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # False once its option combination was removed from the product (kept for history).
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when a low-stock alert went out; cleared when stock is back at the threshold.
+    low_stock_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in self.options.items())
+
+
+class ProductImage(db.Model):
+    """A product photo: re-encoded display image and thumbnail in storage."""
+
+    __tablename__ = "product_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
+                                            index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    display_key: Mapped[str] = mapped_column(String(200))
+    thumb_key: Mapped[str] = mapped_column(String(200))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="images")

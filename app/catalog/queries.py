@@ -1,0 +1,211 @@
+"""Catalog reads: the category tree, product search, store pages, the variant picker."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import Store
+from app.catalog.models import Category, Product, ProductImage, Variant
+from app.catalog.search import keyword_filter, search_terms
+from app.extensions import db
+
+PER_PAGE = 24
+SORTS = ("relevance", "newest", "price_asc", "price_desc", "popular", "rating")
+
+
+@dataclass
+class CategoryNode:
+    category: Category
+    depth: int
+    children: list[CategoryNode] = field(default_factory=list)
+
+
+def categories_all() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+
+
+def category_tree() -> list[CategoryNode]:
+    """Roots in order, each with its children (any depth), flattened depth-first by
+    `category_flat`."""
+    categories = categories_all()
+    nodes = {c.id: CategoryNode(c, 0) for c in categories}
+    roots: list[CategoryNode] = []
+    for category in categories:
+        node = nodes[category.id]
+        parent = nodes.get(category.parent_id) if category.parent_id else None
+        (parent.children if parent else roots).append(node)
+
+    def set_depth(items: list[CategoryNode], depth: int) -> None:
+        for item in items:
+            item.depth = depth
+            set_depth(item.children, depth + 1)
+
+    set_depth(roots, 0)
+    return roots
+
+
+def category_flat() -> list[CategoryNode]:
+    """The tree depth-first, for indented select boxes and admin lists."""
+    out: list[CategoryNode] = []
+
+    def walk(items: list[CategoryNode]) -> None:
+        for item in items:
+            out.append(item)
+            walk(item.children)
+
+    walk(category_tree())
+    return out
+
+
+def category_with_descendants(category_id: int) -> list[int]:
+    pairs = db.session.execute(select(Category.id, Category.parent_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for cid, parent in pairs:
+        children.setdefault(parent, []).append(cid)
+    found, stack = [], [category_id]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    category: Category | None = None
+    price_min: int | None = None
+    price_max: int | None = None
+    store: Store | None = None
+    in_stock: bool = False
+    rating_min: int | None = None
+    sort: str = "newest"
+    page: int = 1
+
+
+@dataclass
+class SearchPage:
+    products: list[Product]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def _search_conditions(params: SearchParams) -> list:
+    conditions = [Product.active.is_(True)]
+    if params.category is not None:
+        ids = category_with_descendants(params.category.id)
+        conditions.append(Product.category_id.in_(ids) if len(ids) > 1
+                          else Product.category_id == ids[0])
+    if params.price_min is not None:
+        conditions.append(Product.price_min >= params.price_min)
+    if params.price_max is not None:
+        conditions.append(Product.price_min <= params.price_max)
+    if params.store is not None:
+        conditions.append(Product.store_id == params.store.id)
+    if params.in_stock:
+        conditions.append(Product.stock_total > 0)
+    if params.rating_min is not None:
+        conditions.append(Product.rating_avg >= Decimal(params.rating_min))
+    return conditions
+
+
+def product_search(params: SearchParams, per_page: int = PER_PAGE) -> SearchPage:
+    """One page of active products matching the filters, in a stable order (id breaks
+    ties), plus the total count. Keyword matching uses the full-text index."""
+    conditions = _search_conditions(params)
+    terms = search_terms(params.q)
+    dialect = db.session.get_bind().dialect.name
+    listing: Select = select(Product)
+    counting: Select = select(func.count(Product.id))
+    rank = None
+    if terms:
+        where, rank, join = keyword_filter(dialect, terms, Product.id)
+        if join is not None:
+            listing = listing.join(join[0], join[1])
+            counting = counting.join(join[0], join[1])
+        conditions.append(where)
+    listing = listing.where(*conditions)
+    counting = counting.where(*conditions)
+    sort = params.sort if params.sort in SORTS else "newest"
+    if sort == "relevance" and rank is None:
+        sort = "newest"
+    order = {
+        "relevance": [rank, Product.id.desc()] if rank is not None else [],
+        "newest": [Product.created_at.desc(), Product.id.desc()],
+        "price_asc": [Product.price_min.asc(), Product.id.asc()],
+        "price_desc": [Product.price_min.desc(), Product.id.desc()],
+        "popular": [Product.sold_count.desc(), Product.id.desc()],
+        "rating": [Product.rating_avg.desc(), Product.rating_count.desc(), Product.id.desc()],
+    }[sort]
+    total = db.session.scalar(counting) or 0
+    page = max(1, params.page)
+    products = list(db.session.scalars(
+        listing.order_by(*order)
+        .options(selectinload(Product.images), selectinload(Product.store))
+        .limit(per_page).offset((page - 1) * per_page)
+    ))
+    return SearchPage(products=products, total=total, page=page, per_page=per_page)
+
+
+def store_by_slug(slug: str) -> Store | None:
+    return db.session.execute(select(Store).where(Store.slug == slug)).scalar_one_or_none()
+
+
+def store_rating(store_id: int) -> tuple[Decimal, int]:
+    """(average, number of ratings) over the store's active products' reviews."""
+    total, count = db.session.execute(
+        select(func.sum(Product.rating_avg * Product.rating_count), func.sum(Product.rating_count))
+        .where(Product.store_id == store_id, Product.active.is_(True))
+    ).one()
+    if not count:
+        return Decimal("0"), 0
+    return (Decimal(total) / count).quantize(Decimal("0.1")), int(count)
+
+
+def product_public(product_id: int) -> Product | None:
+    return db.session.execute(
+        select(Product).where(Product.id == product_id)
+        .options(selectinload(Product.variants), selectinload(Product.images),
+                 selectinload(Product.store), selectinload(Product.category))
+    ).scalar_one_or_none()
+
+
+def owned_product(store_id: int, product_id: int) -> Select:
+    """The statement for `owned_or_404`: the product only if it belongs to the store."""
+    return select(Product).where(Product.id == product_id, Product.store_id == store_id)
+
+
+def owned_image(store_id: int, product_id: int, image_id: int) -> Select:
+    return (select(ProductImage).join(Product)
+            .where(ProductImage.id == image_id, ProductImage.product_id == product_id,
+                   Product.store_id == store_id))
+
+
+def store_products(store_id: int, *, archived: bool = False) -> list[Product]:
+    return list(db.session.scalars(
+        select(Product).where(Product.store_id == store_id, Product.active.is_(not archived))
+        .options(selectinload(Product.images), selectinload(Product.variants))
+        .order_by(Product.created_at.desc(), Product.id.desc())
+    ))
+
+
+def variant_pick(product: Product, chosen: dict[str, str]) -> Variant | None:
+    """The active variant whose options match `chosen` (all groups chosen), else None.
+    A product without options always answers its default variant."""
+    active = product.active_variants
+    if not product.option_groups:
+        return active[0] if active else None
+    for variant in active:
+        if all(chosen.get(name) == value for name, value in variant.options.items()):
+            return variant
+    return None

@@ -1,0 +1,475 @@
+"""Catalog blueprint: public shop pages, the seller's products, admin categories.
+
+URL table:
+    GET       /produk                                   search and filter (active search)
+    GET       /produk/<id>                              product page (variant picker: GET form)
+    GET       /toko/<slug>                              public store page
+    GET       /seller/produk                            the seller's products (active/archived)
+    GET/POST  /seller/produk/baru                       create a product
+    GET/POST  /seller/produk/<id>/ubah                  edit details, specifications, options
+    POST      /seller/produk/<id>/varian                save variants (SKU, price, stock)
+    POST      /seller/produk/<id>/arsipkan              archive
+    POST      /seller/produk/<id>/aktifkan              restore from the archive
+    POST      /seller/produk/<id>/foto                  upload photos
+    POST      /seller/produk/<id>/foto/<pid>/hapus      delete a photo
+    POST      /seller/produk/<id>/foto/<pid>/geser      move a photo earlier/later
+    GET/POST  /seller/toko                              store settings
+    GET/POST  /admin/kategori                           category tree + new category
+    GET/POST  /admin/kategori/<id>                      edit a category
+    POST      /admin/kategori/<id>/hapus                delete an empty category
+
+A seller's product is selected together with the seller's store id (another store's
+product is a 404, never a 403).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts.models import Store
+from app.catalog.forms import (
+    CategoryForm,
+    PhotoForm,
+    ProductForm,
+    ProductRows,
+    StoreSettingsForm,
+    variant_changes,
+)
+from app.catalog.models import Category, Product
+from app.catalog.queries import (
+    SORTS,
+    SearchParams,
+    category_flat,
+    owned_image,
+    owned_product,
+    product_public,
+    product_search,
+    store_by_slug,
+    store_products,
+    store_rating,
+    variant_pick,
+)
+from app.catalog.services import (
+    CatalogError,
+    ProductData,
+    category_create,
+    category_delete,
+    category_update,
+    product_archive,
+    product_create,
+    product_photo_delete,
+    product_photo_move,
+    product_photos_add,
+    product_restore,
+    product_update,
+    store_settings_update,
+    variants_update,
+)
+from app.core.forms import parse_int, parse_rupiah
+from app.core.http import is_htmx, render_error, render_page, see_other
+from app.core.security import owned_or_404, role_required
+from app.extensions import db
+from app.inventory.services import StockError
+
+log = logging.getLogger(__name__)
+bp = Blueprint("catalog", __name__)
+
+SORT_LABELS = {
+    "relevance": _l("Paling relevan"),
+    "newest": _l("Terbaru"),
+    "price_asc": _l("Harga terendah"),
+    "price_desc": _l("Harga tertinggi"),
+    "popular": _l("Terlaris"),
+    "rating": _l("Rating tertinggi"),
+}
+
+
+# --- public -------------------------------------------------------------------------------
+
+
+def _search_params() -> tuple[SearchParams, list[str]]:
+    """Read the filters from the query string; bad values are ignored with a message."""
+    args = request.args
+    params = SearchParams(q=(args.get("q") or "").strip()[:100])
+    problems: list[str] = []
+    slug = args.get("kategori") or ""
+    if slug:
+        params.category = db.session.execute(
+            select(Category).where(Category.slug == slug)).scalar_one_or_none()
+        if params.category is None:
+            problems.append(_("Kategori tidak ditemukan; filter kategori diabaikan."))
+    for name, attr in (("harga_min", "price_min"), ("harga_max", "price_max")):
+        raw = args.get(name) or ""
+        if raw.strip():
+            value = parse_rupiah(raw)
+            if value is None:
+                problems.append(_("Harga \"%(value)s\" tidak valid; tulis angka Rupiah, "
+                                  "misalnya 50000.", value=raw[:20]))
+            else:
+                setattr(params, attr, value)
+    if params.price_min is not None and params.price_max is not None \
+            and params.price_min > params.price_max:
+        problems.append(_("Harga minimum lebih besar dari maksimum; keduanya ditukar."))
+        params.price_min, params.price_max = params.price_max, params.price_min
+    store_slug = args.get("toko") or ""
+    if store_slug:
+        params.store = store_by_slug(store_slug)
+        if params.store is None:
+            problems.append(_("Toko tidak ditemukan; filter toko diabaikan."))
+    params.in_stock = args.get("tersedia") in ("1", "on", "true")
+    rating = parse_int(args.get("rating"))
+    if rating is not None and 1 <= rating <= 5:
+        params.rating_min = rating
+    sort = args.get("urut") or ""
+    params.sort = sort if sort in SORTS else ("relevance" if params.q else "newest")
+    page = parse_int(args.get("hal"))
+    params.page = page if page is not None and 1 <= page <= 10_000 else 1
+    return params, problems
+
+
+@bp.route("/produk")
+def search():
+    params, problems = _search_params()
+    results = product_search(params)
+    return render_page("catalog/search.html", "catalog/_results.html",
+                       params=params, results=results, problems=problems,
+                       categories=category_flat(), sort_labels=SORT_LABELS)
+
+
+@bp.route("/produk/<int:product_id>")
+def product(product_id: int):
+    item = product_public(product_id)
+    is_owner = (item is not None and current_user.is_authenticated
+                and current_user.store is not None and item.store_id == current_user.store.id)
+    if item is None or (not item.active and not is_owner):
+        abort(404)
+    chosen = {group["name"]: request.args.get(f"opsi-{index}", "")
+              for index, group in enumerate(item.option_groups)}
+    if item.option_groups and not any(chosen.values()):
+        first = item.active_variants[0] if item.active_variants else None
+        chosen = dict(first.options) if first else chosen
+    variant = variant_pick(item, chosen)
+    rating, rating_count = item.rating_avg, item.rating_count
+    return render_page("catalog/product.html", "catalog/_variant.html", product=item,
+                       variant=variant, chosen=chosen, is_owner=is_owner,
+                       rating=rating, rating_count=rating_count)
+
+
+@bp.route("/toko/<slug>")
+def store(slug: str):
+    shop = store_by_slug(slug)
+    if shop is None:
+        abort(404)
+    page = parse_int(request.args.get("hal"))
+    params = SearchParams(store=shop, sort="newest",
+                          page=page if page is not None and page >= 1 else 1)
+    results = product_search(params)
+    rating, rating_count = store_rating(shop.id)
+    return render_page("catalog/store.html", "catalog/_results.html", shop=shop,
+                       results=results, params=params, rating=rating,
+                       rating_count=rating_count, problems=[])
+
+
+# --- seller: products ---------------------------------------------------------------------
+
+
+def _my_store() -> Store:
+    shop = current_user.store
+    if shop is None:
+        abort(403)
+    return shop
+
+
+def _my_product(product_id: int) -> Product:
+    return owned_or_404(owned_product(_my_store().id, product_id))
+
+
+def _show_errors(form: ProductForm, rows: ProductRows, error: CatalogError) -> None:
+    for name, messages in error.errors.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, *messages]
+        else:
+            rows.errors.setdefault(name, []).extend(messages)
+
+
+def _product_data(form: ProductForm, rows: ProductRows) -> ProductData | None:
+    specs = rows.specifications()
+    groups = rows.option_groups()
+    if not form.validate() or rows.errors:
+        return None
+    return ProductData(
+        name=form.name.data, description=form.description.data or "",
+        category_id=form.category_id.data, price=form.price.data, specifications=specs,
+        option_groups=groups, initial_stock=form.initial_stock.data or 0,
+        sku=form.sku.data or "",
+    )
+
+
+@bp.route("/seller/produk")
+@role_required("seller")
+def seller_products():
+    archived = request.args.get("arsip") == "1"
+    return render_page("catalog/seller_products.html",
+                       products=store_products(_my_store().id, archived=archived),
+                       archived=archived)
+
+
+@bp.route("/seller/produk/baru", methods=["GET", "POST"])
+@role_required("seller")
+def product_new():
+    shop = _my_store()
+    form = ProductForm()
+    rows = ProductRows.from_form(request.form) if request.method == "POST" else ProductRows()
+    status = 200
+    if request.method == "POST" and not rows.apply(request.form.get("action", "")):
+        data = _product_data(form, rows)
+        if data is not None:
+            try:
+                item = product_create(store=shop, data=data, actor=current_user)
+                db.session.commit()
+                flash(_("Produk \"%(name)s\" disimpan.", name=item.name), "success")
+                return see_other(url_for("catalog.product_edit", product_id=item.id))
+            except (CatalogError, StockError) as error:
+                db.session.rollback()
+                _show_errors(form, rows, error if isinstance(error, CatalogError)
+                             else CatalogError.one("initial_stock", error.message))
+        status = 422
+    return render_page("catalog/product_form.html", "catalog/_product_form.html",
+                       http_status=status, form=form, rows=rows, product=None)
+
+
+@bp.route("/seller/produk/<int:product_id>/ubah", methods=["GET", "POST"])
+@role_required("seller")
+def product_edit(product_id: int):
+    item = _my_product(product_id)
+    if request.method == "POST":
+        form = ProductForm()
+        rows = ProductRows.from_form(request.form)
+    else:
+        form = ProductForm(obj=item)
+        form.price.data = item.price
+        rows = ProductRows.from_product(item)
+    status = 200
+    if request.method == "POST" and not rows.apply(request.form.get("action", "")):
+        data = _product_data(form, rows)
+        if data is not None:
+            data.initial_stock, data.sku = 0, ""
+            try:
+                product_update(product=item, data=data, actor=current_user)
+                db.session.commit()
+                flash(_("Perubahan produk disimpan."), "success")
+                return see_other(url_for("catalog.product_edit", product_id=item.id))
+            except (CatalogError, StockError) as error:
+                db.session.rollback()
+                item = _my_product(product_id)
+                _show_errors(form, rows, error if isinstance(error, CatalogError)
+                             else CatalogError.one("options", error.message))
+        status = 422
+    return render_page("catalog/product_form.html", "catalog/_product_form.html",
+                       http_status=status, form=form, rows=rows, product=item,
+                       photo_form=PhotoForm(), variant_errors={})
+
+
+@bp.route("/seller/produk/<int:product_id>/varian", methods=["POST"])
+@role_required("seller")
+def variants_save(product_id: int):
+    item = _my_product(product_id)
+    changes, errors = variant_changes(request.form)
+    if not errors:
+        try:
+            variants_update(product=item, changes=changes, actor=current_user)
+            db.session.commit()
+            if is_htmx():
+                return render_page("catalog/_variants.html", product=item, variant_errors={},
+                                   submitted=None, saved=True)
+            flash(_("Varian disimpan."), "success")
+            return see_other(url_for("catalog.product_edit", product_id=item.id))
+        except CatalogError as error:
+            errors = error.errors
+        except StockError as error:
+            errors = {"variants": [error.message]}
+        db.session.rollback()
+        item = _my_product(product_id)
+    if is_htmx():
+        return render_page("catalog/_variants.html", http_status=422, product=item,
+                           variant_errors=errors, submitted=request.form)
+    form = ProductForm(obj=item)
+    form.price.data = item.price
+    return render_page("catalog/product_form.html", http_status=422, form=form,
+                       rows=ProductRows.from_product(item), product=item,
+                       photo_form=PhotoForm(), variant_errors=errors, submitted=request.form)
+
+
+@bp.route("/seller/produk/<int:product_id>/arsipkan", methods=["POST"])
+@role_required("seller")
+def product_archive_route(product_id: int):
+    item = _my_product(product_id)
+    product_archive(product=item, actor=current_user)
+    db.session.commit()
+    flash(_("Produk \"%(name)s\" diarsipkan dan tidak tampil di toko.", name=item.name),
+          "success")
+    return see_other(url_for("catalog.seller_products"))
+
+
+@bp.route("/seller/produk/<int:product_id>/aktifkan", methods=["POST"])
+@role_required("seller")
+def product_restore_route(product_id: int):
+    item = _my_product(product_id)
+    product_restore(product=item, actor=current_user)
+    db.session.commit()
+    flash(_("Produk \"%(name)s\" tampil lagi di toko.", name=item.name), "success")
+    return see_other(url_for("catalog.seller_products"))
+
+
+# --- seller: photos -----------------------------------------------------------------------
+
+
+def _photos_response(item: Product, form: PhotoForm, status: int = 200, uploaded: int = 0):
+    if is_htmx():
+        return render_page("catalog/_photos.html", http_status=status, product=item,
+                           photo_form=form, uploaded=uploaded)
+    if status == 200:
+        if uploaded:
+            flash(ngettext("%(num)s foto ditambahkan.", "%(num)s foto ditambahkan.",
+                           uploaded), "success")
+        return see_other(url_for("catalog.product_edit", product_id=item.id) + "#foto")
+    product_form = ProductForm(obj=item)
+    product_form.price.data = item.price
+    return render_page("catalog/product_form.html", http_status=status, form=product_form,
+                       rows=ProductRows.from_product(item), product=item, photo_form=form,
+                       variant_errors={})
+
+
+@bp.route("/seller/produk/<int:product_id>/foto", methods=["POST"])
+@role_required("seller")
+def photos_upload(product_id: int):
+    item = _my_product(product_id)
+    form = PhotoForm()
+    if not form.validate():
+        return _photos_response(item, form, 422)
+    files = [f.read() for f in request.files.getlist("photos") if f and f.filename]
+    try:
+        added = product_photos_add(product=item, files=files)
+        db.session.commit()
+    except CatalogError as error:
+        db.session.rollback()
+        item = _my_product(product_id)
+        form.photos.errors = list(error.errors.get("photos", []))
+        return _photos_response(item, form, 422)
+    return _photos_response(item, PhotoForm(), uploaded=len(added))
+
+
+@bp.route("/seller/produk/<int:product_id>/foto/<int:image_id>/hapus", methods=["POST"])
+@role_required("seller")
+def photo_delete(product_id: int, image_id: int):
+    image = owned_or_404(owned_image(_my_store().id, product_id, image_id))
+    item = image.product
+    product_photo_delete(product=item, image=image)
+    db.session.commit()
+    return _photos_response(item, PhotoForm())
+
+
+@bp.route("/seller/produk/<int:product_id>/foto/<int:image_id>/geser", methods=["POST"])
+@role_required("seller")
+def photo_move(product_id: int, image_id: int):
+    image = owned_or_404(owned_image(_my_store().id, product_id, image_id))
+    item = image.product
+    offset = -1 if request.form.get("arah") == "naik" else 1
+    product_photo_move(product=item, image=image, offset=offset)
+    db.session.commit()
+    return _photos_response(item, PhotoForm())
+
+
+# --- seller: store settings ---------------------------------------------------------------
+
+
+@bp.route("/seller/toko", methods=["GET", "POST"])
+@role_required("seller")
+def store_settings():
+    shop = _my_store()
+    form = StoreSettingsForm(obj=shop)
+    if form.validate_on_submit():
+        store_settings_update(store=shop, name=form.name.data, location=form.location.data,
+                              description=form.description.data or "",
+                              low_stock_threshold=form.low_stock_threshold.data)
+        db.session.commit()
+        flash(_("Pengaturan toko disimpan."), "success")
+        return see_other(url_for("catalog.store_settings"))
+    status = 422 if request.method == "POST" else 200
+    return render_page("catalog/store_settings.html", http_status=status, form=form,
+                       shop=shop)
+
+
+# --- admin: categories --------------------------------------------------------------------
+
+
+@bp.route("/admin/kategori", methods=["GET", "POST"])
+@role_required("admin")
+def categories():
+    form = CategoryForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            category_create(name=form.name.data, name_en=form.name_en.data or "",
+                            parent_id=form.parent_id.data or None,
+                            position=form.position.data or 0)
+            db.session.commit()
+            flash(_("Kategori ditambahkan."), "success")
+            return see_other(url_for("catalog.categories"))
+        except CatalogError as error:
+            db.session.rollback()
+            form.parent_id.errors = [*form.parent_id.errors,
+                                     *error.errors.get("parent_id", [])]
+    if request.method == "POST":
+        status = 422
+    return render_page("catalog/categories.html", http_status=status, form=form,
+                       nodes=category_flat())
+
+
+@bp.route("/admin/kategori/<int:category_id>", methods=["GET", "POST"])
+@role_required("admin")
+def category_edit(category_id: int):
+    category = owned_or_404(select(Category).where(Category.id == category_id))
+    form = CategoryForm(obj=category)
+    if request.method == "GET":
+        form.parent_id.data = category.parent_id or 0
+    status = 200
+    if form.validate_on_submit():
+        try:
+            category_update(category=category, name=form.name.data,
+                            name_en=form.name_en.data or "",
+                            parent_id=form.parent_id.data or None,
+                            position=form.position.data or 0)
+            db.session.commit()
+            flash(_("Kategori disimpan."), "success")
+            return see_other(url_for("catalog.categories"))
+        except CatalogError as error:
+            db.session.rollback()
+            form.parent_id.errors = [*form.parent_id.errors,
+                                     *error.errors.get("parent_id", [])]
+    if request.method == "POST":
+        status = 422
+    return render_page("catalog/category_edit.html", http_status=status, form=form,
+                       category=category)
+
+
+@bp.route("/admin/kategori/<int:category_id>/hapus", methods=["POST"])
+@role_required("admin")
+def category_delete_route(category_id: int):
+    category = owned_or_404(select(Category).where(Category.id == category_id))
+    try:
+        category_delete(category=category)
+    except CatalogError as error:
+        db.session.rollback()
+        return render_error(409, error.errors["category"][0])
+    db.session.commit()
+    flash(_("Kategori dihapus."), "success")
+    return see_other(url_for("catalog.categories"))

@@ -1,0 +1,476 @@
+"""Catalog writes: products and their variants, photos, categories, store settings.
+
+Services flush, never commit; the route commits once. Rules enforced here (the forms check
+types and ranges first):
+
+- a product has at least one variant; its option groups expand into one variant per
+  combination (at most MAX_VARIANTS); a product without options has one default variant;
+- a variant's SKU is unique within the store (generated, editable);
+- a combination removed from the product keeps its variant row (orders point at it), marked
+  inactive, its stock written off in the ledger;
+- every stock change goes through `app.inventory.services` (one ledger row each).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import Store, User
+from app.accounts.services import slugify
+from app.catalog.images import photo_process
+from app.catalog.models import Category, Product, ProductImage, Variant
+from app.catalog.search import search_normalize
+from app.core.storage import storage_delete, storage_put
+from app.extensions import db
+from app.inventory.models import StockReason
+from app.inventory.services import stock_change, stock_set
+
+log = logging.getLogger(__name__)
+
+MAX_VARIANTS = 100
+MAX_OPTION_GROUPS = 3
+MAX_SPECIFICATIONS = 30
+MAX_PRICE = 1_000_000_000_000  # Rp 1 triliun: anything above is a typo
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class CatalogError(Exception):
+    """One or more rules refused the input: `errors` maps a form field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(m for ms in errors.values() for m in ms))
+        self.errors = errors
+
+    @classmethod
+    def one(cls, field_name: str, message: str) -> CatalogError:
+        return cls({field_name: [message]})
+
+
+@dataclass
+class OptionGroup:
+    name: str
+    values: list[str]
+
+
+@dataclass
+class ProductData:
+    name: str
+    description: str
+    category_id: int
+    price: int
+    specifications: list[tuple[str, str]] = field(default_factory=list)
+    option_groups: list[OptionGroup] = field(default_factory=list)
+    initial_stock: int = 0  # for variants created now
+    sku: str = ""  # the default variant's SKU ("" = generate); only without options
+
+
+@dataclass
+class VariantChange:
+    variant_id: int
+    sku: str
+    price: int
+    stock: int
+    expected_stock: int  # the stock shown in the form (optimistic check)
+
+
+def options_key(options: dict[str, str]) -> str:
+    return json.dumps(list(options.items()), ensure_ascii=False) if options else ""
+
+
+def option_combinations(groups: list[OptionGroup]) -> list[dict[str, str]]:
+    """[{}] without groups, else every combination in the groups' order."""
+    if not groups:
+        return [{}]
+    names = [g.name for g in groups]
+    return [dict(zip(names, values, strict=True))
+            for values in itertools.product(*(g.values for g in groups))]
+
+
+def _check_product(store: Store, data: ProductData, product: Product | None) -> None:
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message) -> None:
+        errors.setdefault(name, []).append(str(message))
+
+    if db.session.get(Category, data.category_id) is None:
+        add("category_id", _l("Pilih kategori yang ada."))
+    if not 0 < data.price <= MAX_PRICE:
+        add("price", _l("Harga harus lebih dari Rp 0."))
+    if len(data.specifications) > MAX_SPECIFICATIONS:
+        add("specifications", _l("Maksimal %(n)s baris spesifikasi.", n=MAX_SPECIFICATIONS))
+    if len(data.option_groups) > MAX_OPTION_GROUPS:
+        add("options", _l("Maksimal %(n)s kelompok opsi.", n=MAX_OPTION_GROUPS))
+    seen_groups: set[str] = set()
+    for group in data.option_groups:
+        key = group.name.casefold()
+        if not group.name:
+            add("options", _l("Setiap kelompok opsi perlu nama (misalnya Warna)."))
+        elif key in seen_groups:
+            add("options", _l("Nama kelompok opsi \"%(name)s\" dipakai dua kali.", name=group.name))
+        seen_groups.add(key)
+        if not group.values:
+            add("options", _l("Kelompok \"%(name)s\" belum punya nilai; produk harus punya "
+                              "minimal satu varian.", name=group.name or "?"))
+        folded = [v.casefold() for v in group.values]
+        duplicates = sorted({v for v in group.values if folded.count(v.casefold()) > 1})
+        if duplicates:
+            add("options", _l("Nilai opsi ganda di \"%(name)s\": %(values)s.",
+                              name=group.name, values=", ".join(duplicates)))
+    if "options" not in errors:
+        count = len(option_combinations(data.option_groups))
+        if count > MAX_VARIANTS:
+            add("options", _l("Kombinasi opsi menghasilkan %(n)s varian; maksimal %(max)s.",
+                              n=count, max=MAX_VARIANTS))
+    if data.initial_stock < 0:
+        add("initial_stock", _l("Stok tidak boleh negatif."))
+    if data.sku:
+        if data.option_groups:
+            add("sku", _l("SKU untuk produk dengan opsi diatur per varian setelah disimpan."))
+        elif not SKU_PATTERN.match(data.sku):
+            add("sku", _l("SKU hanya huruf, angka, titik, garis bawah, dan tanda hubung "
+                          "(maks. 64)."))
+        elif _sku_taken(store.id, data.sku, exclude_product=product.id if product else None):
+            add("sku", _l("SKU %(sku)s sudah dipakai produk lain di toko Anda.", sku=data.sku))
+    if errors:
+        raise CatalogError(errors)
+
+
+def _sku_taken(store_id: int, sku: str, *, exclude_product: int | None = None,
+               exclude_variants: set[int] | None = None) -> bool:
+    stmt = select(Variant.id).where(Variant.store_id == store_id,
+                                    func.lower(Variant.sku) == sku.lower())
+    if exclude_product is not None:
+        stmt = stmt.where(Variant.product_id != exclude_product)
+    if exclude_variants:
+        stmt = stmt.where(Variant.id.not_in(exclude_variants))
+    return db.session.execute(stmt.limit(1)).first() is not None
+
+
+def _sku_generate(store: Store, product: Product, options: dict[str, str],
+                  taken: set[str]) -> str:
+    """`GN-00012-MER-M`: store initials, product number, the start of each option value."""
+    initials = "".join(part[0] for part in store.slug.split("-") if part)[:3].upper() or "RCK"
+    parts = [initials, f"{product.id:05d}"]
+    parts += [(search_normalize(v).replace(" ", "")[:3] or "X").upper() for v in options.values()]
+    base = "-".join(parts)[:60]
+    candidate, suffix = base, 2
+    while candidate.lower() in taken:
+        candidate = f"{base}-{suffix}"
+        suffix += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def _store_skus(store_id: int) -> set[str]:
+    return {s.lower() for s in db.session.scalars(
+        select(Variant.sku).where(Variant.store_id == store_id))}
+
+
+def _apply_fields(product: Product, data: ProductData) -> None:
+    product.name = data.name.strip()
+    product.description = data.description.strip()
+    product.category_id = data.category_id
+    product.price = data.price
+    product.specifications = [{"label": label, "value": value}
+                              for label, value in data.specifications]
+    product.option_groups = [{"name": g.name, "values": list(g.values)}
+                             for g in data.option_groups]
+    product.search_name = search_normalize(product.name)
+    product.search_body = search_normalize(product.description)
+
+
+def _variants_sync(product: Product, store: Store, data: ProductData, actor: User,
+                   *, creating: bool) -> None:
+    """Make the product's variants match its option combinations."""
+    wanted = option_combinations(data.option_groups)
+    by_key = {v.options_key: v for v in product.variants}
+    wanted_keys = {options_key(o) for o in wanted}
+    taken = _store_skus(store.id)
+    for variant in list(product.variants):
+        if variant.options_key not in wanted_keys and variant.active:
+            variant.active = False
+            if variant.stock > 0:
+                stock_set(variant=variant, new_stock=0, actor=actor,
+                          reference=str(_l("kombinasi opsi dihapus")))
+    fresh: list[Variant] = []
+    for position, options in enumerate(wanted):
+        key = options_key(options)
+        variant = by_key.get(key)
+        if variant is None:
+            if not options and data.sku:
+                sku = data.sku
+                taken.add(sku.lower())
+            else:
+                sku = _sku_generate(store, product, options, taken)
+            variant = Variant(store_id=store.id, sku=sku, options=options, options_key=key,
+                              price=product.price, stock=0, position=position)
+            product.variants.append(variant)
+            fresh.append(variant)
+        else:
+            variant.active = True
+            variant.position = position
+            variant.options = options  # the group order may have changed
+            if not options and not data.option_groups and not creating:
+                variant.price = product.price  # one variant: the product price is its price
+    _flush_or_sku_error()
+    if data.initial_stock > 0:
+        for variant in fresh:
+            stock_change(variant=variant, delta=data.initial_stock, reason=StockReason.RESTOCK,
+                         actor=actor, reference=str(_l("stok awal")))
+
+
+def _flush_or_sku_error() -> None:
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise CatalogError.one("sku", str(_l(
+            "SKU bentrok dengan varian lain yang baru saja disimpan. Coba lagi."))) from None
+
+
+def product_caches_refresh(product: Product) -> None:
+    """Recompute the search caches (price range, stock total) from the variants."""
+    active = [v for v in product.variants if v.active]
+    prices = [v.price for v in active] or [product.price]
+    product.price_min, product.price_max = min(prices), max(prices)
+    product.stock_total = sum(v.stock for v in product.variants)
+
+
+def product_create(*, store: Store, data: ProductData, actor: User) -> Product:
+    """Create a product with its variants. Raises CatalogError (field -> messages)."""
+    _check_product(store, data, None)
+    product = Product(store_id=store.id, variants=[], images=[])
+    _apply_fields(product, data)
+    db.session.add(product)
+    db.session.flush()
+    _variants_sync(product, store, data, actor, creating=True)
+    product_caches_refresh(product)
+    db.session.flush()
+    log.info("product %s created in store %s by user %s", product.id, store.id, actor.id)
+    return product
+
+
+def product_update(*, product: Product, data: ProductData, actor: User) -> Product:
+    """Change a product's details and option groups (variants follow)."""
+    store = db.session.get(Store, product.store_id)
+    _check_product(store, data, product)
+    _apply_fields(product, data)
+    _variants_sync(product, store, data, actor, creating=False)
+    product_caches_refresh(product)
+    db.session.flush()
+    log.info("product %s updated by user %s", product.id, actor.id)
+    return product
+
+
+def variants_update(*, product: Product, changes: list[VariantChange], actor: User) -> None:
+    """Save SKU, price and stock of the product's variants, all or nothing.
+
+    Raises CatalogError with fields `sku-<id>`, `price-<id>`, `stock-<id>`; a stock that
+    changed since the form was shown raises StockConflict (from the inventory service).
+    """
+    variants = {v.id: v for v in product.variants}
+    errors: dict[str, list[str]] = {}
+    skus: dict[str, int] = {}
+    for change in changes:
+        if change.variant_id not in variants:
+            continue  # not this product's: ignore (cannot happen through the form)
+        if not SKU_PATTERN.match(change.sku):
+            errors.setdefault(f"sku-{change.variant_id}", []).append(str(_l(
+                "SKU hanya huruf, angka, titik, garis bawah, dan tanda hubung (maks. 64).")))
+        elif change.sku.lower() in skus:
+            errors.setdefault(f"sku-{change.variant_id}", []).append(str(_l(
+                "SKU %(sku)s dipakai dua kali.", sku=change.sku)))
+        skus[change.sku.lower()] = change.variant_id
+        if not 0 < change.price <= MAX_PRICE:
+            errors.setdefault(f"price-{change.variant_id}", []).append(str(_l(
+                "Harga harus lebih dari Rp 0.")))
+        if change.stock < 0:
+            errors.setdefault(f"stock-{change.variant_id}", []).append(str(_l(
+                "Stok tidak boleh negatif.")))
+    ids = {c.variant_id for c in changes if c.variant_id in variants}
+    for sku, variant_id in skus.items():
+        if f"sku-{variant_id}" not in errors and _sku_taken(
+                product.store_id, sku, exclude_variants=ids):
+            errors.setdefault(f"sku-{variant_id}", []).append(str(_l(
+                "SKU %(sku)s sudah dipakai produk lain di toko Anda.", sku=sku)))
+    if errors:
+        raise CatalogError(errors)
+    relevant = [c for c in changes if c.variant_id in variants]
+    # Two steps so that swapping SKUs between variants never trips the unique index.
+    for change in relevant:
+        if variants[change.variant_id].sku != change.sku:
+            variants[change.variant_id].sku = f"~{change.variant_id}"
+    _flush_or_sku_error()
+    for change in relevant:
+        variant = variants[change.variant_id]
+        variant.sku = change.sku
+        variant.price = change.price
+        stock_set(variant=variant, new_stock=change.stock, expected=change.expected_stock,
+                  actor=actor, reference=str(_l("ubah varian")))
+    _flush_or_sku_error()
+    if len(product.active_variants) == 1 and not product.option_groups:
+        product.price = product.active_variants[0].price
+    product_caches_refresh(product)
+    db.session.flush()
+
+
+def product_archive(*, product: Product, actor: User) -> None:
+    product.active = False
+    db.session.flush()
+    log.info("product %s archived by user %s", product.id, actor.id)
+
+
+def product_restore(*, product: Product, actor: User) -> None:
+    product.active = True
+    db.session.flush()
+    log.info("product %s restored by user %s", product.id, actor.id)
+
+
+# --- photos -------------------------------------------------------------------------------
+
+
+def product_photos_add(*, product: Product, files: list[bytes]) -> list[ProductImage]:
+    """Validate, re-encode and store photos; all or nothing. Raises CatalogError("photos")."""
+    config = current_app.config
+    room = config["PHOTOS_PER_PRODUCT"] - len(product.images)
+    if not files:
+        raise CatalogError.one("photos", str(_l("Pilih minimal satu foto.")))
+    if len(files) > room:
+        raise CatalogError.one("photos", str(_l(
+            "Maksimal %(max)s foto per produk; tersisa tempat untuk %(room)s.",
+            max=config["PHOTOS_PER_PRODUCT"], room=max(room, 0))))
+    processed = []
+    errors: list[str] = []
+    from app.catalog.images import PhotoRejected
+
+    for number, data in enumerate(files, start=1):
+        try:
+            processed.append(photo_process(data, max_bytes=config["PHOTO_MAX_BYTES"],
+                                           max_pixels=config["PHOTO_MAX_PIXELS"]))
+        except PhotoRejected as rejected:
+            errors.append(str(_l("Foto %(n)s: %(reason)s", n=number, reason=rejected.message)))
+    if errors:
+        raise CatalogError({"photos": errors})
+    added = []
+    position = max((i.position for i in product.images), default=-1) + 1
+    for photo in processed:
+        image = ProductImage(
+            display_key=storage_put(photo.display, folder="products", suffix=".webp"),
+            thumb_key=storage_put(photo.thumb, folder="products", suffix=".webp"),
+            width=photo.width, height=photo.height, position=position,
+        )
+        position += 1
+        product.images.append(image)
+        added.append(image)
+    db.session.flush()
+    return added
+
+
+def product_photo_delete(*, product: Product, image: ProductImage) -> None:
+    product.images.remove(image)
+    storage_delete(image.display_key)
+    storage_delete(image.thumb_key)
+    _renumber(product)
+    db.session.flush()
+
+
+def product_photo_move(*, product: Product, image: ProductImage, offset: int) -> None:
+    """Move a photo one place earlier (-1) or later (+1); the first photo is the cover."""
+    images = list(product.images)
+    index = images.index(image)
+    target = index + offset
+    if 0 <= target < len(images):
+        images[index], images[target] = images[target], images[index]
+    for position, item in enumerate(images):
+        item.position = position
+    db.session.flush()
+    db.session.expire(product, ["images"])
+
+
+def _renumber(product: Product) -> None:
+    for position, item in enumerate(product.images):
+        item.position = position
+
+
+# --- categories ---------------------------------------------------------------------------
+
+
+def _category_slug(name: str, exclude_id: int | None = None) -> str:
+    base = slugify(name)[:90] or "kategori"
+    taken = set(db.session.scalars(select(Category.slug).where(
+        Category.slug.like(f"{base}%"), Category.id != (exclude_id or 0))))
+    slug, suffix = base, 2
+    while slug in taken:
+        slug = f"{base}-{suffix}"
+        suffix += 1
+    return slug
+
+
+def _check_category(name: str, parent_id: int | None, category: Category | None) -> None:
+    if parent_id is None:
+        return
+    parent = db.session.get(Category, parent_id)
+    if parent is None:
+        raise CatalogError.one("parent_id", str(_l("Induk kategori tidak ada.")))
+    node: Category | None = parent
+    while node is not None:  # a category cannot become its own descendant
+        if category is not None and node.id == category.id:
+            raise CatalogError.one("parent_id", str(_l(
+                "Kategori tidak bisa menjadi sub-kategori dirinya sendiri.")))
+        node = node.parent
+
+
+def category_create(*, name: str, name_en: str, parent_id: int | None,
+                    position: int = 0) -> Category:
+    _check_category(name, parent_id, None)
+    category = Category(name=name.strip(), name_en=name_en.strip(), parent_id=parent_id,
+                        slug=_category_slug(name), position=position)
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def category_update(*, category: Category, name: str, name_en: str, parent_id: int | None,
+                    position: int) -> None:
+    _check_category(name, parent_id, category)
+    if name.strip() != category.name:
+        category.slug = _category_slug(name, exclude_id=category.id)
+    category.name, category.name_en = name.strip(), name_en.strip()
+    category.parent_id, category.position = parent_id, position
+    db.session.flush()
+
+
+def category_delete(*, category: Category) -> None:
+    """Delete an empty category; refused (CatalogError) while it has products or children."""
+    if db.session.scalar(select(func.count(Category.id)).where(
+            Category.parent_id == category.id)):
+        raise CatalogError.one("category", str(_l(
+            "Kategori ini masih punya sub-kategori; pindahkan atau hapus dulu.")))
+    if db.session.scalar(select(func.count(Product.id)).where(
+            Product.category_id == category.id)):
+        raise CatalogError.one("category", str(_l(
+            "Kategori ini masih dipakai produk; pindahkan produknya dulu.")))
+    db.session.delete(category)
+    db.session.flush()
+
+
+# --- store settings -----------------------------------------------------------------------
+
+
+def store_settings_update(*, store: Store, name: str, location: str, description: str,
+                          low_stock_threshold: int) -> None:
+    """The owner's store profile. The slug (the store's address) does not change."""
+    store.name = name.strip()
+    store.location = location.strip()
+    store.description = description.strip()
+    store.low_stock_threshold = low_stock_threshold
+    db.session.flush()

@@ -1,0 +1,72 @@
+"""Form pieces shared by every domain: validators with Indonesian messages, Rupiah input."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+from wtforms.validators import InputRequired, Length, StopValidation
+
+_RUPIAH_INPUT = re.compile(r"^(?:rp\.?\s*)?(\d{1,3}(?:\.\d{3})+|\d+)(?:,00?)?$", re.IGNORECASE)
+
+
+def required() -> InputRequired:
+    return InputRequired(message=_l("Wajib diisi."))
+
+
+def max_length(n: int) -> Length:
+    return Length(max=n, message=_l("Maksimal %(max)d karakter."))
+
+
+def strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def parse_rupiah(text: str | None) -> int | None:
+    """Whole Rupiah from what people type: `150000`, `150.000`, `Rp 150.000`, `150.000,00`.
+    None when it is not such a number (decimals of a Rupiah, letters, negative)."""
+    match = _RUPIAH_INPUT.match((text or "").strip().replace(" ", ""))
+    return int(match.group(1).replace(".", "")) if match else None
+
+
+def parse_int(text: str | None) -> int | None:
+    """An integer (optionally negative), or None for anything else."""
+    value = (text or "").strip()
+    return int(value) if re.fullmatch(r"-?\d{1,12}", value) else None
+
+
+class RupiahField(StringField):
+    """A price in whole Rupiah; `data` is an int (or None), the input is text so that
+    `150.000` works; the field keeps what the user typed when it is invalid."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.raw = valuelist[0] if valuelist else ""
+        self.data = parse_rupiah(self.raw) if self.raw.strip() else None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return str(self.data) if self.data is not None else ""
+
+    def pre_validate(self, form) -> None:
+        if self.raw_data and self.raw_data[0].strip() and self.data is None:
+            raise StopValidation(_l("Tulis angka Rupiah tanpa desimal, misalnya 150000."))
+
+
+class WholeNumberField(StringField):
+    """An integer typed as text, with an Indonesian message when it is not one (WTForms'
+    IntegerField has no Indonesian catalog). `data` is an int or None."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        raw = valuelist[0] if valuelist else ""
+        self.data = parse_int(raw.replace(".", "")) if raw.strip() else None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return str(self.data) if self.data is not None else ""
+
+    def pre_validate(self, form) -> None:
+        if self.raw_data and self.raw_data[0].strip() and self.data is None:
+            raise StopValidation(_l("Tulis bilangan bulat, misalnya 25."))

@@ -1,0 +1,39 @@
+"""The stock ledger: one row per change of a variant's stock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.core.clock import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class StockReason:
+    RESTOCK = "restock"
+    ADJUSTMENT = "adjustment"
+    SALE = "sale"
+    CANCEL = "cancel"
+    RETURN = "return"
+    ALL = (RESTOCK, ADJUSTMENT, SALE, CANCEL, RETURN)
+
+
+class StockMovement(db.Model):
+    __tablename__ = "stock_movements"
+    __table_args__ = (Index("ix_stock_movements_variant_time", "variant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    delta: Mapped[int] = mapped_column(Integer)
+    stock_after: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(120), default="")
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User | None] = relationship()
