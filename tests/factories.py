@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import itertools
 
-from app.accounts.models import User
+from sqlalchemy import select
+
+from app.accounts.models import Store, User
 from app.accounts.passwords import password_hash
 from app.accounts.services import role_get, store_create
+from app.catalog.models import Category, Product
+from app.catalog.services import OptionGroup, ProductData, category_create, product_create
 from app.extensions import db
 
 DEFAULT_PASSWORD = "kopi-susu-gula-aren-42"  # passes the password policy
@@ -35,3 +39,30 @@ def make_user(
     if "seller" in roles or store_name:
         store_create(owner=user, name=store_name or f"Toko {n}", location="Bandung")
     return user
+
+
+def make_category(*, name: str = "Perawatan Wajah", name_en: str = "Skincare",
+                  parent: Category | None = None) -> Category:
+    return category_create(name=name, name_en=name_en, parent_id=parent.id if parent else None)
+
+
+def make_product(
+    *,
+    store: Store,
+    name: str = "Serum Vitamin C",
+    price: int = 150_000,
+    stock: int = 20,
+    category: Category | None = None,
+    description: str = "",
+    options: dict[str, list[str]] | None = None,
+    actor: User | None = None,
+) -> Product:
+    """A product through the real service (variants, ledger rows and caches included)."""
+    if category is None:
+        category = db.session.scalars(select(Category).limit(1)).first() or make_category()
+    data = ProductData(
+        name=name, description=description, category_id=category.id, price=price,
+        option_groups=[OptionGroup(name=k, values=v) for k, v in (options or {}).items()],
+        initial_stock=stock,
+    )
+    return product_create(store=store, data=data, actor=actor or store.owner)

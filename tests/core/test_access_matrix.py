@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.core.models import EmailOutbox, JobRecord
 from tests.conftest import log_in
-from tests.factories import make_user
+from tests.factories import make_category, make_product, make_user
 
 ANON = "anonymous"
 ROLES = (ANON, "customer", "seller", "client", "staff", "admin")
@@ -53,7 +53,55 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "admin.jobs_test_email": {"POST": only({"admin"}, status=303)},
     "admin.outbox": {"GET": only({"admin"})},
     "admin.outbox_resend": {"POST": only({"admin"}, status=303)},
+    "core.media": {"GET": everyone(200)},
+    "core.notices": {"GET": logged_in(200)},
+    "core.notices_read": {"POST": logged_in(303)},
+    # Catalog: public pages; the seller's pages (another store's product: 404); categories.
+    "catalog.search": {"GET": everyone(200)},
+    "catalog.product": {"GET": everyone(200)},
+    "catalog.store": {"GET": everyone(200)},
+    "catalog.seller_products": {"GET": only({"seller"})},
+    "catalog.product_new": {"GET": only({"seller"}), "POST": only({"seller"}, status=422)},
+    "catalog.product_edit": {"GET": only({"seller"}, status=404),
+                             "POST": only({"seller"}, status=404)},
+    "catalog.variants_save": {"POST": only({"seller"}, status=404)},
+    "catalog.product_archive_route": {"POST": only({"seller"}, status=404)},
+    "catalog.product_restore_route": {"POST": only({"seller"}, status=404)},
+    "catalog.photos_upload": {"POST": only({"seller"}, status=404)},
+    "catalog.photo_delete": {"POST": only({"seller"}, status=404)},
+    "catalog.photo_move": {"POST": only({"seller"}, status=404)},
+    "catalog.store_settings": {"GET": only({"seller"}), "POST": only({"seller"}, status=422)},
+    "catalog.categories": {"GET": only({"admin"}), "POST": only({"admin"}, status=422)},
+    "catalog.category_edit": {"GET": only({"admin"}), "POST": only({"admin"}, status=422)},
+    "catalog.category_delete_route": {"POST": only({"admin"}, status=303)},
+    # Inventory: the seller's own variants only (another store's variant: 404).
+    "inventory.index": {"GET": only({"seller"})},
+    "inventory.row": {"GET": only({"seller"}, status=404)},
+    "inventory.edit": {"GET": only({"seller"}, status=404)},
+    "inventory.stock_update": {"POST": only({"seller"}, status=404)},
+    "inventory.stock_add": {"POST": only({"seller"}, status=404)},
+    "inventory.stock_clear": {"POST": only({"seller"}, status=404)},
+    "inventory.variant": {"GET": only({"seller"}, status=404)},
 }
+
+
+def _foreign_product():
+    """A product (with a variant and a photo) of a store that belongs to nobody under test."""
+    from app.catalog.models import Product, ProductImage
+    from app.core.storage import storage_path
+    from app.extensions import db
+
+    product = db.session.scalars(select(Product).limit(1)).first()
+    if product is None:
+        owner = make_user(email="foreign-seller@example.test", roles=("seller",))
+        product = make_product(store=owner.store, name="Serum Milik Toko Lain")
+        key = "products/2026/01/matrix-photo.webp"
+        path = storage_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"RIFF")
+        product.images.append(ProductImage(display_key=key, thumb_key=key, width=1, height=1))
+        db.session.commit()
+    return product
 
 
 def _url_args(app, endpoint: str) -> dict:
@@ -78,6 +126,24 @@ def _url_args(app, endpoint: str) -> dict:
             return {"outbox_id": row.id}
         if endpoint == "static":
             return {"filename": "css/app.css"}
+        if endpoint.startswith(("catalog.", "inventory.")) or endpoint == "core.media":
+            product = _foreign_product()
+            if endpoint == "core.media":
+                return {"key": product.images[0].display_key}
+            if endpoint == "catalog.store":
+                return {"slug": product.store.slug}
+            if endpoint.startswith("inventory.") and endpoint != "inventory.index":
+                return {"variant_id": product.variants[0].id}
+            if endpoint in ("catalog.photo_delete", "catalog.photo_move"):
+                return {"product_id": product.id, "image_id": product.images[0].id}
+            if endpoint.startswith("catalog.category_"):
+                category = make_category(name="Kosong", name_en="Empty")
+                db.session.commit()
+                return {"category_id": category.id}
+            if endpoint in ("catalog.product", "catalog.product_edit", "catalog.variants_save",
+                            "catalog.product_archive_route", "catalog.product_restore_route",
+                            "catalog.photos_upload"):
+                return {"product_id": product.id}
     return {}
 
 
