@@ -61,4 +61,129 @@ def demo_load() -> list[DemoAccount]:
         if account.store and user.store is None:
             store_create(owner=user, name=account.store[0], location=account.store[1])
     db.session.flush()
+    _demo_catalog()
     return list(DEMO_ACCOUNTS)
+
+
+# (name, English name, children) — a realistic, small tree.
+DEMO_CATEGORIES = (
+    ("Perawatan Wajah", "Skincare", ("Serum", "Toner", "Pelembap", "Tabir Surya",
+                                     "Pembersih Wajah", "Masker")),
+    ("Perawatan Tubuh", "Body care", ("Sabun Mandi", "Losion Tubuh", "Lulur")),
+    ("Perawatan Rambut", "Hair care", ("Sampo", "Kondisioner", "Minyak Rambut")),
+    ("Kosmetik", "Make-up", ("Lipstik", "Bedak")),
+    ("Suplemen", "Supplements", ("Vitamin", "Jamu dan Herbal")),
+    ("Fashion", "Fashion", ("Atasan", "Hijab")),
+    ("Buku", "Books", ()),
+)
+CHILD_NAMES_EN = {
+    "Serum": "Serums", "Toner": "Toners", "Pelembap": "Moisturizers",
+    "Tabir Surya": "Sunscreens", "Pembersih Wajah": "Cleansers", "Masker": "Masks",
+    "Sabun Mandi": "Bar and body soap", "Losion Tubuh": "Body lotions", "Lulur": "Body scrubs",
+    "Sampo": "Shampoos", "Kondisioner": "Conditioners", "Minyak Rambut": "Hair oils",
+    "Lipstik": "Lipsticks", "Bedak": "Face powders", "Vitamin": "Vitamins",
+    "Jamu dan Herbal": "Herbal (jamu)", "Atasan": "Tops", "Hijab": "Hijabs",
+}
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    store_owner: str
+    category: str
+    name: str
+    price: int
+    stock: int
+    description: str
+    options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    specs: tuple[tuple[str, str], ...] = ()
+    colour: tuple[int, int, int] = (15, 118, 110)
+
+
+DEMO_PRODUCTS = (
+    DemoProduct("seller@racik.test", "Serum", "Serum Vitamin C 10% Brightening", 129_000, 40,
+                "Serum pencerah dengan vitamin C stabil dan niacinamide untuk kulit kusam.",
+                (("Ukuran", ("20 ml", "30 ml")),), (("BPOM", "NA18230100123"),
+                                                     ("Masa simpan", "24 bulan")),
+                (240, 160, 40)),
+    DemoProduct("seller@racik.test", "Toner", "Toner Air Mawar Segar", 59_000, 8,
+                "Toner tanpa alkohol dari air mawar asli untuk menyegarkan wajah.",
+                specs=(("Isi", "100 ml"),), colour=(220, 90, 120)),
+    DemoProduct("seller@racik.test", "Tabir Surya", "Sunscreen Gel SPF 50 PA++++", 89_000, 25,
+                "Tabir surya ringan, tidak lengket, cocok untuk iklim tropis.",
+                specs=(("Isi", "50 ml"), ("SPF", "50")), colour=(250, 200, 60)),
+    DemoProduct("seller@racik.test", "Pelembap", "Pelembap Aloe Vera Gel", 45_000, 0,
+                "Gel lidah buaya untuk melembapkan kulit wajah dan tubuh.",
+                colour=(90, 170, 90)),
+    DemoProduct("seller2@racik.test", "Jamu dan Herbal", "Jamu Kunyit Asam Botol", 18_000, 60,
+                "Minuman jamu tradisional kunyit asam, tanpa pengawet.",
+                (("Isi", ("250 ml", "500 ml")),), colour=(230, 150, 30)),
+    DemoProduct("seller2@racik.test", "Minyak Rambut", "Minyak Kemiri Penumbuh Rambut", 35_000,
+                15, "Minyak kemiri murni untuk rambut lebih tebal dan hitam.",
+                colour=(120, 80, 40)),
+    DemoProduct("seller2@racik.test", "Sabun Mandi", "Sabun Sereh Wangi Handmade", 22_000, 5,
+                "Sabun batang buatan tangan dengan minyak sereh wangi.",
+                colour=(150, 190, 70)),
+    DemoProduct("client@racik.test", "Lipstik", "Lipstik Matte Tahan Lama", 75_000, 12,
+                "Lipstik matte ringan yang tahan hingga 12 jam.",
+                (("Warna", ("Merah Bata", "Nude", "Mauve")),), colour=(180, 40, 60)),
+    DemoProduct("client@racik.test", "Sampo", "Sampo Lidah Buaya Anti Ketombe", 42_000, 30,
+                "Sampo lembut dengan lidah buaya dan zinc untuk kulit kepala sehat.",
+                (("Ukuran", ("170 ml", "340 ml")),), colour=(60, 150, 160)),
+)
+
+
+def _demo_catalog() -> None:
+    """Categories and a handful of products (with a generated photo each), idempotently."""
+    from sqlalchemy import select
+
+    from app.catalog.models import Category, Product
+    from app.catalog.services import (
+        OptionGroup,
+        ProductData,
+        category_create,
+        product_create,
+        product_photos_add,
+    )
+
+    by_name: dict[str, Category] = {c.name: c for c in db.session.scalars(select(Category))}
+    for position, (name, name_en, children) in enumerate(DEMO_CATEGORIES):
+        if name not in by_name:
+            by_name[name] = category_create(name=name, name_en=name_en, parent_id=None,
+                                            position=position)
+        for child_position, child in enumerate(children):
+            if child not in by_name:
+                by_name[child] = category_create(
+                    name=child, name_en=CHILD_NAMES_EN.get(child, child),
+                    parent_id=by_name[name].id, position=child_position)
+    for item in DEMO_PRODUCTS:
+        owner = user_by_email(item.store_owner)
+        if owner is None or owner.store is None:
+            continue
+        exists = db.session.scalars(select(Product.id).where(
+            Product.store_id == owner.store.id, Product.name == item.name)).first()
+        if exists:
+            continue
+        product = product_create(store=owner.store, actor=owner, data=ProductData(
+            name=item.name, description=item.description,
+            category_id=by_name[item.category].id, price=item.price,
+            specifications=list(item.specs), initial_stock=item.stock,
+            option_groups=[OptionGroup(name=n, values=list(v)) for n, v in item.options],
+        ))
+        product_photos_add(product=product, files=[_demo_photo(item.name, item.colour)])
+
+
+def _demo_photo(name: str, colour: tuple[int, int, int]) -> bytes:
+    """A simple square picture: a coloured bottle shape on a light background."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 600), (245, 247, 250))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((210, 150, 390, 520), radius=40, fill=colour)
+    draw.rectangle((260, 90, 340, 150), fill=(60, 60, 60))
+    draw.rectangle((230, 300, 370, 380), fill=(255, 255, 255))
+    draw.text((245, 330), name[:14], fill=(40, 40, 40))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
