@@ -13,29 +13,20 @@ import gettext
 import itertools
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import check_console, check_layout
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "kopi-susu-gula-aren-42"  # passes the password policy
-MIN_TAP = 44  # px: the touch-target rule of app.css
 MO_FILE = (
     Path(__file__).resolve().parents[2] / "app" / "translations" / "en" / "LC_MESSAGES"
     / "messages.mo"
 )
-CONTEXTS = {
-    "desktop-1024x600": {"viewport": {"width": 1024, "height": 600}},
-    "phone-360x740": {
-        "viewport": {"width": 360, "height": 740},
-        "is_mobile": True,
-        "has_touch": True,
-    },
-    "desktop-no-js": {"viewport": {"width": 1024, "height": 600}, "java_script_enabled": False},
-}
 _run = itertools.count(1)
 HOME = re.compile(r"^http://127\.0\.0\.1:\d+/$")
 
@@ -48,49 +39,6 @@ def english_logout_label() -> str | None:
         catalog = gettext.GNUTranslations(handle)
     label = catalog.gettext("Keluar")
     return label if label != "Keluar" else None
-
-
-@pytest.fixture(params=list(CONTEXTS), ids=list(CONTEXTS))
-def page(request: pytest.FixtureRequest, chromium_browser, live_server: str) -> Iterator[Page]:
-    options = CONTEXTS[request.param]
-    context = chromium_browser.new_context(base_url=live_server, locale="id-ID", **options)
-    context.set_default_timeout(5_000)
-    page = context.new_page()
-    page.console_errors = []  # type: ignore[attr-defined]
-    page.js_enabled = options.get("java_script_enabled", True)  # type: ignore[attr-defined]
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            page.console_errors.append(f"{message.text} @ {message.location}")  # type: ignore[attr-defined]
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: page.console_errors.append(f"pageerror: {error}"))  # type: ignore[attr-defined]
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-def check_layout(page: Page, where: str) -> None:
-    """Header touch targets ≥ 44px high; no horizontal scrollbar (when JS can measure it)."""
-    targets = page.locator("header a, header button")
-    assert targets.count() > 0, f"{where}: no links or buttons in the header"
-    for index in range(targets.count()):
-        target = targets.nth(index)
-        box = target.bounding_box()
-        if box is None:  # not rendered (display: none)
-            continue
-        label = target.inner_text().strip() or target.get_attribute("value") or "?"
-        assert box["height"] >= MIN_TAP, (
-            f"{where}: header control {label!r} is {box['height']:.0f}px high (< {MIN_TAP}px)"
-        )
-    if page.js_enabled:  # type: ignore[attr-defined]
-        widths = page.evaluate(
-            "() => [document.documentElement.scrollWidth, window.innerWidth]"
-        )
-        assert widths[0] <= widths[1], (
-            f"{where}: horizontal scrollbar (scrollWidth {widths[0]} > innerWidth {widths[1]})"
-        )
 
 
 def submit(page: Page, form: str, path: str) -> None:
@@ -112,11 +60,6 @@ def submit(page: Page, form: str, path: str) -> None:
     else:
         assert "hx-request" not in headers, f"{path}: htmx ran with JavaScript off"
         assert response.status == 303, f"{path}: answer {response.status}"
-
-
-def check_console(page: Page, where: str) -> None:
-    errors = page.console_errors  # type: ignore[attr-defined]
-    assert not errors, f"{where}: console errors:\n" + "\n".join(errors)
 
 
 def test_register_logout_login_switch_language_logout(page: Page) -> None:
