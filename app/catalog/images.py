@@ -16,28 +16,32 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+# MPO: a JPEG with extra pictures (phones' multi-picture / Ultra HDR photos); Pillow names
+# it apart, but it is a .jpg to everybody else. Only its first picture is kept.
+ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
 DISPLAY_SIZE = 1200
 THUMB_SIZE = 400
 WEBP_QUALITY = 82
 
 
-# Markers of script or markup hidden in an image (polyglot files); never in real photos' bytes
-# in this form, and a file carrying one is refused rather than silently cleaned.
-_PAYLOAD_MARKERS = (b"<?php", b"<?=", b"<script", b"<html", b"<!doctype", b"<svg", b"<body")
+# Markers of script or markup hidden in an image (polyglot files); a file carrying one is
+# refused rather than silently cleaned. Only markers of five bytes or more, matched
+# case-sensitively in their usual spellings: compressed pixels are close to random, and a
+# short marker (`<?=`) would turn up by chance in about one multi-megabyte photo in five.
+_PAYLOAD_MARKERS = (b"<?php", b"<?PHP", b"<script", b"<SCRIPT", b"<html", b"<HTML",
+                    b"<!doctype", b"<!DOCTYPE")
 _PNG_END = b"IEND\xaeB`\x82"
 
 
 def _has_appended_payload(data: bytes, image_format: str) -> bool:
     """True when bytes follow the image's own end, or script/markup hides inside it."""
-    lowered = data.lower()
-    if any(marker in lowered for marker in _PAYLOAD_MARKERS):
+    if any(marker in data for marker in _PAYLOAD_MARKERS):
         return True
     if image_format == "PNG":
         return not data.endswith(_PNG_END)
     if image_format == "WEBP":
         return int.from_bytes(data[4:8], "little") + 8 != len(data)
-    if image_format == "JPEG":
+    if image_format in ("JPEG", "MPO"):
         return not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
     return False
 

@@ -42,8 +42,10 @@ class Category(db.Model):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # NO ACTION (not RESTRICT): checked at the end of a statement, so deleting a whole
+    # subtree at once works; category_delete refuses a category that still has children.
     parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("categories.id", ondelete="RESTRICT"), nullable=True, index=True
+        ForeignKey("categories.id"), nullable=True, index=True
     )
     name: Mapped[str] = mapped_column(String(80))  # Indonesian
     name_en: Mapped[str] = mapped_column(String(80), default="")

@@ -66,13 +66,11 @@ def search_normalize(text: str) -> str:
 def search_terms(query: str) -> list[tuple[str, ...]]:
     """The query's terms, each with its spelling variants (deduplicated, at most 8 terms).
 
-    Single letters are dropped when there are longer terms (a one-letter prefix matches
-    nearly everything). Terms contain only [a-z0-9], so they are safe in either dialect's
-    query syntax.
+    Single letters are dropped: a one-letter prefix matches nearly everything, and active
+    search sends the first letter typed. Terms contain only [a-z0-9], so they are safe in
+    either dialect's query syntax.
     """
-    words = [w for w in search_normalize(query).split() if w]
-    if any(len(w) > 1 for w in words):
-        words = [w for w in words if len(w) > 1]
+    words = [w for w in search_normalize(query).split() if len(w) > 1]
     terms: list[tuple[str, ...]] = []
     seen: set[str] = set()
     for word in words:

@@ -56,7 +56,7 @@ def upgrade():
     sa.Column('name_en', sa.String(length=80), nullable=False),
     sa.Column('slug', sa.String(length=100), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['parent_id'], ['categories.id'], name=op.f('fk_categories_parent_id_categories'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['parent_id'], ['categories.id'], name=op.f('fk_categories_parent_id_categories')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_categories')),
     sa.UniqueConstraint('slug', name=op.f('uq_categories_slug'))
     )
