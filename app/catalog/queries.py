@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.accounts.models import Store
 from app.catalog.models import Category, Product, ProductImage, Variant
 from app.catalog.search import keyword_filter, search_terms
+from app.core.pagination import Page
 from app.extensions import db
 
 PER_PAGE = 24
@@ -88,18 +88,6 @@ class SearchParams:
     page: int = 1
 
 
-@dataclass
-class SearchPage:
-    products: list[Product]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-
 def _search_conditions(params: SearchParams) -> list:
     conditions = [Product.active.is_(True)]
     if params.category is not None:
@@ -119,7 +107,7 @@ def _search_conditions(params: SearchParams) -> list:
     return conditions
 
 
-def product_search(params: SearchParams, per_page: int = PER_PAGE) -> SearchPage:
+def product_search(params: SearchParams, per_page: int = PER_PAGE) -> Page[Product]:
     """One page of active products matching the filters, in a stable order (id breaks
     ties), plus the total count. Keyword matching uses the full-text index."""
     conditions = _search_conditions(params)
@@ -154,7 +142,7 @@ def product_search(params: SearchParams, per_page: int = PER_PAGE) -> SearchPage
         .options(selectinload(Product.images), selectinload(Product.store))
         .limit(per_page).offset((page - 1) * per_page)
     ))
-    return SearchPage(products=products, total=total, page=page, per_page=per_page)
+    return Page(items=products, total=total, page=page, per_page=per_page)
 
 
 def store_by_slug(slug: str) -> Store | None:

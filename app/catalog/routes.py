@@ -403,34 +403,37 @@ def store_settings():
         db.session.commit()
         flash(_("Pengaturan toko disimpan."), "success")
         return see_other(url_for("catalog.store_settings"))
-    status = 422 if request.method == "POST" else 200
-    return render_page("catalog/store_settings.html", http_status=status, form=form,
+    return render_page("catalog/store_settings.html", http_status=_form_status(), form=form,
                        shop=shop)
 
 
 # --- admin: categories --------------------------------------------------------------------
 
 
+def _category_save(form: CategoryForm, save, done_message: str):
+    """Validate, call `save(**fields)`, commit: the redirect, or None when refused."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        save(name=form.name.data, name_en=form.name_en.data or "",
+             parent_id=form.parent_id.data or None, position=form.position.data or 0)
+    except CatalogError as error:
+        db.session.rollback()
+        form.parent_id.errors = [*form.parent_id.errors, *error.errors.get("parent_id", [])]
+        return None
+    db.session.commit()
+    flash(done_message, "success")
+    return see_other(url_for("catalog.categories"))
+
+
 @bp.route("/admin/kategori", methods=["GET", "POST"])
 @role_required("admin")
 def categories():
     form = CategoryForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            category_create(name=form.name.data, name_en=form.name_en.data or "",
-                            parent_id=form.parent_id.data or None,
-                            position=form.position.data or 0)
-            db.session.commit()
-            flash(_("Kategori ditambahkan."), "success")
-            return see_other(url_for("catalog.categories"))
-        except CatalogError as error:
-            db.session.rollback()
-            form.parent_id.errors = [*form.parent_id.errors,
-                                     *error.errors.get("parent_id", [])]
-    if request.method == "POST":
-        status = 422
-    return render_page("catalog/categories.html", http_status=status, form=form,
+    done = _category_save(form, category_create, _("Kategori ditambahkan."))
+    if done is not None:
+        return done
+    return render_page("catalog/categories.html", http_status=_form_status(), form=form,
                        nodes=category_flat())
 
 
@@ -441,24 +444,20 @@ def category_edit(category_id: int):
     form = CategoryForm(obj=category)
     if request.method == "GET":
         form.parent_id.data = category.parent_id or 0
-    status = 200
-    if form.validate_on_submit():
-        try:
-            category_update(category=category, name=form.name.data,
-                            name_en=form.name_en.data or "",
-                            parent_id=form.parent_id.data or None,
-                            position=form.position.data or 0)
-            db.session.commit()
-            flash(_("Kategori disimpan."), "success")
-            return see_other(url_for("catalog.categories"))
-        except CatalogError as error:
-            db.session.rollback()
-            form.parent_id.errors = [*form.parent_id.errors,
-                                     *error.errors.get("parent_id", [])]
-    if request.method == "POST":
-        status = 422
-    return render_page("catalog/category_edit.html", http_status=status, form=form,
+
+    def save(**fields):
+        category_update(category=category, **fields)
+
+    done = _category_save(form, save, _("Kategori disimpan."))
+    if done is not None:
+        return done
+    return render_page("catalog/category_edit.html", http_status=_form_status(), form=form,
                        category=category)
+
+
+def _form_status() -> int:
+    """200 for showing a form, 422 for a submitted form that comes back with messages."""
+    return 422 if request.method == "POST" else 200
 
 
 @bp.route("/admin/kategori/<int:category_id>/hapus", methods=["POST"])

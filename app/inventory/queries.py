@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager
 
 from app.catalog.models import Product, Variant
+from app.core.pagination import Page
 from app.extensions import db
 from app.inventory.models import StockMovement
 
 INVENTORY_PER_PAGE = 50
 
 
-@dataclass
-class InventoryPage:
-    variants: list[Variant]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-
 def inventory_page(*, store_id: int, threshold: int, low_only: bool, sort: str,
-                   page: int) -> InventoryPage:
+                   page: int) -> Page[Variant]:
     """Active variants of the store's products (archived included: stock still counts)."""
     conditions = [Variant.store_id == store_id, Variant.active.is_(True)]
     if low_only:
@@ -43,8 +29,7 @@ def inventory_page(*, store_id: int, threshold: int, low_only: bool, sort: str,
         .where(*conditions).order_by(*order)
         .limit(INVENTORY_PER_PAGE).offset((page - 1) * INVENTORY_PER_PAGE)
     ))
-    return InventoryPage(variants=variants, total=total, page=page,
-                         per_page=INVENTORY_PER_PAGE)
+    return Page(items=variants, total=total, page=page, per_page=INVENTORY_PER_PAGE)
 
 
 def owned_variant(store_id: int, variant_id: int) -> Select:
