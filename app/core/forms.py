@@ -8,7 +8,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length, StopValidation
 
-_RUPIAH_INPUT = re.compile(r"^(?:rp\.?\s*)?(\d{1,3}(?:\.\d{3})+|\d+)(?:,00?)?$", re.IGNORECASE)
+# At most 15 digits (under Rp 1 000 triliun): anything longer is a typo, and must never
+# reach a BIGINT column or parameter (SQLite and PostgreSQL both refuse it).
+_RUPIAH_INPUT = re.compile(r"^(?:rp\.?\s*)?(\d{1,3}(?:\.\d{3}){1,4}|\d{1,15})(?:,00?)?$",
+                           re.IGNORECASE)
 
 
 def required() -> InputRequired:
