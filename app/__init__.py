@@ -116,6 +116,7 @@ def _init_extensions(app: Flask) -> None:
     # Import every domain's models so metadata (and Alembic) sees all tables.
     import app.accounts.models
     import app.core.models
+    import app.crm.models
 
 
 def _unauthorized():
@@ -150,9 +151,13 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import bp as accounts_bp
     from app.admin.routes import bp as admin_bp
     from app.core.routes import bp as core_bp
+    from app.crm.routes import bp as crm_bp
+    from app.crm.routes import public_bp as crm_public_bp
     from app.main.routes import bp as main_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(crm_bp, url_prefix="/crm")
+    app.register_blueprint(crm_public_bp)
