@@ -19,7 +19,7 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 
@@ -60,6 +60,12 @@ def mail_queue(
     db.session.flush()
     enqueue_after_commit("jobs.mail.send_email", row.id, queue="email", retries=5)
     return row
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """An absolute link for an email, on PUBLIC_BASE_URL, also from a job (no request)."""
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        return url_for(endpoint, _external=True, **values)
 
 
 def outbox_send(outbox_id: int) -> bool:

@@ -29,6 +29,8 @@ class NavItem:
 
 # The navigation, by role. A feature adds its entry here when its page exists.
 NAVIGATION: list[NavItem] = [
+    NavItem(_l("CRM"), "crm.board", frozenset({"staff", "admin"})),
+    NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"})),
     NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"})),
     NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"})),
 ]
