@@ -81,7 +81,7 @@ def workloads(users: list[User], *, exclude_task_id: int | None = None) -> list[
     )
     if exclude_task_id is not None:
         active_stmt = active_stmt.where(Task.id != exclude_task_id)
-    active = dict(db.session.execute(active_stmt).tuples().all())
+    active = dict(db.session.execute(active_stmt).all())
     since = utcnow() - FAIRNESS_WINDOW
     history_stmt = select(
         Task.assignee_id,
@@ -92,7 +92,7 @@ def workloads(users: list[User], *, exclude_task_id: int | None = None) -> list[
         history_stmt = history_stmt.where(Task.id != exclude_task_id)
     history = {
         row[0]: (row[1], row[2])
-        for row in db.session.execute(history_stmt.group_by(Task.assignee_id)).tuples()
+        for row in db.session.execute(history_stmt.group_by(Task.assignee_id))
     }
     result = []
     for user in users:

@@ -172,7 +172,7 @@ def _validate(kind: str, rows: list[CsvRow]) -> None:
                 for company_id, name in db.session.execute(
                     select(Company.id, Company.name)
                     .where(func.lower(Company.name).in_(names)).order_by(Company.id.desc())
-                ).tuples()
+                )
             }
     for row in rows:
         for column, (_, max_length, required) in spec.items():

@@ -144,7 +144,7 @@ class LeadForm(FlaskForm):
         _l("Perkiraan nilai (Rp)"), default=0,
         validators=[Optional(), NumberRange(min=0, max=10**13,
                                             message=_l("Masukkan angka 0 atau lebih."))])
-    source = SelectField(_l("Sumber"), choices=[(k, v) for k, v in SOURCE_LABELS.items()],
+    source = SelectField(_l("Sumber"), choices=[SelectChoice(k, v) for k, v in SOURCE_LABELS.items()],
                          default=LeadSource.OTHER, validate_choice=False,
                          validators=[ChoiceCheck()])
     owner_id = SelectField(_l("Pemilik"), coerce=str, validators=[ChoiceCheck()])
@@ -169,7 +169,7 @@ class TaskForm(FlaskForm):
     description = TextAreaField(_l("Deskripsi"), filters=[_strip], validators=[_max(5000)])
     due_date = DateField(_l("Tenggat"), validators=[Optional()],
                          render_kw={"type": "date"})
-    priority = SelectField(_l("Prioritas"), choices=[(k, v) for k, v in PRIORITY_LABELS.items()],
+    priority = SelectField(_l("Prioritas"), choices=[SelectChoice(k, v) for k, v in PRIORITY_LABELS.items()],
                            default=TaskPriority.NORMAL, validate_choice=False,
                            validators=[ChoiceCheck()])
     assignee_id = SelectField(_l("Penanggung jawab"), coerce=str, validators=[ChoiceCheck()])
@@ -187,7 +187,7 @@ class TaskMoveForm(FlaskForm):
 
 
 class ActivityForm(FlaskForm):
-    kind = SelectField(_l("Jenis"), choices=[(k, ACTIVITY_LABELS[k]) for k in ActivityKind.LOGGED],
+    kind = SelectField(_l("Jenis"), choices=[SelectChoice(k, ACTIVITY_LABELS[k]) for k in ActivityKind.LOGGED],
                        default=ActivityKind.NOTE, validate_choice=False,
                        validators=[ChoiceCheck()])
     subject = StringField(_l("Ringkasan"), filters=[_strip], validators=[_required(), _max(300)])
@@ -233,8 +233,8 @@ class PositionForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    kind = SelectField(_l("Jenis data"), choices=[("companies", _l("Perusahaan")),
-                                                  ("contacts", _l("Kontak"))],
+    kind = SelectField(_l("Jenis data"), choices=[SelectChoice("companies", _l("Perusahaan")),
+                                                  SelectChoice("contacts", _l("Kontak"))],
                        validate_choice=False, validators=[ChoiceCheck()])
     file = FileField(_l("Berkas CSV"), description=_l(
         "UTF-8, dipisah koma atau titik koma, baris pertama berisi judul kolom; "

@@ -139,7 +139,7 @@ def active_task_counts() -> dict[int, int]:
     return dict(db.session.execute(
         select(Task.assignee_id, func.count())
         .where(Task.status.in_(TaskStatus.ACTIVE)).group_by(Task.assignee_id)
-    ).tuples().all())
+    ).all())
 
 
 @dataclass(frozen=True)

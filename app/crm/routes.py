@@ -49,6 +49,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Company, RoleName, User
 from app.core.clock import WIB, utcnow
@@ -161,14 +162,15 @@ def _form_status() -> int:
     return 422 if request.method == "POST" else 200
 
 
-def _company_choices(empty_label: str) -> list[tuple[str, str]]:
+def _company_choices(empty_label: str) -> list[SelectChoice]:
     companies = db.session.execute(select(Company.id, Company.name).order_by(Company.name))
-    return [("", empty_label)] + [(str(cid), name) for cid, name in companies]
+    return [SelectChoice("", empty_label)] + [SelectChoice(str(cid), name)
+                                              for cid, name in companies]
 
 
-def _user_choices(empty_label: str | None) -> list[tuple[str, str]]:
-    choices = [("", empty_label)] if empty_label is not None else []
-    return choices + [(str(u.id), u.name) for u in queries.assignable_users()]
+def _user_choices(empty_label: str) -> list[SelectChoice]:
+    return [SelectChoice("", empty_label)] + [SelectChoice(str(u.id), u.name)
+                                              for u in queries.assignable_users()]
 
 
 def _form_page(form, *, title: str, action: str, submit: str, cancel: str, status: int = 200,
@@ -195,8 +197,8 @@ def leads():
     stmt = queries.lead_search(q=args.get("q", "").strip(), status=args.get("status", ""),
                                owner_id=args.get("owner", type=int),
                                source=args.get("source", ""))
-    page = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
-    return render_page("crm/leads.html", "crm/_lead_rows.html", page=page,
+    pager = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
+    return render_page("crm/leads.html", "crm/_lead_rows.html", pager=pager,
                        owners=queries.assignable_users(), sources=LeadSource.ALL)
 
 
@@ -325,8 +327,8 @@ def companies():
     stmt = queries.company_search(q=args.get("q", "").strip(), city=args.get("city", ""),
                                   business_type=args.get("type", ""),
                                   client=args.get("client", ""))
-    page = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
-    return render_page("crm/companies.html", "crm/_company_rows.html", page=page,
+    pager = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
+    return render_page("crm/companies.html", "crm/_company_rows.html", pager=pager,
                        cities=queries.company_cities(),
                        business_types=queries.company_business_types())
 
@@ -405,8 +407,8 @@ def companies_export():
 def contacts():
     stmt = queries.contact_search(q=request.args.get("q", "").strip(),
                                   company_id=request.args.get("company", type=int))
-    page = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
-    return render_page("crm/contacts.html", "crm/_contact_rows.html", page=page)
+    pager = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
+    return render_page("crm/contacts.html", "crm/_contact_rows.html", pager=pager)
 
 
 def _contact_details(form: ContactForm) -> ContactDetails:
@@ -555,8 +557,8 @@ def tasks():
     show_all = request.args.get("semua") == "1"
     status = request.args.get("status", "active")
     stmt = queries.task_list(assignee_id=None if show_all else current_user.id, status=status)
-    page = db.paginate(stmt, page=_page(), per_page=50, error_out=False)
-    return render_page("crm/tasks.html", "crm/_task_rows.html", page=page, show_all=show_all,
+    pager = db.paginate(stmt, page=_page(), per_page=50, error_out=False)
+    return render_page("crm/tasks.html", "crm/_task_rows.html", pager=pager, show_all=show_all,
                        status_filter=status, threshold=reassign_threshold(),
                        active_counts=queries.active_task_counts())
 
