@@ -167,7 +167,7 @@ def test_the_task_being_assigned_does_not_count_toward_its_own_load(db):
 
 
 def test_tasks_created_through_the_page_are_reassigned_and_say_why(client, db, login_as):
-    actor = make_staff("sales", name="Pemberi")
+    actor = make_staff("production", name="Pemberi")  # not a candidate: other position
     overloaded = make_staff("sales", name="Sibuk")
     free = make_staff("sales", name="Luang")
     give_tasks(overloaded, 11)
