@@ -125,6 +125,8 @@ def init_templating(app: Flask) -> None:
 
     app.jinja_env.filters["rupiah"] = format_rupiah
     app.jinja_env.filters["wib"] = wib_datetime
+    app.jinja_env.filters["day"] = lambda value, fmt="medium": (
+        format_date(value, fmt) if value else "")
     app.jinja_env.globals["job_live_progress"] = job_live_progress
     app.jinja_env.globals["get_locale"] = get_locale
 

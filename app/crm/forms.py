@@ -11,6 +11,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
+    PasswordField,
     SelectField,
     StringField,
     TelField,
@@ -144,7 +145,8 @@ class LeadForm(FlaskForm):
         _l("Perkiraan nilai (Rp)"), default=0,
         validators=[Optional(), NumberRange(min=0, max=10**13,
                                             message=_l("Masukkan angka 0 atau lebih."))])
-    source = SelectField(_l("Sumber"), choices=[SelectChoice(k, v) for k, v in SOURCE_LABELS.items()],
+    source = SelectField(_l("Sumber"),
+                         choices=[SelectChoice(k, v) for k, v in SOURCE_LABELS.items()],
                          default=LeadSource.OTHER, validate_choice=False,
                          validators=[ChoiceCheck()])
     owner_id = SelectField(_l("Pemilik"), coerce=str, validators=[ChoiceCheck()])
@@ -169,7 +171,8 @@ class TaskForm(FlaskForm):
     description = TextAreaField(_l("Deskripsi"), filters=[_strip], validators=[_max(5000)])
     due_date = DateField(_l("Tenggat"), validators=[Optional()],
                          render_kw={"type": "date"})
-    priority = SelectField(_l("Prioritas"), choices=[SelectChoice(k, v) for k, v in PRIORITY_LABELS.items()],
+    priority = SelectField(_l("Prioritas"),
+                           choices=[SelectChoice(k, v) for k, v in PRIORITY_LABELS.items()],
                            default=TaskPriority.NORMAL, validate_choice=False,
                            validators=[ChoiceCheck()])
     assignee_id = SelectField(_l("Penanggung jawab"), coerce=str, validators=[ChoiceCheck()])
@@ -187,7 +190,8 @@ class TaskMoveForm(FlaskForm):
 
 
 class ActivityForm(FlaskForm):
-    kind = SelectField(_l("Jenis"), choices=[SelectChoice(k, ACTIVITY_LABELS[k]) for k in ActivityKind.LOGGED],
+    kind = SelectField(_l("Jenis"),
+                       choices=[SelectChoice(k, ACTIVITY_LABELS[k]) for k in ActivityKind.LOGGED],
                        default=ActivityKind.NOTE, validate_choice=False,
                        validators=[ChoiceCheck()])
     subject = StringField(_l("Ringkasan"), filters=[_strip], validators=[_required(), _max(300)])
@@ -213,7 +217,8 @@ class SettingsForm(FlaskForm):
         Optional(), _max(500),
         URL(require_tld=False, message=_l("URL harus diawali http:// atau https://."))],
         description=_l("Kosongkan untuk mematikan webhook."))
-    webhook_secret = StringField(_l("Rahasia webhook"), filters=[_strip],
+    webhook_secret = PasswordField(_l("Rahasia webhook"), filters=[_strip],
+                                   render_kw={"autocomplete": "new-password"},
                                  validators=[Optional(), Length(min=16, max=200, message=_l(
                                      "Rahasia harus 16 sampai 200 karakter."))],
                                  description=_l("Kosongkan untuk mempertahankan rahasia "

@@ -303,9 +303,12 @@ def lead_status(lead_id: int):
             _field_error(form, error)
         else:
             db.session.commit()
-            if from_board and is_htmx():
-                return render_page("crm/board.html", "crm/_board.html",
-                                   columns=queries.lead_board(), mine=False, q="")
+            if from_board and is_htmx():  # the board again, with the filters it had
+                mine = request.form.get("milik") == "saya"
+                q = request.form.get("q", "").strip()
+                columns = queries.lead_board(owner_id=current_user.id if mine else None, q=q)
+                return render_page("crm/board.html", "crm/_board.html", columns=columns,
+                                   mine=mine, q=q)
             flash(_("Prospek dipindah ke %(status)s.",
                     status=LEAD_STATUS_LABELS[lead.status]), "success")
             if from_board:

@@ -25,14 +25,14 @@ def _lead(db, status=LeadStatus.NEW, **values) -> Lead:
 
 
 def test_the_table_allows_exactly_the_documented_moves():
-    assert LEAD_TRANSITIONS == {
+    assert {
         "new": {"contacted", "lost"},
         "contacted": {"qualified", "new", "lost"},
         "qualified": {"proposal", "contacted", "lost"},
         "proposal": {"won", "qualified", "lost"},
         "won": set(),
         "lost": set(),
-    }
+    } == LEAD_TRANSITIONS
 
 
 @pytest.mark.parametrize(("source", "target"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])

@@ -97,7 +97,7 @@ def test_a_won_deal_is_posted(client, db, login_as):
         _configure(db, receiver.url)
         login_as("staff")
         client.post(f"/crm/prospek/{lead.id}/status", data={"status": "won"})
-    (headers, body), = receiver.requests
+    ((_headers, body),) = receiver.requests
     assert json.loads(body)["event"] == "lead.won"
     assert json.loads(body)["lead"]["status"] == "won"
 
