@@ -164,6 +164,7 @@ def task_assign(*, task: Task, assignee: User, actor: User | None) -> Assignment
     when nobody can take it, emails every admin. Flushes only.
     """
     threshold = reassign_threshold()
+    _lock_team(assignee)
     outcome = assignee_choose(requested=assignee, threshold=threshold, exclude_task_id=task.id)
     task.assignee = outcome.assignee
     task.assignee_id = outcome.assignee.id
@@ -185,6 +186,19 @@ def task_assign(*, task: Task, assignee: User, actor: User | None) -> Assignment
         _notify_admins(task=task, requested=assignee, load=outcome.load, threshold=threshold)
     db.session.flush()
     return outcome
+
+
+def _lock_team(user: User) -> None:
+    """Serialise assignments within one position on PostgreSQL: lock the user rows of the
+    team (in id order, so two transactions never deadlock) before counting, so two tasks
+    created at the same moment cannot both pick the same "least busy" colleague. SQLite
+    already serialises writers (BEGIN IMMEDIATE) and ignores FOR UPDATE."""
+    stmt = select(User.id).order_by(User.id).with_for_update()
+    if user.position:
+        stmt = stmt.where((User.position == user.position) | (User.id == user.id))
+    else:
+        stmt = stmt.where(User.id == user.id)
+    db.session.execute(stmt).all()
 
 
 def _note_id(task: Task) -> str:
