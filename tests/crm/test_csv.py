@@ -131,3 +131,20 @@ def test_exported_companies_import_again(client, db, login_as):
     exported = client.get("/crm/perusahaan/ekspor.csv").get_data()
     html = _upload(client, exported).get_data(as_text=True)
     assert "1 baris: 1 valid, 0 bermasalah" in html
+
+
+def test_files_over_the_row_limit_are_refused(client, db, login_as, monkeypatch):
+    from app.crm import csv_io
+
+    monkeypatch.setattr(csv_io, "MAX_ROWS", 3)
+    login_as("staff")
+    response = _upload(client, "name\nA\nB\nC\nD\n")
+    assert response.status_code == 422
+    assert "lebih dari 3 baris" in response.get_data(as_text=True)
+
+
+def test_files_over_2_mb_are_refused(client, db, login_as):
+    login_as("staff")
+    response = _upload(client, "name\n" + "x" * (2 * 1024 * 1024))
+    assert response.status_code == 422
+    assert "lebih besar dari 2 MB" in response.get_data(as_text=True)

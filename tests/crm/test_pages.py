@@ -188,3 +188,52 @@ def test_admin_sets_a_staff_members_position(client, db, login_as):
     assert db.session.get(type(member), member.id).position == "production"
     bad = client.post(f"/crm/tim/{member.id}", data={f"u{member.id}-position": "pilot"})
     assert bad.status_code == 422
+
+
+def test_lead_edit_keeps_the_stage_and_saves_the_fields(client, db, login_as):
+    from app.crm.models import Lead
+
+    company = Company(name="PT Edit")
+    lead = Lead(title="Lama", company_name="PT Lama", status="qualified")
+    db.session.add_all([company, lead])
+    db.session.commit()
+    owner = make_staff(name="Pemilik Baru")
+    db.session.commit()
+    login_as("staff")
+    assert client.get(f"/crm/prospek/{lead.id}/ubah").status_code == 200
+    response = client.post(f"/crm/prospek/{lead.id}/ubah", data={
+        "title": "Baru", "company_id": str(company.id), "source": "exhibition",
+        "estimated_value": "5000000", "owner_id": str(owner.id)})
+    assert response.status_code == 303
+    db.session.expire_all()
+    lead = db.session.get(Lead, lead.id)
+    assert (lead.title, lead.company_id, lead.source, lead.estimated_value, lead.owner_id,
+            lead.status) == ("Baru", company.id, "exhibition", 5_000_000, owner.id,
+                             "qualified")
+    negative = client.post(f"/crm/prospek/{lead.id}/ubah", data={
+        "title": "Baru", "company_id": str(company.id), "source": "exhibition",
+        "estimated_value": "-1", "owner_id": ""})
+    assert negative.status_code == 422
+    assert "Masukkan angka 0 atau lebih." in negative.get_data(as_text=True)
+
+
+def test_crm_pages_render_in_english(client, db, login_as):
+    from app.crm.models import Lead, Task
+
+    staff = make_staff()
+    company = Company(name="PT Inggris")
+    db.session.add(company)
+    db.session.flush()
+    lead = Lead(title="Serum", company_id=company.id)
+    task = Task(title="Telepon", assignee_id=staff.id)
+    db.session.add_all([lead, task])
+    db.session.commit()
+    login_as(staff)
+    client.post("/bahasa", data={"lang": "en"})
+    board = client.get("/crm/").get_data(as_text=True)
+    assert "Leads board" in board and "Contacted →" in board and "Papan prospek" not in board
+    for url in (f"/crm/perusahaan/{company.id}", f"/crm/prospek/{lead.id}",
+                f"/crm/tugas/{task.id}", "/crm/tugas", "/crm/impor", "/ajukan-maklon"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert "Log activity" in client.get(f"/crm/prospek/{lead.id}").get_data(as_text=True)
