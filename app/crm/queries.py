@@ -173,11 +173,18 @@ def timeline(*, company_id: int | None = None, contact_id: int | None = None,
         .order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)
     )
     for activity in activities:
+        # Link to the most specific other record the activity belongs to.
+        endpoint, record_id = "", None
+        if activity.task_id and not task_id:
+            endpoint, record_id = "crm.task_detail", activity.task_id
+        elif activity.lead_id and not lead_id:
+            endpoint, record_id = "crm.lead_detail", activity.lead_id
+        elif activity.contact_id and not contact_id:
+            endpoint, record_id = "crm.contact_detail", activity.contact_id
         entries.append(TimelineEntry(
             when=activity.occurred_at, kind=activity.kind, title=activity.subject,
             body=activity.body, author=activity.author.name if activity.author else "",
-            url_endpoint="crm.task_detail" if activity.task_id and not task_id else "",
-            url_id=activity.task_id,
+            url_endpoint=endpoint, url_id=record_id,
         ))
     if task_id is None:
         task_conditions = []

@@ -570,7 +570,12 @@ def tasks():
 @role_required(*STAFF)
 def task_new():
     form = TaskForm()
-    form.assignee_id.choices = _user_choices(_("— Pilih —"))
+    counts = queries.active_task_counts()
+    form.assignee_id.choices = [SelectChoice("", _("— Pilih —"))] + [
+        SelectChoice(str(user.id), _("%(name)s (%(count)s tugas aktif)", name=user.name,
+                                     count=counts.get(user.id, 0)))
+        for user in queries.assignable_users()
+    ]
     if request.method == "GET":
         form.assignee_id.data = str(current_user.id)
         for name in ("company_id", "contact_id", "lead_id"):
@@ -596,7 +601,19 @@ def task_new():
                   "info" if note else "success")
             return see_other(url_for("crm.task_detail", task_id=task.id))
     return _form_page(form, title=_("Tugas baru"), action=url_for("crm.task_new"),
-                      submit=_("Simpan"), cancel=url_for("crm.tasks"), status=_form_status())
+                      submit=_("Simpan"), cancel=url_for("crm.tasks"), status=_form_status(),
+                      intro=_task_related_label(form))
+
+
+def _task_related_label(form: TaskForm) -> str:
+    """"Terkait: <record>" for a task started from a company, contact or lead page."""
+    for name, model, attribute in (("company_id", Company, "name"),
+                                   ("contact_id", Contact, "name"), ("lead_id", Lead, "title")):
+        record_id = int_or_none(getattr(form, name).data)
+        record = db.session.get(model, record_id) if record_id else None
+        if record is not None:
+            return _("Terkait: %(record)s", record=getattr(record, attribute))
+    return ""
 
 
 def _task_or_404(task_id: int) -> Task:

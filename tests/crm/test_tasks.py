@@ -57,6 +57,8 @@ def test_task_with_a_related_lead_and_due_date(client, db, login_as):
     db.session.add(lead)
     db.session.commit()
     login_as(staff)
+    form = client.get(f"/crm/tugas/baru?lead_id={lead.id}").get_data(as_text=True)
+    assert "Terkait: Serum" in form and "(0 tugas aktif)" in form
     response = client.post("/crm/tugas/baru", data={
         "title": "Kirim sampel", "priority": "high", "assignee_id": str(staff.id),
         "due_date": "2026-12-01", "lead_id": str(lead.id)})
