@@ -164,7 +164,7 @@ def task_assign(*, task: Task, assignee: User, actor: User | None) -> Assignment
     when nobody can take it, emails every admin. Flushes only.
     """
     threshold = reassign_threshold()
-    _lock_team(assignee)
+    team_lock(assignee)
     outcome = assignee_choose(requested=assignee, threshold=threshold, exclude_task_id=task.id)
     task.assignee = outcome.assignee
     task.assignee_id = outcome.assignee.id
@@ -188,12 +188,15 @@ def task_assign(*, task: Task, assignee: User, actor: User | None) -> Assignment
     return outcome
 
 
-def _lock_team(user: User) -> None:
+def team_lock(user: User) -> None:
     """Serialise assignments within one position on PostgreSQL: lock the user rows of the
     team (in id order, so two transactions never deadlock) before counting, so two tasks
-    created at the same moment cannot both pick the same "least busy" colleague. SQLite
-    already serialises writers (BEGIN IMMEDIATE) and ignores FOR UPDATE."""
-    stmt = select(User.id).order_by(User.id).with_for_update()
+    created at the same moment cannot both pick the same "least busy" colleague.
+
+    `FOR NO KEY UPDATE` does not conflict with the `FOR KEY SHARE` locks that inserting a
+    task (foreign key to users) takes, only with itself. SQLite already serialises writers
+    (BEGIN IMMEDIATE) and ignores the clause."""
+    stmt = select(User.id).order_by(User.id).with_for_update(key_share=True)
     if user.position:
         stmt = stmt.where((User.position == user.position) | (User.id == user.id))
     else:

@@ -19,7 +19,7 @@ from app.accounts.models import Company, RoleName, User
 from app.core.clock import to_wib, utcnow
 from app.core.mail import mail_queue, public_url
 from app.core.settings import setting_set
-from app.crm.assignment import SETTING_THRESHOLD, task_assign
+from app.crm.assignment import SETTING_THRESHOLD, task_assign, team_lock
 from app.crm.models import (
     LEAD_TRANSITIONS,
     TASK_TRANSITIONS,
@@ -380,6 +380,7 @@ def task_create(
         raise CrmError(str(_l("Kontak tidak ditemukan.")), field="title")
     if lead_id is not None and db.session.get(Lead, lead_id) is None:
         raise CrmError(str(_l("Prospek tidak ditemukan.")), field="title")
+    team_lock(assignee)  # before the insert: see team_lock
     task = Task(title=_clean(title), description=_clean(description), due_date=due_date,
                 priority=priority, status=TaskStatus.OPEN, company_id=company_id,
                 contact_id=contact_id, lead_id=lead_id, created_by_id=actor.id,
