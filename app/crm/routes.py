@@ -770,6 +770,10 @@ def interest():
     """The public "Ajukan Maklon" form: creates a website lead. A filled honeypot gets the
     same thank-you as a person, and nothing is stored."""
     form = InterestForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        form.name.data = current_user.name
+        form.email.data = current_user.email
+        form.phone.data = current_user.phone
     if form.validate_on_submit():
         if form.website.data:
             log.info("interest form: honeypot filled, nothing stored")

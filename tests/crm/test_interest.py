@@ -57,3 +57,9 @@ def test_the_form_is_rate_limited(client, db, app, monkeypatch):
 
 def test_home_page_links_to_the_form(client):
     assert "/ajukan-maklon" in client.get("/").get_data(as_text=True)
+
+
+def test_a_logged_in_visitor_finds_the_form_prefilled(client, login_as):
+    email = login_as("seller")
+    html = client.get("/ajukan-maklon").get_data(as_text=True)
+    assert f'value="{email}"' in html
