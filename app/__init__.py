@@ -120,6 +120,7 @@ def _init_extensions(app: Flask) -> None:
     import app.accounts.models
     import app.catalog.models
     import app.core.models
+    import app.crm.models
     import app.inventory.models
 
 
@@ -156,6 +157,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin.routes import bp as admin_bp
     from app.catalog.routes import bp as catalog_bp
     from app.core.routes import bp as core_bp
+    from app.crm.routes import bp as crm_bp
+    from app.crm.routes import public_bp as crm_public_bp
     from app.inventory.routes import bp as inventory_bp
     from app.main.routes import bp as main_bp
 
@@ -165,3 +168,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(catalog_bp)
     app.register_blueprint(inventory_bp)
+    app.register_blueprint(crm_bp, url_prefix="/crm")
+    app.register_blueprint(crm_public_bp)

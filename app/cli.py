@@ -3,6 +3,7 @@
     flask users create-admin EMAIL [--name NAME]   (password asked twice, or RACIK_ADMIN_PASSWORD)
     flask demo load                                  idempotent demo data (not in production)
     flask mail sweep                                 send every due outbox email now
+    flask crm digest                                 send today's task digests now (idempotent)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def register_cli(app: Flask) -> None:
     users = AppGroup("users", help="Manage user accounts.")
     demo = AppGroup("demo", help="Demo data for development.")
     mail = AppGroup("mail", help="Email outbox.")
+    crm = AppGroup("crm", help="CRM.")
 
     @users.command("create-admin")
     @click.argument("email")
@@ -64,6 +66,16 @@ def register_cli(app: Flask) -> None:
         counts = outbox_sweep()
         click.echo(f"sent {counts['sent']}, failed {counts['failed']}")
 
+    @crm.command("digest")
+    def crm_digest() -> None:
+        """Queue today's task digest emails (once per person per WIB date)."""
+        from app.crm.services import task_digest_send
+
+        counts = task_digest_send()
+        db.session.commit()
+        click.echo(f"digests queued {counts['sent']}, already sent today {counts['skipped']}")
+
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(mail)
+    app.cli.add_command(crm)

@@ -32,6 +32,8 @@ class CronEntry:
 CRON_TABLE: list[CronEntry] = [
     # Re-send outbox rows left pending (SMTP or Redis outage): mail is delayed, never lost.
     CronEntry("jobs.mail.sweep", "email", interval=300),
+    # CRM: daily digest of due and overdue tasks, 07:00 WIB (00:00 UTC).
+    CronEntry("jobs.crm.task_digest", "email", cron="0 0 * * *"),
 ]
 
 

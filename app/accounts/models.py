@@ -12,6 +12,17 @@ from app.core.clock import UTCDateTime, utcnow
 from app.extensions import db
 
 
+class StaffPosition:
+    """What a staff member does; tasks are only reassigned within one position."""
+
+    SALES = "sales"
+    PRODUCTION = "production"
+    WAREHOUSE = "warehouse"
+    QUALITY = "quality"
+    FINANCE = "finance"
+    ALL = (SALES, PRODUCTION, WAREHOUSE, QUALITY, FINANCE)
+
+
 class RoleName:
     CUSTOMER = "customer"
     SELLER = "seller"
@@ -51,6 +62,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Staff only: the team a staff member works in (see StaffPosition); the CRM task
+    # auto-assignment moves work only between people of the same position.
+    position: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
     store: Mapped[Store | None] = relationship(back_populates="owner", uselist=False)
@@ -121,3 +135,24 @@ class Store(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     owner: Mapped[User] = relationship(back_populates="store")
+
+
+class Company(db.Model):
+    """A brand owner or prospect: kept by the CRM, a maklon client once a deal is won."""
+
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), index=True)
+    business_type: Mapped[str] = mapped_column(String(80), default="")
+    city: Mapped[str] = mapped_column(String(80), default="", index=True)
+    npwp: Mapped[str] = mapped_column(String(32), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    website: Mapped[str] = mapped_column(String(300), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    is_client: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Company {self.id} {self.name}>"

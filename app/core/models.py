@@ -1,4 +1,4 @@
-"""Tables of the shared mechanisms: background job records and the email outbox."""
+"""Tables of the shared mechanisms: background job records, the email outbox, settings."""
 
 from __future__ import annotations
 
@@ -92,3 +92,16 @@ class Notice(db.Model):
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+class Setting(db.Model):
+    """One system setting: a JSON value under a dotted key (`crm.reassign_threshold`).
+
+    Read and written only through `app.core.settings`."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )

@@ -304,6 +304,10 @@ def _install_session_hooks() -> None:
 
     @event.listens_for(Session, "after_commit")
     def _after_commit(session: Session) -> None:
+        # SQLAlchemy also fires after_commit when a SAVEPOINT (begin_nested) is released;
+        # the outer transaction is still open then (and may hold SQLite's write lock).
+        if session.in_nested_transaction():
+            return
         jobs = session.info.pop(_PENDING_KEY, None)
         if jobs:
             _dispatch(current_app._get_current_object(), jobs)

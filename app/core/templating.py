@@ -34,6 +34,8 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"})),
     NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"})),
     NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"})),
+    NavItem(_l("CRM"), "crm.board", frozenset({"staff", "admin"})),
+    NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"})),
     NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"})),
     NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"})),
 ]
@@ -148,6 +150,8 @@ def init_templating(app: Flask) -> None:
 
     app.jinja_env.filters["rupiah"] = format_rupiah
     app.jinja_env.filters["wib"] = wib_datetime
+    app.jinja_env.filters["day"] = lambda value, fmt="medium": (
+        format_date(value, fmt) if value else "")
     app.jinja_env.globals["job_live_progress"] = job_live_progress
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["url_with"] = url_with

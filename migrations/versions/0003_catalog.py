@@ -5,7 +5,7 @@ app/catalog/search.py): a generated tsvector column + GIN index on PostgreSQL, a
 table kept in sync by triggers on SQLite.
 
 Revision ID: 0003_catalog
-Revises: 0001_foundation
+Revises: 0002_crm
 Create Date: 2026-11-22 04:07:09.719755
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_catalog'
-down_revision = '0001_foundation'
+down_revision = '0002_crm'
 branch_labels = None
 depends_on = None
 

@@ -36,6 +36,8 @@ def guests(status, member=HOME) -> dict[str, object]:
     return {ANON: status, **dict.fromkeys(ROLES[1:], member)}
 
 
+CRM = {"staff", "admin"}
+
 # endpoint -> method -> role -> expected. POSTs are sent with a valid CSRF token and an
 # empty form, so a reachable form answers 422 (re-rendered with field messages).
 ACCESS: dict[str, dict[str, dict[str, object]]] = {
@@ -82,6 +84,36 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "inventory.stock_add": {"POST": only({"seller"}, status=404)},
     "inventory.stock_clear": {"POST": only({"seller"}, status=404)},
     "inventory.variant": {"GET": only({"seller"}, status=404)},
+    # CRM: staff and admin only; team and settings admin only.
+    "crm.board": {"GET": only(CRM)},
+    "crm.leads": {"GET": only(CRM)},
+    "crm.lead_new": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "crm.lead_detail": {"GET": only(CRM)},
+    "crm.lead_edit": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "crm.lead_status": {"POST": only(CRM, status=422)},
+    "crm.companies": {"GET": only(CRM)},
+    "crm.company_new": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "crm.company_detail": {"GET": only(CRM)},
+    "crm.company_edit": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "crm.companies_export": {"GET": only(CRM)},
+    "crm.contacts": {"GET": only(CRM)},
+    "crm.contact_new": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "crm.contact_detail": {"GET": only(CRM)},
+    "crm.contact_edit": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "crm.contact_email": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "crm.contacts_export": {"GET": only(CRM)},
+    "crm.activity_new": {"POST": only(CRM, status=422)},
+    "crm.tasks": {"GET": only(CRM)},
+    "crm.task_new": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "crm.task_detail": {"GET": only(CRM)},
+    "crm.task_status": {"POST": only(CRM, status=422)},
+    "crm.import_upload": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "crm.import_confirm": {"POST": only(CRM, status=422)},
+    "crm.team": {"GET": only({"admin"})},
+    "crm.team_position": {"POST": only({"admin"}, status=303)},  # empty = no position
+    "crm.settings": {"GET": only({"admin"}), "POST": only({"admin"}, status=422)},
+    "crm_public.interest": {"GET": everyone(200), "POST": everyone(422)},
+    "crm_public.interest_thanks": {"GET": everyone(200)},
 }
 
 
@@ -144,7 +176,49 @@ def _url_args(app, endpoint: str) -> dict:
                             "catalog.product_archive_route", "catalog.product_restore_route",
                             "catalog.photos_upload"):
                 return {"product_id": product.id}
+        if endpoint.startswith("crm."):
+            return _crm_url_args(endpoint)
     return {}
+
+
+def _crm_url_args(endpoint: str) -> dict:
+    """A company, contact, lead, task and staff member (created once per test)."""
+    from app.accounts.models import Company, User
+    from app.crm.models import Contact, Lead, Task
+    from app.extensions import db
+
+    staff = db.session.scalars(select(User).where(User.email == "crm-staff@example.test")
+                               ).first() or make_user(email="crm-staff@example.test",
+                                                      roles=("staff",))
+    company = db.session.scalars(select(Company)).first()
+    if company is None:
+        company = Company(name="PT Matriks")
+        db.session.add(company)
+        db.session.flush()
+        contact = Contact(name="Kontak Matriks", company_id=company.id, email="k@example.test")
+        lead = Lead(title="Prospek Matriks", company_id=company.id)
+        db.session.add_all([contact, lead])
+        db.session.flush()
+        db.session.add(Task(title="Tugas Matriks", assignee_id=staff.id))
+    db.session.commit()
+    contact = db.session.scalars(select(Contact)).first()
+    lead = db.session.scalars(select(Lead)).first()
+    task = db.session.scalars(select(Task)).first()
+    by_endpoint = {
+        "crm.lead_detail": {"lead_id": lead.id},
+        "crm.lead_edit": {"lead_id": lead.id},
+        "crm.lead_status": {"lead_id": lead.id},
+        "crm.company_detail": {"company_id": company.id},
+        "crm.company_edit": {"company_id": company.id},
+        "crm.contact_detail": {"contact_id": contact.id},
+        "crm.contact_edit": {"contact_id": contact.id},
+        "crm.contact_email": {"contact_id": contact.id},
+        "crm.activity_new": {"record_type": "kontak", "record_id": contact.id},
+        "crm.task_detail": {"task_id": task.id},
+        "crm.task_status": {"task_id": task.id},
+        "crm.team_position": {"user_id": staff.id},
+    }
+    return by_endpoint.get(endpoint, {})
 
 
 def test_every_route_is_declared_in_the_matrix(app):

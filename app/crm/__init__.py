@@ -1,0 +1,1 @@
+"""CRM: companies, contacts, leads pipeline, tasks with fair auto-assignment, activities."""

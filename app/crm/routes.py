@@ -1,0 +1,796 @@
+"""CRM blueprint (mounted at /crm, staff and admin only) and the public interest form.
+
+URL table:
+    GET      /crm/                              leads board (Kanban), move buttons
+    GET      /crm/prospek                       leads list (search, filters, pages)
+    GET/POST /crm/prospek/baru                  new lead
+    GET      /crm/prospek/<id>                  lead detail + timeline
+    GET/POST /crm/prospek/<id>/ubah             edit lead
+    POST     /crm/prospek/<id>/status           pipeline move (409 when illegal)
+    GET      /crm/perusahaan                    companies (search, filters, pages)
+    GET/POST /crm/perusahaan/baru               new company
+    GET      /crm/perusahaan/<id>               company detail + timeline
+    GET/POST /crm/perusahaan/<id>/ubah          edit company
+    GET      /crm/perusahaan/ekspor.csv         export companies
+    GET      /crm/kontak                        contacts (search, pages)
+    GET/POST /crm/kontak/baru                   new contact
+    GET      /crm/kontak/<id>                   contact detail + timeline
+    GET/POST /crm/kontak/<id>/ubah              edit contact
+    GET/POST /crm/kontak/<id>/email             email the contact (outbox) + activity
+    GET      /crm/kontak/ekspor.csv             export contacts
+    POST     /crm/aktivitas/<type>/<id>         log a call/meeting/email/note on a record
+    GET      /crm/tugas                         my tasks (overdue highlighted); ?semua=1 all
+    GET/POST /crm/tugas/baru                    new task (fair auto-assignment)
+    GET      /crm/tugas/<id>                    task detail
+    POST     /crm/tugas/<id>/status             task status (409 when illegal)
+    GET/POST /crm/impor                         CSV upload -> preview with per-row errors
+    POST     /crm/impor/konfirmasi              import (all rows, or only the valid ones)
+    GET      /crm/tim                           team positions (admin)
+    POST     /crm/tim/<user_id>                 set a staff member's position (admin)
+    GET/POST /crm/pengaturan                    CRM settings (admin)
+    GET/POST /ajukan-maklon                     public interest form (rate-limited, honeypot)
+    GET      /ajukan-maklon/terima-kasih        thank-you page
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from app.accounts.models import Company, RoleName, User
+from app.core.clock import WIB, utcnow
+from app.core.http import is_htmx, render_error, render_page, see_other
+from app.core.security import owned_or_404, role_required, safe_next_url
+from app.core.settings import setting_get
+from app.crm import queries
+from app.crm.assignment import assignment_note, reassign_threshold
+from app.crm.csv_io import (
+    CsvFileError,
+    CsvRowsInvalid,
+    csv_decode,
+    csv_export,
+    csv_import,
+    csv_preview,
+    csv_token,
+    csv_token_load,
+)
+from app.crm.forms import (
+    ACTIVITY_LABELS,
+    POSITION_LABELS,
+    PRIORITY_LABELS,
+    SOURCE_LABELS,
+    ActivityForm,
+    CompanyForm,
+    ContactEmailForm,
+    ContactForm,
+    ImportConfirmForm,
+    ImportForm,
+    InterestForm,
+    LeadForm,
+    LeadMoveForm,
+    PositionForm,
+    SettingsForm,
+    TaskForm,
+    TaskMoveForm,
+    int_or_none,
+)
+from app.crm.models import (
+    LEAD_TRANSITIONS,
+    TASK_TRANSITIONS,
+    Contact,
+    Lead,
+    LeadSource,
+    LeadStatus,
+    Task,
+)
+from app.crm.services import (
+    LEAD_STATUS_LABELS,
+    TASK_STATUS_LABELS,
+    CompanyDetails,
+    ContactDetails,
+    CrmError,
+    LeadDetails,
+    TransitionRefused,
+    activity_log_on,
+    company_save,
+    contact_email_send,
+    contact_save,
+    crm_settings_save,
+    interest_submit,
+    lead_create,
+    lead_move,
+    lead_update,
+    staff_position_set,
+    task_create,
+    task_move,
+    wib_today,
+)
+from app.crm.webhooks import SETTING_SECRET, SETTING_URL
+from app.extensions import db, limiter
+
+log = logging.getLogger(__name__)
+bp = Blueprint("crm", __name__)
+public_bp = Blueprint("crm_public", __name__)
+
+STAFF = (RoleName.STAFF, RoleName.ADMIN)
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {
+        "lead_status_labels": LEAD_STATUS_LABELS,
+        "task_status_labels": TASK_STATUS_LABELS,
+        "source_labels": SOURCE_LABELS,
+        "priority_labels": PRIORITY_LABELS,
+        "activity_labels": ACTIVITY_LABELS,
+        "position_labels": POSITION_LABELS,
+        "lead_transitions": LEAD_TRANSITIONS,
+        "task_transitions": TASK_TRANSITIONS,
+        "pipeline": LeadStatus.PIPELINE,
+        "today": wib_today(),
+        "assignment_note": assignment_note,
+    }
+
+
+def _field_error(form, error: CrmError) -> None:
+    field = getattr(form, error.field or "", None)
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+def _form_status() -> int:
+    return 422 if request.method == "POST" else 200
+
+
+def _company_choices(empty_label: str) -> list[SelectChoice]:
+    companies = db.session.execute(select(Company.id, Company.name).order_by(Company.name))
+    return [SelectChoice("", empty_label)] + [SelectChoice(str(cid), name)
+                                              for cid, name in companies]
+
+
+def _user_choices(empty_label: str) -> list[SelectChoice]:
+    return [SelectChoice("", empty_label)] + [SelectChoice(str(u.id), u.name)
+                                              for u in queries.assignable_users()]
+
+
+def _form_page(form, *, title: str, action: str, submit: str, cancel: str, status: int = 200,
+               intro: str = ""):
+    return render_page("crm/form.html", "crm/_form.html", status, form=form, title=title,
+                       action=action, submit=submit, cancel=cancel, intro=intro)
+
+
+# -- leads --------------------------------------------------------------------------------
+
+@bp.route("/")
+@role_required(*STAFF)
+def board():
+    mine = request.args.get("milik") == "saya"
+    q = request.args.get("q", "").strip()
+    columns = queries.lead_board(owner_id=current_user.id if mine else None, q=q)
+    return render_page("crm/board.html", "crm/_board.html", columns=columns, mine=mine, q=q)
+
+
+@bp.route("/prospek")
+@role_required(*STAFF)
+def leads():
+    args = request.args
+    stmt = queries.lead_search(q=args.get("q", "").strip(), status=args.get("status", ""),
+                               owner_id=args.get("owner", type=int),
+                               source=args.get("source", ""))
+    pager = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
+    return render_page("crm/leads.html", "crm/_lead_rows.html", pager=pager,
+                       owners=queries.assignable_users(), sources=LeadSource.ALL)
+
+
+def _lead_form(form: LeadForm) -> LeadForm:
+    form.company_id.choices = _company_choices(_("— Belum terdaftar —"))
+    form.owner_id.choices = _user_choices(_("— Belum ada —"))
+    return form
+
+
+def _lead_details(form: LeadForm) -> LeadDetails:
+    return LeadDetails(
+        title=form.title.data, source=form.source.data,
+        estimated_value=form.estimated_value.data or 0,
+        company_id=int_or_none(form.company_id.data), company_name=form.company_name.data or "",
+        contact_name=form.contact_name.data or "", contact_email=form.contact_email.data or "",
+        contact_phone=form.contact_phone.data or "", notes=form.notes.data or "",
+        owner_id=int_or_none(form.owner_id.data),
+    )
+
+
+@bp.route("/prospek/baru", methods=["GET", "POST"])
+@role_required(*STAFF)
+def lead_new():
+    form = _lead_form(LeadForm())
+    if request.method == "GET":
+        form.owner_id.data = str(current_user.id)
+        form.company_id.data = request.args.get("company_id", "")
+    if form.validate_on_submit():
+        try:
+            lead = lead_create(details=_lead_details(form), actor=current_user)
+        except CrmError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Prospek disimpan."), "success")
+            return see_other(url_for("crm.lead_detail", lead_id=lead.id))
+    return _form_page(form, title=_("Prospek baru"), action=url_for("crm.lead_new"),
+                      submit=_("Simpan"), cancel=url_for("crm.board"), status=_form_status())
+
+
+def _lead_or_404(lead_id: int) -> Lead:
+    return owned_or_404(select(Lead).where(Lead.id == lead_id))
+
+
+@bp.route("/prospek/<int:lead_id>")
+@role_required(*STAFF)
+def lead_detail(lead_id: int):
+    lead = _lead_or_404(lead_id)
+    return _lead_detail_page(lead, LeadMoveForm(), ActivityForm())
+
+
+def _lead_detail_page(lead: Lead, move_form: LeadMoveForm, activity_form: ActivityForm,
+                      status: int = 200):
+    return render_page("crm/lead_detail.html", None, status, lead=lead, move_form=move_form,
+                       activity_form=activity_form,
+                       entries=queries.timeline(lead_id=lead.id))
+
+
+@bp.route("/prospek/<int:lead_id>/ubah", methods=["GET", "POST"])
+@role_required(*STAFF)
+def lead_edit(lead_id: int):
+    lead = _lead_or_404(lead_id)
+    form = LeadForm(obj=lead) if request.method == "GET" else LeadForm()
+    _lead_form(form)
+    if request.method == "GET":
+        form.company_id.data = str(lead.company_id or "")
+        form.owner_id.data = str(lead.owner_id or "")
+    if form.validate_on_submit():
+        try:
+            lead_update(lead=lead, details=_lead_details(form))
+        except CrmError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Prospek disimpan."), "success")
+            return see_other(url_for("crm.lead_detail", lead_id=lead.id))
+    return _form_page(form, title=_("Ubah prospek"),
+                      action=url_for("crm.lead_edit", lead_id=lead.id), submit=_("Simpan"),
+                      cancel=url_for("crm.lead_detail", lead_id=lead.id),
+                      status=_form_status())
+
+
+@bp.route("/prospek/<int:lead_id>/status", methods=["POST"])
+@role_required(*STAFF)
+def lead_status(lead_id: int):
+    """Move a lead. From the board (`view=board`) htmx gets the board back; 409 for a
+    move LEAD_TRANSITIONS forbids; 422 for Lost without a reason."""
+    lead = _lead_or_404(lead_id)
+    form = LeadMoveForm()
+    from_board = request.form.get("view") == "board"
+    if form.validate_on_submit():
+        try:
+            lead_move(lead=lead, status=form.status.data, actor=current_user,
+                      lost_reason=form.lost_reason.data or "")
+        except TransitionRefused as error:
+            db.session.rollback()
+            return render_error(409, error.message)
+        except CrmError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            if from_board and is_htmx():  # the board again, with the filters it had
+                mine = request.form.get("milik") == "saya"
+                q = request.form.get("q", "").strip()
+                columns = queries.lead_board(owner_id=current_user.id if mine else None, q=q)
+                return render_page("crm/board.html", "crm/_board.html", columns=columns,
+                                   mine=mine, q=q)
+            flash(_("Prospek dipindah ke %(status)s.",
+                    status=LEAD_STATUS_LABELS[lead.status]), "success")
+            if from_board:
+                return see_other(url_for("crm.board"))
+            return see_other(url_for("crm.lead_detail", lead_id=lead.id))
+    db.session.rollback()
+    if from_board:
+        return render_error(422, "; ".join(str(e) for errors in form.errors.values()
+                                           for e in errors))
+    return _lead_detail_page(lead, form, ActivityForm(formdata=None), status=422)
+
+
+# -- companies ----------------------------------------------------------------------------
+
+@bp.route("/perusahaan")
+@role_required(*STAFF)
+def companies():
+    args = request.args
+    stmt = queries.company_search(q=args.get("q", "").strip(), city=args.get("city", ""),
+                                  business_type=args.get("type", ""),
+                                  client=args.get("client", ""))
+    pager = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
+    return render_page("crm/companies.html", "crm/_company_rows.html", pager=pager,
+                       cities=queries.company_cities(),
+                       business_types=queries.company_business_types())
+
+
+def _company_details(form: CompanyForm) -> CompanyDetails:
+    return CompanyDetails(**{name: getattr(form, name).data or "" for name in (
+        "name", "business_type", "city", "npwp", "address", "website", "notes")})
+
+
+@bp.route("/perusahaan/baru", methods=["GET", "POST"])
+@role_required(*STAFF)
+def company_new():
+    form = CompanyForm()
+    if form.validate_on_submit():
+        company = company_save(details=_company_details(form))
+        db.session.commit()
+        flash(_("Perusahaan disimpan."), "success")
+        return see_other(url_for("crm.company_detail", company_id=company.id))
+    return _form_page(form, title=_("Perusahaan baru"), action=url_for("crm.company_new"),
+                      submit=_("Simpan"), cancel=url_for("crm.companies"),
+                      status=_form_status())
+
+
+def _company_or_404(company_id: int) -> Company:
+    return owned_or_404(select(Company).where(Company.id == company_id))
+
+
+@bp.route("/perusahaan/<int:company_id>")
+@role_required(*STAFF)
+def company_detail(company_id: int):
+    company = _company_or_404(company_id)
+    contacts = db.session.scalars(
+        select(Contact).where(Contact.company_id == company.id).order_by(Contact.name)).all()
+    company_leads = db.session.scalars(
+        select(Lead).where(Lead.company_id == company.id).order_by(Lead.id.desc())).all()
+    return render_page("crm/company_detail.html", company=company, contacts=contacts,
+                       leads=company_leads, activity_form=ActivityForm(),
+                       entries=queries.timeline(company_id=company.id))
+
+
+@bp.route("/perusahaan/<int:company_id>/ubah", methods=["GET", "POST"])
+@role_required(*STAFF)
+def company_edit(company_id: int):
+    company = _company_or_404(company_id)
+    form = CompanyForm(obj=company)
+    if form.validate_on_submit():
+        company_save(details=_company_details(form), company=company)
+        db.session.commit()
+        flash(_("Perusahaan disimpan."), "success")
+        return see_other(url_for("crm.company_detail", company_id=company.id))
+    return _form_page(form, title=_("Ubah perusahaan"),
+                      action=url_for("crm.company_edit", company_id=company.id),
+                      submit=_("Simpan"),
+                      cancel=url_for("crm.company_detail", company_id=company.id),
+                      status=_form_status())
+
+
+def _csv_response(kind: str, filename: str) -> Response:
+    response = Response(stream_with_context(csv_export(kind)), mimetype="text/csv")
+    stamp = utcnow().astimezone(WIB).strftime("%Y%m%d")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/perusahaan/ekspor.csv")
+@role_required(*STAFF)
+def companies_export():
+    return _csv_response("companies", "perusahaan")
+
+
+# -- contacts -----------------------------------------------------------------------------
+
+@bp.route("/kontak")
+@role_required(*STAFF)
+def contacts():
+    stmt = queries.contact_search(q=request.args.get("q", "").strip(),
+                                  company_id=request.args.get("company", type=int))
+    pager = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
+    return render_page("crm/contacts.html", "crm/_contact_rows.html", pager=pager)
+
+
+def _contact_details(form: ContactForm) -> ContactDetails:
+    return ContactDetails(
+        name=form.name.data, company_id=int_or_none(form.company_id.data),
+        position=form.position.data or "", phone=form.phone.data or "",
+        email=form.email.data or "", whatsapp=form.whatsapp.data or "",
+        notes=form.notes.data or "")
+
+
+@bp.route("/kontak/baru", methods=["GET", "POST"])
+@role_required(*STAFF)
+def contact_new():
+    form = ContactForm()
+    form.company_id.choices = _company_choices(_("— Tanpa perusahaan —"))
+    if request.method == "GET":
+        form.company_id.data = request.args.get("company_id", "")
+    if form.validate_on_submit():
+        try:
+            contact = contact_save(details=_contact_details(form))
+        except CrmError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Kontak disimpan."), "success")
+            return see_other(url_for("crm.contact_detail", contact_id=contact.id))
+    return _form_page(form, title=_("Kontak baru"), action=url_for("crm.contact_new"),
+                      submit=_("Simpan"), cancel=url_for("crm.contacts"),
+                      status=_form_status())
+
+
+def _contact_or_404(contact_id: int) -> Contact:
+    return owned_or_404(select(Contact).where(Contact.id == contact_id))
+
+
+@bp.route("/kontak/<int:contact_id>")
+@role_required(*STAFF)
+def contact_detail(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    return render_page("crm/contact_detail.html", contact=contact,
+                       activity_form=ActivityForm(),
+                       entries=queries.timeline(contact_id=contact.id))
+
+
+@bp.route("/kontak/<int:contact_id>/ubah", methods=["GET", "POST"])
+@role_required(*STAFF)
+def contact_edit(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = ContactForm(obj=contact)
+    form.company_id.choices = _company_choices(_("— Tanpa perusahaan —"))
+    if request.method == "GET":
+        form.company_id.data = str(contact.company_id or "")
+    if form.validate_on_submit():
+        try:
+            contact_save(details=_contact_details(form), contact=contact)
+        except CrmError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Kontak disimpan."), "success")
+            return see_other(url_for("crm.contact_detail", contact_id=contact.id))
+    return _form_page(form, title=_("Ubah kontak"),
+                      action=url_for("crm.contact_edit", contact_id=contact.id),
+                      submit=_("Simpan"),
+                      cancel=url_for("crm.contact_detail", contact_id=contact.id),
+                      status=_form_status())
+
+
+@bp.route("/kontak/<int:contact_id>/email", methods=["GET", "POST"])
+@role_required(*STAFF)
+def contact_email(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = ContactEmailForm()
+    if form.validate_on_submit():
+        try:
+            contact_email_send(contact=contact, subject=form.subject.data,
+                               body=form.body.data, actor=current_user)
+        except CrmError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Email dijadwalkan untuk dikirim ke %(email)s.", email=contact.email),
+                  "success")
+            return see_other(url_for("crm.contact_detail", contact_id=contact.id))
+    intro = (_("Kepada: %(name)s <%(email)s>", name=contact.name, email=contact.email)
+             if contact.email else _("Kontak ini belum memiliki alamat email."))
+    return _form_page(form, title=_("Kirim email"),
+                      action=url_for("crm.contact_email", contact_id=contact.id),
+                      submit=_("Kirim"),
+                      cancel=url_for("crm.contact_detail", contact_id=contact.id),
+                      status=_form_status(), intro=intro)
+
+
+@bp.route("/kontak/ekspor.csv")
+@role_required(*STAFF)
+def contacts_export():
+    return _csv_response("contacts", "kontak")
+
+
+# -- activities ---------------------------------------------------------------------------
+
+RECORD_TYPES = {"perusahaan": Company, "kontak": Contact, "prospek": Lead, "tugas": Task}
+
+
+def _record_url(record) -> str:
+    if isinstance(record, Company):
+        return url_for("crm.company_detail", company_id=record.id)
+    if isinstance(record, Contact):
+        return url_for("crm.contact_detail", contact_id=record.id)
+    if isinstance(record, Lead):
+        return url_for("crm.lead_detail", lead_id=record.id)
+    return url_for("crm.task_detail", task_id=record.id)
+
+
+@bp.route("/aktivitas/<record_type>/<int:record_id>", methods=["POST"])
+@role_required(*STAFF)
+def activity_new(record_type: str, record_id: int):
+    model = RECORD_TYPES.get(record_type)
+    if model is None:
+        return render_error(404)
+    record = owned_or_404(select(model).where(model.id == record_id))
+    form = ActivityForm()
+    if form.validate_on_submit():
+        occurred_at = None
+        if form.occurred_at.data:
+            occurred_at = form.occurred_at.data.replace(tzinfo=WIB).astimezone(UTC)
+        activity_log_on(record=record, kind=form.kind.data, author=current_user,
+                        subject=form.subject.data, body=form.body.data or "",
+                        occurred_at=occurred_at)
+        db.session.commit()
+        flash(_("Aktivitas dicatat."), "success")
+        return see_other(_record_url(record))
+    return render_page("crm/activity_form.html", "crm/_activity_form.html", 422,
+                       activity_form=form, record_type=record_type, record_id=record_id,
+                       back_url=_record_url(record))
+
+
+# -- tasks --------------------------------------------------------------------------------
+
+@bp.route("/tugas")
+@role_required(*STAFF)
+def tasks():
+    show_all = request.args.get("semua") == "1"
+    status = request.args.get("status", "active")
+    stmt = queries.task_list(assignee_id=None if show_all else current_user.id, status=status)
+    pager = db.paginate(stmt, page=_page(), per_page=50, error_out=False)
+    return render_page("crm/tasks.html", "crm/_task_rows.html", pager=pager, show_all=show_all,
+                       status_filter=status, threshold=reassign_threshold(),
+                       active_counts=queries.active_task_counts())
+
+
+@bp.route("/tugas/baru", methods=["GET", "POST"])
+@role_required(*STAFF)
+def task_new():
+    form = TaskForm()
+    counts = queries.active_task_counts()
+    form.assignee_id.choices = [SelectChoice("", _("— Pilih —"))] + [
+        SelectChoice(str(user.id), _("%(name)s (%(count)s tugas aktif)", name=user.name,
+                                     count=counts.get(user.id, 0)))
+        for user in queries.assignable_users()
+    ]
+    if request.method == "GET":
+        form.assignee_id.data = str(current_user.id)
+        for name in ("company_id", "contact_id", "lead_id"):
+            getattr(form, name).data = request.args.get(name, "")
+    if form.validate_on_submit():
+        assignee = db.session.get(User, int(form.assignee_id.data))
+        try:
+            task = task_create(
+                title=form.title.data, description=form.description.data or "",
+                due_date=form.due_date.data, priority=form.priority.data,
+                assignee=assignee, actor=current_user,
+                company_id=int_or_none(form.company_id.data),
+                contact_id=int_or_none(form.contact_id.data),
+                lead_id=int_or_none(form.lead_id.data),
+            )
+        except CrmError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            note = assignment_note(task)
+            flash(note or _("Tugas dibuat untuk %(name)s.", name=task.assignee.name),
+                  "info" if note else "success")
+            return see_other(url_for("crm.task_detail", task_id=task.id))
+    return _form_page(form, title=_("Tugas baru"), action=url_for("crm.task_new"),
+                      submit=_("Simpan"), cancel=url_for("crm.tasks"), status=_form_status(),
+                      intro=_task_related_label(form))
+
+
+def _task_related_label(form: TaskForm) -> str:
+    """"Terkait: <record>" for a task started from a company, contact or lead page."""
+    for name, model, attribute in (("company_id", Company, "name"),
+                                   ("contact_id", Contact, "name"), ("lead_id", Lead, "title")):
+        record_id = int_or_none(getattr(form, name).data)
+        record = db.session.get(model, record_id) if record_id else None
+        if record is not None:
+            return _("Terkait: %(record)s", record=getattr(record, attribute))
+    return ""
+
+
+def _task_or_404(task_id: int) -> Task:
+    return owned_or_404(select(Task).where(Task.id == task_id))
+
+
+@bp.route("/tugas/<int:task_id>")
+@role_required(*STAFF)
+def task_detail(task_id: int):
+    task = _task_or_404(task_id)
+    return render_page("crm/task_detail.html", task=task, activity_form=ActivityForm(),
+                       entries=queries.timeline(task_id=task.id))
+
+
+@bp.route("/tugas/<int:task_id>/status", methods=["POST"])
+@role_required(*STAFF)
+def task_status(task_id: int):
+    """Change a task's status; htmx from the list gets the row back; 409 when illegal."""
+    task = _task_or_404(task_id)
+    form = TaskMoveForm()
+    if not form.validate_on_submit():
+        return render_error(422, _("Status tujuan wajib diisi."))
+    try:
+        task_move(task=task, status=form.status.data, actor=current_user)
+    except TransitionRefused as error:
+        db.session.rollback()
+        return render_error(409, error.message)
+    db.session.commit()
+    if is_htmx() and request.form.get("view") == "list":
+        return render_page("crm/tasks.html", "crm/_task_row.html", task=task,
+                           show_all=request.form.get("semua") == "1")
+    flash(_("Status tugas: %(status)s.", status=TASK_STATUS_LABELS[task.status]), "success")
+    fallback = url_for("crm.task_detail", task_id=task.id)
+    return see_other(safe_next_url(request.form.get("next"), fallback))
+
+
+# -- CSV import ---------------------------------------------------------------------------
+
+@bp.route("/impor", methods=["GET", "POST"])
+@role_required(*STAFF)
+def import_upload():
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise CsvFileError(_("Pilih berkas CSV."))
+            text = csv_decode(upload.stream.read(2 * 1024 * 1024 + 1))
+            preview = csv_preview(form.kind.data, text)
+        except CsvFileError as error:
+            form.file.errors = [*form.file.errors, error.message]
+        else:
+            confirm = ImportConfirmForm(formdata=None, token=csv_token(form.kind.data, text))
+            return render_page("crm/import_preview.html", preview=preview, confirm=confirm)
+    return render_page("crm/import.html", form=form, http_status=_form_status())
+
+
+@bp.route("/impor/konfirmasi", methods=["POST"])
+@role_required(*STAFF)
+def import_confirm():
+    confirm = ImportConfirmForm()
+    if not confirm.validate_on_submit():
+        return render_error(422, _("Pratinjau tidak sah. Unggah berkas lagi."))
+    try:
+        kind, text = csv_token_load(confirm.token.data)
+        result = csv_import(kind=kind, text=text, only_valid=confirm.mode.data == "valid")
+    except CsvFileError as error:
+        db.session.rollback()
+        return render_error(422, error.message)
+    except CsvRowsInvalid as invalid:
+        db.session.rollback()
+        flash(_("Tidak ada yang diimpor: perbaiki baris yang salah atau pilih impor baris "
+                "yang valid saja."), "error")
+        return render_page("crm/import_preview.html", preview=invalid.preview,
+                           confirm=confirm, http_status=422)
+    db.session.commit()
+    flash(_("%(imported)s baris diimpor, %(skipped)s baris dilewati.",
+            imported=result.imported, skipped=result.skipped), "success")
+    return see_other(url_for("crm.companies" if kind == "companies" else "crm.contacts"))
+
+
+# -- admin: team and settings -------------------------------------------------------------
+
+@bp.route("/tim")
+@role_required(RoleName.ADMIN)
+def team():
+    members = queries.staff_members()
+    forms = {}
+    for member in members:
+        form = PositionForm(formdata=None, prefix=f"u{member.id}")
+        form.position.data = member.position or ""
+        forms[member.id] = form
+    return render_page("crm/team.html", members=members, forms=forms,
+                       active_counts=queries.active_task_counts(),
+                       threshold=reassign_threshold())
+
+
+@bp.route("/tim/<int:user_id>", methods=["POST"])
+@role_required(RoleName.ADMIN)
+def team_position(user_id: int):
+    member = owned_or_404(select(User).where(User.id == user_id))
+    form = PositionForm(prefix=f"u{member.id}")
+    if not form.validate_on_submit():
+        return render_error(422, "; ".join(str(e) for e in form.position.errors))
+    try:
+        staff_position_set(user=member, position=form.position.data or None)
+    except CrmError as error:
+        db.session.rollback()
+        return render_error(422, error.message)
+    db.session.commit()
+    flash(_("Posisi %(name)s disimpan.", name=member.name), "success")
+    return see_other(url_for("crm.team"))
+
+
+@bp.route("/pengaturan", methods=["GET", "POST"])
+@role_required(RoleName.ADMIN)
+def settings():
+    form = SettingsForm()
+    if request.method == "GET":
+        form.threshold.data = reassign_threshold()
+        form.webhook_url.data = setting_get(SETTING_URL, "")
+    if form.validate_on_submit():
+        try:
+            crm_settings_save(threshold=form.threshold.data,
+                              webhook_url=form.webhook_url.data or "",
+                              webhook_secret=form.webhook_secret.data or None,
+                              actor=current_user)
+        except CrmError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Pengaturan CRM disimpan."), "success")
+            return see_other(url_for("crm.settings"))
+    intro = (_("Rahasia webhook sudah tersimpan.") if setting_get(SETTING_SECRET, "")
+             else _("Belum ada rahasia webhook."))
+    return _form_page(form, title=_("Pengaturan CRM"), action=url_for("crm.settings"),
+                      submit=_("Simpan"), cancel=url_for("crm.board"), status=_form_status(),
+                      intro=intro)
+
+
+# -- public interest form -----------------------------------------------------------------
+
+def _interest_ip_key() -> str:
+    from flask_limiter.util import get_remote_address
+
+    return "interest-ip:" + (get_remote_address() or "")
+
+
+@public_bp.route("/ajukan-maklon", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config.get("INTEREST_LIMIT_PER_IP", "5 per hour"),
+               key_func=_interest_ip_key, methods=["POST"], scope="interest-ip")
+def interest():
+    """The public "Ajukan Maklon" form: creates a website lead. A filled honeypot gets the
+    same thank-you as a person, and nothing is stored."""
+    form = InterestForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        form.name.data = current_user.name
+        form.email.data = current_user.email
+        form.phone.data = current_user.phone
+    if form.validate_on_submit():
+        if form.website.data:
+            log.info("interest form: honeypot filled, nothing stored")
+            return see_other(url_for("crm_public.interest_thanks"))
+        interest_submit(name=form.name.data, company_name=form.company_name.data,
+                        email=form.email.data, phone=form.phone.data,
+                        product_type=form.product_type.data or "",
+                        message=form.message.data or "")
+        db.session.commit()
+        return see_other(url_for("crm_public.interest_thanks"))
+    return render_page("crm/interest.html", "crm/_interest_form.html", _form_status(),
+                       form=form)
+
+
+@public_bp.route("/ajukan-maklon/terima-kasih")
+def interest_thanks():
+    return render_page("crm/interest_thanks.html")
+
+
+

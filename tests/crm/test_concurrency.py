@@ -1,0 +1,60 @@
+"""Tasks created at the same moment never push a colleague past the threshold together:
+the assignment counts and writes inside one serialised section per position (row locks on
+PostgreSQL, BEGIN IMMEDIATE on SQLite). Real threads, one browser session each."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from app.crm.models import AssignmentReason, Task, TaskStatus
+from tests.conftest import log_in
+from tests.crm.helpers import give_tasks, make_staff
+from tests.factories import make_user
+
+THREADS = 4
+
+
+def test_concurrent_reassignments_respect_the_threshold(app, make_client, db):
+    overloaded = [make_staff("sales", name=f"Sibuk {n}") for n in range(THREADS)]
+    for person in overloaded:
+        give_tasks(person, 11)
+    spare = make_staff("sales", name="Luang")
+    give_tasks(spare, 9)  # room for exactly two more before passing the threshold of 10
+    actors = [make_user(roles=("admin",)) for _ in range(THREADS)]
+    # Read before committing: touching expired objects later would open a transaction in
+    # this thread (holding SQLite's write lock) while the requests run.
+    assignee_ids = [str(person.id) for person in overloaded]
+    emails = [actor.email for actor in actors]
+    spare_id = spare.id
+    db.session.commit()
+    clients = [make_client() for _ in range(THREADS)]
+    for client, email in zip(clients, emails, strict=True):
+        log_in(client, email)
+    tokens = [client.csrf_token() for client in clients]
+    barrier = threading.Barrier(THREADS)
+    statuses = [0] * THREADS
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        response = clients[index].open("/crm/tugas/baru", method="POST", csrf=False, data={
+            "title": f"Serentak {index}", "priority": "normal",
+            "assignee_id": assignee_ids[index], "csrf_token": tokens[index]})
+        statuses[index] = response.status_code
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert statuses == [303] * THREADS
+    new_tasks = db.session.scalars(select(Task).where(Task.title.like("Serentak%"))).all()
+    to_spare = [task for task in new_tasks if task.assignee_id == spare_id]
+    kept = [task for task in new_tasks if task.assignment_reason
+            == AssignmentReason.NOBODY_AVAILABLE]
+    assert len(to_spare) == 2 and len(kept) == THREADS - 2
+    spare_load = db.session.scalar(select(func.count(Task.id)).where(
+        Task.assignee_id == spare_id, Task.status.in_(TaskStatus.ACTIVE)))
+    assert spare_load == 11
