@@ -10,14 +10,17 @@ decoding, so a decompression bomb is refused without being expanded.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 # MPO: a JPEG with extra pictures (phones' multi-picture / Ultra HDR photos); Pillow names
 # it apart, but it is a .jpg to everybody else. Only its first picture is kept.
+log = logging.getLogger(__name__)
+
 ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
 DISPLAY_SIZE = 1200
 THUMB_SIZE = 400
@@ -60,6 +63,33 @@ class ProcessedPhoto:
     height: int
 
 
+# EXIF orientation -> the transposition that makes the picture upright.
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation without rewriting the EXIF (it is dropped anyway).
+    ImageOps.exif_transpose rewrites it, and raises on tags of the wrong type, which odd
+    cameras and editors do write; reading the one tag we need is enough."""
+    try:
+        orientation = image.getexif().get(0x0112)
+    except Exception:
+        log.info("photo with unreadable EXIF kept as stored")
+        orientation = None
+    method = _ORIENTATION.get(orientation) if isinstance(orientation, int) else None
+    upright = image.transpose(method) if method is not None else image
+    upright.info.pop("exif", None)
+    return upright
+
+
 def _encode(image: Image.Image, size: int) -> tuple[bytes, int, int]:
     copy = image.copy()
     copy.thumbnail((size, size), Image.Resampling.LANCZOS)
@@ -91,7 +121,7 @@ def photo_process(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedP
                 probe.verify()  # structure and checksums, without decoding pixels
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
-                image = ImageOps.exif_transpose(image)  # keep the orientation, drop EXIF
+                image = _upright(image)
                 image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
     except PhotoRejected:
         raise

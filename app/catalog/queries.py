@@ -146,7 +146,16 @@ def product_search(params: SearchParams, per_page: int = PER_PAGE) -> Page[Produ
 
 
 def store_by_slug(slug: str) -> Store | None:
+    if "\x00" in slug:  # PostgreSQL refuses NUL in text; no slug contains one
+        return None
     return db.session.execute(select(Store).where(Store.slug == slug)).scalar_one_or_none()
+
+
+def category_by_slug(slug: str) -> Category | None:
+    if "\x00" in slug:
+        return None
+    return db.session.execute(
+        select(Category).where(Category.slug == slug)).scalar_one_or_none()
 
 
 def store_rating(store_id: int) -> tuple[Decimal, int]:

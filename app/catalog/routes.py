@@ -46,6 +46,7 @@ from app.catalog.models import Category, Product
 from app.catalog.queries import (
     SORTS,
     SearchParams,
+    category_by_slug,
     category_flat,
     owned_image,
     owned_product,
@@ -101,8 +102,7 @@ def _search_params() -> tuple[SearchParams, list[str]]:
     problems: list[str] = []
     slug = args.get("kategori") or ""
     if slug:
-        params.category = db.session.execute(
-            select(Category).where(Category.slug == slug)).scalar_one_or_none()
+        params.category = category_by_slug(slug)
         if params.category is None:
             problems.append(_("Kategori tidak ditemukan; filter kategori diabaikan."))
     for name, attr in (("harga_min", "price_min"), ("harga_max", "price_max")):

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Store, User
 from app.accounts.services import slugify
-from app.catalog.images import photo_process
+from app.catalog.images import PhotoRejected, photo_process
 from app.catalog.models import Category, Product, ProductImage, Variant
 from app.catalog.search import search_normalize
 from app.core.storage import storage_delete, storage_put
@@ -339,19 +339,18 @@ def product_restore(*, product: Product, actor: User) -> None:
 
 
 def product_photos_add(*, product: Product, files: list[bytes]) -> list[ProductImage]:
-    """Validate, re-encode and store photos; all or nothing. Raises CatalogError("photos")."""
+    """Validate, re-encode and store photos; all or nothing. Raises CatalogError("photos").
+
+    The room left is checked before the (slow) decoding for a quick answer, and again
+    under a lock of the product row afterwards, so two uploads at once cannot both take
+    the last free place (PostgreSQL; SQLite write transactions are exclusive already).
+    """
     config = current_app.config
-    room = config["PHOTOS_PER_PRODUCT"] - len(product.images)
     if not files:
         raise CatalogError.one("photos", str(_l("Pilih minimal satu foto.")))
-    if len(files) > room:
-        raise CatalogError.one("photos", str(_l(
-            "Maksimal %(max)s foto per produk; tersisa tempat untuk %(room)s.",
-            max=config["PHOTOS_PER_PRODUCT"], room=max(room, 0))))
+    _photo_room_check(product, len(files))
     processed = []
     errors: list[str] = []
-    from app.catalog.images import PhotoRejected
-
     for number, data in enumerate(files, start=1):
         try:
             processed.append(photo_process(data, max_bytes=config["PHOTO_MAX_BYTES"],
@@ -360,6 +359,9 @@ def product_photos_add(*, product: Product, files: list[bytes]) -> list[ProductI
             errors.append(str(_l("Foto %(n)s: %(reason)s", n=number, reason=rejected.message)))
     if errors:
         raise CatalogError({"photos": errors})
+    db.session.execute(select(Product.id).where(Product.id == product.id).with_for_update())
+    db.session.expire(product, ["images"])
+    _photo_room_check(product, len(files))
     added = []
     position = max((i.position for i in product.images), default=-1) + 1
     for photo in processed:
@@ -373,6 +375,15 @@ def product_photos_add(*, product: Product, files: list[bytes]) -> list[ProductI
         added.append(image)
     db.session.flush()
     return added
+
+
+def _photo_room_check(product: Product, count: int) -> None:
+    limit = current_app.config["PHOTOS_PER_PRODUCT"]
+    room = limit - len(product.images)
+    if count > room:
+        raise CatalogError.one("photos", str(_l(
+            "Maksimal %(max)s foto per produk; tersisa tempat untuk %(room)s.",
+            max=limit, room=max(room, 0))))
 
 
 def product_photo_delete(*, product: Product, image: ProductImage) -> None:

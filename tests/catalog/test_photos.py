@@ -269,13 +269,6 @@ def test_exif_orientation_is_applied_before_exif_is_dropped(app, db, client, pro
     assert max(_open_stored(app, image.thumb_key).size) == 400
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: app/catalog/images.py photo_process calls ImageOps.exif_transpose, which for an "
-    "Orientation other than 1 re-serialises the rest of the EXIF; a tag stored with the "
-    "wrong type (GPSLatitude as ASCII) makes Pillow raise TypeError (struct.error for "
-    "other mistypes), which `except (OSError, SyntaxError, ValueError, EOFError)` does not "
-    "catch: the upload answers 500 instead of accepting the photo without its EXIF or "
-    "refusing it with a message."))
 def test_photo_with_malformed_exif_is_accepted_without_it_or_refused_never_a_500(
         app, db, client, product_id):
     before = _stored_files(app)
@@ -523,13 +516,6 @@ def test_ninth_photo_is_refused_with_a_message(app, db, client, product_id, htmx
     assert "Maksimal 8 foto per produk" in html
 
 
-@pytest.mark.xfail(
-    "config.getoption('--db') == 'postgres'", strict=True, reason=(
-        "BUG: app/catalog/services.py product_photos_add checks the room left "
-        "(PHOTOS_PER_PRODUCT - len(product.images)) without locking the product row; on "
-        "PostgreSQL (READ COMMITTED) two uploads at once both see room for one and the "
-        "product ends with 9 photos. SQLite is safe only because BEGIN IMMEDIATE "
-        "serialises the requests."))
 def test_two_uploads_at_once_never_exceed_eight_photos(app, db, client, make_client,
                                                        product_id, monkeypatch):
     _upload(client, product_id, *[(f"{n}.png", _image_bytes("PNG", size=(16, 16)))

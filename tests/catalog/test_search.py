@@ -482,12 +482,6 @@ def test_fifteen_digit_price_is_still_a_valid_bound(catalog, client, high):
     assert PRODUCT_NAME.findall(html) == ALL_BY_PRICE
 
 
-@pytest.mark.xfail(
-    "config.getoption('--db') == 'postgres'", strict=True, reason=(
-        "BUG: app/catalog/routes.py _search_params looks up the raw `kategori` / `toko` "
-        "slug; PostgreSQL refuses a NUL byte in a text parameter (psycopg DataError "
-        "'PostgreSQL text fields cannot contain NUL (0x00) bytes'): a 500 instead of the "
-        "'not found' message."))
 @pytest.mark.parametrize(("args", "message"), [
     ({"kategori": "perawatan-wajah\x00"}, "Kategori tidak ditemukan"),
     ({"toko": "toko-cantik\x00"}, "Toko tidak ditemukan"),
@@ -497,6 +491,11 @@ def test_nul_byte_in_a_slug_filter_is_an_unknown_slug(catalog, client, args, mes
 
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
+
+
+def test_store_page_with_a_nul_byte_in_its_slug_is_not_found(catalog, client):
+    assert client.get(f"/toko/{catalog.cantik.slug}").status_code == 200
+    assert client.get(f"/toko/{catalog.cantik.slug}%00").status_code == 404
 
 
 @pytest.mark.parametrize("query", [
