@@ -37,15 +37,16 @@ _PNG_END = b"IEND\xaeB`\x82"
 
 
 def _has_appended_payload(data: bytes, image_format: str) -> bool:
-    """True when bytes follow the image's own end, or script/markup hides inside it."""
+    """True when script/markup hides in the file, or (PNG, WebP) bytes follow the image's
+    own end."""
     if any(marker in data for marker in _PAYLOAD_MARKERS):
         return True
     if image_format == "PNG":
         return not data.endswith(_PNG_END)
     if image_format == "WEBP":
         return int.from_bytes(data[4:8], "little") + 8 != len(data)
-    if image_format in ("JPEG", "MPO"):
-        return not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+    # JPEG: phones append data after the picture as a matter of course (Samsung's trailer,
+    # Google's Motion Photo video); re-encoding drops it, so only the markers refuse one.
     return False
 
 

@@ -718,3 +718,15 @@ def test_anonymous_upload_is_sent_to_the_login_page(db, make_client, product_id)
     assert response.status_code == 302
     assert "/masuk" in response.headers["Location"]
     assert _image_count(db) == 0
+
+
+def test_phone_jpeg_with_data_after_the_picture_is_accepted_and_stored_without_it(
+        app, db, client, product_id):
+    """Samsung trailers and Motion Photos (a video appended after the JPEG) are everyday
+    phone photos: accepted, and re-encoding leaves the appended bytes behind."""
+    motion_photo = _image_bytes("JPEG") + b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8
+    response = _upload(client, product_id, ("PXL_20261122.MP.jpg", motion_photo))
+    assert response.status_code == 303
+    (image,) = _images(db, product_id)
+    stored = (storage_root(app) / image.display_key).read_bytes()
+    assert b"ftypmp42" not in stored and stored.startswith(b"RIFF")
