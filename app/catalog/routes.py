@@ -74,7 +74,7 @@ from app.catalog.services import (
     variants_update,
 )
 from app.core.forms import parse_int, parse_rupiah
-from app.core.http import is_htmx, render_error, render_page, see_other
+from app.core.http import form_status, is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
 from app.inventory.services import StockError
@@ -403,7 +403,7 @@ def store_settings():
         db.session.commit()
         flash(_("Pengaturan toko disimpan."), "success")
         return see_other(url_for("catalog.store_settings"))
-    return render_page("catalog/store_settings.html", http_status=_form_status(), form=form,
+    return render_page("catalog/store_settings.html", http_status=form_status(), form=form,
                        shop=shop)
 
 
@@ -433,7 +433,7 @@ def categories():
     done = _category_save(form, category_create, _("Kategori ditambahkan."))
     if done is not None:
         return done
-    return render_page("catalog/categories.html", http_status=_form_status(), form=form,
+    return render_page("catalog/categories.html", http_status=form_status(), form=form,
                        nodes=category_flat())
 
 
@@ -451,13 +451,8 @@ def category_edit(category_id: int):
     done = _category_save(form, save, _("Kategori disimpan."))
     if done is not None:
         return done
-    return render_page("catalog/category_edit.html", http_status=_form_status(), form=form,
+    return render_page("catalog/category_edit.html", http_status=form_status(), form=form,
                        category=category)
-
-
-def _form_status() -> int:
-    """200 for showing a form, 422 for a submitted form that comes back with messages."""
-    return 422 if request.method == "POST" else 200
 
 
 @bp.route("/admin/kategori/<int:category_id>/hapus", methods=["POST"])

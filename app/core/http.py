@@ -69,6 +69,11 @@ def render_page(page: str, partial: str | None = None, http_status: int = 200,
     return render_template(template, **context), http_status
 
 
+def form_status() -> int:
+    """200 for showing a form, 422 for a submitted form that comes back with messages."""
+    return 422 if request.method == "POST" else 200
+
+
 def see_other(location: str) -> Response:
     """Redirect after a successful POST: 303 normally, `HX-Redirect` for htmx requests."""
     if is_htmx():

@@ -53,7 +53,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Company, RoleName, User
 from app.core.clock import WIB, utcnow
-from app.core.http import is_htmx, render_error, render_page, see_other
+from app.core.http import form_status, is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required, safe_next_url
 from app.core.settings import setting_get
 from app.crm import queries
@@ -158,10 +158,6 @@ def _page() -> int:
     return max(1, request.args.get("page", 1, type=int) or 1)
 
 
-def _form_status() -> int:
-    return 422 if request.method == "POST" else 200
-
-
 def _company_choices(empty_label: str) -> list[SelectChoice]:
     companies = db.session.execute(select(Company.id, Company.name).order_by(Company.name))
     return [SelectChoice("", empty_label)] + [SelectChoice(str(cid), name)
@@ -237,7 +233,7 @@ def lead_new():
             flash(_("Prospek disimpan."), "success")
             return see_other(url_for("crm.lead_detail", lead_id=lead.id))
     return _form_page(form, title=_("Prospek baru"), action=url_for("crm.lead_new"),
-                      submit=_("Simpan"), cancel=url_for("crm.board"), status=_form_status())
+                      submit=_("Simpan"), cancel=url_for("crm.board"), status=form_status())
 
 
 def _lead_or_404(lead_id: int) -> Lead:
@@ -280,7 +276,7 @@ def lead_edit(lead_id: int):
     return _form_page(form, title=_("Ubah prospek"),
                       action=url_for("crm.lead_edit", lead_id=lead.id), submit=_("Simpan"),
                       cancel=url_for("crm.lead_detail", lead_id=lead.id),
-                      status=_form_status())
+                      status=form_status())
 
 
 @bp.route("/prospek/<int:lead_id>/status", methods=["POST"])
@@ -352,7 +348,7 @@ def company_new():
         return see_other(url_for("crm.company_detail", company_id=company.id))
     return _form_page(form, title=_("Perusahaan baru"), action=url_for("crm.company_new"),
                       submit=_("Simpan"), cancel=url_for("crm.companies"),
-                      status=_form_status())
+                      status=form_status())
 
 
 def _company_or_404(company_id: int) -> Company:
@@ -386,7 +382,7 @@ def company_edit(company_id: int):
                       action=url_for("crm.company_edit", company_id=company.id),
                       submit=_("Simpan"),
                       cancel=url_for("crm.company_detail", company_id=company.id),
-                      status=_form_status())
+                      status=form_status())
 
 
 def _csv_response(kind: str, filename: str) -> Response:
@@ -441,7 +437,7 @@ def contact_new():
             return see_other(url_for("crm.contact_detail", contact_id=contact.id))
     return _form_page(form, title=_("Kontak baru"), action=url_for("crm.contact_new"),
                       submit=_("Simpan"), cancel=url_for("crm.contacts"),
-                      status=_form_status())
+                      status=form_status())
 
 
 def _contact_or_404(contact_id: int) -> Contact:
@@ -479,7 +475,7 @@ def contact_edit(contact_id: int):
                       action=url_for("crm.contact_edit", contact_id=contact.id),
                       submit=_("Simpan"),
                       cancel=url_for("crm.contact_detail", contact_id=contact.id),
-                      status=_form_status())
+                      status=form_status())
 
 
 @bp.route("/kontak/<int:contact_id>/email", methods=["GET", "POST"])
@@ -505,7 +501,7 @@ def contact_email(contact_id: int):
                       action=url_for("crm.contact_email", contact_id=contact.id),
                       submit=_("Kirim"),
                       cancel=url_for("crm.contact_detail", contact_id=contact.id),
-                      status=_form_status(), intro=intro)
+                      status=form_status(), intro=intro)
 
 
 @bp.route("/kontak/ekspor.csv")
@@ -601,7 +597,7 @@ def task_new():
                   "info" if note else "success")
             return see_other(url_for("crm.task_detail", task_id=task.id))
     return _form_page(form, title=_("Tugas baru"), action=url_for("crm.task_new"),
-                      submit=_("Simpan"), cancel=url_for("crm.tasks"), status=_form_status(),
+                      submit=_("Simpan"), cancel=url_for("crm.tasks"), status=form_status(),
                       intro=_task_related_label(form))
 
 
@@ -668,7 +664,7 @@ def import_upload():
         else:
             confirm = ImportConfirmForm(formdata=None, token=csv_token(form.kind.data, text))
             return render_page("crm/import_preview.html", preview=preview, confirm=confirm)
-    return render_page("crm/import.html", form=form, http_status=_form_status())
+    return render_page("crm/import.html", form=form, http_status=form_status())
 
 
 @bp.route("/impor/konfirmasi", methods=["POST"])
@@ -751,7 +747,7 @@ def settings():
     intro = (_("Rahasia webhook sudah tersimpan.") if setting_get(SETTING_SECRET, "")
              else _("Belum ada rahasia webhook."))
     return _form_page(form, title=_("Pengaturan CRM"), action=url_for("crm.settings"),
-                      submit=_("Simpan"), cancel=url_for("crm.board"), status=_form_status(),
+                      submit=_("Simpan"), cancel=url_for("crm.board"), status=form_status(),
                       intro=intro)
 
 
@@ -784,7 +780,7 @@ def interest():
                         message=form.message.data or "")
         db.session.commit()
         return see_other(url_for("crm_public.interest_thanks"))
-    return render_page("crm/interest.html", "crm/_interest_form.html", _form_status(),
+    return render_page("crm/interest.html", "crm/_interest_form.html", form_status(),
                        form=form)
 
 
