@@ -3,6 +3,7 @@
     python bench/catalog_gen.py generate [--products 100000] [--stores 1000] [--seed 2026]
     python bench/catalog_gen.py urls --out FILE [--count 200] [--seed 2026]
     python bench/catalog_gen.py probe FILE [--json out.json]
+    python bench/catalog_gen.py pgdb URL [--fingerprint FP | --set-fingerprint FP]
 
 Runs inside the app (`create_app()`), against whatever `DATABASE_URL` names; the database
 must have been made with `flask db upgrade` (the full-text index lives in the migration:
@@ -18,13 +19,21 @@ one transaction, with explicit ids (PostgreSQL sequences are moved past them at 
   relies on (price_min/max over active variants, stock_total, sold_count, rating).
   Deterministic for a given seed and scale. Refuses to run twice on the same database
   (bench stores already there) unless `--skip-if-present` (then it only checks the count).
-  Ends with ANALYZE (SQLite: also PRAGMA optimize).
+  Ends with VACUUM (ANALYZE) on PostgreSQL; on SQLite with the FTS 'optimize' command,
+  ANALYZE and PRAGMA optimize.
 - `urls`: ~200 search URLs for wrk (`bench/search.lua`), built from the real category slugs
   and words of real product names: keyword + category + price range + sort for most, plus
   keyword-only and filter-only ones. Deterministic for a given seed and database.
 - `probe`: runs each URL's search in-process (the route's own parameter parsing and
   `product_search`) and prints the result counts and the query time per URL: a check that
   the URLs find something, and the database's share of a request without HTTP or queueing.
+  Then the whole page through the test client (routing, all queries, templates): the
+  service time of one request, which bounds what N sync workers can serve (N / mean).
+- `pgdb`: make sure the PostgreSQL database of URL exists (created through the `postgres`
+  maintenance database). Exit 2 when the server does not answer. With `--fingerprint`, a
+  database whose comment differs (data made by another schema, generator or scale) is
+  dropped and created again, so the caller regenerates; `--set-fingerprint` records the
+  fingerprint once generation succeeded. Only databases named `racik_bench*` are ever dropped.
 """
 
 from __future__ import annotations
@@ -259,6 +268,9 @@ SURNAMES = ["Lestari", "Santoso", "Wijaya", "Pratama", "Hidayat", "Saputra", "Ku
 
 
 def create():
+    if not os.environ.get("DATABASE_URL"):
+        # The app's default is the developer's own instance/racik.db: never write there.
+        raise SystemExit("set DATABASE_URL (this tool never uses the default database)")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     from app import create_app
 
@@ -270,7 +282,7 @@ def create():
 
 def _round_price(value: float) -> int:
     step = 500 if value < 100_000 else 1000
-    return max(step, int(round(value / step)) * step)
+    return max(step, round(value / step) * step)
 
 
 def _description(rng: random.Random, pool: str, type_: str, ing: str, claim: str) -> str:
@@ -298,7 +310,8 @@ def _categories(conn, tables) -> list[dict]:
     from sqlalchemy import func, insert, select
 
     categories = tables["categories"]
-    existing = {row.slug: row.id for row in conn.execute(select(categories.c.id, categories.c.slug))}
+    rows = conn.execute(select(categories.c.id, categories.c.slug))
+    existing = {row.slug: row.id for row in rows}
     next_id = (conn.execute(select(func.max(categories.c.id))).scalar() or 0) + 1
     out: list[dict] = []
     for position, (name, name_en, slug, kind, leaves) in enumerate(TREE):
@@ -489,14 +502,20 @@ def generate(products: int, stores: int, seed: int, skip_if_present: bool) -> in
             _insert(conn, tables["variants"], variant_rows)
 
             if dialect == "postgresql":
-                for table in ("users", "stores", "categories", "products", "variants"):
-                    conn.execute(text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT max(id) FROM {table}))"))
+                for name in ("users", "stores", "categories", "products", "variants"):
+                    table = tables[name]
+                    conn.execute(select(func.setval(
+                        func.pg_get_serial_sequence(name, "id"),
+                        select(func.max(table.c.id)).scalar_subquery())))
         inserted = time.perf_counter() - started
         with engine.connect() as conn:
             if dialect == "postgresql":
-                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+                # VACUUM too: it sets the visibility map that autovacuum would have set on a
+                # live database; without it no index-only scan is chosen (every count(*)
+                # would read the heap) and the benchmark would measure a state that
+                # production never stays in.
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("VACUUM (ANALYZE)"))
             else:
                 # The triggers filled product_fts row by row; merge its b-tree segments.
                 conn.execute(text("INSERT INTO product_fts(product_fts) VALUES('optimize')"))
@@ -596,6 +615,12 @@ def urls_command(out: Path, count: int, seed: int) -> int:
 # --- probe ------------------------------------------------------------------------------------
 
 
+def _page_items(result) -> list:
+    """The rows of a search result (`Page.items`; `SearchPage.products` before the rename)."""
+    items = getattr(result, "items", None)
+    return list(items if items is not None else getattr(result, "products", []))
+
+
 def probe(path: Path, json_out: Path | None) -> int:
     """Each URL's search in-process: result count and time of `product_search` alone."""
     from app.catalog.queries import product_search
@@ -616,24 +641,94 @@ def probe(path: Path, json_out: Path | None) -> int:
                     elapsed = (time.perf_counter() - began) * 1000
                     db.session.rollback()
                 if round_:
-                    rows.append({"url": url, "total": result.total, "shown": len(result.products),
+                    rows.append({"url": url, "total": result.total,
+                                 "shown": len(_page_items(result)),
                                  "ms": round(elapsed, 2)})
+        client = app.test_client()
+        for round_ in range(2):
+            for index, url in enumerate(urls):
+                began = time.perf_counter()
+                response = client.get(url)
+                elapsed = (time.perf_counter() - began) * 1000
+                if response.status_code != 200:
+                    print(f"probe: {url} answered {response.status_code}", file=sys.stderr)
+                    return 1
+                if round_:
+                    rows[index]["page_ms"] = round(elapsed, 2)
     times = sorted(r["ms"] for r in rows)
+    page_times = sorted(r["page_ms"] for r in rows)
     empty = sum(1 for r in rows if r["total"] == 0)
     totals = sorted(r["total"] for r in rows)
 
     def pct(values: list[float], p: float) -> float:
-        return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+        return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
     print(f"probe ({dialect}): {len(rows)} URLs, {len(rows) - empty} with results, {empty} empty; "
           f"median total {statistics.median(totals):,.0f}")
-    print(f"  product_search in-process: p50 {pct(times, 50):.1f} ms, p90 {pct(times, 90):.1f} ms, "
-          f"p99 {pct(times, 99):.1f} ms, max {times[-1]:.1f} ms, mean {statistics.mean(times):.1f} ms")
+    print(f"  product_search in-process: p50 {pct(times, 50):.1f} ms, "
+          f"p90 {pct(times, 90):.1f} ms, p99 {pct(times, 99):.1f} ms, "
+          f"max {times[-1]:.1f} ms, mean {statistics.mean(times):.1f} ms")
+    print(f"  whole page (test client):  p50 {pct(page_times, 50):.1f} ms, "
+          f"p90 {pct(page_times, 90):.1f} ms, p99 {pct(page_times, 99):.1f} ms, "
+          f"max {page_times[-1]:.1f} ms, mean {statistics.mean(page_times):.1f} ms "
+          f"(one sync worker: at most {1000 / statistics.mean(page_times):.0f} req/s)")
     for row in sorted(rows, key=lambda r: -r["ms"])[:5]:
         print(f"  slowest: {row['ms']:7.1f} ms  {row['total']:>6,} found  {row['url']}")
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps({"dialect": dialect, "urls": rows}, indent=1) + "\n")
+    return 0
+
+
+# --- pgdb -------------------------------------------------------------------------------------
+
+
+def pgdb(url: str, fingerprint: str | None, set_fingerprint: str | None) -> int:
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    from app import normalize_database_url
+
+    target = make_url(normalize_database_url(url))
+    name = target.database
+    if not name:
+        print(f"no database name in {url}", file=sys.stderr)
+        return 1
+    params = {"host": target.host, "port": target.port, "user": target.username,
+              "password": target.password, "connect_timeout": 3}
+    params = {k: v for k, v in params.items() if v is not None}
+    try:
+        admin = psycopg.connect(dbname="postgres", autocommit=True, **params)
+    except psycopg.Error as error:
+        print(f"PostgreSQL at {target.host or 'localhost'}:{target.port or 5432} does not answer: "
+              f"{str(error).strip().splitlines()[0]}", file=sys.stderr)
+        return 2
+    with admin:
+        def comment() -> str | None:
+            return admin.execute(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE datname = %s", (name,)).fetchone()[0]
+
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                               (name,)).fetchone() is not None
+        if set_fingerprint is not None:
+            admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(set_fingerprint)))
+            return 0
+        if exists and fingerprint is not None and comment() != fingerprint:
+            if not name.startswith("racik_bench"):
+                print(f"refusing to drop {name!r}: only racik_bench* databases are recreated",
+                      file=sys.stderr)
+                return 1
+            print(f"{name}: made by another schema/generator/scale: dropped, created again")
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            exists = False
+        if not exists:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"{name}: created")
+        else:
+            print(f"{name}: exists, same fingerprint: data kept")
     return 0
 
 
@@ -653,7 +748,13 @@ def main(argv: list[str] | None = None) -> int:
     prb = sub.add_parser("probe", help="time each URL's search in-process")
     prb.add_argument("file", type=Path)
     prb.add_argument("--json", type=Path)
+    pg = sub.add_parser("pgdb", help="create (or recreate) the PostgreSQL bench database")
+    pg.add_argument("url")
+    pg.add_argument("--fingerprint")
+    pg.add_argument("--set-fingerprint")
     args = parser.parse_args(argv)
+    if args.command == "pgdb":
+        return pgdb(args.url, args.fingerprint, args.set_fingerprint)
     if args.command == "generate":
         return generate(args.products, args.stores, args.seed, args.skip_if_present)
     if args.command == "urls":

@@ -1,12 +1,20 @@
 """Turn wrk outputs into a table and `bench/results/latest.json`.
 
     python bench/report.py home=home.txt login=login.txt floor=floor.txt
+    python bench/report.py ... "search (sqlite)=s.txt" --target "search (sqlite)" \
+        [--max-p99-ms 50] [--min-ratio 0.5] [--attach probe_sqlite=probe.json] [--strict]
 
 Each argument is LABEL=FILE, FILE being what `wrk --latency` printed ("-" reads stdin). The
 label `floor` (or the one given with --floor) is the reference: every other row shows its
 req/s divided by the floor's. Exit status 1 when a run had non-2xx/3xx responses or socket
 errors (the figures then measure error pages, not the endpoint), or when a file is missing
 the figures; the table and the JSON are written anyway.
+
+`--target LABEL` (repeatable) checks that row against the issue's target: p99 under
+`--max-p99-ms` (50) and req/s at least `--min-ratio` (0.5) times the floor's, and prints
+PASS or FAIL. A FAIL is reported (and stored in the JSON) but only changes the exit status
+(to 3) with `--strict`. `--attach NAME=FILE.json` stores another JSON document (the
+in-process probe, the generator's timings) under `attachments` in the result file.
 """
 
 from __future__ import annotations
@@ -104,7 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", metavar="LABEL=FILE")
     parser.add_argument("--floor", default="floor", help="label of the reference run")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"default: {RESULTS}")
-    args = parser.parse_args(argv)
+    parser.add_argument("--target", action="append", default=[], metavar="LABEL",
+                        help="check this row against --max-p99-ms and --min-ratio")
+    parser.add_argument("--max-p99-ms", type=float, default=50.0)
+    parser.add_argument("--min-ratio", type=float, default=0.5)
+    parser.add_argument("--strict", action="store_true", help="exit 3 when a target fails")
+    parser.add_argument("--attach", action="append", default=[], metavar="NAME=FILE")
+    args = parser.parse_intermixed_args(argv)  # LABEL=FILE and --target may alternate
 
     rows: dict[str, dict] = {}
     for spec in args.runs:
@@ -120,12 +134,53 @@ def main(argv: list[str] | None = None) -> int:
         row["ratio_to_floor"] = round(rps / floor_rps, 3) if floor_rps and rps else None
 
     print(render(rows, args.floor))
+    targets = {}
+    for label in args.target:
+        if label not in rows:
+            parser.error(f"--target {label!r}: no such run")
+        targets[label] = check_target(rows[label], args.max_p99_ms, args.min_ratio)
+    if targets:
+        print()
+        for label, verdict in targets.items():
+            print(f"{'PASS' if verdict['passed'] else 'FAIL'} {label}: {verdict['summary']}")
+
+    attachments = {}
+    for spec in args.attach:
+        name, sep, filename = spec.partition("=")
+        if not sep or not name or not filename:
+            parser.error(f"expected NAME=FILE for --attach, got {spec!r}")
+        path = Path(filename)
+        attachments[name] = json.loads(path.read_text()) if path.exists() else None
+
     args.json.parent.mkdir(parents=True, exist_ok=True)
     payload = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
                "floor": args.floor, "results": rows}
+    if targets:
+        payload["targets"] = {"max_p99_ms": args.max_p99_ms, "min_ratio": args.min_ratio,
+                              "verdicts": targets}
+    if attachments:
+        payload["attachments"] = attachments
     args.json.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"\nwritten: {args.json}")
-    return 1 if any(row["problems"] for row in rows.values()) else 0
+    if any(row["problems"] for row in rows.values()):
+        return 1
+    if args.strict and not all(v["passed"] for v in targets.values()):
+        return 3
+    return 0
+
+
+def check_target(row: dict, max_p99_ms: float, min_ratio: float) -> dict:
+    """p99 < max_p99_ms and req/s >= min_ratio x floor; missing figures fail."""
+    p99, ratio = row.get("p99_ms"), row.get("ratio_to_floor")
+    p99_ok = p99 is not None and p99 < max_p99_ms
+    ratio_ok = ratio is not None and ratio >= min_ratio
+    summary = (f"p99 {_fmt(p99, 1)} ms {'<' if p99_ok else 'NOT <'} {max_p99_ms:g} ms; "
+               f"req/s {_fmt(row.get('requests_per_sec'), 1)} = {_fmt(ratio, 2)} x floor "
+               f"{'>=' if ratio_ok else 'NOT >='} {min_ratio:g}")
+    if row["problems"]:
+        summary += " (run had problems, see WARNING)"
+    return {"passed": p99_ok and ratio_ok and not row["problems"], "p99_ok": p99_ok,
+            "ratio_ok": ratio_ok, "summary": summary}
 
 
 if __name__ == "__main__":

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Racik throughput benchmark: home page, login page, and a bare Flask "floor" app, all under
+# Racik throughput benchmark: home page, login page, a bare Flask "floor" app, and product
+# search over a generated catalog (SQLite, and PostgreSQL when it answers), all under
 # gunicorn on loopback, measured with wrk. See bench/README.md.
 #
 #   bash bench/run.sh                 # or: make bench
 #   BENCH_SECONDS=5 bash bench/run.sh
+#   BENCH_PRODUCTS=2000 BENCH_SECONDS=3 BENCH_SEARCH_SECONDS=5 bash bench/run.sh   # smoke
 #
 # Knobs (environment): BENCH_SECONDS (10), BENCH_WORKERS (2), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (16), BENCH_WARMUP seconds per endpoint (1, 0 = none),
-# BENCH_PORT / BENCH_FLOOR_PORT (default: free ports picked at start).
+# BENCH_PORT / BENCH_FLOOR_PORT / BENCH_PG_PORT (default: free ports picked at start);
+# search: BENCH_SEARCH (1; 0 = skip catalog and search), BENCH_SEARCH_SECONDS (30),
+# BENCH_PRODUCTS (100000), BENCH_STORES (1000), BENCH_SEED (2026), BENCH_URLS (200),
+# BENCH_PG_URL (postgresql://127.0.0.1:5432/racik_bench; BENCH_PG=0 skips PostgreSQL),
+# BENCH_STRICT (0; 1 = exit 3 when a search target fails).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +25,15 @@ WORKERS="${BENCH_WORKERS:-2}"
 THREADS="${BENCH_THREADS:-2}"
 CONNECTIONS="${BENCH_CONNECTIONS:-16}"
 WARMUP="${BENCH_WARMUP:-1}"
+SEARCH="${BENCH_SEARCH:-1}"
+SEARCH_SECONDS="${BENCH_SEARCH_SECONDS:-30}"
+PRODUCTS="${BENCH_PRODUCTS:-100000}"
+STORES="${BENCH_STORES:-1000}"
+SEED="${BENCH_SEED:-2026}"
+URL_COUNT="${BENCH_URLS:-200}"
+PG="${BENCH_PG:-1}"
+PG_URL="${BENCH_PG_URL:-postgresql://127.0.0.1:5432/racik_bench}"
+STRICT="${BENCH_STRICT:-0}"
 HOST=127.0.0.1
 
 for tool in "$BIN/gunicorn" "$BIN/flask" "$BIN/python"; do
@@ -49,8 +64,9 @@ free_port() {
 }
 PORT="${BENCH_PORT:-$(free_port)}"
 FLOOR_PORT="${BENCH_FLOOR_PORT:-$(free_port)}"
-if [[ "$PORT" == "$FLOOR_PORT" ]]; then
-  echo "BENCH_PORT and BENCH_FLOOR_PORT must differ" >&2
+PG_PORT="${BENCH_PG_PORT:-$(free_port)}"
+if [[ "$PORT" == "$FLOOR_PORT" || "$PORT" == "$PG_PORT" || "$FLOOR_PORT" == "$PG_PORT" ]]; then
+  echo "BENCH_PORT, BENCH_FLOOR_PORT and BENCH_PG_PORT must differ" >&2
   exit 2
 fi
 
@@ -69,16 +85,62 @@ echo "==> database: $DATABASE_URL"
 "$BIN/flask" db upgrade >"$TMP/setup.log" 2>&1 || { cat "$TMP/setup.log" >&2; exit 1; }
 "$BIN/flask" demo load >>"$TMP/setup.log" 2>&1 || { cat "$TMP/setup.log" >&2; exit 1; }
 
+mkdir -p "$RESULTS"
+GEN="$BIN/python bench/catalog_gen.py"
+URLS="$RESULTS/search-urls.txt"
+PG_READY=0
+rm -f "$RESULTS"/wrk-search-*.txt "$RESULTS"/probe-*.json
+if [[ "$SEARCH" == 1 ]]; then
+  # The catalog: generated into the throwaway SQLite database on every run.
+  echo "==> catalog (sqlite): $PRODUCTS products, $STORES stores, seed $SEED"
+  $GEN generate --products "$PRODUCTS" --stores "$STORES" --seed "$SEED"
+  $GEN urls --out "$URLS" --count "$URL_COUNT" --seed "$SEED"
+  $GEN probe "$URLS" --json "$RESULTS/probe-sqlite.json"
+
+  # PostgreSQL: a persistent database, regenerated only when the schema (migrations), the
+  # generator or the scale changed since the data was made (its fingerprint, kept as the
+  # database comment) or the product count differs.
+  if [[ "$PG" != 1 ]]; then
+    echo "==> postgres: SKIPPED (BENCH_PG=$PG)"
+  else
+    FINGERPRINT="$(cat migrations/versions/*.py bench/catalog_gen.py | sha256sum | cut -c1-16)"
+    FINGERPRINT="bench $FINGERPRINT products=$PRODUCTS stores=$STORES seed=$SEED"
+    echo "==> catalog (postgres): ${PG_URL}"
+    set +e
+    $GEN pgdb "$PG_URL" --fingerprint "$FINGERPRINT" 2>"$TMP/pgdb.err"
+    status=$?
+    set -e
+    if ((status == 2)); then
+      echo "==> postgres: SKIPPED, $(cat "$TMP/pgdb.err")"
+    elif ((status != 0)); then
+      cat "$TMP/pgdb.err" >&2
+      exit 1
+    else
+      DATABASE_URL="$PG_URL" "$BIN/flask" db upgrade >>"$TMP/setup.log" 2>&1 \
+        || { cat "$TMP/setup.log" >&2; exit 1; }
+      DATABASE_URL="$PG_URL" $GEN generate --products "$PRODUCTS" --stores "$STORES" \
+        --seed "$SEED" --skip-if-present
+      $GEN pgdb "$PG_URL" --set-fingerprint "$FINGERPRINT"
+      DATABASE_URL="$PG_URL" $GEN probe "$URLS" --json "$RESULTS/probe-postgres.json"
+      PG_READY=1
+    fi
+  fi
+fi
+
 # No access log (gunicorn's default when --access-logfile is not given); no control socket,
 # so two masters do not fight over ~/.gunicorn/gunicorn.ctl.
-start_server() {  # name port app
-  "$BIN/gunicorn" -w "$WORKERS" -b "$HOST:$2" --no-control-socket --log-level warning \
-    "$3" >"$TMP/$1.log" 2>&1 &
+start_server() {  # name port app [VAR=value ...]
+  env "${@:4}" "$BIN/gunicorn" -w "$WORKERS" -b "$HOST:$2" --no-control-socket \
+    --log-level warning "$3" >"$TMP/$1.log" 2>&1 &
   PIDS+=("$!")
 }
 echo "==> gunicorn: racik on $HOST:$PORT, floor on $HOST:$FLOOR_PORT ($WORKERS workers each)"
 start_server racik "$PORT" wsgi:app
 start_server floor "$FLOOR_PORT" bench.floor_app:app
+if ((PG_READY)); then
+  echo "==> gunicorn: racik on PostgreSQL on $HOST:$PG_PORT ($WORKERS workers)"
+  start_server racik-pg "$PG_PORT" wsgi:app DATABASE_URL="$PG_URL"
+fi
 
 wait_until_up() {  # name url pid
   local deadline=$((SECONDS + 30))
@@ -93,8 +155,10 @@ wait_until_up() {  # name url pid
 }
 wait_until_up racik "http://$HOST:$PORT/healthz" "${PIDS[0]}"
 wait_until_up floor "http://$HOST:$FLOOR_PORT/" "${PIDS[1]}"
+if ((PG_READY)); then
+  wait_until_up racik-pg "http://$HOST:$PG_PORT/healthz" "${PIDS[2]}"
+fi
 
-mkdir -p "$RESULTS"
 bench() {  # label url
   if ((WARMUP > 0)); then
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$2" >/dev/null
@@ -103,10 +167,43 @@ bench() {  # label url
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$2" \
     >"$RESULTS/wrk-$1.txt"
 }
+# The search runs cycle through the URL file with bench/search.lua; wrk hands the script
+# the arguments after `--`. A long --timeout: wrk leaves timed-out requests out of its
+# latency percentiles, which would flatter a slow search.
+bench_search() {  # label base-url
+  local script=(--timeout 30s -s bench/search.lua "$2" -- "$URLS")
+  if ((WARMUP > 0)); then
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "${script[@]}" >/dev/null
+  fi
+  echo "==> $1: wrk -t$THREADS -c$CONNECTIONS -d${SEARCH_SECONDS}s --latency ${script[*]}"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SEARCH_SECONDS}s" --latency "${script[@]}" \
+    >"$RESULTS/wrk-$1.txt"
+}
 bench home "http://$HOST:$PORT/"
 bench login "http://$HOST:$PORT/masuk"
 bench floor "http://$HOST:$FLOOR_PORT/"
 
+REPORT=(home="$RESULTS/wrk-home.txt" login="$RESULTS/wrk-login.txt"
+        floor="$RESULTS/wrk-floor.txt")
+if [[ "$SEARCH" == 1 ]]; then
+  # A URL of the file answers 200 on both servers before the load starts.
+  first="$(head -n1 "$URLS")"
+  curl -fs -o /dev/null "http://$HOST:$PORT$first" \
+    || { echo "search did not answer: $first" >&2; cat "$TMP/racik.log" >&2; exit 1; }
+  bench_search search-sqlite "http://$HOST:$PORT"
+  REPORT+=("search (sqlite)=$RESULTS/wrk-search-sqlite.txt" --target "search (sqlite)"
+           --attach "probe_sqlite=$RESULTS/probe-sqlite.json")
+  if ((PG_READY)); then
+    curl -fs -o /dev/null "http://$HOST:$PG_PORT$first" \
+      || { echo "search did not answer: $first" >&2; cat "$TMP/racik-pg.log" >&2; exit 1; }
+    bench_search search-postgres "http://$HOST:$PG_PORT"
+    REPORT+=("search (postgres)=$RESULTS/wrk-search-postgres.txt" --target "search (postgres)"
+             --attach "probe_postgres=$RESULTS/probe-postgres.json")
+  fi
+  if [[ "$STRICT" == 1 ]]; then
+    REPORT+=(--strict)
+  fi
+fi
+
 echo
-"$BIN/python" bench/report.py \
-  home="$RESULTS/wrk-home.txt" login="$RESULTS/wrk-login.txt" floor="$RESULTS/wrk-floor.txt"
+"$BIN/python" bench/report.py "${REPORT[@]}"

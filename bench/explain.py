@@ -1,0 +1,101 @@
+"""Show the SQL a search URL runs, with the database's plan and timing for each statement.
+
+    DATABASE_URL=postgresql://127.0.0.1:5432/racik_bench \\
+        python bench/explain.py "/produk?q=body" "/produk?kategori=serum&urut=popular"
+    python bench/explain.py --slowest 5 bench/results/probe-postgres.json
+
+Runs the route's own parameter parsing (`_search_params`) and `product_search` inside the
+app, records every SELECT it sends (SQLAlchemy `before_cursor_execute`), then runs each one
+again under `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL or `EXPLAIN QUERY PLAN` (plus a
+timed re-run) on SQLite. `--slowest N FILE` takes the N slowest URLs of a probe file
+written by `catalog_gen.py probe --json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def explain(urls: list[str], analyze: bool = True) -> None:
+    from sqlalchemy import event
+
+    from app.catalog.queries import product_search
+    from app.catalog.routes import _search_params
+    from app.extensions import db
+    from bench.catalog_gen import create
+
+    app = create()
+    with app.app_context():
+        engine = db.engine
+        dialect = engine.dialect.name
+        for url in urls:
+            captured: list[tuple[str, object]] = []
+
+            def record(conn, cursor, statement, parameters, context, executemany,
+                       captured=captured):
+                if statement.lstrip().upper().startswith("SELECT"):
+                    captured.append((statement, parameters))
+
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                with app.test_request_context(url):
+                    params, _problems = _search_params()
+                    began = time.perf_counter()
+                    result = product_search(params)
+                    elapsed = (time.perf_counter() - began) * 1000
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+            print("=" * 100)
+            print(f"{url}\n  {result.total:,} found, product_search {elapsed:.1f} ms, "
+                  f"{len(captured)} SELECTs (incl. the route's category lookup)")
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                for statement, parameters in captured:
+                    print("-" * 100)
+                    print(statement.strip())
+                    print(f"  params: {parameters}")
+                    if dialect == "postgresql":
+                        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
+                        cursor.execute(prefix + statement, parameters)
+                        for (line,) in cursor.fetchall():
+                            print("  " + line)
+                    else:
+                        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+                        for row in cursor.fetchall():
+                            print("  plan:", row[-1])
+                        began = time.perf_counter()
+                        cursor.execute(statement, parameters)
+                        cursor.fetchall()
+                        print(f"  time: {(time.perf_counter() - began) * 1000:.1f} ms")
+                raw.rollback()
+            finally:
+                raw.close()
+            db.session.rollback()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("urls", nargs="*")
+    parser.add_argument("--slowest", nargs=2, metavar=("N", "PROBE_JSON"))
+    parser.add_argument("--no-analyze", action="store_true", help="PostgreSQL: plan only")
+    args = parser.parse_args(argv)
+    urls = list(args.urls)
+    if args.slowest:
+        count, path = int(args.slowest[0]), Path(args.slowest[1])
+        rows = json.loads(path.read_text())["urls"]
+        urls += [r["url"] for r in sorted(rows, key=lambda r: -r["ms"])[:count]]
+    if not urls:
+        parser.error("give URLs or --slowest N FILE")
+    explain(urls, analyze=not args.no_analyze)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
