@@ -86,6 +86,8 @@ class Product(db.Model):
     sold_count: Mapped[int] = mapped_column(Integer, default=0)  # units sold (popularity)
     rating_avg: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("0"))
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The first photo's thumbnail: search result cards need nothing else from the photos.
+    cover_key: Mapped[str] = mapped_column(String(200), default="")
     search_name: Mapped[str] = mapped_column(String(150), default="")
     search_body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -104,9 +106,6 @@ class Product(db.Model):
     def active_variants(self) -> list[Variant]:
         return [v for v in self.variants if v.active]
 
-    @property
-    def cover(self) -> ProductImage | None:
-        return self.images[0] if self.images else None
 
 
 class Variant(db.Model):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
+from flask import g, has_app_context
+from sqlalchemy import Select, func, literal, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import Store
 from app.catalog.models import Category, Product, ProductImage, Variant
@@ -15,6 +16,7 @@ from app.core.pagination import Page
 from app.extensions import db
 
 PER_PAGE = 24
+COUNT_CAP = 1000
 SORTS = ("relevance", "newest", "price_asc", "price_desc", "popular", "rating")
 
 
@@ -26,7 +28,21 @@ class CategoryNode:
 
 
 def categories_all() -> list[Category]:
-    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+    """Every category in display order, read once per request (the filters, the tree and
+    the sub-category expansion all need it; the category services clear the copy)."""
+    if has_app_context() and "catalog_categories" in g:
+        return g.catalog_categories
+    categories = list(db.session.scalars(
+        select(Category).order_by(Category.position, Category.name)))
+    if has_app_context():
+        g.catalog_categories = categories
+    return categories
+
+
+def categories_forget() -> None:
+    """Drop this request's copy of the categories (after a category changed)."""
+    if has_app_context():
+        g.pop("catalog_categories", None)
 
 
 def category_tree() -> list[CategoryNode]:
@@ -63,10 +79,9 @@ def category_flat() -> list[CategoryNode]:
 
 
 def category_with_descendants(category_id: int) -> list[int]:
-    pairs = db.session.execute(select(Category.id, Category.parent_id)).all()
     children: dict[int | None, list[int]] = {}
-    for cid, parent in pairs:
-        children.setdefault(parent, []).append(cid)
+    for category in categories_all():
+        children.setdefault(category.parent_id, []).append(category.id)
     found, stack = [], [category_id]
     while stack:
         current = stack.pop()
@@ -109,40 +124,47 @@ def _search_conditions(params: SearchParams) -> list:
 
 def product_search(params: SearchParams, per_page: int = PER_PAGE) -> Page[Product]:
     """One page of active products matching the filters, in a stable order (id breaks
-    ties), plus the total count. Keyword matching uses the full-text index."""
+    ties), plus how many match. Keyword matching uses the full-text index.
+
+    The count stops at COUNT_CAP + 1 ("lebih dari 1.000 produk"): counting 40,000 matches
+    of a broad word costs more than the page itself.
+    """
     conditions = _search_conditions(params)
     terms = search_terms(params.q)
     dialect = db.session.get_bind().dialect.name
-    listing: Select = select(Product)
-    counting: Select = select(func.count(Product.id))
-    rank = None
+    join = rank = None
     if terms:
         where, rank, join = keyword_filter(dialect, terms, Product.id)
-        if join is not None:
-            listing = listing.join(join[0], join[1])
-            counting = counting.join(join[0], join[1])
         conditions.append(where)
-    listing = listing.where(*conditions)
-    counting = counting.where(*conditions)
+
+    def matching(*columns) -> Select:
+        stmt = select(*columns).select_from(Product)
+        if join is not None:
+            stmt = stmt.join(join[0], join[1])
+        return stmt.where(*conditions)
+
+    found = db.session.scalar(select(func.count()).select_from(
+        matching(literal(1)).limit(COUNT_CAP + 1).subquery())) or 0
     sort = params.sort if params.sort in SORTS else "newest"
     if sort == "relevance" and rank is None:
         sort = "newest"
     order = {
-        "relevance": [rank, Product.id.desc()] if rank is not None else [],
+        "relevance": [rank, Product.id.desc()],
         "newest": [Product.created_at.desc(), Product.id.desc()],
         "price_asc": [Product.price_min.asc(), Product.id.asc()],
         "price_desc": [Product.price_min.desc(), Product.id.desc()],
         "popular": [Product.sold_count.desc(), Product.id.desc()],
         "rating": [Product.rating_avg.desc(), Product.rating_count.desc(), Product.id.desc()],
     }[sort]
-    total = db.session.scalar(counting) or 0
+    listing = matching(Product)
     page = max(1, params.page)
     products = list(db.session.scalars(
         listing.order_by(*order)
-        .options(selectinload(Product.images), selectinload(Product.store))
+        .options(joinedload(Product.store))
         .limit(per_page).offset((page - 1) * per_page)
     ))
-    return Page(items=products, total=total, page=page, per_page=per_page)
+    return Page(items=products, total=min(found, COUNT_CAP) if found > COUNT_CAP else found,
+                page=page, per_page=per_page, exact=found <= COUNT_CAP)
 
 
 def store_by_slug(slug: str) -> Store | None:
@@ -152,10 +174,7 @@ def store_by_slug(slug: str) -> Store | None:
 
 
 def category_by_slug(slug: str) -> Category | None:
-    if "\x00" in slug:
-        return None
-    return db.session.execute(
-        select(Category).where(Category.slug == slug)).scalar_one_or_none()
+    return next((c for c in categories_all() if c.slug == slug), None)
 
 
 def store_rating(store_id: int) -> tuple[Decimal, int]:

@@ -28,6 +28,7 @@ from app.accounts.models import Store, User
 from app.accounts.services import slugify
 from app.catalog.images import PhotoRejected, photo_process
 from app.catalog.models import Category, Product, ProductImage, Variant
+from app.catalog.queries import categories_forget
 from app.catalog.search import search_normalize
 from app.core.storage import storage_delete, storage_put
 from app.extensions import db
@@ -373,6 +374,7 @@ def product_photos_add(*, product: Product, files: list[bytes]) -> list[ProductI
         position += 1
         product.images.append(image)
         added.append(image)
+    _cover_refresh(product)
     db.session.flush()
     return added
 
@@ -391,6 +393,7 @@ def product_photo_delete(*, product: Product, image: ProductImage) -> None:
     storage_delete(image.display_key)
     storage_delete(image.thumb_key)
     _renumber(product)
+    _cover_refresh(product)
     db.session.flush()
 
 
@@ -403,8 +406,14 @@ def product_photo_move(*, product: Product, image: ProductImage, offset: int) ->
         images[index], images[target] = images[target], images[index]
     for position, item in enumerate(images):
         item.position = position
+    product.cover_key = images[0].thumb_key if images else ""
     db.session.flush()
     db.session.expire(product, ["images"])
+
+
+def _cover_refresh(product: Product) -> None:
+    ordered = sorted(product.images, key=lambda i: i.position)
+    product.cover_key = ordered[0].thumb_key if ordered else ""
 
 
 def _renumber(product: Product) -> None:
@@ -447,6 +456,7 @@ def category_create(*, name: str, name_en: str, parent_id: int | None,
                         slug=_category_slug(name), position=position)
     db.session.add(category)
     db.session.flush()
+    categories_forget()
     return category
 
 
@@ -458,6 +468,7 @@ def category_update(*, category: Category, name: str, name_en: str, parent_id: i
     category.name, category.name_en = name.strip(), name_en.strip()
     category.parent_id, category.position = parent_id, position
     db.session.flush()
+    categories_forget()
 
 
 def category_delete(*, category: Category) -> None:
@@ -472,6 +483,7 @@ def category_delete(*, category: Category) -> None:
             "Kategori ini masih dipakai produk; pindahkan produknya dulu.")))
     db.session.delete(category)
     db.session.flush()
+    categories_forget()
 
 
 # --- store settings -----------------------------------------------------------------------

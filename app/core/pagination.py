@@ -15,6 +15,7 @@ class Page(Generic[T]):
     total: int
     page: int
     per_page: int
+    exact: bool = True  # False: `total` is a lower bound ("1.000+")
 
     @property
     def pages(self) -> int:

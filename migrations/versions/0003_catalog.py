@@ -94,6 +94,7 @@ def upgrade():
     sa.Column('sold_count', sa.Integer(), nullable=False),
     sa.Column('rating_avg', sa.Numeric(precision=3, scale=2), nullable=False),
     sa.Column('rating_count', sa.Integer(), nullable=False),
+    sa.Column('cover_key', sa.String(length=200), nullable=False),
     sa.Column('search_name', sa.String(length=150), nullable=False),
     sa.Column('search_body', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

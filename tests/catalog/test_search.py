@@ -558,3 +558,20 @@ def test_plain_request_gets_the_full_page_with_the_results(catalog, client):
     assert '<div id="results"' in html
     assert PRODUCT_NAME.findall(html) == ["Toner Mawar", "Serum Vitamin C", "Sérum Retinol"]
     assert "HX-Request" in response.headers.get("Vary", "")
+
+
+def test_count_stops_at_the_cap_and_says_more_than(catalog, client, monkeypatch):
+    """Counting every match of a broad word costs more than the page: the count stops at
+    COUNT_CAP + 1 and the page says "more than"; the listing itself is unchanged."""
+    import app.catalog.queries as catalog_queries
+
+    everything = listed(client)
+    monkeypatch.setattr(catalog_queries, "COUNT_CAP", 3)
+    page = catalog_queries.product_search(SearchParams())
+    assert (page.total, page.exact) == (3, False)
+    assert [p.name for p in page.items] == everything
+    body = client.get("/produk").get_data(as_text=True)
+    assert "Lebih dari 3 produk" in body
+    monkeypatch.setattr(catalog_queries, "COUNT_CAP", len(everything))
+    exact = catalog_queries.product_search(SearchParams())
+    assert (exact.total, exact.exact) == (len(everything), True)
