@@ -85,7 +85,7 @@ def init_security_headers(app: Flask) -> None:
         # No form field has a use for NUL, and PostgreSQL refuses it in text (a 500 at the
         # INSERT): answer 400 up front. Uploaded files (request.files) are not affected.
         if request.method in ("POST", "PUT", "PATCH") and any(
-                "\x00" in value for value in request.form.values()):
+                "\x00" in value for _, values in request.form.lists() for value in values):
             abort(400)
 
     @app.after_request

@@ -200,7 +200,8 @@ def test_every_error_page_is_in_the_users_language(app, code, htmx):
 
 def test_a_form_value_with_a_nul_byte_is_a_400_not_a_database_error(client, login_as):
     login_as("seller")
-    response = client.post("/seller/toko", data={"name": "Toko\x00", "location": "Bandung",
-                                                 "low_stock_threshold": "10"})
-    assert response.status_code == 400
-    assert "Permintaan tidak dapat diproses" in response.get_data(as_text=True)
+    for data in ({"name": "Toko\x00", "location": "Bandung", "low_stock_threshold": "10"},
+                 {"name": ["Toko", "Kedua\x00"], "location": "Bandung"}):  # any repeated value
+        response = client.post("/seller/toko", data=data)
+        assert response.status_code == 400
+        assert "Permintaan tidak dapat diproses" in response.get_data(as_text=True)
