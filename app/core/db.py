@@ -9,12 +9,13 @@ never block writers in WAL mode. PostgreSQL needs none of this.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 
@@ -72,6 +73,30 @@ def init_db(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+
+
+def after_outer_commit(listener: Callable[[Session], None]) -> None:
+    """Call `listener(session)` once the outermost transaction of a session has committed.
+
+    SQLAlchemy also fires `after_commit` when a SAVEPOINT (`begin_nested`) is released; the
+    real transaction is still open then (it may yet roll back, and may hold SQLite's write
+    lock), so side effects waiting for the commit (jobs, file deletions) must wait longer.
+    """
+
+    @event.listens_for(Session, "after_commit")
+    def _after_commit(session: Session) -> None:
+        if not session.in_nested_transaction():
+            listener(session)
+
+
+def after_outer_rollback(listener: Callable[[Session], None]) -> None:
+    """Call `listener(session)` once the outermost transaction has rolled back (a savepoint
+    rolling back alone does not count)."""
+
+    @event.listens_for(Session, "after_soft_rollback")
+    def _after_rollback(session: Session, previous_transaction) -> None:
+        if not session.in_transaction():
+            listener(session)
 
 
 # Schema objects made by hand in migrations that the models cannot describe (the product

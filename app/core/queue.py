@@ -25,12 +25,17 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app
-from sqlalchemy import event, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from werkzeug.utils import import_string
 
 from app.core.clock import utcnow
-from app.core.db import set_read_only_transactions, write_connection
+from app.core.db import (
+    after_outer_commit,
+    after_outer_rollback,
+    set_read_only_transactions,
+    write_connection,
+)
 from app.core.logs import current_log_id
 from app.core.models import JobRecord, JobStatus
 from app.extensions import db
@@ -302,18 +307,15 @@ def _install_session_hooks() -> None:
         return
     _hooks_installed = True
 
-    @event.listens_for(Session, "after_commit")
     def _after_commit(session: Session) -> None:
-        # SQLAlchemy also fires after_commit when a SAVEPOINT (begin_nested) is released;
-        # the outer transaction is still open then (and may hold SQLite's write lock).
-        if session.in_nested_transaction():
-            return
         jobs = session.info.pop(_PENDING_KEY, None)
         if jobs:
             _dispatch(current_app._get_current_object(), jobs)
 
-    @event.listens_for(Session, "after_rollback")
     def _after_rollback(session: Session) -> None:
         dropped = session.info.pop(_PENDING_KEY, None)
         if dropped:
             log.info("transaction rolled back: %d job(s) not enqueued", len(dropped))
+
+    after_outer_commit(_after_commit)
+    after_outer_rollback(_after_rollback)

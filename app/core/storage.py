@@ -18,10 +18,10 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, Response, abort, current_app, send_file
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.core.clock import utcnow
+from app.core.db import after_outer_commit, after_outer_rollback
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -103,18 +103,17 @@ def init_storage(app: Flask) -> None:
         return
     _hooks_installed = True
 
-    @event.listens_for(Session, "after_commit")
     def _after_commit(session: Session) -> None:
         session.info.pop(_WRITTEN, None)
         doomed = session.info.pop(_TO_DELETE, None)
         if doomed:
             _unlink(doomed)
 
-    @event.listens_for(Session, "after_soft_rollback")
-    def _after_rollback(session: Session, previous_transaction) -> None:
-        if session.in_transaction():
-            return  # only a savepoint rolled back
+    def _after_rollback(session: Session) -> None:
         session.info.pop(_TO_DELETE, None)
         orphans = session.info.pop(_WRITTEN, None)
         if orphans:
             _unlink(orphans)
+
+    after_outer_commit(_after_commit)
+    after_outer_rollback(_after_rollback)
