@@ -92,6 +92,8 @@ class Notice(db.Model):
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 class Setting(db.Model):
     """One system setting: a JSON value under a dotted key (`crm.reassign_threshold`).
 

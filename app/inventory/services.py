@@ -126,6 +126,8 @@ def stock_set(*, variant: Variant, new_stock: int, actor: User | None,
 
 
 def _low_stock_check(variant: Variant, *, old_stock: int, new_stock: int) -> None:
+    if not variant.active:
+        return  # a removed option combination whose stock is written off: nothing to restock
     store = db.session.get(Store, variant.store_id)
     threshold = store.low_stock_threshold
     if new_stock >= threshold:

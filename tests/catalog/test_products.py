@@ -149,6 +149,21 @@ def test_removing_an_option_value_retires_its_variant_and_writes_off_its_stock(
     assert product.stock_total == 4
 
 
+def test_writing_off_a_removed_combination_sends_no_low_stock_alert(client, db, seller):
+    from app.core.models import EmailOutbox, Notice
+
+    product = make_product(store=seller.store, options={"Ukuran": ["S", "M"]}, stock=15)
+    db.session.commit()
+    response = client.post(f"/seller/produk/{product.id}/ubah", data={
+        "name": product.name, "category_id": str(product.category_id), "price": "150000",
+        "group_name": ["Ukuran"], "group_values": ["S"], "action": "save"})
+    assert response.status_code == 303
+    assert db.session.scalar(select(func.count(StockMovement.id)).where(
+        StockMovement.delta == -15)) == 1  # written off in the ledger
+    assert db.session.scalar(select(func.count(EmailOutbox.id))) == 0
+    assert db.session.scalar(select(func.count(Notice.id))) == 0
+
+
 def test_variant_table_saves_sku_price_and_stock_with_one_ledger_row(client, db, seller):
     product = make_product(store=seller.store, stock=5)
     db.session.commit()
