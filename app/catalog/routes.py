@@ -213,6 +213,38 @@ def _product_data(form: ProductForm, rows: ProductRows) -> ProductData | None:
     )
 
 
+def _product_save(form: ProductForm, rows: ProductRows, save, *, stock_field: str):
+    """Parse the submitted form and call `save(data)`; the saved product (committed), or
+    None with the refusal shown at its fields (nothing written)."""
+    data = _product_data(form, rows)
+    if data is None:
+        return None
+    try:
+        item = save(data)
+    except (CatalogError, StockError) as error:
+        db.session.rollback()
+        _show_errors(form, rows, error if isinstance(error, CatalogError)
+                     else CatalogError.one(stock_field, error.message))
+        return None
+    db.session.commit()
+    return item
+
+
+def _edit_page(item: Product, *, status: int = 200, form: ProductForm | None = None,
+               rows: ProductRows | None = None, photo_form: PhotoForm | None = None,
+               variant_errors: dict | None = None, submitted=None):
+    """The product's edit page: details, variants and photos, one of them possibly with
+    the messages of a refused submit (the others as stored)."""
+    if form is None:
+        form = ProductForm(obj=item)
+        form.price.data = item.price
+    return render_page("catalog/product_form.html", "catalog/_product_form.html",
+                       http_status=status, form=form,
+                       rows=rows if rows is not None else ProductRows.from_product(item),
+                       product=item, photo_form=photo_form or PhotoForm(),
+                       variant_errors=variant_errors or {}, submitted=submitted)
+
+
 @bp.route("/seller/produk")
 @role_required("seller")
 def seller_products():
@@ -230,17 +262,12 @@ def product_new():
     rows = ProductRows.from_form(request.form) if request.method == "POST" else ProductRows()
     status = 200
     if request.method == "POST" and not rows.apply(request.form.get("action", "")):
-        data = _product_data(form, rows)
-        if data is not None:
-            try:
-                item = product_create(store=shop, data=data, actor=current_user)
-                db.session.commit()
-                flash(_("Produk \"%(name)s\" disimpan.", name=item.name), "success")
-                return see_other(url_for("catalog.product_edit", product_id=item.id))
-            except (CatalogError, StockError) as error:
-                db.session.rollback()
-                _show_errors(form, rows, error if isinstance(error, CatalogError)
-                             else CatalogError.one("initial_stock", error.message))
+        item = _product_save(
+            form, rows, lambda data: product_create(store=shop, data=data, actor=current_user),
+            stock_field="initial_stock")
+        if item is not None:
+            flash(_("Produk \"%(name)s\" disimpan.", name=item.name), "success")
+            return see_other(url_for("catalog.product_edit", product_id=item.id))
         status = 422
     return render_page("catalog/product_form.html", "catalog/_product_form.html",
                        http_status=status, form=form, rows=rows, product=None)
@@ -250,32 +277,21 @@ def product_new():
 @role_required("seller")
 def product_edit(product_id: int):
     item = _my_product(product_id)
-    if request.method == "POST":
-        form = ProductForm()
-        rows = ProductRows.from_form(request.form)
-    else:
-        form = ProductForm(obj=item)
-        form.price.data = item.price
-        rows = ProductRows.from_product(item)
-    status = 200
-    if request.method == "POST" and not rows.apply(request.form.get("action", "")):
-        data = _product_data(form, rows)
-        if data is not None:
-            data.initial_stock, data.sku = 0, ""
-            try:
-                product_update(product=item, data=data, actor=current_user)
-                db.session.commit()
-                flash(_("Perubahan produk disimpan."), "success")
-                return see_other(url_for("catalog.product_edit", product_id=item.id))
-            except (CatalogError, StockError) as error:
-                db.session.rollback()
-                item = _my_product(product_id)
-                _show_errors(form, rows, error if isinstance(error, CatalogError)
-                             else CatalogError.one("options", error.message))
-        status = 422
-    return render_page("catalog/product_form.html", "catalog/_product_form.html",
-                       http_status=status, form=form, rows=rows, product=item,
-                       photo_form=PhotoForm(), variant_errors={})
+    if request.method == "GET":
+        return _edit_page(item)
+    form = ProductForm()
+    rows = ProductRows.from_form(request.form)
+    if rows.apply(request.form.get("action", "")):
+        return _edit_page(item, form=form, rows=rows)
+
+    def save(data: ProductData) -> Product:
+        data.initial_stock, data.sku = 0, ""
+        return product_update(product=item, data=data, actor=current_user)
+
+    if _product_save(form, rows, save, stock_field="options") is not None:
+        flash(_("Perubahan produk disimpan."), "success")
+        return see_other(url_for("catalog.product_edit", product_id=item.id))
+    return _edit_page(item, status=422, form=form, rows=rows)  # rollback expired it: fresh
 
 
 @bp.route("/seller/produk/<int:product_id>/varian", methods=["POST"])
@@ -301,11 +317,7 @@ def variants_save(product_id: int):
     if is_htmx():
         return render_page("catalog/_variants.html", http_status=422, product=item,
                            variant_errors=errors, submitted=request.form)
-    form = ProductForm(obj=item)
-    form.price.data = item.price
-    return render_page("catalog/product_form.html", http_status=422, form=form,
-                       rows=ProductRows.from_product(item), product=item,
-                       photo_form=PhotoForm(), variant_errors=errors, submitted=request.form)
+    return _edit_page(item, status=422, variant_errors=errors, submitted=request.form)
 
 
 @bp.route("/seller/produk/<int:product_id>/arsipkan", methods=["POST"])
@@ -341,11 +353,7 @@ def _photos_response(item: Product, form: PhotoForm, status: int = 200, uploaded
             flash(ngettext("%(num)s foto ditambahkan.", "%(num)s foto ditambahkan.",
                            uploaded), "success")
         return see_other(url_for("catalog.product_edit", product_id=item.id) + "#foto")
-    product_form = ProductForm(obj=item)
-    product_form.price.data = item.price
-    return render_page("catalog/product_form.html", http_status=status, form=product_form,
-                       rows=ProductRows.from_product(item), product=item, photo_form=form,
-                       variant_errors={})
+    return _edit_page(item, status=status, photo_form=form)
 
 
 @bp.route("/seller/produk/<int:product_id>/foto", methods=["POST"])
