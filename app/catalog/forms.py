@@ -15,7 +15,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
 from app.catalog.queries import category_flat
-from app.catalog.services import OptionGroup, VariantChange
+from app.catalog.services import PRICE_MESSAGE, OptionGroup, VariantChange
 from app.core.forms import (
     RupiahField,
     WholeNumberField,
@@ -25,6 +25,7 @@ from app.core.forms import (
     required,
     strip,
 )
+from app.inventory.services import NEGATIVE_STOCK_MESSAGE
 
 SPEC_LABEL_MAX, SPEC_VALUE_MAX = 60, 200
 GROUP_NAME_MAX, OPTION_VALUE_MAX = 30, 40
@@ -51,7 +52,7 @@ class ProductForm(FlaskForm):
     initial_stock = WholeNumberField(
         _l("Stok awal per varian"), default=0,
         validators=[Optional(), NumberRange(min=0, max=10_000_000,
-                                            message=_l("Stok tidak boleh negatif."))])
+                                            message=NEGATIVE_STOCK_MESSAGE)])
     sku = StringField(_l("SKU (opsional)"), filters=[strip], validators=[max_length(64)],
                       description=_l("Kosongkan agar dibuat otomatis."))
 
@@ -69,7 +70,7 @@ class ProductForm(FlaskForm):
         from wtforms.validators import ValidationError
 
         if field.data is not None and field.data <= 0:
-            raise ValidationError(_l("Harga harus lebih dari Rp 0."))
+            raise ValidationError(PRICE_MESSAGE)
 
 
 @dataclass

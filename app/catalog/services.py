@@ -33,7 +33,7 @@ from app.catalog.search import search_normalize
 from app.core.storage import storage_delete, storage_put
 from app.extensions import db
 from app.inventory.models import StockReason
-from app.inventory.services import stock_change, stock_set
+from app.inventory.services import NEGATIVE_STOCK_MESSAGE, stock_change, stock_set
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ MAX_OPTION_GROUPS = 3
 MAX_SPECIFICATIONS = 30
 MAX_PRICE = 1_000_000_000_000  # Rp 1 triliun: anything above is a typo
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+PRICE_MESSAGE = _l("Harga harus lebih dari Rp 0.")
+SKU_FORMAT_MESSAGE = _l("SKU hanya huruf, angka, titik, garis bawah, dan tanda hubung "
+                        "(maks. 64).")
 
 
 class CatalogError(Exception):
@@ -105,7 +108,7 @@ def _check_product(store: Store, data: ProductData, product: Product | None) -> 
     if db.session.get(Category, data.category_id) is None:
         add("category_id", _l("Pilih kategori yang ada."))
     if not 0 < data.price <= MAX_PRICE:
-        add("price", _l("Harga harus lebih dari Rp 0."))
+        add("price", PRICE_MESSAGE)
     if len(data.specifications) > MAX_SPECIFICATIONS:
         add("specifications", _l("Maksimal %(n)s baris spesifikasi.", n=MAX_SPECIFICATIONS))
     if len(data.option_groups) > MAX_OPTION_GROUPS:
@@ -132,17 +135,26 @@ def _check_product(store: Store, data: ProductData, product: Product | None) -> 
             add("options", _l("Kombinasi opsi menghasilkan %(n)s varian; maksimal %(max)s.",
                               n=count, max=MAX_VARIANTS))
     if data.initial_stock < 0:
-        add("initial_stock", _l("Stok tidak boleh negatif."))
+        add("initial_stock", NEGATIVE_STOCK_MESSAGE)
     if data.sku:
         if data.option_groups:
             add("sku", _l("SKU untuk produk dengan opsi diatur per varian setelah disimpan."))
-        elif not SKU_PATTERN.match(data.sku):
-            add("sku", _l("SKU hanya huruf, angka, titik, garis bawah, dan tanda hubung "
-                          "(maks. 64)."))
-        elif _sku_taken(store.id, data.sku, exclude_product=product.id if product else None):
-            add("sku", _l("SKU %(sku)s sudah dipakai produk lain di toko Anda.", sku=data.sku))
+        elif problem := _sku_problem(store.id, data.sku,
+                                     exclude_product=product.id if product else None):
+            add("sku", problem)
     if errors:
         raise CatalogError(errors)
+
+
+def _sku_problem(store_id: int, sku: str, *, exclude_product: int | None = None,
+                 exclude_variants: set[int] | None = None) -> str | None:
+    """Why `sku` cannot be used in the store (its form, or another product has it)."""
+    if not SKU_PATTERN.match(sku):
+        return str(SKU_FORMAT_MESSAGE)
+    if _sku_taken(store_id, sku, exclude_product=exclude_product,
+                  exclude_variants=exclude_variants):
+        return str(_l("SKU %(sku)s sudah dipakai produk lain di toko Anda.", sku=sku))
+    return None
 
 
 def _sku_taken(store_id: int, sku: str, *, exclude_product: int | None = None,
@@ -279,33 +291,24 @@ def variants_update(*, product: Product, changes: list[VariantChange], actor: Us
     changed since the form was shown raises StockConflict (from the inventory service).
     """
     variants = {v.id: v for v in product.variants}
+    relevant = [c for c in changes if c.variant_id in variants]  # others: not this product's
+    ids = {c.variant_id for c in relevant}
     errors: dict[str, list[str]] = {}
-    skus: dict[str, int] = {}
-    for change in changes:
-        if change.variant_id not in variants:
-            continue  # not this product's: ignore (cannot happen through the form)
-        if not SKU_PATTERN.match(change.sku):
-            errors.setdefault(f"sku-{change.variant_id}", []).append(str(_l(
-                "SKU hanya huruf, angka, titik, garis bawah, dan tanda hubung (maks. 64).")))
-        elif change.sku.lower() in skus:
-            errors.setdefault(f"sku-{change.variant_id}", []).append(str(_l(
-                "SKU %(sku)s dipakai dua kali.", sku=change.sku)))
-        skus[change.sku.lower()] = change.variant_id
+    seen_skus: set[str] = set()
+    for change in relevant:
+        if change.sku.lower() in seen_skus and SKU_PATTERN.match(change.sku):
+            problem = str(_l("SKU %(sku)s dipakai dua kali.", sku=change.sku))
+        else:
+            problem = _sku_problem(product.store_id, change.sku, exclude_variants=ids)
+        seen_skus.add(change.sku.lower())
+        if problem:
+            errors[f"sku-{change.variant_id}"] = [problem]
         if not 0 < change.price <= MAX_PRICE:
-            errors.setdefault(f"price-{change.variant_id}", []).append(str(_l(
-                "Harga harus lebih dari Rp 0.")))
+            errors[f"price-{change.variant_id}"] = [str(PRICE_MESSAGE)]
         if change.stock < 0:
-            errors.setdefault(f"stock-{change.variant_id}", []).append(str(_l(
-                "Stok tidak boleh negatif.")))
-    ids = {c.variant_id for c in changes if c.variant_id in variants}
-    for sku, variant_id in skus.items():
-        if f"sku-{variant_id}" not in errors and _sku_taken(
-                product.store_id, sku, exclude_variants=ids):
-            errors.setdefault(f"sku-{variant_id}", []).append(str(_l(
-                "SKU %(sku)s sudah dipakai produk lain di toko Anda.", sku=sku)))
+            errors[f"stock-{change.variant_id}"] = [str(NEGATIVE_STOCK_MESSAGE)]
     if errors:
         raise CatalogError(errors)
-    relevant = [c for c in changes if c.variant_id in variants]
     # Two steps so that swapping SKUs between variants never trips the unique index.
     for change in relevant:
         if variants[change.variant_id].sku != change.sku:

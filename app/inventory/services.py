@@ -34,6 +34,11 @@ notice_kind(LOW_STOCK_NOTICE,
             N_("Stok %(product)s %(variant)s tinggal %(stock)s (batas %(threshold)s)."))
 
 MAX_STOCK = 10_000_000
+NEGATIVE_STOCK_MESSAGE = _l("Stok tidak boleh negatif.")
+
+
+def _max_stock_message() -> str:
+    return str(_l("Stok maksimal %(max)s.", max=f"{MAX_STOCK:,}".replace(",", ".")))
 
 
 class StockError(Exception):
@@ -68,8 +73,7 @@ def stock_change(*, variant: Variant, delta: int, reason: str, actor: User | Non
     if new_stock is None:
         current = db.session.scalar(select(Variant.stock).where(Variant.id == variant.id))
         if current is not None and current + delta > MAX_STOCK:
-            raise StockError(str(_l("Stok maksimal %(max)s.", max=f"{MAX_STOCK:,}".replace(
-                ",", "."))), current)
+            raise StockError(_max_stock_message(), current)
         raise StockError(
             str(_l("Stok tidak boleh negatif: stok tersedia %(stock)s.", stock=current)),
             current,
@@ -103,10 +107,9 @@ def stock_set(*, variant: Variant, new_stock: int, actor: User | None,
     and the difference applied atomically. Returns None when nothing changes.
     """
     if new_stock < 0:
-        raise StockError(str(_l("Stok tidak boleh negatif.")))
+        raise StockError(str(NEGATIVE_STOCK_MESSAGE))
     if new_stock > MAX_STOCK:
-        raise StockError(str(_l("Stok maksimal %(max)s.", max=f"{MAX_STOCK:,}".replace(
-            ",", "."))))
+        raise StockError(_max_stock_message())
     current = db.session.scalar(select(Variant.stock).where(Variant.id == variant.id))
     if current is None:
         raise StockError(str(_l("Varian tidak ditemukan.")))
