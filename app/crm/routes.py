@@ -35,7 +35,9 @@ URL table:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC
+from typing import TypeVar
 
 from flask import (
     Blueprint,
@@ -127,6 +129,7 @@ bp = Blueprint("crm", __name__)
 public_bp = Blueprint("crm_public", __name__)
 
 STAFF = (RoleName.STAFF, RoleName.ADMIN)
+T = TypeVar("T")
 
 
 @bp.context_processor
@@ -152,6 +155,25 @@ def _field_error(form, error: CrmError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
+
+
+def _form_saved(form, save: Callable[[], T], *, target: Callable[[T], str],
+                message: str | Callable[[T], tuple[str, str]]) -> Response | None:
+    """When `form` validates, run `save()`: a CrmError becomes a message at its field
+    (nothing written, None: show the form again); success commits, flashes `message` (or
+    `message(result)` -> (text, category)) and redirects to `target(result)`."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = save()
+    except CrmError as error:
+        db.session.rollback()
+        _field_error(form, error)
+        return None
+    db.session.commit()
+    text, category = message(result) if callable(message) else (message, "success")
+    flash(text, category)
+    return see_other(target(result))
 
 
 def _page() -> int:
@@ -222,16 +244,11 @@ def lead_new():
     if request.method == "GET":
         form.owner_id.data = str(current_user.id)
         form.company_id.data = request.args.get("company_id", "")
-    if form.validate_on_submit():
-        try:
-            lead = lead_create(details=_lead_details(form), actor=current_user)
-        except CrmError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Prospek disimpan."), "success")
-            return see_other(url_for("crm.lead_detail", lead_id=lead.id))
+    done = _form_saved(form, lambda: lead_create(details=_lead_details(form), actor=current_user),
+                       message=_("Prospek disimpan."),
+                       target=lambda lead: url_for("crm.lead_detail", lead_id=lead.id))
+    if done:
+        return done
     return _form_page(form, title=_("Prospek baru"), action=url_for("crm.lead_new"),
                       submit=_("Simpan"), cancel=url_for("crm.board"), status=form_status())
 
@@ -263,16 +280,11 @@ def lead_edit(lead_id: int):
     if request.method == "GET":
         form.company_id.data = str(lead.company_id or "")
         form.owner_id.data = str(lead.owner_id or "")
-    if form.validate_on_submit():
-        try:
-            lead_update(lead=lead, details=_lead_details(form))
-        except CrmError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Prospek disimpan."), "success")
-            return see_other(url_for("crm.lead_detail", lead_id=lead.id))
+    done = _form_saved(form, lambda: lead_update(lead=lead, details=_lead_details(form)),
+                       message=_("Prospek disimpan."),
+                       target=lambda _: url_for("crm.lead_detail", lead_id=lead.id))
+    if done:
+        return done
     return _form_page(form, title=_("Ubah prospek"),
                       action=url_for("crm.lead_edit", lead_id=lead.id), submit=_("Simpan"),
                       cancel=url_for("crm.lead_detail", lead_id=lead.id),
@@ -341,11 +353,12 @@ def _company_details(form: CompanyForm) -> CompanyDetails:
 @role_required(*STAFF)
 def company_new():
     form = CompanyForm()
-    if form.validate_on_submit():
-        company = company_save(details=_company_details(form))
-        db.session.commit()
-        flash(_("Perusahaan disimpan."), "success")
-        return see_other(url_for("crm.company_detail", company_id=company.id))
+    done = _form_saved(form, lambda: company_save(details=_company_details(form)),
+                       message=_("Perusahaan disimpan."),
+                       target=lambda company: url_for("crm.company_detail",
+                                                      company_id=company.id))
+    if done:
+        return done
     return _form_page(form, title=_("Perusahaan baru"), action=url_for("crm.company_new"),
                       submit=_("Simpan"), cancel=url_for("crm.companies"),
                       status=form_status())
@@ -373,11 +386,12 @@ def company_detail(company_id: int):
 def company_edit(company_id: int):
     company = _company_or_404(company_id)
     form = CompanyForm(obj=company)
-    if form.validate_on_submit():
-        company_save(details=_company_details(form), company=company)
-        db.session.commit()
-        flash(_("Perusahaan disimpan."), "success")
-        return see_other(url_for("crm.company_detail", company_id=company.id))
+    done = _form_saved(form, lambda: company_save(details=_company_details(form),
+                                                  company=company),
+                       message=_("Perusahaan disimpan."),
+                       target=lambda _: url_for("crm.company_detail", company_id=company.id))
+    if done:
+        return done
     return _form_page(form, title=_("Ubah perusahaan"),
                       action=url_for("crm.company_edit", company_id=company.id),
                       submit=_("Simpan"),
@@ -425,16 +439,12 @@ def contact_new():
     form.company_id.choices = _company_choices(_("— Tanpa perusahaan —"))
     if request.method == "GET":
         form.company_id.data = request.args.get("company_id", "")
-    if form.validate_on_submit():
-        try:
-            contact = contact_save(details=_contact_details(form))
-        except CrmError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Kontak disimpan."), "success")
-            return see_other(url_for("crm.contact_detail", contact_id=contact.id))
+    done = _form_saved(form, lambda: contact_save(details=_contact_details(form)),
+                       message=_("Kontak disimpan."),
+                       target=lambda contact: url_for("crm.contact_detail",
+                                                      contact_id=contact.id))
+    if done:
+        return done
     return _form_page(form, title=_("Kontak baru"), action=url_for("crm.contact_new"),
                       submit=_("Simpan"), cancel=url_for("crm.contacts"),
                       status=form_status())
@@ -461,16 +471,12 @@ def contact_edit(contact_id: int):
     form.company_id.choices = _company_choices(_("— Tanpa perusahaan —"))
     if request.method == "GET":
         form.company_id.data = str(contact.company_id or "")
-    if form.validate_on_submit():
-        try:
-            contact_save(details=_contact_details(form), contact=contact)
-        except CrmError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Kontak disimpan."), "success")
-            return see_other(url_for("crm.contact_detail", contact_id=contact.id))
+    done = _form_saved(form, lambda: contact_save(details=_contact_details(form),
+                                                  contact=contact),
+                       message=_("Kontak disimpan."),
+                       target=lambda _: url_for("crm.contact_detail", contact_id=contact.id))
+    if done:
+        return done
     return _form_page(form, title=_("Ubah kontak"),
                       action=url_for("crm.contact_edit", contact_id=contact.id),
                       submit=_("Simpan"),
@@ -483,18 +489,13 @@ def contact_edit(contact_id: int):
 def contact_email(contact_id: int):
     contact = _contact_or_404(contact_id)
     form = ContactEmailForm()
-    if form.validate_on_submit():
-        try:
-            contact_email_send(contact=contact, subject=form.subject.data,
-                               body=form.body.data, actor=current_user)
-        except CrmError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Email dijadwalkan untuk dikirim ke %(email)s.", email=contact.email),
-                  "success")
-            return see_other(url_for("crm.contact_detail", contact_id=contact.id))
+    done = _form_saved(
+        form, lambda: contact_email_send(contact=contact, subject=form.subject.data,
+                                         body=form.body.data, actor=current_user),
+        message=_("Email dijadwalkan untuk dikirim ke %(email)s.", email=contact.email),
+        target=lambda _: url_for("crm.contact_detail", contact_id=contact.id))
+    if done:
+        return done
     intro = (_("Kepada: %(name)s <%(email)s>", name=contact.name, email=contact.email)
              if contact.email else _("Kontak ini belum memiliki alamat email."))
     return _form_page(form, title=_("Kirim email"),
@@ -576,26 +577,27 @@ def task_new():
         form.assignee_id.data = str(current_user.id)
         for name in ("company_id", "contact_id", "lead_id"):
             getattr(form, name).data = request.args.get(name, "")
-    if form.validate_on_submit():
-        assignee = db.session.get(User, int(form.assignee_id.data))
-        try:
-            task = task_create(
-                title=form.title.data, description=form.description.data or "",
-                due_date=form.due_date.data, priority=form.priority.data,
-                assignee=assignee, actor=current_user,
-                company_id=int_or_none(form.company_id.data),
-                contact_id=int_or_none(form.contact_id.data),
-                lead_id=int_or_none(form.lead_id.data),
-            )
-        except CrmError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            note = assignment_note(task)
-            flash(note or _("Tugas dibuat untuk %(name)s.", name=task.assignee.name),
-                  "info" if note else "success")
-            return see_other(url_for("crm.task_detail", task_id=task.id))
+
+    def save() -> Task:
+        return task_create(
+            title=form.title.data, description=form.description.data or "",
+            due_date=form.due_date.data, priority=form.priority.data,
+            assignee=db.session.get(User, int(form.assignee_id.data)), actor=current_user,
+            company_id=int_or_none(form.company_id.data),
+            contact_id=int_or_none(form.contact_id.data),
+            lead_id=int_or_none(form.lead_id.data),
+        )
+
+    def created(task: Task) -> tuple[str, str]:
+        note = assignment_note(task)
+        if note:
+            return note, "info"
+        return _("Tugas dibuat untuk %(name)s.", name=task.assignee.name), "success"
+
+    done = _form_saved(form, save, message=created,
+                       target=lambda task: url_for("crm.task_detail", task_id=task.id))
+    if done:
+        return done
     return _form_page(form, title=_("Tugas baru"), action=url_for("crm.task_new"),
                       submit=_("Simpan"), cancel=url_for("crm.tasks"), status=form_status(),
                       intro=_task_related_label(form))
@@ -731,19 +733,14 @@ def settings():
     if request.method == "GET":
         form.threshold.data = reassign_threshold()
         form.webhook_url.data = setting_get(SETTING_URL, "")
-    if form.validate_on_submit():
-        try:
-            crm_settings_save(threshold=form.threshold.data,
-                              webhook_url=form.webhook_url.data or "",
-                              webhook_secret=form.webhook_secret.data or None,
-                              actor=current_user)
-        except CrmError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Pengaturan CRM disimpan."), "success")
-            return see_other(url_for("crm.settings"))
+    done = _form_saved(
+        form, lambda: crm_settings_save(threshold=form.threshold.data,
+                                        webhook_url=form.webhook_url.data or "",
+                                        webhook_secret=form.webhook_secret.data or None,
+                                        actor=current_user),
+        message=_("Pengaturan CRM disimpan."), target=lambda _: url_for("crm.settings"))
+    if done:
+        return done
     intro = (_("Rahasia webhook sudah tersimpan.") if setting_get(SETTING_SECRET, "")
              else _("Belum ada rahasia webhook."))
     return _form_page(form, title=_("Pengaturan CRM"), action=url_for("crm.settings"),
