@@ -122,6 +122,7 @@ def _init_extensions(app: Flask) -> None:
     import app.core.models
     import app.crm.models
     import app.inventory.models
+    import app.orders.models
 
 
 def _unauthorized():
@@ -161,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.crm.routes import public_bp as crm_public_bp
     from app.inventory.routes import bp as inventory_bp
     from app.main.routes import bp as main_bp
+    from app.orders.routes import bp as orders_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(main_bp)
@@ -168,5 +170,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(catalog_bp)
     app.register_blueprint(inventory_bp)
+    app.register_blueprint(orders_bp)
     app.register_blueprint(crm_bp, url_prefix="/crm")
     app.register_blueprint(crm_public_bp)

@@ -6,12 +6,15 @@ import itertools
 
 from sqlalchemy import select
 
-from app.accounts.models import Store, User
+from app.accounts.models import Address, Store, User
 from app.accounts.passwords import password_hash
 from app.accounts.services import role_get, store_create
-from app.catalog.models import Category, Product
+from app.catalog.models import Category, Product, Variant
 from app.catalog.services import OptionGroup, ProductData, category_create, product_create
 from app.extensions import db
+from app.orders.cart import cart_add
+from app.orders.checkout import checkout_place, new_idempotency_key
+from app.orders.models import Checkout, Order
 
 DEFAULT_PASSWORD = "kopi-susu-gula-aren-42"  # passes the password policy
 _sequence = itertools.count(1)
@@ -66,3 +69,31 @@ def make_product(
         initial_stock=stock,
     )
     return product_create(store=store, data=data, actor=actor or store.owner)
+
+
+def make_address(*, user: User, city: str = "Bandung", default: bool = True) -> Address:
+    address = Address(user_id=user.id, label="Rumah", recipient=user.name, phone="0812345678",
+                      street="Jl. Merdeka No. 1", city=city, province="Jawa Barat",
+                      postal_code="40111", is_default=default)
+    db.session.add(address)
+    db.session.flush()
+    return address
+
+
+def make_checkout(*, buyer: User, lines: list[tuple[Variant, int]],
+                  payment_method: str = "va_bca") -> Checkout:
+    """Put `lines` in the buyer's cart and check out through the real service (one order
+    per store, stock taken, ledger written). Flushes; the test commits."""
+    for variant, quantity in lines:
+        cart_add(user=buyer, variant_id=variant.id, quantity=quantity)
+    address = db.session.scalars(select(Address).where(
+        Address.user_id == buyer.id, Address.is_default.is_(True))).first()
+    if address is None:
+        address = make_address(user=buyer)
+    return checkout_place(buyer=buyer, address=address, payment_method=payment_method,
+                          idempotency_key=new_idempotency_key()).checkout
+
+
+def make_order(*, buyer: User, variant: Variant, quantity: int = 1) -> Order:
+    """One order of one line (a checkout with a single store)."""
+    return make_checkout(buyer=buyer, lines=[(variant, quantity)]).orders[0]

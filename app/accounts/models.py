@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import UTCDateTime, utcnow
@@ -132,9 +143,39 @@ class Store(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     # Stock under this many units is "low" on the inventory page and triggers one alert.
     low_stock_threshold: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # A flat shipping cost per order from this store (real courier rates are out of scope).
+    shipping_cost: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     owner: Mapped[User] = relationship(back_populates="store")
+
+
+class Address(db.Model):
+    """A saved shipping address of a user; at most one is the default."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (
+        Index("uq_addresses_one_default", "user_id", unique=True,
+              postgresql_where=text("is_default"), sqlite_where=text("is_default")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(40), default="")  # "Rumah", "Kantor"
+    recipient: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(30))
+    street: Mapped[str] = mapped_column(String(300))
+    city: Mapped[str] = mapped_column(String(80))
+    province: Mapped[str] = mapped_column(String(80))
+    postal_code: Mapped[str] = mapped_column(String(10))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def snapshot(self) -> dict[str, str]:
+        """What an order keeps of the address (a later edit does not move a parcel)."""
+        return {"recipient": self.recipient, "phone": self.phone, "street": self.street,
+                "city": self.city, "province": self.province,
+                "postal_code": self.postal_code}
 
 
 class Company(db.Model):

@@ -86,6 +86,9 @@ class Product(db.Model):
     sold_count: Mapped[int] = mapped_column(Integer, default=0)  # units sold (popularity)
     rating_avg: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("0"))
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The sum of all ratings: rating_avg = rating_total / rating_count, kept exact under
+    # concurrent reviews by incrementing both in one UPDATE.
+    rating_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The first photo's thumbnail: search result cards need nothing else from the photos.
     cover_key: Mapped[str] = mapped_column(String(200), default="")
     search_name: Mapped[str] = mapped_column(String(150), default="")
@@ -105,7 +108,6 @@ class Product(db.Model):
     @property
     def active_variants(self) -> list[Variant]:
         return [v for v in self.variants if v.active]
-
 
 
 class Variant(db.Model):

@@ -62,6 +62,13 @@ def stock_change(*, variant: Variant, delta: int, reason: str, actor: User | Non
         raise ValueError(f"unknown stock reason {reason!r}")
     if delta == 0:
         raise StockError(str(_l("Jumlah perubahan stok tidak boleh nol.")))
+    # Lock the product row before the variant row, always: the stock_total UPDATE below
+    # locks it too, and concurrent checkouts of several variants would otherwise lock
+    # (variant, product) pairs in crossing orders and deadlock on PostgreSQL. Checkout
+    # changes its lines in (product id, variant id) order. SQLite has one writer at a time
+    # and no FOR UPDATE (SQLAlchemy leaves the clause out there).
+    db.session.execute(select(Product.id).where(Product.id == variant.product_id)
+                       .with_for_update())
     new_stock = db.session.execute(
         update(Variant)
         .where(Variant.id == variant.id, Variant.stock + delta >= 0,

@@ -1,0 +1,1 @@
+"""Orders: cart, checkout (one order per store), order lifecycle, reviews and returns."""

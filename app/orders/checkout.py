@@ -1,0 +1,230 @@
+"""Checkout: one press of "Bayar" turns the cart into one `Checkout` and one `Order` per
+store, all in the caller's transaction (the route commits once, or rolls back everything).
+
+`checkout_place`:
+1. returns the existing checkout when the form's idempotency key was used before (double
+   click, two tabs, a retry after a timeout): one checkout, never two;
+2. refuses an empty cart, a flagged line (archived, removed, sold out), a bad address or
+   payment method;
+3. creates the checkout and the orders with their item snapshots (name, options, SKU,
+   unit price), numbered `RCK-<WIB date>-<id>` and `CO-<WIB date>-<id>`;
+4. takes the stock with `stock_change(reason="sale")`: a conditional UPDATE per variant,
+   in (product, variant) id order so concurrent checkouts lock rows in one order and never
+   deadlock; a line that lost the race is collected, and when any is short the whole
+   checkout fails with `CheckoutError(short=[...])` for the route to roll back;
+5. counts the units sold on the products, records the "created" status event, empties the
+   cart, and queues the buyer's confirmation and each seller's new-order email.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import Address, User
+from app.catalog.models import Product
+from app.core.clock import to_wib, utcnow
+from app.core.http import app_path, public_url
+from app.core.mail import mail_queue
+from app.core.money import format_rupiah
+from app.core.notices import N_, notice_kind, notice_send
+from app.extensions import db
+from app.inventory.models import StockReason
+from app.inventory.services import StockError, stock_change
+from app.orders.cart import CartLine, cart_clear, cart_view
+from app.orders.models import (
+    Checkout,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderStatus,
+    PaymentStatus,
+)
+
+log = logging.getLogger(__name__)
+
+NEW_ORDER_NOTICE = "new_order"
+notice_kind(NEW_ORDER_NOTICE, N_("Pesanan baru %(number)s: %(units)s barang, %(total)s."))
+
+# The payments issue wires these to a gateway; until then a checkout stays UNPAID.
+PAYMENT_METHODS: dict[str, object] = {
+    "va_bca": _l("Virtual Account BCA"),
+    "va_bni": _l("Virtual Account BNI"),
+    "va_bri": _l("Virtual Account BRI"),
+    "va_mandiri": _l("Mandiri Bill Payment"),
+    "va_permata": _l("Virtual Account Permata"),
+    "gopay": _l("GoPay"),
+    "ovo": _l("OVO"),
+    "dana": _l("DANA"),
+    "shopeepay": _l("ShopeePay"),
+    "qris": _l("QRIS"),
+}
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9-]{16,64}$")
+
+
+@dataclass
+class ShortLine:
+    """A cart line the stock could not cover when "Bayar" was pressed."""
+
+    item_id: int
+    product_name: str
+    options_label: str
+    wanted: int
+    available: int
+
+
+class CheckoutError(Exception):
+    """The checkout was refused; nothing may be committed. `short` lists the lines whose
+    stock ran out (a lost race), `field` names the form field a message belongs to."""
+
+    def __init__(self, message: object, *, short: list[ShortLine] | None = None,
+                 field: str = ""):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.short = short or []
+        self.field = field
+
+
+@dataclass
+class CheckoutResult:
+    checkout: Checkout
+    replayed: bool = False  # True: the idempotency key was used before; nothing new
+    orders: list[Order] = field(default_factory=list)
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+def checkout_by_key(buyer_id: int, key: str) -> Checkout | None:
+    return db.session.scalars(select(Checkout).where(
+        Checkout.buyer_id == buyer_id, Checkout.idempotency_key == key)).first()
+
+
+def _stamp(prefix: str, row_id: int) -> str:
+    return f"{prefix}-{to_wib(utcnow()):%Y%m%d}-{row_id:06d}"
+
+
+def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
+                   idempotency_key: str, notes: dict[int, str] | None = None
+                   ) -> CheckoutResult:
+    """Place the buyer's cart as one checkout with one order per store (see the module
+    docstring). Raises CheckoutError; the caller must then roll back."""
+    if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
+        raise CheckoutError(_l("Formulir kedaluwarsa. Muat ulang halaman lalu tekan Bayar "
+                               "lagi."))
+    existing = checkout_by_key(buyer.id, idempotency_key)
+    if existing is not None:
+        return CheckoutResult(existing, replayed=True, orders=list(existing.orders))
+    if address is None or address.user_id != buyer.id:
+        raise CheckoutError(_l("Pilih alamat pengiriman."), field="address_id")
+    if payment_method not in PAYMENT_METHODS:
+        raise CheckoutError(_l("Pilih metode pembayaran."), field="payment_method")
+    cart = cart_view(buyer.id)
+    if cart.empty:
+        raise CheckoutError(_l("Keranjang Anda kosong."))
+    if cart.blocked:
+        raise CheckoutError(_l("Ada barang di keranjang yang tidak dapat dibeli. Periksa "
+                               "keranjang Anda."))
+    checkout = Checkout(
+        reference=f"tmp-{uuid.uuid4().hex}", buyer_id=buyer.id,
+        idempotency_key=idempotency_key, payment_method=payment_method,
+        payment_status=PaymentStatus.UNPAID, subtotal=cart.subtotal,
+        shipping_total=cart.shipping_total, total=cart.total,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(checkout)
+    except IntegrityError:
+        # The same form is being placed by a concurrent request that committed first.
+        existing = checkout_by_key(buyer.id, idempotency_key)
+        if existing is None:
+            raise
+        return CheckoutResult(existing, replayed=True, orders=list(existing.orders))
+    checkout.reference = _stamp("CO", checkout.id)
+
+    shipping = address.snapshot()
+    orders: list[Order] = []
+    order_of_line: dict[int, Order] = {}
+    for group in cart.groups:
+        order = Order(
+            number=f"tmp-{uuid.uuid4().hex}", checkout_id=checkout.id,
+            store_id=group.store.id, buyer_id=buyer.id, status=OrderStatus.PENDING,
+            payment_status=PaymentStatus.UNPAID, subtotal=group.subtotal,
+            shipping_cost=group.store.shipping_cost,
+            total=group.subtotal + group.store.shipping_cost, item_count=group.units,
+            shipping_address=shipping, note=((notes or {}).get(group.store.id) or "")[:300],
+        )
+        db.session.add(order)
+        for line in group.lines:
+            order.items.append(OrderItem(
+                variant_id=line.variant.id, product_id=line.product.id,
+                product_name=line.product.name, options=dict(line.variant.options),
+                sku=line.variant.sku, unit_price=line.variant.price,
+                quantity=line.item.quantity, line_total=line.line_total,
+            ))
+            order_of_line[line.item.id] = order
+        orders.append(order)
+    db.session.flush()
+    for order in orders:
+        order.number = _stamp("RCK", order.id)
+        db.session.add(OrderEvent(order_id=order.id, from_status=None,
+                                  to_status=OrderStatus.PENDING, actor_id=buyer.id))
+
+    _take_stock(cart.lines, order_of_line, buyer)
+    cart_clear(user=buyer, item_ids=[line.item.id for line in cart.lines])
+    db.session.flush()
+    _announce(checkout, orders, buyer)
+    log.info("checkout %s placed: %s orders, total %s", checkout.reference, len(orders),
+             checkout.total)
+    return CheckoutResult(checkout, orders=orders)
+
+
+def _take_stock(lines: list[CartLine], order_of_line: dict[int, Order], buyer: User) -> None:
+    short: list[ShortLine] = []
+    sold: dict[int, int] = defaultdict(int)
+    for line in sorted(lines, key=lambda ln: (ln.product.id, ln.variant.id)):
+        try:
+            stock_change(variant=line.variant, delta=-line.item.quantity,
+                         reason=StockReason.SALE, actor=buyer,
+                         reference=order_of_line[line.item.id].number)
+        except StockError as error:
+            short.append(ShortLine(item_id=line.item.id, product_name=line.product.name,
+                                   options_label=line.variant.label,
+                                   wanted=line.item.quantity,
+                                   available=max(error.current or 0, 0)))
+            continue
+        sold[line.product.id] += line.item.quantity
+    if short:
+        raise CheckoutError(_l("Stok tidak cukup untuk sebagian barang. Tidak ada yang "
+                               "dibeli; keranjang Anda tetap utuh."), short=short)
+    for product_id, units in sorted(sold.items()):
+        db.session.execute(update(Product).where(Product.id == product_id)
+                           .values(sold_count=Product.sold_count + units)
+                           .execution_options(synchronize_session=False))
+
+
+def _announce(checkout: Checkout, orders: list[Order], buyer: User) -> None:
+    """The buyer's confirmation and each seller's new-order notice (sent after commit)."""
+    mail_queue(to=buyer.email, template="order_confirmation", locale=buyer.locale,
+               subject=_l("Pesanan Anda diterima: %(reference)s",
+                          reference=checkout.reference),
+               name=buyer.name, checkout=checkout, orders=orders,
+               link=public_url("orders.checkout_detail", reference=checkout.reference))
+    for order in orders:
+        owner = order.store.owner
+        params = {"number": order.number, "units": order.item_count,
+                  "total": format_rupiah(order.total)}
+        notice_send(user_id=owner.id, kind=NEW_ORDER_NOTICE, params=params,
+                    link=app_path("orders.seller_order", number=order.number))
+        mail_queue(to=owner.email, template="order_new_seller", locale=owner.locale,
+                   subject=_l("Pesanan baru %(number)s", number=order.number),
+                   name=owner.name, order=order, store=order.store,
+                   link=public_url("orders.seller_order", number=order.number))

@@ -1,0 +1,21 @@
+"""Orders blueprint: the cart, checkout, the buyer's and the seller's order pages, reviews
+and returns. The routes live in one module per area; each imports `bp` from here.
+
+URL table:
+    GET       /keranjang                           the cart, grouped by store
+    POST      /keranjang/tambah                    add a variant (product page; guests log in)
+    POST      /keranjang/<item_id>                 change a line's quantity
+    POST      /keranjang/<item_id>/hapus           remove a line
+    GET/POST  /checkout                            address, shipping, payment method, "Bayar"
+    GET       /checkout/<reference>                what one checkout created
+    (orders.py)   /pesanan..., /seller/pesanan...  order pages, lifecycle, returns
+    (reviews.py)  reviews and seller replies
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("orders", __name__)
+
+from app.orders.routes import cart, checkout, orders, reviews  # noqa: E402,F401
