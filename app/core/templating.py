@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,13 +25,23 @@ class NavItem:
     label: object  # lazy string
     endpoint: str
     roles: frozenset[str] | None  # None: everybody logged in
+    # "module:function" taking the user and returning a count shown as a badge (0: none);
+    # named, not imported, so core does not import the domains.
+    badge: str | None = None
 
     def visible_to(self, user) -> bool:
         return self.roles is None or user.has_any_role(*self.roles)
 
+    def count(self, user) -> int:
+        if not self.badge:
+            return 0
+        module, name = self.badge.split(":")
+        return int(getattr(importlib.import_module(module), name)(user) or 0)
+
 
 # The navigation, by role. A feature adds its entry here when its page exists.
 NAVIGATION: list[NavItem] = [
+    NavItem(_l("Keranjang"), "orders.cart", frozenset({"customer"}), "app.orders.cart:cart_badge"),
     NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"})),
     NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"})),
     NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"})),

@@ -222,3 +222,7 @@ def cart_count(user_id: int) -> int:
     """Lines in the cart (the badge in the top bar)."""
     return db.session.scalar(select(func.count(CartItem.id))
                              .where(CartItem.user_id == user_id)) or 0
+
+
+def cart_badge(user: User) -> int:
+    return cart_count(user.id)

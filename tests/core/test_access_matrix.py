@@ -114,6 +114,11 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "crm.settings": {"GET": only({"admin"}), "POST": only({"admin"}, status=422)},
     "crm_public.interest": {"GET": everyone(200), "POST": everyone(422)},
     "crm_public.interest_thanks": {"GET": everyone(200)},
+    # Orders (placeholders until the order pages land)
+    "orders.cart": {"GET": everyone(404)},
+    "orders.checkout_detail": {"GET": everyone(404)},
+    "orders.seller_order": {"GET": everyone(404)},
+    "orders.order_detail": {"GET": everyone(404)},
 }
 
 
@@ -178,6 +183,10 @@ def _url_args(app, endpoint: str) -> dict:
                 return {"product_id": product.id}
         if endpoint.startswith("crm."):
             return _crm_url_args(endpoint)
+        if endpoint in ("orders.checkout_detail",):
+            return {"reference": "CO-20260101-000001"}
+        if endpoint in ("orders.seller_order", "orders.order_detail"):
+            return {"number": "RCK-20260101-000001"}
     return {}
 
 

@@ -2,4 +2,11 @@
 
 from __future__ import annotations
 
-from app.orders.routes import bp  # noqa: F401
+from flask import abort
+
+from app.orders.routes import bp
+
+
+@bp.route("/keranjang")
+def cart():
+    abort(404)
