@@ -9,15 +9,18 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectField,
     StringField,
     TelField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, Optional, Regexp, ValidationError
 
+from app.accounts.addresses import PROVINCES
 from app.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from app.core.forms import max_length, required, strip
 
@@ -134,3 +137,28 @@ class PasswordChangeForm(FlaskForm):
             EqualTo("new_password", message=_l("Konfirmasi kata sandi tidak cocok.")),
         ],
     )
+
+
+class AddressForm(FlaskForm):
+    label = StringField(_l("Label (misalnya Rumah, Kantor)"), filters=[strip],
+                        validators=[Optional(), max_length(40)])
+    recipient = StringField(_l("Nama penerima"), filters=[strip],
+                            validators=[required(), max_length(120)])
+    phone = TelField(_l("Nomor telepon penerima"), filters=[strip], validators=[
+        required(), Regexp(PHONE_PATTERN, message=_l("Nomor telepon tidak valid."))])
+    street = TextAreaField(_l("Alamat lengkap"), filters=[strip],
+                           validators=[required(), max_length(300)],
+                           description=_l("Jalan, nomor rumah, RT/RW, kelurahan, kecamatan."))
+    city = StringField(_l("Kota/kabupaten"), filters=[strip],
+                       validators=[required(), max_length(80)])
+    province = SelectField(_l("Provinsi"), choices=[SelectChoice("", "—")] + [SelectChoice(p, p) for p in PROVINCES],
+                           validate_choice=False, validators=[required()])
+    postal_code = StringField(_l("Kode pos"), filters=[strip], validators=[
+        required(), Regexp(r"^\d{5}$", message=_l("Kode pos terdiri dari 5 angka."))])
+    make_default = BooleanField(_l("Jadikan alamat utama"))
+    # Where to go after saving (the checkout page sends its own address).
+    next = HiddenField()
+
+    def validate_province(self, field) -> None:
+        if field.data not in PROVINCES:
+            raise ValidationError(_l("Pilih provinsi dari daftar."))

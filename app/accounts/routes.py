@@ -6,20 +6,41 @@ URL table:
     POST     /keluar              log out
     GET/POST /akun                profile
     GET/POST /akun/kata-sandi     password change
+    GET      /akun/alamat                      saved shipping addresses
+    GET/POST /akun/alamat/baru                 add an address (`?next=` back to checkout)
+    GET/POST /akun/alamat/<id>/ubah            edit an address
+    POST     /akun/alamat/<id>/utama           make it the default
+    POST     /akun/alamat/<id>/hapus           delete it (orders keep their own copy)
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts.forms import LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
-from app.accounts.models import User
+from app.accounts.addresses import (
+    AddressData,
+    AddressError,
+    address_create,
+    address_delete,
+    address_make_default,
+    address_owned,
+    address_update,
+    addresses_of,
+)
+from app.accounts.forms import (
+    AddressForm,
+    LoginForm,
+    PasswordChangeForm,
+    ProfileForm,
+    RegisterForm,
+)
+from app.accounts.models import Address, User
 from app.accounts.services import (
     AccountError,
     StoreDetails,
@@ -30,7 +51,7 @@ from app.accounts.services import (
     user_register,
 )
 from app.accounts.sessions import session_open, session_revoke
-from app.core.http import render_page, see_other
+from app.core.http import form_status, render_page, see_other
 from app.core.security import safe_next_url
 from app.extensions import db, limiter
 
@@ -185,3 +206,85 @@ def change_password():
     status = 422 if request.method == "POST" else 200
     return render_page("accounts/password.html", "accounts/_password_form.html", status,
                        form=form)
+
+
+# --- shipping addresses -------------------------------------------------------------------
+
+
+def _owned_address(address_id: int) -> Address:
+    address = address_owned(user=current_user, address_id=address_id)
+    if address is None:
+        abort(404)
+    return address
+
+
+def _address_data(form: AddressForm) -> AddressData:
+    return AddressData(label=form.label.data or "", recipient=form.recipient.data,
+                       phone=form.phone.data, street=form.street.data, city=form.city.data,
+                       province=form.province.data, postal_code=form.postal_code.data,
+                       make_default=bool(form.make_default.data))
+
+
+def _after_address(form: AddressForm) -> str:
+    return safe_next_url(form.next.data or request.args.get("next"),
+                         url_for("accounts.addresses"))
+
+
+@bp.route("/akun/alamat")
+@login_required
+def addresses():
+    return render_page("accounts/addresses.html", addresses=addresses_of(current_user.id))
+
+
+@bp.route("/akun/alamat/baru", methods=["GET", "POST"])
+@login_required
+def address_new():
+    form = AddressForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        try:
+            address_create(user=current_user, data=_address_data(form))
+        except AddressError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Alamat disimpan."), "success")
+            return see_other(_after_address(form))
+    return render_page("accounts/address_form.html", http_status=form_status(), form=form,
+                       address=None)
+
+
+@bp.route("/akun/alamat/<int:address_id>/ubah", methods=["GET", "POST"])
+@login_required
+def address_edit(address_id: int):
+    address = _owned_address(address_id)
+    form = AddressForm(obj=address)
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        address_update(user=current_user, address=address, data=_address_data(form))
+        db.session.commit()
+        flash(_("Alamat disimpan."), "success")
+        return see_other(_after_address(form))
+    return render_page("accounts/address_form.html", http_status=form_status(), form=form,
+                       address=address)
+
+
+@bp.route("/akun/alamat/<int:address_id>/utama", methods=["POST"])
+@login_required
+def address_default_route(address_id: int):
+    address_make_default(user=current_user, address=_owned_address(address_id))
+    db.session.commit()
+    flash(_("Alamat utama diganti."), "success")
+    return see_other(safe_next_url(request.form.get("next"), url_for("accounts.addresses")))
+
+
+@bp.route("/akun/alamat/<int:address_id>/hapus", methods=["POST"])
+@login_required
+def address_delete_route(address_id: int):
+    address_delete(user=current_user, address=_owned_address(address_id))
+    db.session.commit()
+    flash(_("Alamat dihapus."), "success")
+    return see_other(url_for("accounts.addresses"))

@@ -193,6 +193,13 @@ class StoreSettingsForm(FlaskForm):
         description=_l("Varian dengan stok di bawah angka ini ditandai dan Anda dikirimi "
                        "pemberitahuan."),
     )
+    shipping_cost = RupiahField(
+        _l("Ongkos kirim per pesanan"),
+        validators=[Optional(), NumberRange(min=0, max=10_000_000,
+                                            message=_l("Antara Rp 0 dan Rp 10.000.000."))],
+        description=_l("Tarif tetap yang ditambahkan ke setiap pesanan dari toko Anda. "
+                       "Kosongkan atau isi 0 untuk gratis ongkir."),
+    )
 
 
 class CategoryForm(FlaskForm):

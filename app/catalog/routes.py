@@ -407,7 +407,8 @@ def store_settings():
     if form.validate_on_submit():
         store_settings_update(store=shop, name=form.name.data, location=form.location.data,
                               description=form.description.data or "",
-                              low_stock_threshold=form.low_stock_threshold.data)
+                              low_stock_threshold=form.low_stock_threshold.data,
+                              shipping_cost=form.shipping_cost.data or 0)
         db.session.commit()
         flash(_("Pengaturan toko disimpan."), "success")
         return see_other(url_for("catalog.store_settings"))

@@ -493,10 +493,11 @@ def category_delete(*, category: Category) -> None:
 
 
 def store_settings_update(*, store: Store, name: str, location: str, description: str,
-                          low_stock_threshold: int) -> None:
+                          low_stock_threshold: int, shipping_cost: int) -> None:
     """The owner's store profile. The slug (the store's address) does not change."""
     store.name = name.strip()
     store.location = location.strip()
     store.description = description.strip()
     store.low_stock_threshold = low_stock_threshold
+    store.shipping_cost = shipping_cost
     db.session.flush()

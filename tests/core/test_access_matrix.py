@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.core.models import EmailOutbox, JobRecord
 from tests.conftest import log_in
-from tests.factories import make_category, make_product, make_user
+from tests.factories import make_category, make_checkout, make_product, make_user
 
 ANON = "anonymous"
 ROLES = (ANON, "customer", "seller", "client", "staff", "admin")
@@ -114,11 +114,24 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "crm.settings": {"GET": only({"admin"}), "POST": only({"admin"}, status=422)},
     "crm_public.interest": {"GET": everyone(200), "POST": everyone(422)},
     "crm_public.interest_thanks": {"GET": everyone(200)},
+    # Addresses: the user's own (another user's address: 404).
+    "accounts.addresses": {"GET": logged_in(200)},
+    "accounts.address_new": {"GET": logged_in(200), "POST": logged_in(422)},
+    "accounts.address_edit": {"GET": logged_in(404), "POST": logged_in(404)},
+    "accounts.address_default_route": {"POST": logged_in(404)},
+    "accounts.address_delete_route": {"POST": logged_in(404)},
+    # Cart and checkout: customers; another buyer's cart line or checkout is a 404. An
+    # empty "add" form is a 400 (no product to go back to); an empty checkout form a 422.
+    "orders.cart": {"GET": only({"customer"})},
+    "orders.cart_add_route": {"POST": only({"customer"}, status=400)},
+    "orders.cart_update": {"POST": only({"customer"}, status=404)},
+    "orders.cart_remove_route": {"POST": only({"customer"}, status=404)},
+    "orders.checkout": {"GET": only({"customer"}), "POST": only({"customer"}, status=422)},
+    "orders.checkout_detail": {"GET": only({"customer"}, status=404)},
     # Orders (placeholders until the order pages land)
-    "orders.cart": {"GET": everyone(404)},
-    "orders.checkout_detail": {"GET": everyone(404)},
     "orders.seller_order": {"GET": everyone(404)},
     "orders.order_detail": {"GET": everyone(404)},
+    "orders.my_orders": {"GET": everyone(404)},
 }
 
 
@@ -183,11 +196,47 @@ def _url_args(app, endpoint: str) -> dict:
                 return {"product_id": product.id}
         if endpoint.startswith("crm."):
             return _crm_url_args(endpoint)
-        if endpoint in ("orders.checkout_detail",):
-            return {"reference": "CO-20260101-000001"}
+        if endpoint.startswith(("orders.", "accounts.address")):
+            values = _orders_url_args(endpoint)
+            if values is not None:
+                return values
         if endpoint in ("orders.seller_order", "orders.order_detail"):
             return {"number": "RCK-20260101-000001"}
     return {}
+
+
+def _foreign_checkout():
+    """A checkout (with its order, address and a cart line) of a buyer nobody logs in as."""
+    from app.accounts.models import Address
+    from app.extensions import db
+    from app.orders.models import CartItem, Checkout
+
+    checkout = db.session.scalars(select(Checkout).limit(1)).first()
+    if checkout is None:
+        product = _foreign_product()
+        buyer = make_user(email="foreign-buyer@example.test")
+        checkout = make_checkout(buyer=buyer, lines=[(product.variants[0], 1)])
+        db.session.add(CartItem(user_id=buyer.id, variant_id=product.variants[0].id,
+                                quantity=1))
+        db.session.commit()
+    address = db.session.scalars(select(Address).where(
+        Address.user_id == checkout.buyer_id)).first()
+    item = db.session.scalars(select(CartItem).where(
+        CartItem.user_id == checkout.buyer_id)).first()
+    return checkout, address, item
+
+
+def _orders_url_args(endpoint: str) -> dict | None:
+    checkout, address, item = _foreign_checkout()
+    by_endpoint = {
+        "orders.checkout_detail": {"reference": checkout.reference},
+        "orders.cart_update": {"item_id": item.id},
+        "orders.cart_remove_route": {"item_id": item.id},
+        "accounts.address_edit": {"address_id": address.id},
+        "accounts.address_default_route": {"address_id": address.id},
+        "accounts.address_delete_route": {"address_id": address.id},
+    }
+    return by_endpoint.get(endpoint)
 
 
 def _crm_url_args(endpoint: str) -> dict:

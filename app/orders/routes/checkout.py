@@ -1,12 +1,99 @@
-"""Checkout routes (being written)."""
+"""Checkout routes: the checkout page with "Bayar", and what a checkout created.
+
+The page carries an idempotency key (a hidden field made when the page is shown): pressing
+"Bayar" twice, in two tabs, or again after a timeout places one checkout; the repeat is
+sent to the first one's page.
+"""
 
 from __future__ import annotations
 
-from flask import abort
+import logging
 
+from flask import request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.accounts.addresses import address_default, address_owned, addresses_of
+from app.accounts.models import RoleName
+from app.core.forms import parse_int
+from app.core.http import render_page, see_other
+from app.core.security import owned_or_404, role_required
+from app.extensions import db
+from app.orders.cart import cart_view
+from app.orders.checkout import (
+    PAYMENT_METHODS,
+    CheckoutError,
+    checkout_place,
+    new_idempotency_key,
+)
+from app.orders.models import Checkout, Order
 from app.orders.routes import bp
+
+log = logging.getLogger(__name__)
+NOTE_MAX = 300
+
+
+def _checkout_page(http_status: int = 200, *, error: CheckoutError | None = None,
+                   chosen: dict | None = None):
+    addresses = addresses_of(current_user.id)
+    default = address_default(current_user.id)
+    chosen = chosen or {
+        "address_id": default.id if default else None,
+        "payment_method": next(iter(PAYMENT_METHODS)),
+        "idempotency_key": new_idempotency_key(),
+        "notes": {},
+    }
+    return render_page("orders/checkout.html", None, http_status,
+                       cart=cart_view(current_user.id), addresses=addresses,
+                       methods=PAYMENT_METHODS, chosen=chosen, error=error)
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@role_required(RoleName.CUSTOMER)
+def checkout():
+    if request.method == "GET":
+        return _checkout_page()
+    form = request.form
+    notes = {}
+    for key, value in form.items():
+        store_id = parse_int(key.removeprefix("note-")) if key.startswith("note-") else None
+        if store_id is not None and value.strip():
+            notes[store_id] = value.strip()[:NOTE_MAX]
+    chosen = {
+        "address_id": parse_int(form.get("address_id")),
+        "payment_method": form.get("payment_method", ""),
+        "idempotency_key": form.get("idempotency_key", ""),
+        "notes": notes,
+    }
+    try:
+        result = checkout_place(
+            buyer=current_user,
+            address=address_owned(user=current_user, address_id=chosen["address_id"]),
+            payment_method=chosen["payment_method"],
+            idempotency_key=chosen["idempotency_key"], notes=notes)
+    except CheckoutError as error:
+        db.session.rollback()
+        if error.short:
+            log.info("checkout refused for user %s: %s lines short", current_user.id,
+                     len(error.short))
+        return _checkout_page(422, error=error, chosen=chosen)
+    db.session.commit()
+    if result.replayed:
+        log.info("checkout %s submitted again: answered with the first",
+                 result.checkout.reference)
+    return see_other(url_for("orders.checkout_detail", reference=result.checkout.reference))
 
 
 @bp.route("/checkout/<reference>")
+@role_required(RoleName.CUSTOMER)
 def checkout_detail(reference: str):
-    abort(404)
+    placed = owned_or_404(
+        select(Checkout).where(Checkout.reference == reference,
+                               Checkout.buyer_id == current_user.id)
+        .options(selectinload(Checkout.orders).selectinload(Order.items),
+                 selectinload(Checkout.orders).selectinload(Order.store))
+    )
+    return render_page("orders/checkout_done.html", checkout=placed,
+                       method_label=PAYMENT_METHODS.get(placed.payment_method,
+                                                        placed.payment_method))

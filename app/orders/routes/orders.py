@@ -15,3 +15,8 @@ def seller_order(number: str):
 @bp.route("/pesanan/<number>")
 def order_detail(number: str):
     abort(404)
+
+
+@bp.route("/pesanan")
+def my_orders():
+    abort(404)
