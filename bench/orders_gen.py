@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BENCH_EMAIL_DOMAIN = "bench.racik.test"
-PASSWORD = "bench-password-2026"
+PASSWORD = "bench-password-2026"  # noqa: S105 - the bench accounts' password
 CHUNK = 20_000  # checkouts per write
 DAY = 86_400
 WIB = timedelta(hours=7)
@@ -115,9 +115,9 @@ def _life(rng: random.Random, age_days: float) -> list[tuple[str, float]]:
         return steps
     if plan == "cancelled":
         if rng.random() < 0.6:  # the buyer cancelled before the seller accepted
-            return steps + [("cancelled", rng.uniform(600, 0.8 * DAY))]
+            return [*steps, ("cancelled", rng.uniform(600, 0.8 * DAY))]
         t = rng.uniform(1800, 0.5 * DAY)
-        return steps + [("processing", t), ("cancelled", t + rng.uniform(600, DAY))]
+        return [*steps, ("processing", t), ("cancelled", t + rng.uniform(600, DAY))]
     t = rng.uniform(1800, 0.8 * DAY)
     steps.append(("processing", t))
     if plan == "processing":
@@ -172,7 +172,7 @@ class _Writer:
             marks = ", ".join("?" * len(columns))
             conv = self.value
             self.raw.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
                 ([conv(v) for v in row] for row in rows))
 
 
@@ -390,9 +390,11 @@ def generate(orders: int, buyers: int, stores: int, products_per_store: int, see
                               flush=True)
             flush()
             if dialect == "postgresql":
-                for table in ("users", "checkouts", "orders", "order_items", "order_events"):
-                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                      f"(SELECT max(id) FROM {table}))"))
+                for table in (t_users, Checkout.__table__, Order.__table__,
+                              OrderItem.__table__, OrderEvent.__table__):
+                    conn.execute(select(func.setval(
+                        func.pg_get_serial_sequence(table.name, "id"),
+                        select(func.max(table.c.id)).scalar_subquery())))
         inserted = time.perf_counter() - started
         with engine.connect() as conn:
             if dialect == "postgresql":

@@ -1,0 +1,97 @@
+# Shared set-up for bench/checkout.sh and bench/orders.sh (sourced, not run): the venv's
+# tools, a throwaway instance directory, the app's environment, gunicorn start/stop on
+# loopback, and a cleanup that stops every server this script started (also on errors and
+# Ctrl-C). The page/search part in bench/run.sh keeps its own copy of the same settings.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BIN="$ROOT/.venv/bin"
+RESULTS="$ROOT/bench/results"
+WORKERS="${BENCH_WORKERS:-2}"
+THREADS="${BENCH_THREADS:-2}"
+CONNECTIONS="${BENCH_CONNECTIONS:-16}"
+WARMUP="${BENCH_WARMUP:-1}"
+PG="${BENCH_PG:-1}"
+HOST=127.0.0.1
+mkdir -p "$RESULTS"
+
+for tool in "$BIN/gunicorn" "$BIN/flask" "$BIN/python"; do
+  [[ -x "$tool" ]] || { echo "missing $tool: run 'make install' first" >&2; exit 2; }
+done
+command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 2; }
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/racik-bench.XXXXXX")"
+PIDS=()
+stop_servers() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+cleanup() {
+  local status=$?
+  stop_servers
+  rm -rf "$TMP"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+export RACIK_ENV=development
+export INSTANCE_PATH="$TMP"
+export JOBS_MODE=thread
+export LOG_LEVEL=WARNING
+export SECRET_KEY=bench-secret
+export REDIS_URL=
+export FLASK_APP=wsgi.py
+unset GUNICORN_CMD_ARGS PROXY_FIX_X_FOR RATELIMIT_STORAGE_URI
+
+free_port() {
+  "$BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# PostgreSQL answers? (exit 0) Prints why not otherwise.
+pg_ready() {  # url
+  "$BIN/python" bench/catalog_gen.py pgdb "$1" >"$TMP/pgdb.out" 2>"$TMP/pgdb.err" && return 0
+  local status=$?
+  if ((status == 2)); then
+    echo "==> postgres: SKIPPED, $(cat "$TMP/pgdb.err")"
+  else
+    cat "$TMP/pgdb.err" >&2
+  fi
+  return 1
+}
+
+# gunicorn with sync workers, no access log, no control socket; DATABASE_URL given.
+start_server() {  # name port database-url
+  DATABASE_URL="$3" "$BIN/gunicorn" -w "$WORKERS" -b "$HOST:$2" --no-control-socket \
+    --log-level warning wsgi:app >"$TMP/$1.log" 2>&1 &
+  PIDS+=("$!")
+  local pid=$! deadline=$((SECONDS + 30))
+  until curl -fs -o /dev/null --max-time 2 "http://$HOST:$2/healthz"; do
+    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+      echo "$1 did not come up on $HOST:$2; its log:" >&2
+      cat "$TMP/$1.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+
+# Tracebacks in a server log: a 500 the client may not have seen as such.
+server_errors() {  # name
+  local count
+  count="$(grep -c '^Traceback' "$TMP/$1.log" || true)"
+  if ((count > 0)); then
+    echo "  WARNING: $count traceback(s) in the $1 server log; the first:"
+    grep -m1 -A30 '^Traceback' "$TMP/$1.log" | sed 's/^/    /'
+    return 1
+  fi
+  return 0
+}
