@@ -7,7 +7,8 @@
 #   bash bench/checkout.sh            # or: bash bench/run.sh checkout
 #
 # Knobs: BENCH_RACE_BUYERS (200), BENCH_RACE_STOCK (20), BENCH_RACE_PLENTY (1000; 0 skips
-# the scenario), BENCH_WORKERS (2), BENCH_PG (1), BENCH_RACE_PG_URL
+# the scenario), BENCH_RACE_SCARCE (1; 0 skips the scarce scenario), BENCH_RACE_SQLITE (1; 0
+# skips SQLite), BENCH_WORKERS (2), BENCH_PG (1), BENCH_RACE_PG_URL
 # (postgresql://127.0.0.1:5432/racik_bench_checkout, dropped and created for every
 # scenario), BENCH_SEED (2026).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,11 +21,17 @@ RACE_PG_URL="${BENCH_RACE_PG_URL:-postgresql://127.0.0.1:5432/racik_bench_checko
 RACE="$BIN/python bench/checkout_race.py"
 rm -f "$RESULTS"/checkout-*.json
 
-SCENARIOS=("scarce:$STOCK")
+SCENARIOS=()
+if [[ "${BENCH_RACE_SCARCE:-1}" == 1 ]]; then
+  SCENARIOS+=("scarce:$STOCK")
+fi
 if ((PLENTY > 0)); then
   SCENARIOS+=("plenty:$PLENTY")
 fi
-DATABASES=(sqlite)
+DATABASES=()
+if [[ "${BENCH_RACE_SQLITE:-1}" == 1 ]]; then
+  DATABASES+=(sqlite)
+fi
 if [[ "$PG" == 1 ]] && pg_ready "$RACE_PG_URL"; then
   DATABASES+=(postgres)
 elif [[ "$PG" != 1 ]]; then

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Racik throughput benchmark: home page, login page, a bare Flask "floor" app, and product
 # search over a generated catalog (SQLite, and PostgreSQL when it answers), all under
-# gunicorn on loopback, measured with wrk. See bench/README.md.
+# gunicorn on loopback, measured with wrk; then the checkout race (bench/checkout.sh) and
+# the order-history pages at 1M orders (bench/orders.sh). See bench/README.md.
 #
-#   bash bench/run.sh                 # or: make bench
+#   bash bench/run.sh                 # or: make bench; every part: pages checkout orders
+#   bash bench/run.sh pages           # only the pages and search (what it did before)
+#   bash bench/run.sh checkout orders # only the parts named
 #   BENCH_SECONDS=5 bash bench/run.sh
 #   BENCH_PRODUCTS=2000 BENCH_SECONDS=3 BENCH_SEARCH_SECONDS=5 bash bench/run.sh   # smoke
 #
@@ -18,6 +21,35 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+
+# Parts: pages (home/login/floor + search), checkout, orders; none named = all three.
+PARTS=("$@")
+if ((${#PARTS[@]} == 0)); then
+  PARTS=(pages checkout orders)
+fi
+for part in "${PARTS[@]}"; do
+  case "$part" in
+    pages|checkout|orders) ;;
+    *) echo "unknown part '$part' (pages, checkout, orders)" >&2; exit 2 ;;
+  esac
+done
+wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
+# The checkout race and the order pages: separate scripts with their own servers and
+# databases, run after the pages part has stopped its servers.
+other_parts() {
+  local status=0
+  if wants checkout; then
+    bash bench/checkout.sh || status=$?
+  fi
+  if wants orders; then
+    bash bench/orders.sh || status=$?
+  fi
+  return "$status"
+}
+if ! wants pages; then
+  other_parts
+  exit $?
+fi
 BIN="$ROOT/.venv/bin"
 RESULTS="$ROOT/bench/results"
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
@@ -206,4 +238,16 @@ if [[ "$SEARCH" == 1 ]]; then
 fi
 
 echo
-"$BIN/python" bench/report.py "${REPORT[@]}"
+status=0
+"$BIN/python" bench/report.py "${REPORT[@]}" || status=$?
+
+# Stop the page servers before the other parts load the machine.
+for pid in "${PIDS[@]}"; do
+  kill -TERM "$pid" 2>/dev/null || true
+done
+for pid in "${PIDS[@]}"; do
+  wait "$pid" 2>/dev/null || true
+done
+PIDS=()
+other_parts || { ((status != 0)) || status=1; }
+exit "$status"
