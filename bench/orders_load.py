@@ -109,19 +109,19 @@ def report(label: str, files: list[Path], json_out: Path | None) -> int:
         figures = parse_wrk(text)
         match = re.search(r"Non-200 responses: (\d+)", text)
         figures["non_200"] = int(match.group(1)) if match else None
-        figures["row"] = path.stem.removeprefix("wrk-")
+        figures["row"] = path.stem.removeprefix("wrk-").removeprefix("orders-")
         rows.append(figures)
         if figures["non_200"] or figures["non_2xx_3xx"] or any(
                 figures["socket_errors"].values()) or figures["requests_per_sec"] is None:
             bad += 1
     print(f"\norder pages ({label})")
-    print(f"{'row':<24} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+    print(f"{'row':<36} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
           f"{'non-200':>7}")
     for r in rows:
         def ms(value):
             return f"{value:8.1f}" if value is not None else "       -"
         rps = r["requests_per_sec"]
-        print(f"{r['row']:<24} {r['connections'] or 0:>5} "
+        print(f"{r['row']:<36} {r['connections'] or 0:>5} "
               f"{(f'{rps:8.1f}' if rps is not None else '       -')} {ms(r['p50_ms'])} "
               f"{ms(r['p90_ms'])} {ms(r['p99_ms'])} {r['non_200'] if r['non_200'] is not None else '-':>7}")  # noqa: E501
     if bad:
@@ -147,62 +147,63 @@ def explain(users: Path, analyze: bool) -> int:
     app = create_app()
     with app.app_context():
         engine = db.engine
-        dialect = engine.dialect.name
-        for row, (kind, paths) in ROWS.items():
-            # The biggest account of the row (the first buyer_deep, the biggest store).
-            account = max((a for a in accounts if a["kind"] == kind), key=lambda a: a["orders"])
-            path = paths[-3] if len(paths) > 1 else paths[0]  # status=delivered for "status"
-            client = app.test_client()
-            html = client.get("/masuk").get_data(as_text=True)
-            response = client.post("/masuk", data={"csrf_token": _csrf(html),
-                                                  "email": account["email"],
-                                                  "password": PASSWORD})
-            if response.status_code not in (302, 303):
-                print(f"{row}: login answered {response.status_code}", file=sys.stderr)
-                return 1
-            client.get(path)  # warm
-            captured: list[tuple[str, object]] = []
+    dialect = engine.dialect.name
+    # No app context around the requests: each request must push its own, or Flask-Login's
+    # user cached in `g` would leak from one account's request into the next.
+    for row, (kind, paths) in ROWS.items():
+        # The biggest account of the row (the first buyer_deep, the biggest store).
+        account = max((a for a in accounts if a["kind"] == kind), key=lambda a: a["orders"])
+        path = paths[-3] if len(paths) > 1 else paths[0]  # status=delivered for "status"
+        client = app.test_client()
+        html = client.get("/masuk").get_data(as_text=True)
+        response = client.post("/masuk", data={"csrf_token": _csrf(html),
+                                              "email": account["email"],
+                                              "password": PASSWORD})
+        if response.status_code not in (302, 303):
+            print(f"{row}: login answered {response.status_code}", file=sys.stderr)
+            return 1
+        client.get(path)  # warm
+        captured: list[tuple[str, object]] = []
 
-            def record(conn, cursor, statement, parameters, context, executemany,
-                       captured=captured):
-                if statement.lstrip().upper().startswith("SELECT"):
-                    captured.append((statement, parameters))
+        def record(conn, cursor, statement, parameters, context, executemany,
+                   captured=captured):
+            if statement.lstrip().upper().startswith("SELECT"):
+                captured.append((statement, parameters))
 
-            event.listen(engine, "before_cursor_execute", record)
-            try:
-                began = time.perf_counter()
-                response = client.get(path)
-                elapsed = (time.perf_counter() - began) * 1000
-            finally:
-                event.remove(engine, "before_cursor_execute", record)
-            print("=" * 100)
-            print(f"{row}: {path} as {account['email']} ({account['orders']:,} orders): "
-                  f"{response.status_code}, whole page {elapsed:.1f} ms, "
-                  f"{len(captured)} SELECTs")
-            raw = engine.raw_connection()
-            try:
-                cursor = raw.cursor()
-                for statement, parameters in captured:
-                    print("-" * 100)
-                    print(statement.strip())
-                    print(f"  params: {parameters}")
-                    if dialect == "postgresql":
-                        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
-                        cursor.execute(prefix + statement, parameters)
-                        for (line,) in cursor.fetchall():
-                            print("  " + line)
-                    else:
-                        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-                        for plan_row in cursor.fetchall():
-                            print("  plan:", plan_row[-1])
-                        began = time.perf_counter()
-                        cursor.execute(statement, parameters)
-                        cursor.fetchall()
-                        print(f"  time: {(time.perf_counter() - began) * 1000:.1f} ms")
-                raw.rollback()
-            finally:
-                raw.close()
-            db.session.rollback()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            began = time.perf_counter()
+            response = client.get(path)
+            elapsed = (time.perf_counter() - began) * 1000
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        print("=" * 100)
+        print(f"{row}: {path} as {account['email']} ({account['orders']:,} orders): "
+              f"{response.status_code}, whole page {elapsed:.1f} ms, "
+              f"{len(captured)} SELECTs")
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            for statement, parameters in captured:
+                print("-" * 100)
+                print(statement.strip())
+                print(f"  params: {parameters}")
+                if dialect == "postgresql":
+                    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
+                    cursor.execute(prefix + statement, parameters)
+                    for (line,) in cursor.fetchall():
+                        print("  " + line)
+                else:
+                    cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+                    for plan_row in cursor.fetchall():
+                        print("  plan:", plan_row[-1])
+                    began = time.perf_counter()
+                    cursor.execute(statement, parameters)
+                    cursor.fetchall()
+                    print(f"  time: {(time.perf_counter() - began) * 1000:.1f} ms")
+            raw.rollback()
+        finally:
+            raw.close()
     return 0
 
 
