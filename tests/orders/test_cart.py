@@ -170,7 +170,7 @@ def test_remove_a_line(db, client, login_as):
 
 
 def test_cart_groups_lines_by_store_with_subtotals(db, client, login_as):
-    first, a = _shop(db, price=10_000)
+    _, a = _shop(db, price=10_000)
     second, b = _shop(db, price=25_000)
     second.store.shipping_cost = 9_000
     db.session.commit()
