@@ -122,6 +122,8 @@ def review_create(*, buyer: User, order: Order, item: OrderItem, rating: object,
         with db.session.begin_nested():
             db.session.add(review)
     except IntegrityError:
+        log.info("review of product %s by buyer %s refused: a concurrent one won",
+                 item.product_id, buyer.id)
         raise ReviewError(ALREADY_REVIEWED) from None
     product = _rating_add(item.product_id, rating)
     store = db.session.get(Store, order.store_id)
