@@ -66,13 +66,14 @@ def review_new(number: str, item_id: int):
                                              Order.buyer_id == current_user.id))
     item = owned_or_404(select(OrderItem).where(OrderItem.id == item_id,
                                                 OrderItem.order_id == order.id))
-    try:
-        review_check(buyer=current_user, order=order, item=item)
-    except ReviewError as error:
-        return render_error(409, error.message)
     typed = {"rating": request.form.get("rating", ""),
              "comment": request.form.get("comment", "")}
-    if request.method == "POST":
+    if request.method == "GET":
+        try:  # not delivered, or reviewed already: no form to fill in (409)
+            review_check(buyer=current_user, order=order, item=item)
+        except ReviewError as error:
+            return render_error(409, error.message)
+    else:
         try:
             review_create(buyer=current_user, order=order, item=item,
                           rating=parse_int(typed["rating"]), comment=typed["comment"])
