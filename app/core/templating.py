@@ -44,6 +44,8 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Keranjang"), "orders.cart", frozenset({"customer"}), "app.orders.cart:cart_badge"),
     NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"})),
     NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"})),
+    NavItem(_l("Ulasan"), "orders.seller_reviews", frozenset({"seller"}),
+            "app.orders.reviews:unreplied_reviews_badge"),
     NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"})),
     NavItem(_l("CRM"), "crm.board", frozenset({"staff", "admin"})),
     NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"})),

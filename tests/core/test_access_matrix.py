@@ -132,6 +132,13 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "orders.seller_order": {"GET": everyone(404)},
     "orders.order_detail": {"GET": everyone(404)},
     "orders.my_orders": {"GET": everyone(404)},
+    # Reviews: the buyer's form for an item of another buyer's delivered order (404), the
+    # public product reviews, the seller's reviews and the reply to another store's (404).
+    "orders.review_new": {"GET": only({"customer"}, status=404),
+                          "POST": only({"customer"}, status=404)},
+    "orders.product_reviews": {"GET": everyone(200)},
+    "orders.seller_reviews": {"GET": only({"seller"})},
+    "orders.review_reply_route": {"POST": only({"seller"}, status=404)},
 }
 
 
@@ -196,6 +203,9 @@ def _url_args(app, endpoint: str) -> dict:
                 return {"product_id": product.id}
         if endpoint.startswith("crm."):
             return _crm_url_args(endpoint)
+        if endpoint in ("orders.review_new", "orders.product_reviews",
+                        "orders.review_reply_route"):
+            return _review_url_args(endpoint)
         if endpoint.startswith(("orders.", "accounts.address")):
             values = _orders_url_args(endpoint)
             if values is not None:
@@ -237,6 +247,33 @@ def _orders_url_args(endpoint: str) -> dict | None:
         "accounts.address_delete_route": {"address_id": address.id},
     }
     return by_endpoint.get(endpoint)
+
+
+def _review_url_args(endpoint: str) -> dict:
+    """A delivered order of the foreign product by a buyer nobody under test is, and that
+    buyer's review of it (created once per test)."""
+    from app.core.clock import utcnow
+    from app.extensions import db
+    from app.orders.models import Order, Review
+    from tests.factories import make_order
+
+    product = _foreign_product()
+    if endpoint == "orders.product_reviews":
+        return {"product_id": product.id}
+    review = db.session.scalars(select(Review)).first()
+    if review is None:
+        buyer = make_user(email="review-buyer@example.test")
+        order = make_order(buyer=buyer, variant=product.variants[0])
+        # Delivered directly: the lifecycle service is not what this matrix tests.
+        order.status, order.delivered_at = "delivered", utcnow()
+        review = Review(product_id=product.id, store_id=product.store_id, order_id=order.id,
+                        buyer_id=buyer.id, rating=5)
+        db.session.add(review)
+        db.session.commit()
+    if endpoint == "orders.review_reply_route":
+        return {"review_id": review.id}
+    order = db.session.get(Order, review.order_id)
+    return {"number": order.number, "item_id": order.items[0].id}
 
 
 def _crm_url_args(endpoint: str) -> dict:
