@@ -174,5 +174,5 @@ def _tell_buyer(request: ReturnRequest, order: Order) -> None:
     subject = (_l("Retur pesanan %(number)s diterima", number=order.number) if accepted
                else _l("Retur pesanan %(number)s ditolak", number=order.number))
     mail_queue(to=buyer.email, template="return_decided", locale=buyer.locale,
-               subject=subject, name=buyer.name, order=order, request=request,
+               subject=subject, name=buyer.name, order=order, ret=request,
                accepted=accepted, link=public_url("orders.order_detail", number=order.number))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.core.models import EmailOutbox, JobRecord
 from tests.conftest import log_in
-from tests.factories import make_category, make_product, make_user
+from tests.factories import make_category, make_order, make_product, make_user
 
 ANON = "anonymous"
 ROLES = (ANON, "customer", "seller", "client", "staff", "admin")
@@ -117,8 +117,22 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     # Orders (placeholders until the order pages land)
     "orders.cart": {"GET": everyone(404)},
     "orders.checkout_detail": {"GET": everyone(404)},
-    "orders.seller_order": {"GET": everyone(404)},
-    "orders.order_detail": {"GET": everyone(404)},
+    # Order pages and lifecycle: the buyer's own orders, the seller's own store's orders
+    # (another buyer's / store's order: 404; POSTs with an empty form reach ownership first).
+    "orders.my_orders": {"GET": only({"customer"})},
+    "orders.order_detail": {"GET": only({"customer"}, status=404)},
+    "orders.order_status": {"GET": only({"customer"}, status=404)},
+    "orders.order_cancel_route": {"POST": only({"customer"}, status=404)},
+    "orders.order_confirm": {"POST": only({"customer"}, status=404)},
+    "orders.return_request": {"GET": only({"customer"}, status=404),
+                              "POST": only({"customer"}, status=404)},
+    "orders.seller_orders": {"GET": only({"seller"})},
+    "orders.seller_order": {"GET": only({"seller"}, status=404)},
+    "orders.seller_advance": {"POST": only({"seller"}, status=404)},
+    "orders.seller_cancel": {"POST": only({"seller"}, status=404)},
+    "orders.packing_slip": {"GET": only({"seller"}, status=404)},
+    "orders.return_accept": {"POST": only({"seller"}, status=404)},
+    "orders.return_reject": {"POST": only({"seller"}, status=404)},
 }
 
 
@@ -139,6 +153,28 @@ def _foreign_product():
         product.images.append(ProductImage(display_key=key, thumb_key=key, width=1, height=1))
         db.session.commit()
     return product
+
+
+ORDER_ENDPOINTS = {
+    "orders.order_detail", "orders.order_status", "orders.order_cancel_route",
+    "orders.order_confirm", "orders.return_request", "orders.seller_order",
+    "orders.seller_advance", "orders.seller_cancel", "orders.packing_slip",
+    "orders.return_accept", "orders.return_reject",
+}
+
+
+def _foreign_order():
+    """A pending order placed by a buyer nobody under test is, at a foreign store."""
+    from app.extensions import db
+    from app.orders.models import Order
+
+    order = db.session.scalars(select(Order).limit(1)).first()
+    if order is None:
+        product = _foreign_product()
+        buyer = make_user(email="foreign-buyer@example.test")
+        order = make_order(buyer=buyer, variant=product.variants[0])
+        db.session.commit()
+    return order
 
 
 def _url_args(app, endpoint: str) -> dict:
@@ -185,8 +221,9 @@ def _url_args(app, endpoint: str) -> dict:
             return _crm_url_args(endpoint)
         if endpoint in ("orders.checkout_detail",):
             return {"reference": "CO-20260101-000001"}
-        if endpoint in ("orders.seller_order", "orders.order_detail"):
-            return {"number": "RCK-20260101-000001"}
+        # Order pages: an order of a foreign buyer at a foreign store (nobody under test).
+        if endpoint in ORDER_ENDPOINTS:
+            return {"number": _foreign_order().number}
     return {}
 
 
