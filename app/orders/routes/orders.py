@@ -76,6 +76,7 @@ def _order_labels() -> dict:
         "order_status_labels": ORDER_STATUS_LABELS,
         "return_status_labels": RETURN_STATUS_LABELS,
         "seller_next_labels": SELLER_NEXT_LABELS,
+        "order_final_statuses": OrderStatus.FINAL,
     }
 
 
