@@ -151,7 +151,9 @@ class AddressForm(FlaskForm):
                            description=_l("Jalan, nomor rumah, RT/RW, kelurahan, kecamatan."))
     city = StringField(_l("Kota/kabupaten"), filters=[strip],
                        validators=[required(), max_length(80)])
-    province = SelectField(_l("Provinsi"), choices=[SelectChoice("", "—")] + [SelectChoice(p, p) for p in PROVINCES],
+    province = SelectField(_l("Provinsi"),
+                           choices=[SelectChoice("", "—")] + [SelectChoice(p, p)
+                                                               for p in PROVINCES],
                            validate_choice=False, validators=[required()])
     postal_code = StringField(_l("Kode pos"), filters=[strip], validators=[
         required(), Regexp(r"^\d{5}$", message=_l("Kode pos terdiri dari 5 angka."))])

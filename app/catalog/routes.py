@@ -78,6 +78,7 @@ from app.core.http import form_status, is_htmx, render_error, render_page, see_o
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
 from app.inventory.services import StockError
+from app.orders.reviews import product_reviews_page, rating_distribution
 
 log = logging.getLogger(__name__)
 bp = Blueprint("catalog", __name__)
@@ -159,7 +160,9 @@ def product(product_id: int):
     rating, rating_count = item.rating_avg, item.rating_count
     return render_page("catalog/product.html", "catalog/_variant.html", product=item,
                        variant=variant, chosen=chosen, is_owner=is_owner,
-                       rating=rating, rating_count=rating_count)
+                       rating=rating, rating_count=rating_count,
+                       reviews=product_reviews_page(item.id),
+                       rating_bars=rating_distribution(item.id))
 
 
 @bp.route("/toko/<slug>")

@@ -42,8 +42,13 @@ class NavItem:
 # The navigation, by role. A feature adds its entry here when its page exists.
 NAVIGATION: list[NavItem] = [
     NavItem(_l("Keranjang"), "orders.cart", frozenset({"customer"}), "app.orders.cart:cart_badge"),
+    NavItem(_l("Pesanan saya"), "orders.my_orders", frozenset({"customer"})),
+    NavItem(_l("Kelola pesanan"), "orders.seller_orders", frozenset({"seller"}),
+            "app.orders.queries:seller_new_orders_badge"),
     NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"})),
     NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"})),
+    NavItem(_l("Ulasan"), "orders.seller_reviews", frozenset({"seller"}),
+            "app.orders.reviews:unreplied_reviews_badge"),
     NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"})),
     NavItem(_l("CRM"), "crm.board", frozenset({"staff", "admin"})),
     NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"})),

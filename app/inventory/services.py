@@ -65,10 +65,13 @@ def stock_change(*, variant: Variant, delta: int, reason: str, actor: User | Non
     # Lock the product row before the variant row, always: the stock_total UPDATE below
     # locks it too, and concurrent checkouts of several variants would otherwise lock
     # (variant, product) pairs in crossing orders and deadlock on PostgreSQL. Checkout
-    # changes its lines in (product id, variant id) order. SQLite has one writer at a time
-    # and no FOR UPDATE (SQLAlchemy leaves the clause out there).
+    # changes its lines in (product id, variant id) order. FOR NO KEY UPDATE (the lock an
+    # UPDATE of non-key columns takes), not FOR UPDATE: the latter conflicts with the KEY
+    # SHARE locks that inserting rows referencing the product (order items) take, which
+    # deadlocks two checkouts of the same products. SQLite has one writer at a time and no
+    # FOR UPDATE (SQLAlchemy leaves the clause out there).
     db.session.execute(select(Product.id).where(Product.id == variant.product_id)
-                       .with_for_update())
+                       .with_for_update(key_share=True))
     new_stock = db.session.execute(
         update(Variant)
         .where(Variant.id == variant.id, Variant.stock + delta >= 0,

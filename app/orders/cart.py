@@ -49,6 +49,11 @@ class CartLine:
     problem: str = ""  # non-empty: this line blocks checkout
 
     @property
+    def withdrawn(self) -> bool:
+        """The product was archived or this option combination removed."""
+        return not self.product.active or not self.variant.active
+
+    @property
     def line_total(self) -> int:
         return self.variant.price * self.item.quantity
 

@@ -4,8 +4,8 @@ store, all in the caller's transaction (the route commits once, or rolls back ev
 `checkout_place`:
 1. returns the existing checkout when the form's idempotency key was used before (double
    click, two tabs, a retry after a timeout): one checkout, never two;
-2. refuses an empty cart, a flagged line (archived, removed, sold out), a bad address or
-   payment method;
+2. refuses an empty cart, a line no longer sold (archived product, removed variant), a
+   bad address or payment method;
 3. creates the checkout and the orders with their item snapshots (name, options, SKU,
    unit price), numbered `RCK-<WIB date>-<id>` and `CO-<WIB date>-<id>`;
 4. takes the stock with `stock_change(reason="sale")`: a conditional UPDATE per variant,
@@ -130,9 +130,11 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
     cart = cart_view(buyer.id)
     if cart.empty:
         raise CheckoutError(_l("Keranjang Anda kosong."))
-    if cart.blocked:
-        raise CheckoutError(_l("Ada barang di keranjang yang tidak dapat dibeli. Periksa "
-                               "keranjang Anda."))
+    if any(line.withdrawn for line in cart.lines):
+        raise CheckoutError(_l("Ada barang di keranjang yang tidak dijual lagi. Hapus dari "
+                               "keranjang untuk melanjutkan."))
+    # Lines short of stock are not refused here: the conditional UPDATEs below are the
+    # truth (the stock may change in between), and report every short line at once.
     checkout = Checkout(
         reference=f"tmp-{uuid.uuid4().hex}", buyer_id=buyer.id,
         idempotency_key=idempotency_key, payment_method=payment_method,

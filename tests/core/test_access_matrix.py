@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.core.models import EmailOutbox, JobRecord
 from tests.conftest import log_in
-from tests.factories import make_category, make_checkout, make_product, make_user
+from tests.factories import make_category, make_checkout, make_order, make_product, make_user
 
 ANON = "anonymous"
 ROLES = (ANON, "customer", "seller", "client", "staff", "admin")
@@ -128,10 +128,29 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "orders.cart_remove_route": {"POST": only({"customer"}, status=404)},
     "orders.checkout": {"GET": only({"customer"}), "POST": only({"customer"}, status=422)},
     "orders.checkout_detail": {"GET": only({"customer"}, status=404)},
-    # Orders (placeholders until the order pages land)
-    "orders.seller_order": {"GET": everyone(404)},
-    "orders.order_detail": {"GET": everyone(404)},
-    "orders.my_orders": {"GET": everyone(404)},
+    # Order pages and lifecycle: the buyer's own orders, the seller's own store's orders
+    # (another buyer's / store's order: 404; POSTs with an empty form reach ownership first).
+    "orders.my_orders": {"GET": only({"customer"})},
+    "orders.order_detail": {"GET": only({"customer"}, status=404)},
+    "orders.order_status": {"GET": only({"customer"}, status=404)},
+    "orders.order_cancel_route": {"POST": only({"customer"}, status=404)},
+    "orders.order_confirm": {"POST": only({"customer"}, status=404)},
+    "orders.return_request": {"GET": only({"customer"}, status=404),
+                              "POST": only({"customer"}, status=404)},
+    "orders.seller_orders": {"GET": only({"seller"})},
+    "orders.seller_order": {"GET": only({"seller"}, status=404)},
+    "orders.seller_advance": {"POST": only({"seller"}, status=404)},
+    "orders.seller_cancel": {"POST": only({"seller"}, status=404)},
+    "orders.packing_slip": {"GET": only({"seller"}, status=404)},
+    "orders.return_accept": {"POST": only({"seller"}, status=404)},
+    "orders.return_reject": {"POST": only({"seller"}, status=404)},
+    # Reviews: the buyer's form for an item of another buyer's delivered order (404), the
+    # public product reviews, the seller's reviews and the reply to another store's (404).
+    "orders.review_new": {"GET": only({"customer"}, status=404),
+                          "POST": only({"customer"}, status=404)},
+    "orders.product_reviews": {"GET": everyone(200)},
+    "orders.seller_reviews": {"GET": only({"seller"})},
+    "orders.review_reply_route": {"POST": only({"seller"}, status=404)},
 }
 
 
@@ -152,6 +171,28 @@ def _foreign_product():
         product.images.append(ProductImage(display_key=key, thumb_key=key, width=1, height=1))
         db.session.commit()
     return product
+
+
+ORDER_ENDPOINTS = {
+    "orders.order_detail", "orders.order_status", "orders.order_cancel_route",
+    "orders.order_confirm", "orders.return_request", "orders.seller_order",
+    "orders.seller_advance", "orders.seller_cancel", "orders.packing_slip",
+    "orders.return_accept", "orders.return_reject",
+}
+
+
+def _foreign_order():
+    """A pending order placed by a buyer nobody under test is, at a foreign store."""
+    from app.extensions import db
+    from app.orders.models import Order
+
+    order = db.session.scalars(select(Order).limit(1)).first()
+    if order is None:
+        product = _foreign_product()
+        buyer = make_user(email="foreign-buyer@example.test")
+        order = make_order(buyer=buyer, variant=product.variants[0])
+        db.session.commit()
+    return order
 
 
 def _url_args(app, endpoint: str) -> dict:
@@ -196,6 +237,14 @@ def _url_args(app, endpoint: str) -> dict:
                 return {"product_id": product.id}
         if endpoint.startswith("crm."):
             return _crm_url_args(endpoint)
+        if endpoint in ("orders.checkout_detail",):
+            return {"reference": "CO-20260101-000001"}
+        # Order pages: an order of a foreign buyer at a foreign store (nobody under test).
+        if endpoint in ORDER_ENDPOINTS:
+            return {"number": _foreign_order().number}
+        if endpoint in ("orders.review_new", "orders.product_reviews",
+                        "orders.review_reply_route"):
+            return _review_url_args(endpoint)
         if endpoint.startswith(("orders.", "accounts.address")):
             values = _orders_url_args(endpoint)
             if values is not None:
@@ -211,14 +260,16 @@ def _foreign_checkout():
     from app.extensions import db
     from app.orders.models import CartItem, Checkout
 
+    product = _foreign_product()
     checkout = db.session.scalars(select(Checkout).limit(1)).first()
     if checkout is None:
-        product = _foreign_product()
-        buyer = make_user(email="foreign-buyer@example.test")
+        buyer = make_user(email="foreign-checkout-buyer@example.test")
         checkout = make_checkout(buyer=buyer, lines=[(product.variants[0], 1)])
-        db.session.add(CartItem(user_id=buyer.id, variant_id=product.variants[0].id,
-                                quantity=1))
-        db.session.commit()
+    if db.session.scalars(select(CartItem).where(
+            CartItem.user_id == checkout.buyer_id)).first() is None:
+        db.session.add(CartItem(user_id=checkout.buyer_id,
+                                variant_id=product.variants[0].id, quantity=1))
+    db.session.commit()
     address = db.session.scalars(select(Address).where(
         Address.user_id == checkout.buyer_id)).first()
     item = db.session.scalars(select(CartItem).where(
@@ -237,6 +288,33 @@ def _orders_url_args(endpoint: str) -> dict | None:
         "accounts.address_delete_route": {"address_id": address.id},
     }
     return by_endpoint.get(endpoint)
+
+
+def _review_url_args(endpoint: str) -> dict:
+    """A delivered order of the foreign product by a buyer nobody under test is, and that
+    buyer's review of it (created once per test)."""
+    from app.core.clock import utcnow
+    from app.extensions import db
+    from app.orders.models import Order, Review
+    from tests.factories import make_order
+
+    product = _foreign_product()
+    if endpoint == "orders.product_reviews":
+        return {"product_id": product.id}
+    review = db.session.scalars(select(Review)).first()
+    if review is None:
+        buyer = make_user(email="review-buyer@example.test")
+        order = make_order(buyer=buyer, variant=product.variants[0])
+        # Delivered directly: the lifecycle service is not what this matrix tests.
+        order.status, order.delivered_at = "delivered", utcnow()
+        review = Review(product_id=product.id, store_id=product.store_id, order_id=order.id,
+                        buyer_id=buyer.id, rating=5)
+        db.session.add(review)
+        db.session.commit()
+    if endpoint == "orders.review_reply_route":
+        return {"review_id": review.id}
+    order = db.session.get(Order, review.order_id)
+    return {"number": order.number, "item_id": order.items[0].id}
 
 
 def _crm_url_args(endpoint: str) -> dict:

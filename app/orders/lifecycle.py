@@ -1,0 +1,303 @@
+"""The order lifecycle: one table of allowed status changes and who may make each.
+
+    pending    -> processing   the seller accepts the order
+    processing -> shipped      the seller ships it (optionally with a tracking number, "resi")
+    shipped    -> delivered    the buyer confirms receipt (the completion date of revenue)
+    pending    -> cancelled    the buyer, the seller (with a reason) or the system (payment
+                               expiry); the stock goes back, the units sold come off
+    delivered  -> returned     the seller, only by accepting the buyer's return request
+                               (`app.orders.returns.return_accept`)
+
+`order_transition` checks the table, then applies the change with a conditional UPDATE
+(`... WHERE id = :id AND status = :from`): when two requests race (a double click, two tabs)
+only one row update succeeds and the other gets TransitionError, so nothing is applied
+twice. Every change writes an OrderEvent (who, when, note), stamps the order's `<status>_at`
+and queues the buyer's email in the buyer's language. Services flush, never commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.accounts.models import Store, User
+from app.catalog.models import Product, Variant
+from app.core.clock import utcnow
+from app.core.http import app_path, public_url
+from app.core.mail import mail_queue
+from app.core.notices import N_, notice_kind, notice_send
+from app.extensions import db
+from app.inventory.models import StockReason
+from app.inventory.services import stock_change
+from app.orders.models import Order, OrderEvent, OrderStatus, ReturnStatus
+
+if TYPE_CHECKING:
+    from app.orders.models import ReturnRequest
+
+log = logging.getLogger(__name__)
+
+TRACKING_NUMBER_MAX = 60
+NOTE_MAX = 300  # OrderEvent.note
+
+
+class Side:
+    """Who acts on an order: its buyer, the owner of its store, or the system (jobs)."""
+
+    BUYER = "buyer"
+    SELLER = "seller"
+    SYSTEM = "system"
+
+
+ORDER_STATUS_LABELS = {
+    OrderStatus.PENDING: _l("Menunggu diproses"),
+    OrderStatus.PROCESSING: _l("Diproses"),
+    OrderStatus.SHIPPED: _l("Dikirim"),
+    OrderStatus.DELIVERED: _l("Selesai"),
+    OrderStatus.CANCELLED: _l("Dibatalkan"),
+    OrderStatus.RETURNED: _l("Dikembalikan"),
+}
+
+# (from, to) -> the sides allowed to make that change. Anything not listed is refused.
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    (OrderStatus.PENDING, OrderStatus.PROCESSING): frozenset({Side.SELLER}),
+    (OrderStatus.PROCESSING, OrderStatus.SHIPPED): frozenset({Side.SELLER}),
+    (OrderStatus.SHIPPED, OrderStatus.DELIVERED): frozenset({Side.BUYER}),
+    (OrderStatus.PENDING, OrderStatus.CANCELLED): frozenset(
+        {Side.BUYER, Side.SELLER, Side.SYSTEM}),
+    # Only through an accepted return request (see `order_transition`).
+    (OrderStatus.DELIVERED, OrderStatus.RETURNED): frozenset({Side.SELLER}),
+}
+
+# The seller's "next step" button: from -> to.
+SELLER_NEXT = {
+    OrderStatus.PENDING: OrderStatus.PROCESSING,
+    OrderStatus.PROCESSING: OrderStatus.SHIPPED,
+}
+SELLER_NEXT_LABELS = {
+    OrderStatus.PENDING: _l("Proses pesanan"),
+    OrderStatus.PROCESSING: _l("Tandai dikirim"),
+}
+
+# The timestamp column each status stamps.
+STATUS_TIMESTAMPS = {
+    OrderStatus.PROCESSING: "processing_at",
+    OrderStatus.SHIPPED: "shipped_at",
+    OrderStatus.DELIVERED: "delivered_at",
+    OrderStatus.CANCELLED: "cancelled_at",
+    OrderStatus.RETURNED: "returned_at",
+}
+
+ORDER_CANCELLED_NOTICE = "order_cancelled_by_buyer"
+ORDER_DELIVERED_NOTICE = "order_delivered"
+notice_kind(ORDER_CANCELLED_NOTICE, N_("Pesanan %(number)s dibatalkan oleh pembeli."))
+notice_kind(ORDER_DELIVERED_NOTICE, N_("Pesanan %(number)s sudah diterima pembeli."))
+
+
+class OrderError(Exception):
+    """Bad input for an order action (HTTP 422); `field` names the form field."""
+
+    def __init__(self, message: object, *, field: str = ""):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.field = field
+
+
+class TransitionError(OrderError):
+    """A status change the table forbids, or one that lost a race (HTTP 409). Nothing was
+    changed."""
+
+
+def order_sides(order: Order, actor: User | None) -> set[str]:
+    """The sides `actor` may act on for this order (a seller may buy from their own store)."""
+    if actor is None:
+        return {Side.SYSTEM}
+    sides = set()
+    if order.buyer_id == actor.id:
+        sides.add(Side.BUYER)
+    owner_id = db.session.scalar(select(Store.owner_id).where(Store.id == order.store_id))
+    if owner_id == actor.id:
+        sides.add(Side.SELLER)
+    return sides
+
+
+def order_allowed(order: Order, to: str, side: str) -> bool:
+    """True when TRANSITIONS lets `side` move the order from its status to `to` (for
+    showing buttons; `order_transition` decides)."""
+    return side in TRANSITIONS.get((order.status, to), frozenset())
+
+
+def _refuse(order: Order, to: str, current: str) -> TransitionError:
+    if to == OrderStatus.CANCELLED and current != OrderStatus.PENDING:
+        return TransitionError(_l(
+            "Pesanan %(number)s berstatus %(current)s dan tidak dapat dibatalkan lagi. "
+            "Pembatalan hanya bisa selama pesanan menunggu diproses.",
+            number=order.number, current=ORDER_STATUS_LABELS[current]))
+    return TransitionError(_l(
+        "Pesanan %(number)s berstatus %(current)s dan tidak dapat diubah menjadi "
+        "%(target)s.", number=order.number, current=ORDER_STATUS_LABELS[current],
+        target=ORDER_STATUS_LABELS.get(to, to)))
+
+
+def order_transition(*, order: Order, to: str, actor: User | None, side: str | None = None,
+                     from_status: str | None = None, note: str = "",
+                     tracking_number: str = "", return_request: ReturnRequest | None = None,
+                     notify: bool = True) -> OrderEvent:
+    """Move `order` to status `to` on behalf of `actor` (None: the system).
+
+    `side` says in which capacity the actor acts (buyer or seller; inferred when omitted).
+    `from_status` is the status the user saw: when the order has moved on since (a double
+    click), the change is refused. `tracking_number` (max 60) goes with shipped; RETURNED
+    needs the accepted `return_request`. Cancelling restocks every item (ledger reason
+    "cancel") and takes the units off `Product.sold_count`; returning does the same with
+    reason "return". Queues the buyer's `order_status` email unless `notify` is False.
+
+    Raises TransitionError (409) for a change the table forbids for this actor, a stale
+    `from_status`, or a concurrent change; OrderError (422) for a bad tracking number.
+    """
+    current = order.status
+    if from_status is not None and from_status != current:
+        raise TransitionError(_l("Pesanan %(number)s sudah berstatus %(current)s. Muat "
+                                 "ulang halaman untuk melihat keadaan terbaru.",
+                                 number=order.number, current=ORDER_STATUS_LABELS[current]))
+    allowed = TRANSITIONS.get((current, to))
+    if allowed is None:
+        raise _refuse(order, to, current)
+    sides = order_sides(order, actor)
+    if side is not None:
+        sides &= {side}
+    acting = next((s for s in (Side.SELLER, Side.BUYER, Side.SYSTEM) if s in sides & allowed),
+                  None)
+    if acting is None:
+        if to == OrderStatus.CANCELLED and Side.SELLER in sides:
+            raise TransitionError(_l("Penjual hanya dapat membatalkan pesanan yang masih "
+                                     "menunggu diproses."))
+        raise TransitionError(_l("Anda tidak dapat mengubah pesanan %(number)s menjadi "
+                                 "%(target)s.", number=order.number,
+                                 target=ORDER_STATUS_LABELS[to]))
+    if to == OrderStatus.RETURNED and (
+            return_request is None or return_request.order_id != order.id
+            or return_request.status != ReturnStatus.ACCEPTED):
+        raise TransitionError(_l("Pesanan hanya dapat dikembalikan melalui permintaan retur "
+                                 "yang diterima penjual."))
+    tracking_number = (tracking_number or "").strip()
+    if tracking_number and to != OrderStatus.SHIPPED:
+        tracking_number = ""
+    if len(tracking_number) > TRACKING_NUMBER_MAX:
+        raise OrderError(_l("Nomor resi maksimal %(max)s karakter.", max=TRACKING_NUMBER_MAX),
+                         field="tracking_number")
+    note = (note or "").strip()[:NOTE_MAX]
+
+    now = utcnow()
+    values: dict[str, object] = {"status": to, "updated_at": now, STATUS_TIMESTAMPS[to]: now}
+    if tracking_number:
+        values["tracking_number"] = tracking_number
+    applied = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == current).values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if applied != 1:
+        # Somebody else moved the order between our read and our write.
+        latest = db.session.scalar(select(Order.status).where(Order.id == order.id))
+        raise TransitionError(_l(
+            "Pesanan %(number)s baru saja diubah menjadi %(current)s. Muat ulang halaman "
+            "untuk melihat keadaan terbaru.", number=order.number,
+            current=ORDER_STATUS_LABELS.get(latest or current, latest)))
+    for key, value in values.items():
+        set_committed_value(order, key, value)
+
+    event = OrderEvent(order_id=order.id, from_status=current, to_status=to,
+                       actor_id=actor.id if actor else None, note=note, created_at=now)
+    db.session.add(event)
+    if to == OrderStatus.CANCELLED:
+        _put_back(order, actor, StockReason.CANCEL)
+    elif to == OrderStatus.RETURNED:
+        _put_back(order, actor, StockReason.RETURN)
+    db.session.flush()
+    if notify:
+        _tell_buyer(order, to, note)
+    if acting == Side.BUYER and to in (OrderStatus.CANCELLED, OrderStatus.DELIVERED):
+        _tell_seller(order, to)
+    log.info("order %s: %s -> %s by %s (%s)", order.number, current, to,
+             actor.id if actor else "system", acting)
+    return event
+
+
+def order_cancel(*, order: Order, actor: User | None, side: str | None = None,
+                 reason: str = "", from_status: str | None = None) -> OrderEvent:
+    """Cancel a pending order and put its stock back. The seller must give a reason (the
+    buyer reads it). Raises TransitionError (409) once the order is past pending or for an
+    actor who may not cancel it, OrderError (422) for a seller without a reason."""
+    reason = (reason or "").strip()
+    if side is None:
+        sides = order_sides(order, actor)
+        side = Side.BUYER if Side.BUYER in sides else (
+            Side.SELLER if Side.SELLER in sides else Side.SYSTEM)
+    if side == Side.SELLER and order.status == OrderStatus.PENDING:
+        if not reason:
+            raise OrderError(_l("Tulis alasan pembatalan untuk pembeli."), field="reason")
+        if len(reason) > NOTE_MAX:
+            raise OrderError(_l("Maksimal %(max)d karakter.", max=NOTE_MAX), field="reason")
+    return order_transition(order=order, to=OrderStatus.CANCELLED, actor=actor, side=side,
+                            note=reason, from_status=from_status)
+
+
+def order_advance(*, order: Order, actor: User, from_status: str,
+                  tracking_number: str = "") -> OrderEvent:
+    """The seller's next step from `from_status` (the status the seller saw): pending ->
+    processing, processing -> shipped. Raises TransitionError (409) when the order is no
+    longer in `from_status` (a double click) or has no next step for the seller."""
+    to = SELLER_NEXT.get(from_status)
+    if to is None:
+        raise TransitionError(_l("Pesanan %(number)s tidak memiliki langkah berikutnya untuk "
+                                 "penjual.", number=order.number))
+    return order_transition(order=order, to=to, actor=actor, side=Side.SELLER,
+                            from_status=from_status, tracking_number=tracking_number)
+
+
+def order_confirm(*, order: Order, actor: User) -> OrderEvent:
+    """The buyer confirms receipt of a shipped order (delivered_at: the completion date).
+    Raises TransitionError (409) unless the order is shipped and the actor its buyer."""
+    return order_transition(order=order, to=OrderStatus.DELIVERED, actor=actor,
+                            side=Side.BUYER)
+
+
+def _put_back(order: Order, actor: User | None, reason: str) -> None:
+    """Restock every item and take its units off the product's sold count, in (product,
+    variant) order like checkout, so concurrent stock changes lock rows in one order."""
+    items = sorted((item for item in order.items if item.variant_id is not None),
+                   key=lambda item: (item.product_id or 0, item.variant_id or 0))
+    units: dict[int, int] = defaultdict(int)
+    for item in items:
+        variant = db.session.get(Variant, item.variant_id)
+        if variant is None:
+            continue
+        stock_change(variant=variant, delta=item.quantity, reason=reason, actor=actor,
+                     reference=order.number)
+        units[variant.product_id] += item.quantity
+    for product_id, count in sorted(units.items()):
+        db.session.execute(
+            update(Product).where(Product.id == product_id)
+            .values(sold_count=case((Product.sold_count >= count, Product.sold_count - count),
+                                    else_=0))
+            .execution_options(synchronize_session=False))
+
+
+def _tell_buyer(order: Order, to: str, note: str) -> None:
+    buyer = db.session.get(User, order.buyer_id)
+    mail_queue(to=buyer.email, template="order_status", locale=buyer.locale,
+               subject=_l("Pesanan %(number)s: %(status)s", number=order.number,
+                          status=ORDER_STATUS_LABELS[to]),
+               name=buyer.name, order=order, status=to, status_label=ORDER_STATUS_LABELS[to],
+               note=note, link=public_url("orders.order_detail", number=order.number))
+
+
+def _tell_seller(order: Order, to: str) -> None:
+    store = db.session.get(Store, order.store_id)
+    kind = ORDER_CANCELLED_NOTICE if to == OrderStatus.CANCELLED else ORDER_DELIVERED_NOTICE
+    notice_send(user_id=store.owner_id, kind=kind, params={"number": order.number},
+                link=app_path("orders.seller_order", number=order.number))

@@ -1,0 +1,81 @@
+"""Order reads: the buyer's and the seller's order lists, one order by its owner, the
+status history, and the seller's count of new orders.
+
+The lists read one page with one query on the (owner, [status,] created_at, id) indexes,
+the store or buyer joined in, and the page's items in one more query (no query per row).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.accounts.models import Store, User
+from app.core.pagination import Page
+from app.extensions import db
+from app.orders.models import Order, OrderEvent, OrderStatus
+
+ORDERS_PER_PAGE = 20
+
+
+def _page(conditions: list, page: int, *extra_options) -> Page[Order]:
+    total = db.session.scalar(select(func.count(Order.id)).where(*conditions)) or 0
+    page = max(1, page)
+    orders = list(db.session.scalars(
+        select(Order).where(*conditions)
+        .options(selectinload(Order.items), *extra_options)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(ORDERS_PER_PAGE).offset((page - 1) * ORDERS_PER_PAGE)
+    ))
+    return Page(items=orders, total=total, page=page, per_page=ORDERS_PER_PAGE)
+
+
+def buyer_orders_page(*, buyer_id: int, status: str | None, page: int) -> Page[Order]:
+    """The buyer's orders, newest first, optionally of one status (20 per page)."""
+    conditions = [Order.buyer_id == buyer_id]
+    if status:
+        conditions.append(Order.status == status)
+    return _page(conditions, page, joinedload(Order.store))
+
+
+def seller_orders_page(*, store_id: int, status: str | None, page: int) -> Page[Order]:
+    """The store's orders, newest first, optionally of one status (20 per page)."""
+    conditions = [Order.store_id == store_id]
+    if status:
+        conditions.append(Order.status == status)
+    return _page(conditions, page, joinedload(Order.buyer))
+
+
+def buyer_order(buyer_id: int, number: str) -> Select:
+    """For `owned_or_404`: the order only if this buyer placed it."""
+    return select(Order).where(Order.number == number, Order.buyer_id == buyer_id)
+
+
+def store_order(store_id: int, number: str) -> Select:
+    """For `owned_or_404`: the order only if this store fulfils it."""
+    return select(Order).where(Order.number == number, Order.store_id == store_id)
+
+
+def buyer_order_state(buyer_id: int, number: str) -> tuple[str, datetime] | None:
+    """(status, updated_at) of the buyer's order: all the status poll needs to answer 304."""
+    row = db.session.execute(
+        select(Order.status, Order.updated_at)
+        .where(Order.number == number, Order.buyer_id == buyer_id)).first()
+    return (row[0], row[1]) if row else None
+
+
+def order_history(order_id: int) -> list[OrderEvent]:
+    """The status changes, oldest first, with who made them."""
+    return list(db.session.scalars(
+        select(OrderEvent).where(OrderEvent.order_id == order_id)
+        .options(joinedload(OrderEvent.actor))
+        .order_by(OrderEvent.created_at, OrderEvent.id)))
+
+
+def seller_new_orders_badge(user: User) -> int:
+    """The navigation badge: the seller's store's orders still waiting to be processed."""
+    return db.session.scalar(
+        select(func.count(Order.id)).join(Store, Store.id == Order.store_id)
+        .where(Store.owner_id == user.id, Order.status == OrderStatus.PENDING)) or 0
