@@ -11,7 +11,7 @@
 # The data is kept between runs and made again only when the migrations, the generators
 # or the scale changed (fingerprint): PostgreSQL in BENCH_ORDERS_PG_URL
 # (postgresql://127.0.0.1:5432/racik_bench_orders; dropped and created when stale), SQLite in
-# BENCH_ORDERS_SQLITE_DB (bench/results/orders.db, git-ignored, ~1 GB).
+# BENCH_ORDERS_SQLITE_DB (bench/results/orders.db, git-ignored, ~1.3 GB).
 #
 # Knobs: BENCH_ORDERS (1000000), BENCH_ORDER_BUYERS (50000), BENCH_ORDER_STORES (200),
 # BENCH_SEED (2026), BENCH_ORDERS_SECONDS (15 per row at BENCH_CONNECTIONS),
@@ -78,7 +78,12 @@ for database in "${DATABASES[@]}"; do
   echo "==> gunicorn: racik on $database on $HOST:$port ($WORKERS workers)"
   start_server "orders-$database" "$port" "$url"
   lines="$TMP/lines-$database"
-  $LOAD login --url "http://$HOST:$port" --users "$users" --out "$lines" || status=1
+  if ! $LOAD login --url "http://$HOST:$port" --users "$users" --out "$lines"; then
+    echo "  $database: some pages did not answer as expected; no load run" >&2
+    stop_servers
+    status=1
+    continue
+  fi
   outputs=()
   for row in "${ROWS[@]}"; do
     script=(--timeout 30s -s bench/orders.lua "http://$HOST:$port" -- "$lines/$row.txt")

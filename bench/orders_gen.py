@@ -28,8 +28,9 @@ run without one), into a database made by `flask db upgrade`.
   transaction. Ends with `VACUUM (ANALYZE)` (PostgreSQL) or `ANALYZE` + `PRAGMA optimize`.
   Deterministic for a given seed and scale.
 - `users`: picks the accounts the load script logs in as, and prints them as JSON lines
-  `{"kind": "buyer"|"buyer_deep"|"seller", "email": ..., "orders": n}`: buyers spread over
-  the distribution (busy ones for the deep page), sellers spread over the store sizes.
+  `{"kind": "buyer"|"buyer_deep"|"seller"|"seller_deep", "email": ..., "orders": n}`:
+  buyers spread over the distribution, the busiest ones for the deep page, sellers spread
+  over the store sizes (for the deep page: over the stores with `--deep-min` orders).
 - `counts`: rows per table (a check after generation).
 """
 
@@ -441,6 +442,10 @@ def pick_users(buyers: int, sellers: int, deep_min: int) -> list[dict]:
         return [rows[round(i * step)] for i in range(count)]
 
     deep = [row for row in per_buyer if row.n >= deep_min][:buyers]
+    if len(deep) < buyers:  # a small data set: the busiest buyers anyway
+        print(f"only {len(deep)} buyers have {deep_min}+ orders: the deep page of the others "
+              "may be empty", file=sys.stderr)
+        deep = list(per_buyer[:buyers])
     out += [{"kind": "buyer_deep", "email": row.email, "orders": row.n} for row in deep]
     # Ordinary buyers: from the middle of the distribution up (not those with 1 order).
     middle = [row for row in per_buyer if row.n >= 5]
@@ -448,6 +453,10 @@ def pick_users(buyers: int, sellers: int, deep_min: int) -> list[dict]:
             for row in spread(middle, buyers)]
     out += [{"kind": "seller", "email": row.email, "orders": row.n}
             for row in spread(per_store, sellers)]
+    # Stores with a page 20 (at 1M orders: all of them).
+    big = [row for row in per_store if row.n >= deep_min] or list(per_store[:sellers])
+    out += [{"kind": "seller_deep", "email": row.email, "orders": row.n}
+            for row in spread(big, sellers)]
     return out
 
 

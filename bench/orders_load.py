@@ -13,7 +13,7 @@ orders made by `bench/orders_gen.py`.
     buyer-deep     /pesanan?hal=20                 the busiest buyers ("buyer_deep")
     seller-first   /seller/pesanan                 the store owners (small to biggest store)
     seller-status  /seller/pesanan?status=S        S cycling over the six statuses
-    seller-deep    /seller/pesanan?hal=20          the store owners
+    seller-deep    /seller/pesanan?hal=20          owners of stores with a page 20
   Every line is fetched once before it is written: it must answer 200 with an order
   number on the page (a 302 to /masuk or an empty list would measure the wrong thing).
 - `report`: the figures of the wrk outputs (`bench/report.py`'s parser) as a table, and
@@ -44,7 +44,7 @@ ROWS = {
     "buyer-deep": ("buyer_deep", ["/pesanan?hal=20"]),
     "seller-first": ("seller", ["/seller/pesanan"]),
     "seller-status": ("seller", [f"/seller/pesanan?status={s}" for s in STATUSES]),
-    "seller-deep": ("seller", ["/seller/pesanan?hal=20"]),
+    "seller-deep": ("seller_deep", ["/seller/pesanan?hal=20"]),
 }
 ORDER_NUMBER = re.compile(r"RCK-\d{8}-\d{6,}")
 
@@ -75,6 +75,10 @@ def login(url: str, users: Path, out: Path) -> int:
     problems = 0
     for row, (kind, paths) in ROWS.items():
         chosen = [a for a in accounts if a["kind"] == kind]
+        if not chosen:
+            print(f"  {row}: no {kind} account", file=sys.stderr)
+            problems += 1
+            continue
         lines = []
         # Interleave: account 1 path 1, account 2 path 2, ... so consecutive requests differ.
         for n in range(max(len(chosen), len(paths)) * len(paths)):
