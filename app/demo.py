@@ -63,6 +63,7 @@ def demo_load() -> list[DemoAccount]:
     db.session.flush()
     _demo_catalog()
     _demo_crm()
+    _demo_orders()
     return list(DEMO_ACCOUNTS)
 
 
@@ -265,3 +266,64 @@ def _demo_crm() -> None:
                             priority=priority, assignee_id=staff.id, created_by_id=staff.id,
                             company_id=companies[0].id if days < 0 else None))
     db.session.flush()
+
+
+def _demo_orders() -> None:
+    """Shipping costs, an address for each buyer, and a few orders in every state for the
+    demo buyer (one delivered and reviewed), once: skipped when the buyer has orders."""
+    from sqlalchemy import select
+
+    from app.accounts.addresses import AddressData, address_create, addresses_of
+    from app.catalog.models import Product
+    from app.orders.cart import cart_add
+    from app.orders.checkout import checkout_place, new_idempotency_key
+    from app.orders.lifecycle import order_advance, order_confirm
+    from app.orders.models import Checkout
+    from app.orders.reviews import review_create
+
+    for email, cost in (("seller@racik.test", 12_000), ("seller2@racik.test", 9_000),
+                        ("client@racik.test", 15_000)):
+        store = user_by_email(email).store
+        if store.shipping_cost == 0:
+            store.shipping_cost = cost
+    buyer = user_by_email("buyer@racik.test")
+    for email, street, city, province, postal_code in (
+            ("buyer@racik.test", "Jl. Malioboro No. 52, Sosromenduran", "Yogyakarta",
+             "DI Yogyakarta", "55271"),
+            ("seller@racik.test", "Jl. Braga No. 8, Sumur Bandung", "Bandung", "Jawa Barat",
+             "40111"),
+            ("seller2@racik.test", "Jl. Tunjungan No. 21, Genteng", "Surabaya", "Jawa Timur",
+             "60275"),
+            ("client@racik.test", "Jl. Kemang Raya No. 5, Mampang", "Jakarta Selatan",
+             "DKI Jakarta", "12730")):
+        user = user_by_email(email)
+        if not addresses_of(user.id):
+            address_create(user=user, data=AddressData(
+                label="Rumah", recipient=user.name, phone="081234567890",
+                street=street, city=city, province=province, postal_code=postal_code,
+                make_default=True))
+    if db.session.scalars(select(Checkout).where(Checkout.buyer_id == buyer.id)).first():
+        return
+    products = {p.name: p for p in db.session.scalars(select(Product))}
+
+    def place(*names: str) -> list:
+        for name in names:
+            cart_add(user=buyer, variant_id=products[name].active_variants[0].id, quantity=1)
+        return checkout_place(buyer=buyer, address=addresses_of(buyer.id)[0],
+                              payment_method="va_bca",
+                              idempotency_key=new_idempotency_key()).orders
+
+    delivered = place("Toner Air Mawar Segar", "Jamu Kunyit Asam Botol")
+    for order in delivered:
+        owner = order.store.owner
+        order_advance(order=order, actor=owner, from_status="pending")
+        order_advance(order=order, actor=owner, from_status="processing",
+                      tracking_number="JNE0123456789")
+        order_confirm(order=order, actor=buyer)
+    review_create(buyer=buyer, order=delivered[0], item=delivered[0].items[0], rating=5,
+                  comment="Wanginya lembut dan tidak lengket. Pengiriman cepat!")
+    [shipped] = place("Sunscreen Gel SPF 50 PA++++")
+    order_advance(order=shipped, actor=shipped.store.owner, from_status="pending")
+    order_advance(order=shipped, actor=shipped.store.owner, from_status="processing",
+                  tracking_number="SICEPAT0042")
+    place("Lipstik Matte Tahan Lama", "Minyak Kemiri Penumbuh Rambut")  # pending, 2 stores

@@ -152,3 +152,12 @@ def check_console(page: Page, where: str) -> None:
     assert not errors, f"{where}: console errors:\n" + "\n".join(errors)
 
 
+
+
+def htmx_settled(page: Page) -> None:
+    """Wait until htmx has finished swapping and settling: content swapped in is only wired
+    up (hx-* attributes processed) after the settle delay, and a click on it before that is
+    a plain link click (a full page load)."""
+    if page.js_enabled:  # type: ignore[attr-defined]
+        page.wait_for_function(
+            "() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')")

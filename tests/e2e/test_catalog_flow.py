@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import check_console, check_layout
+from tests.e2e.conftest import check_console, check_layout, htmx_settled
 
 pytestmark = pytest.mark.e2e
 
@@ -69,10 +69,13 @@ def test_inline_stock_edit_saves_on_enter_and_cancels_on_escape(page: Page) -> N
     box.press("Enter")
     saved = page.get_by_test_id("inventory-row").filter(has_text="Toner Air Mawar Segar")
     expect(saved.get_by_test_id("stock")).to_have_text(str(target))
+    htmx_settled(page)
     if page.js_enabled:  # type: ignore[attr-defined]
         # Escape leaves the edit form without saving what was typed.
         saved.get_by_role("link", name="Ubah").click()
         again = page.get_by_test_id("inventory-row").filter(has_text="Toner Air Mawar Segar")
+        expect(again.locator("input[name=stok]")).to_be_visible()
+        htmx_settled(page)
         again.locator("input[name=stok]").fill("999")
         again.locator("input[name=stok]").press("Escape")
         expect(again.get_by_test_id("stock")).to_have_text(str(target))
