@@ -8,12 +8,16 @@ store, all in the caller's transaction (the route commits once, or rolls back ev
    bad address or payment method;
 3. creates the checkout and the orders with their item snapshots (name, options, SKU,
    unit price), numbered `RCK-<WIB date>-<id>` and `CO-<WIB date>-<id>`;
-4. takes the stock with `stock_change(reason="sale")`: a conditional UPDATE per variant,
-   in (product, variant) id order so concurrent checkouts lock rows in one order and never
-   deadlock; a line that lost the race is collected, and when any is short the whole
-   checkout fails with `CheckoutError(short=[...])` for the route to roll back;
-5. counts the units sold on the products, records the "created" status event, empties the
-   cart, and queues the buyer's confirmation and each seller's new-order email.
+4. records the "created" status event, empties the cart, and queues the buyer's
+   confirmation and each seller's new-order email;
+5. last (so row locks are held briefly), takes the stock with `stock_change(reason=
+   "sale")`: a conditional UPDATE per variant, in (product, variant) id order so concurrent
+   checkouts lock rows in one order and never deadlock; a line that lost the race is
+   collected, and when any is short the whole checkout fails with
+   `CheckoutError(short=[...])` for the route to roll back; then counts the units sold.
+
+Lines the stock visibly cannot cover are refused before anything is written (cheap for the
+many losers after a sell-out); the conditional UPDATEs remain the rule.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ PAYMENT_METHODS: dict[str, object] = {
     "shopeepay": _l("ShopeePay"),
     "qris": _l("QRIS"),
 }
+SHORT_MESSAGE = _l("Stok tidak cukup untuk sebagian barang. Tidak ada yang dibeli; "
+                   "keranjang Anda tetap utuh.")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9-]{16,64}$")
 
 
@@ -133,8 +139,13 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
     if any(line.withdrawn for line in cart.lines):
         raise CheckoutError(_l("Ada barang di keranjang yang tidak dijual lagi. Hapus dari "
                                "keranjang untuk melanjutkan."))
-    # Lines short of stock are not refused here: the conditional UPDATEs below are the
-    # truth (the stock may change in between), and report every short line at once.
+    # Refuse early, cheaply and without a lock, what the stock already cannot cover (after a
+    # sell-out most buyers land here). The conditional UPDATEs below stay the truth: the
+    # stock may still change in between, and they report short lines the same way.
+    short = [_short(line, line.variant.stock) for line in cart.lines
+             if line.variant.stock < line.item.quantity]
+    if short:
+        raise CheckoutError(SHORT_MESSAGE, short=short)
     checkout = Checkout(
         reference=f"tmp-{uuid.uuid4().hex}", buyer_id=buyer.id,
         idempotency_key=idempotency_key, payment_method=payment_method,
@@ -180,13 +191,21 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
         db.session.add(OrderEvent(order_id=order.id, from_status=None,
                                   to_status=OrderStatus.PENDING, actor_id=buyer.id))
 
-    _take_stock(cart.lines, order_of_line, buyer)
     cart_clear(user=buyer, item_ids=[line.item.id for line in cart.lines])
     db.session.flush()
     _announce(checkout, orders, buyer)
+    # Last, so the row locks it takes on PostgreSQL are held only until the commit that
+    # follows: hot products serialise on these locks, not on rendering emails.
+    _take_stock(cart.lines, order_of_line, buyer)
     log.info("checkout %s placed: %s orders, total %s", checkout.reference, len(orders),
              checkout.total)
     return CheckoutResult(checkout, orders=orders)
+
+
+def _short(line: CartLine, available: int) -> ShortLine:
+    return ShortLine(item_id=line.item.id, product_name=line.product.name,
+                     options_label=line.variant.label, wanted=line.item.quantity,
+                     available=max(available, 0))
 
 
 def _take_stock(lines: list[CartLine], order_of_line: dict[int, Order], buyer: User) -> None:
@@ -198,15 +217,11 @@ def _take_stock(lines: list[CartLine], order_of_line: dict[int, Order], buyer: U
                          reason=StockReason.SALE, actor=buyer,
                          reference=order_of_line[line.item.id].number)
         except StockError as error:
-            short.append(ShortLine(item_id=line.item.id, product_name=line.product.name,
-                                   options_label=line.variant.label,
-                                   wanted=line.item.quantity,
-                                   available=max(error.current or 0, 0)))
+            short.append(_short(line, error.current or 0))
             continue
         sold[line.product.id] += line.item.quantity
     if short:
-        raise CheckoutError(_l("Stok tidak cukup untuk sebagian barang. Tidak ada yang "
-                               "dibeli; keranjang Anda tetap utuh."), short=short)
+        raise CheckoutError(SHORT_MESSAGE, short=short)
     for product_id, units in sorted(sold.items()):
         db.session.execute(update(Product).where(Product.id == product_id)
                            .values(sold_count=Product.sold_count + units)
