@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
 from app.accounts.models import Store, User
 from app.core.pagination import Page
@@ -52,7 +52,9 @@ def seller_orders_page(*, store_id: int, status: str | None, page: int) -> Page[
     conditions = [Order.store_id == store_id]
     if status:
         conditions.append(Order.status == status)
-    return _page(conditions, page, joinedload(Order.buyer))
+    # Only the buyer's name is shown: not their roles, password hash and the rest.
+    return _page(conditions, page, joinedload(Order.buyer).options(
+        load_only(User.name), lazyload(User.roles)))
 
 
 def buyer_order(buyer_id: int, number: str) -> Select:
