@@ -22,6 +22,34 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+def print_plans(engine, captured: list[tuple[str, object]], *, analyze: bool = True) -> None:
+    """Print each captured SELECT with its plan: `EXPLAIN (ANALYZE, BUFFERS)` on
+    PostgreSQL, `EXPLAIN QUERY PLAN` and a timed re-run on SQLite (rolled back after)."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in captured:
+            print("-" * 100)
+            print(statement.strip())
+            print(f"  params: {parameters}")
+            if engine.dialect.name == "postgresql":
+                prefix = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
+                cursor.execute(prefix + statement, parameters)
+                for (line,) in cursor.fetchall():
+                    print("  " + line)
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+                for row in cursor.fetchall():
+                    print("  plan:", row[-1])
+                began = time.perf_counter()
+                cursor.execute(statement, parameters)
+                cursor.fetchall()
+                print(f"  time: {(time.perf_counter() - began) * 1000:.1f} ms")
+        raw.rollback()
+    finally:
+        raw.close()
+
+
 def explain(urls: list[str], analyze: bool = True) -> None:
     from sqlalchemy import event
 
@@ -33,7 +61,6 @@ def explain(urls: list[str], analyze: bool = True) -> None:
     app = create()
     with app.app_context():
         engine = db.engine
-        dialect = engine.dialect.name
         for url in urls:
             captured: list[tuple[str, object]] = []
 
@@ -54,29 +81,7 @@ def explain(urls: list[str], analyze: bool = True) -> None:
             print("=" * 100)
             print(f"{url}\n  {result.total:,} found, product_search {elapsed:.1f} ms, "
                   f"{len(captured)} SELECTs (incl. the route's category lookup)")
-            raw = engine.raw_connection()
-            try:
-                cursor = raw.cursor()
-                for statement, parameters in captured:
-                    print("-" * 100)
-                    print(statement.strip())
-                    print(f"  params: {parameters}")
-                    if dialect == "postgresql":
-                        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
-                        cursor.execute(prefix + statement, parameters)
-                        for (line,) in cursor.fetchall():
-                            print("  " + line)
-                    else:
-                        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-                        for row in cursor.fetchall():
-                            print("  plan:", row[-1])
-                        began = time.perf_counter()
-                        cursor.execute(statement, parameters)
-                        cursor.fetchall()
-                        print(f"  time: {(time.perf_counter() - began) * 1000:.1f} ms")
-                raw.rollback()
-            finally:
-                raw.close()
+            print_plans(engine, captured, analyze=analyze)
             db.session.rollback()
 
 

@@ -139,6 +139,7 @@ def report(label: str, files: list[Path], json_out: Path | None) -> int:
 
 def explain(users: Path, analyze: bool) -> int:
     from checkout_race import PASSWORD, _csrf
+    from explain import print_plans
     from sqlalchemy import event
 
     from app import create_app
@@ -151,7 +152,6 @@ def explain(users: Path, analyze: bool) -> int:
     app = create_app()
     with app.app_context():
         engine = db.engine
-    dialect = engine.dialect.name
     # No app context around the requests: each request must push its own, or Flask-Login's
     # user cached in `g` would leak from one account's request into the next.
     for row, (kind, paths) in ROWS.items():
@@ -185,29 +185,7 @@ def explain(users: Path, analyze: bool) -> int:
         print(f"{row}: {path} as {account['email']} ({account['orders']:,} orders): "
               f"{response.status_code}, whole page {elapsed:.1f} ms, "
               f"{len(captured)} SELECTs")
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            for statement, parameters in captured:
-                print("-" * 100)
-                print(statement.strip())
-                print(f"  params: {parameters}")
-                if dialect == "postgresql":
-                    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
-                    cursor.execute(prefix + statement, parameters)
-                    for (line,) in cursor.fetchall():
-                        print("  " + line)
-                else:
-                    cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-                    for plan_row in cursor.fetchall():
-                        print("  plan:", plan_row[-1])
-                    began = time.perf_counter()
-                    cursor.execute(statement, parameters)
-                    cursor.fetchall()
-                    print(f"  time: {(time.perf_counter() - began) * 1000:.1f} ms")
-            raw.rollback()
-        finally:
-            raw.close()
+        print_plans(engine, captured, analyze=analyze)
     return 0
 
 
