@@ -159,5 +159,8 @@ def htmx_settled(page: Page) -> None:
     up (hx-* attributes processed) after the settle delay, and a click on it before that is
     a plain link click (a full page load)."""
     if page.js_enabled:  # type: ignore[attr-defined]
+        # htmx marks an element it has wired up with `initHash` in its internal data.
         page.wait_for_function(
-            "() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')")
+            "() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')"
+            " && [...document.querySelectorAll('[hx-get], [hx-post]')].every("
+            "e => (e['htmx-internal-data'] || {}).initHash)")

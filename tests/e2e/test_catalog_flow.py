@@ -65,6 +65,7 @@ def test_inline_stock_edit_saves_on_enter_and_cancels_on_escape(page: Page) -> N
     editing = page.get_by_test_id("inventory-row").filter(has_text="Toner Air Mawar Segar")
     box = editing.locator("input[name=stok]")
     expect(box).to_be_visible()
+    htmx_settled(page)
     box.fill(str(target))
     box.press("Enter")
     saved = page.get_by_test_id("inventory-row").filter(has_text="Toner Air Mawar Segar")
