@@ -33,7 +33,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.accounts.models import Store
+from app.accounts.current import my_store
 from app.catalog.forms import (
     CategoryForm,
     PhotoForm,
@@ -183,15 +183,9 @@ def store(slug: str):
 # --- seller: products ---------------------------------------------------------------------
 
 
-def _my_store() -> Store:
-    shop = current_user.store
-    if shop is None:
-        abort(403)
-    return shop
-
 
 def _my_product(product_id: int) -> Product:
-    return owned_or_404(owned_product(_my_store().id, product_id))
+    return owned_or_404(owned_product(my_store().id, product_id))
 
 
 def _show_errors(form: ProductForm, rows: ProductRows, error: CatalogError) -> None:
@@ -253,14 +247,14 @@ def _edit_page(item: Product, *, status: int = 200, form: ProductForm | None = N
 def seller_products():
     archived = request.args.get("arsip") == "1"
     return render_page("catalog/seller_products.html",
-                       products=store_products(_my_store().id, archived=archived),
+                       products=store_products(my_store().id, archived=archived),
                        archived=archived)
 
 
 @bp.route("/seller/produk/baru", methods=["GET", "POST"])
 @role_required("seller")
 def product_new():
-    shop = _my_store()
+    shop = my_store()
     form = ProductForm()
     rows = ProductRows.from_form(request.form) if request.method == "POST" else ProductRows()
     status = 200
@@ -381,7 +375,7 @@ def photos_upload(product_id: int):
 @bp.route("/seller/produk/<int:product_id>/foto/<int:image_id>/hapus", methods=["POST"])
 @role_required("seller")
 def photo_delete(product_id: int, image_id: int):
-    image = owned_or_404(owned_image(_my_store().id, product_id, image_id))
+    image = owned_or_404(owned_image(my_store().id, product_id, image_id))
     item = image.product
     product_photo_delete(product=item, image=image)
     db.session.commit()
@@ -391,7 +385,7 @@ def photo_delete(product_id: int, image_id: int):
 @bp.route("/seller/produk/<int:product_id>/foto/<int:image_id>/geser", methods=["POST"])
 @role_required("seller")
 def photo_move(product_id: int, image_id: int):
-    image = owned_or_404(owned_image(_my_store().id, product_id, image_id))
+    image = owned_or_404(owned_image(my_store().id, product_id, image_id))
     item = image.product
     offset = -1 if request.form.get("arah") == "naik" else 1
     product_photo_move(product=item, image=image, offset=offset)
@@ -405,7 +399,7 @@ def photo_move(product_id: int, image_id: int):
 @bp.route("/seller/toko", methods=["GET", "POST"])
 @role_required("seller")
 def store_settings():
-    shop = _my_store()
+    shop = my_store()
     form = StoreSettingsForm(obj=shop)
     if form.validate_on_submit():
         store_settings_update(store=shop, name=form.name.data, location=form.location.data,

@@ -15,11 +15,12 @@ Each POST answers the row fragment to htmx and redirects (303) back to the page 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.catalog.models import Variant
 from app.core.forms import parse_int
@@ -42,15 +43,9 @@ STOCK_REASON_LABELS = {
 }
 
 
-def _my_store() -> Store:
-    shop = current_user.store
-    if shop is None:
-        abort(403)
-    return shop
-
 
 def _my_variant(variant_id: int) -> tuple[Store, Variant]:
-    shop = _my_store()
+    shop = my_store()
     return shop, owned_or_404(owned_variant(shop.id, variant_id))
 
 
@@ -105,7 +100,7 @@ def _refused(shop: Store, variant: Variant, error: StockError, typed: str | None
 @bp.route("/seller/inventaris")
 @role_required("seller")
 def index():
-    shop = _my_store()
+    shop = my_store()
     editing = parse_int(request.args.get("ubah"))
     return _render_page(shop, editing=editing)
 

@@ -31,6 +31,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.core.forms import parse_int
 from app.core.http import is_htmx, render_error, render_page, see_other
@@ -215,15 +216,9 @@ def return_request(number: str):
 
 # --- the seller ----------------------------------------------------------------------------
 
-def _my_store() -> Store:
-    shop = current_user.store
-    if shop is None:
-        abort(403)
-    return shop
-
 
 def _store_order(number: str) -> tuple[Store, Order]:
-    shop = _my_store()
+    shop = my_store()
     return shop, owned_or_404(store_order(shop.id, number))
 
 
@@ -259,7 +254,7 @@ def _seller_row(shop: Store, order: Order, *, http_status: int = 200,
 @bp.route("/seller/pesanan")
 @role_required("seller")
 def seller_orders():
-    return _seller_list(_my_store())
+    return _seller_list(my_store())
 
 
 @bp.route("/seller/pesanan/<number>")

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.catalog.models import Product
 from app.core.forms import parse_int
@@ -119,12 +120,6 @@ def product_reviews(product_id: int):
 # --- seller: reviews and the reply --------------------------------------------------------
 
 
-def _my_store() -> Store:
-    shop = current_user.store
-    if shop is None:
-        abort(403)
-    return shop
-
 
 def _list_args() -> dict:
     """The list state (filter, page) kept through a reply and its redirect."""
@@ -149,13 +144,13 @@ def _seller_page(shop: Store, *, status: int = 200, reply_error: tuple[int, str]
 @bp.route("/seller/ulasan")
 @role_required("seller")
 def seller_reviews():
-    return _seller_page(_my_store())
+    return _seller_page(my_store())
 
 
 @bp.route("/seller/ulasan/<int:review_id>/balas", methods=["POST"])
 @role_required("seller")
 def review_reply_route(review_id: int):
-    shop = _my_store()
+    shop = my_store()
     review = owned_or_404(select(Review).where(Review.id == review_id,
                                                Review.store_id == shop.id))
     typed = request.form.get("reply", "")
