@@ -1,7 +1,7 @@
-# Shared set-up for bench/checkout.sh and bench/orders.sh (sourced, not run): the venv's
-# tools, a throwaway instance directory, the app's environment, gunicorn start/stop on
-# loopback, and a cleanup that stops every server this script started (also on errors and
-# Ctrl-C). The page/search part in bench/run.sh keeps its own copy of the same settings.
+# Shared set-up for bench/pages.sh, bench/checkout.sh and bench/orders.sh (sourced, not
+# run): the venv's tools, a throwaway instance directory, the app's environment, gunicorn
+# start/stop on loopback, and a cleanup that stops every server the script started (also on
+# errors and Ctrl-C).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,13 +68,16 @@ pg_ready() {  # url
   return 1
 }
 
-# gunicorn with sync workers, no access log, no control socket; DATABASE_URL given.
-start_server() {  # name port database-url
+# gunicorn with sync workers, no access log (gunicorn's default without --access-logfile),
+# no control socket (two masters would fight over ~/.gunicorn/gunicorn.ctl); returns once
+# `health` answers.
+start_server() {  # name port database-url [app (wsgi:app)] [health path (/healthz)]
+  local app="${4:-wsgi:app}" health="${5:-/healthz}"
   DATABASE_URL="$3" "$BIN/gunicorn" -w "$WORKERS" -b "$HOST:$2" --no-control-socket \
-    --log-level warning wsgi:app >"$TMP/$1.log" 2>&1 &
+    --log-level warning "$app" >"$TMP/$1.log" 2>&1 &
   PIDS+=("$!")
   local pid=$! deadline=$((SECONDS + 30))
-  until curl -fs -o /dev/null --max-time 2 "http://$HOST:$2/healthz"; do
+  until curl -fs -o /dev/null --max-time 2 "http://$HOST:$2$health"; do
     if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
       echo "$1 did not come up on $HOST:$2; its log:" >&2
       cat "$TMP/$1.log" >&2
