@@ -8,7 +8,8 @@ it rolls back — so a job never sees data that does not exist.
 Modes (config `JOBS_MODE`, decided once per app in `init_queue`):
 - `rq`: a real RQ queue in Redis (worker: `python -m jobs.worker`);
 - `thread`: no Redis; jobs run in-process in a small thread pool after commit;
-- `sync`: run right after commit in the caller's thread (tests).
+- `sync`: run in the caller's thread when the committed transaction ends, after the session
+  gave its connection back to the pool (tests; `commit()` returns once they ran).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 from werkzeug.utils import import_string
 
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 QUEUES = ("default", "email", "invoices", "reports", "backups")
 RUNNER = "jobs.runner.run"  # the RQ-side entry point; it calls `execute_job` below
 _PENDING_KEY = "racik_pending_jobs"
+_SYNC_KEY = "racik_sync_jobs"  # committed, to run once the connection is back in the pool
 _current_record_id: dict[int, int] = {}  # thread id -> JobRecord id, for job_progress()
 _local_progress: dict[int, dict[str, Any]] = {}  # record id -> progress, without Redis
 
@@ -309,8 +311,22 @@ def _install_session_hooks() -> None:
 
     def _after_commit(session: Session) -> None:
         jobs = session.info.pop(_PENDING_KEY, None)
-        if jobs:
-            _dispatch(current_app._get_current_object(), jobs)
+        if not jobs:
+            return
+        app = current_app._get_current_object()
+        if app.config["JOBS_MODE_ACTIVE"] == "sync":
+            # Not yet: at `after_commit` the session still holds its pooled connection, and
+            # a job opens its own. Many requests at once would each hold one connection while
+            # waiting for a second (a pool deadlock). Run them at the transaction's end.
+            session.info.setdefault(_SYNC_KEY, []).extend(jobs)
+            return
+        _dispatch(app, jobs)
+
+    @event.listens_for(Session, "after_transaction_end")
+    def _after_end(session: Session, transaction) -> None:
+        # The outermost transaction's end comes after its connection went back to the pool.
+        if transaction.parent is None and _SYNC_KEY in session.info:
+            _dispatch(current_app._get_current_object(), session.info.pop(_SYNC_KEY))
 
     def _after_rollback(session: Session) -> None:
         dropped = session.info.pop(_PENDING_KEY, None)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import threading
 
-import pytest
 from sqlalchemy import func, select
 
 from app.catalog.models import Product, Variant
@@ -23,22 +22,7 @@ BUYERS = 100
 UNITS = 20
 
 
-@pytest.fixture
-def jobs_in_threads(app):
-    """Emails are sent by a thread pool, as with `make run` without Redis. (The suite's
-    "sync" mode runs a job inside the request's commit, holding its pooled connection while
-    taking a second one: with 100 requests queueing for 15 pooled connections, every
-    holder would wait for another.)"""
-    app.config["JOBS_MODE_ACTIVE"] = "thread"
-    yield
-    app.config["JOBS_MODE_ACTIVE"] = "sync"
-    pool = app.extensions.pop("racik_jobs_pool", None)
-    if pool is not None:
-        pool.shutdown(wait=True)
-
-
-def test_hundred_buyers_racing_for_twenty_units_never_oversell(app, db, make_client,
-                                                              jobs_in_threads):
+def test_hundred_buyers_racing_for_twenty_units_never_oversell(app, db, make_client):
     rng = random.Random(4)
     variants = []
     for n in range(2):
