@@ -80,6 +80,9 @@ class Config:
     # Login throttling (Flask-Limiter); failed attempts only.
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 15 minutes")
+    # "Lupa kata sandi": emails sent per address and requests per IP address.
+    RESET_LIMIT_PER_EMAIL = os.environ.get("RESET_LIMIT_PER_EMAIL", "3 per hour")
+    RESET_LIMIT_PER_IP = os.environ.get("RESET_LIMIT_PER_IP", "20 per hour")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")  # "" = decide at start
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = "racik-rl"

@@ -139,6 +139,25 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("Email"), filters=[strip], validators=[required(), max_length(320)])
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        _l("Kata sandi baru"),
+        validators=[required(), max_length(MAX_LENGTH + 1)],
+        description=PASSWORD_HINT,
+    )
+    new_password_confirm = PasswordField(
+        _l("Ulangi kata sandi baru"),
+        validators=[
+            required(),
+            EqualTo("new_password", message=_l("Konfirmasi kata sandi tidak cocok.")),
+        ],
+    )
+
+
 class AddressForm(FlaskForm):
     label = StringField(_l("Label (misalnya Rumah, Kantor)"), filters=[strip],
                         validators=[Optional(), max_length(40)])

@@ -130,6 +130,22 @@ class UserSession(db.Model):
     raw_token = None  # str | None; not a column
 
 
+class PasswordResetToken(db.Model):
+    """A "forgot password" link: single use, valid for an hour. We keep its SHA-256 only."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ip_address: Mapped[str] = mapped_column(String(45), default="")  # who asked for it
+
+    user: Mapped[User] = relationship()
+
+
 class Store(db.Model):
     __tablename__ = "stores"
 

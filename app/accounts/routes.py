@@ -6,6 +6,9 @@ URL table:
     POST     /keluar              log out
     GET/POST /akun                profile
     GET/POST /akun/kata-sandi     password change
+    GET/POST /lupa-kata-sandi                  ask for a reset link (same answer for any email)
+    GET      /lupa-kata-sandi/terkirim         "check your email"
+    GET/POST /atur-ulang-kata-sandi/<token>    set a new password with the link (single use)
     GET      /akun/alamat                      saved shipping addresses
     GET/POST /akun/alamat/baru                 add an address (`?next=` back to checkout)
     GET/POST /akun/alamat/<id>/ubah            edit an address
@@ -39,8 +42,16 @@ from app.accounts.forms import (
     PasswordChangeForm,
     ProfileForm,
     RegisterForm,
+    ResetPasswordForm,
+    ResetRequestForm,
 )
 from app.accounts.models import Address, User
+from app.accounts.password_reset import (
+    ResetLinkInvalid,
+    reset_complete,
+    reset_request,
+    reset_token_valid,
+)
 from app.accounts.services import (
     AccountError,
     StoreDetails,
@@ -206,6 +217,64 @@ def change_password():
     status = 422 if request.method == "POST" else 200
     return render_page("accounts/password.html", "accounts/_password_form.html", status,
                        form=form)
+
+
+# --- forgotten password ---------------------------------------------------------------------
+
+
+def _reset_email_key() -> str:
+    return "reset-email:" + normalize_email(request.form.get("email", ""))[:320]
+
+
+def _reset_ip_key() -> str:
+    return "reset-ip:" + (get_remote_address() or "")
+
+
+def _reset_sent(response) -> bool:
+    return response.status_code == 303
+
+
+@bp.route("/lupa-kata-sandi", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RESET_LIMIT_PER_EMAIL"], key_func=_reset_email_key,
+               methods=["POST"], deduct_when=_reset_sent, scope="reset-email")
+@limiter.limit(lambda: current_app.config["RESET_LIMIT_PER_IP"], key_func=_reset_ip_key,
+               methods=["POST"], scope="reset-ip")
+def forgot_password():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        reset_request(email=normalize_email(form.email.data))
+        db.session.commit()
+        return see_other(url_for("accounts.forgot_password_sent"))
+    return render_page("accounts/forgot.html", http_status=form_status(), form=form)
+
+
+@bp.route("/lupa-kata-sandi/terkirim")
+def forgot_password_sent():
+    return render_page("accounts/forgot_sent.html")
+
+
+@bp.route("/atur-ulang-kata-sandi/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    if reset_token_valid(token) is None:
+        return render_page("accounts/reset_invalid.html", http_status=410)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            reset_complete(token=token, new_password=form.new_password.data)
+        except ResetLinkInvalid:
+            db.session.rollback()
+            return render_page("accounts/reset_invalid.html", http_status=410)
+        except AccountError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:  # this browser's session ended with the others
+                logout_user()
+                _reset_cookie_session()
+            flash(_("Kata sandi baru tersimpan. Silakan masuk."), "success")
+            return see_other(url_for("accounts.login"))
+    return render_page("accounts/reset.html", http_status=form_status(), form=form)
 
 
 # --- shipping addresses -------------------------------------------------------------------

@@ -114,6 +114,11 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "crm.settings": {"GET": only({"admin"}), "POST": only({"admin"}, status=422)},
     "crm_public.interest": {"GET": everyone(200), "POST": everyone(422)},
     "crm_public.interest_thanks": {"GET": everyone(200)},
+    # Forgotten password: anyone may ask (same answer for every email); a link that does
+    # not exist is 410 Gone.
+    "accounts.forgot_password": {"GET": everyone(200), "POST": everyone(422)},
+    "accounts.forgot_password_sent": {"GET": everyone(200)},
+    "accounts.reset_password": {"GET": everyone(410), "POST": everyone(410)},
     # Addresses: the user's own (another user's address: 404).
     "accounts.addresses": {"GET": logged_in(200)},
     "accounts.address_new": {"GET": logged_in(200), "POST": logged_in(422)},
@@ -245,6 +250,8 @@ def _url_args(app, endpoint: str) -> dict:
         if endpoint in ("orders.review_new", "orders.product_reviews",
                         "orders.review_reply_route"):
             return _review_url_args(endpoint)
+        if endpoint == "accounts.reset_password":
+            return {"token": "no-such-link"}
         if endpoint.startswith(("orders.", "accounts.address")):
             values = _orders_url_args(endpoint)
             if values is not None:
