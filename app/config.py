@@ -57,6 +57,8 @@ class Config:
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_DAYS", 30))
     SESSION_LIFETIME = timedelta(hours=_int("SESSION_LIFETIME_HOURS", 12))
+    # Staff and admin sessions end after this long without a request (0: never).
+    IDLE_TIMEOUT = timedelta(minutes=_int("IDLE_TIMEOUT_MINUTES", 30))
     PERMANENT_SESSION_LIFETIME = timedelta(days=_int("REMEMBER_DAYS", 30))
 
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session

@@ -129,6 +129,22 @@ class UserSession(db.Model):
     # Only known in the request that created or loaded the session; never stored.
     raw_token = None  # str | None; not a column
 
+    @property
+    def device(self) -> str:
+        """A short "browser on system" label from the User-Agent, e.g. "Chrome · Android"."""
+        agent = self.user_agent or ""
+        browser = next((name for key, name in _BROWSERS if key in agent), "")
+        system = next((name for key, name in _SYSTEMS if key in agent), "")
+        return " · ".join(part for part in (browser, system) if part) or agent[:60]
+
+
+# Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("SamsungBrowser", "Samsung Internet"),
+             ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"))
+
 
 class PasswordResetToken(db.Model):
     """A "forgot password" link: single use, valid for an hour. We keep its SHA-256 only."""

@@ -6,6 +6,9 @@ URL table:
     POST     /keluar              log out
     GET/POST /akun                profile
     GET/POST /akun/kata-sandi     password change
+    GET      /akun/sesi                        where the account is logged in
+    POST     /akun/sesi/keluar-lainnya         log out every other session
+    POST     /akun/sesi/<id>/keluar            log out one other session
     GET/POST /lupa-kata-sandi                  ask for a reset link (same answer for any email)
     GET      /lupa-kata-sandi/terkirim         "check your email"
     GET/POST /atur-ulang-kata-sandi/<token>    set a new password with the link (single use)
@@ -25,6 +28,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 
 from app.accounts.addresses import (
     AddressData,
@@ -45,7 +49,7 @@ from app.accounts.forms import (
     ResetPasswordForm,
     ResetRequestForm,
 )
-from app.accounts.models import Address, User
+from app.accounts.models import Address, User, UserSession
 from app.accounts.password_reset import (
     ResetLinkInvalid,
     reset_complete,
@@ -61,7 +65,12 @@ from app.accounts.services import (
     user_authenticate,
     user_register,
 )
-from app.accounts.sessions import session_open, session_revoke
+from app.accounts.sessions import (
+    session_open,
+    session_revoke,
+    sessions_active,
+    sessions_revoke_others,
+)
 from app.core.http import form_status, render_page, see_other
 from app.core.security import safe_next_url
 from app.extensions import db, limiter
@@ -217,6 +226,42 @@ def change_password():
     status = 422 if request.method == "POST" else 200
     return render_page("accounts/password.html", "accounts/_password_form.html", status,
                        form=form)
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+@bp.route("/akun/sesi")
+@login_required
+def sessions():
+    this_session = current_user.current_session
+    rows = sorted(sessions_active(current_user.id), key=lambda row: row.id != this_session.id)
+    return render_page("accounts/sessions.html", rows=rows, this_session=this_session)
+
+
+@bp.route("/akun/sesi/keluar-lainnya", methods=["POST"])
+@login_required
+def sessions_end_others():
+    ended = sessions_revoke_others(user=current_user, keep=current_user.current_session)
+    db.session.commit()
+    log.info("user %s ended %s other session(s)", current_user.id, ended)
+    flash(ngettext("%(num)s sesi lain diakhiri.", "%(num)s sesi lain diakhiri.", ended),
+          "success")
+    return see_other(url_for("accounts.sessions"))
+
+
+@bp.route("/akun/sesi/<int:session_id>/keluar", methods=["POST"])
+@login_required
+def session_end(session_id: int):
+    row = db.session.scalars(select(UserSession).where(
+        UserSession.id == session_id, UserSession.user_id == current_user.id,
+        UserSession.revoked_at.is_(None))).first()
+    if row is None or row.id == current_user.current_session.id:
+        abort(404)  # not one of this user's other live sessions (log out ends this one)
+    session_revoke(user_session=row)
+    db.session.commit()
+    flash(_("Sesi di perangkat itu diakhiri."), "success")
+    return see_other(url_for("accounts.sessions"))
 
 
 # --- forgotten password ---------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 The cookie (session or remember-me) carries a random token; the database keeps its SHA-256.
 Loading a request's user means finding a live row for that token, so revoking rows ends
-sessions at once (password change, logout, later: deactivation and "log out elsewhere").
+sessions at once (password change, logout, "log out other sessions", later: deactivation).
+Staff and admin sessions also end after `IDLE_TIMEOUT` without a request; every session
+ends at its `expires_at` (the absolute lifetime) whatever happens.
 """
 
 from __future__ import annotations
@@ -66,21 +68,50 @@ def session_load(token: str) -> User | None:
     ).scalar_one_or_none()
     if row is None or not row.user.active:
         return None
+    if session_idle_expired(row, now):
+        # Staff and admin sessions end after a quiet spell (shop-floor tablets are shared).
+        _session_write(row, revoked_at=now)
+        return None
     row.raw_token = token
     if now - row.last_seen_at > TOUCH_EVERY:
-        if transactions_may_write():
-            # This request's own transaction writes anyway (and on SQLite holds the write
-            # lock): record it there; it is committed with the request.
-            row.last_seen_at = now
-        else:
-            # A read-only request: bookkeeping in its own short transaction.
-            with write_connection() as connection:
-                connection.execute(
-                    update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
-                )
+        _session_write(row, last_seen_at=now)
     user = row.user
     user.current_session = row
     return user
+
+
+IDLE_ROLES = ("staff", "admin")
+
+
+def session_idle_expired(row: UserSession, now) -> bool:
+    """True when a staff/admin session has been unused longer than IDLE_TIMEOUT."""
+    limit = current_app.config["IDLE_TIMEOUT"]
+    return (bool(limit) and row.user.has_any_role(*IDLE_ROLES)
+            and now - row.last_seen_at > limit)
+
+
+def _session_write(row: UserSession, **values) -> None:
+    """Bookkeeping on the session row (last seen, idle revocation)."""
+    if transactions_may_write():
+        # This request's own transaction writes anyway (and on SQLite holds the write
+        # lock): record it there; it is committed with the request.
+        for name, value in values.items():
+            setattr(row, name, value)
+    else:
+        # A read-only request: bookkeeping in its own short transaction.
+        with write_connection() as connection:
+            connection.execute(update(UserSession).where(UserSession.id == row.id)
+                               .values(**values))
+
+
+def sessions_active(user_id: int) -> list[UserSession]:
+    """The user's live sessions, the most recently used first."""
+    now = utcnow()
+    rows = db.session.scalars(select(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None),
+        UserSession.expires_at > now)
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())).all()
+    return [row for row in rows if not session_idle_expired(row, now)]
 
 
 def session_revoke(*, user_session: UserSession) -> None:

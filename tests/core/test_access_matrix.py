@@ -114,6 +114,10 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "crm.settings": {"GET": only({"admin"}), "POST": only({"admin"}, status=422)},
     "crm_public.interest": {"GET": everyone(200), "POST": everyone(422)},
     "crm_public.interest_thanks": {"GET": everyone(200)},
+    # Sessions: the user's own (another user's session, or this one: 404).
+    "accounts.sessions": {"GET": logged_in(200)},
+    "accounts.sessions_end_others": {"POST": logged_in(303)},
+    "accounts.session_end": {"POST": logged_in(404)},
     # Forgotten password: anyone may ask (same answer for every email); a link that does
     # not exist is 410 Gone.
     "accounts.forgot_password": {"GET": everyone(200), "POST": everyone(422)},
@@ -252,6 +256,8 @@ def _url_args(app, endpoint: str) -> dict:
             return _review_url_args(endpoint)
         if endpoint == "accounts.reset_password":
             return {"token": "no-such-link"}
+        if endpoint == "accounts.session_end":
+            return {"session_id": 999_999}
         if endpoint.startswith(("orders.", "accounts.address")):
             values = _orders_url_args(endpoint)
             if values is not None:
