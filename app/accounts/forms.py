@@ -121,10 +121,9 @@ class ProfileForm(FlaskForm):
     locale = SelectField(_l("Bahasa"), choices=LANGUAGE_CHOICES, validators=[required()])
 
 
-class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Kata sandi saat ini"), validators=[required(), max_length(1024)]
-    )
+class NewPasswordForm(FlaskForm):
+    """A new password typed twice (the reset link's form; the base of the change form)."""
+
     new_password = PasswordField(
         _l("Kata sandi baru"),
         validators=[required(), max_length(MAX_LENGTH + 1)],
@@ -136,26 +135,17 @@ class PasswordChangeForm(FlaskForm):
             required(),
             EqualTo("new_password", message=_l("Konfirmasi kata sandi tidak cocok.")),
         ],
+    )
+
+
+class PasswordChangeForm(NewPasswordForm):
+    current_password = PasswordField(
+        _l("Kata sandi saat ini"), validators=[required(), max_length(1024)]
     )
 
 
 class ResetRequestForm(FlaskForm):
     email = EmailField(_l("Email"), filters=[strip], validators=[required(), max_length(320)])
-
-
-class ResetPasswordForm(FlaskForm):
-    new_password = PasswordField(
-        _l("Kata sandi baru"),
-        validators=[required(), max_length(MAX_LENGTH + 1)],
-        description=PASSWORD_HINT,
-    )
-    new_password_confirm = PasswordField(
-        _l("Ulangi kata sandi baru"),
-        validators=[
-            required(),
-            EqualTo("new_password", message=_l("Konfirmasi kata sandi tidak cocok.")),
-        ],
-    )
 
 
 class AddressForm(FlaskForm):

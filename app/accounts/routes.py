@@ -43,10 +43,10 @@ from app.accounts.addresses import (
 from app.accounts.forms import (
     AddressForm,
     LoginForm,
+    NewPasswordForm,
     PasswordChangeForm,
     ProfileForm,
     RegisterForm,
-    ResetPasswordForm,
     ResetRequestForm,
 )
 from app.accounts.models import Address, User, UserSession
@@ -302,7 +302,7 @@ def forgot_password_sent():
 def reset_password(token: str):
     if reset_token_valid(token) is None:
         return render_page("accounts/reset_invalid.html", http_status=410)
-    form = ResetPasswordForm()
+    form = NewPasswordForm()
     if form.validate_on_submit():
         try:
             reset_complete(token=token, new_password=form.new_password.data)
