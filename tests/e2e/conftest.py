@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         demo_load()  # the demo shop: categories, sellers, products (browser tests use them)
         db.session.commit()
 
+    with serve(application) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serve(application) -> Iterator[str]:
+    """Serve `application` over HTTP on a free port of 127.0.0.1; yields the base URL and
+    stops the server (and its database connections) afterwards."""
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
@@ -106,8 +115,17 @@ CONTEXTS = {
 
 @pytest.fixture(params=list(CONTEXTS), ids=list(CONTEXTS))
 def page(request: pytest.FixtureRequest, chromium_browser, live_server: str) -> Iterator[Page]:
-    options = CONTEXTS[request.param]
-    context = chromium_browser.new_context(base_url=live_server, locale="id-ID", **options)
+    with open_page(chromium_browser, live_server, request.param) as opened:
+        yield opened
+
+
+@contextmanager
+def open_page(browser, base_url: str, context_name: str) -> Iterator[Page]:
+    """A page in a fresh browser context of CONTEXTS; console errors and page errors are
+    collected in `page.console_errors` (see check_console), `page.js_enabled` tells the
+    context apart."""
+    options = CONTEXTS[context_name]
+    context = browser.new_context(base_url=base_url, locale="id-ID", **options)
     context.set_default_timeout(5_000)
     page = context.new_page()
     page.console_errors = []  # type: ignore[attr-defined]

@@ -4,27 +4,17 @@ swapped in place) and without JavaScript (plain POST + 303), on a 1024x600 table
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
 from app import create_app
 from app.config import TestConfig
+from tests.e2e.conftest import CONTEXTS, MIN_TAP, open_page, serve
+from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "kopi-susu-gula-aren-42"
-MIN_TAP = 44
-CONTEXTS = {
-    "tablet-1024x600": {"viewport": {"width": 1024, "height": 600}},
-    "phone-360x740": {"viewport": {"width": 360, "height": 740}, "is_mobile": True,
-                      "has_touch": True},
-    "tablet-no-js": {"viewport": {"width": 1024, "height": 600}, "java_script_enabled": False},
-}
-
 
 @pytest.fixture(scope="module")
 def crm_server(tmp_path_factory) -> Iterator[tuple[str, object]]:
@@ -42,19 +32,8 @@ def crm_server(tmp_path_factory) -> Iterator[tuple[str, object]]:
         staff = make_user(email="sales@example.test", roles=("staff",), password=PASSWORD)
         staff.position = "sales"
         db.session.commit()
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", application
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with application.app_context():
-            from app.extensions import db
-
-            db.engine.dispose()
+    with serve(application) as base_url:
+        yield base_url, application
 
 
 def _new_lead(application, title: str) -> int:
@@ -71,22 +50,8 @@ def _new_lead(application, title: str) -> int:
 @pytest.fixture(params=list(CONTEXTS), ids=list(CONTEXTS))
 def page(request, chromium_browser, crm_server) -> Iterator[Page]:
     base_url, _ = crm_server
-    options = CONTEXTS[request.param]
-    context = chromium_browser.new_context(base_url=base_url, locale="id-ID", **options)
-    context.set_default_timeout(5_000)
-    page = context.new_page()
-    page.console_errors = []  # type: ignore[attr-defined]
-    page.js_enabled = options.get("java_script_enabled", True)  # type: ignore[attr-defined]
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            page.console_errors.append(message.text)  # type: ignore[attr-defined]
-
-    page.on("console", on_console)
-    try:
-        yield page
-    finally:
-        context.close()
+    with open_page(chromium_browser, base_url, request.param) as opened:
+        yield opened
 
 
 def test_move_a_lead_on_the_board(page: Page, crm_server) -> None:
