@@ -17,9 +17,29 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+@contextmanager
+def capture_selects(engine) -> Iterator[list[tuple[str, object]]]:
+    """Collect every SELECT (statement, parameters) sent on `engine` inside the block."""
+    from sqlalchemy import event
+
+    captured: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield captured
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def print_plans(engine, captured: list[tuple[str, object]], *, analyze: bool = True) -> None:
@@ -51,7 +71,6 @@ def print_plans(engine, captured: list[tuple[str, object]], *, analyze: bool = T
 
 
 def explain(urls: list[str], analyze: bool = True) -> None:
-    from sqlalchemy import event
 
     from app.catalog.queries import product_search
     from app.catalog.routes import _search_params
@@ -62,22 +81,11 @@ def explain(urls: list[str], analyze: bool = True) -> None:
     with app.app_context():
         engine = db.engine
         for url in urls:
-            captured: list[tuple[str, object]] = []
-
-            def record(conn, cursor, statement, parameters, context, executemany,
-                       captured=captured):
-                if statement.lstrip().upper().startswith("SELECT"):
-                    captured.append((statement, parameters))
-
-            event.listen(engine, "before_cursor_execute", record)
-            try:
-                with app.test_request_context(url):
-                    params, _problems = _search_params()
-                    began = time.perf_counter()
-                    result = product_search(params)
-                    elapsed = (time.perf_counter() - began) * 1000
-            finally:
-                event.remove(engine, "before_cursor_execute", record)
+            with capture_selects(engine) as captured, app.test_request_context(url):
+                params, _problems = _search_params()
+                began = time.perf_counter()
+                result = product_search(params)
+                elapsed = (time.perf_counter() - began) * 1000
             print("=" * 100)
             print(f"{url}\n  {result.total:,} found, product_search {elapsed:.1f} ms, "
                   f"{len(captured)} SELECTs (incl. the route's category lookup)")

@@ -139,8 +139,7 @@ def report(label: str, files: list[Path], json_out: Path | None) -> int:
 
 def explain(users: Path, analyze: bool) -> int:
     from checkout_race import PASSWORD, _csrf
-    from explain import print_plans
-    from sqlalchemy import event
+    from explain import capture_selects, print_plans
 
     from app import create_app
     from app.extensions import db
@@ -167,20 +166,10 @@ def explain(users: Path, analyze: bool) -> int:
             print(f"{row}: login answered {response.status_code}", file=sys.stderr)
             return 1
         client.get(path)  # warm
-        captured: list[tuple[str, object]] = []
-
-        def record(conn, cursor, statement, parameters, context, executemany,
-                   captured=captured):
-            if statement.lstrip().upper().startswith("SELECT"):
-                captured.append((statement, parameters))
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with capture_selects(engine) as captured:
             began = time.perf_counter()
             response = client.get(path)
             elapsed = (time.perf_counter() - began) * 1000
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
         print("=" * 100)
         print(f"{row}: {path} as {account['email']} ({account['orders']:,} orders): "
               f"{response.status_code}, whole page {elapsed:.1f} ms, "
