@@ -31,9 +31,9 @@ from app.orders.routes import bp
 
 
 def _cart_page(http_status: int = 200, messages: dict[int, str] | None = None):
+    view = cart_view(current_user.id)
     return render_page("orders/cart.html", "orders/_cart.html", http_status,
-                       cart=cart_view(current_user.id), messages=messages or {},
-                       badge_count=cart_count(current_user.id))
+                       cart=view, messages=messages or {}, badge_count=len(view.lines))
 
 
 @bp.route("/keranjang")
@@ -75,9 +75,9 @@ def cart_add_route():
     db.session.commit()
     name = change.item.variant.product.name
     if is_htmx():
+        view = cart_view(current_user.id)
         return render_page("orders/_added.html", item=change.item, notice=change.notice,
-                           cart=cart_view(current_user.id),
-                           badge_count=cart_count(current_user.id))
+                           cart=view, badge_count=len(view.lines))
     flash(_("%(name)s ditambahkan ke keranjang.", name=name), "success")
     if change.notice:
         flash(change.notice, "info")
