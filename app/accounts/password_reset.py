@@ -82,12 +82,10 @@ class ResetLinkInvalid(Exception):
     """The link was used, expired, or never existed."""
 
 
-def reset_complete(*, token: str, new_password: str) -> User:
-    """Set a new password through a reset link. Raises ResetLinkInvalid (the link cannot be
-    used: 410) or AccountError (the password is refused: 422, field `new_password`)."""
-    row = reset_token_valid(token)
-    if row is None:
-        raise ResetLinkInvalid()
+def reset_complete(*, row: PasswordResetToken, new_password: str) -> User:
+    """Set a new password through a reset link (`row` from `reset_token_valid`). Raises
+    ResetLinkInvalid (another request used the link meanwhile: 410) or AccountError (the
+    password is refused: 422, field `new_password`)."""
     user = row.user
     problems = password_problems(new_password, email=user.email)
     if problems:

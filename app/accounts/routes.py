@@ -300,12 +300,13 @@ def forgot_password_sent():
 
 @bp.route("/atur-ulang-kata-sandi/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    if reset_token_valid(token) is None:
+    link = reset_token_valid(token)
+    if link is None:
         return render_page("accounts/reset_invalid.html", http_status=410)
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            reset_complete(token=token, new_password=form.new_password.data)
+            reset_complete(row=link, new_password=form.new_password.data)
         except ResetLinkInvalid:
             db.session.rollback()
             return render_page("accounts/reset_invalid.html", http_status=410)
