@@ -185,7 +185,7 @@ def cart_item_owned(*, user: User, item_id: int) -> CartItem | None:
         CartItem.id == item_id, CartItem.user_id == user.id)).first()
 
 
-def cart_set_quantity(*, user: User, item: CartItem, quantity: int) -> CartChange:
+def cart_set_quantity(*, item: CartItem, quantity: int) -> CartChange:
     """Set a line's quantity (capped to the stock). Raises CartError for a bad quantity or
     a line that can no longer be bought (it must be removed instead)."""
     _check_quantity(quantity)
@@ -195,7 +195,7 @@ def cart_set_quantity(*, user: User, item: CartItem, quantity: int) -> CartChang
     return _set(item, variant, quantity)
 
 
-def cart_remove(*, user: User, item: CartItem) -> None:
+def cart_remove(*, item: CartItem) -> None:
     db.session.delete(item)
     db.session.flush()
 

@@ -112,7 +112,7 @@ def cart_update(item_id: int):
     try:
         if quantity is None:
             raise CartError(_("Jumlah harus berupa angka."))
-        change = cart_set_quantity(user=current_user, item=item, quantity=quantity)
+        change = cart_set_quantity(item=item, quantity=quantity)
     except CartError as error:
         db.session.rollback()
         return _cart_page(422, {item_id: error.message})
@@ -127,7 +127,7 @@ def cart_update(item_id: int):
 @bp.route("/keranjang/<int:item_id>/hapus", methods=["POST"])
 @role_required(RoleName.CUSTOMER)
 def cart_remove_route(item_id: int):
-    cart_remove(user=current_user, item=_owned_item(item_id))
+    cart_remove(item=_owned_item(item_id))
     db.session.commit()
     if is_htmx():
         return _cart_page()
