@@ -123,6 +123,7 @@ def _init_extensions(app: Flask) -> None:
     import app.crm.models
     import app.inventory.models
     import app.orders.models
+    import app.payments.models
 
 
 def _unauthorized():
@@ -163,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.inventory.routes import bp as inventory_bp
     from app.main.routes import bp as main_bp
     from app.orders.routes import bp as orders_bp
+    from app.payments.routes import bp as payments_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(main_bp)
@@ -171,5 +173,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(payments_bp)
     app.register_blueprint(crm_bp, url_prefix="/crm")
     app.register_blueprint(crm_public_bp)

@@ -111,6 +111,21 @@ class Config:
     EMAIL_ALLOW_TEST_DOMAINS = True  # accept the reserved .test domain (demo accounts)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
+    # Payments: "sandbox" (offline, Midtrans-shaped, with a simulator page) or "midtrans".
+    PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "sandbox")
+    PAYMENT_SANDBOX_ENABLED = _bool("PAYMENT_SANDBOX_ENABLED", True)
+    # The sandbox signs its notifications like Midtrans, with this key.
+    PAYMENT_SANDBOX_SERVER_KEY = os.environ.get("PAYMENT_SANDBOX_SERVER_KEY",
+                                                "SB-racik-sandbox-server-key")
+    # How the sandbox delivers notifications: "http" (to PUBLIC_BASE_URL, like Midtrans) or
+    # "inprocess" (through the app's test client: tests without a listening server).
+    PAYMENT_SANDBOX_DELIVERY = os.environ.get("PAYMENT_SANDBOX_DELIVERY", "http")
+    MIDTRANS_SERVER_KEY = os.environ.get("MIDTRANS_SERVER_KEY", "")
+    MIDTRANS_IS_PRODUCTION = _bool("MIDTRANS_IS_PRODUCTION", False)
+    MIDTRANS_TIMEOUT = _int("MIDTRANS_TIMEOUT", 15)
+    PAYMENT_VA_EXPIRY_MINUTES = _int("PAYMENT_VA_EXPIRY_MINUTES", 24 * 60)
+    PAYMENT_EWALLET_EXPIRY_MINUTES = _int("PAYMENT_EWALLET_EXPIRY_MINUTES", 15)
+
 
 class TestConfig(Config):
     ENV_NAME = "testing"
@@ -125,6 +140,7 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     LOG_LEVEL = "WARNING"
+    PAYMENT_SANDBOX_DELIVERY = "inprocess"
 
 
 class ProductionConfig(Config):
@@ -134,6 +150,9 @@ class ProductionConfig(Config):
     DEMO_DATA_ALLOWED = False
     EMAIL_ALLOW_TEST_DOMAINS = False
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    # The simulator page and the sandbox gateway do not exist in production.
+    PAYMENT_SANDBOX_ENABLED = False
+    PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "midtrans")
 
 
 CONFIGS: dict[str, type[Config]] = {

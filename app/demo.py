@@ -280,6 +280,8 @@ def _demo_orders() -> None:
     from app.orders.lifecycle import order_advance, order_confirm
     from app.orders.models import Checkout
     from app.orders.reviews import review_create
+    from app.payments.gateways.sandbox import sandbox_pay_now
+    from app.payments.services import payment_charge, payment_of_checkout
 
     for email, cost in (("seller@racik.test", 12_000), ("seller2@racik.test", 9_000),
                         ("client@racik.test", 15_000)):
@@ -306,12 +308,18 @@ def _demo_orders() -> None:
         return
     products = {p.name: p for p in db.session.scalars(select(Product))}
 
-    def place(*names: str) -> list:
+    def place(*names: str, paid: bool = True) -> list:
         for name in names:
             cart_add(user=buyer, variant_id=products[name].active_variants[0].id, quantity=1)
-        return checkout_place(buyer=buyer, address=addresses_of(buyer.id)[0],
-                              payment_method="va_bca",
-                              idempotency_key=new_idempotency_key()).orders
+        checkout = checkout_place(buyer=buyer, address=addresses_of(buyer.id)[0],
+                                  payment_method="va_bca",
+                                  idempotency_key=new_idempotency_key()).checkout
+        payment = payment_of_checkout(checkout.id)
+        payment_charge(payment)
+        if paid:  # through the sandbox gateway, as if the buyer had transferred the money
+            sandbox_pay_now(payment.reference)
+        db.session.refresh(checkout)
+        return list(checkout.orders)
 
     delivered = place("Toner Air Mawar Segar", "Jamu Kunyit Asam Botol")
     for order in delivered:
@@ -326,4 +334,6 @@ def _demo_orders() -> None:
     order_advance(order=shipped, actor=shipped.store.owner, from_status="pending")
     order_advance(order=shipped, actor=shipped.store.owner, from_status="processing",
                   tracking_number="SICEPAT0042")
-    place("Lipstik Matte Tahan Lama", "Minyak Kemiri Penumbuh Rambut")  # pending, 2 stores
+    place("Serum Vitamin C 10% Brightening")  # paid, waiting for the seller
+    # Waiting for the buyer's transfer (the payment page and the sandbox simulator).
+    place("Lipstik Matte Tahan Lama", "Minyak Kemiri Penumbuh Rambut", paid=False)

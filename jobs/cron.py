@@ -34,6 +34,8 @@ CRON_TABLE: list[CronEntry] = [
     CronEntry("jobs.mail.sweep", "email", interval=300),
     # CRM: daily digest of due and overdue tasks, 07:00 WIB (00:00 UTC).
     CronEntry("jobs.crm.task_digest", "email", cron="0 0 * * *"),
+    # Payments: ask the gateway about payments still pending past their expiry.
+    CronEntry("jobs.payments.reconcile", "default", interval=300),
 ]
 
 

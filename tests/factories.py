@@ -15,6 +15,8 @@ from app.extensions import db
 from app.orders.cart import cart_add
 from app.orders.checkout import checkout_place, new_idempotency_key
 from app.orders.models import Checkout, Order
+from app.payments.gateways.sandbox import sandbox_simulate
+from app.payments.services import payment_charge, payment_of_checkout
 
 DEFAULT_PASSWORD = "kopi-susu-gula-aren-42"  # passes the password policy
 _sequence = itertools.count(1)
@@ -94,6 +96,22 @@ def make_checkout(*, buyer: User, lines: list[tuple[Variant, int]],
                           idempotency_key=new_idempotency_key()).checkout
 
 
-def make_order(*, buyer: User, variant: Variant, quantity: int = 1) -> Order:
-    """One order of one line (a checkout with a single store)."""
-    return make_checkout(buyer=buyer, lines=[(variant, quantity)]).orders[0]
+def make_order(*, buyer: User, variant: Variant, quantity: int = 1,
+               paid: bool = False) -> Order:
+    """One order of one line (a checkout with a single store); `paid` pays it (commits)."""
+    checkout = make_checkout(buyer=buyer, lines=[(variant, quantity)])
+    if paid:
+        pay_checkout(checkout)
+    return checkout.orders[0]
+
+
+def pay_checkout(checkout: Checkout, *, amount: int | None = None, twice: bool = False,
+                 out_of_order: bool = False) -> None:
+    """Pay like a buyer would, through the sandbox gateway: charge, press "pay" on the
+    simulator; its signed notification reaches the webhook after the commit this makes
+    (the jobs run in the test's thread). `amount` pays a different amount."""
+    payment = payment_of_checkout(checkout.id)
+    payment_charge(payment)
+    sandbox_simulate(reference=payment.reference, action="pay", amount=amount, twice=twice,
+                     out_of_order=out_of_order)
+    db.session.commit()

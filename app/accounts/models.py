@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import UTCDateTime, utcnow
@@ -69,6 +70,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str] = mapped_column(String(30), default="")
+    npwp: Mapped[str] = mapped_column(String(20), default="", server_default="")  # invoices
     locale: Mapped[str] = mapped_column(String(5), default="id")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -177,6 +179,11 @@ class Store(db.Model):
     low_stock_threshold: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     # A flat shipping cost per order from this store (real courier rates are out of scope).
     shipping_cost: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # For invoices: the legal address, NPWP (tax id) and whether the seller is a PKP
+    # (registered for VAT): only a PKP's invoice shows PPN.
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    npwp: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    pkp: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     owner: Mapped[User] = relationship(back_populates="store")

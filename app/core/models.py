@@ -70,6 +70,9 @@ class EmailOutbox(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     message_id: Mapped[str] = mapped_column(String(200))
+    # Files sent along: [{"key": storage key, "filename": ..., "content_type": ...}].
+    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list,
+                                                                server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -18,7 +18,8 @@ class StockReason:
     SALE = "sale"
     CANCEL = "cancel"
     RETURN = "return"
-    ALL = (RESTOCK, ADJUSTMENT, SALE, CANCEL, RETURN)
+    EXPIRE = "expire"  # an unpaid order cancelled because its payment expired or was denied
+    ALL = (RESTOCK, ADJUSTMENT, SALE, CANCEL, RETURN, EXPIRE)
 
 
 class StockMovement(db.Model):

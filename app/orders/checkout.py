@@ -8,7 +8,8 @@ store, all in the caller's transaction (the route commits once, or rolls back ev
    bad address or payment method;
 3. creates the checkout and the orders with their item snapshots (name, options, SKU,
    unit price), numbered `RCK-<WIB date>-<id>` and `CO-<WIB date>-<id>`;
-4. records the "created" status event, empties the cart, and queues the buyer's
+4. records the "created" status event, empties the cart, creates the pending `Payment`
+   (charged at the gateway by the route after commit), and queues the buyer's
    confirmation and each seller's new-order email;
 5. last (so row locks are held briefly), takes the stock with `stock_change(reason=
    "sale")`: a conditional UPDATE per variant, in (product, variant) id order so concurrent
@@ -51,13 +52,14 @@ from app.orders.models import (
     OrderStatus,
     PaymentStatus,
 )
+from app.payments.services import payment_create
 
 log = logging.getLogger(__name__)
 
 NEW_ORDER_NOTICE = "new_order"
 notice_kind(NEW_ORDER_NOTICE, N_("Pesanan baru %(number)s: %(units)s barang, %(total)s."))
 
-# The payments issue wires these to a gateway; until then a checkout stays UNPAID.
+# Each is charged through the configured gateway (`app.payments.gateways.base.METHODS`).
 PAYMENT_METHODS: dict[str, object] = {
     "va_bca": _l("Virtual Account BCA"),
     "va_bni": _l("Virtual Account BNI"),
@@ -192,6 +194,7 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
                                   to_status=OrderStatus.PENDING, actor_id=buyer.id))
 
     cart_clear(user=buyer, item_ids=[line.item.id for line in cart.lines])
+    payment_create(checkout)
     db.session.flush()
     _announce(checkout, orders, buyer)
     # Last, so the row locks it takes on PostgreSQL are held only until the commit that

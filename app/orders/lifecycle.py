@@ -31,10 +31,11 @@ from app.core.clock import utcnow
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.notices import N_, notice_kind, notice_send
+from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.inventory.models import StockReason
 from app.inventory.services import stock_change
-from app.orders.models import Order, OrderEvent, OrderStatus, ReturnStatus
+from app.orders.models import Order, OrderEvent, OrderStatus, PaymentStatus, ReturnStatus
 
 if TYPE_CHECKING:
     from app.orders.models import ReturnRequest
@@ -146,15 +147,18 @@ def _refuse(order: Order, to: str, current: str) -> TransitionError:
 def order_transition(*, order: Order, to: str, actor: User | None, side: str | None = None,
                      from_status: str | None = None, note: str = "",
                      tracking_number: str = "", return_request: ReturnRequest | None = None,
-                     notify: bool = True) -> OrderEvent:
+                     notify: bool = True, stock_reason: str = StockReason.CANCEL
+                     ) -> OrderEvent:
     """Move `order` to status `to` on behalf of `actor` (None: the system).
 
     `side` says in which capacity the actor acts (buyer or seller; inferred when omitted).
     `from_status` is the status the user saw: when the order has moved on since (a double
     click), the change is refused. `tracking_number` (max 60) goes with shipped; RETURNED
-    needs the accepted `return_request`. Cancelling restocks every item (ledger reason
-    "cancel") and takes the units off `Product.sold_count`; returning does the same with
-    reason "return". Queues the buyer's `order_status` email unless `notify` is False.
+    needs the accepted `return_request`. The seller cannot process an order that is not
+    paid. Cancelling restocks every item (ledger reason `stock_reason`: "cancel", or
+    "expire" when the payment expired) and takes the units off `Product.sold_count`;
+    returning does the same with reason "return". Cancelling a paid order queues its
+    refund. Queues the buyer's `order_status` email unless `notify` is False.
 
     Raises TransitionError (409) for a change the table forbids for this actor, a stale
     `from_status`, or a concurrent change; OrderError (422) for a bad tracking number.
@@ -179,6 +183,9 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
         raise TransitionError(_l("Anda tidak dapat mengubah pesanan %(number)s menjadi "
                                  "%(target)s.", number=order.number,
                                  target=ORDER_STATUS_LABELS[to]))
+    if to == OrderStatus.PROCESSING and order.payment_status != PaymentStatus.PAID:
+        raise TransitionError(_l("Pesanan %(number)s belum dibayar. Pesanan diproses setelah "
+                                 "pembayaran pembeli diterima.", number=order.number))
     if to == OrderStatus.RETURNED and (
             return_request is None or return_request.order_id != order.id
             or return_request.status != ReturnStatus.ACCEPTED):
@@ -214,7 +221,9 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
                        actor_id=actor.id if actor else None, note=note, created_at=now)
     db.session.add(event)
     if to == OrderStatus.CANCELLED:
-        _put_back(order, actor, StockReason.CANCEL)
+        _put_back(order, actor, stock_reason)
+        if order.payment_status == PaymentStatus.PAID:
+            _refund_cancelled(order)
     elif to == OrderStatus.RETURNED:
         _put_back(order, actor, StockReason.RETURN)
     db.session.flush()
@@ -228,7 +237,8 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
 
 
 def order_cancel(*, order: Order, actor: User | None, side: str | None = None,
-                 reason: str = "", from_status: str | None = None) -> OrderEvent:
+                 reason: str = "", from_status: str | None = None,
+                 stock_reason: str = StockReason.CANCEL) -> OrderEvent:
     """Cancel a pending order and put its stock back. The seller must give a reason (the
     buyer reads it). Raises TransitionError (409) once the order is past pending or for an
     actor who may not cancel it, OrderError (422) for a seller without a reason."""
@@ -243,7 +253,7 @@ def order_cancel(*, order: Order, actor: User | None, side: str | None = None,
         if len(reason) > NOTE_MAX:
             raise OrderError(_l("Maksimal %(max)d karakter.", max=NOTE_MAX), field="reason")
     return order_transition(order=order, to=OrderStatus.CANCELLED, actor=actor, side=side,
-                            note=reason, from_status=from_status)
+                            note=reason, from_status=from_status, stock_reason=stock_reason)
 
 
 def order_advance(*, order: Order, actor: User, from_status: str,
@@ -285,6 +295,16 @@ def _put_back(order: Order, actor: User | None, reason: str) -> None:
             .values(sold_count=case((Product.sold_count >= count, Product.sold_count - count),
                                     else_=0))
             .execution_options(synchronize_session=False))
+
+
+def _refund_cancelled(order: Order) -> None:
+    """A paid order was cancelled: its money goes back (the refund job records and
+    executes it through the gateway)."""
+    db.session.execute(update(Order).where(Order.id == order.id)
+                       .values(payment_status=PaymentStatus.REFUND_PENDING)
+                       .execution_options(synchronize_session=False))
+    set_committed_value(order, "payment_status", PaymentStatus.REFUND_PENDING)
+    enqueue_after_commit("jobs.payments.refund_order", order.id, "cancelled", queue="default")
 
 
 def _tell_buyer(order: Order, to: str, note: str) -> None:

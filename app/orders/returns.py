@@ -21,6 +21,7 @@ from app.core.clock import utcnow
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.notices import N_, notice_kind, notice_send
+from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.orders.lifecycle import OrderError, Side, TransitionError, order_transition
 from app.orders.models import Order, OrderStatus, PaymentStatus, ReturnRequest, ReturnStatus
@@ -135,7 +136,8 @@ def _check_seller(request: ReturnRequest, actor: User) -> Order:
 def return_accept(*, request: ReturnRequest, actor: User) -> ReturnRequest:
     """Accept the return: the order becomes RETURNED (returned_at), every item is restocked
     (ledger reason "return"), the refund amount (the order total) is recorded and an order
-    that was paid becomes `refund_pending`. The buyer gets the decision by email.
+    that was paid becomes `refund_pending` and its refund job is queued. The buyer gets the
+    decision by email.
 
     Raises TransitionError (409) when the request was already decided, the actor is not the
     store's owner, or the order is no longer delivered."""
@@ -150,6 +152,9 @@ def return_accept(*, request: ReturnRequest, actor: User) -> ReturnRequest:
     ).rowcount
     if refund:
         set_committed_value(order, "payment_status", PaymentStatus.REFUND_PENDING)
+        # Recorded and paid back through the gateway by the refund job, after commit.
+        enqueue_after_commit("jobs.payments.refund_order", order.id, "return",
+                             queue="default")
     _tell_buyer(request, order)
     log.info("return of order %s accepted (refund %s)", order.number, order.total)
     return request

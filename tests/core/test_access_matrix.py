@@ -56,6 +56,8 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "admin.outbox": {"GET": only({"admin"})},
     "admin.outbox_resend": {"POST": only({"admin"}, status=303)},
     "core.media": {"GET": everyone(200)},
+    # No session needed; an unsigned (empty) notification is malformed: 400.
+    "payments.notify": {"POST": everyone(400)},
     "core.notices": {"GET": logged_in(200)},
     "core.notices_read": {"POST": logged_in(303)},
     # Catalog: public pages; the seller's pages (another store's product: 404); categories.
@@ -246,6 +248,8 @@ def _url_args(app, endpoint: str) -> dict:
                 return {"product_id": product.id}
         if endpoint.startswith("crm."):
             return _crm_url_args(endpoint)
+        if endpoint == "payments.notify":
+            return {"gateway": "sandbox"}
         if endpoint in ("orders.checkout_detail",):
             return {"reference": "CO-20260101-000001"}
         # Order pages: an order of a foreign buyer at a foreign store (nobody under test).

@@ -37,14 +37,16 @@ def make_shop(*, stock: int = 20, price: int = 150_000, buyer_locale: str = "id"
                 variant_id=product.variants[0].id, product_id=product.id)
 
 
-def place_order(shop: Shop, quantity: int = 1, buyer_id: int | None = None) -> str:
-    """One order of the shop's product; returns its number (committed)."""
+def place_order(shop: Shop, quantity: int = 1, buyer_id: int | None = None,
+                paid: bool = True) -> str:
+    """One order of the shop's product, paid through the sandbox unless `paid` is False;
+    returns its number (committed)."""
     from app.accounts.models import User
     from app.catalog.models import Variant
 
     buyer = db.session.get(User, buyer_id or shop.buyer_id)
     variant = db.session.get(Variant, shop.variant_id)
-    order = make_order(buyer=buyer, variant=variant, quantity=quantity)
+    order = make_order(buyer=buyer, variant=variant, quantity=quantity, paid=paid)
     db.session.commit()
     return order.number
 

@@ -134,7 +134,7 @@ def test_seller_accepts_a_return_and_every_item_goes_back(client, make_client, d
 
     order = get_order(delivered)
     assert order.status == "returned" and order.returned_at is not None
-    assert order.payment_status == "unpaid"  # only a paid order waits for a refund
+    assert order.payment_status == "refund_pending"  # paid: the money goes back
     [request] = _returns()
     assert request.status == "accepted" and request.refund_amount == order.total
     assert request.decided_by_id == shop.seller_id and request.decided_at is not None

@@ -29,6 +29,7 @@ from app.orders.checkout import (
 )
 from app.orders.models import Checkout, Order
 from app.orders.routes import bp
+from app.payments.services import payment_charge, payment_of_checkout
 
 log = logging.getLogger(__name__)
 NOTE_MAX = 300
@@ -79,6 +80,12 @@ def checkout():
                      len(error.short))
         return _checkout_page(422, error=error, chosen=chosen)
     db.session.commit()
+    payment = payment_of_checkout(result.checkout.id)
+    if payment is not None and payment.charged_at is None:
+        # Outside the checkout's transaction: the gateway call holds no stock lock. A
+        # failure is recorded and the payment page offers to try again.
+        payment_charge(payment)
+        db.session.commit()
     if result.replayed:
         log.info("checkout %s submitted again: answered with the first",
                  result.checkout.reference)

@@ -1,0 +1,21 @@
+"""Payments blueprint. The routes live in one module per area; each imports `bp` from here.
+
+URL table:
+    POST      /payments/notify/<gateway>             gateway notifications (CSRF-exempt,
+                                                      signature-checked)       webhook.py
+    GET       /checkout/<reference>                   the payment page (orders blueprint)
+    GET       /checkout/<reference>/status            its self-polling status block   pay.py
+    POST      /checkout/<reference>/bayar-ulang       ask the gateway again after a failure
+    GET/POST  /sandbox/bayar/<reference>              the sandbox simulator (not in
+                                                      production)             sandbox.py
+    GET       /invoice/<number>...                    invoice downloads    invoices.py
+    GET       /admin/pembayaran                       the admin ledger       ledger.py
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("payments", __name__)
+
+from app.payments.routes import invoices, ledger, pay, sandbox, webhook  # noqa: E402,F401

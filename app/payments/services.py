@@ -1,0 +1,410 @@
+"""Payments: create and charge a checkout's payment, receive gateway notifications, apply
+only legal status changes, reconcile, and hand the consequences to jobs after commit.
+
+One table of allowed changes (`PAY_TRANSITIONS`), applied by a conditional UPDATE
+(`... WHERE id = :id AND status = :from`), so concurrent or repeated notifications change a
+payment once:
+
+    pending -> paid        settlement, or capture with fraud_status accept, of the exact amount
+    pending -> review      money arrived but not the amount asked (partial / over-payment)
+    pending -> expired | cancelled | denied
+    paid    -> refunded    the whole amount went back
+    expired | cancelled | denied -> review    money arrived after we closed it: admin decides
+    review  -> paid | refunded                an admin's decision
+
+A "pending" arriving after "settlement" (late, out of order) is stored and ignored. Every
+notification is a `PaymentEvent` unique per gateway event: the same one delivered five times
+is one row with `deliveries = 5` and one state change.
+
+After commit, jobs do the rest: `jobs.payments.settled` marks the checkout's orders PAID
+(the seller may then process them), queues one invoice per order and tells buyer and
+sellers; `jobs.payments.closed` cancels the unpaid orders and restocks them (ledger reason
+"expire"). Both are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.accounts.models import Role, RoleName, User
+from app.core.clock import utcnow
+from app.core.http import app_path, public_url
+from app.core.mail import mail_queue
+from app.core.money import format_rupiah
+from app.core.notices import N_, notice_kind, notice_send
+from app.core.queue import enqueue_after_commit
+from app.extensions import db
+from app.orders.models import Checkout, Order, OrderStatus, PaymentStatus
+from app.payments.gateways.base import (
+    GatewayError,
+    Notification,
+    expiry_minutes,
+    gateway_get,
+)
+from app.payments.models import Payment, PaymentEvent, PayStatus
+
+log = logging.getLogger(__name__)
+
+PAY_TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
+    (PayStatus.PENDING, PayStatus.PAID),
+    (PayStatus.PENDING, PayStatus.REVIEW),
+    (PayStatus.PENDING, PayStatus.EXPIRED),
+    (PayStatus.PENDING, PayStatus.CANCELLED),
+    (PayStatus.PENDING, PayStatus.DENIED),
+    (PayStatus.PAID, PayStatus.REFUNDED),
+    (PayStatus.EXPIRED, PayStatus.REVIEW),
+    (PayStatus.CANCELLED, PayStatus.REVIEW),
+    (PayStatus.DENIED, PayStatus.REVIEW),
+    (PayStatus.REVIEW, PayStatus.PAID),
+    (PayStatus.REVIEW, PayStatus.REFUNDED),
+})
+
+PAY_STATUS_LABELS = {
+    PayStatus.PENDING: _l("Menunggu pembayaran"),
+    PayStatus.PAID: _l("Lunas"),
+    PayStatus.EXPIRED: _l("Kedaluwarsa"),
+    PayStatus.CANCELLED: _l("Dibatalkan"),
+    PayStatus.DENIED: _l("Ditolak"),
+    PayStatus.REVIEW: _l("Perlu diperiksa admin"),
+    PayStatus.REFUNDED: _l("Dikembalikan"),
+}
+
+# Gateway transaction_status -> our status (capture depends on fraud_status).
+GATEWAY_STATUS = {
+    "settlement": PayStatus.PAID,
+    "expire": PayStatus.EXPIRED,
+    "cancel": PayStatus.CANCELLED,
+    "deny": PayStatus.DENIED,
+    "failure": PayStatus.DENIED,
+    "refund": PayStatus.REFUNDED,
+}
+# Past its expiry a pending payment is asked about after this grace (the gateway's clock).
+RECONCILE_GRACE = timedelta(minutes=2)
+
+ORDER_PAID_NOTICE = "order_paid"
+PAYMENT_REVIEW_NOTICE = "payment_review"
+notice_kind(ORDER_PAID_NOTICE, N_("Pesanan %(number)s sudah dibayar dan siap diproses."))
+notice_kind(PAYMENT_REVIEW_NOTICE,
+            N_("Pembayaran %(reference)s perlu diperiksa: %(reason)s"))
+
+
+class PaymentError(Exception):
+    """A payment action refused (HTTP 409/422); nothing was changed."""
+
+    def __init__(self, message: object):
+        super().__init__(str(message))
+        self.message = str(message)
+
+
+@dataclass
+class Received:
+    event: PaymentEvent
+    outcome: str  # applied | ignored | flagged | duplicate | unknown
+
+
+# Creating and charging ---------------------------------------------------------------------
+def payment_create(checkout: Checkout) -> Payment:
+    """The pending payment of a checkout being placed (same transaction; flushes). The
+    gateway is asked for the payment details by `payment_charge` after commit."""
+    now = utcnow()
+    payment = Payment(
+        reference=checkout.reference, checkout_id=checkout.id, payer_id=checkout.buyer_id,
+        gateway=current_app.config["PAYMENT_GATEWAY"], method=checkout.payment_method,
+        amount=checkout.total, status=PayStatus.PENDING,
+        expires_at=now + timedelta(minutes=expiry_minutes(checkout.payment_method)),
+        created_at=now)
+    db.session.add(payment)
+    db.session.flush()
+    return payment
+
+
+def payment_of_checkout(checkout_id: int) -> Payment | None:
+    return db.session.scalars(select(Payment).where(Payment.checkout_id == checkout_id)).first()
+
+
+def payment_charge(payment: Payment) -> bool:
+    """Ask the gateway for what the buyer needs (VA number, bill key, deeplink, QRIS) once.
+    Returns True when the payment is charged; on a gateway failure records the error and
+    returns False (the payment page offers to try again). Flushes."""
+    if payment.charged_at is not None or payment.status != PayStatus.PENDING:
+        return payment.charged_at is not None
+    buyer = db.session.get(User, payment.payer_id)
+    try:
+        charge = gateway_get(payment.gateway).charge(
+            reference=payment.reference, amount=payment.amount, method=payment.method,
+            expires_at=payment.expires_at,
+            customer={"first_name": buyer.name[:50], "email": buyer.email,
+                      "phone": buyer.phone})
+    except (GatewayError, LookupError) as error:
+        payment.charge_error = str(error)[:300]
+        db.session.flush()
+        log.warning("payment %s: charge failed: %s", payment.reference, error)
+        return False
+    payment.transaction_id = charge.transaction_id
+    payment.va_number, payment.bill_key = charge.va_number, charge.bill_key
+    payment.biller_code, payment.qr_string = charge.biller_code, charge.qr_string
+    payment.deeplink_url = charge.deeplink_url
+    payment.charged_at, payment.charge_error = utcnow(), ""
+    db.session.flush()
+    log.info("payment %s charged at %s (%s)", payment.reference, payment.gateway,
+             payment.method)
+    return True
+
+
+# Notifications -----------------------------------------------------------------------------
+def notification_receive(gateway_name: str, payload: object) -> Received:
+    """Verify, store and apply one notification. Raises NotificationRejected (nothing
+    written) for a forged or malformed one, LookupError for an unknown gateway."""
+    note = gateway_get(gateway_name).verify(payload)
+    return notification_record(note, source="notification")
+
+
+def notification_record(note: Notification, *, source: str) -> Received:
+    """Store `note` once (a repeat only counts a delivery) and apply it when new."""
+    existing = _event_by_key(note.event_key)
+    if existing is not None:
+        _count_delivery(existing)
+        return Received(existing, "duplicate")
+    payment = db.session.scalars(select(Payment).where(
+        Payment.reference == note.order_id)).first()
+    event = PaymentEvent(
+        event_key=note.event_key, payment_id=payment.id if payment else None,
+        gateway=note.gateway, source=source, order_id=note.order_id[:60],
+        transaction_id=note.transaction_id[:80],
+        transaction_status=note.transaction_status[:30], fraud_status=note.fraud_status[:20],
+        status_code=note.status_code[:5], gross_amount=note.gross_amount[:30],
+        payment_type=note.payment_type[:30], payload=note.payload)
+    try:
+        with db.session.begin_nested():
+            db.session.add(event)
+    except IntegrityError:
+        # The same notification is being stored by a concurrent request that won.
+        existing = _event_by_key(note.event_key)
+        if existing is None:
+            raise
+        _count_delivery(existing)
+        return Received(existing, "duplicate")
+    if payment is None:
+        event.outcome = "unknown"
+        log.warning("%s notification for unknown order_id %s", note.gateway, note.order_id)
+        return Received(event, "unknown")
+    if payment.gateway != note.gateway:
+        event.outcome = "ignored"
+        log.warning("payment %s belongs to %s, not %s", payment.reference, payment.gateway,
+                    note.gateway)
+        return Received(event, "ignored")
+    event.outcome = payment_apply(payment, note)
+    db.session.flush()
+    return Received(event, event.outcome)
+
+
+def _event_by_key(key: str) -> PaymentEvent | None:
+    return db.session.scalars(select(PaymentEvent).where(PaymentEvent.event_key == key)).first()
+
+
+def _count_delivery(event: PaymentEvent) -> None:
+    db.session.execute(update(PaymentEvent).where(PaymentEvent.id == event.id)
+                       .values(deliveries=PaymentEvent.deliveries + 1)
+                       .execution_options(synchronize_session=False))
+
+
+def target_status(note: Notification) -> str | None:
+    """Our status for the gateway's news, or None when it changes nothing (pending, a
+    capture under fraud challenge, a partial refund)."""
+    if note.transaction_status == "capture":
+        return PayStatus.PAID if note.fraud_status in ("accept", "") else None
+    return GATEWAY_STATUS.get(note.transaction_status)
+
+
+def payment_apply(payment: Payment, note: Notification) -> str:
+    """Apply the gateway's news to `payment` if it is a legal step. Returns the outcome:
+    applied, ignored (not legal from the current status, or no change) or flagged (money
+    that does not match: status REVIEW, an admin decides)."""
+    target = target_status(note)
+    if target is None:
+        return "ignored"
+    values: dict[str, object] = {}
+    reason = ""
+    if target == PayStatus.PAID:
+        received = note.amount
+        values.update(paid_amount=received, paid_at=utcnow())
+        if payment.status in (PayStatus.EXPIRED, PayStatus.CANCELLED, PayStatus.DENIED):
+            target = PayStatus.REVIEW
+            reason = str(_l("Dana %(amount)s masuk setelah pembayaran ditutup (%(status)s).",
+                            amount=format_rupiah(received or 0),
+                            status=PAY_STATUS_LABELS[payment.status]))
+        elif received != payment.amount:
+            target = PayStatus.REVIEW
+            reason = str(_l("Dibayar %(paid)s, seharusnya %(amount)s.",
+                            paid=format_rupiah(received or 0),
+                            amount=format_rupiah(payment.amount)))
+        if reason:
+            values["flag_reason"] = reason[:300]
+    if not payment_transition(payment, target, **values):
+        return "ignored"
+    if target == PayStatus.REVIEW:
+        _tell_admins_review(payment, reason)
+        return "flagged"
+    _after_change(payment, target)
+    return "applied"
+
+
+def payment_transition(payment: Payment, to: str, **values: object) -> bool:
+    """Move `payment` to `to` if PAY_TRANSITIONS allows it from its current status, with a
+    conditional UPDATE (a concurrent change wins once). Returns False when not legal."""
+    for _ in range(3):
+        current = payment.status
+        if (current, to) not in PAY_TRANSITIONS:
+            return False
+        now = utcnow()
+        changed = db.session.execute(
+            update(Payment).where(Payment.id == payment.id, Payment.status == current)
+            .values(status=to, updated_at=now, **values)
+            .execution_options(synchronize_session=False)).rowcount
+        if changed == 1:
+            for key, value in {"status": to, "updated_at": now, **values}.items():
+                set_committed_value(payment, key, value)
+            log.info("payment %s: %s -> %s", payment.reference, current, to)
+            return True
+        db.session.refresh(payment)  # somebody else moved it; judge again from there
+    return False
+
+
+def _after_change(payment: Payment, to: str) -> None:
+    if to == PayStatus.PAID:
+        enqueue_after_commit("jobs.payments.settled", payment.id, queue="default")
+    elif to in (PayStatus.EXPIRED, PayStatus.CANCELLED, PayStatus.DENIED):
+        enqueue_after_commit("jobs.payments.closed", payment.id, queue="default")
+
+
+def _tell_admins_review(payment: Payment, reason: str) -> None:
+    log.warning("payment %s flagged for review: %s", payment.reference, reason)
+    admins = db.session.scalars(select(User.id).join(User.roles).where(
+        Role.name == RoleName.ADMIN, User.active.is_(True))).all()
+    for admin_id in admins:
+        notice_send(user_id=admin_id, kind=PAYMENT_REVIEW_NOTICE,
+                    params={"reference": payment.reference, "reason": reason},
+                    link=app_path("payments.ledger", status=PayStatus.REVIEW))
+
+
+# Reconciliation ----------------------------------------------------------------------------
+def payments_reconcile(*, limit: int = 200) -> dict[str, int]:
+    """Cron: ask the gateway about payments still pending past their expiry and apply its
+    answer (a lost expire or settlement notification). Returns counts."""
+    due = utcnow() - RECONCILE_GRACE
+    ids = db.session.scalars(select(Payment.id).where(
+        Payment.status == PayStatus.PENDING, Payment.expires_at <= due)
+        .order_by(Payment.expires_at).limit(limit)).all()
+    db.session.commit()
+    checked = changed = failed = 0
+    for payment_id in ids:
+        payment = db.session.get(Payment, payment_id)
+        if payment is None or payment.status != PayStatus.PENDING:
+            continue
+        checked += 1
+        try:
+            note = gateway_get(payment.gateway).status(payment.reference)
+        except (GatewayError, LookupError) as error:
+            if payment.charged_at is None:
+                # Never charged (the gateway was down at checkout): nobody can have paid.
+                changed += payment_transition(payment, PayStatus.EXPIRED)
+                _after_change(payment, PayStatus.EXPIRED)
+            else:
+                failed += 1
+                log.warning("payment %s: status lookup failed: %s", payment.reference, error)
+            payment.last_checked_at = utcnow()
+            db.session.commit()
+            continue
+        payment.last_checked_at = utcnow()
+        received = notification_record(note, source="status_check")
+        changed += received.outcome in ("applied", "flagged")
+        db.session.commit()
+    return {"checked": checked, "changed": changed, "failed": failed}
+
+
+# Consequences (jobs, after commit) ---------------------------------------------------------
+def payment_settled(payment_id: int) -> dict[str, int]:
+    """The checkout's orders become PAID (sellers may process them), each gets its invoice
+    job, buyer and sellers are told. A cancelled order of a paid checkout gets a refund.
+    Idempotent: conditional UPDATEs, so running twice changes nothing more."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.status != PayStatus.PAID or payment.checkout_id is None:
+        return {"paid": 0, "refunds": 0}
+    checkout = db.session.get(Checkout, payment.checkout_id)
+    first = db.session.execute(
+        update(Checkout).where(Checkout.id == checkout.id,
+                               Checkout.payment_status == PaymentStatus.UNPAID)
+        .values(payment_status=PaymentStatus.PAID)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    paid = refunds = 0
+    orders = db.session.scalars(select(Order).where(Order.checkout_id == checkout.id)
+                                .order_by(Order.id)).all()
+    for order in orders:
+        cancelled = order.status == OrderStatus.CANCELLED
+        to = PaymentStatus.REFUND_PENDING if cancelled else PaymentStatus.PAID
+        changed = db.session.execute(
+            update(Order).where(Order.id == order.id,
+                                Order.payment_status == PaymentStatus.UNPAID)
+            .values(payment_status=to, updated_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount
+        if not changed:
+            continue
+        set_committed_value(order, "payment_status", to)
+        if cancelled:
+            refunds += 1
+            enqueue_after_commit("jobs.payments.refund_order", order.id, "cancelled",
+                                 queue="default")
+            continue
+        paid += 1
+        enqueue_after_commit("jobs.payments.invoice_issue", order.id, queue="invoices")
+        notice_send(user_id=order.store.owner_id, kind=ORDER_PAID_NOTICE,
+                    params={"number": order.number},
+                    link=app_path("orders.seller_order", number=order.number))
+    if first:
+        buyer = db.session.get(User, payment.payer_id)
+        mail_queue(to=buyer.email, template="payment_received", locale=buyer.locale,
+                   subject=_l("Pembayaran diterima: %(reference)s",
+                              reference=checkout.reference),
+                   name=buyer.name, payment=payment, checkout=checkout, orders=orders,
+                   link=public_url("orders.checkout_detail", reference=checkout.reference))
+    db.session.flush()
+    log.info("payment %s settled: %s orders paid, %s refunds", payment.reference, paid,
+             refunds)
+    return {"paid": paid, "refunds": refunds}
+
+
+def payment_closed(payment_id: int) -> dict[str, int]:
+    """Expired, cancelled or denied: cancel the checkout's unpaid pending orders and put
+    their stock back (ledger reason "expire"). Idempotent."""
+    from app.inventory.models import StockReason
+    from app.orders.lifecycle import Side, TransitionError, order_cancel
+
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.status not in (
+            PayStatus.EXPIRED, PayStatus.CANCELLED, PayStatus.DENIED) \
+            or payment.checkout_id is None:
+        return {"cancelled": 0}
+    reason = str(_l("Pembayaran kedaluwarsa.") if payment.status == PayStatus.EXPIRED
+                 else _l("Pembayaran tidak berhasil."))
+    cancelled = 0
+    orders = db.session.scalars(select(Order).where(
+        Order.checkout_id == payment.checkout_id, Order.status == OrderStatus.PENDING,
+        Order.payment_status == PaymentStatus.UNPAID).order_by(Order.id)).all()
+    for order in orders:
+        try:
+            order_cancel(order=order, actor=None, side=Side.SYSTEM, reason=reason,
+                         from_status=OrderStatus.PENDING, stock_reason=StockReason.EXPIRE)
+        except TransitionError:
+            continue  # cancelled or moved meanwhile
+        cancelled += 1
+    log.info("payment %s %s: %s orders cancelled", payment.reference, payment.status,
+             cancelled)
+    return {"cancelled": cancelled}
