@@ -27,12 +27,13 @@ run: install
 	$(BIN)/flask demo load
 	$(BIN)/python -m jobs.launch
 
-# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium).
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium) and
+# poppler-utils' pdftotext, which reads the invoice PDFs back in the tests.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "WARNING: could not install chromium; browser tests will be skipped (or fail under CI=true)"; }
+	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium and poppler-utils for the tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null) \
+	  || echo "WARNING: could not install chromium/poppler-utils; those tests will be skipped (or fail under CI=true)"; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -40,7 +41,7 @@ lint: $(STAMP)
 test-sqlite: install chromium
 	$(BIN)/pytest --db=sqlite
 
-test-postgres: install
+test-postgres: install chromium
 	$(BIN)/pytest --db=postgres -m "not e2e"
 
 # The whole suite: lint, then every test on SQLite (browser tests included), then on PostgreSQL.

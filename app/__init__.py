@@ -72,6 +72,9 @@ def _refuse_unsafe_production(app: Flask) -> None:
             "Refusing to start in production: set SECRET_KEY to a random value of at least "
             "32 characters."
         )
+    if app.config["PAYMENT_GATEWAY"] == "midtrans" and not app.config["MIDTRANS_SERVER_KEY"]:
+        raise RuntimeError("Refusing to start in production: PAYMENT_GATEWAY is midtrans but "
+                           "MIDTRANS_SERVER_KEY is not set.")
 
 
 def _select_locale() -> str:

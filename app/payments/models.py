@@ -92,6 +92,9 @@ class Payment(db.Model):
     # What the gateway said arrived (settlement); differs from `amount` only when flagged.
     paid_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When it expired, was cancelled or denied: its unpaid orders are then cancelled, even
+    # if money arriving later moves the payment on to review.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     flag_reason: Mapped[str] = mapped_column(String(300), default="")  # for admin
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

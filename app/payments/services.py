@@ -44,6 +44,7 @@ from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.orders.models import Checkout, Order, OrderStatus, PaymentStatus
 from app.payments.gateways.base import (
+    Gateway,
     GatewayError,
     Notification,
     expiry_minutes,
@@ -86,6 +87,7 @@ GATEWAY_STATUS = {
     "failure": PayStatus.DENIED,
     "refund": PayStatus.REFUNDED,
 }
+CLOSED = (PayStatus.EXPIRED, PayStatus.CANCELLED, PayStatus.DENIED)
 # Past its expiry a pending payment is asked about after this grace (the gateway's clock).
 RECONCILE_GRACE = timedelta(minutes=2)
 
@@ -160,10 +162,10 @@ def payment_charge(payment: Payment) -> bool:
 
 
 # Notifications -----------------------------------------------------------------------------
-def notification_receive(gateway_name: str, payload: object) -> Received:
-    """Verify, store and apply one notification. Raises NotificationRejected (nothing
-    written) for a forged or malformed one, LookupError for an unknown gateway."""
-    note = gateway_get(gateway_name).verify(payload)
+def notification_receive(gateway: Gateway, payload: object) -> Received:
+    """Verify, store and apply one notification received by `gateway`'s webhook. Raises
+    NotificationRejected (nothing written) for a forged or malformed one."""
+    note = gateway.verify(payload)
     return notification_record(note, source="notification")
 
 
@@ -227,61 +229,80 @@ def target_status(note: Notification) -> str | None:
 def payment_apply(payment: Payment, note: Notification) -> str:
     """Apply the gateway's news to `payment` if it is a legal step. Returns the outcome:
     applied, ignored (not legal from the current status, or no change) or flagged (money
-    that does not match: status REVIEW, an admin decides)."""
+    that does not match: status REVIEW, an admin decides). When a concurrent change wins
+    the race, the news is judged again from the new status."""
+    for _ in range(3):
+        target, values = _judge(payment, note)
+        if target is None or (payment.status, target) not in PAY_TRANSITIONS:
+            return "ignored"
+        if _attempt(payment, target, values):
+            if target == PayStatus.REVIEW:
+                _tell_admins_review(payment, str(values["flag_reason"]))
+                return "flagged"
+            _after_change(payment, target)
+            return "applied"
+        db.session.refresh(payment)
+    return "ignored"
+
+
+def _judge(payment: Payment, note: Notification) -> tuple[str | None, dict[str, object]]:
+    """Our target status for `note` given the payment's current status, and the values to
+    store with it: money is checked against the amount asked and the payment's state."""
     target = target_status(note)
-    if target is None:
-        return "ignored"
     values: dict[str, object] = {}
+    if target != PayStatus.PAID:
+        return target, values
+    received = note.amount
+    values.update(paid_amount=received, paid_at=utcnow())
     reason = ""
-    if target == PayStatus.PAID:
-        received = note.amount
-        values.update(paid_amount=received, paid_at=utcnow())
-        if payment.status in (PayStatus.EXPIRED, PayStatus.CANCELLED, PayStatus.DENIED):
-            target = PayStatus.REVIEW
-            reason = str(_l("Dana %(amount)s masuk setelah pembayaran ditutup (%(status)s).",
-                            amount=format_rupiah(received or 0),
-                            status=PAY_STATUS_LABELS[payment.status]))
-        elif received != payment.amount:
-            target = PayStatus.REVIEW
-            reason = str(_l("Dibayar %(paid)s, seharusnya %(amount)s.",
-                            paid=format_rupiah(received or 0),
-                            amount=format_rupiah(payment.amount)))
-        if reason:
-            values["flag_reason"] = reason[:300]
-    if not payment_transition(payment, target, **values):
-        return "ignored"
-    if target == PayStatus.REVIEW:
-        _tell_admins_review(payment, reason)
-        return "flagged"
-    _after_change(payment, target)
-    return "applied"
+    if payment.status in CLOSED:
+        reason = str(_l("Dana %(amount)s masuk setelah pembayaran ditutup (%(status)s).",
+                        amount=format_rupiah(received or 0),
+                        status=PAY_STATUS_LABELS[payment.status]))
+    elif received != payment.amount:
+        reason = str(_l("Dibayar %(paid)s, seharusnya %(amount)s.",
+                        paid=format_rupiah(received or 0),
+                        amount=format_rupiah(payment.amount)))
+    if reason:
+        values["flag_reason"] = reason[:300]
+        return PayStatus.REVIEW, values
+    return target, values
 
 
 def payment_transition(payment: Payment, to: str, **values: object) -> bool:
     """Move `payment` to `to` if PAY_TRANSITIONS allows it from its current status, with a
     conditional UPDATE (a concurrent change wins once). Returns False when not legal."""
     for _ in range(3):
-        current = payment.status
-        if (current, to) not in PAY_TRANSITIONS:
+        if (payment.status, to) not in PAY_TRANSITIONS:
             return False
-        now = utcnow()
-        changed = db.session.execute(
-            update(Payment).where(Payment.id == payment.id, Payment.status == current)
-            .values(status=to, updated_at=now, **values)
-            .execution_options(synchronize_session=False)).rowcount
-        if changed == 1:
-            for key, value in {"status": to, "updated_at": now, **values}.items():
-                set_committed_value(payment, key, value)
-            log.info("payment %s: %s -> %s", payment.reference, current, to)
+        if _attempt(payment, to, dict(values)):
             return True
         db.session.refresh(payment)  # somebody else moved it; judge again from there
     return False
 
 
+def _attempt(payment: Payment, to: str, values: dict[str, object]) -> bool:
+    """One conditional UPDATE from the status we read; False when another change won."""
+    current = payment.status
+    now = utcnow()
+    values = {"status": to, "updated_at": now, **values}
+    if to in CLOSED:
+        values["closed_at"] = now
+    changed = db.session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.status == current)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        return False
+    for key, value in values.items():
+        set_committed_value(payment, key, value)
+    log.info("payment %s: %s -> %s", payment.reference, current, to)
+    return True
+
+
 def _after_change(payment: Payment, to: str) -> None:
     if to == PayStatus.PAID:
         enqueue_after_commit("jobs.payments.settled", payment.id, queue="default")
-    elif to in (PayStatus.EXPIRED, PayStatus.CANCELLED, PayStatus.DENIED):
+    elif to in CLOSED:
         enqueue_after_commit("jobs.payments.closed", payment.id, queue="default")
 
 
@@ -388,11 +409,12 @@ def payment_closed(payment_id: int) -> dict[str, int]:
     from app.orders.lifecycle import Side, TransitionError, order_cancel
 
     payment = db.session.get(Payment, payment_id)
-    if payment is None or payment.status not in (
-            PayStatus.EXPIRED, PayStatus.CANCELLED, PayStatus.DENIED) \
-            or payment.checkout_id is None:
+    # closed_at, not the status: money arriving meanwhile may have moved it on to review.
+    if payment is None or payment.closed_at is None or payment.checkout_id is None:
         return {"cancelled": 0}
-    reason = str(_l("Pembayaran kedaluwarsa.") if payment.status == PayStatus.EXPIRED
+    expired = db.session.scalar(select(PaymentEvent.id).where(
+        PaymentEvent.payment_id == payment.id, PaymentEvent.transaction_status == "expire"))
+    reason = str(_l("Pembayaran kedaluwarsa.") if expired or payment.status == PayStatus.EXPIRED
                  else _l("Pembayaran tidak berhasil."))
     cancelled = 0
     orders = db.session.scalars(select(Order).where(

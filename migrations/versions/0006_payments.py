@@ -66,6 +66,7 @@ def upgrade():
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('paid_amount', sa.BigInteger(), nullable=True),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('flag_reason', sa.String(length=300), nullable=False),
     sa.Column('refunded_amount', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('last_checked_at', sa.DateTime(timezone=True), nullable=True),

@@ -61,8 +61,17 @@ def test_production_refuses_to_start_with_a_default_or_weak_secret(secret, tmp_p
 def test_production_starts_with_a_real_secret(tmp_path):
     app = create_app(ProductionConfig, SECRET_KEY="x" * 40, INSTANCE_PATH=str(tmp_path),
                      SQLALCHEMY_DATABASE_URI="sqlite://", REDIS_URL="", JOBS_MODE="sync",
-                     RATELIMIT_STORAGE_URI="memory://")
+                     RATELIMIT_STORAGE_URI="memory://", MIDTRANS_SERVER_KEY="Mid-server-x")
     assert app.config["ENV_NAME"] == "production"
+    assert app.config["PAYMENT_GATEWAY"] == "midtrans"
+    assert not app.config["PAYMENT_SANDBOX_ENABLED"]
+
+
+def test_production_refuses_midtrans_without_its_server_key(tmp_path):
+    with pytest.raises(RuntimeError, match="MIDTRANS_SERVER_KEY"):
+        create_app(ProductionConfig, SECRET_KEY="x" * 40, INSTANCE_PATH=str(tmp_path),
+                   SQLALCHEMY_DATABASE_URI="sqlite://", REDIS_URL="", JOBS_MODE="sync",
+                   RATELIMIT_STORAGE_URI="memory://", MIDTRANS_SERVER_KEY="")
 
 
 def test_404_is_a_full_page_normally_and_a_fragment_for_htmx(client):

@@ -13,7 +13,7 @@ import logging
 from flask import abort, jsonify, request
 
 from app.extensions import csrf, db
-from app.payments.gateways.base import NotificationRejected
+from app.payments.gateways.base import NotificationRejected, gateway_get
 from app.payments.routes import bp
 from app.payments.services import notification_receive
 
@@ -27,12 +27,13 @@ GATEWAYS = ("sandbox", "midtrans")
 def notify(gateway: str):
     if gateway not in GATEWAYS:
         abort(404)
+    try:
+        adapter = gateway_get(gateway)
+    except LookupError:  # this gateway is not in use here (the sandbox in production)
+        abort(404)
     payload = request.get_json(silent=True)
     try:
-        received = notification_receive(gateway, payload)
-    except LookupError:  # this gateway is not in use here (the sandbox in production)
-        db.session.rollback()
-        abort(404)
+        received = notification_receive(adapter, payload)
     except NotificationRejected as rejected:
         db.session.rollback()
         log.warning("%s notification rejected (%s): %s", gateway, rejected.status,
