@@ -267,3 +267,83 @@ def test_order_pages_partial_lists_refunds_with_amount_status_and_date(app, db, 
     assert "Dana sudah dikembalikan" in html and "Pesanan dibatalkan setelah dibayar" in html
     with app.test_request_context():
         assert render_template("payments/_refunds.html", refunds=[]).strip() == ""
+
+
+# --- concurrency ----------------------------------------------------------------------------
+
+
+def test_two_refund_jobs_at_once_record_and_pay_once(app, db, shop):
+    """Two workers run the same refund job at the same moment (an RQ retry racing the
+    first run): one Refund row, one gateway refund, one email."""
+    import threading
+
+    from sqlalchemy import update
+
+    from app.core.queue import execute_job
+
+    number = place_order(shop)
+    order = get_order(number)
+    order_id, total = order.id, order.total
+    # The state return_accept leaves, without queueing its job (we run it twice below).
+    _db.session.execute(update(Order).where(Order.id == order.id)
+                        .values(payment_status="refund_pending"))
+    _db.session.execute(update(Order).where(Order.id == order.id).values(status="cancelled"))
+    _db.session.commit()  # and hold no SQLite lock while the workers run
+    barrier = threading.Barrier(2)
+    results: list = []
+
+    def run() -> None:
+        barrier.wait()
+        results.append(execute_job(app, "jobs.payments.refund_order", (order_id, "cancelled"),
+                                   {}, reraise=False))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    [refund] = _refunds()
+    assert refund.status == "done" and refund.amount == total
+    assert sorted(r["status"] for r in results) == ["done", "done"]
+    payment = _payment(get_order(number))
+    assert payment.refunded_amount == total
+    assert _sandbox(payment).refunded_amount == total
+    assert len(emails("refund_done")) == 1
+
+
+def test_two_admins_marking_the_same_refund_done_change_it_once(client, make_client, db,
+                                                               shop, admin):
+    import threading
+
+    number = place_order(shop)
+    with patch(REFUSE, side_effect=GatewayError("412: refused")):
+        log_in(client, shop.buyer_email)
+        client.post(f"/pesanan/{number}/batal")
+    [refund] = _refunds()
+    url = f"/admin/pembayaran/pengembalian/{refund.id}/sudah-ditransfer"
+    admins = [make_client(), make_client()]
+    tokens = []
+    for browser in admins:
+        log_in(browser, admin)
+        tokens.append(browser.csrf_token())
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def click(index: int) -> None:
+        barrier.wait()
+        response = admins[index].open(url, method="POST", csrf=False,
+                                      data={"csrf_token": tokens[index]})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [303, 409]
+    order = get_order(number)
+    assert order.payment_status == "refunded"
+    assert _payment(order).refunded_amount == order.total
+    assert len(emails("refund_done")) == 1
