@@ -58,6 +58,14 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "core.media": {"GET": everyone(200)},
     # No session needed; an unsigned (empty) notification is malformed: 400.
     "payments.notify": {"POST": everyone(400)},
+    # Admin payments ledger. The payment under test is pending (not flagged) and its refund
+    # done, so an admin's decision or refund action is a 409 (nothing to change).
+    "payments.ledger": {"GET": only({"admin"})},
+    "payments.payment_detail": {"GET": only({"admin"})},
+    "payments.payment_accept": {"POST": only({"admin"}, status=409)},
+    "payments.payment_refund": {"POST": only({"admin"}, status=409)},
+    "payments.refund_done": {"POST": only({"admin"}, status=409)},
+    "payments.refund_again": {"POST": only({"admin"}, status=409)},
     "core.notices": {"GET": logged_in(200)},
     "core.notices_read": {"POST": logged_in(303)},
     # Catalog: public pages; the seller's pages (another store's product: 404); categories.
@@ -250,6 +258,10 @@ def _url_args(app, endpoint: str) -> dict:
             return _crm_url_args(endpoint)
         if endpoint == "payments.notify":
             return {"gateway": "sandbox"}
+        if endpoint in ("payments.payment_detail", "payments.payment_accept",
+                        "payments.payment_refund", "payments.refund_done",
+                        "payments.refund_again"):
+            return _payment_url_args(endpoint)
         if endpoint in ("orders.checkout_detail",):
             return {"reference": "CO-20260101-000001"}
         # Order pages: an order of a foreign buyer at a foreign store (nobody under test).
@@ -269,6 +281,25 @@ def _url_args(app, endpoint: str) -> dict:
         if endpoint in ("orders.seller_order", "orders.order_detail"):
             return {"number": "RCK-20260101-000001"}
     return {}
+
+
+def _payment_url_args(endpoint: str) -> dict:
+    """The foreign order's pending payment and a refund already done on it."""
+    from app.extensions import db
+    from app.payments.models import Payment, Refund
+
+    order = _foreign_order()
+    payment = db.session.scalars(select(Payment).where(
+        Payment.checkout_id == order.checkout_id)).one()
+    if endpoint.startswith("payments.refund_"):
+        refund = db.session.scalars(select(Refund)).first()
+        if refund is None:
+            refund = Refund(payment_id=payment.id, order_id=order.id,
+                            refund_key=f"{order.number}-matrix", amount=1000, status="done")
+            db.session.add(refund)
+            db.session.commit()
+        return {"refund_id": refund.id}
+    return {"payment_id": payment.id}
 
 
 def _foreign_checkout():
