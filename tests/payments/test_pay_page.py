@@ -6,6 +6,7 @@ pages' payment state (the seller cannot process an unpaid order)."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -168,8 +169,8 @@ def test_without_javascript_the_page_carries_the_status_block_and_a_reload_link(
     body = _page(client, reference)
     block = re.search(r'<section id="pay-status".*?</section>', body, re.S).group(0)
     assert "Menunggu pembayaran" in block
-    assert (f'href="/checkout/{reference}#pembayaran" data-testid="pay-refresh">'
-            "Periksa status</a>") in block
+    assert f'<form method="get" action="/checkout/{reference}">' in block
+    assert 'data-testid="pay-refresh">Periksa status</button>' in block
 
 
 # --- the status block ----------------------------------------------------------------------
@@ -382,3 +383,31 @@ def test_amounts_are_the_checkout_total(client, db, shop):
     assert payment_of(reference).amount == 2 * PRICE + SHIPPING == 315_000
     log_in(client, shop.buyer_email)
     assert 'data-testid="pay-amount">Rp 315.000<' in _page(client, reference)
+
+
+def test_two_simultaneous_coba_lagi_ask_the_gateway_once(app, db, shop, make_client,
+                                                         monkeypatch):
+    reference = place(shop, charge=False)
+    calls = _fail_charges(monkeypatch, times=0)
+    clients = []
+    for _ in range(2):
+        client = make_client()
+        log_in(client, shop.buyer_email)
+        clients.append((client, client.csrf_token()))
+    barrier = threading.Barrier(2)
+    answers: list = [None, None]
+
+    def press(index: int) -> None:
+        client, token = clients[index]
+        barrier.wait()
+        answers[index] = client.open(f"/checkout/{reference}/bayar-ulang", method="POST",
+                                     csrf=False, data={"csrf_token": token}).status_code
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers == [303, 303]
+    assert calls == [reference]
+    assert payment_of(reference).charged_at is not None

@@ -5,6 +5,8 @@ input is a 422 that changes nothing; the page does not exist when the sandbox is
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -254,3 +256,36 @@ def test_production_config_turns_the_simulator_off():
     from app.config import ProductionConfig
 
     assert ProductionConfig.PAYMENT_SANDBOX_ENABLED is False
+
+
+def test_simultaneous_simulator_clicks_change_the_transaction_once(app, db, shop, make_client):
+    """Four testers press at the same moment (two "Bayar", two "Kedaluwarsa"): one wins,
+    the others are told the transaction is no longer pending; one notification applied."""
+    reference = place(shop)
+    actions = ["pay", "expire", "pay", "expire"]
+    clients = []
+    for _ in actions:
+        client = make_client()
+        _tester(client)
+        clients.append((client, client.csrf_token()))
+    barrier = threading.Barrier(len(actions))
+    answers: list = [None] * len(actions)
+
+    def press(index: int) -> None:
+        client, token = clients[index]
+        barrier.wait()
+        response = client.open(f"/sandbox/bayar/{reference}", method="POST", csrf=False,
+                               data={"action": actions[index], "csrf_token": token})
+        answers[index] = response.status_code
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(len(actions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [303, 422, 422, 422]
+    winner = actions[answers.index(303)]
+    expected = {"pay": ("settlement", PayStatus.PAID), "expire": ("expire", PayStatus.EXPIRED)}
+    assert (transaction_of(reference).transaction_status,
+            payment_of(reference).status) == expected[winner]
+    assert [(e.outcome, e.deliveries) for e in events_of(reference)] == [("applied", 1)]
