@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 from app.accounts.models import Store, User
 from app.core.pagination import Page
 from app.extensions import db
-from app.orders.models import Order, OrderEvent, OrderStatus
+from app.orders.models import Checkout, Order, OrderEvent, OrderStatus, PaymentStatus
 
 ORDERS_PER_PAGE = 20
 COUNT_AHEAD = 10  # pages counted beyond the current one
@@ -44,7 +44,9 @@ def buyer_orders_page(*, buyer_id: int, status: str | None, page: int) -> Page[O
     conditions = [Order.buyer_id == buyer_id]
     if status:
         conditions.append(Order.status == status)
-    return _page(conditions, page, joinedload(Order.store))
+    # The checkout's reference: "Bayar sekarang" links an unpaid order to its payment page.
+    return _page(conditions, page, joinedload(Order.store),
+                 selectinload(Order.checkout).load_only(Checkout.reference))
 
 
 def seller_orders_page(*, store_id: int, status: str | None, page: int) -> Page[Order]:
@@ -84,7 +86,9 @@ def order_history(order_id: int) -> list[OrderEvent]:
 
 
 def seller_new_orders_badge(user: User) -> int:
-    """The navigation badge: the seller's store's orders still waiting to be processed."""
+    """The navigation badge: the seller's store's paid orders waiting to be processed (an
+    unpaid order cannot be processed yet)."""
     return db.session.scalar(
         select(func.count(Order.id)).join(Store, Store.id == Order.store_id)
-        .where(Store.owner_id == user.id, Order.status == OrderStatus.PENDING)) or 0
+        .where(Store.owner_id == user.id, Order.status == OrderStatus.PENDING,
+               Order.payment_status == PaymentStatus.PAID)) or 0

@@ -66,6 +66,11 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "payments.payment_refund": {"POST": only({"admin"}, status=409)},
     "payments.refund_done": {"POST": only({"admin"}, status=409)},
     "payments.refund_again": {"POST": only({"admin"}, status=409)},
+    # The payment page's status block and "Coba lagi": the checkout's buyer only (another
+    # buyer's: 404). The sandbox simulator: any logged-in tester; an empty form is a 422.
+    "payments.pay_status": {"GET": only({"customer"}, status=404)},
+    "payments.pay_retry": {"POST": only({"customer"}, status=404)},
+    "payments.sandbox_pay": {"GET": logged_in(200), "POST": logged_in(422)},
     "core.notices": {"GET": logged_in(200)},
     "core.notices_read": {"POST": logged_in(303)},
     # Catalog: public pages; the seller's pages (another store's product: 404); categories.
@@ -262,6 +267,8 @@ def _url_args(app, endpoint: str) -> dict:
                         "payments.payment_refund", "payments.refund_done",
                         "payments.refund_again"):
             return _payment_url_args(endpoint)
+        if endpoint in ("payments.pay_status", "payments.pay_retry", "payments.sandbox_pay"):
+            return {"reference": _foreign_charged_checkout().reference}
         if endpoint in ("orders.checkout_detail",):
             return {"reference": "CO-20260101-000001"}
         # Order pages: an order of a foreign buyer at a foreign store (nobody under test).
@@ -323,6 +330,18 @@ def _foreign_checkout():
     item = db.session.scalars(select(CartItem).where(
         CartItem.user_id == checkout.buyer_id)).first()
     return checkout, address, item
+
+
+def _foreign_charged_checkout():
+    """The foreign checkout, its payment charged at the sandbox (the simulator has a
+    transaction to show)."""
+    from app.extensions import db
+    from app.payments.services import payment_charge, payment_of_checkout
+
+    checkout, _, _ = _foreign_checkout()
+    payment_charge(payment_of_checkout(checkout.id))
+    db.session.commit()
+    return checkout
 
 
 def _orders_url_args(endpoint: str) -> dict | None:

@@ -1,5 +1,5 @@
-"""Buying in a real browser: product page → cart → checkout → "Bayar" → the order, and the
-seller moving it on from "Kelola pesanan".
+"""Buying in a real browser: product page → cart → checkout → "Bayar" → paying in the
+sandbox simulator → the order, and the seller moving it on from "Kelola pesanan".
 
 Same three contexts as the other browser tests (1024x600 laptop, 360px phone, laptop without
 JavaScript). With JavaScript "Tambah ke keranjang" answers a mini-cart and the badge in the
@@ -63,6 +63,10 @@ def test_buy_from_the_product_page_and_the_seller_processes_the_order(page: Page
     page.get_by_test_id("pay").click()
     expect(page.locator("h1")).to_have_text("Pesanan dibuat")
     expect(page.get_by_test_id("checkout-done-total")).to_have_text("Rp 141.000")
+    # Paid through the sandbox simulator: the seller cannot process an unpaid order.
+    page.get_by_test_id("sandbox-link").click()
+    page.get_by_test_id("sandbox-pay").click()
+    expect(page.get_by_test_id("pay-status")).to_contain_text("Pembayaran diterima")
     placed = page.get_by_test_id("placed-order").first.locator("h2 a")
     number = placed.inner_text()
     assert re.fullmatch(r"RCK-\d{8}-\d{6}", number)

@@ -1,4 +1,5 @@
-"""Checkout routes: the checkout page with "Bayar", and what a checkout created.
+"""Checkout routes: the checkout page with "Bayar", and the payment page of what a
+checkout created (instructions per payment method, countdown, live status).
 
 The page carries an idempotency key (a hidden field made when the page is shown): pressing
 "Bayar" twice, in two tabs, or again after a timeout places one checkout; the repeat is
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -29,7 +30,8 @@ from app.orders.checkout import (
 )
 from app.orders.models import Checkout, Order
 from app.orders.routes import bp
-from app.payments.services import payment_charge, payment_of_checkout
+from app.payments.pay_page import pay_view
+from app.payments.services import PAY_STATUS_LABELS, payment_charge, payment_of_checkout
 
 log = logging.getLogger(__name__)
 NOTE_MAX = 300
@@ -95,12 +97,19 @@ def checkout():
 @bp.route("/checkout/<reference>")
 @role_required(RoleName.CUSTOMER)
 def checkout_detail(reference: str):
+    """The payment page: what the checkout created, how to pay it (per method), the
+    countdown and the self-polling status block (`payments.pay_status`)."""
     placed = owned_or_404(
         select(Checkout).where(Checkout.reference == reference,
                                Checkout.buyer_id == current_user.id)
         .options(selectinload(Checkout.orders).selectinload(Order.items),
                  selectinload(Checkout.orders).selectinload(Order.store))
     )
-    return render_page("orders/checkout_done.html", checkout=placed,
+    payment = payment_of_checkout(placed.id)
+    return render_page("orders/checkout_done.html", checkout=placed, payment=payment,
+                       view=pay_view(payment) if payment is not None else None,
+                       pay_status_labels=PAY_STATUS_LABELS,
+                       sandbox_enabled=current_app.config["PAYMENT_SANDBOX_ENABLED"]
+                       and payment is not None and payment.gateway == "sandbox",
                        method_label=PAYMENT_METHODS.get(placed.payment_method,
                                                         placed.payment_method))

@@ -23,10 +23,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 
 from app.core.clock import to_wib, utcnow
+from app.core.http import app_path
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.payments.gateways.base import (
@@ -115,8 +116,9 @@ class SandboxGateway(Gateway):
             db.session.flush()
         deeplink = ""
         if spec.kind == "ewallet":
-            deeplink = url_for("payments.sandbox_pay", reference=reference,
-                               app=spec.payment_type, _external=False)
+            # app_path, not url_for: charges also happen outside a request (jobs, demo data).
+            deeplink = app_path("payments.sandbox_pay", reference=reference,
+                                app=spec.payment_type)
         return Charge(transaction_id=tx.transaction_id, expires_at=tx.expires_at,
                       va_number=tx.va_number, bank=tx.bank, bill_key=tx.bill_key,
                       biller_code=tx.biller_code, qr_string=tx.qr_string,
