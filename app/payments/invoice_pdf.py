@@ -105,10 +105,10 @@ def _party(heading: str, party: Party) -> list:
 
 
 def _qr(url: str, size: float = 28 * mm) -> Drawing:
-    widget = QrCodeWidget(url, barBorder=0)
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(widget)
+    # Sized through barWidth/barHeight: measuring the widget (getBounds) would encode the
+    # QR a second time, and encoding is most of an invoice's rendering time.
+    drawing = Drawing(size, size)
+    drawing.add(QrCodeWidget(url, barWidth=size, barHeight=size, barBorder=0))
     return drawing
 
 
