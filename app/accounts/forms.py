@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -18,7 +20,13 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    EqualTo,
+    Optional,
+    Regexp,
+    StopValidation,
+    ValidationError,
+)
 
 from app.accounts.addresses import PROVINCES
 from app.accounts.passwords import MAX_LENGTH, MIN_LENGTH
@@ -31,6 +39,37 @@ LANGUAGE_CHOICES = [
 PHONE_PATTERN = r"^\+?[0-9 ()-]{6,20}$"
 PASSWORD_HINT = _l("%(min)s–%(max)s karakter; hindari kata sandi yang umum.",
                    min=MIN_LENGTH, max=MAX_LENGTH)
+
+
+NPWP_SEPARATORS = re.compile(r"[\s.\-]")
+
+
+def npwp_normalize(text: str | None) -> str | None:
+    """The digits of an NPWP typed with or without its dots and dashes
+    (`01.234.567.8-901.000` or the 16-digit NIK-based form); "" when empty, None when it is
+    not 15 or 16 digits."""
+    digits = NPWP_SEPARATORS.sub("", text or "")
+    if not digits:
+        return ""
+    return digits if re.fullmatch(r"\d{15}|\d{16}", digits) else None
+
+
+class NpwpField(StringField):
+    """An optional NPWP: `data` is its digits ("" when empty); anything else than 15 or 16
+    digits (dots, dashes and spaces allowed) is refused at the field."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = npwp_normalize(valuelist[0] if valuelist else "")
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data or ""
+
+    def pre_validate(self, form) -> None:
+        if self.data is None:
+            raise StopValidation(_l("NPWP terdiri dari 15 atau 16 angka, misalnya "
+                                    "01.234.567.8-901.000."))
 
 
 class EmailAddress:
@@ -119,6 +158,8 @@ class ProfileForm(FlaskForm):
         validators=[Optional(), Regexp(PHONE_PATTERN, message=_l("Nomor telepon tidak valid."))],
     )
     locale = SelectField(_l("Bahasa"), choices=LANGUAGE_CHOICES, validators=[required()])
+    npwp = NpwpField(_l("NPWP (opsional)"),
+                     description=_l("Dicetak di invoice pembelian Anda."))
 
 
 class NewPasswordForm(FlaskForm):

@@ -189,7 +189,7 @@ def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
         profile_update(user=current_user, name=form.name.data, phone=form.phone.data or "",
-                       locale=form.locale.data)
+                       locale=form.locale.data, npwp=form.npwp.data or "")
         db.session.commit()
         session["lang"] = current_user.locale
         flash(_("Profil disimpan."), "success")

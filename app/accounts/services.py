@@ -163,10 +163,14 @@ def user_authenticate(*, email: str, password: str) -> User | None:
     return user
 
 
-def profile_update(*, user: User, name: str, phone: str, locale: str) -> User:
+def profile_update(*, user: User, name: str, phone: str, locale: str,
+                   npwp: str | None = None) -> User:
+    """The user's own details; `npwp` (digits, "" to clear) is left alone when None."""
     user.name = name.strip()
     user.phone = phone.strip()
     user.locale = locale
+    if npwp is not None:
+        user.npwp = npwp
     db.session.flush()
     return user
 

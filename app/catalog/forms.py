@@ -11,9 +11,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import NumberRange, Optional
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import NumberRange, Optional, ValidationError
 
+from app.accounts.forms import NpwpField
 from app.catalog.queries import category_flat
 from app.catalog.services import PRICE_MESSAGE, OptionGroup, VariantChange
 from app.core.forms import (
@@ -200,6 +201,18 @@ class StoreSettingsForm(FlaskForm):
         description=_l("Tarif tetap yang ditambahkan ke setiap pesanan dari toko Anda. "
                        "Kosongkan atau isi 0 untuk gratis ongkir."),
     )
+    # Printed on invoices.
+    address = TextAreaField(_l("Alamat usaha (untuk invoice)"), filters=[strip],
+                            validators=[Optional(), max_length(500)])
+    npwp = NpwpField(_l("NPWP toko (opsional)"))
+    pkp = BooleanField(
+        _l("Toko saya Pengusaha Kena Pajak (PKP)"),
+        description=_l("Invoice toko PKP memuat DPP dan PPN yang sudah termasuk dalam "
+                       "harga."))
+
+    def validate_npwp(self, field) -> None:
+        if self.pkp.data and not field.data:
+            raise ValidationError(_l("Toko PKP wajib mengisi NPWP."))
 
 
 class CategoryForm(FlaskForm):

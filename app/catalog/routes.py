@@ -405,7 +405,9 @@ def store_settings():
         store_settings_update(store=shop, name=form.name.data, location=form.location.data,
                               description=form.description.data or "",
                               low_stock_threshold=form.low_stock_threshold.data,
-                              shipping_cost=form.shipping_cost.data or 0)
+                              shipping_cost=form.shipping_cost.data or 0,
+                              address=form.address.data or "", npwp=form.npwp.data or "",
+                              pkp=bool(form.pkp.data))
         db.session.commit()
         flash(_("Pengaturan toko disimpan."), "success")
         return see_other(url_for("catalog.store_settings"))

@@ -493,8 +493,17 @@ def category_delete(*, category: Category) -> None:
 
 
 def store_settings_update(*, store: Store, name: str, location: str, description: str,
-                          low_stock_threshold: int, shipping_cost: int) -> None:
-    """The owner's store profile. The slug (the store's address) does not change."""
+                          low_stock_threshold: int, shipping_cost: int,
+                          address: str | None = None, npwp: str | None = None,
+                          pkp: bool | None = None) -> None:
+    """The owner's store profile. The slug (the store's address) does not change. The
+    invoice details (legal `address`, `npwp` digits, `pkp`) are left alone when None."""
+    if address is not None:
+        store.address = address.strip()
+    if npwp is not None:
+        store.npwp = npwp
+    if pkp is not None:
+        store.pkp = pkp
     store.name = name.strip()
     store.location = location.strip()
     store.description = description.strip()

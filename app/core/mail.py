@@ -26,6 +26,7 @@ from sqlalchemy import or_, select, update
 from app.core.clock import utcnow
 from app.core.models import EmailOutbox, OutboxStatus
 from app.core.queue import enqueue_after_commit
+from app.core.storage import storage_path
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,15 @@ STALE_CLAIM = timedelta(minutes=10)
 
 
 def mail_queue(
-    *, to: str, template: str, subject: str, locale: str = "id", **context: Any
+    *, to: str, template: str, subject: str, locale: str = "id",
+    attachments: list[dict[str, str]] | None = None, **context: Any
 ) -> EmailOutbox:
     """Write an email to the outbox in the current transaction; it is sent after commit.
 
     `template` names `email/<template>.html` and `email/<template>.txt`; `subject` is a
-    lazy-translatable string rendered in `locale` like the bodies.
+    lazy-translatable string rendered in `locale` like the bodies. `attachments` are stored
+    files (`{"key": storage key, "filename": ..., "content_type": ...}`), read when the
+    email is sent, so the outbox row stays small.
     """
     with force_locale(locale):
         subject_text = str(subject)
@@ -55,6 +59,9 @@ def mail_queue(
         body_text=text,
         template=template,
         message_id=make_msgid(domain="racik." + domain.split(".")[-1]),
+        attachments=[{"key": a["key"], "filename": a["filename"],
+                      "content_type": a.get("content_type", "application/octet-stream")}
+                     for a in attachments or ()],
     )
     db.session.add(row)
     db.session.flush()
@@ -162,6 +169,13 @@ def build_message(row: EmailOutbox) -> EmailMessage:
     message["Message-ID"] = row.message_id
     message.set_content(row.body_text)
     message.add_alternative(row.body_html, subtype="html")
+    for attachment in row.attachments or ():
+        # A missing file raises: the row stays pending and is retried, never sent without it.
+        data = storage_path(attachment["key"]).read_bytes()
+        maintype, _, subtype = attachment.get(
+            "content_type", "application/octet-stream").partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=attachment["filename"])
     return message
 
 

@@ -175,6 +175,10 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "orders.product_reviews": {"GET": everyone(200)},
     "orders.seller_reviews": {"GET": only({"seller"})},
     "orders.review_reply_route": {"POST": only({"seller"}, status=404)},
+    # Invoices: the PDF for its buyer, its seller and admins (anyone else 404); the public
+    # verification page by the code printed on the invoice.
+    "payments.invoice_download": {"GET": only({"admin"}, denied=404)},
+    "payments.invoice_verify": {"GET": everyone(200)},
 }
 
 
@@ -217,6 +221,20 @@ def _foreign_order():
         order = make_order(buyer=buyer, variant=product.variants[0])
         db.session.commit()
     return order
+
+
+def _foreign_invoice():
+    """The invoice of a paid order of a foreign buyer at a foreign store."""
+    from app.extensions import db
+    from app.payments.models import Invoice
+
+    invoice = db.session.scalars(select(Invoice).limit(1)).first()
+    if invoice is None:
+        buyer = make_user(email="invoice-buyer@example.test")
+        make_order(buyer=buyer, variant=_foreign_product().variants[0], paid=True)
+        invoice = db.session.scalars(select(Invoice).limit(1)).one()
+        db.session.commit()
+    return invoice
 
 
 def _url_args(app, endpoint: str) -> dict:
@@ -269,6 +287,10 @@ def _url_args(app, endpoint: str) -> dict:
             return _payment_url_args(endpoint)
         if endpoint in ("payments.pay_status", "payments.pay_retry", "payments.sandbox_pay"):
             return {"reference": _foreign_charged_checkout().reference}
+        if endpoint == "payments.invoice_download":
+            return {"invoice_id": _foreign_invoice().id}
+        if endpoint == "payments.invoice_verify":
+            return {"code": _foreign_invoice().verification_code}
         if endpoint in ("orders.checkout_detail",):
             return {"reference": "CO-20260101-000001"}
         # Order pages: an order of a foreign buyer at a foreign store (nobody under test).

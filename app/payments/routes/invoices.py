@@ -1,1 +1,66 @@
-"""(being written)"""
+"""Invoice routes: the PDF download and the public verification page.
+
+URL table:
+    GET  /invoice/<invoice_id>.pdf         the stored PDF, as an attachment: the order's
+                                           buyer, the store's owner and admins; anyone
+                                           else 404 (anonymous: log in)
+    GET  /invoice/verifikasi/<code>        public: number, issuer, date, total, SHA-256
+                                           (no personal data); unknown code 404
+
+The order pages include `payments/_invoice_link.html` (given `invoice` or None).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import abort, send_file
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from app.accounts.models import RoleName, Store
+from app.core.http import render_page
+from app.core.security import owned_or_404
+from app.core.storage import storage_path
+from app.orders.models import Order
+from app.payments.invoices import invoice_by_code, invoice_filename
+from app.payments.models import Invoice
+from app.payments.routes import bp
+
+log = logging.getLogger(__name__)
+
+
+@bp.route("/invoice/<int:invoice_id>.pdf")
+@login_required
+def invoice_download(invoice_id: int):
+    """The invoice PDF for its buyer, its seller or an admin; 404 for anyone else."""
+    stmt = select(Invoice).where(Invoice.id == invoice_id, Invoice.file_key != "")
+    if not current_user.has_role(RoleName.ADMIN):
+        stmt = (stmt.join(Order, Order.id == Invoice.order_id)
+                .join(Store, Store.id == Order.store_id)
+                .where(or_(Order.buyer_id == current_user.id,
+                           Store.owner_id == current_user.id)))
+    invoice = owned_or_404(stmt)
+    path = storage_path(invoice.file_key)
+    if not path.is_file():
+        log.error("invoice %s: stored file %s is missing", invoice.number, invoice.file_key)
+        abort(404)
+    response = send_file(path, mimetype="application/pdf",
+                         max_age=0, conditional=True, etag=invoice.sha256)
+    name = invoice_filename(invoice)  # INV-2026-000123.pdf: nothing to quote or escape
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.cache_control.private = True
+    response.cache_control.public = False
+    return response
+
+
+@bp.route("/invoice/verifikasi/<code>")
+def invoice_verify(code: str):
+    """Public check of an invoice's authenticity by the code printed on it."""
+    invoice = invoice_by_code(code)
+    store = None
+    if invoice is not None and invoice.order is not None:
+        store = invoice.order.store
+    return render_page("payments/invoice_verify.html",
+                       http_status=200 if invoice is not None else 404,
+                       invoice=invoice, store=store, code=code[:40])

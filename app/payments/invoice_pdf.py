@@ -1,0 +1,193 @@
+"""The invoice PDF (reportlab, A4, the built-in Helvetica fonts).
+
+`invoice_pdf(...)` lays out one invoice from what `app.payments.invoices` computed and
+stored on the `Invoice` row; it computes no money itself, so the PDF always shows the
+figures the database holds. Labels are in the buyer's language (the caller wraps the call
+in `force_locale`). The title is always "Invoice": an invoice of a PKP seller shows the PPN
+lines, but it is not the tax invoice the DJP system issues, and says nothing that could be
+read as one.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from app.core.money import format_rupiah
+from app.core.templating import wib_datetime
+
+INK = colors.HexColor("#1f2933")
+MUTED = colors.HexColor("#616e7c")
+RULE = colors.HexColor("#cbd2d9")
+ACCENT = colors.HexColor("#0f766e")
+
+_BASE = ParagraphStyle("base", fontName="Helvetica", fontSize=9, leading=12, textColor=INK)
+_SMALL = ParagraphStyle("small", parent=_BASE, fontSize=8, leading=10, textColor=MUTED)
+_HEAD = ParagraphStyle("head", parent=_BASE, fontName="Helvetica-Bold")
+_TITLE = ParagraphStyle("title", parent=_BASE, fontName="Helvetica-Bold", fontSize=22,
+                        leading=26, textColor=ACCENT)
+_RIGHT = ParagraphStyle("right", parent=_BASE, alignment=TA_RIGHT)
+_RIGHT_HEAD = ParagraphStyle("right_head", parent=_HEAD, alignment=TA_RIGHT)
+
+
+@dataclass(frozen=True)
+class Party:
+    """A seller or buyer as printed: name, address lines and NPWP (may be empty)."""
+
+    name: str
+    address_lines: list[str]
+    npwp: str = ""
+
+
+@dataclass(frozen=True)
+class Line:
+    product: str
+    options: str
+    quantity: int
+    unit_price: int
+    line_total: int
+
+
+@dataclass(frozen=True)
+class InvoiceDocument:
+    """Everything printed on one invoice (amounts as stored on the Invoice row)."""
+
+    number: str
+    order_number: str
+    issued_at: object  # datetime (UTC); shown in WIB
+    paid_at: object | None
+    seller: Party
+    buyer: Party
+    lines: list[Line]
+    subtotal: int
+    shipping: int
+    total: int
+    pkp: bool
+    ppn_rate: object  # Decimal percent
+    dpp_fraction: str  # as configured, e.g. "11/12"
+    dpp: int
+    ppn: int
+    payment_method: str
+    verification_code: str
+    verification_url: str
+
+
+def npwp_display(npwp: str) -> str:
+    """A 15-digit NPWP in its usual dotted form (01.234.567.8-901.000); 16 digits as is."""
+    if len(npwp) == 15 and npwp.isdigit():
+        return f"{npwp[:2]}.{npwp[2:5]}.{npwp[5:8]}.{npwp[8]}-{npwp[9:12]}.{npwp[12:]}"
+    return npwp
+
+
+def _p(text: str, style: ParagraphStyle = _BASE) -> Paragraph:
+    """A paragraph of plain text: reportlab parses markup, so user text is escaped."""
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+
+def _party(heading: str, party: Party) -> list:
+    cells = [_p(heading, _SMALL), _p(party.name, _HEAD)]
+    cells += [_p(line) for line in party.address_lines if line]
+    if party.npwp:
+        cells.append(_p(_("NPWP: %(npwp)s", npwp=npwp_display(party.npwp))))
+    return cells
+
+
+def _qr(url: str, size: float = 28 * mm) -> Drawing:
+    # Sized through barWidth/barHeight: measuring the widget (getBounds) would encode the
+    # QR a second time, and encoding is most of an invoice's rendering time.
+    drawing = Drawing(size, size)
+    drawing.add(QrCodeWidget(url, barWidth=size, barHeight=size, barBorder=0))
+    return drawing
+
+
+def invoice_pdf(doc: InvoiceDocument) -> bytes:
+    """The PDF bytes of one invoice."""
+    buffer = io.BytesIO()
+    page = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=14 * mm,
+        bottomMargin=14 * mm, title=f"Invoice {doc.number}", author=doc.seller.name,
+        subject=f"Invoice {doc.number}", creator="Racik")
+    width = A4[0] - 32 * mm
+    story: list = []
+
+    heading = [
+        [_p("Invoice", _TITLE), _qr(doc.verification_url)],
+        [_p(doc.number, _HEAD), _p(doc.verification_code, _SMALL)],
+    ]
+    head = Table(heading, colWidths=[width - 32 * mm, 32 * mm])
+    head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                              ("SPAN", (1, 0), (1, 0)), ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                              ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    story += [head, Spacer(1, 4 * mm)]
+
+    meta = [
+        [_p(_("Tanggal invoice"), _SMALL), _p(wib_datetime(doc.issued_at))],
+        [_p(_("Nomor pesanan"), _SMALL), _p(doc.order_number)],
+        [_p(_("Metode pembayaran"), _SMALL), _p(doc.payment_method)],
+        [_p(_("Tanggal dibayar"), _SMALL),
+         _p(wib_datetime(doc.paid_at) if doc.paid_at else "-")],
+    ]
+    meta_table = Table(meta, colWidths=[38 * mm, width - 38 * mm])
+    meta_table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
+    story += [meta_table, Spacer(1, 5 * mm)]
+
+    parties = Table([[_party(_("Penjual"), doc.seller), _party(_("Pembeli"), doc.buyer)]],
+                    colWidths=[width / 2, width / 2])
+    parties.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                 ("LINEABOVE", (0, 0), (-1, 0), 0.5, RULE),
+                                 ("TOPPADDING", (0, 0), (-1, -1), 6)]))
+    story += [parties, Spacer(1, 6 * mm)]
+
+    rows = [[_p(_("Produk"), _HEAD), _p(_("Jumlah"), _RIGHT_HEAD),
+             _p(_("Harga satuan"), _RIGHT_HEAD), _p(_("Total"), _RIGHT_HEAD)]]
+    for line in doc.lines:
+        product = [_p(line.product)] + ([_p(line.options, _SMALL)] if line.options else [])
+        rows.append([product, _p(str(line.quantity), _RIGHT),
+                     _p(format_rupiah(line.unit_price), _RIGHT),
+                     _p(format_rupiah(line.line_total), _RIGHT)])
+    items = Table(rows, colWidths=[width - 86 * mm, 18 * mm, 34 * mm, 34 * mm], repeatRows=1)
+    items.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
+                               ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
+                               ("LEFTPADDING", (0, 0), (0, -1), 0)]))
+    story += [items, Spacer(1, 4 * mm)]
+
+    totals = [(_("Subtotal"), doc.subtotal), (_("Ongkos kirim"), doc.shipping)]
+    if doc.pkp:
+        rate = format_decimal(doc.ppn_rate)
+        totals += [
+            (_("Harga jual sebelum PPN"), doc.total - doc.ppn),
+            (_("DPP (%(fraction)s × harga jual sebelum PPN)", fraction=doc.dpp_fraction),
+             doc.dpp),
+            (_("PPN %(rate)s%% × DPP", rate=rate), doc.ppn),
+        ]
+    total_label = _("Total (termasuk PPN)") if doc.pkp else _("Total")
+    total_rows = [[_p(label, _RIGHT), _p(format_rupiah(amount), _RIGHT)]
+                  for label, amount in totals]
+    total_rows.append([_p(total_label, _RIGHT_HEAD), _p(format_rupiah(doc.total), _RIGHT_HEAD)])
+    totals_table = Table(total_rows, colWidths=[width - 34 * mm, 34 * mm])
+    totals_table.setStyle(TableStyle([("LINEABOVE", (0, -1), (-1, -1), 0.8, INK),
+                                      ("TOPPADDING", (0, 0), (-1, -1), 2),
+                                      ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+    story += [totals_table, Spacer(1, 10 * mm)]
+
+    story.append(_p(_("Keaslian invoice ini dapat diperiksa di %(url)s (kode verifikasi "
+                      "%(code)s).", url=doc.verification_url, code=doc.verification_code),
+                    _SMALL))
+    page.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,258 @@
+"""Invoices: one per paid order, numbered without gaps, rendered to PDF, stored, emailed.
+
+`invoice_issue(order_id)` is the job `jobs.payments.invoice_issue` (queue `invoices`),
+queued by `payment_settled` for every order that became PAID. In one transaction (the job
+commits once) it:
+
+1. returns the existing invoice if the order has one (a second run issues nothing, sends
+   nothing and takes no number);
+2. takes the next number of the issuer (`"store:<id>"`) for the WIB year of the payment:
+   the counter row is created if missing (a concurrent creation is tolerated), then
+   `UPDATE invoice_counters SET last_number = last_number + 1 ... RETURNING last_number`,
+   which holds the row lock (PostgreSQL) or the write lock (SQLite, `BEGIN IMMEDIATE`)
+   until the job commits — so concurrent jobs queue at the counter and never share or skip
+   a number;
+3. inserts the `Invoice` row in the same savepoint as the number: a concurrent duplicate
+   for the same order fails on the unique `order_id` and rolls its number back with it;
+4. renders the PDF, stores it (`app.core.storage`; removed again if the job rolls back)
+   with its SHA-256, and queues the email with the PDF attached (outbox).
+
+Any failure after the number was taken rolls the whole job back: no gap, no file, no mail;
+RQ retries it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.core.clock import to_wib, utcnow
+from app.core.http import public_url
+from app.core.mail import mail_queue
+from app.core.money import round_rupiah
+from app.core.settings import setting_get
+from app.core.storage import storage_put
+from app.extensions import db
+from app.orders.checkout import PAYMENT_METHODS
+from app.orders.models import Order, OrderStatus, PaymentStatus
+from app.payments.invoice_pdf import InvoiceDocument, Line, Party, invoice_pdf
+from app.payments.models import Invoice, InvoiceCounter, Payment
+
+log = logging.getLogger(__name__)
+
+INVOICE_FOLDER = "invoices"  # storage folder (not public: served by the download route)
+DEFAULT_PPN_RATE = 12  # percent (PMK 131/2024)
+DEFAULT_DPP_FRACTION = "11/12"  # DPP "nilai lain" for goods that are not luxury goods
+
+
+# Tax ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InvoiceTax:
+    """The PPN lines of an invoice (all zero for a seller who is not PKP)."""
+
+    pkp: bool
+    rate: Decimal  # percent, e.g. Decimal("12.00")
+    fraction: str  # the DPP fraction as configured, e.g. "11/12"
+    price: int  # the selling price before PPN (total - ppn)
+    dpp: int
+    ppn: int
+
+
+def _fraction_setting(key: str, default: object) -> Fraction:
+    value = setting_get(key, default)
+    try:
+        return Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"setting {key} is not a number or fraction: {value!r}") from None
+
+
+def invoice_tax(total: int, *, pkp: bool) -> InvoiceTax:
+    """The PPN contained in `total` (what the buyer paid) for a PKP seller, per PMK 131/2024:
+    PPN = rate * DPP and DPP = fraction * the price before tax (defaults 12 % and 11/12,
+    settings `invoice.ppn_rate` and `invoice.dpp_fraction`; effectively 11 %).
+
+    Marketplace prices include PPN, so the lines are derived from the total, and they add
+    up to it exactly:
+
+        k     = rate * fraction                          (0.11 by default)
+        ppn   = round_half_up(total * k / (1 + k))
+        price = total - ppn                              (price + ppn == total, exactly)
+        dpp   = round_half_up(price * fraction)
+
+    so `ppn` equals rate * `dpp` to within one Rupiah of rounding. Example: total
+    1.110.000 → ppn 110.000, price 1.000.000, dpp 916.667 (12 % * 916.667 = 110.000).
+    The exact ratio is kept as integers (Fraction) and divided once in Decimal, then
+    rounded half-up to whole Rupiah (`round_rupiah`).
+    """
+    if not pkp:
+        return InvoiceTax(pkp=False, rate=Decimal("0.00"), fraction="", price=total, dpp=0,
+                          ppn=0)
+    rate = _fraction_setting("invoice.ppn_rate", DEFAULT_PPN_RATE)
+    fraction = _fraction_setting("invoice.dpp_fraction", DEFAULT_DPP_FRACTION)
+    if not (0 <= rate < 100 and 0 < fraction <= 1):
+        raise ValueError(f"PPN settings out of range: rate {rate}%, DPP fraction {fraction}")
+    k = rate / 100 * fraction
+    ppn = round_rupiah(Decimal(total * k.numerator) / Decimal(k.denominator + k.numerator))
+    price = total - ppn
+    dpp = round_rupiah(Decimal(price * fraction.numerator) / Decimal(fraction.denominator))
+    percent = (Decimal(rate.numerator) / Decimal(rate.denominator)).quantize(Decimal("0.01"))
+    return InvoiceTax(pkp=True, rate=percent, fraction=str(fraction), price=price, dpp=dpp,
+                      ppn=ppn)
+
+
+# Numbers -----------------------------------------------------------------------------------
+def invoice_number(year: int, sequence: int) -> str:
+    return f"INV/{year}/{sequence:06d}"
+
+
+def invoice_filename(invoice: Invoice) -> str:
+    """`INV-2026-000123.pdf`: the number, safe as a file name."""
+    return invoice.number.replace("/", "-") + ".pdf"
+
+
+def invoice_number_take(*, issuer: str, year: int) -> int:
+    """The next number of `issuer` in `year`. Holds the counter's row lock (SQLite: the
+    write lock) until the transaction ends, so the caller must commit the invoice that uses
+    it in the same transaction — or roll both back. Flushes."""
+    bump = (update(InvoiceCounter)
+            .where(InvoiceCounter.issuer == issuer, InvoiceCounter.year == year)
+            .values(last_number=InvoiceCounter.last_number + 1)
+            .returning(InvoiceCounter.last_number)
+            .execution_options(synchronize_session=False))
+    number = db.session.execute(bump).scalar_one_or_none()
+    if number is None:  # the issuer's first invoice of the year
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(InvoiceCounter).values(
+                    issuer=issuer, year=year, last_number=0))
+        except IntegrityError:
+            pass  # a concurrent job created the row first; it is there now
+        number = db.session.execute(bump).scalar_one()
+    return number
+
+
+def _verification_code() -> str:
+    """16 characters of base32 (80 random bits): unguessable, easy to type from paper."""
+    return base64.b32encode(secrets.token_bytes(10)).decode()
+
+
+# Queries -----------------------------------------------------------------------------------
+def invoice_of_order(order_id: int) -> Invoice | None:
+    """The invoice of an order, or None (not paid yet, or the job has not run yet)."""
+    return db.session.scalars(select(Invoice).where(Invoice.order_id == order_id)).first()
+
+
+def invoice_by_code(code: str) -> Invoice | None:
+    """The invoice a verification code belongs to (case and spaces forgiven)."""
+    cleaned = "".join(code.split()).replace("-", "").upper()
+    if not cleaned or len(cleaned) > 40:
+        return None
+    return db.session.scalars(select(Invoice).where(
+        Invoice.verification_code == cleaned)).first()
+
+
+# Issuing -----------------------------------------------------------------------------------
+def invoice_issue(order_id: int) -> dict[str, Any]:
+    """Issue the invoice of a paid order (idempotent per order): number, row, PDF, email.
+    Flushes; the job commits. Returns {"invoice_id", "number", "created"}; an unknown,
+    unpaid or cancelled order gets no invoice ("created": False, "invoice_id": None)."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        log.warning("invoice for unknown order %s", order_id)
+        return {"invoice_id": None, "number": None, "created": False}
+    existing = invoice_of_order(order.id)
+    if existing is not None:
+        return {"invoice_id": existing.id, "number": existing.number, "created": False}
+    # A cancelled order of a paid checkout is refunded whole: nothing to invoice.
+    if order.payment_status == PaymentStatus.UNPAID or order.status == OrderStatus.CANCELLED:
+        log.info("order %s is not paid (%s, %s): no invoice", order.number,
+                 order.payment_status, order.status)
+        return {"invoice_id": None, "number": None, "created": False}
+
+    payment = db.session.scalars(select(Payment).where(
+        Payment.checkout_id == order.checkout_id)).first()
+    paid_at = (payment.paid_at if payment is not None else None) or utcnow()
+    year = to_wib(paid_at).year
+    store = order.store
+    tax = invoice_tax(order.total, pkp=store.pkp)
+    issuer = f"store:{store.id}"
+    try:
+        with db.session.begin_nested():
+            sequence = invoice_number_take(issuer=issuer, year=year)
+            invoice = Invoice(
+                order_id=order.id, issuer=issuer, year=year, sequence=sequence,
+                number=invoice_number(year, sequence), subtotal=order.subtotal,
+                shipping=order.shipping_cost, total=order.total, pkp=tax.pkp,
+                ppn_rate=tax.rate, dpp=tax.dpp, ppn=tax.ppn,
+                payment_method=order.checkout.payment_method, paid_at=paid_at,
+                verification_code=_verification_code(), created_at=utcnow())
+            db.session.add(invoice)
+            db.session.flush()
+    except IntegrityError:
+        # The same order is being issued by a concurrent job that won: our number went
+        # back with the savepoint.
+        existing = invoice_of_order(order.id)
+        if existing is None:
+            raise
+        log.info("order %s: invoice issued concurrently as %s", order.number, existing.number)
+        return {"invoice_id": existing.id, "number": existing.number, "created": False}
+
+    buyer = order.buyer
+    with force_locale(buyer.locale or "id"):
+        pdf = invoice_pdf(_document(invoice, order, tax))
+    invoice.file_key = storage_put(pdf, folder=INVOICE_FOLDER, suffix=".pdf")
+    invoice.sha256 = hashlib.sha256(pdf).hexdigest()
+    invoice.size = len(pdf)
+    mail_queue(
+        to=buyer.email, template="invoice", locale=buyer.locale,
+        subject=_l("Invoice %(number)s untuk pesanan %(order)s", number=invoice.number,
+                   order=order.number),
+        attachments=[{"key": invoice.file_key, "filename": invoice_filename(invoice),
+                      "content_type": "application/pdf"}],
+        name=buyer.name, invoice=invoice, order=order, store_name=store.name,
+        link=public_url("orders.order_detail", number=order.number),
+        verify_link=public_url("payments.invoice_verify", code=invoice.verification_code))
+    db.session.flush()
+    log.info("invoice %s issued for order %s (%s bytes)", invoice.number, order.number,
+             invoice.size)
+    return {"invoice_id": invoice.id, "number": invoice.number, "created": True}
+
+
+def _document(invoice: Invoice, order: Order, tax: InvoiceTax) -> InvoiceDocument:
+    """What the PDF prints, taken from the invoice row and the order's snapshots."""
+    store, buyer = order.store, order.buyer
+    address = order.shipping_address or {}
+    city_line = ", ".join(part for part in (address.get("city", ""),
+                                            address.get("province", "")) if part)
+    recipient = address.get("recipient", "")
+    buyer_lines = [recipient if recipient != buyer.name else "", address.get("phone", ""),
+                   address.get("street", ""),
+                   " ".join(part for part in (city_line, address.get("postal_code", ""))
+                            if part)]
+    method = PAYMENT_METHODS.get(invoice.payment_method, invoice.payment_method)
+    return InvoiceDocument(
+        number=invoice.number, order_number=order.number, issued_at=invoice.created_at,
+        paid_at=invoice.paid_at,
+        seller=Party(name=store.name, address_lines=(store.address or store.location)
+                     .splitlines(), npwp=store.npwp or ""),
+        buyer=Party(name=buyer.name, address_lines=buyer_lines, npwp=buyer.npwp or ""),
+        lines=[Line(product=item.product_name, options=item.options_label,
+                    quantity=item.quantity, unit_price=item.unit_price,
+                    line_total=item.line_total) for item in order.items],
+        subtotal=invoice.subtotal, shipping=invoice.shipping, total=invoice.total,
+        pkp=invoice.pkp, ppn_rate=tax.rate, dpp_fraction=tax.fraction, dpp=invoice.dpp,
+        ppn=invoice.ppn, payment_method=str(method),
+        verification_code=invoice.verification_code,
+        verification_url=public_url("payments.invoice_verify",
+                                    code=invoice.verification_code))
