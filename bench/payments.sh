@@ -6,7 +6,10 @@
 # The app runs with JOBS_MODE=thread (from lib.sh): the webhook commits and answers, and the
 # follow-up job (`jobs.payments.settled`) runs afterwards in the worker's thread pool.
 #
-#   bash bench/payments.sh            # or, once wired: bash bench/run.sh payments
+#   bash bench/payments.sh            # or: bash bench/run.sh payments
+#
+# Then bench/invoices.py: invoices generated per second by one worker (PKP seller, PPN
+# lines), on its own throwaway SQLite database. BENCH_INVOICES (300) orders.
 #
 # Knobs: BENCH_WEBHOOK_PAYMENTS (2000), BENCH_WEBHOOK_DUPLICATES (0.3),
 # BENCH_WEBHOOK_LATE_PENDING (0.2), BENCH_CONNECTIONS (16), BENCH_WORKERS (2),
@@ -88,4 +91,8 @@ for r in rows:
           f"{r['per_second']:>8.0f} {r['latency_ms']['p50']:>7.1f} {r['latency_ms']['p99']:>7.1f} "
           f"{r['latency_ms']['max']:>7.1f} {r['non_200']:>7}  {ok}")
 PY
+echo
+echo "==> invoices: ${BENCH_INVOICES:-300} paid orders, one worker"
+"$BIN/python" bench/invoices.py --orders "${BENCH_INVOICES:-300}" --pkp \
+  --json "$RESULTS/invoices.json" || status=1
 exit "$status"

@@ -4,6 +4,7 @@
 #   pages     bench/pages.sh: home, login, a bare Flask "floor" app, product search
 #   checkout  bench/checkout.sh: the 200-buyer checkout race (SQLite and PostgreSQL)
 #   orders    bench/orders.sh: the order-history pages at 1M orders
+#   payments  bench/payments.sh: webhook notifications/s at 16 connections; invoices/s
 # See bench/README.md; each script's header lists its knobs.
 #
 #   bash bench/run.sh                 # or: make bench; every part: pages checkout orders
@@ -14,20 +15,20 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# Parts: pages (home/login/floor + search), checkout, orders; none named = all three.
+# Parts: pages (home/login/floor + search), checkout, orders, payments; none named = all.
 PARTS=("$@")
 if ((${#PARTS[@]} == 0)); then
-  PARTS=(pages checkout orders)
+  PARTS=(pages checkout orders payments)
 fi
 for part in "${PARTS[@]}"; do
   case "$part" in
-    pages|checkout|orders) ;;
-    *) echo "unknown part '$part' (pages, checkout, orders)" >&2; exit 2 ;;
+    pages|checkout|orders|payments) ;;
+    *) echo "unknown part '$part' (pages, checkout, orders, payments)" >&2; exit 2 ;;
   esac
 done
 wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
 status=0
-for part in pages checkout orders; do
+for part in pages checkout orders payments; do
   if wants "$part"; then
     bash "bench/$part.sh" || status=$?
   fi

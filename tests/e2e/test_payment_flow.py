@@ -1,6 +1,7 @@
 """Paying in a real browser: cart → checkout by virtual account → "Bayar" → the payment page
 (VA number, countdown) → the sandbox simulator, opened in a second tab like the bank app →
-"Bayar" → back on the payment page the status block says "Pembayaran diterima".
+"Bayar" → back on the payment page the status block says "Pembayaran diterima" → the order
+page → the invoice PDF, downloaded.
 
 Same three contexts as the other browser tests. With JavaScript the waiting page notices the
 payment by itself (htmx polls the status block every 5 s); without it "Periksa status"
@@ -94,4 +95,12 @@ def test_pay_a_checkout_by_virtual_account_through_the_sandbox(page: Page) -> No
     expect(first).to_contain_text("Lunas")
     expect(first).to_contain_text("Menunggu diproses")
     check_layout(page, "my orders")
+    # The invoice job ran after the payment's commit: the order page offers the PDF.
+    first.locator("a").first.click()
+    expect(page.locator("h1")).to_contain_text("RCK-")
+    with page.expect_download() as download:
+        page.get_by_test_id("invoice-download").click()
+    assert re.fullmatch(r"INV-\d{4}-\d{6}\.pdf", download.value.suggested_filename)
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
     check_console(page, "payment pages")

@@ -14,14 +14,20 @@ from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.catalog.models import Variant
-from app.core.clock import utcnow
+from app.core.clock import to_wib, utcnow
 from app.core.models import EmailOutbox, Notice
 from app.extensions import db as _db
 from app.inventory.models import StockMovement
 from app.orders.models import Checkout, Order
 from app.payments.gateways.base import midtrans_signature
 from app.payments.gateways.sandbox import sandbox_payload, sandbox_transaction
-from app.payments.models import Payment, PaymentEvent, PayStatus, SandboxTransaction
+from app.payments.models import (
+    Invoice,
+    Payment,
+    PaymentEvent,
+    PayStatus,
+    SandboxTransaction,
+)
 from app.payments.services import payment_charge, payment_of_checkout, payments_reconcile
 from tests.conftest import log_in
 from tests.factories import make_checkout, make_product, make_user
@@ -96,6 +102,7 @@ def emails(template: str) -> int:
 
 
 def test_settlement_marks_every_order_paid_and_tells_buyer_and_sellers(client, bought):
+    assert emails("invoice") == 0
     assert post(client, notice("settlement", bought=bought)) == 200
     paid = payment(bought)
     assert paid.status == PayStatus.PAID and paid.paid_amount == bought.total
@@ -120,6 +127,11 @@ def test_the_same_settlement_five_times_and_out_of_order_changes_once(client, bo
     assert emails("payment_received") == 1
     assert count(Notice, Notice.kind == "order_paid") == 2
     assert [o.payment_status for o in orders(bought)] == ["paid", "paid"]
+    # One invoice per order (two stores: each numbers from 1), one invoice email each.
+    invoices = list(_db.session.scalars(select(Invoice).order_by(Invoice.order_id)))
+    assert [(i.order_id, i.number) for i in invoices] == [
+        (o.id, f"INV/{to_wib(o.created_at).year}/000001") for o in orders(bought)]
+    assert emails("invoice") == 2
 
 
 def test_a_pending_before_the_settlement_is_stored_and_changes_nothing(client, bought):

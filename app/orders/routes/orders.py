@@ -66,6 +66,8 @@ from app.orders.returns import (
     return_open,
 )
 from app.orders.routes import bp
+from app.payments.invoices import invoice_of_order
+from app.payments.refunds import refunds_of_order
 
 # HTTP 286 tells htmx to stop polling (htmx docs: "Polling", stop with status 286).
 STOP_POLLING = 286
@@ -103,6 +105,7 @@ def _buyer_detail(order: Order, http_status: int = 200):
     ret = order_return(order.id)
     return render_page("orders/detail.html", http_status=http_status, order=order,
                        history=order_history(order.id), ret=ret,
+                       invoice=invoice_of_order(order.id), refunds=refunds_of_order(order.id),
                        can_return=ret is None and return_open(order),
                        deadline=return_deadline(order))
 
@@ -238,6 +241,7 @@ def _seller_detail(shop: Store, order: Order, *, http_status: int = 200,
     ret = order_return(order.id)
     return render_page("orders/seller_order.html", http_status=http_status, shop=shop,
                        order=order, history=order_history(order.id), ret=ret,
+                       invoice=invoice_of_order(order.id), refunds=refunds_of_order(order.id),
                        errors=errors or {}, typed=typed or {}, seller_next=SELLER_NEXT,
                        tracking_max=TRACKING_NUMBER_MAX, reason_max=REASON_MAX,
                        return_requested=ReturnStatus.REQUESTED)

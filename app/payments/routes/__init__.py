@@ -8,8 +8,11 @@ URL table:
     POST      /checkout/<reference>/bayar-ulang       ask the gateway again after a failure
     GET/POST  /sandbox/bayar/<reference>              the sandbox simulator (not in
                                                       production)             sandbox.py
-    GET       /invoice/<number>...                    invoice downloads    invoices.py
-    GET       /admin/pembayaran                       the admin ledger       ledger.py
+    GET       /invoice/<id>.pdf                       an invoice: the order's buyer, the
+                                                      store's owner, admins   invoices.py
+    GET       /invoice/verifikasi/<code>              public check of an invoice's code
+    GET       /admin/pembayaran[/<id>]                the admin ledger, one payment,
+    POST      /admin/pembayaran/<id>/...              decisions and refund actions ledger.py
 """
 
 from __future__ import annotations
