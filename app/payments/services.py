@@ -75,7 +75,7 @@ PAY_STATUS_LABELS = {
     PayStatus.CANCELLED: _l("Dibatalkan"),
     PayStatus.DENIED: _l("Ditolak"),
     PayStatus.REVIEW: _l("Perlu diperiksa admin"),
-    PayStatus.REFUNDED: _l("Dikembalikan"),
+    PayStatus.REFUNDED: _l("Dana dikembalikan"),
 }
 
 # Gateway transaction_status -> our status (capture depends on fraud_status).

@@ -55,7 +55,7 @@ TX_STATUS_LABELS = {
     "expire": _l("Kedaluwarsa"),
     "deny": _l("Ditolak"),
     "cancel": _l("Dibatalkan"),
-    "refund": _l("Dikembalikan"),
+    "refund": _l("Dana dikembalikan"),
     "partial_refund": _l("Dikembalikan sebagian"),
 }
 
