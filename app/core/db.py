@@ -11,13 +11,17 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+
+T = TypeVar("T")
 
 # True: the next SQLite transaction starts with BEGIN IMMEDIATE (takes the write lock).
 _sqlite_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -107,6 +111,21 @@ HAND_MADE_SCHEMA = {
     ("column", "search_vector"),
     ("index", "ix_products_search"),
 }
+
+
+def add_once(row: T, find: Callable[[], T | None]) -> tuple[T, bool]:
+    """Insert `row` in a savepoint; when a unique constraint says a concurrent transaction
+    inserted the same thing first, return that row instead (`find` looks it up once the
+    winner committed — PostgreSQL makes us wait for it). Returns (row, created)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        existing = find()
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
 
 
 def schema_include_object(obj, name: str | None, type_: str, reflected: bool,

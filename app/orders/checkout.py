@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Address, User
 from app.catalog.models import Product
 from app.core.clock import to_wib, utcnow
+from app.core.db import add_once
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
@@ -154,15 +154,9 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
         payment_status=PaymentStatus.UNPAID, subtotal=cart.subtotal,
         shipping_total=cart.shipping_total, total=cart.total,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(checkout)
-    except IntegrityError:
-        # The same form is being placed by a concurrent request that committed first.
-        existing = checkout_by_key(buyer.id, idempotency_key)
-        if existing is None:
-            raise
-        return CheckoutResult(existing, replayed=True, orders=list(existing.orders))
+    checkout, created = add_once(checkout, lambda: checkout_by_key(buyer.id, idempotency_key))
+    if not created:  # the same form, placed by a concurrent request that committed first
+        return CheckoutResult(checkout, replayed=True, orders=list(checkout.orders))
     checkout.reference = _stamp("CO", checkout.id)
 
     shipping = address.snapshot()

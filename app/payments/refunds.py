@@ -29,11 +29,11 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, RoleName, User
 from app.core.clock import utcnow
+from app.core.db import add_once
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
@@ -169,15 +169,9 @@ def _record(*, payment: Payment, order: Order, key: str, amount: int, reason: st
         return existing
     refund = Refund(payment_id=payment.id, order_id=order.id, refund_key=key, amount=amount,
                     reason=reason[:300], status=RefundStatus.PENDING)
-    try:
-        with db.session.begin_nested():
-            db.session.add(refund)
-    except IntegrityError:
-        # A concurrent run recorded it first (PostgreSQL waited for its commit).
-        existing = _by_key(order.id, key)
-        if existing is None:
-            raise
-        return existing
+    refund, created = add_once(refund, lambda: _by_key(order.id, key))
+    if not created:  # a concurrent run recorded it first
+        return refund
     log.info("refund %s recorded: %s for order %s", key, amount, order.number)
     return refund
 

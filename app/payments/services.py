@@ -31,11 +31,11 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, RoleName, User
 from app.core.clock import utcnow
+from app.core.db import add_once
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
@@ -184,16 +184,10 @@ def notification_record(note: Notification, *, source: str) -> Received:
         transaction_status=note.transaction_status[:30], fraud_status=note.fraud_status[:20],
         status_code=note.status_code[:5], gross_amount=note.gross_amount[:30],
         payment_type=note.payment_type[:30], payload=note.payload)
-    try:
-        with db.session.begin_nested():
-            db.session.add(event)
-    except IntegrityError:
-        # The same notification is being stored by a concurrent request that won.
-        existing = _event_by_key(note.event_key)
-        if existing is None:
-            raise
-        _count_delivery(existing)
-        return Received(existing, "duplicate")
+    event, created = add_once(event, lambda: _event_by_key(note.event_key))
+    if not created:  # the same notification, stored by a concurrent request that won
+        _count_delivery(event)
+        return Received(event, "duplicate")
     if payment is None:
         event.outcome = "unknown"
         log.warning("%s notification for unknown order_id %s", note.gateway, note.order_id)
