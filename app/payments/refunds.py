@@ -45,6 +45,7 @@ from app.payments.models import Payment, PayStatus, Refund, RefundStatus
 from app.payments.services import (
     PAY_TRANSITIONS,
     PaymentError,
+    payment_claim,
     payment_of_checkout,
     payment_transition,
 )
@@ -315,21 +316,11 @@ def refund_review_payment(*, payment: Payment, actor: User, note: str = "") -> R
 
 
 def review_claim(payment: Payment, to: str) -> bool:
-    """Move a REVIEW payment to `to` with a conditional UPDATE from REVIEW only (not through
-    `payment_transition`, which would judge again from a concurrent change: an admin's
-    "accept" racing this one leaves PAID, and PAID -> REFUNDED is legal)."""
+    """Move a REVIEW payment to `to`, only from REVIEW (not through `payment_transition`,
+    which would judge again from a concurrent change: an admin's "accept" racing this one
+    leaves PAID, and PAID -> REFUNDED is legal)."""
     assert (PayStatus.REVIEW, to) in PAY_TRANSITIONS
-    now = utcnow()
-    changed = db.session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.status == PayStatus.REVIEW)
-        .values(status=to, updated_at=now)
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        return False
-    set_committed_value(payment, "status", to)
-    set_committed_value(payment, "updated_at", now)
-    log.info("payment %s: review -> %s", payment.reference, to)
-    return True
+    return payment.status == PayStatus.REVIEW and payment_claim(payment, to)
 
 
 def refund_mark_done(*, refund: Refund, actor: User) -> Refund:

@@ -229,7 +229,7 @@ def payment_apply(payment: Payment, note: Notification) -> str:
         target, values = _judge(payment, note)
         if target is None or (payment.status, target) not in PAY_TRANSITIONS:
             return "ignored"
-        if _attempt(payment, target, values):
+        if payment_claim(payment, target, values):
             if target == PayStatus.REVIEW:
                 _tell_admins_review(payment, str(values["flag_reason"]))
                 return "flagged"
@@ -269,17 +269,20 @@ def payment_transition(payment: Payment, to: str, **values: object) -> bool:
     for _ in range(3):
         if (payment.status, to) not in PAY_TRANSITIONS:
             return False
-        if _attempt(payment, to, dict(values)):
+        if payment_claim(payment, to, dict(values)):
             return True
         db.session.refresh(payment)  # somebody else moved it; judge again from there
     return False
 
 
-def _attempt(payment: Payment, to: str, values: dict[str, object]) -> bool:
-    """One conditional UPDATE from the status we read; False when another change won."""
+def payment_claim(payment: Payment, to: str, values: dict[str, object] | None = None
+                  ) -> bool:
+    """One conditional UPDATE from the status we read (`payment.status`) to `to`: False
+    when another change won. No legality check and no second judgement: callers decide
+    (`payment_apply`, `payment_transition`, an admin's decision on a flagged payment)."""
     current = payment.status
     now = utcnow()
-    values = {"status": to, "updated_at": now, **values}
+    values = {"status": to, "updated_at": now, **(values or {})}
     if to in CLOSED:
         values["closed_at"] = now
     changed = db.session.execute(
