@@ -121,6 +121,7 @@ def _init_extensions(app: Flask) -> None:
     init_storage(app)
     # Import every domain's models so metadata (and Alembic) sees all tables.
     import app.accounts.models
+    import app.audit.models
     import app.catalog.models
     import app.core.models
     import app.crm.models

@@ -71,6 +71,11 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str] = mapped_column(String(30), default="")
     npwp: Mapped[str] = mapped_column(String(20), default="", server_default="")  # invoices
+    # Two-factor login (TOTP, app.accounts.totp): the secret encrypted with the app's key,
+    # when it was switched on, and the last time step used (a code works once).
+    totp_secret: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     locale: Mapped[str] = mapped_column(String(5), default="id")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -108,6 +113,18 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class RecoveryCode(db.Model):
+    """One of a user's ten single-use two-factor recovery codes (only its SHA-256)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class UserSession(db.Model):
