@@ -5,6 +5,7 @@ URL table:
     POST /admin/pekerjaan/uji-email             run a tracked job that emails the admin
     GET  /admin/email                           email outbox (filter by status)
     POST /admin/email/<id>/kirim-ulang          put a failed/pending email back in the queue
+    /admin/pengguna...                          user management: see app.admin.user_routes
 """
 
 from __future__ import annotations
@@ -80,3 +81,7 @@ def outbox_resend(outbox_id: int):
         db.session.commit()
         flash(_("Email dijadwalkan untuk dikirim ulang."), "success")
     return see_other(url_for("admin.outbox", status=request.args.get("status", "")))
+
+
+# User management lives in its own module; importing it registers its routes on `bp`.
+from app.admin import user_routes  # noqa: E402,F401

@@ -45,6 +45,7 @@ ACTIONS: dict[str, object] = {
     "user.deactivate": _l("Pengguna dinonaktifkan"),
     "user.activate": _l("Pengguna diaktifkan"),
     "user.reset_link": _l("Tautan atur ulang kata sandi dikirim admin"),
+    "user.session_end": _l("Sesi pengguna diakhiri admin"),
     "settings.change": _l("Pengaturan diubah"),
     "product.price": _l("Harga diubah"),
     "stock.adjust": _l("Stok disesuaikan"),

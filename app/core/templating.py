@@ -54,6 +54,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"})),
     NavItem(_l("Pembayaran"), "payments.ledger", frozenset({"admin"}),
             "app.payments.ledger:review_badge"),
+    NavItem(_l("Pengguna"), "admin.users", frozenset({"admin"})),
     NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"})),
     NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"})),
 ]

@@ -7,6 +7,8 @@ per role: an HTTP status, or LOGIN (redirect to the login page).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -55,6 +57,16 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "admin.jobs_test_email": {"POST": only({"admin"}, status=303)},
     "admin.outbox": {"GET": only({"admin"})},
     "admin.outbox_resend": {"POST": only({"admin"}, status=303)},
+    # User management: a fresh customer per route (with one live session). An empty roles
+    # form is a 422 (at least one role); deactivate, activate, a reset link and ending the
+    # session are done (303).
+    "admin.users": {"GET": only({"admin"})},
+    "admin.user_detail": {"GET": only({"admin"})},
+    "admin.user_roles": {"POST": only({"admin"}, status=422)},
+    "admin.user_deactivate_route": {"POST": only({"admin"}, status=303)},
+    "admin.user_activate_route": {"POST": only({"admin"}, status=303)},
+    "admin.user_reset_link": {"POST": only({"admin"}, status=303)},
+    "admin.user_session_end_route": {"POST": only({"admin"}, status=303)},
     "core.media": {"GET": everyone(200)},
     # No session needed; an unsigned (empty) notification is malformed: 400.
     "payments.notify": {"POST": everyone(400)},
@@ -257,6 +269,8 @@ def _url_args(app, endpoint: str) -> dict:
                 db.session.add(row)
                 db.session.commit()
             return {"outbox_id": row.id}
+        if endpoint.startswith("admin.user_"):
+            return _user_admin_url_args(endpoint)
         if endpoint == "static":
             return {"filename": "css/app.css"}
         if endpoint.startswith(("catalog.", "inventory.")) or endpoint == "core.media":
@@ -310,6 +324,23 @@ def _url_args(app, endpoint: str) -> dict:
         if endpoint in ("orders.seller_order", "orders.order_detail"):
             return {"number": "RCK-20260101-000001"}
     return {}
+
+
+def _user_admin_url_args(endpoint: str) -> dict:
+    """A fresh customer (nobody under test) with one live session."""
+    from app.accounts.models import UserSession
+    from app.core.clock import utcnow
+    from app.extensions import db
+
+    target = make_user()
+    now = utcnow()
+    row = UserSession(user_id=target.id, token_hash=f"matrix-{target.id}".ljust(64, "0"),
+                      created_at=now, last_seen_at=now, expires_at=now + timedelta(days=1))
+    db.session.add(row)
+    db.session.commit()
+    if endpoint == "admin.user_session_end_route":
+        return {"user_id": target.id, "session_id": row.id}
+    return {"user_id": target.id}
 
 
 def _payment_url_args(endpoint: str) -> dict:
