@@ -56,6 +56,7 @@ NAVIGATION: list[NavItem] = [
             "app.payments.ledger:review_badge"),
     NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"})),
     NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"})),
+    NavItem(_l("Log audit"), "audit.index", frozenset({"admin"})),
 ]
 
 
