@@ -55,6 +55,9 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "admin.jobs_test_email": {"POST": only({"admin"}, status=303)},
     "admin.outbox": {"GET": only({"admin"})},
     "admin.outbox_resend": {"POST": only({"admin"}, status=303)},
+    # Audit log: read-only (no write route exists); an archive file is for admins only.
+    "audit.index": {"GET": only({"admin"})},
+    "audit.archive_download": {"GET": only({"admin"})},
     "core.media": {"GET": everyone(200)},
     # No session needed; an unsigned (empty) notification is malformed: 400.
     "payments.notify": {"POST": everyone(400)},
@@ -237,6 +240,26 @@ def _foreign_invoice():
     return invoice
 
 
+def _audit_archive():
+    """An archive of one old audit row, made by the real archive service."""
+    from datetime import timedelta
+
+    from app.audit.archive import audit_archive
+    from app.audit.models import AuditArchive, AuditEntry
+    from app.core.clock import utcnow
+    from app.extensions import db
+
+    archive = db.session.scalars(select(AuditArchive).limit(1)).first()
+    if archive is None:
+        db.session.add(AuditEntry(action="auth.login", created_at=utcnow() - timedelta(
+            days=400)))
+        db.session.commit()
+        audit_archive()
+        db.session.commit()
+        archive = db.session.scalars(select(AuditArchive)).one()
+    return archive
+
+
 def _url_args(app, endpoint: str) -> dict:
     """Values for a rule's URL parameters: objects that belong to nobody in particular."""
     with app.app_context():
@@ -257,6 +280,8 @@ def _url_args(app, endpoint: str) -> dict:
                 db.session.add(row)
                 db.session.commit()
             return {"outbox_id": row.id}
+        if endpoint == "audit.archive_download":
+            return {"archive_id": _audit_archive().id}
         if endpoint == "static":
             return {"filename": "css/app.css"}
         if endpoint.startswith(("catalog.", "inventory.")) or endpoint == "core.media":
