@@ -4,6 +4,7 @@
     flask demo load                                  idempotent demo data (not in production)
     flask mail sweep                                 send every due outbox email now
     flask crm digest                                 send today's task digests now (idempotent)
+    flask audit archive [--days N]                   archive audit rows older than N days
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def register_cli(app: Flask) -> None:
     demo = AppGroup("demo", help="Demo data for development.")
     mail = AppGroup("mail", help="Email outbox.")
     crm = AppGroup("crm", help="CRM.")
+    audit = AppGroup("audit", help="Audit log.")
 
     @users.command("create-admin")
     @click.argument("email")
@@ -75,7 +77,29 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"digests queued {counts['sent']}, already sent today {counts['skipped']}")
 
+    @audit.command("archive")
+    @click.option("--days", type=click.IntRange(min=0), default=None,
+                  help="Archive rows older than this many days (default: "
+                       "AUDIT_RETENTION_DAYS).")
+    def audit_archive_command(days: int | None) -> None:
+        """Move old audit rows to a compressed archive file (kept in storage)."""
+        from app.audit.archive import audit_archive
+
+        try:
+            result = audit_archive(older_than_days=days)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()  # the rows stay; the file written is removed
+            raise
+        if not result["rows"]:
+            click.echo("nothing to archive")
+            return
+        click.echo(f"archived {result['rows']} rows (ids {result['first_id']}.."
+                   f"{result['last_id']}) in {result['archives']} file(s): "
+                   + ", ".join(result["files"]))
+
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(mail)
     app.cli.add_command(crm)
+    app.cli.add_command(audit)

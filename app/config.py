@@ -126,6 +126,9 @@ class Config:
     PAYMENT_VA_EXPIRY_MINUTES = _int("PAYMENT_VA_EXPIRY_MINUTES", 24 * 60)
     PAYMENT_EWALLET_EXPIRY_MINUTES = _int("PAYMENT_EWALLET_EXPIRY_MINUTES", 15)
 
+    # Audit rows older than this are moved to a compressed archive file (never dropped).
+    AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", 365)
+
 
 class TestConfig(Config):
     ENV_NAME = "testing"

@@ -36,6 +36,8 @@ CRON_TABLE: list[CronEntry] = [
     CronEntry("jobs.crm.task_digest", "email", cron="0 0 * * *"),
     # Payments: ask the gateway about payments still pending past their expiry.
     CronEntry("jobs.payments.reconcile", "default", interval=300),
+    # Audit log: rows older than AUDIT_RETENTION_DAYS go to an archive file, 02:30 WIB.
+    CronEntry("jobs.audit.archive", "default", cron="30 19 * * *", timeout=3600),
 ]
 
 

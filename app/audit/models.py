@@ -34,8 +34,10 @@ class AuditEntry(db.Model):
     # "auth.login", "auth.login_failed", "user.roles", "settings.change", "order.status",
     # "payment.status", "stock.adjust", ... (see app.audit.services.ACTIONS)
     action: Mapped[str] = mapped_column(String(60))
+    # RESTRICT: a user with audit rows is deactivated, never deleted (SET NULL would be an
+    # UPDATE, which the append-only trigger refuses anyway).
     actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+        ForeignKey("users.id", ondelete="RESTRICT"), nullable=True)
     # Who it was, as text: survives the user's rename or removal (None actor: the system).
     actor_label: Mapped[str] = mapped_column(String(320), default="")
     object_type: Mapped[str] = mapped_column(String(40), default="")

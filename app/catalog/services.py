@@ -8,7 +8,8 @@ types and ranges first):
 - a variant's SKU is unique within the store (generated, editable);
 - a combination removed from the product keeps its variant row (orders point at it), marked
   inactive, its stock written off in the ledger;
-- every stock change goes through `app.inventory.services` (one ledger row each).
+- every stock change goes through `app.inventory.services` (one ledger row each);
+- a change of existing variants' prices is audited ("product.price": before/after per SKU).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Store, User
 from app.accounts.services import slugify
+from app.audit.services import audit_record
 from app.catalog.images import PhotoRejected, photo_process
 from app.catalog.models import Category, Product, ProductImage, Variant
 from app.catalog.queries import categories_forget
@@ -276,9 +278,11 @@ def product_update(*, product: Product, data: ProductData, actor: User) -> Produ
     """Change a product's details and option groups (variants follow)."""
     store = db.session.get(Store, product.store_id)
     _check_product(store, data, product)
+    prices = _prices(product)
     _apply_fields(product, data)
     _variants_sync(product, store, data, actor, creating=False)
     product_caches_refresh(product)
+    _audit_prices(product, prices, actor)
     db.session.flush()
     log.info("product %s updated by user %s", product.id, actor.id)
     return product
@@ -309,6 +313,7 @@ def variants_update(*, product: Product, changes: list[VariantChange], actor: Us
             errors[f"stock-{change.variant_id}"] = [str(NEGATIVE_STOCK_MESSAGE)]
     if errors:
         raise CatalogError(errors)
+    prices = _prices(product)
     # Two steps so that swapping SKUs between variants never trips the unique index.
     for change in relevant:
         if variants[change.variant_id].sku != change.sku:
@@ -324,7 +329,24 @@ def variants_update(*, product: Product, changes: list[VariantChange], actor: Us
     if len(product.active_variants) == 1 and not product.option_groups:
         product.price = product.active_variants[0].price
     product_caches_refresh(product)
+    _audit_prices(product, prices, actor)
     db.session.flush()
+
+
+def _prices(product: Product) -> dict[int, int]:
+    """The variants' prices by variant id (before a change, for the audit log)."""
+    return {v.id: v.price for v in product.variants if v.id is not None}
+
+
+def _audit_prices(product: Product, before: dict[int, int], actor: User) -> None:
+    """One "product.price" row with the old and new price of each SKU whose price changed
+    (none when no price changed; new variants have no old price)."""
+    changed = [v for v in product.variants if v.id in before and v.price != before[v.id]]
+    if not changed:
+        return
+    audit_record("product.price", actor=actor, object_type="product", object_id=product.id,
+                 before={v.sku: before[v.id] for v in changed},
+                 after={v.sku: v.price for v in changed}, note=product.name[:120])
 
 
 def product_archive(*, product: Product, actor: User) -> None:

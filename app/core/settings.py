@@ -4,7 +4,8 @@
     setting_set(key="crm.reassign_threshold", value=12, actor=admin)   # flushes
 
 Values are JSON (numbers, strings, booleans, lists). Validation belongs to the form or
-service that owns the setting; this module only stores.
+service that owns the setting; this module only stores. Every change of a value is audited
+("settings.change", in the same transaction); a secret's value is never written there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from typing import Any
 from app.core.clock import utcnow
 from app.core.models import Setting
 from app.extensions import db
+
+# A key naming one of these holds a secret: its audit row says that it changed, not to what.
+SECRET_KEY_PARTS = ("secret", "password", "token", "key")
+SECRET_SHOWN = "••••••"  # noqa: S105 - a mask, not a secret
 
 
 def setting_get(key: str, default: Any = None) -> Any:
@@ -25,13 +30,28 @@ def setting_get(key: str, default: Any = None) -> Any:
 
 
 def setting_set(*, key: str, value: Any, actor: Any = None) -> Setting:
-    """Store `value` under `key` (create or replace), remembering who changed it."""
+    """Store `value` under `key` (create or replace), remembering who changed it (`actor`;
+    None: the system). A changed value is audited ("settings.change")."""
+    from app.audit.services import audit_record
+
     row = db.session.get(Setting, key)
     if row is None:
         row = Setting(key=key)
         db.session.add(row)
+    old = row.value
+    if old != value:
+        audit_record("settings.change", actor=actor, object_type="setting", object_id=key,
+                     before={"value": _shown(key, old)}, after={"value": _shown(key, value)})
     row.value = value
     row.updated_at = utcnow()
     row.updated_by_id = getattr(actor, "id", None)
     db.session.flush()
     return row
+
+
+def _shown(key: str, value: Any) -> Any:
+    """What the audit log may keep of a value: a secret only as "set" or empty."""
+    name = key.rsplit(".", 1)[-1].lower()
+    if any(part in name for part in SECRET_KEY_PARTS):
+        return SECRET_SHOWN if value else ""
+    return value

@@ -6,7 +6,9 @@
 2. keeps the product's `stock_total` cache in step;
 3. writes exactly one `StockMovement` ledger row;
 4. sends the low-stock alert (email through the outbox + in-app notice) once per downward
-   crossing of the store's threshold.
+   crossing of the store's threshold;
+5. audits ("stock.adjust") what a person changes by hand: restocks and adjustments. Sales,
+   cancels, returns and expiries are traced by the order and payment audit rows instead.
 
 Services flush, never commit.
 """
@@ -20,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Store, User
+from app.audit.services import audit_record
 from app.catalog.models import Product, Variant
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
@@ -34,6 +37,7 @@ notice_kind(LOW_STOCK_NOTICE,
             N_("Stok %(product)s %(variant)s tinggal %(stock)s (batas %(threshold)s)."))
 
 MAX_STOCK = 10_000_000
+AUDITED_REASONS = (StockReason.RESTOCK, StockReason.ADJUSTMENT)
 NEGATIVE_STOCK_MESSAGE = _l("Stok tidak boleh negatif.")
 
 
@@ -101,6 +105,11 @@ def stock_change(*, variant: Variant, delta: int, reason: str, actor: User | Non
                              reason=reason, reference=reference[:120],
                              user_id=actor.id if actor else None)
     db.session.add(movement)
+    if actor is not None and reason in AUDITED_REASONS:
+        audit_record("stock.adjust", actor=actor, object_type="variant", object_id=variant.sku,
+                     before={"stock": new_stock - delta},
+                     after={"stock": new_stock, "delta": delta, "reason": reason},
+                     note=reference)
     _low_stock_check(variant, old_stock=new_stock - delta, new_stock=new_stock)
     db.session.flush()
     log.info("stock %+d on variant %s (%s) -> %s", delta, variant.id, reason, new_stock)

@@ -11,7 +11,8 @@
 `order_transition` checks the table, then applies the change with a conditional UPDATE
 (`... WHERE id = :id AND status = :from`): when two requests race (a double click, two tabs)
 only one row update succeeds and the other gets TransitionError, so nothing is applied
-twice. Every change writes an OrderEvent (who, when, note), stamps the order's `<status>_at`
+twice. Every change writes an OrderEvent (who, when, note) and an "order.status" audit row,
+stamps the order's `<status>_at`
 and queues the buyer's email in the buyer's language. Services flush, never commit.
 """
 
@@ -26,6 +27,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Store, User
+from app.audit.services import audit_record
 from app.catalog.models import Product, Variant
 from app.core.clock import utcnow
 from app.core.http import app_path, public_url
@@ -220,6 +222,11 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
     event = OrderEvent(order_id=order.id, from_status=current, to_status=to,
                        actor_id=actor.id if actor else None, note=note, created_at=now)
     db.session.add(event)
+    after: dict[str, object] = {"status": to, "side": acting}
+    if tracking_number:
+        after["tracking_number"] = tracking_number
+    audit_record("order.status", actor=actor, object_type="order", object_id=order.number,
+                 before={"status": current}, after=after, note=note)
     if to == OrderStatus.CANCELLED:
         _put_back(order, actor, stock_reason)
         if order.payment_status == PaymentStatus.PAID:

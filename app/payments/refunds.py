@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, RoleName, User
+from app.audit.services import audit_record
 from app.core.clock import utcnow
 from app.core.db import add_once
 from app.core.http import app_path, public_url
@@ -189,7 +190,7 @@ def _locked(refund_id: int) -> Refund:
         .execution_options(populate_existing=True)).scalar_one()
 
 
-def _execute(refund: Refund, payment: Payment) -> bool:
+def _execute(refund: Refund, payment: Payment, actor: User | None = None) -> bool:
     """Pay `refund` through the gateway unless it is done already. True when it is done
     now; otherwise the refund is pending (to pay by hand) or failed (the gateway refused),
     with the reason in `error`, and admins are told."""
@@ -211,7 +212,7 @@ def _execute(refund: Refund, payment: Payment) -> bool:
         refund.gateway_reference = result.reference[:80]
         db.session.flush()
         return False
-    return _complete(refund, payment, gateway_reference=result.reference)
+    return _complete(refund, payment, gateway_reference=result.reference, actor=actor)
 
 
 def _leave_for_admin(refund: Refund, status: str, error: str) -> None:
@@ -230,9 +231,12 @@ def _leave_for_admin(refund: Refund, status: str, error: str) -> None:
                     link=app_path("payments.payment_detail", payment_id=refund.payment_id))
 
 
-def _complete(refund: Refund, payment: Payment, *, gateway_reference: str) -> bool:
-    """Mark `refund` done (conditional: once) and apply it to the order and the payment."""
+def _complete(refund: Refund, payment: Payment, *, gateway_reference: str,
+              actor: User | None = None) -> bool:
+    """Mark `refund` done (conditional: once) and apply it to the order and the payment;
+    audited ("refund.done", `actor` the admin who paid it or asked the gateway again)."""
     now = utcnow()
+    previous = refund.status
     values = {"status": RefundStatus.DONE, "done_at": now, "error": "",
               "gateway_reference": gateway_reference[:80]}
     changed = db.session.execute(
@@ -242,6 +246,13 @@ def _complete(refund: Refund, payment: Payment, *, gateway_reference: str) -> bo
         return False
     for key, value in values.items():
         set_committed_value(refund, key, value)
+    order_number = db.session.scalar(select(Order.number).where(Order.id == refund.order_id))
+    manual = gateway_reference.startswith("manual:")
+    audit_record("refund.done", actor=actor, object_type="order", object_id=order_number,
+                 before={"status": previous},
+                 after={"status": RefundStatus.DONE, "amount": refund.amount,
+                        "via": "manual" if manual else "gateway", "payment": payment.reference},
+                 note=refund.refund_key)
     db.session.execute(
         update(Order).where(Order.id == refund.order_id,
                             Order.payment_status == PaymentStatus.REFUND_PENDING)
@@ -289,7 +300,7 @@ def refund_review_payment(*, payment: Payment, actor: User, note: str = "") -> R
     amount = payment.paid_amount or 0
     orders = db.session.scalars(select(Order).where(Order.checkout_id == payment.checkout_id)
                                 .order_by(Order.id)).all() if payment.checkout_id else []
-    if not review_claim(payment, PayStatus.REFUNDED):
+    if not review_claim(payment, PayStatus.REFUNDED, actor=actor):
         raise RefundError(_l("Pembayaran %(reference)s tidak lagi menunggu keputusan admin.",
                              reference=payment.reference))
     if amount <= 0 or not orders:  # the caller rolls the decision back
@@ -309,18 +320,18 @@ def refund_review_payment(*, payment: Payment, actor: User, note: str = "") -> R
                          from_status=OrderStatus.PENDING)
         except TransitionError:
             continue  # moved meanwhile
-    _execute(refund, payment)
+    _execute(refund, payment, actor)
     log.info("payment %s: review refunded by admin %s (%s)", payment.reference, actor.id,
              refund.status)
     return refund
 
 
-def review_claim(payment: Payment, to: str) -> bool:
+def review_claim(payment: Payment, to: str, *, actor: User | None = None) -> bool:
     """Move a REVIEW payment to `to`, only from REVIEW (not through `payment_transition`,
     which would judge again from a concurrent change: an admin's "accept" racing this one
     leaves PAID, and PAID -> REFUNDED is legal)."""
     assert (PayStatus.REVIEW, to) in PAY_TRANSITIONS
-    return payment.status == PayStatus.REVIEW and payment_claim(payment, to)
+    return payment.status == PayStatus.REVIEW and payment_claim(payment, to, actor=actor)
 
 
 def refund_mark_done(*, refund: Refund, actor: User) -> Refund:
@@ -330,7 +341,7 @@ def refund_mark_done(*, refund: Refund, actor: User) -> Refund:
     if refund.status == RefundStatus.DONE:
         raise RefundError(_l("Pengembalian dana ini sudah selesai."))
     payment = db.session.get(Payment, refund.payment_id)
-    if not _complete(refund, payment, gateway_reference=f"manual:{actor.id}"):
+    if not _complete(refund, payment, gateway_reference=f"manual:{actor.id}", actor=actor):
         raise RefundError(_l("Pengembalian dana ini sudah selesai."))
     log.info("refund %s paid out by hand by admin %s", refund.refund_key, actor.id)
     return refund
@@ -344,6 +355,6 @@ def refund_retry(*, refund: Refund, actor: User) -> Refund:
     if refund.status == RefundStatus.DONE:
         raise RefundError(_l("Pengembalian dana ini sudah selesai."))
     payment = db.session.get(Payment, refund.payment_id)
-    _execute(refund, payment)
+    _execute(refund, payment, actor)
     log.info("refund %s retried by admin %s: %s", refund.refund_key, actor.id, refund.status)
     return refund

@@ -8,7 +8,8 @@ asked, or after the payment was closed).
 
 Each is a conditional change from REVIEW (a double click changes once; the second raises
 PaymentError, HTTP 409) and leaves a trace among the payment's events (source "admin":
-who, when, the note). Services flush; the route commits.
+who, when, the note) and in the audit log ("payment.decision"). Services flush; the route
+commits.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import uuid
 from flask_babel import lazy_gettext as _l
 
 from app.accounts.models import User
+from app.audit.services import audit_record
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.payments.models import Payment, PaymentEvent, PayStatus, Refund
@@ -31,12 +33,13 @@ log = logging.getLogger(__name__)
 NOTE_MAX = 300
 ADMIN_ACCEPT = "admin_accept"
 ADMIN_REFUND = "admin_refund"
+DECISIONS = {ADMIN_ACCEPT: "accept", ADMIN_REFUND: "refund"}  # as the audit log names them
 
 
 def payment_review_accept(*, payment: Payment, actor: User, note: str = "") -> None:
     """Accept the money of a flagged payment as payment: REVIEW -> PAID, then (after
     commit) `jobs.payments.settled`. Raises PaymentError (409) unless it is in review."""
-    if not review_claim(payment, PayStatus.PAID):
+    if not review_claim(payment, PayStatus.PAID, actor=actor):
         raise PaymentError(_l("Pembayaran %(reference)s tidak lagi menunggu keputusan admin.",
                               reference=payment.reference))
     _admin_event(payment, actor, ADMIN_ACCEPT, note)
@@ -53,6 +56,10 @@ def payment_review_refund(*, payment: Payment, actor: User, note: str = "") -> R
 
 
 def _admin_event(payment: Payment, actor: User, action: str, note: str) -> PaymentEvent:
+    audit_record("payment.decision", actor=actor, object_type="payment",
+                 object_id=payment.reference, before={"status": PayStatus.REVIEW},
+                 after={"status": payment.status, "decision": DECISIONS[action]},
+                 note=note.strip())
     key = hashlib.sha256(f"admin\x1f{payment.id}\x1f{action}\x1f{uuid.uuid4().hex}"
                          .encode()).hexdigest()
     event = PaymentEvent(

@@ -34,6 +34,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, RoleName, User
+from app.audit.services import audit_record
 from app.core.clock import utcnow
 from app.core.db import add_once
 from app.core.http import app_path, public_url
@@ -275,11 +276,12 @@ def payment_transition(payment: Payment, to: str, **values: object) -> bool:
     return False
 
 
-def payment_claim(payment: Payment, to: str, values: dict[str, object] | None = None
-                  ) -> bool:
+def payment_claim(payment: Payment, to: str, values: dict[str, object] | None = None,
+                  *, actor: User | None = None) -> bool:
     """One conditional UPDATE from the status we read (`payment.status`) to `to`: False
     when another change won. No legality check and no second judgement: callers decide
-    (`payment_apply`, `payment_transition`, an admin's decision on a flagged payment)."""
+    (`payment_apply`, `payment_transition`, an admin's decision on a flagged payment).
+    The change is audited ("payment.status"; `actor` None: the gateway or the system)."""
     current = payment.status
     now = utcnow()
     values = {"status": to, "updated_at": now, **(values or {})}
@@ -292,6 +294,11 @@ def payment_claim(payment: Payment, to: str, values: dict[str, object] | None = 
         return False
     for key, value in values.items():
         set_committed_value(payment, key, value)
+    after: dict[str, object] = {"status": to}
+    if values.get("paid_amount") is not None:
+        after["paid_amount"] = values["paid_amount"]
+    audit_record("payment.status", actor=actor, object_type="payment",
+                 object_id=payment.reference, before={"status": current}, after=after)
     log.info("payment %s: %s -> %s", payment.reference, current, to)
     return True
 

@@ -67,6 +67,9 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "admin.user_activate_route": {"POST": only({"admin"}, status=303)},
     "admin.user_reset_link": {"POST": only({"admin"}, status=303)},
     "admin.user_session_end_route": {"POST": only({"admin"}, status=303)},
+    # Audit log: read-only (no write route exists); an archive file is for admins only.
+    "audit.index": {"GET": only({"admin"})},
+    "audit.archive_download": {"GET": only({"admin"})},
     "core.media": {"GET": everyone(200)},
     # No session needed; an unsigned (empty) notification is malformed: 400.
     "payments.notify": {"POST": everyone(400)},
@@ -249,6 +252,26 @@ def _foreign_invoice():
     return invoice
 
 
+def _audit_archive():
+    """An archive of one old audit row, made by the real archive service."""
+    from datetime import timedelta
+
+    from app.audit.archive import audit_archive
+    from app.audit.models import AuditArchive, AuditEntry
+    from app.core.clock import utcnow
+    from app.extensions import db
+
+    archive = db.session.scalars(select(AuditArchive).limit(1)).first()
+    if archive is None:
+        db.session.add(AuditEntry(action="auth.login", created_at=utcnow() - timedelta(
+            days=400)))
+        db.session.commit()
+        audit_archive()
+        db.session.commit()
+        archive = db.session.scalars(select(AuditArchive)).one()
+    return archive
+
+
 def _url_args(app, endpoint: str) -> dict:
     """Values for a rule's URL parameters: objects that belong to nobody in particular."""
     with app.app_context():
@@ -271,6 +294,8 @@ def _url_args(app, endpoint: str) -> dict:
             return {"outbox_id": row.id}
         if endpoint.startswith("admin.user_"):
             return _user_admin_url_args(endpoint)
+        if endpoint == "audit.archive_download":
+            return {"archive_id": _audit_archive().id}
         if endpoint == "static":
             return {"filename": "css/app.css"}
         if endpoint.startswith(("catalog.", "inventory.")) or endpoint == "core.media":
