@@ -16,6 +16,7 @@ of them (second step and re-authentication together, per account) answer 429.
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -81,11 +82,14 @@ _code_limit = limiter.shared_limit(
 
 
 def _code_failed(user: User, where: str) -> None:
-    """Audit a refused code, after ending the request's transaction (nothing was written)."""
+    """Audit a refused code, after ending the request's transaction (nothing was written).
+    The actor is a plain copy: reloading the expired `user` would open a new transaction
+    (on SQLite one holding the write lock `audit_record_now` then waits for)."""
+    actor = SimpleNamespace(id=user.id, email=user.email)
     db.session.rollback()
-    audit_record_now("auth.totp_failed", actor=user, object_type="user", object_id=user.id,
+    audit_record_now("auth.totp_failed", actor=actor, object_type="user", object_id=actor.id,
                      note=where)
-    log.info("wrong two-factor code for user %s (%s)", user.id, where)
+    log.info("wrong two-factor code for user %s (%s)", actor.id, where)
 
 
 # --- the second login step ----------------------------------------------------------------
