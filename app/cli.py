@@ -1,6 +1,7 @@
 """Flask CLI commands.
 
     flask users create-admin EMAIL [--name NAME]   (password asked twice, or RACIK_ADMIN_PASSWORD)
+    flask users totp-code EMAIL                      current 2FA code of a demo admin/staff
     flask demo load                                  idempotent demo data (not in production)
     flask mail sweep                                 send every due outbox email now
     flask crm digest                                 send today's task digests now (idempotent)
@@ -46,10 +47,28 @@ def register_cli(app: Flask) -> None:
         verb = "Created admin" if created else "Granted admin to"
         click.echo(f"{verb} {user.email}")
 
+    @users.command("totp-code")
+    @click.argument("email")
+    def totp_code(email: str) -> None:
+        """Print the current two-factor code of a demo account (never in production)."""
+        from app.demo import DemoRefused, demo_totp_code
+
+        try:
+            code = demo_totp_code(email)
+        except DemoRefused as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(code)
+
     @demo.command("load")
     def demo_load_command() -> None:
         """Create the demo accounts and data (idempotent)."""
-        from app.demo import DEMO_PASSWORD, DemoRefused, demo_load
+        from app.demo import (
+            DEMO_PASSWORD,
+            DEMO_TOTP_ACCOUNTS,
+            DEMO_TOTP_SECRET,
+            DemoRefused,
+            demo_load,
+        )
 
         try:
             accounts = demo_load()
@@ -58,7 +77,10 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for account in accounts:
-            click.echo(f"  {account.email:<22} {', '.join(account.roles)}")
+            two_factor = "  (2FA)" if account.email in DEMO_TOTP_ACCOUNTS else ""
+            click.echo(f"  {account.email:<22} {', '.join(account.roles)}{two_factor}")
+        click.echo(f"2FA accounts: code from `flask users totp-code EMAIL`, or add the secret "
+                   f"{DEMO_TOTP_SECRET} to an authenticator app.")
 
     @mail.command("sweep")
     def mail_sweep() -> None:

@@ -22,6 +22,12 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(name: str, default: str) -> tuple[str, ...]:
+    """A comma-separated variable as a tuple of trimmed, non-empty items."""
+    value = os.environ.get(name, default)
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
@@ -85,6 +91,10 @@ class Config:
     # "Lupa kata sandi": emails sent per address and requests per IP address.
     RESET_LIMIT_PER_EMAIL = os.environ.get("RESET_LIMIT_PER_EMAIL", "3 per hour")
     RESET_LIMIT_PER_IP = os.environ.get("RESET_LIMIT_PER_IP", "20 per hour")
+    # Two-factor login: roles that must switch it on (held at the enrolment page until they
+    # do), and failed codes allowed per account (login's second step and re-authentication).
+    TOTP_REQUIRED_ROLES = _list("TOTP_REQUIRED_ROLES", "admin,staff")
+    TOTP_LIMIT_PER_USER = os.environ.get("TOTP_LIMIT_PER_USER", "5 per 15 minutes")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")  # "" = decide at start
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = "racik-rl"
@@ -144,6 +154,8 @@ class TestConfig(Config):
     ARGON2_PARALLELISM = 1
     LOG_LEVEL = "WARNING"
     PAYMENT_SANDBOX_DELIVERY = "inprocess"
+    # The suite's admins and staff log in with a password alone; the 2FA tests set it.
+    TOTP_REQUIRED_ROLES: tuple[str, ...] = ()
 
 
 class ProductionConfig(Config):

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyotp
 from flask import current_app
 
 from app.accounts.models import RoleName, User
 from app.accounts.passwords import password_hash
 from app.accounts.services import role_get, store_create, user_by_email
+from app.accounts.totp import SecretUnreadable, secret_decrypt, secret_encrypt
+from app.core.clock import utcnow
 from app.extensions import db
 
 DEMO_PASSWORD = "racik-demo-2026"  # noqa: S105 - documented demo credential
+# The demo admin and staff use two-factor login (their roles must) with this documented
+# secret: add it to an authenticator app, or print the current code with
+# `flask users totp-code admin@racik.test`. Demo data only: never in production.
+DEMO_TOTP_SECRET = "RACIKDEMOTOTPSECRETJAKARTA234567"  # noqa: S105 - documented demo secret
+DEMO_TOTP_ACCOUNTS = ("admin@racik.test", "staff@racik.test")
 
 
 @dataclass(frozen=True)
@@ -60,11 +68,41 @@ def demo_load() -> list[DemoAccount]:
                 user.roles.append(role_get(role))
         if account.store and user.store is None:
             store_create(owner=user, name=account.store[0], location=account.store[1])
+        if account.email in DEMO_TOTP_ACCOUNTS:
+            _demo_totp(user)
     db.session.flush()
     _demo_catalog()
     _demo_crm()
     _demo_orders()
     return list(DEMO_ACCOUNTS)
+
+
+def _demo_secret_of(user: User) -> str | None:
+    try:
+        return secret_decrypt(user.totp_secret) if user.totp_secret else None
+    except SecretUnreadable:  # written under another SECRET_KEY
+        return None
+
+
+def _demo_totp(user: User) -> None:
+    """Two-factor login on with DEMO_TOTP_SECRET (again, if SECRET_KEY changed)."""
+    if user.totp_enabled_at is not None and _demo_secret_of(user) == DEMO_TOTP_SECRET:
+        return
+    user.totp_secret = secret_encrypt(DEMO_TOTP_SECRET)
+    user.totp_enabled_at = user.totp_enabled_at or utcnow()
+
+
+def demo_totp_code(email: str) -> str:
+    """The current two-factor code of a demo admin/staff account (for `make run`). Raises
+    DemoRefused in production, for any other account, or a secret that is not the demo's."""
+    if not current_app.config.get("DEMO_DATA_ALLOWED"):
+        raise DemoRefused("demo codes are never shown in production")
+    user = user_by_email(email)
+    if (email.strip().lower() not in DEMO_TOTP_ACCOUNTS or user is None
+            or user.totp_enabled_at is None or _demo_secret_of(user) != DEMO_TOTP_SECRET):
+        raise DemoRefused("only the demo accounts "
+                          f"{', '.join(DEMO_TOTP_ACCOUNTS)} have a code to show")
+    return pyotp.TOTP(DEMO_TOTP_SECRET).now()
 
 
 # (name, English name, children) — a realistic, small tree.

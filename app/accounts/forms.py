@@ -214,3 +214,35 @@ class AddressForm(FlaskForm):
     def validate_province(self, field) -> None:
         if field.data not in PROVINCES:
             raise ValidationError(_l("Pilih provinsi dari daftar."))
+
+
+class SecondFactorForm(FlaskForm):
+    """The second step of a login: the authenticator's code, or a recovery code."""
+
+    code = StringField(
+        _l("Kode verifikasi"), filters=[strip], validators=[required(), max_length(20)],
+        description=_l("6 angka dari aplikasi autentikator, atau salah satu kode pemulihan "
+                       "(xxxx-xxxx)."),
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off",
+                   "spellcheck": "false"})
+
+
+class TotpEnableForm(FlaskForm):
+    """Enrolment: the code the authenticator shows for the new secret."""
+
+    code = StringField(
+        _l("Kode dari aplikasi"), filters=[strip], validators=[required(), max_length(20)],
+        description=_l("Ketik 6 angka yang tampil di aplikasi autentikator."),
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class ReauthForm(FlaskForm):
+    """'Konfirmasi bahwa ini Anda': the password, and a code when 2FA is on."""
+
+    password = PasswordField(_l("Kata sandi"), validators=[required(), max_length(1024)])
+    code = StringField(
+        _l("Kode verifikasi"), filters=[strip], validators=[max_length(20)],
+        description=_l("6 angka dari aplikasi autentikator, atau salah satu kode pemulihan."),
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off",
+                   "spellcheck": "false"})
+    next = HiddenField()

@@ -26,6 +26,7 @@ from app.accounts.models import PasswordResetToken, User
 from app.accounts.passwords import password_hash, password_problems
 from app.accounts.services import AccountError, user_by_email
 from app.accounts.sessions import sessions_revoke_others
+from app.audit.services import audit_record
 from app.core.clock import utcnow
 from app.core.http import public_url
 from app.core.mail import mail_queue
@@ -103,6 +104,8 @@ def reset_complete(*, row: PasswordResetToken, new_password: str) -> User:
         .values(used_at=now).execution_options(synchronize_session=False))
     user.password_hash = password_hash(new_password)
     ended = sessions_revoke_others(user=user, keep=None)
+    audit_record("auth.password_reset", actor=user, object_type="user", object_id=user.id,
+                 after={"sessions_ended": ended})
     mail_queue(to=user.email, template="password_changed", locale=user.locale,
                subject=_l("Kata sandi Racik Anda telah diubah"), user_name=user.name,
                changed_at=now)

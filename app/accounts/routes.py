@@ -3,9 +3,14 @@
 URL table:
     GET/POST /daftar              register (customer or seller with store)
     GET/POST /masuk               log in (rate-limited per account and per IP)
+    GET/POST /masuk/verifikasi    second step for 2FA accounts: a TOTP or recovery code
     POST     /keluar              log out
     GET/POST /akun                profile
-    GET/POST /akun/kata-sandi     password change
+    GET/POST /akun/kata-sandi     password change (re-authentication first)
+    GET/POST /akun/konfirmasi     re-authentication: password (+ 2FA code), then `next`
+    GET/POST /akun/2fa            two-factor login: enrol (QR code) or its status
+    POST     /akun/2fa/matikan             switch 2FA off (not for required roles)
+    POST     /akun/2fa/kode-pemulihan      ten new recovery codes (shown once)
     GET      /akun/sesi                        where the account is logged in
     POST     /akun/sesi/keluar-lainnya         log out every other session
     POST     /akun/sesi/<id>/keluar            log out one other session
@@ -22,6 +27,7 @@ URL table:
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -56,6 +62,7 @@ from app.accounts.password_reset import (
     reset_request,
     reset_token_valid,
 )
+from app.accounts.reauth import reauth_mark, reauth_required
 from app.accounts.services import (
     AccountError,
     StoreDetails,
@@ -71,6 +78,9 @@ from app.accounts.sessions import (
     sessions_active,
     sessions_revoke_others,
 )
+from app.accounts.totp import totp_enabled
+from app.audit.services import audit_record, audit_record_now
+from app.core.clock import utcnow
 from app.core.http import form_status, render_page, see_other
 from app.core.security import safe_next_url
 from app.extensions import db, limiter
@@ -89,11 +99,33 @@ def _reset_cookie_session() -> None:
 
 
 def _start_session(user: User, *, remember: bool) -> None:
-    """Rotate the cookie session, open a server-side session row and log the user in."""
+    """Rotate the cookie session, open a server-side session row and log the user in.
+    A fresh login counts as a re-authentication (see accounts.reauth)."""
     _reset_cookie_session()
-    session_open(user=user, remember=remember)
+    row = session_open(user=user, remember=remember)
     db.session.commit()
     login_user(user, remember=remember)
+    reauth_mark(row.id)
+
+
+# A 2FA account's password was right: who, since when, and where to go once the code is in.
+PENDING_LOGIN_KEY = "login_pending"
+PENDING_LOGIN_SECONDS = 5 * 60
+
+
+def _pending_login_start(user: User, *, remember: bool, next_url: str) -> None:
+    _reset_cookie_session()
+    session[PENDING_LOGIN_KEY] = {"user_id": user.id, "at": int(utcnow().timestamp()),
+                                  "remember": remember, "next": next_url}
+
+
+def _pending_login() -> dict[str, Any] | None:
+    """The pending login of this browser if it is younger than 5 minutes, else None."""
+    pending = session.get(PENDING_LOGIN_KEY)
+    if not isinstance(pending, dict) or not isinstance(pending.get("user_id"), int):
+        return None
+    age = utcnow().timestamp() - float(pending.get("at") or 0)
+    return pending if 0 <= age <= PENDING_LOGIN_SECONDS else None
 
 
 def _field_error(form, error: AccountError) -> None:
@@ -158,12 +190,21 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = user_authenticate(email=form.email.data, password=form.password.data)
+        if user is not None and totp_enabled(user):
+            # No session yet: the second step (/masuk/verifikasi) opens it.
+            db.session.commit()
+            _pending_login_start(user, remember=bool(form.remember.data), next_url=next_url)
+            log.info("login of user %s waits for the second factor", user.id)
+            return see_other(url_for("accounts.login_verify"))
         if user is not None:
+            audit_record("auth.login", actor=user, object_type="user", object_id=user.id)
             _start_session(user, remember=bool(form.remember.data))
             log.info("login ok for user %s", user.id)
             flash(_("Anda berhasil masuk."), "success")
             return see_other(next_url)
-        db.session.commit()
+        db.session.commit()  # ends the transaction (and SQLite's write lock) first
+        audit_record_now("auth.login_failed", actor=None,
+                         note=normalize_email(form.email.data or ""))
         log.info("login failed")
         form.password.errors = [_("Email atau kata sandi salah.")]
     status = 422 if request.method == "POST" else 200
@@ -176,6 +217,7 @@ def logout():
     if current_user.is_authenticated:
         if current_user.current_session is not None:
             session_revoke(user_session=current_user.current_session)
+            audit_record("auth.logout", object_type="user", object_id=current_user.id)
             db.session.commit()
         logout_user()
     _reset_cookie_session()
@@ -200,6 +242,7 @@ def profile():
 
 @bp.route("/akun/kata-sandi", methods=["GET", "POST"])
 @login_required
+@reauth_required
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
@@ -403,3 +446,7 @@ def address_delete_route(address_id: int):
     db.session.commit()
     flash(_("Alamat dihapus."), "success")
     return see_other(url_for("accounts.addresses"))
+
+
+# The second login step, re-authentication and the 2FA pages register on `bp` too.
+from app.accounts import twofactor_routes  # noqa: E402, F401

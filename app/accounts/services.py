@@ -20,6 +20,7 @@ from app.accounts.passwords import (
     password_verify,
 )
 from app.accounts.sessions import sessions_revoke_others
+from app.audit.services import audit_record
 from app.core.clock import utcnow
 from app.core.mail import mail_queue
 from app.extensions import db
@@ -189,6 +190,8 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
         )
     user.password_hash = password_hash(new_password)
     ended = sessions_revoke_others(user=user, keep=user.current_session)
+    audit_record("auth.password_change", actor=user, object_type="user", object_id=user.id,
+                 after={"sessions_ended": ended})
     mail_queue(
         to=user.email,
         template="password_changed",

@@ -15,9 +15,9 @@ from markupsafe import Markup
 
 from app.core.clock import utcnow
 from app.core.money import format_rupiah
+from app.core.qr import qr_svg
 from app.payments.gateways.base import METHODS
 from app.payments.models import Payment, PayStatus
-from app.payments.qr import qr_svg
 
 BANK_NAMES = {"bca": "BCA", "bni": "BNI", "bri": "BRI", "permata": "Permata",
               "mandiri": "Mandiri"}

@@ -148,6 +148,14 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "accounts.sessions": {"GET": logged_in(200)},
     "accounts.sessions_end_others": {"POST": logged_in(303)},
     "accounts.session_end": {"POST": logged_in(404)},
+    # Two-factor login. The second step without a pending login goes back to the login page
+    # (a logged-in user: home). Re-authentication and the 2FA pages: any logged-in user (a
+    # fresh login counts as confirmed); switching off or renewing codes while 2FA is off: 409.
+    "accounts.login_verify": {"GET": guests(LOGIN), "POST": guests(LOGIN)},
+    "accounts.reauth": {"GET": logged_in(200), "POST": logged_in(422)},
+    "accounts.totp": {"GET": logged_in(200), "POST": logged_in(422)},
+    "accounts.totp_disable_route": {"POST": logged_in(409)},
+    "accounts.recovery_codes_route": {"POST": logged_in(409)},
     # Forgotten password: anyone may ask (same answer for every email); a link that does
     # not exist is 410 Gone.
     "accounts.forgot_password": {"GET": everyone(200), "POST": everyone(422)},

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from app.core.clock import to_wib, utcnow
 from app.core.models import EmailOutbox
+from app.core.qr import QUIET_ZONE, qr_matrix, qr_path, qr_svg
 from app.core.templating import wib_datetime
 from app.extensions import db as _db
 from app.orders.models import Order
@@ -21,7 +22,6 @@ from app.payments.gateways.base import GatewayError
 from app.payments.gateways.sandbox import SandboxGateway, sandbox_simulate
 from app.payments.models import Payment, PayStatus
 from app.payments.pay_page import group_digits
-from app.payments.qr import QUIET_ZONE, qr_matrix, qr_path, qr_svg
 from tests.conftest import log_in
 from tests.factories import make_user, pay_checkout
 from tests.orders.helpers import checkout_form

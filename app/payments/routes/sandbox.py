@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from app.core.forms import parse_rupiah
 from app.core.http import render_page, see_other
+from app.core.qr import qr_svg
 from app.extensions import db
 from app.payments.gateways.sandbox import (
     ACTIONS,
@@ -33,7 +34,6 @@ from app.payments.gateways.sandbox import (
 )
 from app.payments.models import Payment, SandboxTransaction
 from app.payments.pay_page import BANK_NAMES, WALLET_NAMES, group_digits
-from app.payments.qr import qr_svg
 from app.payments.routes import bp
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""QR codes as inline SVG, drawn on the server (no JavaScript, no outside service).
+"""QR codes as inline SVG, drawn on the server (no JavaScript, no outside service):
+the QRIS payment page and the two-factor enrolment page.
 
 The module matrix comes from reportlab's QR encoder (`reportlab.graphics.barcode.qrencoder`,
 the same one its `QrCodeWidget` draws from); each row's runs of dark modules become one SVG

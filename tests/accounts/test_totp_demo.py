@@ -1,0 +1,51 @@
+"""The demo admin and staff use two-factor login with the documented demo secret, and
+`flask users totp-code` prints their current code (demo accounts only, never in production)."""
+
+from __future__ import annotations
+
+import pyotp
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.accounts.totp import secret_decrypt
+from app.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
+
+
+def _load(app) -> None:
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+
+
+def test_demo_admin_and_staff_have_2fa_with_the_demo_secret(app, db):
+    _load(app)
+    _load(app)  # idempotent
+    users = {u.email: u for u in db.session.scalars(select(User))}
+    for email in ("admin@racik.test", "staff@racik.test"):
+        assert users[email].totp_enabled_at is not None
+        assert secret_decrypt(users[email].totp_secret) == DEMO_TOTP_SECRET
+    assert users["buyer@racik.test"].totp_enabled_at is None
+
+
+def test_totp_code_prints_the_demo_code_and_it_logs_in(app, client, db):
+    _load(app)
+    result = app.test_cli_runner().invoke(args=["users", "totp-code", "admin@racik.test"])
+    assert result.exit_code == 0
+    code = result.output.strip()
+    assert len(code) == 6 and pyotp.TOTP(DEMO_TOTP_SECRET).verify(code, valid_window=1)
+    client.post("/masuk", data={"email": "admin@racik.test", "password": DEMO_PASSWORD})
+    assert client.post("/masuk/verifikasi", data={"code": code}).status_code == 303
+    assert client.get("/akun").status_code == 200
+
+
+def test_totp_code_refuses_other_accounts(app, db):
+    _load(app)
+    for email in ("buyer@racik.test", "nobody@example.test"):
+        result = app.test_cli_runner().invoke(args=["users", "totp-code", email])
+        assert result.exit_code != 0 and "only the demo accounts" in result.output
+
+
+def test_totp_code_refuses_in_production(app, db, monkeypatch):
+    _load(app)
+    monkeypatch.setitem(app.config, "DEMO_DATA_ALLOWED", False)
+    result = app.test_cli_runner().invoke(args=["users", "totp-code", "admin@racik.test"])
+    assert result.exit_code != 0 and "never shown in production" in result.output
