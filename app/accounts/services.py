@@ -159,8 +159,7 @@ def user_authenticate(*, email: str, password: str) -> User | None:
         return None
     if password_needs_rehash(user.password_hash):
         user.password_hash = password_hash(password)
-    user.last_login_at = utcnow()
-    db.session.flush()
+        db.session.flush()
     return user
 
 

@@ -29,9 +29,11 @@ def _digest(token: str) -> str:
 
 
 def session_open(*, user: User, remember: bool) -> UserSession:
-    """Create a session row for a fresh login and attach it to `user` (for get_id)."""
+    """Create a session row for a fresh login and attach it to `user` (for get_id). The
+    login counts from here (`last_login_at`): after the second step for a 2FA account."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    user.last_login_at = now
     lifetime = (
         current_app.config["REMEMBER_COOKIE_DURATION"]
         if remember

@@ -64,6 +64,8 @@ def test_password_alone_opens_no_session_for_a_2fa_user(client, db):
     assert response.status_code == 303
     assert response.headers["Location"] == "/masuk/verifikasi"
     assert db.session.scalar(select(func.count(UserSession.id))) == 0
+    db.session.expire_all()
+    assert db.session.get(User, user.id).last_login_at is None  # not logged in yet
     protected = client.get("/akun")
     assert protected.status_code == 302 and "/masuk" in protected.headers["Location"]
     assert client.get("/masuk/verifikasi").status_code == 200
@@ -76,6 +78,7 @@ def test_the_code_completes_the_login_with_next_and_remember(client, db):
     assert response.status_code == 303 and response.headers["Location"] == "/akun/sesi"
     row = db.session.scalars(select(UserSession)).one()
     assert row.user_id == user.id and row.remember
+    assert db.session.get(User, user.id).last_login_at == row.created_at
     assert client.get_cookie("racik_remember") is not None
     assert client.get("/akun").status_code == 200
     with client.session_transaction() as cookie_session:
