@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -21,13 +21,12 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditArchive, AuditEntry
 from app.audit.services import ACTIONS
-from app.core.clock import WIB
+from app.core.filters import page_arg, wib_bounds, wib_date_range
 from app.core.pagination import Page
 from app.extensions import db
 
 ENTRIES_PER_PAGE = 50
 COUNT_AHEAD = 10  # pages counted beyond the current one
-PAGE_MAX = 10_000
 ARCHIVES_SHOWN = 50
 ACTOR_MAX = 100
 VALUE_MAX = 200  # characters of one value shown; the archive keeps everything
@@ -64,13 +63,6 @@ class ChangeLine:
     new: str | None
 
 
-def _parse_date(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        return None
-
-
 def audit_filters(args: Mapping[str, str]) -> tuple[AuditFilters, list[str]]:
     """Read the filters from the query string. A bad value is ignored and explained (one
     message each), never an error page."""
@@ -99,38 +91,9 @@ def audit_filters(args: Mapping[str, str]) -> tuple[AuditFilters, list[str]]:
         problems.append(str(_l("ID objek maksimal 60 karakter; filter ID objek diabaikan.")))
     else:
         filters.object_id = object_id
-    for name, attr, label in (("dari", "date_from", _l("Tanggal awal")),
-                              ("sampai", "date_to", _l("Tanggal akhir"))):
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            continue
-        value = _parse_date(raw[:20])
-        if value is None:
-            problems.append(str(_l("%(label)s \"%(value)s\" bukan tanggal (TTTT-BB-HH); "
-                                   "diabaikan.", label=label, value=raw[:20])))
-        else:
-            setattr(filters, attr, value)
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        problems.append(str(_l("Tanggal awal sesudah tanggal akhir; keduanya ditukar.")))
-        filters.date_from, filters.date_to = filters.date_to, filters.date_from
-    raw_page = (args.get("hal") or "").strip()
-    if raw_page:
-        if raw_page.isdigit() and 1 <= int(raw_page) <= PAGE_MAX:
-            filters.page = int(raw_page)
-        else:
-            problems.append(str(_l("Halaman \"%(value)s\" tidak valid; halaman pertama "
-                                   "ditampilkan.", value=raw_page[:20])))
+    filters.date_from, filters.date_to = wib_date_range(args, problems)
+    filters.page = page_arg(args, problems)
     return filters, problems
-
-
-def _wib_bounds(date_from: date | None, date_to: date | None
-                ) -> tuple[datetime | None, datetime | None]:
-    start = end = None
-    if date_from is not None:
-        start = datetime.combine(date_from, time(0), WIB).astimezone(UTC)
-    if date_to is not None:
-        end = datetime.combine(date_to + timedelta(days=1), time(0), WIB).astimezone(UTC)
-    return start, end
 
 
 def _like_escaped(text: str) -> str:
@@ -148,7 +111,7 @@ def _conditions(filters: AuditFilters) -> list:
         conditions.append(AuditEntry.object_type == filters.object_type)
     if filters.object_id:
         conditions.append(AuditEntry.object_id == filters.object_id)
-    start, end = _wib_bounds(filters.date_from, filters.date_to)
+    start, end = wib_bounds(filters.date_from, filters.date_to)
     if start is not None:
         conditions.append(AuditEntry.created_at >= start)
     if end is not None:

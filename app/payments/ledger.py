@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
 from app.accounts.models import User
-from app.core.clock import WIB
+from app.core.filters import page_arg, wib_bounds, wib_date_range
 from app.core.pagination import Page
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
@@ -30,7 +30,6 @@ from app.payments.models import Payment, PayStatus
 
 LEDGER_PER_PAGE = 25
 DAILY_ROWS_MAX = 62  # days listed (newest first); the grand total covers the whole range
-PAGE_MAX = 10_000
 
 
 @dataclass
@@ -66,13 +65,6 @@ class DailyTotals:
     truncated: bool = False  # more days than DAILY_ROWS_MAX in the range
 
 
-def _parse_date(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        return None
-
-
 def ledger_filters(args: Mapping[str, str]) -> tuple[LedgerFilters, list[str]]:
     """Read the filters from the query string. A bad value is ignored and explained (one
     message each); never an error page."""
@@ -90,39 +82,9 @@ def ledger_filters(args: Mapping[str, str]) -> tuple[LedgerFilters, list[str]]:
     elif method:
         problems.append(str(_l("Metode \"%(value)s\" tidak dikenal; filter metode diabaikan.",
                                value=method[:30])))
-    for name, attr, label in (("dari", "date_from", _l("Tanggal awal")),
-                              ("sampai", "date_to", _l("Tanggal akhir"))):
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            continue
-        value = _parse_date(raw[:20])
-        if value is None:
-            problems.append(str(_l("%(label)s \"%(value)s\" bukan tanggal (TTTT-BB-HH); "
-                                   "diabaikan.", label=label, value=raw[:20])))
-        else:
-            setattr(filters, attr, value)
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        problems.append(str(_l("Tanggal awal sesudah tanggal akhir; keduanya ditukar.")))
-        filters.date_from, filters.date_to = filters.date_to, filters.date_from
-    raw_page = (args.get("hal") or "").strip()
-    if raw_page:
-        if raw_page.isdigit() and 1 <= int(raw_page) <= PAGE_MAX:
-            filters.page = int(raw_page)
-        else:
-            problems.append(str(_l("Halaman \"%(value)s\" tidak valid; halaman pertama "
-                                   "ditampilkan.", value=raw_page[:20])))
+    filters.date_from, filters.date_to = wib_date_range(args, problems)
+    filters.page = page_arg(args, problems)
     return filters, problems
-
-
-def wib_bounds(date_from: date | None, date_to: date | None
-               ) -> tuple[datetime | None, datetime | None]:
-    """UTC bounds [start, end) of the WIB days date_from..date_to (either may be open)."""
-    start = end = None
-    if date_from is not None:
-        start = datetime.combine(date_from, time(0), WIB).astimezone(UTC)
-    if date_to is not None:
-        end = datetime.combine(date_to + timedelta(days=1), time(0), WIB).astimezone(UTC)
-    return start, end
 
 
 def wib_day(column):

@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.catalog.models import Variant
+from app.core.filters import wib_bounds
 from app.extensions import db as _db
-from app.payments.ledger import DayTotal, LedgerFilters, ledger_daily_totals, wib_bounds
+from app.payments.ledger import DayTotal, LedgerFilters, ledger_daily_totals
 from app.payments.models import Payment, PaymentEvent, Refund, SandboxTransaction
 from app.payments.services import payment_of_checkout
 from tests.conftest import log_in
