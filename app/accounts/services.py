@@ -23,9 +23,15 @@ from app.accounts.sessions import sessions_revoke_others
 from app.audit.services import audit_record
 from app.core.clock import utcnow
 from app.core.mail import mail_queue
+from app.core.settings import setting_get
 from app.extensions import db
 
 log = logging.getLogger(__name__)
+
+# A new store's low-stock threshold (the seller changes it on /seller/toko); edited on
+# /admin/pengaturan.
+SETTING_LOW_STOCK_DEFAULT = "inventory.low_stock_default"
+DEFAULT_LOW_STOCK = 10
 
 
 class AccountError(Exception):
@@ -125,21 +131,29 @@ def slugify(text: str) -> str:
     return slug[:120] or "toko"
 
 
+def low_stock_default() -> int:
+    """The low-stock threshold a new store starts with (setting, default 10)."""
+    return int(setting_get(SETTING_LOW_STOCK_DEFAULT, DEFAULT_LOW_STOCK))
+
+
 def store_create(*, owner: User, name: str, location: str) -> Store:
-    """Create `owner`'s store with a unique slug (`nama-toko`, `nama-toko-2`, ...)."""
+    """Create `owner`'s store with a unique slug (`nama-toko`, `nama-toko-2`, ...) and the
+    default low-stock threshold of the moment."""
     base = slugify(name)
     taken = set(
         db.session.scalars(
             select(Store.slug).where((Store.slug == base) | Store.slug.like(f"{base}-%"))
         )
     )
+    threshold = low_stock_default()
     suffix = 1
     while True:
         slug = base if suffix == 1 else f"{base}-{suffix}"
         suffix += 1
         if slug in taken:
             continue
-        store = Store(owner_id=owner.id, name=name.strip(), location=location.strip(), slug=slug)
+        store = Store(owner_id=owner.id, name=name.strip(), location=location.strip(), slug=slug,
+                      low_stock_threshold=threshold)
         try:
             with db.session.begin_nested():
                 db.session.add(store)

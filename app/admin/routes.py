@@ -6,6 +6,7 @@ URL table:
     GET  /admin/email                           email outbox (filter by status)
     POST /admin/email/<id>/kirim-ulang          put a failed/pending email back in the queue
     /admin/pengguna...                          user management: see app.admin.user_routes
+    /admin/pengaturan...                        system settings: see app.admin.settings_routes
 """
 
 from __future__ import annotations
@@ -83,5 +84,6 @@ def outbox_resend(outbox_id: int):
     return see_other(url_for("admin.outbox", status=request.args.get("status", "")))
 
 
-# User management lives in its own module; importing it registers its routes on `bp`.
-from app.admin import user_routes  # noqa: E402,F401
+# User management and settings live in their own modules; importing them registers their
+# routes on `bp`.
+from app.admin import settings_routes, user_routes  # noqa: E402,F401

@@ -29,16 +29,17 @@ def setting_get(key: str, default: Any = None) -> Any:
     return row.value
 
 
-def setting_set(*, key: str, value: Any, actor: Any = None) -> Setting:
+def setting_set(*, key: str, value: Any, actor: Any = None, default: Any = None) -> Setting:
     """Store `value` under `key` (create or replace), remembering who changed it (`actor`;
-    None: the system). A changed value is audited ("settings.change")."""
+    None: the system). A changed value is audited ("settings.change"); `default` is the
+    value in force while the key was never set, the audit row's "before" in that case."""
     from app.audit.services import audit_record
 
     row = db.session.get(Setting, key)
     if row is None:
         row = Setting(key=key)
         db.session.add(row)
-    old = row.value
+    old = row.value if row.value is not None else default
     if old != value:
         audit_record("settings.change", actor=actor, object_type="setting", object_id=key,
                      before={"value": _shown(key, old)}, after={"value": _shown(key, value)})

@@ -55,6 +55,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Pembayaran"), "payments.ledger", frozenset({"admin"}),
             "app.payments.ledger:review_badge"),
     NavItem(_l("Pengguna"), "admin.users", frozenset({"admin"})),
+    NavItem(_l("Pengaturan"), "admin.settings", frozenset({"admin"})),
     NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"})),
     NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"})),
     NavItem(_l("Log audit"), "audit.index", frozenset({"admin"})),

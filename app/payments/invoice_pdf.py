@@ -11,6 +11,7 @@ read as one.
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -23,10 +24,12 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.core.money import format_rupiah
 from app.core.templating import wib_datetime
+
+log = logging.getLogger(__name__)
 
 INK = colors.HexColor("#1f2933")
 MUTED = colors.HexColor("#616e7c")
@@ -82,6 +85,10 @@ class InvoiceDocument:
     payment_method: str
     verification_code: str
     verification_url: str
+    # The company that runs the marketplace (settings `company.*`): a footer line, and its
+    # logo (a file path) small in the header. The seller stays the invoice's issuer.
+    platform_name: str = ""
+    logo_path: str = ""
 
 
 def npwp_display(npwp: str) -> str:
@@ -112,6 +119,18 @@ def _qr(url: str, size: float = 28 * mm) -> Drawing:
     return drawing
 
 
+def _logo(path: str, max_width: float = 40 * mm, max_height: float = 12 * mm) -> Image | None:
+    """The platform's logo scaled to fit the box, aspect kept; None when it cannot be read
+    (a missing logo must not stop an invoice)."""
+    try:
+        logo = Image(path, width=max_width, height=max_height, kind="proportional")
+    except OSError:
+        log.warning("invoice logo %s could not be read; left out", path)
+        return None
+    logo.hAlign = "LEFT"
+    return logo
+
+
 def invoice_pdf(doc: InvoiceDocument) -> bytes:
     """The PDF bytes of one invoice."""
     buffer = io.BytesIO()
@@ -122,8 +141,10 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
     width = A4[0] - 32 * mm
     story: list = []
 
+    title = _p("Invoice", _TITLE)
+    logo = _logo(doc.logo_path) if doc.logo_path else None
     heading = [
-        [_p("Invoice", _TITLE), _qr(doc.verification_url)],
+        [[logo, Spacer(1, 2 * mm), title] if logo else title, _qr(doc.verification_url)],
         [_p(doc.number, _HEAD), _p(doc.verification_code, _SMALL)],
     ]
     head = Table(heading, colWidths=[width - 32 * mm, 32 * mm])
@@ -189,5 +210,7 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
     story.append(_p(_("Keaslian invoice ini dapat diperiksa di %(url)s (kode verifikasi "
                       "%(code)s).", url=doc.verification_url, code=doc.verification_code),
                     _SMALL))
+    if doc.platform_name:
+        story.append(_p(_("Diterbitkan melalui %(name)s", name=doc.platform_name), _SMALL))
     page.build(story)
     return buffer.getvalue()

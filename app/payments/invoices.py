@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,11 +39,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.clock import to_wib, utcnow
+from app.core.company import company_identity
 from app.core.http import public_url
 from app.core.mail import mail_queue
 from app.core.money import round_rupiah
 from app.core.settings import setting_get
-from app.core.storage import storage_put
+from app.core.storage import storage_path, storage_put
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
 from app.orders.models import Order, OrderStatus, PaymentStatus
@@ -52,6 +54,8 @@ from app.payments.models import Invoice, InvoiceCounter, Payment
 log = logging.getLogger(__name__)
 
 INVOICE_FOLDER = "invoices"  # storage folder (not public: served by the download route)
+SETTING_PPN_RATE = "invoice.ppn_rate"  # settings, edited on /admin/pengaturan
+SETTING_DPP_FRACTION = "invoice.dpp_fraction"
 DEFAULT_PPN_RATE = 12  # percent (PMK 131/2024)
 DEFAULT_DPP_FRACTION = "11/12"  # DPP "nilai lain" for goods that are not luxury goods
 
@@ -69,12 +73,37 @@ class InvoiceTax:
     ppn: int
 
 
+_TAX_NUMBER = re.compile(r"\d{1,9}(?:\.\d{1,9})?|\d{1,9}/\d{1,9}")
+
+
+def tax_number_parse(value: object) -> Fraction | None:
+    """A PPN rate or DPP fraction as stored or typed, exactly: `12`, `11.5`, `11,5`,
+    `11/12`, `0.9` (spaces ignored). None for anything else (negative, `1e3`, `1/0`).
+    The settings page validates with this and `invoice_tax` reads with it."""
+    text = str(value).replace(" ", "").replace(",", ".")
+    if not _TAX_NUMBER.fullmatch(text):
+        return None
+    try:
+        return Fraction(text)
+    except ZeroDivisionError:
+        return None
+
+
+def ppn_rate_valid(rate: Fraction) -> bool:
+    """A usable PPN rate in percent (0 is allowed here; the settings page asks for more)."""
+    return 0 <= rate < 100
+
+
+def dpp_fraction_valid(fraction: Fraction) -> bool:
+    return 0 < fraction <= 1
+
+
 def _fraction_setting(key: str, default: object) -> Fraction:
     value = setting_get(key, default)
-    try:
-        return Fraction(str(value).strip())
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(f"setting {key} is not a number or fraction: {value!r}") from None
+    parsed = tax_number_parse(value)
+    if parsed is None:
+        raise ValueError(f"setting {key} is not a number or fraction: {value!r}")
+    return parsed
 
 
 def invoice_tax(total: int, *, pkp: bool) -> InvoiceTax:
@@ -98,9 +127,9 @@ def invoice_tax(total: int, *, pkp: bool) -> InvoiceTax:
     if not pkp:
         return InvoiceTax(pkp=False, rate=Decimal("0.00"), fraction="", price=total, dpp=0,
                           ppn=0)
-    rate = _fraction_setting("invoice.ppn_rate", DEFAULT_PPN_RATE)
-    fraction = _fraction_setting("invoice.dpp_fraction", DEFAULT_DPP_FRACTION)
-    if not (0 <= rate < 100 and 0 < fraction <= 1):
+    rate = _fraction_setting(SETTING_PPN_RATE, DEFAULT_PPN_RATE)
+    fraction = _fraction_setting(SETTING_DPP_FRACTION, DEFAULT_DPP_FRACTION)
+    if not (ppn_rate_valid(rate) and dpp_fraction_valid(fraction)):
         raise ValueError(f"PPN settings out of range: rate {rate}%, DPP fraction {fraction}")
     k = rate / 100 * fraction
     ppn = round_rupiah(Decimal(total * k.numerator) / Decimal(k.denominator + k.numerator))
@@ -232,6 +261,7 @@ def invoice_issue(order_id: int) -> dict[str, Any]:
 def _document(invoice: Invoice, order: Order, tax: InvoiceTax) -> InvoiceDocument:
     """What the PDF prints, taken from the invoice row and the order's snapshots."""
     store, buyer = order.store, order.buyer
+    company = company_identity()
     address = order.shipping_address or {}
     city_line = ", ".join(part for part in (address.get("city", ""),
                                             address.get("province", "")) if part)
@@ -255,4 +285,13 @@ def _document(invoice: Invoice, order: Order, tax: InvoiceTax) -> InvoiceDocumen
         ppn=invoice.ppn, payment_method=str(method),
         verification_code=invoice.verification_code,
         verification_url=public_url("payments.invoice_verify",
-                                    code=invoice.verification_code))
+                                    code=invoice.verification_code),
+        platform_name=company.name, logo_path=_logo_path(company.logo))
+
+
+def _logo_path(key: str) -> str:
+    """The stored logo's file, "" when there is none (or its file is gone)."""
+    if not key:
+        return ""
+    path = storage_path(key)
+    return str(path) if path.is_file() else ""

@@ -28,7 +28,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -50,6 +49,7 @@ from app.payments.gateways.base import (
     Notification,
     expiry_minutes,
     gateway_get,
+    gateway_name,
 )
 from app.payments.models import Payment, PaymentEvent, PayStatus
 
@@ -120,7 +120,7 @@ def payment_create(checkout: Checkout) -> Payment:
     now = utcnow()
     payment = Payment(
         reference=checkout.reference, checkout_id=checkout.id, payer_id=checkout.buyer_id,
-        gateway=current_app.config["PAYMENT_GATEWAY"], method=checkout.payment_method,
+        gateway=gateway_name(), method=checkout.payment_method,
         amount=checkout.total, status=PayStatus.PENDING,
         expires_at=now + timedelta(minutes=expiry_minutes(checkout.payment_method)),
         created_at=now)

@@ -67,6 +67,10 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "admin.user_activate_route": {"POST": only({"admin"}, status=303)},
     "admin.user_reset_link": {"POST": only({"admin"}, status=303)},
     "admin.user_session_end_route": {"POST": only({"admin"}, status=303)},
+    # Settings: an empty tax form is a 422 (both values required); the logo exists.
+    "admin.settings": {"GET": only({"admin"})},
+    "admin.settings_save": {"POST": only({"admin"}, status=422)},
+    "admin.settings_logo": {"GET": only({"admin"})},
     # Audit log: read-only (no write route exists); an archive file is for admins only.
     "audit.index": {"GET": only({"admin"})},
     "audit.archive_download": {"GET": only({"admin"})},
@@ -302,6 +306,11 @@ def _url_args(app, endpoint: str) -> dict:
             return {"outbox_id": row.id}
         if endpoint.startswith("admin.user_"):
             return _user_admin_url_args(endpoint)
+        if endpoint == "admin.settings_save":
+            return {"section": "pajak"}
+        if endpoint == "admin.settings_logo":
+            _company_logo()
+            return {}
         if endpoint == "audit.archive_download":
             return {"archive_id": _audit_archive().id}
         if endpoint == "static":
@@ -357,6 +366,23 @@ def _url_args(app, endpoint: str) -> dict:
         if endpoint in ("orders.seller_order", "orders.order_detail"):
             return {"number": "RCK-20260101-000001"}
     return {}
+
+
+def _company_logo() -> None:
+    """A company logo in storage and in the settings (what /admin/pengaturan/logo serves)."""
+    import io
+
+    from PIL import Image
+
+    from app.core.settings import setting_set
+    from app.core.storage import storage_put
+    from app.extensions import db
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (15, 118, 110)).save(buffer, "WEBP")
+    setting_set(key="company.logo",
+                value=storage_put(buffer.getvalue(), folder="company", suffix=".webp"))
+    db.session.commit()
 
 
 def _user_admin_url_args(endpoint: str) -> dict:

@@ -1,6 +1,6 @@
 """The one small interface every payment gateway adapter implements.
 
-    gateway = gateway_get()                  # PAYMENT_GATEWAY: "sandbox" (default) | "midtrans"
+    gateway = gateway_get()                  # "sandbox" | "midtrans": gateway_name()
     charge = gateway.charge(reference=..., amount=..., method="va_bca", expires_at=...)
     note = gateway.verify(payload)           # a received notification, or NotificationRejected
     note = gateway.status(reference)         # the gateway's view now (reconciliation)
@@ -23,6 +23,13 @@ from typing import Any
 
 from flask import current_app
 
+from app.core.settings import setting_get
+
+# Settings (edited on /admin/pengaturan); the config values are their defaults.
+SETTING_GATEWAY = "payment.gateway"
+SETTING_VA_EXPIRY = "payment.va_expiry_minutes"
+SETTING_EWALLET_EXPIRY = "payment.ewallet_expiry_minutes"
+GATEWAYS = ("sandbox", "midtrans")
 
 @dataclass(frozen=True)
 class MethodSpec:
@@ -52,11 +59,19 @@ def method_spec(method: str) -> MethodSpec:
 
 
 def expiry_minutes(method: str) -> int:
-    """How long the buyer has to pay: VA/bill 24 h, e-wallet and QRIS 15 min (config)."""
+    """How long the buyer has to pay: settings `payment.va_expiry_minutes` (VA and bill)
+    and `payment.ewallet_expiry_minutes` (e-wallet and QRIS), by default the config's
+    PAYMENT_VA_EXPIRY_MINUTES (24 h) and PAYMENT_EWALLET_EXPIRY_MINUTES (15 min)."""
     config = current_app.config
     if METHODS[method].kind in ("va", "bill"):
-        return int(config["PAYMENT_VA_EXPIRY_MINUTES"])
-    return int(config["PAYMENT_EWALLET_EXPIRY_MINUTES"])
+        return int(setting_get(SETTING_VA_EXPIRY, config["PAYMENT_VA_EXPIRY_MINUTES"]))
+    return int(setting_get(SETTING_EWALLET_EXPIRY, config["PAYMENT_EWALLET_EXPIRY_MINUTES"]))
+
+
+def gateway_name() -> str:
+    """The gateway that charges new payments: setting `payment.gateway`, by default the
+    config's PAYMENT_GATEWAY. A payment keeps the gateway it was created with."""
+    return str(setting_get(SETTING_GATEWAY, current_app.config["PAYMENT_GATEWAY"]))
 
 
 def midtrans_signature(order_id: str, status_code: str, gross_amount: str,
@@ -203,8 +218,8 @@ class Gateway(ABC):
 
 
 def gateway_get(name: str | None = None) -> Gateway:
-    """The configured gateway adapter (or the one named, for notifications)."""
-    name = name or current_app.config["PAYMENT_GATEWAY"]
+    """The configured gateway adapter (or the one named: a payment's own, a webhook's)."""
+    name = name or gateway_name()
     if name == "sandbox":
         from app.payments.gateways.sandbox import SandboxGateway
 
