@@ -91,6 +91,13 @@ class Config:
     # "Lupa kata sandi": emails sent per address and requests per IP address.
     RESET_LIMIT_PER_EMAIL = os.environ.get("RESET_LIMIT_PER_EMAIL", "3 per hour")
     RESET_LIMIT_PER_IP = os.environ.get("RESET_LIMIT_PER_IP", "20 per hour")
+    # New accounts per IP address (POST /daftar).
+    REGISTER_LIMIT_PER_IP = os.environ.get("REGISTER_LIMIT_PER_IP", "10 per hour")
+    # The public "Ajukan Maklon" form, submissions per IP address.
+    INTEREST_LIMIT_PER_IP = os.environ.get("INTEREST_LIMIT_PER_IP", "5 per hour")
+    # Payment notifications per IP address: generous, a gateway's retries are never refused
+    # (the webhook benchmark raises it, bench/lib.sh).
+    WEBHOOK_LIMIT_PER_IP = os.environ.get("WEBHOOK_LIMIT_PER_IP", "600 per minute")
     # Two-factor login: roles that must switch it on (held at the enrolment page until they
     # do), and failed codes allowed per account (login's second step and re-authentication).
     TOTP_REQUIRED_ROLES = _list("TOTP_REQUIRED_ROLES", "admin,staff")

@@ -136,7 +136,13 @@ def _field_error(form, error: AccountError) -> None:
         flash(error.message, "error")
 
 
+def _register_ip_key() -> str:
+    return "register-ip:" + (get_remote_address() or "")
+
+
 @bp.route("/daftar", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_LIMIT_PER_IP"], key_func=_register_ip_key,
+               methods=["POST"], scope="register-ip")
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))

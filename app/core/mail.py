@@ -47,7 +47,9 @@ def mail_queue(
     email is sent, so the outbox row stays small.
     """
     with force_locale(locale):
-        subject_text = str(subject)
+        # One line: a subject may carry user text (a CRM email's subject), and a line break
+        # in a header is refused when the message is built (the email would never go).
+        subject_text = " ".join(str(subject).split())
         context = {**context, "subject": subject_text}
         html = render_template(f"email/{template}.html", **context)
         text = render_template(f"email/{template}.txt", **context)

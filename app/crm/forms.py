@@ -111,7 +111,9 @@ class CompanyForm(FlaskForm):
     address = TextAreaField(_l("Alamat"), filters=[_strip], validators=[_max(1000)])
     website = StringField(_l("Situs web"), filters=[_strip], validators=[
         Optional(), _max(300),
-        URL(require_tld=False, message=_l("Alamat situs tidak valid (awali dengan https://)."))])
+        # http(s) only, said explicitly: the page links it (a javascript: URL would run).
+        URL(require_tld=False, schemes=("http", "https"),
+            message=_l("Alamat situs tidak valid (awali dengan https://)."))])
     notes = TextAreaField(_l("Catatan"), filters=[_strip], validators=[_max(5000)])
 
     def validate_npwp(self, field) -> None:

@@ -757,7 +757,7 @@ def _interest_ip_key() -> str:
 
 
 @public_bp.route("/ajukan-maklon", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config.get("INTEREST_LIMIT_PER_IP", "5 per hour"),
+@limiter.limit(lambda: current_app.config["INTEREST_LIMIT_PER_IP"],
                key_func=_interest_ip_key, methods=["POST"], scope="interest-ip")
 def interest():
     """The public "Ajukan Maklon" form: creates a website lead. A filled honeypot gets the

@@ -3,16 +3,18 @@
 CSRF-exempt (the gateway has no session); trusted only through the notification's
 signature. Stores the notification and applies it in one short transaction, answers 200, and
 leaves the consequences (orders paid, invoices, restocking, emails) to jobs after commit.
-A forged notification answers 401, a malformed one 400; neither writes anything.
+A forged notification answers 401, a malformed one 400; neither writes anything. More than
+WEBHOOK_LIMIT_PER_IP requests from one address answer 429.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import abort, jsonify, request
+from flask import abort, current_app, jsonify, request
+from flask_limiter.util import get_remote_address
 
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 from app.payments.gateways.base import NotificationRejected, gateway_get
 from app.payments.routes import bp
 from app.payments.services import notification_receive
@@ -22,8 +24,16 @@ log = logging.getLogger(__name__)
 GATEWAYS = ("sandbox", "midtrans")
 
 
+def _webhook_ip_key() -> str:
+    return "webhook-ip:" + (get_remote_address() or "")
+
+
 @bp.post("/payments/notify/<gateway>")
 @csrf.exempt
+# Generous: a gateway retries from a handful of addresses and must never be refused; the
+# limit only stops one address flooding the endpoint with forged or junk notifications.
+@limiter.limit(lambda: current_app.config["WEBHOOK_LIMIT_PER_IP"], key_func=_webhook_ip_key,
+               scope="webhook-ip")
 def notify(gateway: str):
     if gateway not in GATEWAYS:
         abort(404)
