@@ -71,6 +71,24 @@ pg_ready() {  # url
   return 1
 }
 
+# Drop a throwaway racik_bench* PostgreSQL database (made by `catalog_gen.py pgdb`).
+drop_pg() {  # url
+  "$BIN/python" - "$1" <<'PY'
+import sys
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+from app import normalize_database_url
+url = make_url(normalize_database_url(sys.argv[1]))
+assert url.database.startswith("racik_bench"), url.database
+params = {k: v for k, v in {"host": url.host, "port": url.port, "user": url.username,
+                            "password": url.password}.items() if v is not None}
+with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+        sql.Identifier(url.database)))
+PY
+}
+
 # gunicorn with sync workers, no access log (gunicorn's default without --access-logfile),
 # no control socket (two masters would fight over ~/.gunicorn/gunicorn.ctl); returns once
 # `health` answers.

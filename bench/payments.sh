@@ -36,22 +36,6 @@ elif [[ "$PG" != 1 ]]; then
   echo "==> postgres: SKIPPED (BENCH_PG=$PG)"
 fi
 
-drop_pg() {
-  "$BIN/python" - "$WEBHOOK_PG_URL" <<'PY'
-import sys
-import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
-from app import normalize_database_url
-url = make_url(normalize_database_url(sys.argv[1]))
-assert url.database.startswith("racik_bench"), url.database
-params = {k: v for k, v in {"host": url.host, "port": url.port, "user": url.username,
-                            "password": url.password}.items() if v is not None}
-with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-        sql.Identifier(url.database)))
-PY
-}
 
 status=0
 for database in "${DATABASES[@]}"; do
@@ -75,7 +59,7 @@ for database in "${DATABASES[@]}"; do
   stop_servers
   server_errors "webhook-$database" || status=1
   if [[ "$database" == postgres ]]; then
-    drop_pg || status=1
+    drop_pg "$WEBHOOK_PG_URL" || status=1
   fi
 done
 "$BIN/python" - "$RESULTS" <<'PY'

@@ -64,20 +64,7 @@ for database in "${DATABASES[@]}"; do
   done
   stop_servers
   if [[ "$database" == postgres ]]; then
-    "$BIN/python" - "$PG_URL" <<'PY'
-import sys
-import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
-from app import normalize_database_url
-url = make_url(normalize_database_url(sys.argv[1]))
-assert url.database.startswith("racik_bench"), url.database
-params = {k: v for k, v in {"host": url.host, "port": url.port, "user": url.username,
-                            "password": url.password}.items() if v is not None}
-with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-        sql.Identifier(url.database)))
-PY
+    drop_pg "$PG_URL"
   fi
 done
 exit "$found"
