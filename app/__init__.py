@@ -75,6 +75,10 @@ def _refuse_unsafe_production(app: Flask) -> None:
     if app.config["PAYMENT_GATEWAY"] == "midtrans" and not app.config["MIDTRANS_SERVER_KEY"]:
         raise RuntimeError("Refusing to start in production: PAYMENT_GATEWAY is midtrans but "
                            "MIDTRANS_SERVER_KEY is not set.")
+    for name in ("FORMULA_KEYS", "CONTRACT_SEAL_KEY"):
+        if not app.config.get(name):
+            raise RuntimeError(f"Refusing to start in production: set {name} (see README, "
+                               "section Keys).")
 
 
 def _select_locale() -> str:
@@ -126,6 +130,7 @@ def _init_extensions(app: Flask) -> None:
     import app.core.models
     import app.crm.models
     import app.inventory.models
+    import app.maklon.models
     import app.orders.models
     import app.payments.models
 
@@ -168,6 +173,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.crm.routes import public_bp as crm_public_bp
     from app.inventory.routes import bp as inventory_bp
     from app.main.routes import bp as main_bp
+    from app.maklon.routes import bp as maklon_bp
     from app.orders.routes import bp as orders_bp
     from app.payments.routes import bp as payments_bp
 
@@ -182,3 +188,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(crm_bp, url_prefix="/crm")
     app.register_blueprint(crm_public_bp)
+    app.register_blueprint(maklon_bp)

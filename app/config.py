@@ -143,6 +143,13 @@ class Config:
     PAYMENT_VA_EXPIRY_MINUTES = _int("PAYMENT_VA_EXPIRY_MINUTES", 24 * 60)
     PAYMENT_EWALLET_EXPIRY_MINUTES = _int("PAYMENT_EWALLET_EXPIRY_MINUTES", 15)
 
+    # Formula compositions: "<id>:<base64 32 bytes>,..." (first = current); see
+    # app.maklon.formula_crypto. Empty: a key derived from SECRET_KEY (not in production).
+    FORMULA_KEYS = os.environ.get("FORMULA_KEYS", "")
+    # The platform's Ed25519 key sealing contract signatures: base64 of the 32-byte private
+    # key. Empty: derived from SECRET_KEY (not in production). See app.maklon.contracts.
+    CONTRACT_SEAL_KEY = os.environ.get("CONTRACT_SEAL_KEY", "")
+
     # Audit rows older than this are moved to a compressed archive file (never dropped).
     AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", 365)
 

@@ -41,7 +41,9 @@ class RoleName:
     CLIENT = "client"
     STAFF = "staff"
     ADMIN = "admin"
-    ALL = (CUSTOMER, SELLER, CLIENT, STAFF, ADMIN)
+    # Given to staff on top of "staff": may read formula compositions (every read audited).
+    PRODUCTION_MANAGER = "production_manager"
+    ALL = (CUSTOMER, SELLER, CLIENT, STAFF, ADMIN, PRODUCTION_MANAGER)
 
 
 user_roles = Table(
@@ -83,6 +85,9 @@ class User(UserMixin, db.Model):
     # Staff only: the team a staff member works in (see StaffPosition); the CRM task
     # auto-assignment moves work only between people of the same position.
     position: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)
+    # Clients only: the brand owner company the user orders maklon production for.
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), nullable=True, index=True)
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
     store: Mapped[Store | None] = relationship(back_populates="owner", uselist=False)

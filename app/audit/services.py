@@ -54,6 +54,18 @@ ACTIONS: dict[str, object] = {
     "payment.decision": _l("Keputusan admin atas pembayaran"),
     "refund.done": _l("Dana dikembalikan"),
     "audit.archive": _l("Log audit diarsipkan"),
+    "maklon.request_submit": _l("Permintaan maklon diajukan"),
+    "maklon.quote_create": _l("Penawaran maklon dibuat"),
+    "maklon.quote_approve": _l("Penawaran maklon disetujui admin"),
+    "maklon.contract_sign": _l("Kontrak maklon ditandatangani"),
+    "maklon.milestone_split": _l("Pembagian termin pembayaran diubah"),
+    "maklon.milestone_paid": _l("Termin pembayaran maklon lunas"),
+    "maklon.stage": _l("Tahap produksi maklon"),
+    "maklon.goods_moved": _l("Hasil produksi dipindah ke toko"),
+    "formula.decrypt": _l("Komposisi formula dibuka"),
+    "formula.save": _l("Formula disimpan"),
+    "formula.rotate": _l("Kunci enkripsi formula diganti"),
+    "material.adjust": _l("Stok bahan baku diubah"),
 }
 NOTE_MAX = 300
 

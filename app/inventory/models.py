@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -19,15 +19,28 @@ class StockReason:
     CANCEL = "cancel"
     RETURN = "return"
     EXPIRE = "expire"  # an unpaid order cancelled because its payment expired or was denied
-    ALL = (RESTOCK, ADJUSTMENT, SALE, CANCEL, RETURN, EXPIRE)
+    PRODUCTION = "production"  # finished maklon goods moved into a store's variant
+    USAGE = "usage"  # raw material used outside a batch (samples, spills)
+    CONSUME = "consume"  # raw material consumed by a maklon batch entering formulation
+    ALL = (RESTOCK, ADJUSTMENT, SALE, CANCEL, RETURN, EXPIRE, PRODUCTION, USAGE, CONSUME)
 
 
 class StockMovement(db.Model):
+    """One change of a variant's stock or of a raw material's on-hand quantity."""
+
     __tablename__ = "stock_movements"
-    __table_args__ = (Index("ix_stock_movements_variant_time", "variant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_stock_movements_variant_time", "variant_id", "created_at"),
+        Index("ix_stock_movements_material_time", "raw_material_id", "created_at"),
+        CheckConstraint("(variant_id IS NULL) <> (raw_material_id IS NULL)",
+                        name="one_subject"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("variants.id", ondelete="CASCADE"), nullable=True)
+    raw_material_id: Mapped[int | None] = mapped_column(
+        ForeignKey("raw_materials.id", ondelete="CASCADE"), nullable=True)
     delta: Mapped[int] = mapped_column(Integer)
     stock_after: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(20))

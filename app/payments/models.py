@@ -73,6 +73,9 @@ class Payment(db.Model):
     reference: Mapped[str] = mapped_column(String(50), unique=True)
     checkout_id: Mapped[int | None] = mapped_column(
         ForeignKey("checkouts.id", ondelete="RESTRICT"), unique=True, nullable=True)
+    # Or a maklon milestone (several payments when one expired and the client paid again).
+    milestone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("milestone_payments.id", ondelete="RESTRICT"), index=True, nullable=True)
     payer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"),
                                           index=True)
     gateway: Mapped[str] = mapped_column(String(20))  # sandbox | midtrans
@@ -189,6 +192,9 @@ class Invoice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int | None] = mapped_column(
         ForeignKey("orders.id", ondelete="RESTRICT"), unique=True, nullable=True)
+    # Or a maklon milestone payment (issued by the platform company, issuer "maklon").
+    milestone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("milestone_payments.id", ondelete="RESTRICT"), unique=True, nullable=True)
     issuer: Mapped[str] = mapped_column(String(40))
     year: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(Integer)

@@ -27,7 +27,8 @@ def test_migrations_have_a_single_head(app):
 def test_roles_are_seeded_by_the_migration(db):
     from sqlalchemy import select
 
-    from app.accounts.models import Role
+    from app.accounts.models import Role, RoleName
 
     names = set(db.session.scalars(select(Role.name)))
-    assert names == {"customer", "seller", "client", "staff", "admin"}
+    assert names == set(RoleName.ALL)
+    assert "production_manager" in names

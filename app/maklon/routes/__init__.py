@@ -1,0 +1,18 @@
+"""Maklon blueprint. The routes live in one module per area; each imports `bp` from here.
+Each module's docstring holds its URL table.
+
+    requests.py    /maklon ... the client's requests, the form, drafts, files, estimate
+    quotes.py      quote versions, negotiation messages, admin approval
+    contracts.py   contract review, signing, PDF, /kontrak/verifikasi
+    milestones.py  paying a milestone, its invoice
+    production.py  /produksi board (tablet), stage updates, the client's timeline
+    formulas.py    /maklon/formula ... formulas (composition: see access.py)
+    materials.py   /bahan-baku raw-material inventory
+    goods.py       finished goods into the client's store
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("maklon", __name__)

@@ -1,0 +1,90 @@
+"""Maklon objects for tests: companies with clients, raw materials, encrypted formulas,
+requests in any status. They add and flush; the test commits when it needs to."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from decimal import Decimal
+
+from app.accounts.models import Company, User
+from app.core.clock import utcnow
+from app.extensions import db
+from app.maklon.formula_crypto import FormulaLine, encrypt_lines
+from app.maklon.models import (
+    Formula,
+    FormulaChoice,
+    MaklonRequest,
+    MaterialOrigin,
+    Packaging,
+    ProductType,
+    RawMaterial,
+    RequestStatus,
+)
+from tests.factories import make_user
+
+_sequence = itertools.count(1)
+
+
+def make_company(*, name: str | None = None) -> Company:
+    n = next(_sequence)
+    company = Company(name=name or f"PT Brand {n}", npwp="01.234.567.8-901.000",
+                      address=f"Jl. Merdeka {n}, Bandung", is_client=True)
+    db.session.add(company)
+    db.session.flush()
+    return company
+
+
+def make_maklon_client(*, company: Company | None = None, roles: tuple[str, ...] = ("client",),
+                       **kwargs) -> User:
+    """A client user belonging to `company` (a new one by default)."""
+    user = make_user(roles=roles, **kwargs)
+    user.company_id = (company or make_company()).id
+    db.session.flush()
+    return user
+
+
+def make_raw_material(*, name: str | None = None, unit: str = "g", on_hand: int = 100_000,
+                      unit_cost: str = "0.5", origin: str = MaterialOrigin.LOCAL,
+                      reorder_level: int = 1_000) -> RawMaterial:
+    n = next(_sequence)
+    material = RawMaterial(code=f"RM-{n:04d}", name=name or f"Bahan {n}", unit=unit,
+                           on_hand=on_hand, reserved=0, reorder_level=reorder_level,
+                           origin=origin, unit_cost=Decimal(unit_cost))
+    db.session.add(material)
+    db.session.flush()
+    return material
+
+
+def make_formula(*, company: Company, lines: list[tuple[RawMaterial, str]],
+                 name: str | None = None) -> Formula:
+    """A formula of `company` with `lines` [(material, amount per unit)], encrypted."""
+    formula = Formula(company_id=company.id, name=name or f"Formula {next(_sequence)}",
+                      product_type=ProductType.SKINCARE, composition="", key_id="")
+    db.session.add(formula)
+    db.session.flush()
+    formula.composition, formula.key_id = encrypt_lines(
+        formula.id, [FormulaLine(material_id=m.id, amount=Decimal(a)) for m, a in lines])
+    db.session.flush()
+    return formula
+
+
+def make_maklon_request(*, client: User, status: str = RequestStatus.SUBMITTED,
+                        quantity: int = 2_000, size: int = 30,
+                        formula: Formula | None = None, **kwargs) -> MaklonRequest:
+    """A complete, valid request of `client`'s company in `status`."""
+    n = next(_sequence)
+    values = dict(
+        number=f"MK-{utcnow().year}-{n:06d}", company_id=client.company_id,
+        client_id=client.id, status=status, product_type=ProductType.SKINCARE,
+        product_name=f"Serum Uji {n}", packaging=Packaging.BOTTLE, size=size,
+        size_unit="ml", quantity=quantity,
+        formula_choice=FormulaChoice.STORED if formula else FormulaChoice.DEVELOP,
+        formula_id=formula.id if formula else None,
+        desired_date=date.today() + timedelta(days=90), notes="",
+        submitted_at=None if status == RequestStatus.DRAFT else utcnow())
+    values.update(kwargs)
+    request = MaklonRequest(**values)
+    db.session.add(request)
+    db.session.flush()
+    return request
