@@ -125,3 +125,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(mail)
     app.cli.add_command(crm)
     app.cli.add_command(audit)
+
+    from app.maklon.contracts import contracts_cli
+
+    app.cli.add_command(contracts_cli)

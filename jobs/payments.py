@@ -42,3 +42,10 @@ def sandbox_deliver(payloads: list[dict[str, Any]]) -> list[int]:
     from app.payments.gateways.sandbox import sandbox_deliver as deliver
 
     return deliver(payloads)
+
+
+def milestone_invoice_issue(milestone_id: int) -> dict:
+    """Queue `invoices`: the PDF invoice of one paid maklon milestone (idempotent)."""
+    from app.payments.invoices import milestone_invoice_issue as issue
+
+    return issue(milestone_id)

@@ -295,3 +295,101 @@ def _logo_path(key: str) -> str:
         return ""
     path = storage_path(key)
     return str(path) if path.is_file() else ""
+
+
+# Maklon milestones -------------------------------------------------------------------------
+MAKLON_ISSUER = "maklon"
+
+
+def maklon_invoice_number(year: int, sequence: int) -> str:
+    return f"INV/MK/{year}/{sequence:06d}"
+
+
+def invoice_of_milestone(milestone_id: int) -> Invoice | None:
+    return db.session.scalars(select(Invoice).where(
+        Invoice.milestone_id == milestone_id)).first()
+
+
+def milestone_invoice_issue(milestone_id: int) -> dict[str, Any]:
+    """Issue the invoice of a paid maklon milestone (idempotent per milestone), like
+    `invoice_issue`: issuer "maklon" (the platform company from the settings sells), the
+    client's company (with its NPWP) buys, one line "Termin DP 30% - <product>
+    (<number>)"; gapless number per year under the counter lock, PDF stored, emailed to
+    the client. Flushes; the job commits."""
+    from app.maklon.milestones import INVOICE_LINE_NAMES
+    from app.maklon.models import MilestonePayment, MilestoneStatus
+
+    milestone = db.session.get(MilestonePayment, milestone_id)
+    if milestone is None:
+        log.warning("invoice for unknown milestone %s", milestone_id)
+        return {"invoice_id": None, "number": None, "created": False}
+    existing = invoice_of_milestone(milestone.id)
+    if existing is not None:
+        return {"invoice_id": existing.id, "number": existing.number, "created": False}
+    if milestone.status != MilestoneStatus.PAID:
+        return {"invoice_id": None, "number": None, "created": False}
+    request = milestone.request
+    payment = db.session.scalars(select(Payment).where(
+        Payment.milestone_id == milestone.id, Payment.status == "paid")
+        .order_by(Payment.id.desc())).first()
+    paid_at = milestone.paid_at or (payment.paid_at if payment else None) or utcnow()
+    year = to_wib(paid_at).year
+    company = company_identity()
+    tax = invoice_tax(milestone.amount, pkp=company.pkp)
+    try:
+        with db.session.begin_nested():
+            sequence = invoice_number_take(issuer=MAKLON_ISSUER, year=year)
+            invoice = Invoice(
+                milestone_id=milestone.id, issuer=MAKLON_ISSUER, year=year,
+                sequence=sequence, number=maklon_invoice_number(year, sequence),
+                subtotal=milestone.amount, shipping=0, total=milestone.amount,
+                pkp=tax.pkp, ppn_rate=tax.rate, dpp=tax.dpp, ppn=tax.ppn,
+                payment_method=payment.method if payment else "", paid_at=paid_at,
+                verification_code=_verification_code(), created_at=utcnow())
+            db.session.add(invoice)
+            db.session.flush()
+    except IntegrityError:
+        existing = invoice_of_milestone(milestone.id)
+        if existing is None:
+            raise
+        return {"invoice_id": existing.id, "number": existing.number, "created": False}
+
+    client = request.client
+    buyer_company = request.company
+    line_name = (f"{INVOICE_LINE_NAMES[milestone.kind]} {milestone.percent}% - "
+                 f"{request.product_name} ({request.number})")
+    method = PAYMENT_METHODS.get(invoice.payment_method, invoice.payment_method)
+    document = InvoiceDocument(
+        number=invoice.number, order_number=request.number, issued_at=invoice.created_at,
+        paid_at=invoice.paid_at,
+        seller=Party(name=company.name, address_lines=company.address.splitlines(),
+                     npwp=company.npwp),
+        buyer=Party(name=buyer_company.name,
+                    address_lines=(buyer_company.address or "").splitlines(),
+                    npwp=buyer_company.npwp or ""),
+        lines=[Line(product=line_name, options="", quantity=1, unit_price=milestone.amount,
+                    line_total=milestone.amount)],
+        subtotal=invoice.subtotal, shipping=0, total=invoice.total, pkp=invoice.pkp,
+        ppn_rate=tax.rate, dpp_fraction=tax.fraction, dpp=invoice.dpp, ppn=invoice.ppn,
+        payment_method=str(method), verification_code=invoice.verification_code,
+        verification_url=public_url("payments.invoice_verify",
+                                    code=invoice.verification_code),
+        platform_name=company.name, logo_path=_logo_path(company.logo))
+    with force_locale(client.locale or "id"):
+        pdf = invoice_pdf(document)
+    invoice.file_key = storage_put(pdf, folder=INVOICE_FOLDER, suffix=".pdf")
+    invoice.sha256 = hashlib.sha256(pdf).hexdigest()
+    invoice.size = len(pdf)
+    mail_queue(
+        to=client.email, template="maklon_milestone_invoice", locale=client.locale,
+        subject=_l("Invoice %(number)s untuk %(order)s", number=invoice.number,
+                   order=request.number),
+        attachments=[{"key": invoice.file_key, "filename": invoice_filename(invoice),
+                      "content_type": "application/pdf"}],
+        name=client.name, invoice=invoice, request=request, line_name=line_name,
+        link=public_url("maklon.milestones", number=request.number),
+        verify_link=public_url("payments.invoice_verify", code=invoice.verification_code))
+    db.session.flush()
+    log.info("invoice %s issued for milestone %s of %s", invoice.number, milestone.kind,
+             request.number)
+    return {"invoice_id": invoice.id, "number": invoice.number, "created": True}

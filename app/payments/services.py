@@ -18,8 +18,9 @@ is one row with `deliveries = 5` and one state change.
 
 After commit, jobs do the rest: `jobs.payments.settled` marks the checkout's orders PAID
 (the seller may then process them), queues one invoice per order and tells buyer and
-sellers; `jobs.payments.closed` cancels the unpaid orders and restocks them (ledger reason
-"expire"). Both are idempotent.
+sellers (a maklon milestone's payment marks the milestone PAID instead, see
+app.maklon.milestones); `jobs.payments.closed` cancels the unpaid orders and restocks
+them (ledger reason "expire"). Both are idempotent.
 """
 
 from __future__ import annotations
@@ -361,6 +362,11 @@ def payment_settled(payment_id: int) -> dict[str, int]:
     job, buyer and sellers are told. A cancelled order of a paid checkout gets a refund.
     Idempotent: conditional UPDATEs, so running twice changes nothing more."""
     payment = db.session.get(Payment, payment_id)
+    if payment is not None and payment.status == PayStatus.PAID \
+            and payment.milestone_id is not None:
+        from app.maklon.milestones import milestone_settled
+
+        return {"paid": int(milestone_settled(payment)), "refunds": 0}
     if payment is None or payment.status != PayStatus.PAID or payment.checkout_id is None:
         return {"paid": 0, "refunds": 0}
     checkout = db.session.get(Checkout, payment.checkout_id)
@@ -413,6 +419,7 @@ def payment_closed(payment_id: int) -> dict[str, int]:
     from app.orders.lifecycle import Side, TransitionError, order_cancel
 
     payment = db.session.get(Payment, payment_id)
+    # A maklon milestone stays unpaid: the client starts a new payment for it.
     # closed_at, not the status: money arriving meanwhile may have moved it on to review.
     if payment is None or payment.closed_at is None or payment.checkout_id is None:
         return {"cancelled": 0}

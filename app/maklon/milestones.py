@@ -1,0 +1,192 @@
+"""The payment schedule of a signed maklon order: DP, mid-process and final payment.
+
+    milestones_create(request=req, quote=quote)        # at signing (app.maklon.contracts)
+    payment = milestone_payment_start(milestone=m, payer=user, method="va_bca")
+    milestone_settled(payment)                         # from payments.services.payment_settled
+
+Amounts are whole Rupiah: each milestone takes floor(total x percent / 100), the last one the
+remainder, so they always add up to the quote's total exactly. Each milestone unlocks a
+production stage (`UNLOCKS`; the production board's gates read `MilestonePayment.status`).
+A milestone is paid through the payments module: a `Payment` with `milestone_id` (a new one
+when the previous one expired), reference `MS-<request id>-<kind>-<random>`. Settling marks
+the milestone PAID once (conditional UPDATE), audits it, queues its invoice and emails the
+client; a payment that expires leaves the milestone unpaid (pay again).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.accounts.models import User
+from app.audit.services import audit_record
+from app.core.clock import utcnow
+from app.core.http import public_url
+from app.core.mail import mail_queue
+from app.core.queue import enqueue_after_commit
+from app.extensions import db
+from app.maklon.models import (
+    MaklonRequest,
+    MilestoneKind,
+    MilestonePayment,
+    MilestoneStatus,
+    Quote,
+    RequestStatus,
+    Stage,
+)
+from app.payments.gateways.base import METHODS, expiry_minutes, gateway_name
+from app.payments.models import Invoice, Payment, PayStatus
+
+log = logging.getLogger(__name__)
+
+UNLOCKS = {MilestoneKind.DP: Stage.MATERIAL_PURCHASE, MilestoneKind.MID: Stage.FORMULATION,
+           MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
+POSITIONS = {MilestoneKind.DP: 1, MilestoneKind.MID: 2, MilestoneKind.FINAL: 3}
+KIND_BY_SLUG = {kind: kind for kind in MilestoneKind.ALL}
+STAGE_LABELS = {
+    Stage.MATERIAL_PURCHASE: _l("Pembelian Bahan Baku"),
+    Stage.FORMULATION: _l("Proses Formulasi"),
+    Stage.SHIPPING_SCHEDULED: _l("Pengiriman Dijadwalkan"),
+}
+MILESTONE_STATUS_LABELS = {MilestoneStatus.UNPAID: _l("Belum dibayar"),
+                           MilestoneStatus.PAID: _l("Lunas")}
+INVOICE_LINE_NAMES = {MilestoneKind.DP: "Termin DP", MilestoneKind.MID: "Termin Tengah",
+                      MilestoneKind.FINAL: "Termin Pelunasan"}
+
+
+class MilestoneError(Exception):
+    """Paying a milestone refused (409/422); nothing was changed."""
+
+    def __init__(self, message: object, *, status: int = 409, field: str = ""):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.status = status
+        self.field = field
+
+
+def milestone_amounts(total: int, split: dict[str, int]) -> dict[str, int]:
+    """Whole Rupiah per milestone in DP, mid, final order; the last takes the remainder."""
+    kinds = [kind for kind in MilestoneKind.ALL if kind in split]
+    amounts: dict[str, int] = {}
+    for kind in kinds[:-1]:
+        amounts[kind] = total * int(split[kind]) // 100
+    amounts[kinds[-1]] = total - sum(amounts.values())
+    return amounts
+
+
+def milestones_create(*, request: MaklonRequest, quote: Quote) -> list[MilestonePayment]:
+    """The three milestones of a just-signed order, from the quote's split. Flushes."""
+    amounts = milestone_amounts(quote.total, quote.milestone_split)
+    rows = []
+    for kind in MilestoneKind.ALL:
+        row = MilestonePayment(request_id=request.id, kind=kind, position=POSITIONS[kind],
+                               percent=int(quote.milestone_split[kind]), amount=amounts[kind],
+                               unlocks_stage=UNLOCKS[kind], status=MilestoneStatus.UNPAID,
+                               created_at=utcnow())
+        db.session.add(row)
+        rows.append(row)
+    db.session.flush()
+    return rows
+
+
+def milestones_of(request_id: int) -> list[MilestonePayment]:
+    return list(db.session.scalars(select(MilestonePayment).where(
+        MilestonePayment.request_id == request_id).order_by(MilestonePayment.position)))
+
+
+def milestone_payments(milestone_id: int) -> list[Payment]:
+    """The payments tried for a milestone, newest first."""
+    return list(db.session.scalars(select(Payment).where(
+        Payment.milestone_id == milestone_id).order_by(Payment.id.desc())))
+
+
+def milestone_invoice(milestone_id: int) -> Invoice | None:
+    return db.session.scalars(select(Invoice).where(
+        Invoice.milestone_id == milestone_id)).first()
+
+
+def open_payment(milestone_id: int) -> Payment | None:
+    """A pending payment still within its time, if the client already started one."""
+    return db.session.scalars(select(Payment).where(
+        Payment.milestone_id == milestone_id, Payment.status == PayStatus.PENDING,
+        Payment.expires_at > utcnow()).order_by(Payment.id.desc()).limit(1)).first()
+
+
+def milestone_payment_start(*, milestone: MilestonePayment, payer: User,
+                            method: str) -> tuple[Payment, bool]:
+    """The payment for `milestone`: the pending one still open (created False), else a new
+    PENDING payment by `method` (created True; the caller commits, then charges it with
+    `payment_charge`). Raises MilestoneError: unknown method (422), paid already or the
+    order not signed (409). Flushes."""
+    if method not in METHODS:
+        raise MilestoneError(_l("Pilih metode pembayaran."), status=422, field="method")
+    # One client at a time per milestone (PostgreSQL row lock; SQLite writers queue).
+    milestone = db.session.scalars(
+        select(MilestonePayment).where(MilestonePayment.id == milestone.id)
+        .with_for_update().execution_options(populate_existing=True)).one()
+    if milestone.status == MilestoneStatus.PAID:
+        raise MilestoneError(_l("Termin ini sudah lunas."))
+    request = db.session.get(MaklonRequest, milestone.request_id)
+    if request.status != RequestStatus.SIGNED:
+        raise MilestoneError(_l("Pesanan ini tidak menerima pembayaran."))
+    existing = open_payment(milestone.id)
+    if existing is not None:
+        return existing, False
+    waiting = db.session.scalars(select(Payment.id).where(
+        Payment.milestone_id == milestone.id,
+        Payment.status.in_((PayStatus.PAID, PayStatus.REVIEW)))).first()
+    if waiting is not None:
+        raise MilestoneError(_l("Pembayaran termin ini sudah masuk dan sedang diproses."))
+    now = utcnow()
+    payment = Payment(
+        reference=f"MS-{request.id}-{milestone.kind}-{secrets.token_hex(3)}".upper(),
+        milestone_id=milestone.id, payer_id=payer.id, gateway=gateway_name(), method=method,
+        amount=milestone.amount, status=PayStatus.PENDING,
+        expires_at=now + timedelta(minutes=expiry_minutes(method)), created_at=now)
+    db.session.add(payment)
+    db.session.flush()
+    log.info("milestone %s of %s: payment %s started", milestone.kind, request.number,
+             payment.reference)
+    return payment, True
+
+
+def milestone_settled(payment: Payment) -> bool:
+    """A milestone's payment settled: mark the milestone PAID (once), audit, queue its
+    invoice and email the client. Idempotent: False when it was paid already."""
+    now = utcnow()
+    changed = db.session.execute(
+        update(MilestonePayment).where(MilestonePayment.id == payment.milestone_id,
+                                       MilestonePayment.status == MilestoneStatus.UNPAID)
+        .values(status=MilestoneStatus.PAID, paid_at=payment.paid_at or now)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        return False
+    milestone = db.session.get(MilestonePayment, payment.milestone_id)
+    db.session.refresh(milestone)
+    request = milestone.request
+    audit_record("maklon.milestone_paid", actor=None, object_type="maklon_request",
+                 object_id=request.number,
+                 before={"kind": milestone.kind, "status": MilestoneStatus.UNPAID},
+                 after={"kind": milestone.kind, "status": MilestoneStatus.PAID,
+                        "amount": milestone.amount, "payment": payment.reference})
+    enqueue_after_commit("jobs.payments.milestone_invoice_issue", milestone.id,
+                         queue="invoices")
+    client = request.client
+    mail_queue(to=client.email, template="maklon_milestone_paid", locale=client.locale,
+               subject=_l("Pembayaran diterima: %(number)s", number=request.number),
+               name=client.name, request=request, milestone=milestone, payment=payment,
+               link=public_url("maklon.milestones", number=request.number))
+    db.session.flush()
+    log.info("milestone %s of %s paid by %s", milestone.kind, request.number,
+             payment.reference)
+    return True
+
+
+def milestone_set_committed(milestone: MilestonePayment, **values: object) -> None:
+    for key, value in values.items():
+        set_committed_value(milestone, key, value)
