@@ -88,3 +88,61 @@ def make_maklon_request(*, client: User, status: str = RequestStatus.SUBMITTED,
     db.session.add(request)
     db.session.flush()
     return request
+
+
+# Quotes, contracts and milestone payments (QUOTE) ------------------------------------------
+def make_quote(*, request: MaklonRequest, staff: User | None = None, approve: bool = True,
+               split: dict[str, int] | None = None, valid_days: int = 14,
+               quantity: int | None = None):
+    """A quote version of `request` made through the service; approved by a new admin
+    when `approve`. Flushes."""
+    from app.maklon.quotes import DEFAULT_SPLIT, QuoteTerms, quote_approve, quote_create
+
+    today = date.today()
+    staff = staff or make_user(roles=("staff",))
+    terms = QuoteTerms(delivery_date=today + timedelta(days=60),
+                       valid_until=today + timedelta(days=valid_days),
+                       split=dict(split or DEFAULT_SPLIT), quantity=quantity)
+    quote = quote_create(request=request, actor=staff, terms=terms)
+    if approve:
+        quote_approve(quote=quote, actor=make_user(roles=("admin",)))
+    return quote
+
+
+def sign_contract(*, request: MaklonRequest, client: User | None = None):
+    """Sign `request`'s approved latest quote as `client` (default: its client) with the
+    factory password. Flushes."""
+    from app.maklon.contracts import SignContext, contract_sign
+    from tests.factories import DEFAULT_PASSWORD
+
+    return contract_sign(request=request, client=client or request.client,
+                         secret=DEFAULT_PASSWORD,
+                         context=SignContext(ip="203.0.113.7", user_agent="pytest"))
+
+
+def make_signed_request(*, client: User | None = None, **kwargs) -> MaklonRequest:
+    """A request with an approved quote, signed (milestones created). Commits."""
+    client = client or make_maklon_client()
+    request = make_maklon_request(client=client, **kwargs)
+    make_quote(request=request)
+    sign_contract(request=request)
+    db.session.commit()
+    return request
+
+
+def pay_milestone(milestone, *, payer: User | None = None, method: str = "va_bca",
+                  twice: bool = False):
+    """Pay a milestone like the client would, through the sandbox gateway (commits; the
+    webhook and the jobs run in the test's thread). Returns the Payment."""
+    from app.maklon.milestones import milestone_payment_start
+    from app.payments.gateways.sandbox import sandbox_simulate
+    from app.payments.services import payment_charge
+
+    payment, _ = milestone_payment_start(milestone=milestone,
+                                         payer=payer or milestone.request.client,
+                                         method=method)
+    db.session.commit()
+    payment_charge(payment)
+    sandbox_simulate(reference=payment.reference, action="pay", twice=twice)
+    db.session.commit()
+    return payment
