@@ -206,6 +206,22 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     # verification page by the code printed on the invoice.
     "payments.invoice_download": {"GET": only({"admin"}, denied=404)},
     "payments.invoice_verify": {"GET": everyone(200)},
+    # Maklon quotes, contract and milestone payments of a signed request of a foreign
+    # company (nobody under test): staff and admins see it, any other user gets 404 (a
+    # client of another company included). Staff-only actions are 403 for other roles;
+    # empty forms are 422 (checked before the state), approving an accepted quote 409.
+    "maklon.quotes": {"GET": only(CRM, denied=404)},
+    "maklon.quote_create_route": {"POST": only(CRM, status=422)},
+    "maklon.quote_approve_route": {"POST": only({"admin"}, status=409)},
+    "maklon.quote_message": {"POST": only(CRM, status=422, denied=404)},
+    "maklon.contract": {"GET": only(CRM, denied=404)},
+    "maklon.contract_download": {"GET": only(CRM, denied=404)},
+    "maklon.contract_sign_route": {"POST": only({"client"}, status=404)},
+    "maklon.contract_verify_page": {"GET": everyone(200), "POST": everyone(422)},
+    "maklon.milestones": {"GET": only(CRM, denied=404)},
+    "maklon.milestone_pay": {"POST": only({"client"}, status=404)},
+    "maklon.milestone_payment": {"GET": only(CRM, denied=404)},
+    "maklon.milestone_pay_status": {"GET": only(CRM, denied=404)},
 }
 
 
@@ -355,6 +371,8 @@ def _url_args(app, endpoint: str) -> dict:
         if endpoint in ("orders.review_new", "orders.product_reviews",
                         "orders.review_reply_route"):
             return _review_url_args(endpoint)
+        if endpoint.startswith("maklon.") and endpoint != "maklon.contract_verify_page":
+            return _maklon_url_args(endpoint)
         if endpoint == "accounts.reset_password":
             return {"token": "no-such-link"}
         if endpoint == "accounts.session_end":
@@ -366,6 +384,38 @@ def _url_args(app, endpoint: str) -> dict:
         if endpoint in ("orders.seller_order", "orders.order_detail"):
             return {"number": "RCK-20260101-000001"}
     return {}
+
+
+def _maklon_url_args(endpoint: str) -> dict:
+    """A signed request of a foreign company (nobody under test) with a charged, pending
+    DP payment (created once per test)."""
+    from app.extensions import db
+    from app.maklon.milestones import milestone_payment_start
+    from app.maklon.models import MaklonRequest, MilestonePayment
+    from app.payments.models import Payment
+    from app.payments.services import payment_charge
+    from tests.maklon.factories import make_signed_request
+
+    req = db.session.scalars(select(MaklonRequest).limit(1)).first()
+    if req is None:
+        req = make_signed_request()
+        milestone = db.session.scalars(select(MilestonePayment).where(
+            MilestonePayment.request_id == req.id, MilestonePayment.kind == "dp")).one()
+        payment, _ = milestone_payment_start(milestone=milestone, payer=req.client,
+                                             method="va_bca")
+        db.session.commit()
+        payment_charge(payment)
+        db.session.commit()
+    payment = db.session.scalars(select(Payment).where(
+        Payment.milestone_id.is_not(None))).first()
+    by_endpoint = {
+        "maklon.quote_approve_route": {"number": req.number, "version": 1},
+        "maklon.milestone_pay": {"number": req.number, "kind": "mid"},
+        "maklon.milestone_payment": {"number": req.number, "reference": payment.reference},
+        "maklon.milestone_pay_status": {"number": req.number,
+                                        "reference": payment.reference},
+    }
+    return by_endpoint.get(endpoint, {"number": req.number})
 
 
 def _company_logo() -> None:
