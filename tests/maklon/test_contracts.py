@@ -25,7 +25,7 @@ from app.maklon.models import (
     RequestStatus,
     Stage,
 )
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.maklon.factories import (
     make_maklon_client,
     make_maklon_request,
@@ -235,3 +235,82 @@ def test_another_companys_client_gets_404_on_every_page(db, client, login_as):
                 f"/maklon/{n}/pembayaran/mid"):
         assert client.post(url, data={"body": "x", "secret": DEFAULT_PASSWORD,
                                       "method": "va_bca"}).status_code == 404, url
+
+
+def _at_once(calls) -> list:
+    """Run the callables at the same moment in threads; their results in order."""
+    import threading
+
+    barrier = threading.Barrier(len(calls), timeout=30)
+    results: list = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = calls[index]()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def test_two_tabs_pressing_setuju_at_once_sign_once(db, login_as, make_client):
+    owner = make_maklon_client()
+    req = make_maklon_request(client=owner)
+    make_quote(request=req)
+    db.session.commit()
+    tabs = [make_client(), make_client()]
+    for tab in tabs:
+        login_as(owner, tab)
+    url = f"/maklon/{req.number}/kontrak/setuju"
+    data = {"secret": DEFAULT_PASSWORD}
+    tokens = [tab.csrf_token() for tab in tabs]
+    responses = _at_once([
+        lambda tab=tab, token=token: tab.post(url, data={**data, "csrf_token": token})
+        for tab, token in zip(tabs, tokens, strict=True)])
+    assert sorted(r.status_code for r in responses) == [303, 409]
+    db.session.expire_all()
+    assert _count(db, ContractSignature) == 1
+    assert _count(db, MilestonePayment) == 3
+    assert _count(db, ProductionStage) == 1
+
+
+def test_concurrent_staff_versions_get_distinct_numbers(db, login_as, make_client):
+    from datetime import date
+
+    if db.engine.dialect.name == "sqlite":
+        # SQLite serialises writers (BEGIN IMMEDIATE), so the numbers cannot race there;
+        # and threads of different staff logins stall at BEGIN in this test harness.
+        pytest.skip("PostgreSQL only: the row lock and the unique version are what is tested")
+
+    req = make_maklon_request(client=make_maklon_client())
+    staff = [make_user(roles=("staff",)) for _ in range(4)]
+    db.session.commit()
+    browsers = [make_client() for _ in range(4)]
+    for member, browser in zip(staff, browsers, strict=True):
+        login_as(member, browser)
+    today = date.today()
+    form = {"delivery_date": (today + timedelta(days=60)).isoformat(),
+            "valid_until": (today + timedelta(days=14)).isoformat(),
+            "split_dp": "30", "split_mid": "40", "split_final": "30"}
+    tokens = [browser.csrf_token() for browser in browsers]
+    db.session.commit()
+    url = f"/maklon/{req.number}/penawaran"
+    responses = _at_once([
+        lambda b=b, token=token: b.post(url, data={**form, "csrf_token": token})
+        for b, token in zip(browsers, tokens, strict=True)])
+    assert [r.status_code for r in responses] == [303] * 4
+    db.session.expire_all()
+    quotes = db.session.scalars(select(Quote).order_by(Quote.version)).all()
+    assert [q.version for q in quotes] == [1, 2, 3, 4]
+    assert [q.status for q in quotes].count(QuoteStatus.PENDING_APPROVAL) == 1
+    assert quotes[-1].status == QuoteStatus.PENDING_APPROVAL
+
