@@ -76,9 +76,8 @@ def test_a_new_version_records_what_changed_and_supersedes_the_older_ones(db):
     ({"split_dp": "-10", "split_mid": "80", "split_final": "30"}, "split_dp"),
 ])
 def test_the_split_must_be_whole_positive_percents_totalling_100(app, split, field):
-    with app.test_request_context():
-        with pytest.raises(QuoteError) as caught:
-            terms_parse(_form(**split))
+    with app.test_request_context(), pytest.raises(QuoteError) as caught:
+        terms_parse(_form(**split))
     assert field in caught.value.errors
 
 
