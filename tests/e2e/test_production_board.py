@@ -155,5 +155,5 @@ def test_a_blocked_gate_is_shown_on_the_card(chromium_browser, production_server
                .get_by_test_id(f"card-{number}")).to_be_visible()
         # The browser logs every 4xx answer; the 409 itself is the point here.
         unexpected = [e for e in page.console_errors  # type: ignore[attr-defined]
-                      if "status of 409" not in e]
+                      if "409" not in e]
         assert not unexpected, unexpected
