@@ -74,6 +74,9 @@ def demo_load() -> list[DemoAccount]:
     _demo_catalog()
     _demo_crm()
     _demo_orders()
+    from app.maklon.demo import demo_maklon
+
+    demo_maklon()
     return list(DEMO_ACCOUNTS)
 
 
