@@ -36,7 +36,8 @@ class DemoAccount:
 
 DEMO_ACCOUNTS = (
     DemoAccount("admin@racik.test", "Admin Racik", (RoleName.ADMIN,)),
-    DemoAccount("staff@racik.test", "Sari Produksi", (RoleName.STAFF,)),
+    DemoAccount("staff@racik.test", "Sari Produksi",
+                (RoleName.STAFF, RoleName.PRODUCTION_MANAGER)),
     DemoAccount("seller@racik.test", "Dewi Lestari", (RoleName.SELLER, RoleName.CUSTOMER),
                 ("Glow Nusantara", "Bandung")),
     DemoAccount("seller2@racik.test", "Budi Santoso", (RoleName.SELLER, RoleName.CUSTOMER),

@@ -2,7 +2,8 @@
 
 The demo client (client@racik.test) belongs to PT Rina Beauty Indonesia, which keeps one
 encrypted formula; the factory stocks a dozen raw materials (imported and local, two of
-them under their reorder level). Idempotent: looked up by code / name first.
+them under their reorder level). The demo staff member is a production manager (may read
+compositions). Idempotent: looked up by code / name first.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app.accounts.models import Company, RoleName, User
-from app.accounts.services import role_get
+from app.accounts.models import Company, User
 from app.extensions import db
 from app.maklon.formula_crypto import FormulaLine, encrypt_lines
 from app.maklon.models import Formula, MaterialOrigin, ProductType, RawMaterial
@@ -76,9 +76,6 @@ def demo_maklon() -> None:
     client = db.session.scalars(select(User).where(User.email == "client@racik.test")).one()
     if client.company_id is None:
         client.company_id = company.id
-    staff = db.session.scalars(select(User).where(User.email == "staff@racik.test")).one()
-    if not staff.has_role(RoleName.PRODUCTION_MANAGER):
-        staff.roles.append(role_get(RoleName.PRODUCTION_MANAGER))
     formula = db.session.scalars(select(Formula).where(Formula.company_id == company.id,
                                                        Formula.name == DEMO_FORMULA)).first()
     if formula is None:
