@@ -164,6 +164,14 @@ def _lenient_values(form: RequestForm) -> dict[str, Any]:
     return values
 
 
+def _estimate_now(form: RequestForm) -> Estimate:
+    """The estimate of the posted form. Commits: pricing a stored formula decrypts it, and
+    that decryption's audit row must be kept although nothing else is saved."""
+    estimate = request_estimate(_lenient_values(form), client=current_user)
+    db.session.commit()
+    return estimate
+
+
 def _estimate_view(estimate: Estimate | dict | None) -> dict[str, Any] | None:
     """One shape for the estimate partial: {"missing": [...], "result": {...}}."""
     if estimate is None:
@@ -200,12 +208,10 @@ def _form_flow(req: MaklonRequest | None):
         return _form_page(form, req, estimate=req.estimate if req is not None else None)
     action = request.form.get("action", "draft")
     if action == "estimate":
-        return _form_page(form, req, estimate=request_estimate(_lenient_values(form),
-                                                               client=current_user),
+        return _form_page(form, req, estimate=_estimate_now(form),
                           http_status=200 if not form.errors else 422)
     if not form.validate():
-        return _form_page(form, req, estimate=request_estimate(_lenient_values(form),
-                                                               client=current_user),
+        return _form_page(form, req, estimate=_estimate_now(form),
                           http_status=422)
     service = request_submit if action == "submit" else request_save
     try:
@@ -213,7 +219,7 @@ def _form_flow(req: MaklonRequest | None):
                         company=form.company_values(), request=req, uploads=_uploads(form))
     except RequestInvalid as invalid:
         db.session.rollback()
-        estimate = request_estimate(_lenient_values(form), client=current_user)
+        estimate = _estimate_now(form)
         _field_errors(form, invalid.errors)  # after: validating again clears messages
         return _form_page(form, req, estimate=estimate, http_status=422)
     except RequestConflict as conflict:
@@ -246,7 +252,7 @@ def request_edit(number: str):
 @role_required(CLIENT)
 def estimate():
     form = _request_form(None)
-    result = request_estimate(_lenient_values(form), client=current_user)
+    result = _estimate_now(form)
     if is_htmx():
         return render_page("maklon/_estimate.html", estimate=_estimate_view(result))
     return _form_page(form, None, estimate=result, http_status=form_status()
