@@ -4,8 +4,9 @@
     earliest_feasible_date(today)              # base lead time + current load / capacity
     errors = request_validate(values)          # {field: Indonesian message}; {} when valid
 
-The settings keys are flat ("maklon.capability.moq.skincare", ...), one number each, so the
-admin settings page edits them one field per value (section "Kapasitas maklon").
+The settings keys ("maklon.capability.*") hold a number each, or a {name: number} mapping
+for the minimum order per product type and the size range per packaging; the admin edits
+them on /admin/pengaturan (section "Kapasitas maklon").
 
 The earliest feasible date: the base lead time, plus the weeks the factory needs to finish
 what is already signed (the quantity of SIGNED requests, i.e. signed and not completed,
@@ -36,35 +37,29 @@ SETTING_DIMENSION_MAX = PREFIX + "dimension_max_mm"
 SETTING_MAX_VOLUME = PREFIX + "max_volume_ml"  # custom packaging, L x W x H / 1000
 
 
-def setting_moq(product_type: str) -> str:
-    return f"{PREFIX}moq.{product_type}"
-
-
-def setting_size_min(packaging: str) -> str:
-    return f"{PREFIX}size_min.{packaging}"
-
-
-def setting_size_max(packaging: str) -> str:
-    return f"{PREFIX}size_max.{packaging}"
-
+SETTING_MOQ = PREFIX + "moq"  # {product type: minimum units}
+SETTING_SIZE_MIN = PREFIX + "size_min"  # {packaging: ml or g}
+SETTING_SIZE_MAX = PREFIX + "size_max"
 
 DEFAULT_MOQ = {ProductType.SKINCARE: 1_000, ProductType.BODY_CARE: 1_000,
                ProductType.HAIR_CARE: 1_000, ProductType.DECORATIVE: 500,
                ProductType.SUPPLEMENT: 2_000, ProductType.OTHER: 1_000}
-DEFAULT_SIZE_RANGE = {Packaging.BOTTLE: (10, 1_000), Packaging.JAR: (5, 500),
-                      Packaging.TUBE: (5, 300), Packaging.AIRLESS: (15, 150),
-                      Packaging.SACHET: (1, 50), Packaging.POUCH: (50, 2_000),
-                      Packaging.CUSTOM: (1, 3_000)}
+DEFAULT_SIZE_MIN = {Packaging.BOTTLE: 10, Packaging.JAR: 5, Packaging.TUBE: 5,
+                    Packaging.AIRLESS: 15, Packaging.SACHET: 1, Packaging.POUCH: 50,
+                    Packaging.CUSTOM: 1}
+DEFAULT_SIZE_MAX = {Packaging.BOTTLE: 1_000, Packaging.JAR: 500, Packaging.TUBE: 300,
+                    Packaging.AIRLESS: 150, Packaging.SACHET: 50, Packaging.POUCH: 2_000,
+                    Packaging.CUSTOM: 3_000}
 
-DEFAULTS: dict[str, int] = {
+DEFAULTS: dict[str, Any] = {
     SETTING_WEEKLY_CAPACITY: 20_000,
     SETTING_LEAD_DAYS: 21,
     SETTING_DIMENSION_MIN: 10,
     SETTING_DIMENSION_MAX: 300,
     SETTING_MAX_VOLUME: 3_000,
-    **{setting_moq(kind): moq for kind, moq in DEFAULT_MOQ.items()},
-    **{setting_size_min(kind): low for kind, (low, _high) in DEFAULT_SIZE_RANGE.items()},
-    **{setting_size_max(kind): high for kind, (_low, high) in DEFAULT_SIZE_RANGE.items()},
+    SETTING_MOQ: DEFAULT_MOQ,
+    SETTING_SIZE_MIN: DEFAULT_SIZE_MIN,
+    SETTING_SIZE_MAX: DEFAULT_SIZE_MAX,
 }
 
 # A batch larger than a year of capacity is not one order (and keeps numbers sane).
@@ -94,12 +89,24 @@ def _int(key: str) -> int:
         return DEFAULTS[key]
 
 
+def _ints(key: str) -> dict[str, int]:
+    """A {name: number} setting over its defaults; an unreadable entry keeps the default."""
+    stored = setting_get(key, {})
+    values = dict(DEFAULTS[key])
+    for name, value in (stored.items() if isinstance(stored, dict) else ()):
+        try:
+            values[name] = int(value)
+        except (TypeError, ValueError):
+            continue
+    return values
+
+
 def capability() -> Capability:
     """The capability in force (settings, else DEFAULTS)."""
+    low, high = _ints(SETTING_SIZE_MIN), _ints(SETTING_SIZE_MAX)
     return Capability(
-        moq={kind: _int(setting_moq(kind)) for kind in ProductType.ALL},
-        size_range={kind: (_int(setting_size_min(kind)), _int(setting_size_max(kind)))
-                    for kind in Packaging.ALL},
+        moq=_ints(SETTING_MOQ),
+        size_range={kind: (low[kind], high[kind]) for kind in Packaging.ALL},
         dimension_mm=(_int(SETTING_DIMENSION_MIN), _int(SETTING_DIMENSION_MAX)),
         max_volume_ml=_int(SETTING_MAX_VOLUME),
         weekly_capacity=max(1, _int(SETTING_WEEKLY_CAPACITY)),

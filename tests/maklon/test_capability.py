@@ -11,12 +11,12 @@ import pytest
 from app.core.settings import setting_set
 from app.maklon.capability import (
     SETTING_LEAD_DAYS,
+    SETTING_MOQ,
+    SETTING_SIZE_MAX,
     SETTING_WEEKLY_CAPACITY,
     capability,
     earliest_feasible_date,
     request_validate,
-    setting_moq,
-    setting_size_max,
 )
 from app.maklon.models import RequestStatus
 from tests.maklon.factories import (
@@ -109,12 +109,14 @@ def test_upload_with_a_spec_file_passes(db):
 
 
 def test_settings_change_the_limits(db):
-    setting_set(key=setting_moq("skincare"), value=5_000)
-    setting_set(key=setting_size_max("bottle"), value=20)
+    setting_set(key=SETTING_MOQ, value={"skincare": 5_000})
+    setting_set(key=SETTING_SIZE_MAX, value={"bottle": 20, "jar": "rusak"})
     errors = request_validate(valid(quantity=2_000, size=30), today=TODAY)
     assert "5.000 unit" in errors["quantity"]
     assert "antara 10 dan 20" in errors["size"]
     assert capability().moq["skincare"] == 5_000
+    assert capability().moq["supplement"] == 2_000  # not stored: the default
+    assert capability().size_range["jar"] == (5, 500)  # unreadable: the default
 
 
 def test_earliest_date_grows_with_the_signed_load(db):
@@ -138,3 +140,80 @@ def test_earliest_date_grows_with_the_signed_load(db):
 def test_a_broken_setting_falls_back_to_the_default(db):
     setting_set(key=SETTING_WEEKLY_CAPACITY, value="banyak")
     assert capability().weekly_capacity == 20_000
+
+
+# --- the admin settings sections ("Kapasitas maklon", "Harga maklon") ----------------------
+CAPABILITY_FORM = {
+    "weekly_capacity": "30.000", "lead_time_days": "10", "dimension_min_mm": "20",
+    "dimension_max_mm": "250", "max_volume_ml": "2000",
+    **{f"moq-{kind}": "1000" for kind in ("skincare", "body_care", "hair_care", "decorative",
+                                         "supplement", "other")},
+    **{f"size_min-{kind}": "5" for kind in ("bottle", "jar", "tube", "airless", "sachet",
+                                           "pouch", "custom")},
+    **{f"size_max-{kind}": "500" for kind in ("bottle", "jar", "tube", "airless", "sachet",
+                                             "pouch", "custom")},
+}
+
+
+def _admin(db, client):
+    from tests.conftest import log_in
+    from tests.factories import make_user
+
+    admin = make_user(roles=("admin",))
+    db.session.commit()
+    log_in(client, admin.email)
+    return admin
+
+
+def _setting_audits(db) -> list:
+    from sqlalchemy import select
+
+    from app.audit.models import AuditEntry
+
+    db.session.expire_all()
+    return list(db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "settings.change").order_by(AuditEntry.id)))
+
+
+def test_admin_page_shows_the_maklon_sections_with_defaults(db, client):
+    _admin(db, client)
+    html = client.get("/admin/pengaturan").get_data(as_text=True)
+    assert 'id="pengaturan-maklon-kapasitas"' in html and 'id="pengaturan-maklon-harga"' in html
+    assert 'name="moq-supplement"' in html and 'value="2000"' in html
+    assert 'name="discount_tiers"' in html and "1000:3, 5000:7, 10000:12" in html
+
+
+def test_admin_saves_capability_audited_and_validation_reads_it(db, client):
+    admin = _admin(db, client)
+    data = {**CAPABILITY_FORM, "moq-skincare": "3000"}
+    response = client.post("/admin/pengaturan/maklon-kapasitas", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)[:3000]
+    cap = capability()
+    assert cap.moq["skincare"] == 3_000 and cap.weekly_capacity == 30_000
+    assert cap.size_range["bottle"] == (5, 500) and cap.dimension_mm == (20, 250)
+    audits = _setting_audits(db)
+    assert {row.object_id for row in audits} >= {SETTING_MOQ, SETTING_WEEKLY_CAPACITY}
+    assert all(row.actor_id == admin.id for row in audits)
+    moq_row = next(row for row in audits if row.object_id == SETTING_MOQ)
+    assert moq_row.after["value"]["skincare"] == 3_000
+    assert "3.000 unit" in request_validate(valid(quantity=2_000), today=TODAY)["quantity"]
+    again = client.post("/admin/pengaturan/maklon-kapasitas", data=data)
+    assert again.status_code == 303 and len(_setting_audits(db)) == len(audits)
+
+
+@pytest.mark.parametrize(("change", "field_id"), [
+    ({"weekly_capacity": "0"}, "weekly_capacity"),
+    ({"weekly_capacity": "banyak"}, "weekly_capacity"),
+    ({"lead_time_days": "-1"}, "lead_time_days"),
+    ({"moq-skincare": ""}, "moq-skincare"),
+    ({"moq-skincare": "99999999999999"}, "moq-skincare"),
+    ({"size_max-bottle": "2"}, "size_max-bottle"),  # below its minimum of 5
+    ({"dimension_max_mm": "10"}, "dimension_max_mm"),  # below the minimum side of 20
+])
+def test_admin_bad_capability_is_422_and_saves_nothing(db, client, change, field_id):
+    _admin(db, client)
+    response = client.post("/admin/pengaturan/maklon-kapasitas",
+                           data={**CAPABILITY_FORM, **change})
+    assert response.status_code == 422
+    assert f'id="{field_id}-errors"' in response.get_data(as_text=True)
+    assert _setting_audits(db) == []

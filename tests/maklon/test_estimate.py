@@ -150,3 +150,75 @@ def test_the_form_wires_htmx_to_the_estimate_endpoint(db, client):
     html = client.get("/maklon/baru").get_data(as_text=True)
     assert 'hx-post="/maklon/perkiraan"' in html and 'hx-target="#estimate"' in html
     assert 'hx-trigger="change' in html and 'value="estimate"' in html
+
+
+# --- the admin section "Harga maklon" ------------------------------------------------------
+PRICE_FORM = {
+    "import_surcharge": "30", "margin": "25,5", "labour_per_batch": "Rp 4.000.000",
+    "labour_per_unit": "1200", "development_fee": "7500000",
+    **{f"packaging_cost-{kind}": "3000" for kind in ("bottle", "jar", "tube", "airless",
+                                                    "sachet", "pouch", "custom")},
+    **{f"material_rate-{kind}": "100" for kind in ("skincare", "body_care", "hair_care",
+                                                  "decorative", "supplement", "other")},
+    "discount_tiers": "1000:2, 5.000:5.5, 20000:10",
+}
+
+
+def _admin(db, client):
+    from tests.factories import make_user
+
+    admin = make_user(roles=("admin",))
+    db.session.commit()
+    log_in(client, admin.email)
+    return admin
+
+
+def test_admin_saves_prices_audited_and_the_estimate_uses_them(db, client):
+    admin = _admin(db, client)
+    response = client.post("/admin/pengaturan/maklon-harga", data=PRICE_FORM)
+    assert response.status_code == 303, response.get_data(as_text=True)[:3000]
+    params = price_params()
+    assert params.margin_pct == Decimal("25.5") and params.labour_per_batch == 4_000_000
+    assert params.tiers == ((1_000, Decimal(2)), (5_000, Decimal("5.5")),
+                            (20_000, Decimal(10)))
+    assert params.packaging_cost["airless"] == 3_000
+    assert params.material_rate["skincare"] == Decimal(100)
+    db.session.expire_all()
+    rows = list(db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "settings.change")))
+    tiers_row = next(row for row in rows if row.object_id == SETTING_TIERS)
+    assert tiers_row.actor_id == admin.id
+    assert tiers_row.after == {"value": [[1000, "2"], [5000, "5.5"], [20000, "10"]]}
+    assert SETTING_MARGIN in {row.object_id for row in rows}
+
+
+@pytest.mark.parametrize(("change", "field_id"), [
+    ({"discount_tiers": "5000:7, 1000:3"}, "discount_tiers"),  # not ascending
+    ({"discount_tiers": "1000:7, 5000:3"}, "discount_tiers"),  # discount falls
+    ({"discount_tiers": "1000:3, 1000:5"}, "discount_tiers"),  # same quantity twice
+    ({"discount_tiers": "1000:150"}, "discount_tiers"),
+    ({"discount_tiers": "seribu:3"}, "discount_tiers"),
+    ({"discount_tiers": "1000:0"}, "discount_tiers"),
+    ({"margin": "-5"}, "margin"),
+    ({"margin": "abc"}, "margin"),
+    ({"import_surcharge": "1000"}, "import_surcharge"),
+    ({"labour_per_batch": "1,5 juta"}, "labour_per_batch"),
+    ({"packaging_cost-bottle": ""}, "packaging_cost-bottle"),
+    ({"material_rate-skincare": "1.23456"}, "material_rate-skincare"),
+])
+def test_admin_bad_prices_are_422_and_save_nothing(db, client, change, field_id):
+    _admin(db, client)
+    response = client.post("/admin/pengaturan/maklon-harga", data={**PRICE_FORM, **change})
+    assert response.status_code == 422
+    assert f'id="{field_id}-errors"' in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "settings.change")).first() is None
+
+
+def test_empty_tiers_mean_no_discount(db, client):
+    _admin(db, client)
+    response = client.post("/admin/pengaturan/maklon-harga",
+                           data={**PRICE_FORM, "discount_tiers": ""})
+    assert response.status_code == 303
+    assert price_params().tiers == ()
