@@ -132,8 +132,12 @@ def _request_form(req: MaklonRequest | None) -> RequestForm:
         if current_user.company_id is not None else []
     form.formula_id.choices = [SelectChoice("", _("— Pilih formula —"))] + [
         SelectChoice(str(f.id), f.name) for f in formulas]
-    if obj is not None and obj.formula_id is not None:
-        form.formula_id.data = str(obj.formula_id)
+    if obj is not None:
+        if obj.formula_id is not None:
+            form.formula_id.data = str(obj.formula_id)
+        for name in ("size", "quantity"):  # a draft stores "not given yet" as 0
+            if not form[name].data:
+                form[name].data = None
     form.needs_company = current_user.company_id is None
     return form
 
