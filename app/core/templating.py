@@ -50,6 +50,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Ulasan"), "orders.seller_reviews", frozenset({"seller"}),
             "app.orders.reviews:unreplied_reviews_badge"),
     NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"})),
+    NavItem(_l("Produksi"), "maklon.board", frozenset({"staff", "admin"})),
     NavItem(_l("CRM"), "crm.board", frozenset({"staff", "admin"})),
     NavItem(_l("Maklon"), "maklon.requests", frozenset({"client"})),
     NavItem(_l("Permintaan maklon"), "maklon.staff_requests", frozenset({"staff", "admin"})),
