@@ -52,6 +52,8 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"})),
     NavItem(_l("Produksi"), "maklon.board", frozenset({"staff", "admin"})),
     NavItem(_l("CRM"), "crm.board", frozenset({"staff", "admin"})),
+    NavItem(_l("Maklon"), "maklon.requests", frozenset({"client"})),
+    NavItem(_l("Permintaan maklon"), "maklon.staff_requests", frozenset({"staff", "admin"})),
     NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"})),
     NavItem(_l("Pembayaran"), "payments.ledger", frozenset({"admin"}),
             "app.payments.ledger:review_badge"),

@@ -206,6 +206,19 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     # verification page by the code printed on the invoice.
     "payments.invoice_download": {"GET": only({"admin"}, denied=404)},
     "payments.invoice_verify": {"GET": everyone(200)},
+    # Maklon requests: clients create (the matrix client has no company yet: the empty form
+    # comes back 422 asking for one); a request of a foreign company is a 404 for the client
+    # and readable by staff and admins; the estimate of an empty form says what is missing.
+    "maklon.requests": {"GET": only({"client"})},
+    "maklon.request_new": {"GET": only({"client"}), "POST": only({"client"}, status=422)},
+    "maklon.estimate": {"POST": only({"client"})},
+    "maklon.request_edit": {"GET": only({"client"}, status=404),
+                            "POST": only({"client"}, status=404)},
+    "maklon.request_detail": {"GET": {**only({"client", "staff", "admin"}), "client": 404}},
+    "maklon.request_cancel_route": {"POST": only({"client"}, status=404)},
+    "maklon.request_file_upload": {"POST": only({"client"}, status=404)},
+    "maklon.request_file": {"GET": {**only({"client", "staff", "admin"}), "client": 404}},
+    "maklon.staff_requests": {"GET": only({"staff", "admin"})},
     # Maklon production: the board is staff-only (403); the request's Produksi tab, its
     # live block and stage photos follow app.maklon.access (another company's request and
     # anyone who is not a client of it: 404). The empty step form answers 422.
@@ -232,7 +245,8 @@ def _maklon_production_url_args(endpoint: str) -> dict:
     from app.maklon.models import MaklonRequest, ProductionStage
     from tests.maklon.factories import make_maklon_client, make_signed_order
 
-    order = db.session.scalars(select(MaklonRequest).limit(1)).first()
+    order = db.session.scalars(select(MaklonRequest).where(
+        MaklonRequest.stage.is_not(None)).limit(1)).first()  # not REQ's draft
     if order is None:
         order = make_signed_order(client=make_maklon_client(email="foreign-client@example.test"))
         key = "maklon-stages/2026/01/matrix-stage.webp"
@@ -395,6 +409,8 @@ def _url_args(app, endpoint: str) -> dict:
         if endpoint in ("orders.review_new", "orders.product_reviews",
                         "orders.review_reply_route"):
             return _review_url_args(endpoint)
+        if endpoint.startswith("maklon.request_") and endpoint != "maklon.request_new":
+            return _maklon_url_args(endpoint)
         if endpoint == "accounts.reset_password":
             return {"token": "no-such-link"}
         if endpoint == "accounts.session_end":
@@ -574,6 +590,34 @@ def _crm_url_args(endpoint: str) -> dict:
         "crm.team_position": {"user_id": staff.id},
     }
     return by_endpoint.get(endpoint, {})
+
+
+def _foreign_maklon_request():
+    """A draft maklon request (with a stored file) of a company nobody under test is in."""
+    from app.core.storage import storage_put
+    from app.extensions import db
+    from app.maklon.models import MaklonFile, MaklonRequest, RequestStatus
+    from tests.maklon.factories import make_maklon_client, make_maklon_request
+
+    req = db.session.scalars(select(MaklonRequest).where(
+        MaklonRequest.product_name == "Serum Matriks")).first()
+    if req is None:
+        owner = make_maklon_client(email="foreign-request-client@example.test")
+        req = make_maklon_request(client=owner, status=RequestStatus.DRAFT,
+                                  product_name="Serum Matriks")
+        key = storage_put(b"%PDF-1.4 matrix", folder="maklon", suffix=".pdf")
+        db.session.add(MaklonFile(request_id=req.id, kind="reference", file_key=key,
+                                  filename="spec.pdf", content_type="application/pdf",
+                                  size=15))
+        db.session.commit()
+    return req
+
+
+def _maklon_url_args(endpoint: str) -> dict:
+    req = _foreign_maklon_request()
+    if endpoint == "maklon.request_file":
+        return {"number": req.number, "file_id": req.files[0].id}
+    return {"number": req.number}
 
 
 def test_every_route_is_declared_in_the_matrix(app):

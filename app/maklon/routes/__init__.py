@@ -16,4 +16,5 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("maklon", __name__)
-from app.maklon.routes import production  # noqa: E402,F401
+
+from app.maklon.routes import production, requests  # noqa: E402, F401
