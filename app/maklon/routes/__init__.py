@@ -16,3 +16,5 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("maklon", __name__)
+
+from app.maklon.routes import formulas, goods, materials  # noqa: E402,F401
