@@ -79,7 +79,7 @@ def _render_list(*, editing: int | None = None, status: int = 200,
     page = materials_page(q=args.get("q", ""), low_only=args.get("rendah") == "1",
                           page=int(args.get("hal", 1)))
     return render_page("maklon/materials.html", "maklon/_material_table.html",
-                       http_status=status, page=page, editing=editing,
+                       http_status=status, mats=page, editing=editing,
                        row_errors=row_errors or {}, typed=typed or {}, list_args=args,
                        is_low=is_low)
 
