@@ -62,10 +62,11 @@ def register_maklon_cli(app: Flask) -> None:
         from app.maklon.otdr import otdr_compute
 
         snapshots = otdr_compute()
-        db.session.commit()
         overall = snapshots[0]
-        click.echo(f"on time {overall.on_time} of {overall.total} (window {overall.window}); "
-                   f"{len(snapshots) - 1} companies")
+        line = (f"on time {overall.on_time} of {overall.total} (window {overall.window}); "
+                f"{len(snapshots) - 1} companies")
+        db.session.commit()
+        click.echo(line)
 
     app.cli.add_command(formulas)
     app.cli.add_command(maklon)
