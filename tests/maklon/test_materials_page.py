@@ -230,3 +230,17 @@ def test_concurrent_restocks_and_usages_keep_exact_totals(app, db):
     ledger = _ledger(db, material_id)
     assert sum(delta for delta, _after, _reason in ledger) == final - 50
     assert ledger[-1][1] == final  # the running total in the ledger ends at the row's value
+
+
+def test_the_stock_form_opens_in_the_row_with_or_without_htmx(client, db, staff):
+    material = make_raw_material(name="Xanthan gum", on_hand=9_000)
+    db.session.commit()
+    fragment = client.get(f"/bahan-baku/{material.id}/ubah?stok=1", headers=HX)
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith("<tr") and 'name="jumlah"' in body
+    plain = client.get(f"/bahan-baku/{material.id}/ubah?stok=1")
+    assert plain.status_code == 303 and f"stok={material.id}" in plain.headers["Location"]
+    page = client.get(f"/bahan-baku?stok={material.id}").get_data(as_text=True)
+    assert 'name="jumlah"' in page and 'value="usage"' in page
+    cancel = client.get(f"/bahan-baku/{material.id}", headers=HX).get_data(as_text=True)
+    assert 'name="jumlah"' not in cancel and "Xanthan gum" in cancel

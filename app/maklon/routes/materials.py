@@ -5,7 +5,8 @@ URL table:
     GET, POST  /bahan-baku/baru                  a new raw material
     GET        /bahan-baku/<id>                  one row (htmx: cancel an edit)
     GET        /bahan-baku/<id>/ubah             the row as an edit form (htmx), or the page
-                                                 with that row in edit mode
+                                                 with that row in edit mode; `?stok=1`: the
+                                                 row's restock / usage form instead
     POST       /bahan-baku/<id>/ubah             save name, origin, reorder level, unit cost
     POST       /bahan-baku/<id>/stok             restock (`arah=restock`) or usage
                                                  (`arah=usage`) of `jumlah` base units
@@ -72,22 +73,23 @@ def _list_args() -> dict:
     return args
 
 
-def _render_list(*, editing: int | None = None, status: int = 200,
+def _render_list(*, editing: int | None = None, mode: str = "edit", status: int = 200,
                  row_errors: dict[int, dict[str, str]] | None = None,
                  typed: dict[str, str] | None = None):
     args = _list_args()
     page = materials_page(q=args.get("q", ""), low_only=args.get("rendah") == "1",
                           page=int(args.get("hal", 1)))
     return render_page("maklon/materials.html", "maklon/_material_table.html",
-                       http_status=status, mats=page, editing=editing,
+                       http_status=status, mats=page, editing=editing, mode=mode,
                        row_errors=row_errors or {}, typed=typed or {}, list_args=args,
                        is_low=is_low)
 
 
-def _row(material: RawMaterial, *, editing: bool = False, errors: dict | None = None,
+def _row(material: RawMaterial, *, mode: str = "view", errors: dict | None = None,
          typed: dict | None = None, status: int = 200):
+    """The row partial; `mode`: view, edit (attributes) or stock (restock / usage)."""
     return render_page("maklon/_material_row.html", http_status=status, material=material,
-                       editing=editing, errors=errors or {}, typed=typed or {},
+                       mode=mode, errors=errors or {}, typed=typed or {},
                        list_args=_list_args(), is_low=is_low)
 
 
@@ -98,19 +100,22 @@ def _done(material: RawMaterial, message: str):
     return see_other(url_for("maklon.materials", **_list_args()) + f"#m{material.id}")
 
 
-def _refused(material_id: int, errors: dict[str, str], *, editing: bool):
+def _refused(material_id: int, errors: dict[str, str], *, mode: str):
     db.session.rollback()
     material = db.session.get(RawMaterial, material_id)
     typed = {k: v for k, v in request.form.items() if k != "csrf_token"}
     if is_htmx():
-        return _row(material, editing=editing, errors=errors, typed=typed, status=422)
-    return _render_list(editing=material.id if editing else None, status=422,
+        return _row(material, mode=mode, errors=errors, typed=typed, status=422)
+    return _render_list(editing=material.id, mode=mode, status=422,
                         row_errors={material.id: errors}, typed=typed)
 
 
 @bp.route("/bahan-baku")
 @role_required(*STAFF)
 def materials():
+    stock = parse_int(request.args.get("stok"))
+    if stock:
+        return _render_list(editing=stock, mode="stock")
     return _render_list(editing=parse_int(request.args.get("ubah")))
 
 
@@ -151,16 +156,18 @@ def material_row(material_id: int):
 def material_edit(material_id: int):
     material = _material_or_404(material_id)
     if request.method == "GET":
+        stock = request.args.get("stok") == "1"
         if not is_htmx():
-            return see_other(url_for("maklon.materials", ubah=material.id, **_list_args())
+            target = {"stok": material.id} if stock else {"ubah": material.id}
+            return see_other(url_for("maklon.materials", **target, **_list_args())
                              + f"#m{material.id}")
-        return _row(material, editing=True)
+        return _row(material, mode="stock" if stock else "edit")
     try:
         values = material_values_parse(request.form, creating=False)
         material_update(material=material, values=values, actor=current_user)
         db.session.commit()
     except MaterialInputError as error:
-        return _refused(material.id, error.errors, editing=True)
+        return _refused(material.id, error.errors, mode="edit")
     return _done(material, _("Bahan baku %(name)s disimpan.", name=material.name))
 
 
@@ -176,7 +183,7 @@ def material_stock(material_id: int):
                                  reference=(request.form.get("catatan") or "").strip()[:120])
         db.session.commit()
     except MaterialError as error:
-        return _refused(material.id, {"jumlah": error.message}, editing=False)
+        return _refused(material.id, {"jumlah": error.message}, mode="stock")
     return _done(material, _("Stok %(name)s sekarang %(n)s %(unit)s.", name=material.name,
                              n=movement.stock_after, unit=material.unit))
 
