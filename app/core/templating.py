@@ -50,6 +50,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Ulasan"), "orders.seller_reviews", frozenset({"seller"}),
             "app.orders.reviews:unreplied_reviews_badge"),
     NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"})),
+    NavItem(_l("Produksi"), "maklon.board", frozenset({"staff", "admin"})),
     NavItem(_l("CRM"), "crm.board", frozenset({"staff", "admin"})),
     NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"})),
     NavItem(_l("Bahan baku"), "maklon.materials", frozenset({"staff", "admin"})),

@@ -224,7 +224,45 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "maklon.material_history": {"GET": only(CRM)},
     "maklon.goods": {"GET": {**only({"staff", "admin"}), "client": 404},
                      "POST": {**only(set()), "client": 404}},
+    # Maklon production: the board is staff-only (403); the request's Produksi tab, its
+    # live block and stage photos follow app.maklon.access (another company's request and
+    # anyone who is not a client of it: 404). The empty step form answers 422.
+    "maklon.board": {"GET": only(CRM)},
+    "maklon.stage_confirm": {"GET": only(CRM)},
+    "maklon.stage_advance_route": {"POST": only(CRM, status=422)},
+    "maklon.production": {"GET": only(CRM, denied=404)},
+    "maklon.production_status": {"GET": only(CRM, denied=404)},
+    "maklon.stage_photo": {"GET": only(CRM, denied=404)},
 }
+
+
+MAKLON_PRODUCTION_ENDPOINTS = {
+    "maklon.stage_confirm", "maklon.stage_advance_route", "maklon.production",
+    "maklon.production_status", "maklon.stage_photo",
+}
+
+
+def _maklon_production_url_args(endpoint: str) -> dict:
+    """A signed maklon order of a company nobody under test belongs to, whose latest stage
+    row has a photo."""
+    from app.core.storage import storage_path
+    from app.extensions import db
+    from app.maklon.models import MaklonRequest, ProductionStage
+    from tests.maklon.factories import make_maklon_client, make_signed_order
+
+    order = db.session.scalars(select(MaklonRequest).limit(1)).first()
+    if order is None:
+        order = make_signed_order(client=make_maklon_client(email="foreign-client@example.test"))
+        key = "maklon-stages/2026/01/matrix-stage.webp"
+        path = storage_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"RIFF")
+        db.session.scalars(select(ProductionStage).where(
+            ProductionStage.request_id == order.id)).one().photo_key = key
+        db.session.commit()
+    if endpoint == "maklon.stage_photo":
+        return {"number": order.number, "stage_id": order.stages[0].id}
+    return {"number": order.number}
 
 
 def _foreign_product():
@@ -355,6 +393,8 @@ def _url_args(app, endpoint: str) -> dict:
             return _crm_url_args(endpoint)
         if endpoint in FORM_ENDPOINTS:
             return _form_url_args(endpoint)
+        if endpoint in MAKLON_PRODUCTION_ENDPOINTS:
+            return _maklon_production_url_args(endpoint)
         if endpoint == "payments.notify":
             return {"gateway": "sandbox"}
         if endpoint in ("payments.payment_detail", "payments.payment_accept",

@@ -17,4 +17,4 @@ from flask import Blueprint
 
 bp = Blueprint("maklon", __name__)
 
-from app.maklon.routes import formulas, goods, materials  # noqa: E402,F401
+from app.maklon.routes import formulas, goods, materials, production  # noqa: E402,F401

@@ -13,7 +13,7 @@ others); the move is audited "maklon.goods_moved".
 
 from __future__ import annotations
 
-from flask import current_app, flash, request, url_for
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -30,15 +30,9 @@ from app.maklon.routes import bp
 VIEWERS = (RoleName.CLIENT, RoleName.STAFF, RoleName.ADMIN)
 
 
-def _layout():
-    """The request page's layout (header + tabs) when present, else a plain one."""
-    return current_app.jinja_env.select_template(["maklon/request_base.html",
-                                                  "maklon/goods_layout.html"])
-
-
 def _page(req: MaklonRequest, *, error: str | None = None, chosen: str = "",
           status: int = 200):
-    return render_page("maklon/goods.html", http_status=status, layout=_layout(), req=req,
+    return render_page("maklon/goods.html", http_status=status, req=req,
                        can_move=goods_tab_visible(req, current_user),
                        variants=goods_variants(current_user), state=goods_state(req),
                        error=error, chosen=chosen)
