@@ -250,7 +250,9 @@ def _maklon_production_url_args(endpoint: str) -> dict:
     from app.maklon.models import MaklonRequest, ProductionStage
     from tests.maklon.factories import make_maklon_client, make_signed_order
 
-    order = db.session.scalars(select(MaklonRequest).limit(1)).first()
+    # The order with stage rows (FORM's completed request for the goods tab has none).
+    order = db.session.scalars(select(MaklonRequest).where(MaklonRequest.stages.any())
+                               .limit(1)).first()
     if order is None:
         order = make_signed_order(client=make_maklon_client(email="foreign-client@example.test"))
         key = "maklon-stages/2026/01/matrix-stage.webp"
