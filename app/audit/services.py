@@ -67,6 +67,7 @@ ACTIONS: dict[str, object] = {
     "formula.save": _l("Formula disimpan"),
     "formula.rotate": _l("Kunci enkripsi formula diganti"),
     "material.adjust": _l("Stok bahan baku diubah"),
+    "material.update": _l("Data bahan baku diubah"),
 }
 NOTE_MAX = 300
 

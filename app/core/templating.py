@@ -55,6 +55,8 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Maklon"), "maklon.requests", frozenset({"client"})),
     NavItem(_l("Permintaan maklon"), "maklon.staff_requests", frozenset({"staff", "admin"})),
     NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"})),
+    NavItem(_l("Bahan baku"), "maklon.materials", frozenset({"staff", "admin"})),
+    NavItem(_l("Formula"), "maklon.formulas", frozenset({"client", "staff", "admin"})),
     NavItem(_l("Pembayaran"), "payments.ledger", frozenset({"admin"}),
             "app.payments.ledger:review_badge"),
     NavItem(_l("Pengguna"), "admin.users", frozenset({"admin"})),

@@ -29,7 +29,15 @@ class Tab:
 
 TABS: list[Tab] = [
     Tab("maklon.request_detail", _l("Ringkasan"), lambda req, user: True),
+    Tab("maklon.production", _l("Produksi"), lambda req, user: req.stage is not None),
+    Tab("maklon.goods", _l("Hasil produksi"), lambda req, user: _goods_visible(req, user)),
 ]
+
+
+def _goods_visible(req: MaklonRequest, user: User) -> bool:
+    from app.maklon.goods import goods_tab_visible
+
+    return goods_tab_visible(req, user)
 
 
 def tabs_for(req: MaklonRequest, user: User) -> list[Tab]:

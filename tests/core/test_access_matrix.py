@@ -219,6 +219,24 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "maklon.request_file_upload": {"POST": only({"client"}, status=404)},
     "maklon.request_file": {"GET": {**only({"client", "staff", "admin"}), "client": 404}},
     "maklon.staff_requests": {"GET": only({"staff", "admin"})},
+    # Maklon formulas (FORM): names for staff, the company's own for a client (the matrix
+    # client has no company: creating is 403, a foreign formula 404); edits by the owning
+    # client only. Raw materials: staff and admin (row/edit GETs without htmx redirect, an
+    # empty form is 422). Finished goods of a foreign company's completed request: the
+    # client 404, staff look (200) but only a client may move (403).
+    "maklon.formulas": {"GET": only({"client", "staff", "admin"})},
+    "maklon.formula_new": {"GET": only(set(), denied=403), "POST": only(set(), denied=403)},
+    "maklon.formula_detail": {"GET": {**only({"staff", "admin"}), "client": 404}},
+    "maklon.formula_edit": {"GET": {**only(set()), "client": 404},
+                            "POST": {**only(set()), "client": 404}},
+    "maklon.materials": {"GET": only(CRM)},
+    "maklon.material_new": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "maklon.material_row": {"GET": only(CRM, status=303)},
+    "maklon.material_edit": {"GET": only(CRM, status=303), "POST": only(CRM, status=422)},
+    "maklon.material_stock": {"POST": only(CRM, status=422)},
+    "maklon.material_history": {"GET": only(CRM)},
+    "maklon.goods": {"GET": {**only({"staff", "admin"}), "client": 404},
+                     "POST": {**only(set()), "client": 404}},
     # Maklon production: the board is staff-only (403); the request's Produksi tab, its
     # live block and stage photos follow app.maklon.access (another company's request and
     # anyone who is not a client of it: 404). The empty step form answers 422.
@@ -245,8 +263,9 @@ def _maklon_production_url_args(endpoint: str) -> dict:
     from app.maklon.models import MaklonRequest, ProductionStage
     from tests.maklon.factories import make_maklon_client, make_signed_order
 
-    order = db.session.scalars(select(MaklonRequest).where(
-        MaklonRequest.stage.is_not(None)).limit(1)).first()  # not REQ's draft
+    # The order with stage rows (FORM's completed request for the goods tab has none).
+    order = db.session.scalars(select(MaklonRequest).where(MaklonRequest.stages.any())
+                               .limit(1)).first()
     if order is None:
         order = make_signed_order(client=make_maklon_client(email="foreign-client@example.test"))
         key = "maklon-stages/2026/01/matrix-stage.webp"
@@ -387,6 +406,8 @@ def _url_args(app, endpoint: str) -> dict:
                 return {"product_id": product.id}
         if endpoint.startswith("crm."):
             return _crm_url_args(endpoint)
+        if endpoint in FORM_ENDPOINTS:
+            return _form_url_args(endpoint)
         if endpoint in MAKLON_PRODUCTION_ENDPOINTS:
             return _maklon_production_url_args(endpoint)
         if endpoint == "payments.notify":
@@ -422,6 +443,49 @@ def _url_args(app, endpoint: str) -> dict:
         if endpoint in ("orders.seller_order", "orders.order_detail"):
             return {"number": "RCK-20260101-000001"}
     return {}
+
+
+FORM_ENDPOINTS = {"maklon.formula_detail", "maklon.formula_edit", "maklon.material_row",
+                  "maklon.material_edit", "maklon.material_stock", "maklon.material_history",
+                  "maklon.goods"}
+
+
+def _form_url_args(endpoint: str) -> dict:
+    """A foreign company's formula, a raw material, a foreign company's completed request."""
+    from app.accounts.models import Company
+    from app.core.clock import utcnow
+    from app.extensions import db
+    from app.maklon.models import Formula, MaklonRequest, RawMaterial, RequestStatus
+    from tests.maklon.factories import (
+        make_formula,
+        make_maklon_client,
+        make_maklon_request,
+        make_raw_material,
+    )
+
+    material = db.session.scalars(select(RawMaterial).limit(1)).first()
+    if material is None:
+        material = make_raw_material(name="Bahan Matriks")
+        db.session.commit()
+    if endpoint.startswith("maklon.material_"):
+        return {"material_id": material.id}
+    if endpoint.startswith("maklon.formula_"):
+        formula = db.session.scalars(select(Formula).limit(1)).first()
+        if formula is None:
+            owner = make_maklon_client(email="formula-owner@example.test")
+            formula = make_formula(company=db.session.get(Company, owner.company_id),
+                                   lines=[(material, "1")])
+            db.session.commit()
+        return {"formula_id": formula.id}
+    done = db.session.scalars(select(MaklonRequest).where(
+        MaklonRequest.status == RequestStatus.COMPLETED).limit(1)).first()
+    if done is None:
+        owner = make_maklon_client(email="goods-owner@example.test",
+                                   roles=("client", "seller"))
+        done = make_maklon_request(client=owner, status=RequestStatus.COMPLETED,
+                                   stage="done", completed_at=utcnow())
+        db.session.commit()
+    return {"number": done.number}
 
 
 def _company_logo() -> None:

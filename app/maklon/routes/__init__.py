@@ -17,4 +17,10 @@ from flask import Blueprint
 
 bp = Blueprint("maklon", __name__)
 
-from app.maklon.routes import production, requests  # noqa: E402, F401
+from app.maklon.routes import (  # noqa: E402, F401
+    formulas,
+    goods,
+    materials,
+    production,
+    requests,
+)

@@ -36,6 +36,7 @@ from app.core.storage import storage_send
 from app.extensions import db
 from app.maklon.access import is_maklon_staff, request_or_404
 from app.maklon.models import MaklonRequest, ProductionStage, RequestStatus, Stage
+from app.maklon.otdr import otdr_latest
 from app.maklon.routes import bp
 from app.maklon.stages import (
     NEXT_STAGE,
@@ -87,7 +88,7 @@ def _board(http_status: int = 200, *, open_number: str | None = None, form: dict
     confirm form; `form`: what goes with it (error, shortages, the note typed)."""
     return render_page("maklon/board.html", "maklon/_board.html", http_status,
                        columns=board_columns(), open_number=open_number, form=form or {},
-                       poll_seconds=BOARD_POLL_SECONDS)
+                       poll_seconds=BOARD_POLL_SECONDS, otdr=otdr_latest(None))
 
 
 @bp.route("/produksi")

@@ -45,6 +45,7 @@ from app.maklon.labels import (
     REQUEST_STATUS_LABELS,
 )
 from app.maklon.models import MaklonFile, MaklonRequest, RequestStatus
+from app.maklon.otdr import otdr_latest
 from app.maklon.requests import (
     CANCELLABLE,
     Estimate,
@@ -103,7 +104,9 @@ def requests():
                         page=_page_arg(), per_page=PAGE_SIZE, error_out=False)
     return render_page("maklon/requests.html", "maklon/_request_list.html", listing=listing,
                        list_args={"status": status}, statuses=RequestStatus.ALL,
-                       list_endpoint="maklon.requests", staff_view=False)
+                       list_endpoint="maklon.requests", staff_view=False,
+                       otdr=otdr_latest(current_user.company_id)
+                       if current_user.company_id else None)
 
 
 @bp.route("/maklon/staf")
