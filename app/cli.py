@@ -6,6 +6,7 @@
     flask mail sweep                                 send every due outbox email now
     flask crm digest                                 send today's task digests now (idempotent)
     flask audit archive [--days N]                   archive audit rows older than N days
+    flask formulas new-key | rotate-key, flask maklon otdr   (app/maklon/cli.py)
 """
 
 from __future__ import annotations
@@ -125,6 +126,10 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(mail)
     app.cli.add_command(crm)
     app.cli.add_command(audit)
+
+    from app.maklon.cli import register_maklon_cli
+
+    register_maklon_cli(app)
 
     from app.maklon.contracts import contracts_cli
 

@@ -36,7 +36,8 @@ class DemoAccount:
 
 DEMO_ACCOUNTS = (
     DemoAccount("admin@racik.test", "Admin Racik", (RoleName.ADMIN,)),
-    DemoAccount("staff@racik.test", "Sari Produksi", (RoleName.STAFF,)),
+    DemoAccount("staff@racik.test", "Sari Produksi",
+                (RoleName.STAFF, RoleName.PRODUCTION_MANAGER)),
     DemoAccount("seller@racik.test", "Dewi Lestari", (RoleName.SELLER, RoleName.CUSTOMER),
                 ("Glow Nusantara", "Bandung")),
     DemoAccount("seller2@racik.test", "Budi Santoso", (RoleName.SELLER, RoleName.CUSTOMER),
@@ -74,6 +75,9 @@ def demo_load() -> list[DemoAccount]:
     _demo_catalog()
     _demo_crm()
     _demo_orders()
+    from app.maklon.demo import demo_maklon
+
+    demo_maklon()
     return list(DEMO_ACCOUNTS)
 
 

@@ -38,6 +38,8 @@ CRON_TABLE: list[CronEntry] = [
     CronEntry("jobs.payments.reconcile", "default", interval=300),
     # Audit log: rows older than AUDIT_RETENTION_DAYS go to an archive file, 02:30 WIB.
     CronEntry("jobs.audit.archive", "default", cron="30 19 * * *", timeout=3600),
+    # Maklon: on-time delivery rate overall and per company, 01:30 WIB (18:30 UTC).
+    CronEntry("jobs.otdr.compute", "default", cron="30 18 * * *"),
 ]
 
 

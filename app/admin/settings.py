@@ -23,7 +23,15 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.accounts.services import DEFAULT_LOW_STOCK, SETTING_LOW_STOCK_DEFAULT
-from app.admin.settings_forms import CompanyForm, CrmForm, PaymentForm, StockForm, TaxForm
+from app.admin.settings_forms import (
+    CompanyForm,
+    CrmForm,
+    PaymentForm,
+    StockForm,
+    TaxForm,
+    maklon_capability_form,
+    maklon_price_form,
+)
 from app.catalog.images import PhotoRejected, photo_process
 from app.core import company
 from app.core.clock import utcnow
@@ -32,6 +40,8 @@ from app.core.settings import setting_get, setting_set
 from app.core.storage import storage_delete, storage_put
 from app.crm.assignment import DEFAULT_THRESHOLD, SETTING_THRESHOLD
 from app.extensions import db
+from app.maklon import capability as maklon_capability
+from app.maklon import pricing as maklon_pricing
 from app.payments.gateways.base import SETTING_EWALLET_EXPIRY, SETTING_GATEWAY, SETTING_VA_EXPIRY
 from app.payments.invoices import (
     DEFAULT_DPP_FRACTION,
@@ -78,6 +88,31 @@ SECTIONS: dict[str, Section] = {section.slug: section for section in (
                           "gateway": SETTING_GATEWAY}),
     Section("crm", _l("CRM"), _l("Pembagian tugas otomatis kepada tim."),
             CrmForm, {"reassign_threshold": SETTING_THRESHOLD}),
+    Section("maklon-kapasitas", _l("Kapasitas maklon"),
+            _l("Batas yang diperiksa saat klien mengajukan permintaan maklon: minimum pesanan, "
+               "ukuran kemasan, dan tanggal pengiriman paling cepat (waktu tunggu dasar + "
+               "antrean pesanan yang sudah ditandatangani dibagi kapasitas mingguan)."),
+            maklon_capability_form(),
+            {"weekly_capacity": maklon_capability.SETTING_WEEKLY_CAPACITY,
+             "lead_time_days": maklon_capability.SETTING_LEAD_DAYS,
+             "moq": maklon_capability.SETTING_MOQ,
+             "size_min": maklon_capability.SETTING_SIZE_MIN,
+             "size_max": maklon_capability.SETTING_SIZE_MAX,
+             "dimension_min_mm": maklon_capability.SETTING_DIMENSION_MIN,
+             "dimension_max_mm": maklon_capability.SETTING_DIMENSION_MAX,
+             "max_volume_ml": maklon_capability.SETTING_MAX_VOLUME}),
+    Section("maklon-harga", _l("Harga maklon"),
+            _l("Parameter perkiraan harga maklon. Berlaku untuk perkiraan dan penawaran baru; "
+               "penawaran yang sudah dibuat menyimpan parameternya sendiri."),
+            maklon_price_form(),
+            {"import_surcharge": maklon_pricing.SETTING_IMPORT_SURCHARGE,
+             "margin": maklon_pricing.SETTING_MARGIN,
+             "labour_per_batch": maklon_pricing.SETTING_LABOUR_BATCH,
+             "labour_per_unit": maklon_pricing.SETTING_LABOUR_UNIT,
+             "development_fee": maklon_pricing.SETTING_DEVELOPMENT_FEE,
+             "packaging_cost": maklon_pricing.SETTING_PACKAGING_COST,
+             "material_rate": maklon_pricing.SETTING_DEFAULT_RATE,
+             "discount_tiers": maklon_pricing.SETTING_TIERS}),
 )}
 
 
@@ -97,6 +132,8 @@ def setting_defaults() -> dict[str, Any]:
         SETTING_EWALLET_EXPIRY: int(config["PAYMENT_EWALLET_EXPIRY_MINUTES"]),
         SETTING_GATEWAY: str(config["PAYMENT_GATEWAY"]),
         SETTING_THRESHOLD: DEFAULT_THRESHOLD,
+        **maklon_capability.DEFAULTS,
+        **maklon_pricing.DEFAULTS,
     }
 
 

@@ -11,12 +11,13 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FormField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms.form import Form
+from wtforms.validators import NumberRange, Optional, StopValidation, ValidationError
 
 from app.accounts.forms import NpwpField
-from app.core.forms import WholeNumberField, max_length, required, strip
+from app.core.forms import RupiahField, WholeNumberField, max_length, required, strip
 from app.payments.gateways.base import GATEWAYS
 from app.payments.invoices import dpp_fraction_valid, tax_number_parse
 
@@ -149,3 +150,186 @@ class CrmForm(SettingsForm):
                                             message=_l("Masukkan angka 1 sampai 1000."))],
         description=_l("Tugas untuk orang yang sudah memiliki lebih dari jumlah ini dialihkan "
                        "ke rekan dengan posisi yang sama."))
+
+
+# --- maklon: production capability and pricing -------------------------------------------
+def _maklon_labels():
+    from app.maklon.labels import PACKAGING_LABELS, PRODUCT_TYPE_LABELS
+
+    return PRODUCT_TYPE_LABELS, PACKAGING_LABELS
+
+
+def _whole_number(label, low: int, high: int) -> WholeNumberField:
+    return WholeNumberField(label, render_kw={"inputmode": "numeric"}, validators=[
+        required(), NumberRange(min=low, max=high, message=_l(
+            "Antara %(min)s dan %(max)s.", min=f"{low:,}".replace(",", "."),
+            max=f"{high:,}".replace(",", ".")))])
+
+
+def _rupiah(label, high: int = 1_000_000_000) -> RupiahField:
+    return RupiahField(label, render_kw={"inputmode": "numeric"}, validators=[
+        required(), NumberRange(min=0, max=high, message=_l(
+            "Antara Rp 0 dan Rp %(max)s.", max=f"{high:,}".replace(",", ".")))])
+
+
+def _mapping_form(names: tuple[str, ...], labels: dict, make_field) -> type:
+    """A sub-form with one field per name (its `data` is {name: value})."""
+    return type("MappingForm", (Form,), {name: make_field(labels[name]) for name in names})
+
+
+def _decimal_text(text: str | None, *, places: int) -> str | None:
+    """A decimal as typed ("12,5" or "12.5") -> its stored text ("12.5"), else None."""
+    value = tax_text(text)
+    if not value or not re.fullmatch(rf"\d{{1,9}}(?:\.\d{{1,{places}}})?", value):
+        return None
+    return format(Decimal(value).normalize(), "f")
+
+
+class DecimalTextField(StringField):
+    """A non-negative decimal (comma or dot), stored as normalised text ("12.5"); `low`
+    and `high` bound it, `places` its decimals."""
+
+    def __init__(self, label=None, *, low: Decimal = Decimal(0), high: Decimal,
+                 places: int = 2, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal"})
+        super().__init__(label, filters=[tax_text], **kwargs)
+        self.low, self.high, self.places = low, high, places
+
+    def process_data(self, value) -> None:
+        self.data = None if value is None else str(value)
+
+    def pre_validate(self, form) -> None:
+        text = _decimal_text(self.data, places=self.places)
+        if text is None or not self.low <= Decimal(text) <= self.high:
+            raise StopValidation(_l(
+                "Tulis angka %(low)s sampai %(high)s, paling banyak %(places)s desimal, "
+                "misalnya 12,5.", low=self.low, high=self.high, places=self.places))
+        self.data = text
+
+
+TIER_MAX = 10
+_TIER_ITEM = re.compile(r"(\d{1,3}(?:\.\d{3})+|\d{1,9})\s*:\s*(\d{1,2}(?:\.\d{1,2})?)\s*%?")
+
+
+def tiers_parse(text: str) -> list[list[Any]]:
+    """"1000:3, 5000:7, 10.000:12" -> [[1000, "3"], [5000, "7"], [10000, "12"]]. Raises
+    ValueError with the message for anything else: unreadable, not ascending (quantities
+    strictly, percentages never falling), a percent outside 0-100, more than 10 tiers."""
+    items = [item.strip() for item in re.split(r"[,;\n]", text or "") if item.strip()]
+    if len(items) > TIER_MAX:
+        raise ValueError(_l("Paling banyak %(max)s tingkat.", max=TIER_MAX))
+    tiers: list[list[Any]] = []
+    for item in items:
+        match = _TIER_ITEM.fullmatch(item)
+        if match is None:
+            raise ValueError(_l("Tulis tingkat seperti 1000:3, 5000:7, 10000:12 (jumlah "
+                                "unit:persen diskon, desimal dengan titik)."))
+        quantity = int(match.group(1).replace(".", ""))
+        percent = Decimal(match.group(2))
+        if quantity <= 0 or not 0 < percent < 100:
+            raise ValueError(_l("Jumlah harus lebih dari 0 dan diskon antara 0 dan 100%."))
+        if tiers and (quantity <= tiers[-1][0] or percent < Decimal(tiers[-1][1])):
+            raise ValueError(_l("Urutkan tingkat dari jumlah terkecil; diskon tidak boleh "
+                                "turun pada jumlah yang lebih besar."))
+        tiers.append([quantity, format(percent.normalize(), "f")])
+    return tiers
+
+
+def tiers_text(tiers: Any) -> str:
+    """The stored tiers as the admin types them: "1000:3, 5000:7"."""
+    try:
+        return ", ".join(f"{int(minimum)}:{pct}" for minimum, pct in tiers)
+    except (TypeError, ValueError):
+        return ""
+
+
+class TiersField(StringField):
+    """Quantity discount tiers typed as text; `data` becomes the stored list once valid."""
+
+    def process_data(self, value) -> None:
+        self.data = tiers_text(value) if isinstance(value, list | tuple) else value
+
+    def pre_validate(self, form) -> None:
+        try:
+            self.data = tiers_parse(self.data or "")
+        except ValueError as error:
+            raise StopValidation(str(error.args[0])) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return tiers_text(self.data) if isinstance(self.data, list) else (self.data or "")
+
+
+def maklon_capability_form() -> type:
+    from app.maklon.models import Packaging, ProductType
+
+    types, packagings = _maklon_labels()
+
+    class MaklonCapabilityForm(SettingsForm):
+        weekly_capacity = _whole_number(_l("Kapasitas produksi per minggu (unit)"),
+                                        1, 10_000_000)
+        lead_time_days = _whole_number(_l("Waktu tunggu dasar (hari)"), 0, 365)
+        moq = FormField(_mapping_form(ProductType.ALL, types, lambda label: _whole_number(
+            label, 1, 10_000_000)), label=_l("Minimum pesanan per jenis produk (unit)"))
+        size_min = FormField(_mapping_form(Packaging.ALL, packagings, lambda label:
+                             _whole_number(label, 1, 100_000)),
+                             label=_l("Isi minimum per kemasan (ml/g)"))
+        size_max = FormField(_mapping_form(Packaging.ALL, packagings, lambda label:
+                             _whole_number(label, 1, 100_000)),
+                             label=_l("Isi maksimum per kemasan (ml/g)"))
+        dimension_min_mm = _whole_number(_l("Kemasan khusus: sisi terpendek (mm)"), 1, 10_000)
+        dimension_max_mm = _whole_number(_l("Kemasan khusus: sisi terpanjang (mm)"),
+                                         1, 10_000)
+        max_volume_ml = _whole_number(_l("Kemasan khusus: volume maksimum (ml)"),
+                                      1, 1_000_000)
+
+        def validate(self, extra_validators=None) -> bool:
+            valid = super().validate(extra_validators)
+            # Across the two sub-forms (FormField takes no inline validators).
+            low_values, high_values = self.size_min.data or {}, self.size_max.data or {}
+            for name, high in high_values.items():
+                low = low_values.get(name)
+                if isinstance(low, int) and isinstance(high, int) and high < low:
+                    sub = self.size_max[name]
+                    sub.errors = [*sub.errors, _l(
+                        "Tidak boleh lebih kecil dari isi minimum (%(min)s).", min=low)]
+                    valid = False
+            return valid
+
+        def validate_dimension_max_mm(self, field) -> None:
+            low = self.dimension_min_mm.data
+            if isinstance(low, int) and isinstance(field.data, int) and field.data < low:
+                raise ValidationError(_l("Tidak boleh lebih kecil dari sisi terpendek."))
+
+    return MaklonCapabilityForm
+
+
+def maklon_price_form() -> type:
+    from app.maklon.models import Packaging, ProductType
+
+    types, packagings = _maklon_labels()
+
+    class MaklonPriceForm(SettingsForm):
+        import_surcharge = DecimalTextField(
+            _l("Biaya tambahan bahan impor (%)"), high=Decimal(500),
+            description=_l("Ditambahkan pada biaya bahan baku impor, misalnya 25."))
+        margin = DecimalTextField(_l("Margin (%)"), high=Decimal(300))
+        labour_per_batch = _rupiah(_l("Tenaga kerja & overhead per batch (Rp)"))
+        labour_per_unit = _rupiah(_l("Tenaga kerja per unit (Rp)"), 10_000_000)
+        development_fee = _rupiah(_l("Biaya pengembangan formula (Rp)"))
+        packaging_cost = FormField(_mapping_form(Packaging.ALL, packagings, lambda label:
+                                   _rupiah(label, 10_000_000)),
+                                   label=_l("Biaya kemasan per unit (Rp)"))
+        material_rate = FormField(_mapping_form(ProductType.ALL, types, lambda label:
+                                  DecimalTextField(label, high=Decimal(1_000_000),
+                                                   places=4)),
+                                  label=_l("Tarif bahan baku tanpa formula tersimpan "
+                                           "(Rp per ml/g)"))
+        discount_tiers = TiersField(
+            _l("Diskon jumlah"), validators=[max_length(200)],
+            description=_l("Jumlah unit minimum:persen diskon, dipisah koma, dari jumlah "
+                           "terkecil, misalnya 1000:3, 5000:7, 10000:12. Kosong: tanpa "
+                           "diskon."))
+
+    return MaklonPriceForm

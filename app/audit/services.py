@@ -55,6 +55,7 @@ ACTIONS: dict[str, object] = {
     "refund.done": _l("Dana dikembalikan"),
     "audit.archive": _l("Log audit diarsipkan"),
     "maklon.request_submit": _l("Permintaan maklon diajukan"),
+    "maklon.request_cancel": _l("Permintaan maklon dibatalkan klien"),
     "maklon.quote_create": _l("Penawaran maklon dibuat"),
     "maklon.quote_approve": _l("Penawaran maklon disetujui admin"),
     "maklon.contract_sign": _l("Kontrak maklon ditandatangani"),
@@ -66,6 +67,7 @@ ACTIONS: dict[str, object] = {
     "formula.save": _l("Formula disimpan"),
     "formula.rotate": _l("Kunci enkripsi formula diganti"),
     "material.adjust": _l("Stok bahan baku diubah"),
+    "material.update": _l("Data bahan baku diubah"),
 }
 NOTE_MAX = 300
 

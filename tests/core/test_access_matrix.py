@@ -206,6 +206,46 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     # verification page by the code printed on the invoice.
     "payments.invoice_download": {"GET": only({"admin"}, denied=404)},
     "payments.invoice_verify": {"GET": everyone(200)},
+    # Maklon requests: clients create (the matrix client has no company yet: the empty form
+    # comes back 422 asking for one); a request of a foreign company is a 404 for the client
+    # and readable by staff and admins; the estimate of an empty form says what is missing.
+    "maklon.requests": {"GET": only({"client"})},
+    "maklon.request_new": {"GET": only({"client"}), "POST": only({"client"}, status=422)},
+    "maklon.estimate": {"POST": only({"client"})},
+    "maklon.request_edit": {"GET": only({"client"}, status=404),
+                            "POST": only({"client"}, status=404)},
+    "maklon.request_detail": {"GET": {**only({"client", "staff", "admin"}), "client": 404}},
+    "maklon.request_cancel_route": {"POST": only({"client"}, status=404)},
+    "maklon.request_file_upload": {"POST": only({"client"}, status=404)},
+    "maklon.request_file": {"GET": {**only({"client", "staff", "admin"}), "client": 404}},
+    "maklon.staff_requests": {"GET": only({"staff", "admin"})},
+    # Maklon formulas (FORM): names for staff, the company's own for a client (the matrix
+    # client has no company: creating is 403, a foreign formula 404); edits by the owning
+    # client only. Raw materials: staff and admin (row/edit GETs without htmx redirect, an
+    # empty form is 422). Finished goods of a foreign company's completed request: the
+    # client 404, staff look (200) but only a client may move (403).
+    "maklon.formulas": {"GET": only({"client", "staff", "admin"})},
+    "maklon.formula_new": {"GET": only(set(), denied=403), "POST": only(set(), denied=403)},
+    "maklon.formula_detail": {"GET": {**only({"staff", "admin"}), "client": 404}},
+    "maklon.formula_edit": {"GET": {**only(set()), "client": 404},
+                            "POST": {**only(set()), "client": 404}},
+    "maklon.materials": {"GET": only(CRM)},
+    "maklon.material_new": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "maklon.material_row": {"GET": only(CRM, status=303)},
+    "maklon.material_edit": {"GET": only(CRM, status=303), "POST": only(CRM, status=422)},
+    "maklon.material_stock": {"POST": only(CRM, status=422)},
+    "maklon.material_history": {"GET": only(CRM)},
+    "maklon.goods": {"GET": {**only({"staff", "admin"}), "client": 404},
+                     "POST": {**only(set()), "client": 404}},
+    # Maklon production: the board is staff-only (403); the request's Produksi tab, its
+    # live block and stage photos follow app.maklon.access (another company's request and
+    # anyone who is not a client of it: 404). The empty step form answers 422.
+    "maklon.board": {"GET": only(CRM)},
+    "maklon.stage_confirm": {"GET": only(CRM)},
+    "maklon.stage_advance_route": {"POST": only(CRM, status=422)},
+    "maklon.production": {"GET": only(CRM, denied=404)},
+    "maklon.production_status": {"GET": only(CRM, denied=404)},
+    "maklon.stage_photo": {"GET": only(CRM, denied=404)},
     # Maklon quotes, contract and milestone payments of a signed request of a foreign
     # company (nobody under test): staff and admins see it, any other user gets 404 (a
     # client of another company included). Staff-only actions are 403 for other roles;
@@ -223,6 +263,37 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "maklon.milestone_payment": {"GET": only(CRM, denied=404)},
     "maklon.milestone_pay_status": {"GET": only(CRM, denied=404)},
 }
+
+
+MAKLON_PRODUCTION_ENDPOINTS = {
+    "maklon.stage_confirm", "maklon.stage_advance_route", "maklon.production",
+    "maklon.production_status", "maklon.stage_photo",
+}
+
+
+def _maklon_production_url_args(endpoint: str) -> dict:
+    """A signed maklon order of a company nobody under test belongs to, whose latest stage
+    row has a photo."""
+    from app.core.storage import storage_path
+    from app.extensions import db
+    from app.maklon.models import MaklonRequest, ProductionStage
+    from tests.maklon.factories import make_maklon_client, make_signed_order
+
+    # The order with stage rows (FORM's completed request for the goods tab has none).
+    order = db.session.scalars(select(MaklonRequest).where(MaklonRequest.stages.any())
+                               .limit(1)).first()
+    if order is None:
+        order = make_signed_order(client=make_maklon_client(email="foreign-client@example.test"))
+        key = "maklon-stages/2026/01/matrix-stage.webp"
+        path = storage_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"RIFF")
+        db.session.scalars(select(ProductionStage).where(
+            ProductionStage.request_id == order.id)).one().photo_key = key
+        db.session.commit()
+    if endpoint == "maklon.stage_photo":
+        return {"number": order.number, "stage_id": order.stages[0].id}
+    return {"number": order.number}
 
 
 def _foreign_product():
@@ -243,6 +314,13 @@ def _foreign_product():
         db.session.commit()
     return product
 
+
+MAKLON_QUOTE_ENDPOINTS = {
+    "maklon.quotes", "maklon.quote_create_route", "maklon.quote_approve_route",
+    "maklon.quote_message", "maklon.contract", "maklon.contract_download",
+    "maklon.contract_sign_route", "maklon.milestones", "maklon.milestone_pay",
+    "maklon.milestone_payment", "maklon.milestone_pay_status",
+}
 
 ORDER_ENDPOINTS = {
     "orders.order_detail", "orders.order_status", "orders.order_cancel_route",
@@ -351,6 +429,10 @@ def _url_args(app, endpoint: str) -> dict:
                 return {"product_id": product.id}
         if endpoint.startswith("crm."):
             return _crm_url_args(endpoint)
+        if endpoint in FORM_ENDPOINTS:
+            return _form_url_args(endpoint)
+        if endpoint in MAKLON_PRODUCTION_ENDPOINTS:
+            return _maklon_production_url_args(endpoint)
         if endpoint == "payments.notify":
             return {"gateway": "sandbox"}
         if endpoint in ("payments.payment_detail", "payments.payment_accept",
@@ -371,7 +453,9 @@ def _url_args(app, endpoint: str) -> dict:
         if endpoint in ("orders.review_new", "orders.product_reviews",
                         "orders.review_reply_route"):
             return _review_url_args(endpoint)
-        if endpoint.startswith("maklon.") and endpoint != "maklon.contract_verify_page":
+        if endpoint in MAKLON_QUOTE_ENDPOINTS:
+            return _maklon_quote_url_args(endpoint)
+        if endpoint.startswith("maklon.request_") and endpoint != "maklon.request_new":
             return _maklon_url_args(endpoint)
         if endpoint == "accounts.reset_password":
             return {"token": "no-such-link"}
@@ -386,19 +470,66 @@ def _url_args(app, endpoint: str) -> dict:
     return {}
 
 
-def _maklon_url_args(endpoint: str) -> dict:
+FORM_ENDPOINTS = {"maklon.formula_detail", "maklon.formula_edit", "maklon.material_row",
+                  "maklon.material_edit", "maklon.material_stock", "maklon.material_history",
+                  "maklon.goods"}
+
+
+def _form_url_args(endpoint: str) -> dict:
+    """A foreign company's formula, a raw material, a foreign company's completed request."""
+    from app.accounts.models import Company
+    from app.core.clock import utcnow
+    from app.extensions import db
+    from app.maklon.models import Formula, MaklonRequest, RawMaterial, RequestStatus
+    from tests.maklon.factories import (
+        make_formula,
+        make_maklon_client,
+        make_maklon_request,
+        make_raw_material,
+    )
+
+    material = db.session.scalars(select(RawMaterial).limit(1)).first()
+    if material is None:
+        material = make_raw_material(name="Bahan Matriks")
+        db.session.commit()
+    if endpoint.startswith("maklon.material_"):
+        return {"material_id": material.id}
+    if endpoint.startswith("maklon.formula_"):
+        formula = db.session.scalars(select(Formula).limit(1)).first()
+        if formula is None:
+            owner = make_maklon_client(email="formula-owner@example.test")
+            formula = make_formula(company=db.session.get(Company, owner.company_id),
+                                   lines=[(material, "1")])
+            db.session.commit()
+        return {"formula_id": formula.id}
+    done = db.session.scalars(select(MaklonRequest).where(
+        MaklonRequest.status == RequestStatus.COMPLETED).limit(1)).first()
+    if done is None:
+        owner = make_maklon_client(email="goods-owner@example.test",
+                                   roles=("client", "seller"))
+        done = make_maklon_request(client=owner, status=RequestStatus.COMPLETED,
+                                   stage="done", completed_at=utcnow())
+        db.session.commit()
+    return {"number": done.number}
+
+
+def _maklon_quote_url_args(endpoint: str) -> dict:
     """A signed request of a foreign company (nobody under test) with a charged, pending
     DP payment (created once per test)."""
+    from app.accounts.models import Company
     from app.extensions import db
     from app.maklon.milestones import milestone_payment_start
     from app.maklon.models import MaklonRequest, MilestonePayment
     from app.payments.models import Payment
     from app.payments.services import payment_charge
-    from tests.maklon.factories import make_signed_request
+    from tests.maklon.factories import make_company, make_maklon_client, make_signed_request
 
-    req = db.session.scalars(select(MaklonRequest).limit(1)).first()
+    req = db.session.scalars(select(MaklonRequest).join(
+        Company, Company.id == MaklonRequest.company_id).where(
+        Company.name == "PT Matriks Kontrak")).first()
     if req is None:
-        req = make_signed_request()
+        req = make_signed_request(client=make_maklon_client(
+            company=make_company(name="PT Matriks Kontrak")))
         milestone = db.session.scalars(select(MilestonePayment).where(
             MilestonePayment.request_id == req.id, MilestonePayment.kind == "dp")).one()
         payment, _ = milestone_payment_start(milestone=milestone, payer=req.client,
@@ -406,8 +537,9 @@ def _maklon_url_args(endpoint: str) -> dict:
         db.session.commit()
         payment_charge(payment)
         db.session.commit()
-    payment = db.session.scalars(select(Payment).where(
-        Payment.milestone_id.is_not(None))).first()
+    payment = db.session.scalars(select(Payment).join(
+        MilestonePayment, MilestonePayment.id == Payment.milestone_id).where(
+        MilestonePayment.request_id == req.id)).first()
     by_endpoint = {
         "maklon.quote_approve_route": {"number": req.number, "version": 1},
         "maklon.milestone_pay": {"number": req.number, "kind": "mid"},
@@ -584,6 +716,34 @@ def _crm_url_args(endpoint: str) -> dict:
         "crm.team_position": {"user_id": staff.id},
     }
     return by_endpoint.get(endpoint, {})
+
+
+def _foreign_maklon_request():
+    """A draft maklon request (with a stored file) of a company nobody under test is in."""
+    from app.core.storage import storage_put
+    from app.extensions import db
+    from app.maklon.models import MaklonFile, MaklonRequest, RequestStatus
+    from tests.maklon.factories import make_maklon_client, make_maklon_request
+
+    req = db.session.scalars(select(MaklonRequest).where(
+        MaklonRequest.product_name == "Serum Matriks")).first()
+    if req is None:
+        owner = make_maklon_client(email="foreign-request-client@example.test")
+        req = make_maklon_request(client=owner, status=RequestStatus.DRAFT,
+                                  product_name="Serum Matriks")
+        key = storage_put(b"%PDF-1.4 matrix", folder="maklon", suffix=".pdf")
+        db.session.add(MaklonFile(request_id=req.id, kind="reference", file_key=key,
+                                  filename="spec.pdf", content_type="application/pdf",
+                                  size=15))
+        db.session.commit()
+    return req
+
+
+def _maklon_url_args(endpoint: str) -> dict:
+    req = _foreign_maklon_request()
+    if endpoint == "maklon.request_file":
+        return {"number": req.number, "file_id": req.files[0].id}
+    return {"number": req.number}
 
 
 def test_every_route_is_declared_in_the_matrix(app):

@@ -7,6 +7,8 @@ import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from app.accounts.models import Company, User
 from app.core.clock import utcnow
 from app.extensions import db
@@ -90,6 +92,56 @@ def make_maklon_request(*, client: User, status: str = RequestStatus.SUBMITTED,
     return request
 
 
+def make_signed_order(*, client: User, total: int = 15_000_000,
+                      split: tuple[int, int, int] = (30, 40, 30),
+                      paid: tuple[str, ...] = (), promised_in_days: int = 60,
+                      **kwargs) -> MaklonRequest:
+    """A signed maklon order of `client`'s company as signing leaves it: stage
+    concept_approved, the three milestones (dp unlocks material_purchase, mid formulation,
+    final shipping_scheduled; `paid` lists the kinds already paid) and the first
+    ProductionStage row (by the system)."""
+    from app.maklon.models import (
+        MilestoneKind,
+        MilestonePayment,
+        MilestoneStatus,
+        ProductionStage,
+        Stage,
+    )
+
+    now = utcnow()
+    request = make_maklon_request(client=client, status=RequestStatus.SIGNED,
+                                  stage=Stage.CONCEPT_APPROVED, signed_at=now,
+                                  promised_date=date.today() + timedelta(days=promised_in_days),
+                                  **kwargs)
+    unlocks = {MilestoneKind.DP: Stage.MATERIAL_PURCHASE, MilestoneKind.MID: Stage.FORMULATION,
+               MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
+    amounts = [total * p // 100 for p in split]
+    amounts[-1] = total - sum(amounts[:-1])
+    for position, (kind, percent, amount) in enumerate(
+            zip(MilestoneKind.ALL, split, amounts, strict=True), start=1):
+        is_paid = kind in paid
+        db.session.add(MilestonePayment(
+            request_id=request.id, kind=kind, position=position, percent=percent,
+            amount=amount, unlocks_stage=unlocks[kind],
+            status=MilestoneStatus.PAID if is_paid else MilestoneStatus.UNPAID,
+            paid_at=now if is_paid else None))
+    db.session.add(ProductionStage(request_id=request.id, stage=Stage.CONCEPT_APPROVED,
+                                   staff_id=None, staff_name="",
+                                   note="Kontrak ditandatangani", entered_at=now))
+    db.session.flush()
+    return request
+
+
+def pay_milestone(request: MaklonRequest, kind: str) -> None:
+    """Mark one milestone of `request` paid (what the payments module does)."""
+    from app.maklon.models import MilestonePayment, MilestoneStatus
+
+    milestone = db.session.scalar(select(MilestonePayment).where(
+        MilestonePayment.request_id == request.id, MilestonePayment.kind == kind))
+    milestone.status = MilestoneStatus.PAID
+    milestone.paid_at = utcnow()
+    db.session.flush()
+
 # Quotes, contracts and milestone payments (QUOTE) ------------------------------------------
 def make_quote(*, request: MaklonRequest, staff: User | None = None, approve: bool = True,
                split: dict[str, int] | None = None, valid_days: int = 14,
@@ -130,7 +182,7 @@ def make_signed_request(*, client: User | None = None, **kwargs) -> MaklonReques
     return request
 
 
-def pay_milestone(milestone, *, payer: User | None = None, method: str = "va_bca",
+def pay_milestone_sandbox(milestone, *, payer: User | None = None, method: str = "va_bca",
                   twice: bool = False):
     """Pay a milestone like the client would, through the sandbox gateway (commits; the
     webhook and the jobs run in the test's thread). Returns the Payment."""

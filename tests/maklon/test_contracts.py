@@ -220,9 +220,9 @@ def test_the_public_verification_is_rate_limited(app, db, client):
 def test_another_companys_client_gets_404_on_every_page(db, client, login_as):
     req = make_signed_request()
     from app.maklon.models import MilestonePayment as M
-    from tests.maklon.factories import pay_milestone
+    from tests.maklon.factories import pay_milestone_sandbox
 
-    payment = pay_milestone(db.session.scalars(select(M).where(M.kind == "dp")).one())
+    payment = pay_milestone_sandbox(db.session.scalars(select(M).where(M.kind == "dp")).one())
     stranger = make_maklon_client()
     db.session.commit()
     login_as(stranger)

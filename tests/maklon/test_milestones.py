@@ -14,7 +14,7 @@ from app.payments.gateways.sandbox import sandbox_simulate
 from app.payments.invoices import milestone_invoice_issue
 from app.payments.models import Invoice, Payment, PayStatus
 from app.payments.services import payment_charge
-from tests.maklon.factories import make_maklon_client, make_signed_request, pay_milestone
+from tests.maklon.factories import make_maklon_client, make_signed_request, pay_milestone_sandbox
 
 
 def _milestone(db, kind: str = "dp") -> MilestonePayment:
@@ -44,7 +44,7 @@ def test_the_signed_schedule_sums_to_the_quote_total(db):
 
 def test_a_settlement_delivered_twice_pays_the_milestone_once_with_one_invoice(db):
     make_signed_request()
-    payment = pay_milestone(_milestone(db), twice=True)
+    payment = pay_milestone_sandbox(_milestone(db), twice=True)
     db.session.expire_all()
     milestone = _milestone(db)
     assert milestone.status == MilestoneStatus.PAID and milestone.paid_at is not None
@@ -79,7 +79,7 @@ def test_an_expired_payment_leaves_the_milestone_unpaid_and_a_new_payment_can_fo
     assert db.session.get(Payment, first.id).status == PayStatus.EXPIRED
     milestone = _milestone(db, "mid")
     assert milestone.status == MilestoneStatus.UNPAID
-    second = pay_milestone(milestone)
+    second = pay_milestone_sandbox(milestone)
     assert second.id != first.id
     db.session.expire_all()
     assert _milestone(db, "mid").status == MilestoneStatus.PAID
@@ -127,7 +127,7 @@ def test_the_client_pays_through_the_page_and_the_status_block_stops_when_paid(d
 
 def test_another_company_cannot_download_a_milestone_invoice(db, client, login_as):
     make_signed_request()
-    pay_milestone(_milestone(db))
+    pay_milestone_sandbox(_milestone(db))
     invoice = db.session.scalars(select(Invoice)).one()
     stranger = make_maklon_client()
     db.session.commit()
@@ -137,7 +137,7 @@ def test_another_company_cannot_download_a_milestone_invoice(db, client, login_a
 
 def test_a_colleague_of_the_same_company_may_download_it(db, client, login_as):
     req = make_signed_request()
-    pay_milestone(_milestone(db))
+    pay_milestone_sandbox(_milestone(db))
     invoice = db.session.scalars(select(Invoice)).one()
     colleague = make_maklon_client(company=req.company)
     db.session.commit()

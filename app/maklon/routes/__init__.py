@@ -17,4 +17,13 @@ from flask import Blueprint
 
 bp = Blueprint("maklon", __name__)
 
-from app.maklon.routes import contracts, milestones, quotes  # noqa: E402,F401
+from app.maklon.routes import (  # noqa: E402, F401  # noqa: E402,F401
+    contracts,
+    formulas,
+    goods,
+    materials,
+    milestones,
+    production,
+    quotes,
+    requests,
+)

@@ -48,12 +48,6 @@ from app.maklon.quotes import (
     terms_parse,
 )
 from app.maklon.routes import bp
-from app.maklon.tabs import tabs_for
-
-
-@bp.app_context_processor
-def _maklon_tabs() -> dict:
-    return {"maklon_tabs": tabs_for}
 
 
 def _default_form(req: MaklonRequest) -> dict[str, str]:

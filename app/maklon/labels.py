@@ -1,0 +1,66 @@
+"""What the maklon vocabularies are called on screen (Indonesian source strings).
+
+Every page and email of the maklon area takes its labels from here, so a status or a
+product type reads the same everywhere."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from app.maklon.models import FormulaChoice, Packaging, ProductType, RequestStatus
+from app.maklon.pricing import (
+    LINE_DEVELOPMENT,
+    LINE_IMPORT,
+    LINE_LABOUR,
+    LINE_LOCAL,
+    LINE_PACKAGING,
+)
+
+PRODUCT_TYPE_LABELS = {
+    ProductType.SKINCARE: _l("Perawatan kulit (skincare)"),
+    ProductType.BODY_CARE: _l("Perawatan tubuh (body care)"),
+    ProductType.HAIR_CARE: _l("Perawatan rambut (hair care)"),
+    ProductType.DECORATIVE: _l("Kosmetik dekoratif"),
+    ProductType.SUPPLEMENT: _l("Suplemen"),
+    ProductType.OTHER: _l("Lainnya"),
+}
+
+PACKAGING_LABELS = {
+    Packaging.BOTTLE: _l("Botol"),
+    Packaging.JAR: _l("Jar (pot)"),
+    Packaging.TUBE: _l("Tube"),
+    Packaging.AIRLESS: _l("Airless pump"),
+    Packaging.SACHET: _l("Sachet"),
+    Packaging.POUCH: _l("Pouch"),
+    Packaging.CUSTOM: _l("Kemasan khusus (ukuran sendiri)"),
+}
+
+FORMULA_CHOICE_LABELS = {
+    FormulaChoice.STORED: _l("Pakai formula perusahaan yang tersimpan"),
+    FormulaChoice.DEVELOP: _l("Minta formula dikembangkan oleh kami"),
+    FormulaChoice.UPLOAD: _l("Unggah spesifikasi formula sendiri"),
+}
+
+REQUEST_STATUS_LABELS = {
+    RequestStatus.DRAFT: _l("Draf"),
+    RequestStatus.SUBMITTED: _l("Diajukan"),
+    RequestStatus.NEGOTIATING: _l("Negosiasi"),
+    RequestStatus.SIGNED: _l("Kontrak ditandatangani"),
+    RequestStatus.COMPLETED: _l("Selesai"),
+    RequestStatus.CANCELLED: _l("Dibatalkan"),
+}
+
+PRICE_LINE_LABELS = {
+    LINE_LOCAL: _l("Bahan baku lokal"),
+    LINE_IMPORT: _l("Bahan baku impor (termasuk biaya tambahan impor)"),
+    LINE_PACKAGING: _l("Kemasan"),
+    LINE_LABOUR: _l("Tenaga kerja & overhead"),
+    LINE_DEVELOPMENT: _l("Pengembangan formula"),
+}
+
+FILE_KIND_LABELS = {
+    "spec": _l("Spesifikasi formula"),
+    "reference": _l("Referensi"),
+}
+
+SIZE_UNITS = ("ml", "g")
