@@ -505,6 +505,7 @@ class Read:
     # A POST reader: the form it sends (a fresh dict per call: files are read once). It
     # must write nothing (a refused form, a check), so the readers after it see the same.
     post: Callable[[Scene], dict] | None = None
+    htmx: bool = False  # ask for the fragment htmx swaps in (HX-Request)
 
 
 def _u(template: str) -> Callable[[Scene], str]:
@@ -588,8 +589,24 @@ READS: dict[str, Read] = {
     "maklon formula (client)": Read("client", _u("/maklon/formula/{formula}")),
     "maklon formula form": Read("client", _u("/maklon/formula/{formula}/ubah")),
     "notices (client)": Read("client", _u("/notifikasi"), shows=False),
+    "maklon request form refused, typed (client)": Read(
+        "client", _u("/maklon/baru"), status=422,
+        post=lambda s: {"action": "submit", "product_name": s.payload[:120],
+                        "product_type": "skincare", "packaging": "bottle", "size": "30",
+                        "size_unit": "ml", "quantity": "1", "formula_choice": "develop",
+                        "notes": s.payload[:2000]}),
+    "maklon formula form refused, typed": Read(
+        "client", _u("/maklon/formula/{formula}/ubah"), status=422,
+        post=lambda s: {"nama": s.payload[:120], "jenis": "skincare", "bahan": ["x"],
+                        "jumlah": ["0"]}),
+    "maklon thread (htmx, refused message typed)": Read(
+        "client", _u("/maklon/{mk2}/pesan"), status=422, htmx=True,
+        post=lambda s: {"body": s.payload[:2000], "counter_unit_price": "<b>"}),
     # maklon: staff and admin
     "maklon staff requests": Read("admin", _u("/maklon/staf")),
+    "admin user (client)": Read("admin", _u("/admin/pengguna/{client}")),
+    "crm company (the client's, made by the first request)": Read(
+        "admin", _u("/crm/perusahaan/{client_company}")),
     "maklon request (staff)": Read("admin", _u("/maklon/{mk}")),
     "maklon quotes (staff)": Read("admin", _u("/maklon/{mk}/penawaran")),
     "maklon quotes with the quote form (staff)": Read("admin", _u("/maklon/{mk2}/penawaran")),
@@ -606,7 +623,19 @@ READS: dict[str, Read] = {
     "stage step refused, the note typed": Read(
         "admin", _u("/produksi/{mk3}/lanjut"), status=409,
         post=lambda s: {"dari": "concept_approved", "catatan": s.payload[:1000], "qc": ""}),
+    "production board (htmx)": Read("admin", _u("/produksi"), htmx=True),
+    "stage confirm (htmx: the card as the form)": Read(
+        "admin", _u("/produksi/{mk3}/lanjut"), htmx=True),
     "raw materials": Read("admin", _u("/bahan-baku")),
+    "raw material row (htmx)": Read("admin", _u("/bahan-baku/{material}"), htmx=True),
+    "raw material edit row (htmx)": Read("admin", _u("/bahan-baku/{material}/ubah"),
+                                         htmx=True),
+    "raw material stock row (htmx)": Read("admin", _u("/bahan-baku/{material}/ubah?stok=1"),
+                                          htmx=True),
+    "raw material form refused, typed": Read(
+        "admin", _u("/bahan-baku/baru"), status=422,
+        post=lambda s: {"kode": "<b>", "nama": s.payload[:120], "inci": s.payload[:200],
+                        "satuan": "g", "asal": "local", "batas": "0", "harga": "1"}),
     "raw materials (the payload as query)": Read(
         "admin", lambda s: "/bahan-baku?" + _query(s.payload[:100])),
     "raw material edit row": Read("admin", _u("/bahan-baku?ubah={material}")),
@@ -735,10 +764,11 @@ def test_stored_payload_renders_escaped_everywhere(app, db, make_client, tmp_pat
 
     for name, read in READS.items():
         url = read.url(scene)
+        headers = {"HX-Request": "true"} if read.htmx else {}
         if read.post is None:
-            response = clients[read.who].get(url)
+            response = clients[read.who].get(url, headers=headers)
         else:
-            response = clients[read.who].post(url, data=read.post(scene),
+            response = clients[read.who].post(url, data=read.post(scene), headers=headers,
                                               content_type="multipart/form-data")
         assert response.status_code == read.status, f"{name} ({url}): {response.status_code}"
         check_html(response.get_data(as_text=True), scene, name, shows=read.shows)
@@ -766,6 +796,14 @@ def test_stored_payload_renders_escaped_everywhere(app, db, make_client, tmp_pat
         text = re.sub(r"\s+", "", pdf_text(pdf.data, tmp_path))
         product = re.sub(r"\s+", "", db.session.get(Product, scene.ids["product"]).name)
         assert product[:30] in text
+
+    # The reference file comes back as an attachment under its display name: one header
+    # line, whatever the name holds.
+    file_id = db.session.get(MaklonRequest, scene.ids["mk_id"]).files[0].id
+    download = clients["client"].get(f"/maklon/{scene.ids['mk']}/berkas/{file_id}")
+    disposition = download.headers["Content-Disposition"]
+    assert download.status_code == 200 and disposition.startswith("attachment")
+    assert not re.search(r"[\r\n]", disposition)
 
     # The maklon PDFs (reportlab too): the signed contract prints the product, the
     # company and its address, the quote's note and the signer; the draft contract the
