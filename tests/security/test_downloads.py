@@ -39,6 +39,9 @@ DOWNLOADS: dict[str, Download] = {
                                     True, r"[a-z-]+-\d{8}\.csv"),
     "crm.companies_export": Download("admin", lambda ids: "/crm/perusahaan/ekspor.csv",
                                      "text/csv", True, r"[a-z-]+-\d{8}\.csv"),
+    "maklon.contract_download": Download(
+        "client", lambda ids: f"/maklon/{ids['contract']}/kontrak.pdf", "application/pdf",
+        True, r"Kontrak-MK-\d{4}-\d{6}\.pdf"),
     "core.media": Download("anonymous", lambda ids: f"/media/{ids['photo']}", "image/webp",
                            False),
     "static": Download("anonymous", lambda ids: "/static/css/app.css", "text/css", False),
@@ -55,7 +58,8 @@ def test_every_route_that_looks_like_a_download_is_listed(app):
 
 @pytest.fixture
 def files(db) -> dict:
-    """A paid order's invoice, an audit archive, a public product photo; who may read them."""
+    """A paid order's invoice, an audit archive, a public product photo, a signed maklon
+    contract; who may read them."""
     from datetime import timedelta
 
     from app.audit.archive import audit_archive
@@ -77,11 +81,15 @@ def files(db) -> dict:
     db.session.commit()
     audit_archive()
     db.session.commit()
+    from tests.maklon.factories import make_signed_request
+
+    contract = make_signed_request()
     return {
         "invoice": db.session.scalars(select(Invoice.id)).one(),
         "archive": db.session.scalars(select(AuditArchive.id)).one(),
         "photo": key,
-        "emails": {"buyer": buyer.email, "admin": admin.email},
+        "contract": contract.number,
+        "emails": {"buyer": buyer.email, "admin": admin.email, "client": contract.client.email},
     }
 
 
