@@ -459,9 +459,10 @@ def write_production(scene: Scene, clients) -> None:
 
 
 def write_more_maklon_orders(scene: Scene, clients) -> None:
-    """Two more requests of the company (through the services): one negotiating with an
-    approved quote (the staff quote form, the client's sign form and draft PDF) and one
-    signed, waiting for its DP on the board (the card and the confirm page)."""
+    """Three more requests of the company (through the services): one negotiating with an
+    approved quote (the staff quote form, the client's sign form and draft PDF), one
+    signed, waiting for its DP on the board (the card and the confirm page), and a draft
+    (its edit form holds the stored text in inputs and a textarea)."""
     client = _db.session.get(User, scene.ids["client"])
     admin = _db.session.get(User, scene.ids["admin"])
     negotiating = make_maklon_request(client=client, number=request_number(),
@@ -473,8 +474,11 @@ def write_more_maklon_orders(scene: Scene, clients) -> None:
     quote_approve(quote=quote, actor=admin)
     waiting = make_signed_order(client=client, number=request_number(),
                                 product_name=scene.text(120))
+    draft = make_maklon_request(client=client, number=request_number(),
+                                status=RequestStatus.DRAFT, product_name=scene.text(120),
+                                notes=scene.text(2000))
     _db.session.commit()
-    scene.ids.update(mk2=negotiating.number, mk3=waiting.number)
+    scene.ids.update(mk2=negotiating.number, mk3=waiting.number, draft=draft.number)
 
 
 MAKLON_EMAILS = ("maklon_stage", "maklon_quote_approved", "maklon_contract_signed",
@@ -506,6 +510,7 @@ class Read:
     # must write nothing (a refused form, a check), so the readers after it see the same.
     post: Callable[[Scene], dict] | None = None
     htmx: bool = False  # ask for the fragment htmx swaps in (HX-Request)
+    says: str = ""  # text the answer must contain (what the page concluded)
 
 
 def _u(template: str) -> Callable[[Scene], str]:
@@ -572,6 +577,7 @@ READS: dict[str, Read] = {
     # maklon: the client ({mk} completed, {mk2} negotiating, {mk3} waiting for its DP)
     "maklon requests (client)": Read("client", _u("/maklon")),
     "maklon request form (client)": Read("client", _u("/maklon/baru")),
+    "maklon draft edit form (client)": Read("client", _u("/maklon/{draft}/ubah")),
     "maklon request (client)": Read("client", _u("/maklon/{mk}")),
     "maklon quotes (client)": Read("client", _u("/maklon/{mk}/penawaran")),
     "maklon quotes (client, negotiating)": Read("client", _u("/maklon/{mk2}/penawaran")),
@@ -651,6 +657,7 @@ READS: dict[str, Read] = {
         "anonymous", _u("/invoice/verifikasi/{ms_invoice_code}"), shows=False),
     "contract verification (the signed PDF and its code)": Read(
         "anonymous", _u("/kontrak/verifikasi"), shows=False,
+        says='data-testid="contract-valid"',  # the seal covers the payload user agent
         post=lambda s: {"kode": s.ids["contract_code"],
                         "pdf": (io.BytesIO(_contract_pdf(s)), "kontrak.pdf")}),
 }
@@ -771,6 +778,7 @@ def test_stored_payload_renders_escaped_everywhere(app, db, make_client, tmp_pat
             response = clients[read.who].post(url, data=read.post(scene), headers=headers,
                                               content_type="multipart/form-data")
         assert response.status_code == read.status, f"{name} ({url}): {response.status_code}"
+        assert read.says in response.get_data(as_text=True), f"{name}: {read.says}"
         check_html(response.get_data(as_text=True), scene, name, shows=read.shows)
 
     rows = db.session.scalars(select(EmailOutbox).order_by(EmailOutbox.id)).all()
