@@ -584,9 +584,8 @@ def _fresh_draft(w) -> dict:
     from app.maklon.models import RequestStatus
     from tests.maklon.factories import make_maklon_request
 
-    number = f"MK-2026-9{next(_tokens):05d}"  # apart from the app's and the factory's
     return {"number": make_maklon_request(client=db.session.get(User, w.client_a_id),
-                                          status=RequestStatus.DRAFT, number=number).number}
+                                          status=RequestStatus.DRAFT).number}
 
 
 def _fresh_category(w) -> dict:
