@@ -68,7 +68,8 @@ from app.core.mail import mail_queue
 from app.core.storage import storage_put
 from app.extensions import db
 from app.maklon.contract_pdf import ContractDocument, ContractSigned, Party, contract_pdf
-from app.maklon.milestones import STAGE_LABELS, UNLOCKS, milestone_amounts, milestones_create
+from app.maklon.labels import MILESTONE_LABELS, PRICE_LINE_LABELS, STAGE_LABELS
+from app.maklon.milestones import UNLOCKS, milestone_amounts, milestones_create
 from app.maklon.models import (
     ContractSignature,
     MaklonRequest,
@@ -79,7 +80,7 @@ from app.maklon.models import (
     RequestStatus,
     Stage,
 )
-from app.maklon.quotes import LINE_LABELS, MILESTONE_LABELS, latest_quote, quote_unacceptable
+from app.maklon.quotes import latest_quote, quote_unacceptable
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ def contract_document(request: MaklonRequest, quote: Quote,
                (str(_l("Jenis")), request.product_type or "-"),
                (str(_l("Kemasan")), f"{request.packaging or '-'} · {size}"),
                (str(_l("Jumlah")), str(quote.quantity))]
-    lines = [(str(LINE_LABELS.get(line["key"], line["key"])), int(line["amount"]))
+    lines = [(str(PRICE_LINE_LABELS.get(line["key"], line["key"])), int(line["amount"]))
              for line in quote.breakdown.get("lines", [])]
     breakdown = quote.breakdown
     if breakdown.get("margin"):

@@ -88,3 +88,98 @@ def demo_maklon() -> None:
             FormulaLine(material_id=materials[code].id, amount=Decimal(amount))
             for code, amount in DEMO_FORMULA_LINES])
     db.session.flush()
+    _demo_orders(client=client, formula=formula)
+
+
+# product, type, packaging, size, quantity, formula?, what happens to it
+DEMO_REQUESTS = (
+    ("Body Lotion Kunyit Cerah", "body_care", "bottle", 200, 3_000, False, "draft"),
+    ("Sampo Lidah Buaya Segar", "hair_care", "bottle", 250, 5_000, False, "submitted"),
+    ("Toner Centella Menenangkan", "skincare", "bottle", 100, 2_000, False, "approved"),
+    (DEMO_FORMULA, "skincare", "bottle", 30, 2_000, True, "production"),
+    ("Sabun Cair Mawar", "body_care", "bottle", 250, 1_000, False, "completed"),
+)
+
+
+def _demo_orders(*, client: User, formula: Formula) -> None:
+    """The demo client's requests, one at each point of the journey: a draft, one waiting
+    for a quote, one with an approved quote ready to sign (and a negotiation thread), one
+    in formulation (DP and mid paid, materials reserved and consumed) and one completed
+    (all paid; its goods can be moved into the client's store). Through the real services,
+    so every row (quotes, contract, seal, payments, invoices, stages) is what users make.
+    Skipped when the company has requests already."""
+    from datetime import timedelta
+
+    from app.core.clock import to_wib, utcnow
+    from app.maklon.contracts import SignContext, contract_sign
+    from app.maklon.models import MaklonRequest, MilestoneKind, Stage
+    from app.maklon.otdr import otdr_compute
+    from app.maklon.quotes import DEFAULT_SPLIT, QuoteTerms, quote_approve, quote_create
+    from app.maklon.requests import request_save, request_submit
+    from app.maklon.stages import QcResult, stage_advance
+
+    if db.session.scalars(select(MaklonRequest.id).where(
+            MaklonRequest.company_id == client.company_id)).first() is not None:
+        return
+    staff = db.session.scalars(select(User).where(User.email == "staff@racik.test")).one()
+    admin = db.session.scalars(select(User).where(User.email == "admin@racik.test")).one()
+    today = to_wib(utcnow()).date()
+    for product, kind, packaging, size, quantity, stored, fate in DEMO_REQUESTS:
+        values = {"product_type": kind, "product_name": product, "packaging": packaging,
+                  "size": size, "size_unit": "ml", "quantity": quantity,
+                  "formula_choice": "stored" if stored else "develop",
+                  "formula_id": formula.id if stored else None,
+                  "desired_date": today + timedelta(days=150),
+                  "notes": "Aroma lembut, tanpa pewarna buatan. Label menyusul dari tim desain."}
+        if fate == "draft":
+            request_save(client=client, values={**values, "quantity": None})
+            continue
+        request = request_submit(client=client, values=values)
+        if fate == "submitted":
+            continue
+        quote = quote_create(request=request, actor=staff, terms=QuoteTerms(
+            delivery_date=today + timedelta(days=140), valid_until=today + timedelta(days=21),
+            split=dict(DEFAULT_SPLIT), note="Harga sudah termasuk uji stabilitas 2 minggu."))
+        quote_approve(quote=quote, actor=admin)
+        if fate == "approved":
+            from app.maklon.quotes import message_post
+
+            message_post(request=request, author=client, body="Apakah bisa memakai botol "
+                         "kaca amber? Kami juga ingin tahu harga untuk 3.000 unit.",
+                         counter_quantity=3_000)
+            message_post(request=request, author=staff, body="Bisa, botol kaca amber "
+                         "menambah sekitar Rp 900 per unit. Penawaran ini untuk botol PET; "
+                         "kami siapkan versi baru bila Bapak/Ibu setuju.")
+            continue
+        from app.demo import DEMO_PASSWORD
+
+        contract_sign(request=request, client=client, secret=DEMO_PASSWORD,
+                      context=SignContext(ip="127.0.0.1", user_agent="Racik demo"))
+        paid = ((MilestoneKind.DP, MilestoneKind.MID) if fate == "production"
+                else MilestoneKind.ALL)
+        for milestone in request.milestones:
+            if milestone.kind in paid:
+                _demo_pay(milestone, client)
+        steps = [(Stage.MATERIAL_PURCHASE, "PO bahan baku dikirim ke pemasok.", ""),
+                 (Stage.FORMULATION, "Batch dicampur di tangki 500 L.", "")]
+        if fate == "completed":
+            steps += [(Stage.QC, "Sampel dikirim ke lab QC.", ""),
+                      (Stage.PACKAGING, "pH 5,5, viskositas sesuai spesifikasi.",
+                       QcResult.PASS),
+                      (Stage.SHIPPING_SCHEDULED, "Dijemput kurir Jumat pagi.", ""),
+                      (Stage.DONE, "Diterima gudang klien.", "")]
+        for to, note, qc in steps:
+            stage_advance(request=request, to=to, actor=staff, note=note, qc_result=qc)
+    otdr_compute()
+    db.session.flush()
+
+
+def _demo_pay(milestone, client: User) -> None:
+    """Pay a milestone through the sandbox gateway, as if the client had transferred."""
+    from app.maklon.milestones import milestone_payment_start
+    from app.payments.gateways.sandbox import sandbox_pay_now
+    from app.payments.services import payment_charge
+
+    payment, _ = milestone_payment_start(milestone=milestone, payer=client, method="va_bca")
+    payment_charge(payment)
+    sandbox_pay_now(payment.reference)

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from app.maklon.models import FormulaChoice, Packaging, ProductType, RequestStatus
+from app.maklon.models import (
+    FormulaChoice,
+    MilestoneKind,
+    MilestoneStatus,
+    Packaging,
+    ProductType,
+    QuoteStatus,
+    RequestStatus,
+    Stage,
+)
 from app.maklon.pricing import (
     LINE_DEVELOPMENT,
     LINE_IMPORT,
@@ -64,3 +73,46 @@ FILE_KIND_LABELS = {
 }
 
 SIZE_UNITS = ("ml", "g")
+
+STAGE_LABELS = {
+    Stage.CONCEPT_APPROVED: _l("Konsep Disetujui"),
+    Stage.MATERIAL_PURCHASE: _l("Pembelian Bahan Baku"),
+    Stage.FORMULATION: _l("Proses Formulasi"),
+    Stage.QC: _l("Kontrol Kualitas"),
+    Stage.PACKAGING: _l("Pengemasan"),
+    Stage.SHIPPING_SCHEDULED: _l("Pengiriman Dijadwalkan"),
+    Stage.DONE: _l("Selesai"),
+}
+QC_LABELS = {"pass": _l("Lulus"), "fail": _l("Gagal")}
+
+QUOTE_STATUS_LABELS = {
+    QuoteStatus.PENDING_APPROVAL: _l("Menunggu persetujuan admin"),
+    QuoteStatus.APPROVED: _l("Disetujui"),
+    QuoteStatus.SUPERSEDED: _l("Digantikan versi baru"),
+    QuoteStatus.ACCEPTED: _l("Diterima (kontrak)"),
+}
+
+MILESTONE_LABELS = {
+    MilestoneKind.DP: _l("DP"),
+    MilestoneKind.MID: _l("Termin tengah"),
+    MilestoneKind.FINAL: _l("Pelunasan"),
+}
+# The same, inside a sentence ("Menunggu pembayaran termin tengah 40% ...").
+MILESTONE_PHRASES = {
+    MilestoneKind.DP: _l("DP"),
+    MilestoneKind.MID: _l("termin tengah"),
+    MilestoneKind.FINAL: _l("pelunasan"),
+}
+MILESTONE_STATUS_LABELS = {MilestoneStatus.UNPAID: _l("Belum dibayar"),
+                           MilestoneStatus.PAID: _l("Lunas")}
+
+DIFF_LABELS = {
+    "quantity": _l("Jumlah"),
+    "unit_price": _l("Harga satuan"),
+    "total": _l("Total"),
+    "delivery_date": _l("Tanggal kirim"),
+    "valid_until": _l("Berlaku sampai"),
+    "split": _l("Pembagian termin"),
+    "margin": _l("Margin %"),
+    "discount": _l("Diskon %"),
+}

@@ -48,13 +48,6 @@ UNLOCKS = {MilestoneKind.DP: Stage.MATERIAL_PURCHASE, MilestoneKind.MID: Stage.F
            MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
 POSITIONS = {MilestoneKind.DP: 1, MilestoneKind.MID: 2, MilestoneKind.FINAL: 3}
 KIND_BY_SLUG = {kind: kind for kind in MilestoneKind.ALL}
-STAGE_LABELS = {
-    Stage.MATERIAL_PURCHASE: _l("Pembelian Bahan Baku"),
-    Stage.FORMULATION: _l("Proses Formulasi"),
-    Stage.SHIPPING_SCHEDULED: _l("Pengiriman Dijadwalkan"),
-}
-MILESTONE_STATUS_LABELS = {MilestoneStatus.UNPAID: _l("Belum dibayar"),
-                           MilestoneStatus.PAID: _l("Lunas")}
 INVOICE_LINE_NAMES = {MilestoneKind.DP: "Termin DP", MilestoneKind.MID: "Termin Tengah",
                       MilestoneKind.FINAL: "Termin Pelunasan"}
 

@@ -45,11 +45,6 @@ from app.maklon.models import (
     RequestStatus,
 )
 from app.maklon.pricing import (
-    LINE_DEVELOPMENT,
-    LINE_IMPORT,
-    LINE_LABOUR,
-    LINE_LOCAL,
-    LINE_PACKAGING,
     price,
     price_params,
     pricing_inputs,
@@ -64,34 +59,6 @@ MESSAGE_MAX = 2_000
 QUANTITY_MAX = 10_000_000
 PRICE_MAX = 10**12
 
-QUOTE_STATUS_LABELS = {
-    QuoteStatus.PENDING_APPROVAL: _l("Menunggu persetujuan admin"),
-    QuoteStatus.APPROVED: _l("Disetujui"),
-    QuoteStatus.SUPERSEDED: _l("Digantikan versi baru"),
-    QuoteStatus.ACCEPTED: _l("Diterima (kontrak)"),
-}
-MILESTONE_LABELS = {
-    MilestoneKind.DP: _l("DP"),
-    MilestoneKind.MID: _l("Termin tengah"),
-    MilestoneKind.FINAL: _l("Pelunasan"),
-}
-LINE_LABELS = {
-    LINE_LOCAL: _l("Bahan baku lokal"),
-    LINE_IMPORT: _l("Bahan baku impor"),
-    LINE_PACKAGING: _l("Kemasan"),
-    LINE_LABOUR: _l("Tenaga kerja & overhead"),
-    LINE_DEVELOPMENT: _l("Pengembangan formula"),
-}
-DIFF_LABELS = {
-    "quantity": _l("Jumlah"),
-    "unit_price": _l("Harga satuan"),
-    "total": _l("Total"),
-    "delivery_date": _l("Tanggal kirim"),
-    "valid_until": _l("Berlaku sampai"),
-    "split": _l("Pembagian termin"),
-    "margin": _l("Margin %"),
-    "discount": _l("Diskon %"),
-}
 
 QUOTE_APPROVED_NOTICE = "maklon_quote_approved"
 notice_kind(QUOTE_APPROVED_NOTICE,

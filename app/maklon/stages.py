@@ -39,6 +39,7 @@ from app.core.mail import mail_queue
 from app.core.money import format_rupiah
 from app.core.storage import storage_put
 from app.extensions import db
+from app.maklon.labels import MILESTONE_PHRASES, QC_LABELS, STAGE_LABELS
 from app.maklon.materials import Shortage, ShortageLine, materials_consume, materials_reserve
 from app.maklon.models import (
     MaklonRequest,
@@ -62,21 +63,6 @@ class QcResult:
     ALL = (PASS, FAIL)
 
 
-STAGE_LABELS = {
-    Stage.CONCEPT_APPROVED: _l("Konsep Disetujui"),
-    Stage.MATERIAL_PURCHASE: _l("Pembelian Bahan Baku"),
-    Stage.FORMULATION: _l("Proses Formulasi"),
-    Stage.QC: _l("Kontrol Kualitas"),
-    Stage.PACKAGING: _l("Pengemasan"),
-    Stage.SHIPPING_SCHEDULED: _l("Pengiriman Dijadwalkan"),
-    Stage.DONE: _l("Selesai"),
-}
-QC_LABELS = {QcResult.PASS: _l("Lulus"), QcResult.FAIL: _l("Gagal")}
-MILESTONE_LABELS = {
-    MilestoneKind.DP: _l("DP"),
-    MilestoneKind.MID: _l("termin tengah"),
-    MilestoneKind.FINAL: _l("pelunasan"),
-}
 
 # (from, to) -> the QC result that move needs ("" when none). Anything else is refused.
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -153,9 +139,9 @@ def gate_message(milestone: MilestonePayment | None, kind: str) -> str:
     """'Menunggu pembayaran DP 30% (Rp 4.500.000).'"""
     if milestone is None:
         return str(_l("Menunggu pembayaran %(label)s: jadwal pembayarannya belum dibuat.",
-                      label=MILESTONE_LABELS[kind]))
+                      label=MILESTONE_PHRASES[kind]))
     return str(_l("Menunggu pembayaran %(label)s %(percent)s%% (%(amount)s).",
-                  label=MILESTONE_LABELS[kind], percent=milestone.percent,
+                  label=MILESTONE_PHRASES[kind], percent=milestone.percent,
                   amount=format_rupiah(milestone.amount)))
 
 

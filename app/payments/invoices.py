@@ -28,6 +28,7 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -38,6 +39,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts.models import User
 from app.core.clock import to_wib, utcnow
 from app.core.company import company_identity
 from app.core.http import public_url
@@ -238,24 +240,34 @@ def invoice_issue(order_id: int) -> dict[str, Any]:
         return {"invoice_id": existing.id, "number": existing.number, "created": False}
 
     buyer = order.buyer
-    with force_locale(buyer.locale or "id"):
-        pdf = invoice_pdf(_document(invoice, order, tax))
+    _invoice_file_and_mail(
+        invoice, lambda: _document(invoice, order, tax), to=buyer, template="invoice",
+        subject=_l("Invoice %(number)s untuk pesanan %(order)s", number=invoice.number,
+                   order=order.number),
+        order=order, store_name=store.name,
+        link=public_url("orders.order_detail", number=order.number))
+    log.info("invoice %s issued for order %s (%s bytes)", invoice.number, order.number,
+             invoice.size)
+    return {"invoice_id": invoice.id, "number": invoice.number, "created": True}
+
+
+def _invoice_file_and_mail(invoice: Invoice, document: Callable[[], InvoiceDocument], *,
+                           to: User, template: str, subject: Any, **context: Any) -> None:
+    """Render `document()` in the recipient's language, store the PDF with its SHA-256 on
+    `invoice`, and queue the email with the PDF attached (after commit). Flushes."""
+    with force_locale(to.locale or "id"):
+        pdf = invoice_pdf(document())
     invoice.file_key = storage_put(pdf, folder=INVOICE_FOLDER, suffix=".pdf")
     invoice.sha256 = hashlib.sha256(pdf).hexdigest()
     invoice.size = len(pdf)
     mail_queue(
-        to=buyer.email, template="invoice", locale=buyer.locale,
-        subject=_l("Invoice %(number)s untuk pesanan %(order)s", number=invoice.number,
-                   order=order.number),
+        to=to.email, template=template, locale=to.locale, subject=subject,
         attachments=[{"key": invoice.file_key, "filename": invoice_filename(invoice),
                       "content_type": "application/pdf"}],
-        name=buyer.name, invoice=invoice, order=order, store_name=store.name,
-        link=public_url("orders.order_detail", number=order.number),
-        verify_link=public_url("payments.invoice_verify", code=invoice.verification_code))
+        name=to.name, invoice=invoice,
+        verify_link=public_url("payments.invoice_verify", code=invoice.verification_code),
+        **context)
     db.session.flush()
-    log.info("invoice %s issued for order %s (%s bytes)", invoice.number, order.number,
-             invoice.size)
-    return {"invoice_id": invoice.id, "number": invoice.number, "created": True}
 
 
 def _document(invoice: Invoice, order: Order, tax: InvoiceTax) -> InvoiceDocument:
@@ -375,21 +387,12 @@ def milestone_invoice_issue(milestone_id: int) -> dict[str, Any]:
         verification_url=public_url("payments.invoice_verify",
                                     code=invoice.verification_code),
         platform_name=company.name, logo_path=_logo_path(company.logo))
-    with force_locale(client.locale or "id"):
-        pdf = invoice_pdf(document)
-    invoice.file_key = storage_put(pdf, folder=INVOICE_FOLDER, suffix=".pdf")
-    invoice.sha256 = hashlib.sha256(pdf).hexdigest()
-    invoice.size = len(pdf)
-    mail_queue(
-        to=client.email, template="maklon_milestone_invoice", locale=client.locale,
+    _invoice_file_and_mail(
+        invoice, lambda: document, to=client, template="maklon_milestone_invoice",
         subject=_l("Invoice %(number)s untuk %(order)s", number=invoice.number,
                    order=request.number),
-        attachments=[{"key": invoice.file_key, "filename": invoice_filename(invoice),
-                      "content_type": "application/pdf"}],
-        name=client.name, invoice=invoice, request=request, line_name=line_name,
-        link=public_url("maklon.milestones", number=request.number),
-        verify_link=public_url("payments.invoice_verify", code=invoice.verification_code))
-    db.session.flush()
+        request=request, line_name=line_name,
+        link=public_url("maklon.milestones", number=request.number))
     log.info("invoice %s issued for milestone %s of %s", invoice.number, milestone.kind,
              request.number)
     return {"invoice_id": invoice.id, "number": invoice.number, "created": True}

@@ -39,27 +39,32 @@ DOWNLOADS: dict[str, Download] = {
                                     True, r"[a-z-]+-\d{8}\.csv"),
     "crm.companies_export": Download("admin", lambda ids: "/crm/perusahaan/ekspor.csv",
                                      "text/csv", True, r"[a-z-]+-\d{8}\.csv"),
-    "maklon.contract_download": Download(
-        "client", lambda ids: f"/maklon/{ids['contract']}/kontrak.pdf", "application/pdf",
-        True, r"Kontrak-MK-\d{4}-\d{6}\.pdf"),
     "core.media": Download("anonymous", lambda ids: f"/media/{ids['photo']}", "image/webp",
                            False),
     "static": Download("anonymous", lambda ids: "/static/css/app.css", "text/css", False),
+    "maklon.contract_download": Download(
+        "client", lambda ids: f"/maklon/{ids['maklon']}/kontrak.pdf", "application/pdf", True,
+        r"Kontrak-MK-\d{4}-\d{6}\.pdf"),
+    "maklon.request_file": Download(
+        "client", lambda ids: f"/maklon/{ids['maklon']}/berkas/{ids['maklon_file']}",
+        "application/pdf", True, r"spesifikasi-serum\.pdf"),
+    "maklon.stage_photo": Download(
+        "client", lambda ids: f"/maklon/{ids['maklon']}/produksi/foto/{ids['stage']}",
+        "image/webp", False),
 }
 LOOKS_LIKE_A_FILE = re.compile(r"\.(pdf|csv|gz|zip|xlsx|json)$|unduh|ekspor|download|^/media/|"
-                               r"^/static/")
+                               r"^/static/|/berkas/|/foto/")
 
 
 def test_every_route_that_looks_like_a_download_is_listed(app):
     found = {rule.endpoint for rule in app.url_map.iter_rules()
-             if LOOKS_LIKE_A_FILE.search(rule.rule)}
+             if LOOKS_LIKE_A_FILE.search(rule.rule) and "GET" in (rule.methods or ())}
     assert found == set(DOWNLOADS)
 
 
 @pytest.fixture
 def files(db) -> dict:
-    """A paid order's invoice, an audit archive, a public product photo, a signed maklon
-    contract; who may read them."""
+    """A paid order's invoice, an audit archive, a public product photo; who may read them."""
     from datetime import timedelta
 
     from app.audit.archive import audit_archive
@@ -81,16 +86,38 @@ def files(db) -> dict:
     db.session.commit()
     audit_archive()
     db.session.commit()
-    from tests.maklon.factories import make_signed_request
-
-    contract = make_signed_request()
+    maklon, client = _maklon_files(db)
     return {
         "invoice": db.session.scalars(select(Invoice.id)).one(),
         "archive": db.session.scalars(select(AuditArchive.id)).one(),
         "photo": key,
-        "contract": contract.number,
-        "emails": {"buyer": buyer.email, "admin": admin.email, "client": contract.client.email},
+        "emails": {"buyer": buyer.email, "admin": admin.email, "client": client.email},
+        **maklon,
     }
+
+
+def _maklon_files(db) -> tuple[dict, object]:
+    """A signed maklon order with its contract PDF, a specification file and a stage
+    photo, all readable by the order's client."""
+    from app.maklon.models import MaklonFile, ProductionStage
+    from tests.maklon.factories import make_maklon_client, make_signed_request
+
+    client = make_maklon_client()
+    request = make_signed_request(client=client)
+    pdf_key, photo_key = "maklon-files/2026/01/spec.pdf", "maklon-stages/2026/01/stage.webp"
+    for key, data in ((pdf_key, b"%PDF-1.4\n%%EOF\n"),
+                      (photo_key, b"RIFF\x00\x00\x00\x00WEBPVP8 ")):
+        path = storage_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    spec = MaklonFile(request_id=request.id, kind="spec", file_key=pdf_key,
+                      filename="spesifikasi-serum.pdf", content_type="application/pdf",
+                      size=16)
+    stage = ProductionStage(request_id=request.id, stage="concept_approved", staff_name="",
+                            photo_key=photo_key)
+    db.session.add_all([spec, stage])
+    db.session.commit()
+    return {"maklon": request.number, "maklon_file": spec.id, "stage": stage.id}, client
 
 
 @pytest.mark.parametrize("endpoint", sorted(DOWNLOADS))

@@ -38,9 +38,10 @@ from app.maklon.contracts import (
     contract_sign,
     contract_verify,
 )
-from app.maklon.milestones import STAGE_LABELS, UNLOCKS, milestone_amounts
+from app.maklon.labels import MILESTONE_LABELS, STAGE_LABELS
+from app.maklon.milestones import UNLOCKS, milestone_amounts
 from app.maklon.models import MaklonRequest, MilestoneKind
-from app.maklon.quotes import MILESTONE_LABELS, latest_quote, quote_unacceptable
+from app.maklon.quotes import latest_quote, quote_unacceptable
 from app.maklon.routes import bp
 
 log = logging.getLogger(__name__)

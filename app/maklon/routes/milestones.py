@@ -23,9 +23,8 @@ from app.core.http import render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
 from app.maklon.access import is_maklon_staff, request_or_404
+from app.maklon.labels import MILESTONE_LABELS, MILESTONE_STATUS_LABELS, STAGE_LABELS
 from app.maklon.milestones import (
-    MILESTONE_STATUS_LABELS,
-    STAGE_LABELS,
     MilestoneError,
     milestone_invoice,
     milestone_payment_start,
@@ -33,7 +32,6 @@ from app.maklon.milestones import (
     open_payment,
 )
 from app.maklon.models import MaklonRequest, MilestoneKind, MilestonePayment
-from app.maklon.quotes import MILESTONE_LABELS
 from app.maklon.routes import bp
 from app.orders.checkout import PAYMENT_METHODS
 from app.payments.models import Payment

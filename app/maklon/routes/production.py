@@ -35,13 +35,12 @@ from app.core.security import owned_or_404, role_required
 from app.core.storage import storage_send
 from app.extensions import db
 from app.maklon.access import is_maklon_staff, request_or_404
+from app.maklon.labels import QC_LABELS, STAGE_LABELS
 from app.maklon.models import MaklonRequest, ProductionStage, RequestStatus, Stage
 from app.maklon.otdr import otdr_latest
 from app.maklon.routes import bp
 from app.maklon.stages import (
     NEXT_STAGE,
-    QC_LABELS,
-    STAGE_LABELS,
     QcResult,
     StageConflict,
     StageError,

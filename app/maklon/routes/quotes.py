@@ -28,14 +28,16 @@ from app.core.http import is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
 from app.maklon.access import is_maklon_staff, request_or_404
+from app.maklon.labels import (
+    DIFF_LABELS,
+    MILESTONE_LABELS,
+    PRICE_LINE_LABELS,
+    QUOTE_STATUS_LABELS,
+)
 from app.maklon.models import MaklonRequest, Quote
 from app.maklon.quotes import (
     DEFAULT_SPLIT,
-    DIFF_LABELS,
-    LINE_LABELS,
-    MILESTONE_LABELS,
     QUOTABLE,
-    QUOTE_STATUS_LABELS,
     QuoteError,
     latest_quote,
     message_parse,
@@ -76,7 +78,7 @@ def _page(req: MaklonRequest, *, status: int = 200, errors: dict | None = None,
         unacceptable=quote_unacceptable(latest) if latest else None,
         errors=errors or {}, typed=typed or _default_form(req),
         message_errors=message_errors or {}, message_typed=message_typed or {},
-        status_labels=QUOTE_STATUS_LABELS, line_labels=LINE_LABELS, diff_labels=DIFF_LABELS,
+        status_labels=QUOTE_STATUS_LABELS, line_labels=PRICE_LINE_LABELS, diff_labels=DIFF_LABELS,
         milestone_labels=MILESTONE_LABELS)
 
 
