@@ -1,0 +1,14 @@
+"""Reports blueprint. The routes live in one module per page; each imports `bp` from here.
+Each module's docstring holds its URL table.
+
+    dashboards.py  /maklon/dasbor (client) and /admin/dasbor (admin)
+    exports.py     /admin/laporan: filtered reports, CSV/PDF exports, their downloads
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__)
+
+from app.reports.routes import dashboards, exports  # noqa: E402,F401

@@ -1,0 +1,19 @@
+"""Report jobs: a large export of a filtered report (queue `reports`)."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from app.core.queue import job_progress
+from app.reports.exports import export_write
+from app.reports.tables import ReportFilters
+
+
+def export_report(kind: str, fmt: str, filters: dict) -> dict:
+    """Write the export to storage; the result's `download` is the link the status
+    partial shows once the job is finished."""
+    job_progress(5)
+    written = export_write(kind, fmt, ReportFilters.from_json(filters))
+    adapter = current_app.url_map.bind("", script_name="/")
+    written["download"] = adapter.build("reports.export_download", {"key": written["key"]})
+    return written
