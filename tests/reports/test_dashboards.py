@@ -42,8 +42,9 @@ def marketplace(db):
     buyer = make_user()
     variant = make_product(store=seller.store, stock=100).variants[0]
     # Today in WIB starts at 2026-11-29 17:00 UTC.
-    _order(variant, buyer, at=datetime(2026, 11, 29, 17, 30, tzinfo=UTC), total=100_000)  # 00:30 WIB today
-    _order(variant, buyer, at=datetime(2026, 11, 29, 16, 30, tzinfo=UTC), total=20_000,  # 23:30 WIB yesterday
+    # 00:30 WIB today, then 23:30 WIB yesterday.
+    _order(variant, buyer, at=datetime(2026, 11, 29, 17, 30, tzinfo=UTC), total=100_000)
+    _order(variant, buyer, at=datetime(2026, 11, 29, 16, 30, tzinfo=UTC), total=20_000,
            status=OrderStatus.DELIVERED)
     _order(variant, buyer, at=NOW - timedelta(days=8), total=3_000)  # 30-day window only
     _order(variant, buyer, at=NOW - timedelta(days=40), total=400)  # outside every window
@@ -72,8 +73,10 @@ def test_new_users_pipeline_jobs_and_no_backup(db):
     moved.stage = Stage.QC
     make_maklon_request(client=client)  # submitted
     db.session.add_all([
-        JobRecord(job_id="j1", name="x", status=JobStatus.FAILED, created_at=NOW - timedelta(days=1)),
-        JobRecord(job_id="j2", name="x", status=JobStatus.FAILED, created_at=NOW - timedelta(days=9)),
+        JobRecord(job_id="j1", name="x", status=JobStatus.FAILED,
+                  created_at=NOW - timedelta(days=1)),
+        JobRecord(job_id="j2", name="x", status=JobStatus.FAILED,
+                  created_at=NOW - timedelta(days=9)),
         JobRecord(job_id="j3", name="x", status=JobStatus.FINISHED, created_at=NOW),
     ])
     db.session.flush()

@@ -171,8 +171,8 @@ def test_export_download_refuses_other_keys_and_other_roles(client, login_as, ma
 
 
 def test_finance_reports_invoices_payments_and_balances(client, login_as, db):
-    from tests.maklon.factories import pay_milestone_sandbox
     from app.maklon.models import MilestonePayment
+    from tests.maklon.factories import pay_milestone_sandbox
 
     maklon_client = make_maklon_client()
     order = make_signed_order(client=maklon_client, total=10_000_000)
