@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -228,7 +229,9 @@ def _balances_totals(f: ReportFilters) -> Select:
 
 
 def _plain(row) -> list[Any]:
-    return [_wib_text(v) if isinstance(v, datetime) else v for v in row]
+    """Datetimes as WIB text; SUMs as int (PostgreSQL gives Decimal for a SUM of bigint)."""
+    return [_wib_text(v) if isinstance(v, datetime) else int(v) if isinstance(v, Decimal)
+            else v for v in row]
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,14 @@ def test_finance_reports_invoices_payments_and_balances(client, login_as, db):
     export = client.post("/admin/laporan/ekspor", data={"laporan": "piutang", "format": "csv"})
     rows = list(csv.reader(io.StringIO(export.get_data().decode("utf-8-sig"))))
     assert [r[0] for r in rows[1:]] == [number] and rows[1][-1] == "7000000"
+
+
+def test_htmx_filtering_returns_the_partial_with_the_filters_for_export(client, login_as,
+                                                                        orders):
+    login_as("admin")
+    response = client.get("/admin/laporan", query_string=_query(orders),
+                          headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in html
+    assert f'name="toko" value="{orders["store_a"]}"' in html
+    assert 'name="dari" value="2026-11-10"' in html
