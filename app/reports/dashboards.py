@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from app.accounts.models import User
 from app.core.clock import WIB, to_wib, utcnow
@@ -95,6 +95,7 @@ class AdminDashboard:
     new_users: dict[str, int]  # d7 / d30
     stages: dict[str, int]  # signed orders per production stage
     requests_by_status: dict[str, int]
+    # Created in the last 30 days and still pending / paid in the last 30 days.
     payments: dict[str, int]  # pending_count, pending_sum, paid_count, paid_sum
     failed_jobs: int
     backup: BackupRecord | None
@@ -136,15 +137,15 @@ def admin_dashboard(now: datetime | None = None) -> AdminDashboard:
     requests_by_status = {status: int(n) for status, n in db.session.execute(
         select(MaklonRequest.status, func.count()).group_by(MaklonRequest.status))}
     month_ago = now - timedelta(days=30)
+    pending = (Payment.status == PayStatus.PENDING) & (Payment.created_at >= month_ago)
+    settled = (Payment.status == PayStatus.PAID) & (Payment.paid_at >= month_ago)
     pay_row = db.session.execute(select(
-        func.coalesce(func.sum(case((Payment.status == PayStatus.PENDING, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((Payment.status == PayStatus.PENDING, Payment.amount),
-                                    else_=0)), 0),
-        func.coalesce(func.sum(case((Payment.status == PayStatus.PAID, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((pending, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((pending, Payment.amount), else_=0)), 0),
+        func.coalesce(func.sum(case((settled, 1), else_=0)), 0),
         func.coalesce(func.sum(case(
-            (Payment.status == PayStatus.PAID,
-             func.coalesce(Payment.paid_amount, Payment.amount)), else_=0)), 0),
-    ).where(Payment.created_at >= month_ago)).one()
+            (settled, func.coalesce(Payment.paid_amount, Payment.amount)), else_=0)), 0),
+    ).where(or_(Payment.created_at >= month_ago, Payment.paid_at >= month_ago))).one()
     failed_jobs = db.session.scalar(
         select(func.count()).select_from(JobRecord)
         .where(JobRecord.status == JobStatus.FAILED,

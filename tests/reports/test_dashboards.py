@@ -170,3 +170,17 @@ def test_dashboards_need_login(client):
     for url in ("/maklon/dasbor", "/admin/dasbor", "/admin/laporan"):
         response = client.get(url)
         assert response.status_code == 302 and "/masuk" in response.headers["Location"]
+
+
+def test_admin_payments_figures_count_settled_and_pending(db, two_companies):
+    from app.maklon.milestones import milestone_payment_start
+
+    mid = db.session.scalar(select(MilestonePayment).join(MilestonePayment.request).where(
+        MilestonePayment.kind == "mid", MilestonePayment.request.has(
+            number=two_companies["order_b"])))
+    milestone_payment_start(milestone=mid, payer=two_companies["b"], method="va_bca")
+    db.session.commit()
+    figures = admin_dashboard()
+    # A's DP (30% of 10.000.000) settled; B's mid (40% of 99.000.000) waiting.
+    assert figures.payments == {"pending_count": 1, "pending_sum": 39_600_000,
+                                "paid_count": 1, "paid_sum": 3_000_000}

@@ -10,6 +10,7 @@ URL table:
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.accounts.models import RoleName
@@ -19,9 +20,17 @@ from app.maklon.labels import MILESTONE_LABELS, REQUEST_STATUS_LABELS, STAGE_LAB
 from app.maklon.models import Stage
 from app.maklon.otdr import otdr_latest
 from app.maklon.stages import stage_position
+from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.orders.models import OrderStatus
 from app.reports.dashboards import ClientDashboard, admin_dashboard, client_dashboard
+from app.reports.models import BackupStatus
 from app.reports.routes import bp
+
+BACKUP_STATUS_LABELS = {
+    BackupStatus.CREATED: _l("Belum diverifikasi"),
+    BackupStatus.VERIFIED: _l("Terverifikasi"),
+    BackupStatus.FAILED: _l("Verifikasi gagal"),
+}
 
 
 @bp.route("/maklon/dasbor")
@@ -42,4 +51,5 @@ def admin_dashboard_page():
     return render_page(
         "reports/admin_dashboard.html", figures=admin_dashboard(), otdr=otdr_latest(None),
         stage_labels=STAGE_LABELS, request_status_labels=REQUEST_STATUS_LABELS,
-        order_statuses=OrderStatus.ALL)
+        order_statuses=OrderStatus.ALL, order_status_labels=ORDER_STATUS_LABELS,
+        backup_status_labels=BACKUP_STATUS_LABELS)
