@@ -158,6 +158,8 @@ def prepare(url: str, plan: dict, n_clients: int) -> dict[str, list[Item]]:
         if status != 200:
             raise SystemExit(f"/maklon/baru answered {status} for {client['email']}")
         body = urlencode(_estimate_form(client, _csrf(html)))
+        # The form page put the CSRF secret into the session: post with that cookie.
+        cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
         rows["estimate"].append(Item("POST", "/maklon/perkiraan", base | htmx | {
             "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}, body, 200,
             "Rp"))
