@@ -133,6 +133,7 @@ def _init_extensions(app: Flask) -> None:
     import app.maklon.models
     import app.orders.models
     import app.payments.models
+    import app.reports.models
 
 
 def _unauthorized():

@@ -84,7 +84,11 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "app" not in request.fixturenames:
         return
-    application: Flask = request.getfixturevalue("app")
+    empty_tables(request.getfixturevalue("app"))
+
+
+def empty_tables(application: Flask) -> None:
+    """Empty every table but the seeded roles, and reset the rate limits."""
     with application.app_context():
         _db.session.remove()
         tables = [t for t in _db.metadata.sorted_tables if t.name != "roles"]

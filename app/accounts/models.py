@@ -18,6 +18,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import UTCDateTime, utcnow
@@ -206,6 +207,8 @@ class Store(db.Model):
     address: Mapped[str] = mapped_column(Text, default="", server_default="")
     npwp: Mapped[str] = mapped_column(String(20), default="", server_default="")
     pkp: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The Monday sales report email (app.reports.weekly); the seller may switch it off.
+    weekly_report: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     owner: Mapped[User] = relationship(back_populates="store")

@@ -23,6 +23,7 @@ def N_(msgid: str) -> str:
 
 
 NOTICE_TEXTS: dict[str, str] = {}  # kind -> Indonesian msgid with %(name)s placeholders
+MESSAGE_MAX = Notice.__table__.c.message.type.length  # 300
 
 
 def notice_kind(kind: str, msgid: str) -> None:
@@ -31,8 +32,10 @@ def notice_kind(kind: str, msgid: str) -> None:
 
 
 def notice_send(*, user_id: int, kind: str, params: dict[str, Any], link: str = "") -> Notice:
-    notice = Notice(user_id=user_id, kind=kind, message=NOTICE_TEXTS[kind] % params,
-                    params=params, link=link)
+    # `message` is a fallback copy (shown text comes from the params): cut to its column,
+    # as long names in the params overflow it (PostgreSQL refuses the insert).
+    message = (NOTICE_TEXTS[kind] % params)[:MESSAGE_MAX]
+    notice = Notice(user_id=user_id, kind=kind, message=message, params=params, link=link)
     db.session.add(notice)
     return notice
 

@@ -23,6 +23,7 @@ from app.maklon.models import (
     RawMaterial,
     RequestStatus,
 )
+from app.maklon.requests import request_number
 from tests.factories import make_user
 
 _sequence = itertools.count(1)
@@ -77,7 +78,7 @@ def make_maklon_request(*, client: User, status: str = RequestStatus.SUBMITTED,
     """A complete, valid request of `client`'s company in `status`."""
     n = next(_sequence)
     values = dict(
-        number=f"MK-{utcnow().year}-{n:06d}", company_id=client.company_id,
+        number=request_number(), company_id=client.company_id,
         client_id=client.id, status=status, product_type=ProductType.SKINCARE,
         product_name=f"Serum Uji {n}", packaging=Packaging.BOTTLE, size=size,
         size_unit="ml", quantity=quantity,

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.accounts.models import Company, User
 from app.audit.models import AuditEntry
 from app.core.models import Notice
+from app.core.notices import notice_text
 from app.maklon import requests as services
 from app.maklon.capability import earliest_feasible_date, wib_today
 from app.maklon.models import MaklonFile, MaklonRequest, RequestStatus
@@ -71,6 +72,20 @@ def test_submit_valid_request_audits_notifies_staff_and_stores_estimate(db, clie
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "maklon.request_submit", AuditEntry.object_id == req.number)) == 1
     assert db.session.scalars(select(Notice).where(Notice.user_id == staff.id)).one()
+
+
+def test_longest_company_and_product_names_still_notify_staff(db, client):
+    """The staff notice names the company (160) and the product (120): its stored message
+    (a 300-character column) is cut to fit (PostgreSQL refused it: a 500 on submit); the
+    notice list renders the full text from the params."""
+    staff = make_user(roles=("staff",))
+    _client(db, client, company=make_company(name="P" * 160))
+    response = client.post("/maklon/baru", data={**valid_form(product_name="S" * 120),
+                                                  "action": "submit"})
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    notice = db.session.scalars(select(Notice).where(Notice.user_id == staff.id)).one()
+    assert len(notice.message) <= 300
+    assert "P" * 160 in notice_text(notice) and "S" * 120 in notice_text(notice)
 
 
 def test_invalid_submit_saves_nothing_and_answers_422_with_field_messages(db, client):

@@ -18,6 +18,7 @@ from anywhere but our own paths; (3) `{{7*7}}`-style text is never rendered as 4
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -31,7 +32,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from app.accounts.models import Address, User
+from app.accounts.models import Address, Company, User
 from app.catalog.models import Product
 from app.catalog.services import OptionGroup, ProductData, product_create, store_settings_update
 from app.core.models import EmailOutbox
@@ -51,6 +52,18 @@ from app.crm.services import (
     wib_today,
 )
 from app.extensions import db as _db
+from app.inventory.models import StockMovement
+from app.maklon.models import (
+    ContractSignature,
+    Formula,
+    MaklonRequest,
+    MilestonePayment,
+    QuoteMessage,
+    RawMaterial,
+    RequestStatus,
+)
+from app.maklon.quotes import QuoteTerms, quote_approve, quote_create
+from app.maklon.requests import request_number
 from app.orders.cart import cart_add
 from app.orders.checkout import checkout_place, new_idempotency_key
 from app.orders.lifecycle import order_advance, order_cancel, order_confirm
@@ -59,7 +72,14 @@ from app.orders.returns import return_reject, return_request
 from app.orders.reviews import review_create, review_reply
 from app.payments.models import Invoice, Payment
 from tests.conftest import log_in
-from tests.factories import DEFAULT_PASSWORD, make_category, make_user, pay_checkout
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    make_category,
+    make_product,
+    make_user,
+    pay_checkout,
+)
+from tests.maklon.factories import make_maklon_request, make_signed_order, pay_milestone_sandbox
 
 LONG = ("<script>alert('panjang')</script>" + "Serum pencerah kulit " * 60
         + '"><img src=x onerror=alert(2)>')
@@ -127,6 +147,7 @@ def write_admin(scene: Scene, clients) -> None:
     admin = make_user(roles=("admin", "staff"), name=scene.text(120))
     admin.position = "sales"  # on the CRM team page
     _db.session.commit()
+    log_in(clients["admin"], admin.email)
     scene.emails["admin"] = admin.email
     scene.ids["admin"] = admin.id
 
@@ -138,6 +159,7 @@ def write_seller_and_store(scene: Scene, clients) -> None:
                           description=scene.text(5000), low_stock_threshold=5,
                           shipping_cost=10_000, address=scene.text(1000))
     _db.session.commit()
+    log_in(clients["seller"], seller.email)
     scene.emails["seller"] = seller.email
     scene.ids.update(seller=seller.id, store=seller.store.id, slug=seller.store.slug)
 
@@ -276,10 +298,202 @@ def write_crm(scene: Scene, clients) -> None:
     scene.ids.update(company=company.id, contact=contact.id, lead=lead.id, task=task.id)
 
 
+# --- maklon (issue #6) --------------------------------------------------------------------
+# The fields users type go through the real routes (client, and the admin as staff); each
+# writer reads back what was stored, so the checks compare against the exact stored text.
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _post(client, url: str, data: dict, *, expect: int = 303, **kwargs):
+    response = client.post(url, data=data, **kwargs)
+    assert response.status_code == expect, (url, response.status_code,
+                                            response.get_data(as_text=True)[:2000])
+    return response
+
+
+def _wib_today():
+    from app.core.clock import to_wib, utcnow
+
+    return to_wib(utcnow()).date()
+
+
+def write_maklon_client(scene: Scene, clients) -> None:
+    """A client (who also sells: finished goods go into their store) named by the payload,
+    with a store product to receive the goods; no company yet (the first request makes it)."""
+    client = make_user(roles=("client", "seller"), name=scene.text(120),
+                       store_name=scene.text(120))
+    product = make_product(store=client.store, name=scene.text(150), stock=5)
+    _db.session.commit()
+    log_in(clients["client"], client.email)
+    scene.emails["client"] = client.email
+    scene.ids.update(client=client.id, goods_variant=product.variants[0].id)
+
+
+def write_maklon_request(scene: Scene, clients) -> None:
+    """The first request, submitted through /maklon/baru: the company (name, address) is
+    created with it; product name, notes and a reference file whose name is the payload
+    (slashes would be cut as a path, so they become underscores; quotes and line breaks
+    are percent-encoded as a browser sends them in a multipart filename)."""
+    filename = fit(scene.payload.replace("/", "_").replace("\\", "_"), 190) + ".pdf"
+    filename = filename.replace('"', "%22").replace("\n", "%0A").replace("\r", "%0D")
+    _post(clients["client"], "/maklon/baru", {
+        "action": "submit", "company_name": fit(scene.payload, 160), "company_npwp": "",
+        "company_address": fit(scene.payload, 500), "product_name": fit(scene.payload, 120),
+        "product_type": "skincare", "packaging": "bottle", "size": "30", "size_unit": "ml",
+        "length_mm": "", "width_mm": "", "height_mm": "", "quantity": "2000",
+        "formula_choice": "develop", "formula_id": "",
+        "desired_date": (_wib_today() + timedelta(days=150)).isoformat(),
+        "notes": fit(scene.payload, 2000),
+        "reference_file": (io.BytesIO(PDF_BYTES), filename)},
+        content_type="multipart/form-data")
+    request = _db.session.scalars(select(MaklonRequest).where(
+        MaklonRequest.client_id == scene.ids["client"])).one()
+    assert request.status == RequestStatus.SUBMITTED
+    company = _db.session.get(Company, request.company_id)
+    for value in (request.product_name, request.notes, company.name, company.address,
+                  request.files[0].filename):
+        scene.put(value)
+    scene.ids.update(mk=request.number, mk_id=request.id, client_company=company.id)
+
+
+def write_raw_material(scene: Scene, clients) -> None:
+    """Staff add a raw material (name, INCI name; the code's format refuses markup) and
+    restock it with a note."""
+    _post(clients["admin"], "/bahan-baku/baru", {
+        "kode": "RM-XSS-01", "nama": fit(scene.payload, 120), "inci": fit(scene.payload, 200),
+        "satuan": "g", "asal": "local", "batas": "1000", "harga": "0,5",
+        "stok_awal": "100000"})
+    material = _db.session.scalars(select(RawMaterial).where(
+        RawMaterial.code == "RM-XSS-01")).one()
+    _post(clients["admin"], f"/bahan-baku/{material.id}/stok", {
+        "arah": "restock", "jumlah": "500", "catatan": scene.payload})
+    movement = _db.session.scalars(select(StockMovement).where(
+        StockMovement.raw_material_id == material.id)
+        .order_by(StockMovement.id.desc())).first()
+    for value in (material.name, material.inci_name, movement.reference):
+        scene.put(value)
+    scene.ids["material"] = material.id
+
+
+def write_formula(scene: Scene, clients) -> None:
+    """The client saves a formula of their company (name) with the raw material."""
+    _post(clients["client"], "/maklon/formula/baru", {
+        "nama": fit(scene.payload, 120), "jenis": "skincare",
+        "bahan": [str(scene.ids["material"])], "jumlah": ["0,5"]})
+    formula = _db.session.scalars(select(Formula).where(
+        Formula.company_id == scene.ids["client_company"])).one()
+    scene.put(formula.name)
+    scene.ids["formula"] = formula.id
+
+
+def _quote_terms(note: str) -> dict[str, str]:
+    today = _wib_today()
+    return {"quantity": "", "margin_pct": "", "discount_pct": "",
+            "delivery_date": (today + timedelta(days=150)).isoformat(),
+            "valid_until": (today + timedelta(days=14)).isoformat(),
+            "split_dp": "30", "split_mid": "40", "split_final": "30", "note": note}
+
+
+def write_quote_and_messages(scene: Scene, clients) -> None:
+    """Staff make v1 with a note, the admin approves it (email to the client), and both
+    sides write on the negotiation thread."""
+    number = scene.ids["mk"]
+    _post(clients["admin"], f"/maklon/{number}/penawaran", _quote_terms(
+        fit(scene.payload, 2000)))
+    _post(clients["admin"], f"/maklon/{number}/penawaran/v1/setujui", {})
+    for who in ("client", "admin"):
+        _post(clients[who], f"/maklon/{number}/pesan", {
+            "body": fit(scene.payload, 2000), "counter_unit_price": "",
+            "counter_quantity": "", "counter_date": ""})
+    request = _db.session.get(MaklonRequest, scene.ids["mk_id"])
+    scene.put(request.quotes[0].note)
+    for message in _db.session.scalars(select(QuoteMessage).where(
+            QuoteMessage.request_id == request.id)):
+        scene.put(message.body)
+
+
+def write_contract_signed(scene: Scene, clients) -> None:
+    """The client signs with the password; the browser (user agent) is the payload."""
+    _post(clients["client"], f"/maklon/{scene.ids['mk']}/kontrak/setuju",
+          {"secret": DEFAULT_PASSWORD},
+          headers={"User-Agent": fit(scene.payload, 300).replace("\n", " ")})
+    row = _db.session.scalars(select(ContractSignature).where(
+        ContractSignature.request_id == scene.ids["mk_id"])).one()
+    scene.put(row.user_agent)
+    scene.ids["contract_code"] = row.verification_code
+
+
+def write_milestones_paid(scene: Scene, clients) -> None:
+    """All three milestones paid through the sandbox (invoices and emails by the jobs)."""
+    for milestone in _db.session.scalars(select(MilestonePayment).where(
+            MilestonePayment.request_id == scene.ids["mk_id"])
+            .order_by(MilestonePayment.position)).all():
+        payment = pay_milestone_sandbox(milestone)
+        scene.ids.setdefault("ms_payment", payment.id)
+        scene.ids.setdefault("ms_reference", payment.reference)
+    invoice = _db.session.scalars(select(Invoice).where(Invoice.milestone_id.is_not(None))
+                                  .order_by(Invoice.id)).first()
+    scene.ids.update(ms_invoice=invoice.id, ms_invoice_code=invoice.verification_code)
+
+
+# (from, qc result) of each step the staff take on the board, QC failing once.
+PRODUCTION_STEPS = [("concept_approved", ""), ("material_purchase", ""), ("formulation", ""),
+                    ("qc", "fail"), ("formulation", ""), ("qc", "pass"), ("packaging", ""),
+                    ("shipping_scheduled", "")]
+
+
+def write_production(scene: Scene, clients) -> None:
+    """Staff take the order through every stage with a note each (QC fails once, with its
+    note) until it is done; then the client moves the goods into their store product."""
+    number = scene.ids["mk"]
+    for from_stage, qc in PRODUCTION_STEPS:
+        _post(clients["admin"], f"/produksi/{number}/lanjut", {
+            "dari": from_stage, "catatan": fit(scene.payload, 1000), "qc": qc})
+    request = _db.session.get(MaklonRequest, scene.ids["mk_id"])
+    assert request.status == RequestStatus.COMPLETED
+    for row in request.stages:
+        scene.put(row.note)
+    _post(clients["client"], f"/maklon/{number}/hasil-produksi",
+          {"varian": str(scene.ids["goods_variant"])})
+
+
+def write_more_maklon_orders(scene: Scene, clients) -> None:
+    """Three more requests of the company (through the services): one negotiating with an
+    approved quote (the staff quote form, the client's sign form and draft PDF), one
+    signed, waiting for its DP on the board (the card and the confirm page), and a draft
+    (its edit form holds the stored text in inputs and a textarea)."""
+    client = _db.session.get(User, scene.ids["client"])
+    admin = _db.session.get(User, scene.ids["admin"])
+    negotiating = make_maklon_request(client=client, number=request_number(),
+                                      product_name=scene.text(120), notes=scene.text(2000))
+    today = _wib_today()
+    quote = quote_create(request=negotiating, actor=admin, terms=QuoteTerms(
+        delivery_date=today + timedelta(days=150), valid_until=today + timedelta(days=14),
+        split={"dp": 30, "mid": 40, "final": 30}, note=scene.text(2000)))
+    quote_approve(quote=quote, actor=admin)
+    waiting = make_signed_order(client=client, number=request_number(),
+                                product_name=scene.text(120))
+    draft = make_maklon_request(client=client, number=request_number(),
+                                status=RequestStatus.DRAFT, product_name=scene.text(120),
+                                notes=scene.text(2000))
+    _db.session.commit()
+    scene.ids.update(mk2=negotiating.number, mk3=waiting.number, draft=draft.number)
+
+
+MAKLON_EMAILS = ("maklon_stage", "maklon_quote_approved", "maklon_contract_signed",
+                 "maklon_milestone_paid", "maklon_milestone_invoice")
+
+MAKLON_WRITES: list[Callable[[Scene, dict], None]] = [
+    write_maklon_client, write_maklon_request, write_raw_material, write_formula,
+    write_quote_and_messages, write_contract_signed, write_milestones_paid, write_production,
+    write_more_maklon_orders,
+]
+
 WRITES: list[Callable[[Scene, dict], None]] = [
     write_admin, write_seller_and_store, write_category, write_product,
     write_buyer_by_registering, write_address, write_delivered_order, write_cancelled_order,
-    write_cart, write_interest_form, write_crm,
+    write_cart, write_interest_form, write_crm, *MAKLON_WRITES,
 ]
 
 
@@ -288,10 +502,15 @@ WRITES: list[Callable[[Scene, dict], None]] = [
 
 @dataclass(frozen=True)
 class Read:
-    who: str  # anonymous, buyer, seller, admin
+    who: str  # anonymous, buyer, seller, admin, client
     url: Callable[[Scene], str]
     shows: bool = True  # the page shows at least one stored value (proves it is not vacuous)
     status: int = 200
+    # A POST reader: the form it sends (a fresh dict per call: files are read once). It
+    # must write nothing (a refused form, a check), so the readers after it see the same.
+    post: Callable[[Scene], dict] | None = None
+    htmx: bool = False  # ask for the fragment htmx swaps in (HX-Request)
+    says: str = ""  # text the answer must contain (what the page concluded)
 
 
 def _u(template: str) -> Callable[[Scene], str]:
@@ -355,6 +574,92 @@ READS: dict[str, Read] = {
     "crm tasks": Read("admin", _u("/crm/tugas")),
     "crm task": Read("admin", _u("/crm/tugas/{task}")),
     "crm team": Read("admin", _u("/crm/tim")),
+    # maklon: the client ({mk} completed, {mk2} negotiating, {mk3} waiting for its DP)
+    "maklon requests (client)": Read("client", _u("/maklon")),
+    "maklon request form (client)": Read("client", _u("/maklon/baru")),
+    "maklon draft edit form (client)": Read("client", _u("/maklon/{draft}/ubah")),
+    "maklon request (client)": Read("client", _u("/maklon/{mk}")),
+    "maklon quotes (client)": Read("client", _u("/maklon/{mk}/penawaran")),
+    "maklon quotes (client, negotiating)": Read("client", _u("/maklon/{mk2}/penawaran")),
+    "maklon contract (client, signed)": Read("client", _u("/maklon/{mk}/kontrak")),
+    "maklon contract (client, to sign)": Read("client", _u("/maklon/{mk2}/kontrak")),
+    "maklon payments (client)": Read("client", _u("/maklon/{mk}/pembayaran")),
+    "maklon milestone payment page": Read(
+        "client", _u("/maklon/{mk}/pembayaran/bayar/{ms_reference}"), shows=False),
+    "maklon production (client)": Read("client", _u("/maklon/{mk}/produksi")),
+    "maklon production status block": Read("client", _u("/maklon/{mk}/produksi/status"),
+                                           status=286),
+    "maklon production (client, waiting)": Read("client", _u("/maklon/{mk3}/produksi")),
+    "maklon finished goods (client)": Read("client", _u("/maklon/{mk}/hasil-produksi")),
+    "maklon formulas (client)": Read("client", _u("/maklon/formula")),
+    "maklon formula (client)": Read("client", _u("/maklon/formula/{formula}")),
+    "maklon formula form": Read("client", _u("/maklon/formula/{formula}/ubah")),
+    "notices (client)": Read("client", _u("/notifikasi"), shows=False),
+    "maklon request form refused, typed (client)": Read(
+        "client", _u("/maklon/baru"), status=422,
+        post=lambda s: {"action": "submit", "product_name": s.payload[:120],
+                        "product_type": "skincare", "packaging": "bottle", "size": "30",
+                        "size_unit": "ml", "quantity": "1", "formula_choice": "develop",
+                        "notes": s.payload[:2000]}),
+    "maklon formula form refused, typed": Read(
+        "client", _u("/maklon/formula/{formula}/ubah"), status=422,
+        post=lambda s: {"nama": s.payload[:120], "jenis": "skincare", "bahan": ["x"],
+                        "jumlah": ["0"]}),
+    "maklon thread (htmx, refused message typed)": Read(
+        "client", _u("/maklon/{mk2}/pesan"), status=422, htmx=True,
+        post=lambda s: {"body": s.payload[:2000], "counter_unit_price": "<b>"}),
+    # maklon: staff and admin
+    "maklon staff requests": Read("admin", _u("/maklon/staf")),
+    "admin user (client)": Read("admin", _u("/admin/pengguna/{client}")),
+    "crm company (the client's, made by the first request)": Read(
+        "admin", _u("/crm/perusahaan/{client_company}")),
+    "maklon request (staff)": Read("admin", _u("/maklon/{mk}")),
+    "maklon quotes (staff)": Read("admin", _u("/maklon/{mk}/penawaran")),
+    "maklon quotes with the quote form (staff)": Read("admin", _u("/maklon/{mk2}/penawaran")),
+    "maklon quote form refused, the note typed (staff)": Read(
+        "admin", _u("/maklon/{mk2}/penawaran"), status=422,
+        post=lambda s: {**_quote_terms(s.payload[:2000]), "split_final": "31"}),
+    "maklon contract (staff)": Read("admin", _u("/maklon/{mk}/kontrak")),
+    "maklon payments (staff)": Read("admin", _u("/maklon/{mk}/pembayaran")),
+    "maklon production (staff)": Read("admin", _u("/maklon/{mk}/produksi")),
+    "maklon production with the step form (staff)": Read("admin", _u("/maklon/{mk3}/produksi")),
+    "maklon finished goods (staff)": Read("admin", _u("/maklon/{mk}/hasil-produksi")),
+    "production board": Read("admin", _u("/produksi")),
+    "stage confirm": Read("admin", _u("/produksi/{mk3}/lanjut")),
+    "stage step refused, the note typed": Read(
+        "admin", _u("/produksi/{mk3}/lanjut"), status=409,
+        post=lambda s: {"dari": "concept_approved", "catatan": s.payload[:1000], "qc": ""}),
+    "production board (htmx)": Read("admin", _u("/produksi"), htmx=True),
+    "stage confirm (htmx: the card as the form)": Read(
+        "admin", _u("/produksi/{mk3}/lanjut"), htmx=True),
+    "raw materials": Read("admin", _u("/bahan-baku")),
+    "raw material row (htmx)": Read("admin", _u("/bahan-baku/{material}"), htmx=True),
+    "raw material edit row (htmx)": Read("admin", _u("/bahan-baku/{material}/ubah"),
+                                         htmx=True),
+    "raw material stock row (htmx)": Read("admin", _u("/bahan-baku/{material}/ubah?stok=1"),
+                                          htmx=True),
+    "raw material form refused, typed": Read(
+        "admin", _u("/bahan-baku/baru"), status=422,
+        post=lambda s: {"kode": "<b>", "nama": s.payload[:120], "inci": s.payload[:200],
+                        "satuan": "g", "asal": "local", "batas": "0", "harga": "1"}),
+    "raw materials (the payload as query)": Read(
+        "admin", lambda s: "/bahan-baku?" + _query(s.payload[:100])),
+    "raw material edit row": Read("admin", _u("/bahan-baku?ubah={material}")),
+    "raw material stock row": Read("admin", _u("/bahan-baku?stok={material}")),
+    "raw material history": Read("admin", _u("/bahan-baku/{material}/riwayat")),
+    "maklon formulas (staff)": Read("admin", _u("/maklon/formula")),
+    "maklon formula (admin)": Read("admin", _u("/maklon/formula/{formula}")),
+    "audit log (maklon requests)": Read("admin", _u("/admin/audit?objek=maklon_request")),
+    "audit log (raw materials)": Read("admin", _u("/admin/audit?objek=raw_material")),
+    "payment detail (milestone)": Read("admin", _u("/admin/pembayaran/{ms_payment}")),
+    "notices (admin)": Read("admin", _u("/notifikasi")),
+    "invoice verification (milestone)": Read(
+        "anonymous", _u("/invoice/verifikasi/{ms_invoice_code}"), shows=False),
+    "contract verification (the signed PDF and its code)": Read(
+        "anonymous", _u("/kontrak/verifikasi"), shows=False,
+        says='data-testid="contract-valid"',  # the seal covers the payload user agent
+        post=lambda s: {"kode": s.ids["contract_code"],
+                        "pdf": (io.BytesIO(_contract_pdf(s)), "kontrak.pdf")}),
 }
 
 
@@ -366,6 +671,14 @@ def _query(text: str) -> str:
 
 def _code(scene: Scene) -> str:
     return _db.session.get(Invoice, scene.ids["invoice"]).verification_code
+
+
+def _contract_pdf(scene: Scene) -> bytes:
+    from app.core.storage import storage_path
+
+    row = _db.session.scalars(select(ContractSignature).where(
+        ContractSignature.verification_code == scene.ids["contract_code"])).one()
+    return storage_path(row.pdf_key).read_bytes()
 
 
 # --- the checks -------------------------------------------------------------------------
@@ -449,18 +762,23 @@ def pdf_text(data: bytes, tmp_path: Path) -> str:
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=[f"p{n:02d}" for n in range(len(PAYLOADS))])
 def test_stored_payload_renders_escaped_everywhere(app, db, make_client, tmp_path, payload):
-    clients = {who: make_client() for who in ("anonymous", "buyer", "seller", "admin")}
+    clients = {who: make_client() for who in ("anonymous", "buyer", "seller", "admin",
+                                              "client")}
     scene = Scene(payload=payload)
     for write in WRITES:
         write(scene, clients)
-    log_in(clients["seller"], scene.emails["seller"])
-    log_in(clients["admin"], scene.emails["admin"])
     assert len(READS) >= 50
 
     for name, read in READS.items():
         url = read.url(scene)
-        response = clients[read.who].get(url)
+        headers = {"HX-Request": "true"} if read.htmx else {}
+        if read.post is None:
+            response = clients[read.who].get(url, headers=headers)
+        else:
+            response = clients[read.who].post(url, data=read.post(scene), headers=headers,
+                                              content_type="multipart/form-data")
         assert response.status_code == read.status, f"{name} ({url}): {response.status_code}"
+        assert read.says in response.get_data(as_text=True), f"{name}: {read.says}"
         check_html(response.get_data(as_text=True), scene, name, shows=read.shows)
 
     rows = db.session.scalars(select(EmailOutbox).order_by(EmailOutbox.id)).all()
@@ -468,11 +786,13 @@ def test_stored_payload_renders_escaped_everywhere(app, db, make_client, tmp_pat
     assert {row.status for row in rows} == {"sent"}, [(r.template, r.status) for r in rows]
     templates = {row.template for row in rows}
     assert {"welcome", "order_confirmation", "order_status", "return_requested",
-            "return_decided", "invoice", "crm_contact_email", "crm_task_digest"} <= templates
+            "return_decided", "invoice", "crm_contact_email", "crm_task_digest",
+            *MAKLON_EMAILS} <= templates
     for row in rows:
         check_html(row.body_html, scene, f"email {row.template}", email=True, shows=False)
+        assert "\n" not in row.subject and "\r" not in row.subject, row.template
     for template in ("order_confirmation", "return_decided", "crm_contact_email",
-                     "crm_task_digest"):
+                     "crm_task_digest", *MAKLON_EMAILS):
         html = " ".join(r.body_html for r in rows if r.template == template)
         assert any(str(escape(v)) in html for v in scene.written), f"email {template}"
 
@@ -484,6 +804,39 @@ def test_stored_payload_renders_escaped_everywhere(app, db, make_client, tmp_pat
         text = re.sub(r"\s+", "", pdf_text(pdf.data, tmp_path))
         product = re.sub(r"\s+", "", db.session.get(Product, scene.ids["product"]).name)
         assert product[:30] in text
+
+    # The reference file comes back as an attachment under its display name: one header
+    # line, whatever the name holds.
+    file_id = db.session.get(MaklonRequest, scene.ids["mk_id"]).files[0].id
+    download = clients["client"].get(f"/maklon/{scene.ids['mk']}/berkas/{file_id}")
+    disposition = download.headers["Content-Disposition"]
+    assert download.status_code == 200 and disposition.startswith("attachment")
+    assert not re.search(r"[\r\n]", disposition)
+
+    # The maklon PDFs (reportlab too): the signed contract prints the product, the
+    # company and its address, the quote's note and the signer; the draft contract the
+    # same but the signer; a milestone invoice the company and the product.
+    client = db.session.get(User, scene.ids["client"])
+    signed = db.session.get(MaklonRequest, scene.ids["mk_id"])
+    negotiating = db.session.scalars(select(MaklonRequest).where(
+        MaklonRequest.number == scene.ids["mk2"])).one()
+    company = signed.company
+    for name, url, printed in (
+            ("signed contract", f"/maklon/{signed.number}/kontrak.pdf",
+             [signed.product_name, company.name, company.address, signed.quotes[0].note,
+              client.name]),
+            ("draft contract", f"/maklon/{negotiating.number}/kontrak.pdf",
+             [negotiating.product_name, company.name, negotiating.quotes[0].note]),
+            ("milestone invoice", f"/invoice/{scene.ids['ms_invoice']}.pdf",
+             [company.name, company.address, signed.product_name])):
+        pdf = clients["client"].get(url)
+        assert pdf.status_code == 200 and pdf.mimetype == "application/pdf", name
+        if not shutil.which("pdftotext"):
+            continue
+        text = re.sub(r"\s+", "", pdf_text(pdf.data, tmp_path))  # the document is readable
+        if payload.isascii():
+            for value in printed:
+                assert re.sub(r"\s+", "", value)[:30] in text, (name, value[:60])
 
 
 def test_company_website_must_be_a_web_address(client, db):

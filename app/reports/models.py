@@ -1,0 +1,59 @@
+"""Report tables: the weekly seller reports sent (one per store and ISO week) and the
+backups made (one row per archive, with its manifest and last verification)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.clock import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class WeeklyReport(db.Model):
+    """The weekly sales report of one store for one ISO week (e.g. "2026-W47"): the row is
+    claimed before the email is queued, so running the job twice sends nothing twice."""
+
+    __tablename__ = "weekly_reports"
+    __table_args__ = (UniqueConstraint("store_id", "week", name="uq_weekly_reports_store_week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(8))  # ISO week, "2026-W47"
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    email_id: Mapped[int | None] = mapped_column(
+        ForeignKey("email_outbox.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BackupStatus:
+    CREATED = "created"  # written, not verified yet
+    VERIFIED = "verified"  # the last verification passed
+    FAILED = "failed"  # the last verification failed (see verify_message)
+    ALL = (CREATED, VERIFIED, FAILED)
+
+
+class BackupRecord(db.Model):
+    """One encrypted backup archive in BACKUP_DIR and what its manifest says."""
+
+    __tablename__ = "backup_records"
+    __table_args__ = (Index("ix_backup_records_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")  # of the encrypted archive
+    schema_revision: Mapped[str] = mapped_column(String(60), default="")
+    database: Mapped[str] = mapped_column(String(20), default="")  # sqlite | postgresql
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # counts, sizes
+    status: Mapped[str] = mapped_column(String(20), default=BackupStatus.CREATED)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    verify_message: Mapped[str] = mapped_column(Text, default="")
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # rotated
+    scheduled: Mapped[bool] = mapped_column(Boolean, default=False)  # by the nightly job
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
