@@ -131,8 +131,7 @@ def report_pdf(report: Report, filters: ReportFilters) -> bytes:
     story.append(Spacer(1, 4 * mm))
     for index, (label, value) in enumerate(report.totals(filters)):
         text = format_rupiah(value) if index > 0 else str(value)
-        story.append(Paragraph(f"<b>{escape(_('Total'))} {escape(str(label))}:</b> "
-                               f"{escape(text)}", _INFO))
+        story.append(Paragraph(f"<b>{escape(str(label))}:</b> {escape(text)}", _INFO))
     document.build(story)
     return buffer.getvalue()
 

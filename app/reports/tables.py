@@ -248,8 +248,7 @@ class Report:
     filters_used: tuple[str, ...]  # which filter fields the form shows
     rows_stmt: Callable[[ReportFilters], Select]
     totals_stmt: Callable[[ReportFilters], Select]
-    totals_labels: tuple[Any, ...]  # one per totals value; money from the second on
-    grouped: bool = False  # rows come from GROUP BY: count them in a subquery
+    totals_labels: tuple[Any, ...]  # one per totals value: a count, then sums of money
 
     def count(self, f: ReportFilters) -> int:
         stmt = self.rows_stmt(f).order_by(None)
@@ -286,7 +285,7 @@ REPORTS: dict[str, Report] = {
          Column(_l("Total"), True)),
         ("dates", "status", "payment_status", "store", "category"),
         _orders_rows, _orders_totals,
-        (_l("Pesanan"), _l("Subtotal"), _l("Ongkir"), _l("Total"))),
+        (_l("Jumlah pesanan"), _l("Subtotal"), _l("Ongkir"), _l("Total"))),
     "faktur": Report(
         "faktur", _l("Faktur"),
         (Column(_l("Nomor")), Column(_l("Waktu (WIB)")), Column(_l("Sumber")),
@@ -294,14 +293,14 @@ REPORTS: dict[str, Report] = {
          Column(_l("PPN"), True), Column(_l("Total"), True)),
         ("dates", "method"),
         _invoices_rows, _invoices_totals,
-        (_l("Faktur"), _l("Subtotal"), _l("PPN"), _l("Total"))),
+        (_l("Jumlah faktur"), _l("Subtotal"), _l("PPN"), _l("Total"))),
     "pembayaran": Report(
         "pembayaran", _l("Pembayaran diterima"),
         (Column(_l("Referensi")), Column(_l("Dibayar (WIB)")), Column(_l("Untuk")),
          Column(_l("Metode")), Column(_l("Jumlah"), True)),
         ("dates", "method"),
         _payments_rows, _payments_totals,
-        (_l("Pembayaran"), _l("Diterima"))),
+        (_l("Jumlah pembayaran"), _l("Total diterima"))),
     "piutang": Report(
         "piutang", _l("Saldo maklon terutang"),
         (Column(_l("Pesanan maklon")), Column(_l("Ditandatangani (WIB)")),
@@ -309,7 +308,7 @@ REPORTS: dict[str, Report] = {
          Column(_l("Terutang"), True)),
         ("dates",),
         _balances_rows, _balances_totals,
-        (_l("Pesanan"), _l("Terutang")), grouped=True),
+        (_l("Jumlah pesanan"), _l("Total terutang"))),
 }
 
 

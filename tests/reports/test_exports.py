@@ -205,3 +205,16 @@ def test_htmx_filtering_returns_the_partial_with_the_filters_for_export(client, 
     assert response.status_code == 200 and "<html" not in html
     assert f'name="toko" value="{orders["store_a"]}"' in html
     assert 'name="dari" value="2026-11-10"' in html
+
+
+def test_large_pdf_export_runs_as_a_job_too(app, client, login_as, db, orders, monkeypatch,
+                                            tmp_path):
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_MAX", 1)
+    login_as("admin")
+    assert _export(client, orders, "pdf").status_code == 200
+    job = db.session.scalars(select(JobRecord)).one()
+    assert job.status == JobStatus.FINISHED, job.error
+    file = client.get(job.result["download"])
+    assert file.status_code == 200 and file.mimetype == "application/pdf"
+    text = _pdf_text(file.get_data(), tmp_path)
+    assert orders["numbers"]["a2"] in text and orders["numbers"]["b1"] not in text
