@@ -64,6 +64,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"})),
     NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"})),
     NavItem(_l("Log audit"), "audit.index", frozenset({"admin"})),
+    NavItem(_l("Cadangan"), "admin.backups", frozenset({"admin"})),
 ]
 
 
