@@ -29,7 +29,10 @@ OWN_TABLES = {"backup_records", "audit_entries", "audit_archives", "job_records"
 
 
 @pytest.fixture(autouse=True)
-def _backup_dirs(app, tmp_path, monkeypatch):
+def _backup_dirs(request, tmp_path, monkeypatch):
+    if "db" not in request.fixturenames:  # the pure tests need no app (nor its cleanup)
+        return
+    app = request.getfixturevalue("app")
     monkeypatch.setitem(app.config, "BACKUP_DIR", str(tmp_path / "backups"))
     monkeypatch.setitem(app.config, "STORAGE_ROOT", str(tmp_path / "files"))
 
