@@ -345,3 +345,10 @@ def test_admin_page_creates_and_verifies_through_tracked_jobs(db, client, login_
 
 def test_storage_root_is_the_fixture_one(app, db):
     assert str(storage_root()).startswith(app.config["STORAGE_ROOT"])
+
+
+def test_the_nightly_job_is_in_the_cron_table_at_0200_wib():
+    from jobs.cron import CRON_TABLE
+
+    [entry] = [e for e in CRON_TABLE if e.func_path == "jobs.backups.nightly"]
+    assert (entry.cron, entry.queue) == ("0 19 * * *", "backups")
