@@ -28,7 +28,6 @@ from sqlalchemy import select
 from app.audit.services import audit_record
 from app.core.storage import storage_root
 from app.extensions import db
-from app.reports.backups.archive import ArchiveError
 from app.reports.backups.create import backup_dir, code_revision, revision_known
 from app.reports.backups.snapshot import pg_replace, sqlite_path
 from app.reports.backups.verify import read_archive, verify_archive
@@ -93,8 +92,6 @@ def restore_backup(record: BackupRecord) -> dict[str, Any]:
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path, destination)
                 moved += 1
-    except ArchiveError:
-        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
