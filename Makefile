@@ -27,13 +27,14 @@ run: install
 	$(BIN)/flask demo load
 	$(BIN)/python -m jobs.launch
 
-# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium) and
-# poppler-utils' pdftotext, which reads the invoice PDFs back in the tests.
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium),
+# poppler-utils' pdftotext, which reads the invoice PDFs back in the tests, and
+# postgresql-client (pg_dump, pg_restore, psql) for the PostgreSQL backup tests.
 chromium:
-	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium and poppler-utils for the tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null) \
-	  || echo "WARNING: could not install chromium/poppler-utils; those tests will be skipped (or fail under CI=true)"; }
+	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && command -v pg_dump >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium, poppler-utils and postgresql-client for the tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils postgresql-client >/dev/null) \
+	  || echo "WARNING: could not install chromium/poppler-utils/postgresql-client; those tests will be skipped (or fail under CI=true)"; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,8 @@
     flask crm digest                                 send today's task digests now (idempotent)
     flask audit archive [--days N]                   archive audit rows older than N days
     flask formulas new-key | rotate-key, flask maklon otdr   (app/maklon/cli.py)
+    flask backup create|list|verify [ID|--latest]|restore ID [--yes]|rotate|new-key
+                                                     (app/reports/backups/cli.py)
 """
 
 from __future__ import annotations
@@ -134,3 +136,7 @@ def register_cli(app: Flask) -> None:
     from app.maklon.contracts import contracts_cli
 
     app.cli.add_command(contracts_cli)
+
+    from app.reports.backups.cli import backup_cli
+
+    app.cli.add_command(backup_cli)

@@ -152,6 +152,15 @@ class Config:
     # key. Empty: derived from SECRET_KEY (not in production). See app.maklon.contracts.
     CONTRACT_SEAL_KEY = os.environ.get("CONTRACT_SEAL_KEY", "")
 
+    # Backups (app/reports/backups): archives go to BACKUP_DIR (default instance/backups; a
+    # different disk/mount in production), encrypted with BACKUP_KEY (base64 of 32 bytes;
+    # `flask backup new-key`). Empty key: derived from SECRET_KEY (not in production).
+    BACKUP_DIR = os.environ.get("BACKUP_DIR", "")
+    BACKUP_KEY = os.environ.get("BACKUP_KEY", "")
+    BACKUP_KEEP_DAILY = _int("BACKUP_KEEP_DAILY", 7)
+    BACKUP_KEEP_WEEKLY = _int("BACKUP_KEEP_WEEKLY", 4)
+    BACKUP_KEEP_MONTHLY = _int("BACKUP_KEEP_MONTHLY", 12)
+
     # Audit rows older than this are moved to a compressed archive file (never dropped).
     AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", 365)
 

@@ -38,6 +38,8 @@ CRON_TABLE: list[CronEntry] = [
     CronEntry("jobs.payments.reconcile", "default", interval=300),
     # Audit log: rows older than AUDIT_RETENTION_DAYS go to an archive file, 02:30 WIB.
     CronEntry("jobs.audit.archive", "default", cron="30 19 * * *", timeout=3600),
+    # Backups: create, verify, rotate, 02:00 WIB (19:00 UTC).
+    CronEntry("jobs.backups.nightly", "backups", cron="0 19 * * *", timeout=4 * 3600),
     # Maklon: on-time delivery rate overall and per company, 01:30 WIB (18:30 UTC).
     CronEntry("jobs.otdr.compute", "default", cron="30 18 * * *"),
 ]

@@ -69,6 +69,9 @@ ACTIONS: dict[str, object] = {
     "formula.rotate": _l("Kunci enkripsi formula diganti"),
     "material.adjust": _l("Stok bahan baku diubah"),
     "material.update": _l("Data bahan baku diubah"),
+    "backup.create": _l("Cadangan dibuat"),
+    "backup.verify": _l("Cadangan diverifikasi"),
+    "backup.restore": _l("Cadangan dipulihkan"),
 }
 NOTE_MAX = 300
 

@@ -67,6 +67,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"})),
     NavItem(_l("Log audit"), "audit.index", frozenset({"admin"})),
     NavItem(_l("Laporan"), "reports.reports_page", frozenset({"admin"})),
+    NavItem(_l("Cadangan"), "admin.backups", frozenset({"admin"})),
 ]
 
 

@@ -62,7 +62,8 @@ def test_production_starts_with_a_real_secret(tmp_path):
     app = create_app(ProductionConfig, SECRET_KEY="x" * 40, INSTANCE_PATH=str(tmp_path),
                      SQLALCHEMY_DATABASE_URI="sqlite://", REDIS_URL="", JOBS_MODE="sync",
                      RATELIMIT_STORAGE_URI="memory://", MIDTRANS_SERVER_KEY="Mid-server-x",
-                     FORMULA_KEYS="k1:" + "A" * 43 + "=", CONTRACT_SEAL_KEY="A" * 43 + "=")
+                     FORMULA_KEYS="k1:" + "A" * 43 + "=", CONTRACT_SEAL_KEY="A" * 43 + "=",
+                     BACKUP_KEY="A" * 43 + "=")
     assert app.config["ENV_NAME"] == "production"
     assert app.config["PAYMENT_GATEWAY"] == "midtrans"
     assert not app.config["PAYMENT_SANDBOX_ENABLED"]
@@ -75,9 +76,11 @@ def test_production_refuses_midtrans_without_its_server_key(tmp_path):
                    RATELIMIT_STORAGE_URI="memory://", MIDTRANS_SERVER_KEY="")
 
 
-@pytest.mark.parametrize("missing", ["FORMULA_KEYS", "CONTRACT_SEAL_KEY"])
-def test_production_refuses_to_start_without_the_formula_and_seal_keys(missing, tmp_path):
-    keys = {"FORMULA_KEYS": "k1:" + "A" * 43 + "=", "CONTRACT_SEAL_KEY": "A" * 43 + "="}
+@pytest.mark.parametrize("missing", ["FORMULA_KEYS", "CONTRACT_SEAL_KEY", "BACKUP_KEY"])
+def test_production_refuses_to_start_without_the_formula_seal_and_backup_keys(missing,
+                                                                               tmp_path):
+    keys = {"FORMULA_KEYS": "k1:" + "A" * 43 + "=", "CONTRACT_SEAL_KEY": "A" * 43 + "=",
+            "BACKUP_KEY": "A" * 43 + "="}
     keys[missing] = ""
     with pytest.raises(RuntimeError, match=missing):
         create_app(ProductionConfig, SECRET_KEY="x" * 40, INSTANCE_PATH=str(tmp_path),

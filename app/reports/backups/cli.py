@@ -1,0 +1,113 @@
+"""`flask backup ...`: create, list, verify, restore, rotate, new-key."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.core.clock import to_wib
+from app.extensions import db
+from app.reports.backups.archive import ArchiveError
+from app.reports.backups.snapshot import SnapshotError
+from app.reports.models import BackupRecord
+
+backup_cli = AppGroup("backup", help="Encrypted, verified backups (see README, Backups).")
+
+
+def _record(backup_id: int | None, latest: bool) -> BackupRecord:
+    stmt = select(BackupRecord).where(BackupRecord.removed_at.is_(None))
+    if latest:
+        record = db.session.scalar(stmt.order_by(BackupRecord.created_at.desc()).limit(1))
+    elif backup_id is not None:
+        record = db.session.scalar(stmt.where(BackupRecord.id == backup_id))
+    else:
+        raise click.UsageError("give a backup ID or --latest")
+    if record is None:
+        raise click.ClickException("no such backup (see `flask backup list`)")
+    return record
+
+
+@backup_cli.command("create")
+def create() -> None:
+    """Create an encrypted backup in BACKUP_DIR."""
+    from app.reports.backups.create import create_backup
+
+    try:
+        record = create_backup()
+    except (SnapshotError, ArchiveError) as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"#{record.id} {record.filename} {record.size} bytes, "
+               f"{record.manifest['rows']} rows, {record.manifest['files_count']} files")
+
+
+@backup_cli.command("list")
+def list_() -> None:
+    """List the backups (newest first)."""
+    records = db.session.scalars(
+        select(BackupRecord).order_by(BackupRecord.created_at.desc())).all()
+    for record in records:
+        state = "removed" if record.removed_at else record.status
+        click.echo(f"#{record.id}\t{to_wib(record.created_at):%Y-%m-%d %H:%M} WIB\t"
+                   f"{record.size}\t{state}\t{record.filename}\t{record.verify_message}")
+
+
+@backup_cli.command("verify")
+@click.argument("backup_id", type=int, required=False)
+@click.option("--latest", is_flag=True, help="Verify the newest backup.")
+def verify(backup_id: int | None, latest: bool) -> None:
+    """Decrypt, restore into a scratch database and compare with the manifest."""
+    from app.reports.backups.verify import verify_backup
+
+    record = _record(backup_id, latest)
+    ok = verify_backup(record)
+    db.session.commit()
+    click.echo(f"#{record.id} {record.status}: {record.verify_message}")
+    if not ok:
+        raise SystemExit(1)
+
+
+@backup_cli.command("restore")
+@click.argument("backup_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(backup_id: int, yes: bool) -> None:
+    """Replace the database and files with a backup (verified first). Stop the app first."""
+    from app.reports.backups.restore import RestoreError, check_revision, restore_backup
+
+    record = _record(backup_id, False)
+    try:
+        check_revision(record.schema_revision)
+    except RestoreError as error:
+        raise click.ClickException(error.message) from None
+    if not yes:
+        question = (f"Replace the database and files with backup #{record.id} "
+                    f"({to_wib(record.created_at):%Y-%m-%d %H:%M} WIB)?")
+        db.session.rollback()  # hold no transaction (SQLite: no lock) while a person decides
+        click.confirm(question, abort=True)
+    try:
+        result = restore_backup(record)
+    except (RestoreError, ArchiveError, SnapshotError) as error:
+        db.session.rollback()
+        raise click.ClickException(f"nothing restored: {error.message}") from None
+    click.echo(f"Restored {result['filename']}: {result['rows']} rows, "
+               f"{result['files']} files. Run `flask db upgrade` if the code is newer.")
+
+
+@backup_cli.command("rotate")
+def rotate() -> None:
+    """Delete the archives the rotation does not keep."""
+    from app.reports.backups.rotation import rotate_backups
+
+    result = rotate_backups()
+    db.session.commit()
+    click.echo(f"kept {result['kept']}, removed {len(result['removed'])}")
+
+
+@backup_cli.command("new-key")
+def new_key() -> None:
+    """Print a fresh BACKUP_KEY (keep it safe: without it no backup can be read)."""
+    from app.reports.backups.archive import new_key as make
+
+    click.echo(make())

@@ -1,0 +1,169 @@
+"""Create a backup: snapshot + storage files + manifest.json in one encrypted tar stream.
+
+Tar members, in order: `manifest.json` (first, so a reader knows the schema revision
+before anything else), `database/racik.sqlite3` or `database/racik.pgdump`, then
+`files/<storage key>` for every file under the storage root. The manifest holds the time,
+the alembic revision, the database kind, row counts per table, each file's size and SHA-256,
+and the totals. The archive is written as `<name>.part` and renamed when complete, so a
+crash never leaves a half archive under a real name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import secrets
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+from flask import current_app
+
+from app.audit.services import audit_record
+from app.core.clock import utcnow
+from app.core.storage import storage_root
+from app.extensions import db
+from app.reports.backups.archive import EncryptingWriter, backup_key
+from app.reports.backups.snapshot import database_kind, pg_snapshot, sqlite_snapshot
+from app.reports.models import BackupRecord
+
+MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
+DATABASE_MEMBER = {"sqlite": "database/racik.sqlite3", "postgresql": "database/racik.pgdump"}
+CHUNK = 1024 * 1024
+
+
+def backup_dir() -> Path:
+    configured = current_app.config.get("BACKUP_DIR") or ""
+    path = Path(configured) if configured else Path(current_app.instance_path) / "backups"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _scripts() -> ScriptDirectory:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def code_revision() -> str:
+    return _scripts().get_current_head() or ""
+
+
+def revision_known(revision: str) -> bool:
+    """Whether the code's migrations know `revision` (unknown = newer than the code)."""
+    if not revision:
+        return False
+    try:
+        return _scripts().get_revision(revision) is not None
+    except Exception:  # alembic raises its own errors for unknown ids
+        return False
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def storage_files() -> Iterator[tuple[str, Path]]:
+    """(key, path) of every file under the storage root (not the backups themselves)."""
+    root = storage_root()
+    if not root.is_dir():
+        return
+    skip = backup_dir().resolve()
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        resolved = path.resolve()
+        if resolved == skip or skip in resolved.parents:
+            continue
+        if any(part.startswith(".restore-") for part in path.relative_to(root).parts):
+            continue
+        yield path.relative_to(root).as_posix(), path
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(utcnow().timestamp())
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _add_file(tar: tarfile.TarFile, name: str, path: Path, size: int) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = int(path.stat().st_mtime)
+    with path.open("rb") as handle:
+        tar.addfile(info, handle)
+
+
+def _archive_name(directory: Path) -> str:
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    name = f"racik-{stamp}.rbk"
+    while (directory / name).exists() or (directory / f"{name}.part").exists():
+        name = f"racik-{stamp}-{secrets.token_hex(2)}.rbk"
+    return name
+
+
+def create_backup(*, actor: Any = None, scheduled: bool = False) -> BackupRecord:
+    """Write a new encrypted archive to BACKUP_DIR and add its BackupRecord (flushed)."""
+    kind = database_kind()
+    directory = backup_dir()
+    created = utcnow()
+    work = Path(tempfile.mkdtemp(prefix=".work-", dir=directory))
+    try:
+        snapshot = work / Path(DATABASE_MEMBER[kind]).name
+        if kind == "sqlite":
+            counts, revision = sqlite_snapshot(snapshot)
+        else:
+            counts, revision = pg_snapshot(snapshot)
+        files = []
+        for key, path in storage_files():
+            files.append({"key": key, "size": path.stat().st_size, "sha256": file_sha256(path)})
+        manifest = {
+            "format": 1,
+            "created_at": created.isoformat(),
+            "schema_revision": revision,
+            "database": kind,
+            "database_size": snapshot.stat().st_size,
+            "tables": counts,
+            "rows": sum(counts.values()),
+            "files": files,
+            "files_count": len(files),
+            "files_size": sum(item["size"] for item in files),
+        }
+        name = _archive_name(directory)
+        partial = directory / f"{name}.part"
+        with partial.open("wb") as target:
+            writer = EncryptingWriter(target, backup_key())
+            with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
+                _add_file(tar, DATABASE_MEMBER[kind], snapshot, manifest["database_size"])
+                root = storage_root()
+                for item in files:
+                    _add_file(tar, f"files/{item['key']}", root / item["key"], item["size"])
+            writer.close()
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(partial, directory / name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    record = BackupRecord(
+        filename=name, size=writer.size, sha256=writer.sha256.hexdigest(),
+        schema_revision=revision, database=kind, manifest=manifest, scheduled=scheduled,
+        created_by_id=getattr(actor, "id", None), created_at=created)
+    db.session.add(record)
+    db.session.flush()
+    audit_record("backup.create", actor=actor, object_type="backup", object_id=record.id,
+                 after={"filename": name, "size": record.size, "rows": manifest["rows"],
+                        "files": len(files)})
+    return record

@@ -1,0 +1,62 @@
+"""Admin backups page (on the admin blueprint, imported at the end of app/admin/routes.py).
+
+URL table:
+    GET  /admin/cadangan                      the backups, the last one's status, job status
+    POST /admin/cadangan/buat                 enqueue a tracked "create" job
+    POST /admin/cadangan/<id>/verifikasi      enqueue a tracked "verify" job
+"""
+
+from __future__ import annotations
+
+from flask import flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.admin.routes import bp
+from app.core.http import render_page, see_other
+from app.core.models import JobRecord
+from app.core.queue import enqueue_after_commit
+from app.core.security import owned_or_404, role_required
+from app.extensions import db
+from app.reports.models import BackupRecord
+
+JOB_NAMES = ("jobs.backups.create", "jobs.backups.verify")
+
+
+@bp.route("/cadangan")
+@role_required("admin")
+def backups():
+    records = db.session.scalars(
+        select(BackupRecord).where(BackupRecord.removed_at.is_(None))
+        .order_by(BackupRecord.created_at.desc()).limit(60)).all()
+    jobs = db.session.scalars(
+        select(JobRecord).where(JobRecord.name.in_(JOB_NAMES))
+        .order_by(JobRecord.id.desc()).limit(3)).all()
+    return render_page("admin/backups.html", records=records, jobs=jobs,
+                       last=records[0] if records else None)
+
+
+@bp.route("/cadangan/buat", methods=["POST"])
+@role_required("admin")
+def backups_create():
+    enqueue_after_commit("jobs.backups.create", current_user.id, queue="backups", track=True,
+                         owner_id=current_user.id, description=_("Buat cadangan"),
+                         retries=0, timeout=4 * 3600)
+    db.session.commit()
+    flash(_("Pembuatan cadangan dijadwalkan; statusnya diperbarui otomatis."), "success")
+    return see_other(url_for("admin.backups"))
+
+
+@bp.route("/cadangan/<int:backup_id>/verifikasi", methods=["POST"])
+@role_required("admin")
+def backups_verify(backup_id: int):
+    record = owned_or_404(select(BackupRecord).where(BackupRecord.id == backup_id,
+                                                     BackupRecord.removed_at.is_(None)))
+    enqueue_after_commit("jobs.backups.verify", record.id, current_user.id, queue="backups",
+                         track=True, owner_id=current_user.id,
+                         description=_("Verifikasi cadangan %(name)s", name=record.filename),
+                         retries=0, timeout=4 * 3600)
+    db.session.commit()
+    flash(_("Verifikasi dijadwalkan; statusnya diperbarui otomatis."), "success")
+    return see_other(url_for("admin.backups"))
