@@ -177,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.maklon.routes import bp as maklon_bp
     from app.orders.routes import bp as orders_bp
     from app.payments.routes import bp as payments_bp
+    from app.reports.routes import bp as reports_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(main_bp)
@@ -190,3 +191,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(crm_bp, url_prefix="/crm")
     app.register_blueprint(crm_public_bp)
     app.register_blueprint(maklon_bp)
+    app.register_blueprint(reports_bp)

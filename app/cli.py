@@ -7,6 +7,7 @@
     flask crm digest                                 send today's task digests now (idempotent)
     flask audit archive [--days N]                   archive audit rows older than N days
     flask formulas new-key | rotate-key, flask maklon otdr   (app/maklon/cli.py)
+    flask reports weekly [--week 2026-W47]           weekly seller reports (app/reports/cli.py)
 """
 
 from __future__ import annotations
@@ -134,3 +135,7 @@ def register_cli(app: Flask) -> None:
     from app.maklon.contracts import contracts_cli
 
     app.cli.add_command(contracts_cli)
+
+    from app.reports.cli import reports_cli
+
+    app.cli.add_command(reports_cli)

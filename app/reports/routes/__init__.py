@@ -1,0 +1,15 @@
+"""Reports blueprint. The routes live in one module per page; each imports `bp` from here.
+Each module's docstring holds its URL table.
+
+    analytics.py   /seller/analitik  the seller's own store at a glance
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__)
+
+from app.reports.routes import (  # noqa: E402, F401
+    analytics,
+)
