@@ -36,7 +36,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import Store
+from app.accounts.models import Store, User
 from app.core.clock import utcnow
 from app.core.http import public_url
 from app.core.mail import mail_queue
@@ -94,13 +94,16 @@ def _change(current: int, previous: int) -> dict[str, Any]:
 
 
 def active_stores(start: datetime, end: datetime) -> list[Store]:
-    """Stores with the report on and an order created or delivered in [start, end)."""
+    """Stores with the report on, an active owner, and an order created or delivered in
+    [start, end)."""
     activity = exists().where(
         Order.store_id == Store.id,
         or_(and_(Order.created_at >= start, Order.created_at < end),
             and_(Order.delivered_at >= start, Order.delivered_at < end)))
     return list(db.session.scalars(
-        select(Store).where(Store.weekly_report.is_(True), activity).order_by(Store.id)))
+        select(Store).join(User, User.id == Store.owner_id)
+        .where(Store.weekly_report.is_(True), User.active.is_(True), activity)
+        .order_by(Store.id)))
 
 
 def _week_totals(store_ids: list[int], previous_start: datetime, start: datetime,

@@ -181,3 +181,12 @@ def smtp_port(app, monkeypatch) -> int:
     monkeypatch.setitem(app.config, "MAIL_PORT", port)
     monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 2)
     return port
+
+
+def test_a_deactivated_sellers_store_gets_none(db, sellers):
+    sellers["b"].active = False
+    db.session.commit()
+    assert weekly_reports_send(week=WEEK)["sent"] == 1  # only A
+    db.session.commit()
+    (row,) = db.session.scalars(select(EmailOutbox)).all()
+    assert row.to_address == "a@example.test"
