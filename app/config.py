@@ -51,6 +51,8 @@ class Config:
     # "rq", "thread" and "sync" (run right after commit, in the caller's thread) force a mode.
     JOBS_MODE = os.environ.get("JOBS_MODE", "auto")
     JOBS_DEFAULT_TIMEOUT = _int("JOBS_DEFAULT_TIMEOUT", 600)
+    # Report exports of more rows than this run as a background job (queue `reports`).
+    EXPORT_INLINE_MAX = _int("EXPORT_INLINE_MAX", 5000)
 
     # Sessions: signed cookies that carry a server-side session token (accounts.UserSession).
     SESSION_COOKIE_NAME = "racik_session"

@@ -1,4 +1,4 @@
-# Shared set-up for bench/pages.sh, bench/checkout.sh and bench/orders.sh (sourced, not
+# Shared set-up for bench/pages.sh, checkout.sh, orders.sh, payments.sh, maklon.sh (sourced, not
 # run): the venv's tools, a throwaway instance directory, the app's environment, gunicorn
 # start/stop on loopback, and a cleanup that stops every server the script started (also on
 # errors and Ctrl-C).

@@ -1,9 +1,24 @@
-"""Report jobs: the weekly seller sales report (thin: one service call, committed by the
-runner)."""
+"""Report jobs: a large export of a filtered report (queue `reports`) and the weekly seller
+sales report (thin: one service call, committed by the runner)."""
 
 from __future__ import annotations
 
+from flask import current_app
+
+from app.core.queue import job_progress
+from app.reports.exports import export_write
+from app.reports.tables import ReportFilters
 from app.reports.weekly import weekly_reports_send
+
+
+def export_report(kind: str, fmt: str, filters: dict) -> dict:
+    """Write the export to storage; the result's `download` is the link the status
+    partial shows once the job is finished."""
+    job_progress(5)
+    written = export_write(kind, fmt, ReportFilters.from_json(filters))
+    adapter = current_app.url_map.bind("", script_name="/")
+    written["download"] = adapter.build("reports.export_download", {"key": written["key"]})
+    return written
 
 
 def weekly(week: str | None = None) -> dict:

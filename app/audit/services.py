@@ -63,6 +63,7 @@ ACTIONS: dict[str, object] = {
     "maklon.milestone_paid": _l("Termin pembayaran maklon lunas"),
     "maklon.stage": _l("Tahap produksi maklon"),
     "maklon.goods_moved": _l("Hasil produksi dipindah ke toko"),
+    "report.export": _l("Ekspor laporan"),
     "formula.decrypt": _l("Komposisi formula dibuka"),
     "formula.save": _l("Formula disimpan"),
     "formula.rotate": _l("Kunci enkripsi formula diganti"),

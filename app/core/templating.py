@@ -50,9 +50,11 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Analitik"), "reports.seller_analytics_page", frozenset({"seller"})),
     NavItem(_l("Ulasan"), "orders.seller_reviews", frozenset({"seller"}),
             "app.orders.reviews:unreplied_reviews_badge"),
+    NavItem(_l("Dasbor"), "reports.admin_dashboard_page", frozenset({"admin"})),
     NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"})),
     NavItem(_l("Produksi"), "maklon.board", frozenset({"staff", "admin"})),
     NavItem(_l("CRM"), "crm.board", frozenset({"staff", "admin"})),
+    NavItem(_l("Dasbor maklon"), "reports.client_dashboard_page", frozenset({"client"})),
     NavItem(_l("Maklon"), "maklon.requests", frozenset({"client"})),
     NavItem(_l("Permintaan maklon"), "maklon.staff_requests", frozenset({"staff", "admin"})),
     NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"})),
@@ -65,6 +67,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"})),
     NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"})),
     NavItem(_l("Log audit"), "audit.index", frozenset({"admin"})),
+    NavItem(_l("Laporan"), "reports.reports_page", frozenset({"admin"})),
 ]
 
 

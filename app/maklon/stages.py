@@ -28,6 +28,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, RoleName, User, user_roles
@@ -328,12 +329,17 @@ def board_columns(today: date | None = None) -> list[BoardColumn]:
     """One column per stage with the orders in it (signed ones; the last DONE_SHOWN
     completed ones in "Selesai"), oldest promise first."""
     today = today or utcnow().astimezone(WIB).date()
+    # The cards show the company's name (joined: one query, not one per company) and never
+    # the stored estimate or the notes (not loaded: a JSON document per order).
+    card = (joinedload(MaklonRequest.company, innerjoin=True), defer(MaklonRequest.estimate),
+            defer(MaklonRequest.notes))
     active = list(db.session.scalars(
-        select(MaklonRequest).where(MaklonRequest.status == RequestStatus.SIGNED,
-                                    MaklonRequest.stage.is_not(None))
+        select(MaklonRequest).options(*card)
+        .where(MaklonRequest.status == RequestStatus.SIGNED, MaklonRequest.stage.is_not(None))
         .order_by(MaklonRequest.promised_date.asc().nulls_last(), MaklonRequest.id)))
     done = list(db.session.scalars(
-        select(MaklonRequest).where(MaklonRequest.status == RequestStatus.COMPLETED)
+        select(MaklonRequest).options(*card)
+        .where(MaklonRequest.status == RequestStatus.COMPLETED)
         .order_by(MaklonRequest.completed_at.desc(), MaklonRequest.id.desc())
         .limit(DONE_SHOWN)))
     milestones: dict[int, list[MilestonePayment]] = {}

@@ -343,6 +343,14 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "maklon.milestone_pay": {"POST": owned(CLIENT_A, 422)},
     "maklon.milestone_payment": {"GET": {**only(CRM, denied=404), CLIENT_A: 200}},
     "maklon.milestone_pay_status": {"GET": {**only(CRM, denied=404), CLIENT_A: 200}},
+    # Dashboards and reports (issue 7): a client's dashboard shows their own company (B
+    # too: their own, empty of A's); the admin's pages and exports are admin-only; an empty
+    # export form is 422; an export job's file (random key) admins only.
+    "reports.client_dashboard_page": {"GET": only({"client"})},
+    "reports.admin_dashboard_page": {"GET": only({"admin"})},
+    "reports.reports_page": {"GET": only({"admin"})},
+    "reports.export": {"POST": only({"admin"}, status=422)},
+    "reports.export_download": {"GET": only({"admin"})},
 }
 
 
@@ -502,6 +510,8 @@ def _build_world() -> SimpleNamespace:
     db.session.commit()
     w.crm = {"company_id": crm_company.id, "contact_id": contact.id, "lead_id": lead.id,
              "task_id": task.id, "user_id": crm_staff.id}
+    w.report_key = storage_put(b"\xef\xbb\xbfNomor\r\n", folder="reports", suffix=".csv")
+    db.session.commit()
     assert db.session.get(User, buyer.id).roles  # the world is committed
     return w
 
@@ -716,6 +726,7 @@ def _args(w) -> dict[str, dict]:
         "maklon.milestone_pay": {**signed, "kind": "mid"},
         "maklon.milestone_payment": {**signed, "reference": w.dp_reference},
         "maklon.milestone_pay_status": {**signed, "reference": w.dp_reference},
+        "reports.export_download": {"key": w.report_key},
     }
 
 

@@ -256,3 +256,39 @@ def test_a_request_before_signing_has_no_production_yet(db, client):
     html = client.get(f"/maklon/{draft.number}/produksi").get_data(as_text=True)
     assert "Produksi dimulai setelah kontrak ditandatangani." in html
     assert "hx-trigger" not in html.split('id="production-live"')[1].split(">")[0]
+
+
+def _board_selects(app, client) -> int:
+    """How many SELECTs one board page costs."""
+    from sqlalchemy import event
+
+    from app.extensions import db as _db
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    with app.app_context():
+        engine = _db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/produksi").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_the_board_costs_the_same_queries_for_3_or_30_orders(app, db, client, staff):
+    """No query per card (a company or milestone loaded per order once made 58 SELECTs for
+    500 orders; see bench/README.md, Maklon)."""
+    def orders(n: int) -> None:
+        for _ in range(n):
+            make_signed_order(client=make_maklon_client())
+        db.session.commit()
+
+    orders(3)
+    few = _board_selects(app, client)
+    orders(27)
+    assert _board_selects(app, client) == few

@@ -42,6 +42,9 @@ DOWNLOADS: dict[str, Download] = {
     "core.media": Download("anonymous", lambda ids: f"/media/{ids['photo']}", "image/webp",
                            False),
     "static": Download("anonymous", lambda ids: "/static/css/app.css", "text/css", False),
+    "reports.export_download": Download(
+        "admin", lambda ids: f"/admin/laporan/unduh/{ids['report']}", "text/csv", True,
+        r"laporan-\d{8}\.csv"),
     "maklon.contract_download": Download(
         "client", lambda ids: f"/maklon/{ids['maklon']}/kontrak.pdf", "application/pdf", True,
         r"Kontrak-MK-\d{4}-\d{6}\.pdf"),
@@ -87,7 +90,11 @@ def files(db) -> dict:
     audit_archive()
     db.session.commit()
     maklon, client = _maklon_files(db)
+    report = "reports/2026/01/export-test.csv"  # what an export job writes
+    storage_path(report).parent.mkdir(parents=True, exist_ok=True)
+    storage_path(report).write_bytes(b"\xef\xbb\xbfNomor\r\n")
     return {
+        "report": report,
         "invoice": db.session.scalars(select(Invoice.id)).one(),
         "archive": db.session.scalars(select(AuditArchive.id)).one(),
         "photo": key,

@@ -2,6 +2,8 @@
 Each module's docstring holds its URL table.
 
     analytics.py   /seller/analitik  the seller's own store at a glance
+    dashboards.py  /maklon/dasbor (client) and /admin/dasbor (admin)
+    exports.py     /admin/laporan: filtered reports, CSV/PDF exports, their downloads
 """
 
 from __future__ import annotations
@@ -10,6 +12,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
-from app.reports.routes import (  # noqa: E402, F401
-    analytics,
-)
+from app.reports.routes import analytics, dashboards, exports  # noqa: E402,F401
