@@ -9,6 +9,7 @@
     flask formulas new-key | rotate-key, flask maklon otdr   (app/maklon/cli.py)
     flask backup create|list|verify [ID|--latest]|restore ID [--yes]|rotate|new-key
                                                      (app/reports/backups/cli.py)
+    flask reports weekly [--week 2026-W47]           weekly seller reports (app/reports/cli.py)
 """
 
 from __future__ import annotations
@@ -140,3 +141,6 @@ def register_cli(app: Flask) -> None:
     from app.reports.backups.cli import backup_cli
 
     app.cli.add_command(backup_cli)
+    from app.reports.cli import reports_cli
+
+    app.cli.add_command(reports_cli)

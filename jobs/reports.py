@@ -1,4 +1,5 @@
-"""Report jobs: a large export of a filtered report (queue `reports`)."""
+"""Report jobs: a large export of a filtered report (queue `reports`) and the weekly seller
+sales report (thin: one service call, committed by the runner)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask import current_app
 from app.core.queue import job_progress
 from app.reports.exports import export_write
 from app.reports.tables import ReportFilters
+from app.reports.weekly import weekly_reports_send
 
 
 def export_report(kind: str, fmt: str, filters: dict) -> dict:
@@ -17,3 +19,9 @@ def export_report(kind: str, fmt: str, filters: dict) -> dict:
     adapter = current_app.url_map.bind("", script_name="/")
     written["download"] = adapter.build("reports.export_download", {"key": written["key"]})
     return written
+
+
+def weekly(week: str | None = None) -> dict:
+    """Cron, Monday 09:00 WIB: last week's report to every active seller (idempotent per
+    store and week)."""
+    return weekly_reports_send(week=week)

@@ -209,6 +209,10 @@ class StoreSettingsForm(FlaskForm):
         _l("Toko saya Pengusaha Kena Pajak (PKP)"),
         description=_l("Invoice toko PKP memuat DPP dan PPN yang sudah termasuk dalam "
                        "harga."))
+    weekly_report = BooleanField(
+        _l("Kirim laporan mingguan"),
+        description=_l("Setiap Senin pukul 09.00 WIB: pendapatan, pesanan, produk terlaris "
+                       "dan stok menipis minggu lalu, lewat email."))
 
     def validate_npwp(self, field) -> None:
         if self.pkp.data and not field.data:

@@ -407,7 +407,8 @@ def store_settings():
                               low_stock_threshold=form.low_stock_threshold.data,
                               shipping_cost=form.shipping_cost.data or 0,
                               address=form.address.data or "", npwp=form.npwp.data or "",
-                              pkp=bool(form.pkp.data))
+                              pkp=bool(form.pkp.data),
+                              weekly_report=bool(form.weekly_report.data))
         db.session.commit()
         flash(_("Pengaturan toko disimpan."), "success")
         return see_other(url_for("catalog.store_settings"))

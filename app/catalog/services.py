@@ -517,9 +517,13 @@ def category_delete(*, category: Category) -> None:
 def store_settings_update(*, store: Store, name: str, location: str, description: str,
                           low_stock_threshold: int, shipping_cost: int,
                           address: str | None = None, npwp: str | None = None,
-                          pkp: bool | None = None) -> None:
+                          pkp: bool | None = None, weekly_report: bool | None = None
+                          ) -> None:
     """The owner's store profile. The slug (the store's address) does not change. The
-    invoice details (legal `address`, `npwp` digits, `pkp`) are left alone when None."""
+    invoice details (legal `address`, `npwp` digits, `pkp`) and the weekly sales report
+    switch are left alone when None."""
+    if weekly_report is not None:
+        store.weekly_report = weekly_report
     if address is not None:
         store.address = address.strip()
     if npwp is not None:

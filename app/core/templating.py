@@ -47,6 +47,7 @@ NAVIGATION: list[NavItem] = [
             "app.orders.queries:seller_new_orders_badge"),
     NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"})),
     NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"})),
+    NavItem(_l("Analitik"), "reports.seller_analytics_page", frozenset({"seller"})),
     NavItem(_l("Ulasan"), "orders.seller_reviews", frozenset({"seller"}),
             "app.orders.reviews:unreplied_reviews_badge"),
     NavItem(_l("Dasbor"), "reports.admin_dashboard_page", frozenset({"admin"})),

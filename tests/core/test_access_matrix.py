@@ -198,6 +198,7 @@ ACCESS: dict[str, dict[str, Expected]] = {
     # Inventory: seller A's variant (seller B: 404). The row and edit GETs without htmx go
     # back to the list (303); an empty "add" adds the quick amount (303).
     "inventory.index": {"GET": only({"seller"})},
+    "reports.seller_analytics_page": {"GET": only({"seller"})},
     "inventory.row": {"GET": owned(SELLER_A, 303)},
     "inventory.edit": {"GET": owned(SELLER_A, 303)},
     "inventory.stock_update": {"POST": owned(SELLER_A, 422)},

@@ -1,6 +1,7 @@
 """Reports blueprint. The routes live in one module per page; each imports `bp` from here.
 Each module's docstring holds its URL table.
 
+    analytics.py   /seller/analitik  the seller's own store at a glance
     dashboards.py  /maklon/dasbor (client) and /admin/dasbor (admin)
     exports.py     /admin/laporan: filtered reports, CSV/PDF exports, their downloads
 """
@@ -11,4 +12,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
-from app.reports.routes import dashboards, exports  # noqa: E402,F401
+from app.reports.routes import analytics, dashboards, exports  # noqa: E402,F401
