@@ -1,17 +1,16 @@
-"""Seller analytics and weekly report timings (issue 7), in process, over the order history
+"""Seller analytics page timing (issue 7), in process, over the order history
 that `bench/orders_gen.py generate` writes (e.g. 650,000 orders ~ 1M order items, 1,000
 stores).
 
     DATABASE_URL=sqlite:////tmp/orders.db python bench/analytics_bench.py page [--runs 50]
-    DATABASE_URL=... python bench/analytics_bench.py weekly [--week 2026-W47]
 
 - `page`: renders `/seller/analitik` (the view, its queries and the template, inside a
   request context with the owner logged in) `--runs` times for the biggest store, the
   median store and the smallest, and prints p50 / p99 / max in milliseconds. No HTTP
   server: this is the page's own cost.
-- `weekly`: runs `weekly_reports_send` for the week (default: last week) over every store,
-  PDFs and emails included, prints the stores reported and the seconds, then ROLLS BACK
-  (nothing is queued; the PDFs written are removed by the storage rollback hook).
+
+The weekly report, the page over HTTP under gunicorn and the backups: bench/reports.sh
+(bench/reports_load.py).
 """
 
 from __future__ import annotations
@@ -76,37 +75,13 @@ def page(runs: int) -> int:
     return 0
 
 
-def weekly(week: str | None) -> int:
-    from sqlalchemy import func, select
-
-    from app.accounts.models import Store
-    from app.extensions import db
-    from app.reports.weekly import weekly_reports_send
-
-    app = _app()
-    with app.app_context(), app.test_request_context():
-        stores = db.session.scalar(select(func.count(Store.id)))
-        started = time.perf_counter()
-        result = weekly_reports_send(week=week)
-        seconds = time.perf_counter() - started
-        db.session.rollback()
-        print(f"week {result['week']}: {result['sent']:,} of {stores:,} stores reported "
-              f"(PDF + email each) in {seconds:.1f} s "
-              f"({seconds * 1000 / max(result['sent'], 1):.0f} ms per store); rolled back")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     page_parser = sub.add_parser("page")
     page_parser.add_argument("--runs", type=int, default=50)
-    weekly_parser = sub.add_parser("weekly")
-    weekly_parser.add_argument("--week", default=None)
     args = parser.parse_args(argv)
-    if args.command == "page":
-        return page(args.runs)
-    return weekly(args.week)
+    return page(args.runs)
 
 
 if __name__ == "__main__":

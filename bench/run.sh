@@ -6,10 +6,12 @@
 #   orders    bench/orders.sh: the order-history pages at 1M orders
 #   payments  bench/payments.sh: webhook notifications/s at 16 connections; invoices/s
 #   maklon    bench/maklon.sh: production board, client tab, live estimate; signatures/s
+#   reports   bench/reports.sh: seller analytics page, weekly report, backup + verify at ~1M
+#             order items (issue #7)
 # See bench/README.md; each script's header lists its knobs.
 #
 #   bash bench/run.sh                 # or: make bench; every part: pages checkout orders
-#                                     # payments maklon
+#                                     # payments maklon reports
 #   bash bench/run.sh pages           # only the pages and search (what it did before)
 #   bash bench/run.sh checkout orders # only the parts named
 set -euo pipefail
@@ -17,20 +19,21 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# Parts: pages (home/login/floor + search), checkout, orders, payments, maklon; none = all.
+# Parts: pages (home/login/floor + search), checkout, orders, payments, maklon, reports;
+# none = all.
 PARTS=("$@")
 if ((${#PARTS[@]} == 0)); then
-  PARTS=(pages checkout orders payments maklon)
+  PARTS=(pages checkout orders payments maklon reports)
 fi
 for part in "${PARTS[@]}"; do
   case "$part" in
-    pages|checkout|orders|payments|maklon) ;;
-    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon)" >&2; exit 2 ;;
+    pages|checkout|orders|payments|maklon|reports) ;;
+    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports)" >&2; exit 2 ;;
   esac
 done
 wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
 status=0
-for part in pages checkout orders payments maklon; do
+for part in pages checkout orders payments maklon reports; do
   if wants "$part"; then
     bash "bench/$part.sh" || status=$?
   fi
