@@ -65,7 +65,7 @@ def _app():
 
 
 def sellers(out: Path, biggest: int, sample: int) -> int:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
 
     from app.accounts.models import Store, User
     from app.extensions import db
@@ -81,6 +81,10 @@ def sellers(out: Path, biggest: int, sample: int) -> int:
             .join(User, User.id == Store.owner_id).join(Order, Order.store_id == Store.id)
             .group_by(Store.id, User.email)).all()
         total_items = sum(items.values())
+        if db.engine.dialect.name == "postgresql":
+            size = db.session.scalar(text("SELECT pg_database_size(current_database())"))
+        else:
+            size = Path(db.engine.url.database).stat().st_size
     ranked = sorted(rows, key=lambda r: -items.get(r[0], 0))
     picks = [("biggest", r) for r in ranked[:biggest]]
     rest = ranked[biggest:]
@@ -90,7 +94,8 @@ def sellers(out: Path, biggest: int, sample: int) -> int:
     lines = [json.dumps({"kind": kind, "store_id": sid, "email": email, "orders": n,
                          "items": items.get(sid, 0)}) for kind, (sid, email, n) in picks]
     out.write_text("\n".join(lines) + "\n")
-    print(f"  {total_items:,} order items in {len(rows):,} stores with orders; "
+    print(f"  database {size / 1e6:,.0f} MB; "
+          f"{total_items:,} order items in {len(rows):,} stores with orders; "
           f"{len(picks)} sellers picked ({biggest} biggest: "
           f"{', '.join(f'{items.get(r[0], 0):,}' for _, r in picks[:biggest])} items; "
           f"sample {', '.join(f'{items.get(r[0], 0):,}' for k, r in picks if k == 'sample')})")

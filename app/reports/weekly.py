@@ -33,7 +33,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Store, User
@@ -96,10 +96,14 @@ def _change(current: int, previous: int) -> dict[str, Any]:
 def active_stores(start: datetime, end: datetime) -> list[Store]:
     """Stores with the report on, an active owner, and an order created or delivered in
     [start, end)."""
-    activity = exists().where(
-        Order.store_id == Store.id,
-        or_(and_(Order.created_at >= start, Order.created_at < end),
-            and_(Order.delivered_at >= start, Order.delivered_at < end)))
+    # Two EXISTS, not one with an OR inside: each is a range scan of its own index
+    # ((store_id, created_at) and (store_id, delivered_at)); the OR made PostgreSQL read
+    # each store's orders until one matched (1.2 s at 1M order items, bench/README.md).
+    created = exists().where(Order.store_id == Store.id, Order.created_at >= start,
+                             Order.created_at < end)
+    delivered = exists().where(Order.store_id == Store.id, Order.delivered_at >= start,
+                               Order.delivered_at < end)
+    activity = or_(created, delivered)
     return list(db.session.scalars(
         select(Store).join(User, User.id == Store.owner_id)
         .where(Store.weekly_report.is_(True), User.active.is_(True), activity)
