@@ -9,8 +9,9 @@
 #   2. the weekly report as the cron runs it (`jobs.reports.weekly` through execute_job):
 #      total seconds, ms per store, the outbox emails and PDFs it wrote; then a second run
 #      that must send nothing more, and its time (bench/reports_load.py weekly).
-#   3. `flask backup create` and `flask backup verify --latest` (BACKUP_DIR and the storage in
-#      the throwaway instance, a fresh BACKUP_KEY): seconds, peak RSS, archive size.
+#   3. `flask backup create` and `flask backup verify --latest` (BACKUP_DIR and the storage,
+#      one per database, in the throwaway instance; a fresh BACKUP_KEY): seconds, peak RSS
+#      (the child and the pg_dump/pg_restore it waits for), archive size.
 #
 #   bash bench/reports.sh              # or: bash bench/run.sh reports
 #
@@ -66,6 +67,8 @@ export BACKUP_KEY
 
 status=0
 for database in "${DATABASES[@]}"; do
+  # Each database its own stored files (the weekly PDFs; the backup archives them).
+  export STORAGE_ROOT="$TMP/files-$database"
   if [[ "$database" == sqlite ]]; then
     url="sqlite:///$SQLITE_DB"
     generate "$url"
