@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import User
 from app.accounts.services import DEFAULT_LOW_STOCK, SETTING_LOW_STOCK_DEFAULT
 from app.admin.settings_forms import (
+    BackupForm,
     CompanyForm,
     CrmForm,
     PaymentForm,
@@ -49,6 +50,7 @@ from app.payments.invoices import (
     SETTING_DPP_FRACTION,
     SETTING_PPN_RATE,
 )
+from app.reports.backups import rotation as backup_rotation
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,12 @@ SECTIONS: dict[str, Section] = {section.slug: section for section in (
                           "gateway": SETTING_GATEWAY}),
     Section("crm", _l("CRM"), _l("Pembagian tugas otomatis kepada tim."),
             CrmForm, {"reassign_threshold": SETTING_THRESHOLD}),
+    Section("cadangan", _l("Cadangan"),
+            _l("Rotasi cadangan terenkripsi: berapa cadangan harian, mingguan, dan bulanan "
+               "yang disimpan. Berlaku pada rotasi berikutnya."),
+            BackupForm, {"keep_daily": backup_rotation.SETTING_KEEP_DAILY,
+                         "keep_weekly": backup_rotation.SETTING_KEEP_WEEKLY,
+                         "keep_monthly": backup_rotation.SETTING_KEEP_MONTHLY}),
     Section("maklon-kapasitas", _l("Kapasitas maklon"),
             _l("Batas yang diperiksa saat klien mengajukan permintaan maklon: minimum pesanan, "
                "ukuran kemasan, dan tanggal pengiriman paling cepat (waktu tunggu dasar + "
@@ -132,6 +140,7 @@ def setting_defaults() -> dict[str, Any]:
         SETTING_EWALLET_EXPIRY: int(config["PAYMENT_EWALLET_EXPIRY_MINUTES"]),
         SETTING_GATEWAY: str(config["PAYMENT_GATEWAY"]),
         SETTING_THRESHOLD: DEFAULT_THRESHOLD,
+        **backup_rotation.retention_defaults(),
         **maklon_capability.DEFAULTS,
         **maklon_pricing.DEFAULTS,
     }

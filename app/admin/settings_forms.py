@@ -152,6 +152,23 @@ class CrmForm(SettingsForm):
                        "ke rekan dengan posisi yang sama."))
 
 
+class BackupForm(SettingsForm):
+    keep_daily = WholeNumberField(
+        _l("Cadangan harian yang disimpan"), render_kw={"inputmode": "numeric"},
+        validators=[required(), NumberRange(min=1, max=60,
+                                            message=_l("Masukkan angka 1 sampai 60."))])
+    keep_weekly = WholeNumberField(
+        _l("Cadangan mingguan yang disimpan"), render_kw={"inputmode": "numeric"},
+        validators=[required(), NumberRange(min=0, max=52,
+                                            message=_l("Masukkan angka 0 sampai 52."))])
+    keep_monthly = WholeNumberField(
+        _l("Cadangan bulanan yang disimpan"), render_kw={"inputmode": "numeric"},
+        validators=[required(), NumberRange(min=0, max=120,
+                                            message=_l("Masukkan angka 0 sampai 120."))],
+        description=_l("Cadangan terbaru tiap hari, minggu, dan bulan disimpan sebanyak ini; "
+                       "sisanya dihapus oleh rotasi malam."))
+
+
 # --- maklon: production capability and pricing -------------------------------------------
 def _maklon_labels():
     from app.maklon.labels import PACKAGING_LABELS, PRODUCT_TYPE_LABELS

@@ -135,7 +135,7 @@ def test_page_lists_every_section_with_defaults_and_the_nav_entry(db, client):
     assert _input_value(html, "low_stock_default") == "10"
     assert _input_value(html, "reassign_threshold") == "10"
     assert _input_value(html, "name") == "Racik"
-    assert html.count('data-testid="state-') == 12 + 16  # + the two maklon sections
+    assert html.count('data-testid="state-') == 12 + 16 + 3  # + maklon (2 sections), backups
     assert "Diubah" not in html
     assert _table(db) == {}  # looking changes nothing
 

@@ -323,6 +323,23 @@ def test_rotate_backups_deletes_files_and_marks_rows(db):
         assert (backup_dir() / record.filename).exists() == kept
 
 
+def test_rotation_keeps_what_the_admin_set_in_the_settings(db, client, login_as):
+    times = _nightly(40)
+    for n, time in enumerate(times):
+        db.session.add(BackupRecord(filename=f"racik-{n}.rbk", created_at=time))
+        (backup_dir() / f"racik-{n}.rbk").write_bytes(b"x")
+    db.session.commit()
+    login_as("admin")
+    response = client.post("/admin/pengaturan/cadangan", data={
+        "keep_daily": "3", "keep_weekly": "0", "keep_monthly": "0"})
+    assert response.status_code in (200, 303)
+    assert client.post("/admin/pengaturan/cadangan", data={
+        "keep_daily": "0", "keep_weekly": "-1", "keep_monthly": "x"}).status_code == 422
+    result = rotate_backups(NOW)
+    db.session.commit()
+    assert result["kept"] == len(backups_to_keep(times, NOW, daily=3, weekly=0, monthly=0)) == 3
+
+
 # -- the admin page --------------------------------------------------------------------
 
 def test_admin_page_creates_and_verifies_through_tracked_jobs(db, client, login_as):

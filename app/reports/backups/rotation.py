@@ -47,16 +47,35 @@ def backups_to_keep(created_times: Iterable[datetime], now: datetime, *, daily: 
     return keep
 
 
+# Admin settings (/admin/pengaturan, section "Cadangan"); defaults: BACKUP_KEEP_* config.
+SETTING_KEEP_DAILY = "backup.keep_daily"
+SETTING_KEEP_WEEKLY = "backup.keep_weekly"
+SETTING_KEEP_MONTHLY = "backup.keep_monthly"
+
+
+def retention_defaults() -> dict[str, int]:
+    config = current_app.config
+    return {SETTING_KEEP_DAILY: int(config["BACKUP_KEEP_DAILY"]),
+            SETTING_KEEP_WEEKLY: int(config["BACKUP_KEEP_WEEKLY"]),
+            SETTING_KEEP_MONTHLY: int(config["BACKUP_KEEP_MONTHLY"])}
+
+
+def retention() -> tuple[int, int, int]:
+    """(daily, weekly, monthly) archives kept: the admin's settings, else the config."""
+    from app.core.settings import setting_get
+
+    defaults = retention_defaults()
+    return tuple(int(setting_get(key, default)) for key, default in defaults.items())
+
+
 def rotate_backups(now: datetime | None = None) -> dict[str, Any]:
     """Delete the archives rotation does not keep and mark their rows removed (flushed)."""
     now = now or utcnow()
-    config = current_app.config
     records = db.session.scalars(
         select(BackupRecord).where(BackupRecord.removed_at.is_(None))).all()
+    daily, weekly, monthly = retention()
     keep = backups_to_keep([record.created_at for record in records], now,
-                           daily=config["BACKUP_KEEP_DAILY"],
-                           weekly=config["BACKUP_KEEP_WEEKLY"],
-                           monthly=config["BACKUP_KEEP_MONTHLY"])
+                           daily=daily, weekly=weekly, monthly=monthly)
     removed = []
     for record in records:
         if record.created_at in keep:
