@@ -101,11 +101,17 @@ class TaxForm(SettingsForm):
                                      "sampai 1, misalnya 0,9."))
 
 
+def _whole_number(label, low: int, high: int, **kwargs: Any) -> WholeNumberField:
+    """A whole number in [low, high], refused with "Antara <low> dan <high>."."""
+    return WholeNumberField(label, render_kw={"inputmode": "numeric"}, validators=[
+        required(), NumberRange(min=low, max=high, message=_l(
+            "Antara %(min)s dan %(max)s.", min=f"{low:,}".replace(",", "."),
+            max=f"{high:,}".replace(",", ".")))], **kwargs)
+
+
 class StockForm(SettingsForm):
-    low_stock_default = WholeNumberField(
-        _l("Batas stok menipis untuk toko baru"), render_kw={"inputmode": "numeric"},
-        validators=[required(), NumberRange(min=0, max=100_000,
-                                            message=_l("Antara 0 dan 100.000."))],
+    low_stock_default = _whole_number(
+        _l("Batas stok menipis untuk toko baru"), 0, 100_000,
         description=_l("Toko yang sudah ada tetap memakai batasnya sendiri; penjual dapat "
                        "mengubahnya di pengaturan toko."))
 
@@ -153,18 +159,10 @@ class CrmForm(SettingsForm):
 
 
 class BackupForm(SettingsForm):
-    keep_daily = WholeNumberField(
-        _l("Cadangan harian yang disimpan"), render_kw={"inputmode": "numeric"},
-        validators=[required(), NumberRange(min=1, max=60,
-                                            message=_l("Masukkan angka 1 sampai 60."))])
-    keep_weekly = WholeNumberField(
-        _l("Cadangan mingguan yang disimpan"), render_kw={"inputmode": "numeric"},
-        validators=[required(), NumberRange(min=0, max=52,
-                                            message=_l("Masukkan angka 0 sampai 52."))])
-    keep_monthly = WholeNumberField(
-        _l("Cadangan bulanan yang disimpan"), render_kw={"inputmode": "numeric"},
-        validators=[required(), NumberRange(min=0, max=120,
-                                            message=_l("Masukkan angka 0 sampai 120."))],
+    keep_daily = _whole_number(_l("Cadangan harian yang disimpan"), 1, 60)
+    keep_weekly = _whole_number(_l("Cadangan mingguan yang disimpan"), 0, 52)
+    keep_monthly = _whole_number(
+        _l("Cadangan bulanan yang disimpan"), 0, 120,
         description=_l("Cadangan terbaru tiap hari, minggu, dan bulan disimpan sebanyak ini; "
                        "sisanya dihapus oleh rotasi malam."))
 
@@ -174,13 +172,6 @@ def _maklon_labels():
     from app.maklon.labels import PACKAGING_LABELS, PRODUCT_TYPE_LABELS
 
     return PRODUCT_TYPE_LABELS, PACKAGING_LABELS
-
-
-def _whole_number(label, low: int, high: int) -> WholeNumberField:
-    return WholeNumberField(label, render_kw={"inputmode": "numeric"}, validators=[
-        required(), NumberRange(min=low, max=high, message=_l(
-            "Antara %(min)s dan %(max)s.", min=f"{low:,}".replace(",", "."),
-            max=f"{high:,}".replace(",", ".")))])
 
 
 def _rupiah(label, high: int = 1_000_000_000) -> RupiahField:
