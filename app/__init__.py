@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -84,6 +84,12 @@ def _refuse_unsafe_production(app: Flask) -> None:
 def _select_locale() -> str:
     if not has_request_context():
         return "id"  # jobs render emails under force_locale(user.locale)
+    if request.path.startswith("/api/"):
+        # The API's user is the token's (set by the blueprint), never the cookie's.
+        user = g.get("_login_user")
+        if user is not None and user.is_authenticated:
+            return user.locale
+        return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "id"
     if current_user and current_user.is_authenticated:
         return current_user.locale
     language = session.get("lang")
@@ -125,6 +131,7 @@ def _init_extensions(app: Flask) -> None:
     init_storage(app)
     # Import every domain's models so metadata (and Alembic) sees all tables.
     import app.accounts.models
+    import app.api.models
     import app.audit.models
     import app.catalog.models
     import app.core.models
@@ -167,6 +174,8 @@ def _init_request_hooks(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import bp as accounts_bp
     from app.admin.routes import bp as admin_bp
+    from app.api import bp as api_bp
+    from app.api import init_api
     from app.audit.routes import bp as audit_bp
     from app.catalog.routes import bp as catalog_bp
     from app.core.routes import bp as core_bp
@@ -179,6 +188,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.payments.routes import bp as payments_bp
     from app.reports.routes import bp as reports_bp
 
+    init_api(app)  # the `id` URL converter must exist before any blueprint's rules
     app.register_blueprint(core_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -192,3 +202,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(crm_public_bp)
     app.register_blueprint(maklon_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(api_bp)

@@ -104,6 +104,13 @@ class Config:
     # do), and failed codes allowed per account (login's second step and re-authentication).
     TOTP_REQUIRED_ROLES = _list("TOTP_REQUIRED_ROLES", "admin,staff")
     TOTP_LIMIT_PER_USER = os.environ.get("TOTP_LIMIT_PER_USER", "5 per 15 minutes")
+    # JSON API (/api/v1): access tokens (JWT, HS256) live 15 minutes, refresh tokens 30 days.
+    # API_JWT_KEY defaults to a key derived from SECRET_KEY (app/accounts/api_tokens.py).
+    API_JWT_KEY = os.environ.get("API_JWT_KEY", "")
+    API_ACCESS_TTL = timedelta(minutes=_int("API_ACCESS_TTL_MINUTES", 15))
+    API_REFRESH_TTL = timedelta(days=_int("API_REFRESH_TTL_DAYS", 30))
+    # Requests per minute and token (or IP when anonymous) on the API, on top of login's own.
+    API_LIMIT = os.environ.get("API_LIMIT", "300 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")  # "" = decide at start
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = "racik-rl"

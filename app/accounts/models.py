@@ -95,6 +95,7 @@ class User(UserMixin, db.Model):
 
     # Set by the user loader: the UserSession this request runs in (see accounts.sessions).
     current_session = None  # UserSession | None; not a column
+    api_family_id = None  # int | None: the API login (token family) of this request
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -169,6 +170,42 @@ _BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("SamsungBrowser", "Samsung In
 _SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
             ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
             ("Linux", "Linux"))
+
+
+class ApiTokenFamily(db.Model):
+    """One API login (a phone, a partner's system): the chain of refresh tokens it rotated
+    through. Revoking the family ends its access tokens at once, too (they name it)."""
+
+    __tablename__ = "api_token_families"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # logout, password, deactivated, reuse, sessions (the "log out everywhere" button)
+    revoked_reason: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class ApiRefreshToken(db.Model):
+    """A refresh token of a family: the client holds the raw token, we keep its SHA-256.
+    Each is good for one use; using a spent one again revokes the family (theft)."""
+
+    __tablename__ = "api_refresh_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(
+        ForeignKey("api_token_families.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    family: Mapped[ApiTokenFamily] = relationship()
 
 
 class PasswordResetToken(db.Model):

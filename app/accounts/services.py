@@ -202,7 +202,8 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
             str(_l("Kata sandi baru harus berbeda dari yang lama.")), field="new_password"
         )
     user.password_hash = password_hash(new_password)
-    ended = sessions_revoke_others(user=user, keep=user.current_session)
+    ended = sessions_revoke_others(user=user, keep=user.current_session,
+                                   keep_api_family=getattr(user, "api_family_id", None))
     audit_record("auth.password_change", actor=user, object_type="user", object_id=user.id,
                  after={"sessions_ended": ended})
     mail_queue(

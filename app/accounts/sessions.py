@@ -121,8 +121,13 @@ def session_revoke(*, user_session: UserSession) -> None:
     db.session.flush()
 
 
-def sessions_revoke_others(*, user: User, keep: UserSession | None) -> int:
-    """Revoke every live session of `user` except `keep`. Returns how many were ended."""
+def sessions_revoke_others(*, user: User, keep: UserSession | None,
+                           keep_api_family: int | None = None) -> int:
+    """Revoke every live session of `user` except `keep`, and every API login (token
+    family) except `keep_api_family`. Returns how many web sessions were ended."""
+    from app.accounts.api_tokens import families_revoke
+
+    families_revoke(user_id=user.id, reason="sessions", keep=keep_api_family)
     stmt = (
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))

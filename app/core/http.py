@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -102,9 +103,25 @@ def _retry_minutes() -> int:
     return max(1, math.ceil((current.reset_at - 1 - time.time()) / 60))
 
 
+# Path prefix -> renderer of HTTP errors, for parts of the site that answer errors in a
+# format of their own (the JSON API registers "/api/").
+_ERROR_RENDERERS: dict[str, Callable[[HTTPException], Response]] = {}
+
+
+def error_renderer_register(prefix: str, renderer: Callable[[HTTPException], Response]) -> None:
+    _ERROR_RENDERERS[prefix] = renderer
+
+
+def _own_renderer() -> Callable[[HTTPException], Response] | None:
+    return next((renderer for prefix, renderer in _ERROR_RENDERERS.items()
+                 if request.path.startswith(prefix)), None)
+
+
 def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
+        if (renderer := _own_renderer()) is not None:
+            return renderer(error)
         log.info("CSRF rejected: %s", error.description)
         return render_error(
             400,
@@ -115,6 +132,8 @@ def init_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(429)
     def _too_many(error: HTTPException):
+        if (renderer := _own_renderer()) is not None:
+            return renderer(error)
         # Flask-Limiter adds the exact Retry-After header (RATELIMIT_HEADERS_ENABLED).
         return render_error(429, retry_minutes=_retry_minutes())
 
@@ -122,6 +141,8 @@ def init_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if (renderer := _own_renderer()) is not None:
+            return renderer(error)
         response = make_response(*render_error(error.code))
         if error.code == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
@@ -133,10 +154,14 @@ def init_error_handlers(app: Flask) -> None:
             return _http_error(error)
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if (renderer := _own_renderer()) is not None:
+            return renderer(InternalServerError())
         return render_error(500)
 
     # Flask calls the handler for 500 also when debugging is off and no other matches.
-    app.register_error_handler(InternalServerError, lambda e: render_error(500))
+    app.register_error_handler(
+        InternalServerError,
+        lambda e: renderer(e) if (renderer := _own_renderer()) is not None else render_error(500))
 
 
 def app_path(endpoint: str, **values: Any) -> str:

@@ -1,0 +1,176 @@
+"""The API's one error format: `{"error": {"code", "message", "fields"}}`.
+
+`code` is stable (clients branch on it), `message` is in the user's language, `fields` maps
+a request field (dotted for nested ones, e.g. `items.0.quantity`) to its message. Every
+error the API answers goes through `error_response`; views raise `ApiError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Response, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+# status -> (default code, default message)
+DEFAULTS: dict[int, tuple[str, Any]] = {
+    400: ("bad_request", _l("Permintaan tidak valid.")),
+    401: ("unauthorized", _l("Perlu masuk: kirim token akses yang masih berlaku.")),
+    403: ("forbidden", _l("Anda tidak memiliki izin untuk tindakan ini.")),
+    404: ("not_found", _l("Data yang Anda cari tidak ada.")),
+    405: ("method_not_allowed", _l("Metode ini tidak didukung di alamat ini.")),
+    409: ("conflict", _l("Tindakan ini bertentangan dengan keadaan data saat ini.")),
+    413: ("payload_too_large", _l("Permintaan melebihi batas ukuran.")),
+    415: ("unsupported_media_type", _l("Kirim isi permintaan sebagai application/json.")),
+    422: ("validation_failed", _l("Data yang dikirim tidak valid.")),
+    429: ("rate_limited", _l("Terlalu banyak permintaan. Silakan coba lagi nanti.")),
+    500: ("server_error", _l("Terjadi kesalahan pada server. Kesalahan ini sudah dicatat.")),
+}
+
+# Stable codes with their own message (401s of the token lifecycle, and shared 4xx).
+MESSAGES: dict[str, Any] = {
+    "invalid_credentials": _l("Email atau kata sandi salah."),
+    "token_expired": _l("Token sudah kedaluwarsa."),
+    "token_invalid": _l("Token tidak valid."),
+    "token_revoked": _l("Token sudah dicabut. Silakan masuk kembali."),
+    "token_reused": _l("Token pembaruan ini sudah pernah dipakai. Demi keamanan, semua token "
+                       "dari login ini dicabut; silakan masuk kembali."),
+    "totp_required": _l("Masukkan kode verifikasi dua langkah (totp_code)."),
+    "totp_invalid": _l("Kode verifikasi dua langkah salah."),
+    "totp_setup_required": _l("Peran Anda wajib memakai verifikasi dua langkah. Aktifkan "
+                              "dulu melalui situs web."),
+    "invalid_json": _l("Isi permintaan bukan JSON yang valid."),
+    "idempotency_key_invalid": _l("Idempotency-Key harus 1-255 karakter ASCII yang terlihat."),
+    "idempotency_key_mismatch": _l("Idempotency-Key ini sudah dipakai untuk permintaan yang "
+                                   "berbeda."),
+    "idempotency_in_progress": _l("Permintaan dengan Idempotency-Key ini masih diproses. "
+                                  "Coba lagi sebentar lagi."),
+}
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message", "fields"],
+        "properties": {
+            "code": {"type": "string", "examples": ["validation_failed"]},
+            "message": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    }},
+}
+
+
+class ApiError(Exception):
+    """Raise from an API view to answer `status` in the error format."""
+
+    def __init__(self, status: int, code: str | None = None, message: object = None,
+                 fields: dict[str, object] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(code or status)
+        self.status = status
+        self.code = code or DEFAULTS.get(status, DEFAULTS[500])[0]
+        self.message = message
+        self.fields = fields or {}
+        self.headers = headers or {}
+
+
+def error_response(status: int, code: str | None = None, message: object = None,
+                   fields: dict[str, object] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    default_code, default_message = DEFAULTS.get(status, DEFAULTS[500])
+    code = code or default_code
+    if message is None:
+        message = MESSAGES.get(code, default_message)
+    message = str(message)
+    # A field named without its own message carries the error's message.
+    body = {"error": {"code": code, "message": message,
+                      "fields": {name: str(text) or message
+                                 for name, text in (fields or {}).items()}}}
+    response = Response(json.dumps(body, ensure_ascii=False), status=status,
+                        mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def api_error_response(error: ApiError) -> Response:
+    return error_response(error.status, error.code, error.message, error.fields, error.headers)
+
+
+def http_error_response(error: HTTPException) -> Response:
+    """A werkzeug HTTPException (routing 404/405, 413, the limiter's 429) in the format."""
+    status = error.code or 500
+    headers = {}
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if status == 429:
+        from app.core.http import _retry_minutes
+
+        headers["Retry-After"] = str(_retry_minutes() * 60)
+    response = error_response(status if status in DEFAULTS else 400, headers=headers)
+    return response
+
+
+# Pydantic's error types -> a message in the user's language (with the limit in it).
+def _validation_message(error: dict) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return _("Wajib diisi.")
+    if kind == "extra_forbidden":
+        return _("Kolom ini tidak dikenal.")
+    if kind in ("string_too_short", "too_short"):
+        if ctx.get("min_length") == 1:
+            return _("Wajib diisi.")
+        return _("Minimal %(n)s karakter.", n=ctx.get("min_length"))
+    if kind in ("string_too_long", "too_long"):
+        return _("Maksimal %(n)s karakter.", n=ctx.get("max_length"))
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("Minimal %(n)s.", n=ctx.get("ge", ctx.get("gt")))
+    if kind in ("less_than_equal", "less_than"):
+        return _("Maksimal %(n)s.", n=ctx.get("le", ctx.get("lt")))
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("Harus bilangan bulat.")
+    if kind in ("bool_parsing", "bool_type"):
+        return _("Harus true atau false.")
+    if kind in ("string_type",):
+        return _("Harus berupa teks.")
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return _("Harus berupa daftar.")
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return _("Harus berupa objek JSON.")
+    if kind in ("enum", "literal_error"):
+        return _("Pilih salah satu: %(choices)s.", choices=ctx.get("expected", ""))
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type",
+                "date_from_datetime_inexact"):
+        return _("Tanggal harus berformat YYYY-MM-DD.")
+    if kind == "string_pattern_mismatch":
+        return _("Formatnya tidak valid.")
+    if kind == "value_error" and ctx.get("error") is not None:
+        return str(ctx["error"])
+    return _("Nilai tidak valid.")
+
+
+def validation_fields(error: ValidationError, prefix: str = "") -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        name = ".".join(str(part) for part in item.get("loc", ())) or prefix or "body"
+        fields.setdefault(name, _validation_message(item))
+    return fields
+
+
+def validation_error(error: ValidationError) -> ApiError:
+    return ApiError(422, "validation_failed", fields=validation_fields(error))
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
