@@ -1,3 +1,13 @@
 """The API's operations, one module per area (each registers on `app.api.bp`)."""
 
-from app.api.routes import auth, docs  # noqa: F401
+from app.api.routes import (  # noqa: F401
+    auth,
+    cart,
+    catalog,
+    crm,
+    docs,
+    maklon,
+    orders,
+    payments,
+    seller,
+)

@@ -1,0 +1,1 @@
+"""API operations: cart (filled in by its area)."""

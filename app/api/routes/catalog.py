@@ -1,0 +1,1 @@
+"""API operations: catalog (filled in by its area)."""

@@ -1,0 +1,1 @@
+"""API operations: crm (filled in by its area)."""

@@ -1,0 +1,1 @@
+"""API operations: maklon (filled in by its area)."""

@@ -1,0 +1,1 @@
+"""API operations: orders (filled in by its area)."""

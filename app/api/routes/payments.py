@@ -1,0 +1,1 @@
+"""API operations: payments (filled in by its area)."""

@@ -1,0 +1,1 @@
+"""API operations: seller (filled in by its area)."""
