@@ -369,8 +369,11 @@ def test_advancing_twice_applies_once_and_the_second_is_409(api, db, shop):
 def test_an_unpaid_order_cannot_be_processed(api, db, shop):
     number = place_order(shop, paid=False)
     before = snapshot(number)
-    response = api(user(shop.seller_id)).post(f"/api/v1/seller/orders/{number}/advance",
-                                              json={"to": "processing"})
+    client = api(user(shop.seller_id))
+    detail = client.get(f"/api/v1/seller/orders/{number}").get_json()
+    assert detail["awaiting_payment"] is True and detail["next_status"] is None
+    response = client.post(f"/api/v1/seller/orders/{number}/advance",
+                           json={"to": "processing"})
     assert response.status_code == 409 and error_code(response) == "illegal_transition"
     assert "belum dibayar" in response.get_json()["error"]["message"]
     assert snapshot(number) == before

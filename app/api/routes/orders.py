@@ -329,13 +329,10 @@ def _buyer_summary(order: Order) -> dict:
 
 
 def _seller_summary(order: Order) -> dict:
-    next_status = SELLER_NEXT.get(order.status)
-    if next_status is not None and not order_allowed(order, next_status, Side.SELLER):
-        next_status = None
-    if next_status == OrderStatus.PROCESSING and order.payment_status != PaymentStatus.PAID:
-        next_status = None  # the lifecycle processes paid orders only
-    return {**_summary(order), "buyer_name": order.buyer.name,
-            "awaiting_payment": _awaiting_payment(order), "next_status": next_status}
+    # Like the seller's page: no next-step button while the order awaits payment.
+    awaiting = _awaiting_payment(order)
+    return {**_summary(order), "buyer_name": order.buyer.name, "awaiting_payment": awaiting,
+            "next_status": None if awaiting else SELLER_NEXT.get(order.status)}
 
 
 def _event(order: Order, event: OrderEvent) -> EventOut:
