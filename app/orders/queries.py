@@ -21,42 +21,47 @@ ORDERS_PER_PAGE = 20
 COUNT_AHEAD = 10  # pages counted beyond the current one
 
 
-def _page(conditions: list, page: int, *extra_options) -> Page[Order]:
+def _page(conditions: list, page: int, *extra_options,
+          per_page: int = ORDERS_PER_PAGE) -> Page[Order]:
     page = max(1, page)
     # Count no further than COUNT_AHEAD pages past this one: a big store has 100k orders,
     # and counting them all was 40 % of the page (bench/README.md). Past the cap the pager
     # says "page N" and offers "next" without a total.
-    cap = (page + COUNT_AHEAD) * ORDERS_PER_PAGE
+    cap = (page + COUNT_AHEAD) * per_page
     counted = db.session.scalar(select(func.count()).select_from(
         select(Order.id).where(*conditions).limit(cap + 1).subquery())) or 0
     orders = list(db.session.scalars(
         select(Order).where(*conditions)
         .options(selectinload(Order.items), *extra_options)
         .order_by(Order.created_at.desc(), Order.id.desc())
-        .limit(ORDERS_PER_PAGE).offset((page - 1) * ORDERS_PER_PAGE)
+        .limit(per_page).offset((page - 1) * per_page)
     ))
-    return Page(items=orders, total=min(counted, cap), page=page, per_page=ORDERS_PER_PAGE,
+    return Page(items=orders, total=min(counted, cap), page=page, per_page=per_page,
                 exact=counted <= cap)
 
 
-def buyer_orders_page(*, buyer_id: int, status: str | None, page: int) -> Page[Order]:
-    """The buyer's orders, newest first, optionally of one status (20 per page)."""
+def buyer_orders_page(*, buyer_id: int, status: str | None, page: int,
+                      per_page: int = ORDERS_PER_PAGE) -> Page[Order]:
+    """The buyer's orders, newest first, optionally of one status (20 per page unless
+    `per_page` says otherwise: the API's lists take it)."""
     conditions = [Order.buyer_id == buyer_id]
     if status:
         conditions.append(Order.status == status)
     # The checkout's reference: "Bayar sekarang" links an unpaid order to its payment page.
     return _page(conditions, page, joinedload(Order.store),
-                 selectinload(Order.checkout).load_only(Checkout.reference))
+                 selectinload(Order.checkout).load_only(Checkout.reference), per_page=per_page)
 
 
-def seller_orders_page(*, store_id: int, status: str | None, page: int) -> Page[Order]:
-    """The store's orders, newest first, optionally of one status (20 per page)."""
+def seller_orders_page(*, store_id: int, status: str | None, page: int,
+                       per_page: int = ORDERS_PER_PAGE) -> Page[Order]:
+    """The store's orders, newest first, optionally of one status (20 per page unless
+    `per_page` says otherwise)."""
     conditions = [Order.store_id == store_id]
     if status:
         conditions.append(Order.status == status)
     # Only the buyer's name is shown: not their roles, password hash and the rest.
     return _page(conditions, page, joinedload(Order.buyer).options(
-        load_only(User.name), lazyload(User.roles)))
+        load_only(User.name), lazyload(User.roles)), per_page=per_page)
 
 
 def buyer_order(buyer_id: int, number: str) -> Select:

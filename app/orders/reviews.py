@@ -215,9 +215,10 @@ def _page_number(page: int | None) -> int:
     return page if page is not None and 1 <= page <= 100_000 else 1
 
 
-def product_reviews_page(product_id: int, page: int | None = 1) -> Page[Review]:
-    """A product's reviews, newest first, 10 per page, with the buyer loaded (the template
-    shows the first name only)."""
+def product_reviews_page(product_id: int, page: int | None = 1,
+                         per_page: int = REVIEWS_PER_PAGE) -> Page[Review]:
+    """A product's reviews, newest first, 10 per page (unless `per_page` says otherwise),
+    with the buyer loaded (the template shows the first name only)."""
     page = _page_number(page)
     total = db.session.scalar(
         select(func.count(Review.id)).where(Review.product_id == product_id)) or 0
@@ -225,9 +226,9 @@ def product_reviews_page(product_id: int, page: int | None = 1) -> Page[Review]:
         select(Review).join(Review.buyer).options(contains_eager(Review.buyer))
         .where(Review.product_id == product_id)
         .order_by(Review.created_at.desc(), Review.id.desc())
-        .limit(REVIEWS_PER_PAGE).offset((page - 1) * REVIEWS_PER_PAGE)
+        .limit(per_page).offset((page - 1) * per_page)
     )) if total else []
-    return Page(items=items, total=total, page=page, per_page=REVIEWS_PER_PAGE)
+    return Page(items=items, total=total, page=page, per_page=per_page)
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ def buyer_reviews_by_product(buyer_id: int, product_ids: Iterable[int | None]) -
 
 
 def store_reviews(store_id: int, *, unreplied: bool = False,
-                  page: int | None = 1) -> Page[Review]:
+                  page: int | None = 1, per_page: int = REVIEWS_PER_PAGE) -> Page[Review]:
     """The store's reviews for the seller, newest first (only those without a reply when
     `unreplied`), with the product, the buyer and the order loaded."""
     page = _page_number(page)
@@ -272,9 +273,9 @@ def store_reviews(store_id: int, *, unreplied: bool = False,
         select(Review).where(*conditions)
         .options(joinedload(Review.buyer), joinedload(Review.product), joinedload(Review.order))
         .order_by(Review.created_at.desc(), Review.id.desc())
-        .limit(REVIEWS_PER_PAGE).offset((page - 1) * REVIEWS_PER_PAGE)
+        .limit(per_page).offset((page - 1) * per_page)
     )) if total else []
-    return Page(items=items, total=total, page=page, per_page=REVIEWS_PER_PAGE)
+    return Page(items=items, total=total, page=page, per_page=per_page)
 
 
 def unreplied_reviews_count(store_id: int) -> int:
