@@ -128,12 +128,16 @@ def _validation_message(error: dict) -> str:
         return _("Wajib diisi.")
     if kind == "extra_forbidden":
         return _("Kolom ini tidak dikenal.")
-    if kind in ("string_too_short", "too_short"):
+    if kind == "string_too_short":
         if ctx.get("min_length") == 1:
             return _("Wajib diisi.")
         return _("Minimal %(n)s karakter.", n=ctx.get("min_length"))
-    if kind in ("string_too_long", "too_long"):
+    if kind == "string_too_long":
         return _("Maksimal %(n)s karakter.", n=ctx.get("max_length"))
+    if kind == "too_short":  # lists
+        return _("Minimal %(n)s item.", n=ctx.get("min_length"))
+    if kind == "too_long":
+        return _("Maksimal %(n)s item.", n=ctx.get("max_length"))
     if kind in ("greater_than_equal", "greater_than"):
         return _("Minimal %(n)s.", n=ctx.get("ge", ctx.get("gt")))
     if kind in ("less_than_equal", "less_than"):

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from app.api.errors import DEFAULTS, ERROR_SCHEMA, ApiError, validation_error
-from app.api.schemas import Page, PageQuery
+from app.api.schemas import INT_MAX, Page, PageQuery
 
 AUTH_PUBLIC = "public"  # no token needed (a valid one is still read: prices per user...)
 AUTH_REQUIRED = "required"
@@ -84,6 +84,9 @@ def operation(bp: Blueprint, rule: str, method: str = "GET", *, tag: str, summar
 
         @wraps(view)
         def wrapped(**path: Any) -> Response:
+            if any(isinstance(value, int) and not 1 <= value <= INT_MAX
+                   for value in path.values()):
+                raise ApiError(404)
             _check_access(op)
             kwargs = dict(path)
             if query is not None:
