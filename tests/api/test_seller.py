@@ -175,6 +175,20 @@ def test_seller_creates_a_product_with_option_variants_and_initial_stock(api, db
         assert (movement.delta, movement.reason) == (12, StockReason.RESTOCK)
 
 
+def test_product_create_repeated_with_its_idempotency_key_creates_one_product(api, db, shop):
+    client = api(shop["a"])
+    body = {"name": "Sabun", "category_id": shop["category"].id, "price": 20_000}
+    first = client.post("/api/v1/seller/products", json=body,
+                        headers={"Idempotency-Key": "produk-1"})
+    again = client.post("/api/v1/seller/products", json=body,
+                        headers={"Idempotency-Key": "produk-1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert db.session.scalar(select(func.count()).select_from(Product).where(
+        Product.name == "Sabun")) == 1
+
+
 def test_seller_creates_a_single_variant_product_with_its_sku(api, shop):
     response = api(shop["a"]).post("/api/v1/seller/products", json={
         "name": "Sabun", "category_id": shop["category"].id, "price": 20_000,

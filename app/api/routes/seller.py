@@ -2,6 +2,7 @@
 
     GET  /seller/products                              own products (active or archived)
     POST /seller/products                              create a product with its variants
+                                                       (honours Idempotency-Key)
     GET  /seller/products/{product_id}                 one own product, every variant
     PATCH /seller/products/{product_id}                details, specifications, option groups
     POST /seller/products/{product_id}/archive         hide from the shop
@@ -285,10 +286,12 @@ def seller_products_list(query: SellerProductsQuery):
 
 
 @operation(bp, "/seller/products", "POST", tag=TAG, summary="Create a product",
-           body=ProductIn, response=SellerProductOut, status=201, roles=SELLER)
+           body=ProductIn, response=SellerProductOut, status=201, roles=SELLER,
+           idempotent=True)
 def seller_product_create(body: ProductIn):
     """422 naming the field the catalog rules refuse (category, price, options, SKU...);
-    nothing is written then. 403 without a store."""
+    nothing is written then. 403 without a store. With `Idempotency-Key`, a repeat gets
+    the first answer again instead of a second product."""
     shop = my_store()
     try:
         item = product_create(store=shop, data=_data(body), actor=current_user)
