@@ -207,12 +207,20 @@ def owned_image(store_id: int, product_id: int, image_id: int) -> Select:
                    Product.store_id == store_id))
 
 
-def store_products(store_id: int, *, archived: bool = False) -> list[Product]:
+def store_products(store_id: int, *, archived: bool = False, limit: int | None = None,
+                   offset: int = 0) -> list[Product]:
+    """The store's active (or archived) products, newest first; `limit`/`offset`: a page."""
     return list(db.session.scalars(
         select(Product).where(Product.store_id == store_id, Product.active.is_(not archived))
         .options(selectinload(Product.images), selectinload(Product.variants))
         .order_by(Product.created_at.desc(), Product.id.desc())
+        .limit(limit).offset(offset)
     ))
+
+
+def store_products_count(store_id: int, *, archived: bool = False) -> int:
+    return db.session.scalar(select(func.count(Product.id)).where(
+        Product.store_id == store_id, Product.active.is_(not archived))) or 0
 
 
 def variant_pick(product: Product, chosen: dict[str, str]) -> Variant | None:
