@@ -90,8 +90,7 @@ class PaymentOut(Output):
     final: bool = Field(description="True once the status can no longer change by itself.")
     charged: bool = Field(description="False while pending: the gateway could not be "
                                       "reached; ask again with POST .../payment.")
-    expires_at: datetime
-    seconds_left: int
+    expires_at: datetime = Field(description="The deadline to pay (count down from it).")
     paid_at: datetime | None
     created_at: datetime
     checkout_reference: str | None
@@ -129,7 +128,7 @@ def payment_out(payment: Payment) -> PaymentOut:
         amount=payment.amount, status=payment.status,
         status_label=str(PAY_STATUS_LABELS.get(payment.status, payment.status)),
         final=view.final, charged=view.charged, expires_at=payment.expires_at,
-        seconds_left=view.countdown.seconds_left, paid_at=payment.paid_at,
+        paid_at=payment.paid_at,
         created_at=payment.created_at, checkout_reference=checkout_reference,
         milestone=milestone, instructions=instructions)
 
