@@ -16,7 +16,7 @@ import pytest
 from tests.api import access
 from tests.api.conftest import ApiClient, mint_tokens
 from tests.conftest import empty_tables
-from tests.core.test_access_matrix import ACTORS, ANON, _build_world
+from tests.core.test_access_matrix import ACTORS, ANON, _build_world, cell_url
 
 AREAS = [importlib.import_module(f"tests.api.access.{m.name}")
          for m in pkgutil.iter_modules(access.__path__)]
@@ -62,15 +62,7 @@ def world(app):
 
 
 def _url(app, w, endpoint: str) -> str:
-    from flask import url_for
-
-    from app.extensions import db
-
-    with app.app_context():
-        values = FRESH[endpoint](w) if endpoint in FRESH else w.api_args.get(endpoint, {})
-        db.session.commit()
-    with app.test_request_context():
-        return url_for(endpoint, **values)
+    return cell_url(app, w, endpoint, FRESH, w.api_args)
 
 
 def _body(app, w, endpoint: str):

@@ -763,16 +763,21 @@ def world(app):
         empty_tables(app)
 
 
-def _url(app, w, endpoint: str) -> str:
+def cell_url(app, w, endpoint: str, fresh: dict, args: dict) -> str:
+    """The URL of `endpoint` for one cell: a fresh object's (FRESH) or the shared ones'."""
     from flask import url_for
 
     from app.extensions import db
 
     with app.app_context():
-        values = FRESH[endpoint](w) if endpoint in FRESH else w.args.get(endpoint, {})
+        values = fresh[endpoint](w) if endpoint in fresh else args.get(endpoint, {})
         db.session.commit()
     with app.test_request_context():
         return url_for(endpoint, **values)
+
+
+def _url(app, w, endpoint: str) -> str:
+    return cell_url(app, w, endpoint, FRESH, w.args)
 
 
 def test_every_route_is_declared_in_the_matrix(app):
