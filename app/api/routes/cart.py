@@ -249,7 +249,7 @@ CART_ERRORS = {
     "quantity_invalid": (422, "quantity"),
     "unavailable": (422, "variant_id"),
     "own_product": (422, "variant_id"),
-    "out_of_stock": (409, "quantity"),
+    "out_of_stock": (409, ""),
     "cart_full": (409, ""),
     "withdrawn": (409, ""),
 }
@@ -275,9 +275,10 @@ def _checkout_error(error: CheckoutError) -> ApiError:
     if error.short:
         return ApiError(409, "out_of_stock", error.message, fields={
             f"cart_items.{line.item_id}": _(
-                "%(product)s %(options)s: diminta %(wanted)s, tersedia %(available)s.",
-                product=line.product_name, options=line.options_label, wanted=line.wanted,
-                available=line.available).replace("  ", " ")
+                "%(product)s: diminta %(wanted)s, tersedia %(available)s.",
+                product=f"{line.product_name} ({line.options_label})"
+                if line.options_label else line.product_name,
+                wanted=line.wanted, available=line.available)
             for line in error.short})
     status, field = CHECKOUT_ERRORS.get(error.code, (422, ""))
     return ApiError(status, error.code, error.message,
