@@ -28,11 +28,14 @@ MAX_CART_LINES = 100
 
 
 class CartError(Exception):
-    """The cart change was refused; `message` says why in the user's language."""
+    """The cart change was refused; `message` says why in the user's language, `code` says
+    which rule refused it (for the API): quantity_invalid, unavailable, own_product,
+    out_of_stock, cart_full, withdrawn."""
 
-    def __init__(self, message: object):
+    def __init__(self, message: object, *, code: str = "cart_refused"):
         super().__init__(str(message))
         self.message = str(message)
+        self.code = code
 
 
 @dataclass
@@ -122,20 +125,21 @@ def _purchasable_variant(variant_id: int) -> Variant:
         select(Variant).where(Variant.id == variant_id).options(joinedload(Variant.product))
     ).scalar_one_or_none()
     if variant is None or not variant.active or not variant.product.active:
-        raise CartError(_l("Produk ini tidak tersedia."))
+        raise CartError(_l("Produk ini tidak tersedia."), code="unavailable")
     return variant
 
 
 def _check_quantity(quantity: int) -> None:
     if quantity < 1:
-        raise CartError(_l("Jumlah minimal 1."))
+        raise CartError(_l("Jumlah minimal 1."), code="quantity_invalid")
     if quantity > MAX_LINE_QUANTITY:
-        raise CartError(_l("Jumlah maksimal %(max)s per barang.", max=MAX_LINE_QUANTITY))
+        raise CartError(_l("Jumlah maksimal %(max)s per barang.", max=MAX_LINE_QUANTITY),
+                        code="quantity_invalid")
 
 
 def _capped(variant: Variant, wanted: int) -> tuple[int, str]:
     if variant.stock <= 0:
-        raise CartError(_l("Stok habis."))
+        raise CartError(_l("Stok habis."), code="out_of_stock")
     if wanted > variant.stock:
         return variant.stock, str(_l(
             "Stok tersedia hanya %(stock)s; jumlah di keranjang disesuaikan menjadi %(stock)s.",
@@ -150,7 +154,8 @@ def cart_add(*, user: User, variant_id: int, quantity: int) -> CartChange:
     _check_quantity(quantity)
     variant = _purchasable_variant(variant_id)
     if variant.store_id == (user.store.id if user.store else None):
-        raise CartError(_l("Anda tidak dapat membeli produk dari toko Anda sendiri."))
+        raise CartError(_l("Anda tidak dapat membeli produk dari toko Anda sendiri."),
+                        code="own_product")
     item = db.session.scalars(select(CartItem).where(
         CartItem.user_id == user.id, CartItem.variant_id == variant.id)).first()
     if item is None:
@@ -158,7 +163,7 @@ def cart_add(*, user: User, variant_id: int, quantity: int) -> CartChange:
                                   .where(CartItem.user_id == user.id)) or 0
         if lines >= MAX_CART_LINES:
             raise CartError(_l("Keranjang penuh (maksimal %(max)s barang). Selesaikan "
-                               "pembelian dulu.", max=MAX_CART_LINES))
+                               "pembelian dulu.", max=MAX_CART_LINES), code="cart_full")
         wanted, notice = _capped(variant, quantity)
         item = CartItem(user_id=user.id, variant_id=variant.id, quantity=wanted)
         try:
@@ -191,7 +196,8 @@ def cart_set_quantity(*, item: CartItem, quantity: int) -> CartChange:
     _check_quantity(quantity)
     variant = item.variant
     if not variant.active or not variant.product.active:
-        raise CartError(_l("Produk ini tidak dijual lagi. Hapus dari keranjang."))
+        raise CartError(_l("Produk ini tidak dijual lagi. Hapus dari keranjang."),
+                        code="withdrawn")
     return _set(item, variant, quantity)
 
 

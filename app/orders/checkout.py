@@ -90,14 +90,17 @@ class ShortLine:
 
 class CheckoutError(Exception):
     """The checkout was refused; nothing may be committed. `short` lists the lines whose
-    stock ran out (a lost race), `field` names the form field a message belongs to."""
+    stock ran out (a lost race), `field` names the form field a message belongs to, `code`
+    the rule that refused it (for the API): form_expired, address_invalid,
+    payment_method_invalid, cart_empty, cart_blocked, out_of_stock."""
 
     def __init__(self, message: object, *, short: list[ShortLine] | None = None,
-                 field: str = ""):
+                 field: str = "", code: str = ""):
         super().__init__(str(message))
         self.message = str(message)
         self.short = short or []
         self.field = field
+        self.code = code or ("out_of_stock" if self.short else "checkout_refused")
 
 
 @dataclass
@@ -127,20 +130,22 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
     docstring). Raises CheckoutError; the caller must then roll back."""
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise CheckoutError(_l("Formulir kedaluwarsa. Muat ulang halaman lalu tekan Bayar "
-                               "lagi."))
+                               "lagi."), code="form_expired")
     existing = checkout_by_key(buyer.id, idempotency_key)
     if existing is not None:
         return CheckoutResult(existing, replayed=True, orders=list(existing.orders))
     if address is None or address.user_id != buyer.id:
-        raise CheckoutError(_l("Pilih alamat pengiriman."), field="address_id")
+        raise CheckoutError(_l("Pilih alamat pengiriman."), field="address_id",
+                            code="address_invalid")
     if payment_method not in PAYMENT_METHODS:
-        raise CheckoutError(_l("Pilih metode pembayaran."), field="payment_method")
+        raise CheckoutError(_l("Pilih metode pembayaran."), field="payment_method",
+                            code="payment_method_invalid")
     cart = cart_view(buyer.id)
     if cart.empty:
-        raise CheckoutError(_l("Keranjang Anda kosong."))
+        raise CheckoutError(_l("Keranjang Anda kosong."), code="cart_empty")
     if any(line.withdrawn for line in cart.lines):
         raise CheckoutError(_l("Ada barang di keranjang yang tidak dijual lagi. Hapus dari "
-                               "keranjang untuk melanjutkan."))
+                               "keranjang untuk melanjutkan."), code="cart_blocked")
     # Refuse early, cheaply and without a lock, what the stock already cannot cover (after a
     # sell-out most buyers land here). The conditional UPDATEs below stay the truth: the
     # stock may still change in between, and they report short lines the same way.
