@@ -42,6 +42,8 @@ CRON_TABLE: list[CronEntry] = [
     CronEntry("jobs.backups.nightly", "backups", cron="0 19 * * *", timeout=4 * 3600),
     # Maklon: on-time delivery rate overall and per company, 01:30 WIB (18:30 UTC).
     CronEntry("jobs.otdr.compute", "default", cron="30 18 * * *"),
+    # API: forget day-old Idempotency-Keys and API logins past their last refresh token.
+    CronEntry("jobs.api.sweep", "default", cron="15 * * * *"),
     # Reports: last week's sales report to every active seller, Monday 09:00 WIB.
     CronEntry("jobs.reports.weekly", "email", cron="0 2 * * 1", timeout=3600),
 ]

@@ -199,3 +199,19 @@ def families_revoke(*, user_id: int, reason: str, keep: int | None = None) -> in
     if keep is not None:
         stmt = stmt.where(ApiTokenFamily.id != keep)
     return db.session.execute(stmt).rowcount
+
+
+def families_sweep(*, now: datetime | None = None) -> int:
+    """Delete API logins nobody can use any more: revoked over 30 days ago (kept that long
+    for the audit trail's sake), or whose last refresh token has expired. Their refresh
+    tokens go with them (ON DELETE CASCADE). Returns how many were removed."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete, or_
+
+    now = now or utcnow()
+    dead = or_(ApiTokenFamily.revoked_at < now - timedelta(days=30),
+               ApiTokenFamily.last_used_at < now - current_app.config["API_REFRESH_TTL"])
+    doomed = select(ApiTokenFamily.id).where(dead)
+    db.session.execute(delete(ApiRefreshToken).where(ApiRefreshToken.family_id.in_(doomed)))
+    return db.session.execute(delete(ApiTokenFamily).where(dead)).rowcount

@@ -185,10 +185,13 @@ def _failed_login(response) -> bool:
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_account_key,
-               methods=["POST"], deduct_when=_failed_login, scope="login-account")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], key_func=_login_ip_key,
-               methods=["POST"], deduct_when=_failed_login, scope="login-ip")
+# Shared limits: the web login and the API login count together per account and IP.
+@limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+                      key_func=_login_account_key, methods=["POST"],
+                      deduct_when=_failed_login, scope="login-account")
+@limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+                      key_func=_login_ip_key, methods=["POST"],
+                      deduct_when=_failed_login, scope="login-ip")
 def login():
     next_url = safe_next_url(request.values.get("next"), url_for("main.index"))
     if current_user.is_authenticated:

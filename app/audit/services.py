@@ -34,6 +34,7 @@ ACTIONS: dict[str, object] = {
     "auth.login": _l("Masuk"),
     "auth.login_failed": _l("Gagal masuk"),
     "auth.logout": _l("Keluar"),
+    "auth.api_token_reuse": _l("Token API dipakai ulang (login API dicabut)"),
     "auth.password_change": _l("Ganti kata sandi"),
     "auth.password_reset": _l("Atur ulang kata sandi"),
     "auth.totp_enable": _l("Verifikasi dua langkah diaktifkan"),

@@ -114,10 +114,11 @@ def _failed(response) -> bool:
 
 @operation(bp, "/auth/login", "POST", tag=TAG, summary="Log in: get an access and a "
            "refresh token", body=LoginIn, response=TokenOut, auth=AUTH_PUBLIC, errors=(403,))
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_account_key,
-               deduct_when=_failed, scope="login-account")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], key_func=_login_ip_key,
-               deduct_when=_failed, scope="login-ip")
+# Shared limits: the web login and the API login count together per account and IP.
+@limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+                      key_func=_login_account_key, deduct_when=_failed, scope="login-account")
+@limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+                      key_func=_login_ip_key, deduct_when=_failed, scope="login-ip")
 def login(body: LoginIn):
     """Wrong credentials, a missing or wrong 2FA code: 401 (`invalid_credentials`,
     `totp_required`, `totp_invalid`); counted against the same limits as the web login.
