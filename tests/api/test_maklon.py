@@ -489,3 +489,17 @@ def test_the_production_timeline(db, api):
     assert stage["note"] == "Kontrak ditandatangani" and stage["photo_url"] is None
     staff = api(make_user(roles=("staff",)))
     assert staff.get(f"{BASE}/requests/{req.number}/stages").status_code == 200
+
+
+def test_web_and_api_signing_attempts_count_against_one_limit(app, db, api, client, login_as):
+    req = _quoted()
+    login_as(req.client)
+    app.config["CONTRACT_SIGN_LIMIT_PER_USER"] = "2 per hour"
+    try:
+        web = client.post(f"/maklon/{req.number}/kontrak/setuju", data={"secret": "salah"})
+        statuses = [api(req.client).post(f"{BASE}/requests/{req.number}/accept",
+                                         json={"password": "salah"}).status_code
+                    for _ in range(2)]
+    finally:
+        app.config.pop("CONTRACT_SIGN_LIMIT_PER_USER")
+    assert (web.status_code, statuses) == (422, [422, 429])

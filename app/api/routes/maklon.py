@@ -41,7 +41,7 @@ from app.api import bp
 from app.api.errors import ApiError
 from app.api.schemas import Input, Output, Page, PageQuery, Text
 from app.api.spec import operation, page_of
-from app.extensions import db, limiter
+from app.extensions import db
 from app.maklon.access import formulas_visible, is_maklon_staff, request_or_404, requests_visible
 from app.maklon.contracts import ContractError, SignContext, contract_of, contract_sign
 from app.maklon.forms import QUANTITY_MAX as FORM_QUANTITY_MAX
@@ -99,7 +99,7 @@ from app.maklon.requests import (
     request_save,
     request_submit,
 )
-from app.maklon.routes.contracts import sign_limit, sign_limit_key
+from app.maklon.routes.contracts import sign_rate_limit
 from app.maklon.stages import request_history, stage_position
 from app.orders.checkout import PAYMENT_METHODS
 from app.payments.pay_page import pay_view
@@ -669,7 +669,7 @@ def maklon_message_post(number: str, body: MessageIn):
 @operation(bp, "/maklon/requests/<number>/accept", "POST", tag=TAG, summary="Client: accept "
            "the approved quote by signing the contract", body=AcceptIn, response=ContractOut,
            status=201, roles=CLIENT, errors=(409,))
-@limiter.limit(sign_limit, key_func=sign_limit_key, scope="contract-sign")
+@sign_rate_limit
 def maklon_accept(number: str, body: AcceptIn):
     """Like the web's "Setuju": confirm with `password`, or with `totp_code` when two-step
     login is on. A wrong one is a 422 on that field (nothing written); a quote that is not

@@ -111,9 +111,14 @@ def sign_limit_key() -> str:
     return f"contract-sign:{current_user.id}"
 
 
+# One budget for the web's "Setuju" and the API's accept (a shared limit: same counter).
+sign_rate_limit = limiter.shared_limit(sign_limit, scope="contract-sign",
+                                       key_func=sign_limit_key)
+
+
 @bp.route("/maklon/<number>/kontrak/setuju", methods=["POST"])
 @role_required(RoleName.CLIENT)
-@limiter.limit(sign_limit, key_func=sign_limit_key, scope="contract-sign")
+@sign_rate_limit
 def contract_sign_route(number: str):
     req = request_or_404(current_user, number)
     try:
