@@ -101,15 +101,24 @@ def contract_download(number: str):
     return response
 
 
-def _sign_user_key() -> str:
-    return f"contract-sign:{current_user.get_id()}"
+def sign_limit() -> str:
+    """CONTRACT_SIGN_LIMIT_PER_USER: signing attempts per user (the web's and the API's)."""
+    return current_app.config.get("CONTRACT_SIGN_LIMIT_PER_USER", SIGN_LIMIT_DEFAULT)
+
+
+def sign_limit_key() -> str:
+    """Per user, not per login: a new session (or an API token) does not reset the count."""
+    return f"contract-sign:{current_user.id}"
+
+
+# One budget for the web's "Setuju" and the API's accept (a shared limit: same counter).
+sign_rate_limit = limiter.shared_limit(sign_limit, scope="contract-sign",
+                                       key_func=sign_limit_key)
 
 
 @bp.route("/maklon/<number>/kontrak/setuju", methods=["POST"])
 @role_required(RoleName.CLIENT)
-@limiter.limit(lambda: current_app.config.get("CONTRACT_SIGN_LIMIT_PER_USER",
-                                              SIGN_LIMIT_DEFAULT),
-               key_func=_sign_user_key, scope="contract-sign")
+@sign_rate_limit
 def contract_sign_route(number: str):
     req = request_or_404(current_user, number)
     try:
