@@ -1,5 +1,5 @@
-# Shared set-up for bench/pages.sh, checkout.sh, orders.sh, payments.sh, maklon.sh (sourced, not
-# run): the venv's tools, a throwaway instance directory, the app's environment, gunicorn
+# Shared set-up for bench/pages.sh, checkout.sh, orders.sh, payments.sh, maklon.sh, api.sh
+# (sourced, not run): the venv's tools, a throwaway instance directory, the app's environment, gunicorn
 # start/stop on loopback, and a cleanup that stops every server the script started (also on
 # errors and Ctrl-C).
 set -euo pipefail

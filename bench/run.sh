@@ -8,10 +8,12 @@
 #   maklon    bench/maklon.sh: production board, client tab, live estimate; signatures/s
 #   reports   bench/reports.sh: seller analytics page, weekly report, backup + verify at ~1M
 #             order items (issue #7)
+#   api       bench/api.sh: the JSON API (issue #10): login, refresh, /me (+ 304), product
+#             search against the HTML search page
 # See bench/README.md; each script's header lists its knobs.
 #
 #   bash bench/run.sh                 # or: make bench; every part: pages checkout orders
-#                                     # payments maklon reports
+#                                     # payments maklon reports api
 #   bash bench/run.sh pages           # only the pages and search (what it did before)
 #   bash bench/run.sh checkout orders # only the parts named
 set -euo pipefail
@@ -19,21 +21,21 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# Parts: pages (home/login/floor + search), checkout, orders, payments, maklon, reports;
-# none = all.
+# Parts: pages (home/login/floor + search), checkout, orders, payments, maklon, reports,
+# api; none = all.
 PARTS=("$@")
 if ((${#PARTS[@]} == 0)); then
-  PARTS=(pages checkout orders payments maklon reports)
+  PARTS=(pages checkout orders payments maklon reports api)
 fi
 for part in "${PARTS[@]}"; do
   case "$part" in
-    pages|checkout|orders|payments|maklon|reports) ;;
-    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports)" >&2; exit 2 ;;
+    pages|checkout|orders|payments|maklon|reports|api) ;;
+    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports, api)" >&2; exit 2 ;;
   esac
 done
 wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
 status=0
-for part in pages checkout orders payments maklon reports; do
+for part in pages checkout orders payments maklon reports api; do
   if wants "$part"; then
     bash "bench/$part.sh" || status=$?
   fi
