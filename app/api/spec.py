@@ -55,6 +55,7 @@ class Operation:
     idempotent: bool
     paginated: bool
     extra_responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
+    media_type: str | None = None  # a file answer (the view returns a Response)
 
 
 OPERATIONS: list[Operation] = []
@@ -66,13 +67,15 @@ def operation(bp: Blueprint, rule: str, method: str = "GET", *, tag: str, summar
               auth: str = AUTH_REQUIRED, roles: tuple[str, ...] = (),
               errors: tuple[int, ...] = (), idempotent: bool = False,
               description: str = "",
-              extra_responses: dict[int, type[BaseModel] | None] | None = None
+              extra_responses: dict[int, type[BaseModel] | None] | None = None,
+              media_type: str | None = None,
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view on `bp` and describe it for the OpenAPI document.
 
     `roles`: any of them is enough (403 otherwise); `errors`: the statuses the view itself
     may answer besides the standard ones (404 for path objects, 409 for state conflicts...).
-    `extra_responses`: other success statuses the view may answer (a replay's 200...)."""
+    `extra_responses`: other success statuses the view may answer (a replay's 200...).
+    `media_type`: the view answers a file of that type (a `Response`), not JSON."""
     paginated = isinstance(response, type) and issubclass(response, Page)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,7 +83,8 @@ def operation(bp: Blueprint, rule: str, method: str = "GET", *, tag: str, summar
                        tag=tag, summary=summary, description=description or (view.__doc__ or ""),
                        auth=auth, roles=roles, query=query, body=body, response=response,
                        status=status, errors=errors, idempotent=idempotent,
-                       paginated=paginated, extra_responses=extra_responses or {})
+                       paginated=paginated, extra_responses=extra_responses or {},
+                       media_type=media_type)
 
         @wraps(view)
         def wrapped(**path: Any) -> Response:
@@ -289,6 +293,10 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
                                           "maxLength": 255, "pattern": r"^[\x21-\x7e]+$"}})
         responses: dict[str, Any] = {}
         for status, model in ((op.status, op.response), *op.extra_responses.items()):
+            if op.media_type and status == op.status:
+                responses[str(status)] = {"description": "The file.", "content": {
+                    op.media_type: {"schema": {"type": "string", "format": "binary"}}}}
+                continue
             if model is None:
                 responses[str(status)] = {"description": "Done, nothing to return."}
                 continue

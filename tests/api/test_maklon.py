@@ -491,6 +491,31 @@ def test_the_production_timeline(db, api):
     assert staff.get(f"{BASE}/requests/{req.number}/stages").status_code == 200
 
 
+def test_stage_photos_are_served_to_those_who_see_the_request(db, api):
+    from app.core.storage import storage_put
+    from app.maklon.models import ProductionStage
+
+    owner = make_maklon_client()
+    req = make_signed_order(client=owner)
+    stage = db.session.scalars(select(ProductionStage).where(
+        ProductionStage.request_id == req.id)).one()
+    stage.photo_key = storage_put(b"RIFF0000WEBPVP8 ", folder="maklon-stages", suffix=".webp")
+    db.session.commit()
+    client = api(owner)
+    url = client.get(f"{BASE}/requests/{req.number}/stages").get_json()["stages"][0]["photo_url"]
+    assert url.endswith(f"/api/v1/maklon/requests/{req.number}/stages/{stage.id}/photo")
+    path = url.split("localhost", 1)[1]
+    photo = client.get(path)
+    assert photo.status_code == 200 and photo.mimetype == "image/webp"
+    assert photo.data.startswith(b"RIFF") and "private" in photo.headers["Cache-Control"]
+    other_company = api(make_maklon_client())
+    assert other_company.get(path).status_code == 404
+    assert api().get(path).status_code == 401
+    stage.photo_key = ""
+    db.session.commit()
+    assert client.get(path).status_code == 404
+
+
 def test_web_and_api_signing_attempts_count_against_one_limit(app, db, api, client, login_as):
     req = _quoted()
     login_as(req.client)

@@ -93,7 +93,7 @@ def _page_model(server_url: str) -> dict[str, Any]:
                                for p in op["parameters"]],
                 "body": type_text(body["schema"]) if body else None,
                 "responses": [{"status": status, "description": entry["description"],
-                               "type": type_text(entry["content"]["application/json"]["schema"])
+                               "type": type_text(next(iter(entry["content"].values()))["schema"])
                                if "content" in entry else None}
                               for status, entry in op["responses"].items()],
             })

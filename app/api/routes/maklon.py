@@ -100,6 +100,7 @@ from app.maklon.requests import (
     request_submit,
 )
 from app.maklon.routes.contracts import sign_rate_limit
+from app.maklon.routes.production import stage_photo_response
 from app.maklon.stages import request_history, stage_position
 from app.orders.checkout import PAYMENT_METHODS
 from app.payments.pay_page import pay_view
@@ -772,14 +773,14 @@ def maklon_milestone_pay(number: str, kind: str, body: PaymentIn):
            "timeline of an order", response=TimelineOut, roles=READERS)
 def maklon_stages(number: str):
     """Every stage entered (oldest first), the staff name as it was then, the note, the QC
-    result, and the photo's address on the website (it needs a website login)."""
+    result, and the address of the stage photo (`.../stages/<id>/photo`, with the token)."""
     req = _visible(number)
     position, positions = stage_position(req.stage), len(Stage.ALL)
     stages = [StageOut(
         id=row.id, stage=row.stage, label=str(STAGE_LABELS.get(row.stage, row.stage)),
         entered_at=row.entered_at, staff_name=row.staff_name, note=row.note,
         qc_result=row.qc_result, qc_label=str(QC_LABELS.get(row.qc_result, "")),
-        photo_url=url_for("maklon.stage_photo", number=req.number, stage_id=row.id,
+        photo_url=url_for("api.maklon_stage_photo", number=req.number, stage_id=row.id,
                           _external=True) if row.photo_key else None)
         for row in request_history(req)]
     return TimelineOut(number=req.number, status=req.status, stage=req.stage,
@@ -787,3 +788,11 @@ def maklon_stages(number: str):
                        else None, position=position, positions=positions,
                        progress_percent=position * 100 // positions, stages=stages)
 
+
+@operation(bp, "/maklon/requests/<number>/stages/<id:stage_id>/photo", "GET", tag=TAG,
+           summary="The photo taken at a production stage", roles=READERS,
+           media_type="image/webp")
+def maklon_stage_photo(number: str, stage_id: int):
+    """The stage photo (WebP, re-encoded when it was uploaded), for those who may see the
+    request; never stored in a shared cache. 404 when the stage has no photo."""
+    return stage_photo_response(_visible(number), stage_id)

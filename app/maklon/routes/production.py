@@ -223,7 +223,11 @@ def production_status(number: str):
 @bp.route("/maklon/<number>/produksi/foto/<int:stage_id>")
 @login_required
 def stage_photo(number: str, stage_id: int):
-    req = request_or_404(current_user, number)
+    return stage_photo_response(request_or_404(current_user, number), stage_id)
+
+
+def stage_photo_response(req, stage_id: int):
+    """The photo of one stage of `req` (which the caller may see), or 404; also the API's."""
     row = owned_or_404(select(ProductionStage).where(ProductionStage.id == stage_id,
                                                      ProductionStage.request_id == req.id,
                                                      ProductionStage.photo_key != ""))

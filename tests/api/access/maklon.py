@@ -35,6 +35,7 @@ ACCESS = {
     # A fresh signed order per cell: A starts the mid payment (201), B gets 404.
     "api.maklon_milestone_pay": {"POST": owned(CLIENT_A, 201)},
     "api.maklon_stages": {"GET": _seen()},
+    "api.maklon_stage_photo": {"GET": _seen()},
     "api.crm_leads": {"GET": only(CRM)},
     "api.crm_lead_get": {"GET": only(CRM)},
     "api.crm_tasks": {"GET": only(CRM)},
@@ -70,6 +71,7 @@ def args(w) -> dict[str, dict]:
                          "api.maklon_milestones"), signed),
         "api.maklon_quote_approve": {**signed, "version": 1},
         "api.maklon_stages": {"number": w.production_number},
+        "api.maklon_stage_photo": {"number": w.production_number, "stage_id": w.stage_id},
         "api.crm_lead_get": {"lead_id": w.crm["lead_id"]},
         "api.crm_company_get": {"company_id": w.crm["company_id"]},
     }
