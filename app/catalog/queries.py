@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from flask import g, has_app_context
 from sqlalchemy import Select, func, literal, select
@@ -194,6 +195,17 @@ def product_public(product_id: int) -> Product | None:
         .options(selectinload(Product.variants), selectinload(Product.images),
                  selectinload(Product.store), selectinload(Product.category))
     ).scalar_one_or_none()
+
+
+def is_own_product(product: Product, user: Any) -> bool:
+    return bool(user.is_authenticated and user.store is not None
+                and product.store_id == user.store.id)
+
+
+def product_visible(product: Product | None, user: Any) -> bool:
+    """An archived product is seen only by its own seller (the product page, its reviews,
+    and the API's)."""
+    return product is not None and (product.active or is_own_product(product, user))
 
 
 def owned_product(store_id: int, product_id: int) -> Select:

@@ -48,10 +48,12 @@ from app.catalog.queries import (
     SearchParams,
     category_by_slug,
     category_flat,
+    is_own_product,
     owned_image,
     owned_product,
     product_public,
     product_search,
+    product_visible,
     store_by_slug,
     store_products,
     store_rating,
@@ -147,10 +149,9 @@ def search():
 @bp.route("/produk/<int:product_id>")
 def product(product_id: int):
     item = product_public(product_id)
-    is_owner = (item is not None and current_user.is_authenticated
-                and current_user.store is not None and item.store_id == current_user.store.id)
-    if item is None or (not item.active and not is_owner):
+    if not product_visible(item, current_user):
         abort(404)
+    is_owner = is_own_product(item, current_user)
     chosen = {group["name"]: request.args.get(f"opsi-{index}", "")
               for index, group in enumerate(item.option_groups)}
     if item.option_groups and not any(chosen.values()):

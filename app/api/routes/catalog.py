@@ -37,6 +37,7 @@ from app.catalog.queries import (
     category_tree,
     product_public,
     product_search,
+    product_visible,
     store_by_slug,
     store_rating,
 )
@@ -310,9 +311,7 @@ def visible_product(product_id: int) -> Product:
     """The product for its public page: 404 when missing, or archived and not the
     caller's own (the web product page's rule)."""
     item = product_public(product_id)
-    is_owner = (item is not None and current_user.is_authenticated
-                and current_user.store is not None and item.store_id == current_user.store.id)
-    if item is None or (not item.active and not is_owner):
+    if not product_visible(item, current_user):
         raise ApiError(404)
     return item
 

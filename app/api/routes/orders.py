@@ -41,6 +41,7 @@ from app.api.errors import ApiError
 from app.api.schemas import Input, Output, Page, PageQuery, Text
 from app.api.spec import AUTH_PUBLIC, operation, page_of
 from app.catalog.models import Product
+from app.catalog.queries import product_visible
 from app.core.security import owned_or_404
 from app.extensions import db
 from app.orders import lifecycle, returns
@@ -610,10 +611,7 @@ def product_reviews(product_id: int, query: PageQuery):
     """Newest first, the buyer's first name only. 404 for an unknown product, or an
     archived one to anybody but its seller (like the web page)."""
     product = db.session.get(Product, product_id)
-    is_owner = (product is not None and current_user.is_authenticated
-                and current_user.store is not None
-                and product.store_id == current_user.store.id)
-    if product is None or (not product.active and not is_owner):
+    if not product_visible(product, current_user):
         raise ApiError(404)
     reviews = product_reviews_page(product.id, query.page, per_page=query.per_page)
     return page_of([_product_review(review) for review in reviews.items], reviews.total,

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.catalog.models import Product
+from app.catalog.queries import product_visible
 from app.core.forms import parse_int
 from app.core.http import is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
@@ -107,10 +108,7 @@ def product_reviews(product_id: int):
     """All reviews of a product, 10 a page; htmx (the product page's "more") gets the list.
     404 for an unknown product, or an archived one to anybody but its seller."""
     product = db.session.get(Product, product_id)
-    is_owner = (product is not None and current_user.is_authenticated
-                and current_user.store is not None
-                and product.store_id == current_user.store.id)
-    if product is None or (not product.active and not is_owner):
+    if not product_visible(product, current_user):
         abort(404)
     reviews = product_reviews_page(product.id, parse_int(request.args.get("hal")))
     return render_page("orders/product_reviews.html", "orders/_review_list.html",
