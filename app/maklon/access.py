@@ -8,7 +8,7 @@ from sqlalchemy import Select, false, select
 
 from app.accounts.models import RoleName, User
 from app.core.security import owned_or_404
-from app.maklon.models import Formula, MaklonRequest
+from app.maklon.models import Formula, MaklonRequest, RequestStatus
 
 STAFF_ROLES = (RoleName.STAFF, RoleName.ADMIN)
 
@@ -25,6 +25,15 @@ def requests_visible(user: User) -> Select:
     if user.has_role(RoleName.CLIENT) and user.company_id is not None:
         return stmt.where(MaklonRequest.company_id == user.company_id)
     return stmt.where(false())
+
+
+def requests_listed(user: User) -> Select:
+    """What `user`'s request list shows: a client their company's requests, staff and
+    admins every submitted one (a draft stays its client's until it is submitted)."""
+    stmt = requests_visible(user)
+    if is_maklon_staff(user):
+        stmt = stmt.where(MaklonRequest.status != RequestStatus.DRAFT)
+    return stmt
 
 
 def request_or_404(user: User, number: str) -> MaklonRequest:

@@ -42,7 +42,12 @@ from app.api.errors import ApiError
 from app.api.schemas import Input, Output, Page, PageQuery, Text
 from app.api.spec import operation, page_of
 from app.extensions import db
-from app.maklon.access import formulas_visible, is_maklon_staff, request_or_404, requests_visible
+from app.maklon.access import (
+    formulas_visible,
+    is_maklon_staff,
+    request_or_404,
+    requests_listed,
+)
 from app.maklon.contracts import ContractError, SignContext, contract_of, contract_sign
 from app.maklon.forms import QUANTITY_MAX as FORM_QUANTITY_MAX
 from app.maklon.forms import SIDE_MAX, SIZE_MAX
@@ -485,9 +490,8 @@ def _invalid(errors: dict[str, str]) -> ApiError:
 def maklon_requests(query: RequestListQuery):
     """A client sees their company's requests (newest change first); staff and admins see
     every submitted one (drafts stay the client's), newest submission first."""
-    stmt = requests_visible(current_user)
+    stmt = requests_listed(current_user)
     if is_maklon_staff(current_user):
-        stmt = stmt.where(MaklonRequest.status != RequestStatus.DRAFT)
         order = (MaklonRequest.submitted_at.desc(), MaklonRequest.id.desc())
     else:
         order = (MaklonRequest.updated_at.desc(), MaklonRequest.id.desc())

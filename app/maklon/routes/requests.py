@@ -33,7 +33,13 @@ from app.core.http import form_status, is_htmx, render_error, render_page, see_o
 from app.core.security import owned_or_404, role_required
 from app.core.storage import storage_path
 from app.extensions import db
-from app.maklon.access import formulas_visible, is_maklon_staff, request_or_404, requests_visible
+from app.maklon.access import (
+    formulas_visible,
+    is_maklon_staff,
+    request_or_404,
+    requests_listed,
+    requests_visible,
+)
 from app.maklon.capability import capability, earliest_feasible_date
 from app.maklon.forms import FileUploadForm, RequestForm
 from app.maklon.labels import (
@@ -113,9 +119,9 @@ def requests():
 @role_required(*STAFF)
 def staff_requests():
     status = _status_arg(STAFF_STATUSES)
-    stmt = requests_visible(current_user).options(joinedload(MaklonRequest.company))
-    stmt = stmt.where(MaklonRequest.status == status) if status else stmt.where(
-        MaklonRequest.status != RequestStatus.DRAFT)
+    stmt = requests_listed(current_user).options(joinedload(MaklonRequest.company))
+    if status:
+        stmt = stmt.where(MaklonRequest.status == status)
     listing = db.paginate(stmt.order_by(MaklonRequest.submitted_at.desc(),
                                       MaklonRequest.id.desc()),
                         page=_page_arg(), per_page=PAGE_SIZE, error_out=False)
