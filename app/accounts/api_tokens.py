@@ -27,6 +27,7 @@ from datetime import datetime
 import jwt
 from flask import current_app, request
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import ApiRefreshToken, ApiTokenFamily, User
 from app.core.clock import utcnow
@@ -101,11 +102,13 @@ def access_token_user(raw: str) -> tuple[User, int]:
     """The active user an access token names, and its family id. Raises TokenError when the
     token is bad or expired, its family revoked, or the user deactivated."""
     claims = access_token_claims(raw)
+    # One query: the user, its live family and its roles (every view checks them).
     user = db.session.execute(
         select(User).join(ApiTokenFamily, ApiTokenFamily.user_id == User.id).where(
             User.id == int(claims["sub"]), ApiTokenFamily.id == claims["fam"],
             ApiTokenFamily.revoked_at.is_(None), User.active.is_(True))
-    ).scalar_one_or_none()
+        .options(joinedload(User.roles))
+    ).unique().scalar_one_or_none()
     if user is None:
         raise TokenError("token_revoked")
     return user, claims["fam"]

@@ -421,3 +421,28 @@ def test_the_docs_page_lists_every_operation_without_scripts_from_elsewhere(app,
         assert f'id="op-{op.endpoint.removeprefix("api.")}"' in html
     assert 'id="schema-LoginIn"' in html
     assert '<script src="http' not in html and "cdn" not in html.lower()
+
+
+def test_a_token_costs_one_query_per_request(app, api, db):
+    """The user, its login (family) and its roles come in one SELECT."""
+    from sqlalchemy import event
+
+    user = make_user(roles=("customer",))
+    db.session.commit()
+    with_token, anonymous = api(user), api()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    def selects(client) -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/api/v1/products").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    assert selects(with_token) - selects(anonymous) == 1
