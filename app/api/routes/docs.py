@@ -7,6 +7,7 @@ the server from the same document, so it needs no JavaScript and no CDN.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -69,9 +70,20 @@ def type_text(schema: dict[str, Any]) -> dict[str, Any]:
     return {"text": text, "refs": []}
 
 
+def with_parts(typed: dict[str, Any]) -> dict[str, Any]:
+    """Add `parts`: the text cut into plain pieces and schema names (links on the page)."""
+    names = sorted(set(typed["refs"]), key=len, reverse=True)
+    if not names:
+        return {**typed, "parts": [{"text": typed["text"], "ref": False}]}
+    pattern = re.compile(r"\b(" + "|".join(re.escape(name) for name in names) + r")\b")
+    parts = [{"text": piece, "ref": index % 2 == 1}
+             for index, piece in enumerate(pattern.split(typed["text"])) if piece]
+    return {**typed, "parts": parts}
+
+
 def _properties(schema: dict[str, Any]) -> list[dict[str, Any]]:
     required = set(schema.get("required", ()))
-    return [{"name": name, "type": type_text(prop), "required": name in required,
+    return [{"name": name, "type": with_parts(type_text(prop)), "required": name in required,
              "description": prop.get("description", "")}
             for name, prop in schema.get("properties", {}).items()]
 
@@ -88,17 +100,18 @@ def _page_model(server_url: str) -> dict[str, Any]:
                 "summary": op["summary"], "description": op.get("description", ""),
                 "public": {} in op.get("security", []), "roles": op.get("x-roles", []),
                 "parameters": [{"name": p["name"], "in": p["in"], "required": p["required"],
-                                "type": type_text(p["schema"]),
+                                "type": with_parts(type_text(p["schema"])),
                                 "description": p.get("description", "")}
                                for p in op["parameters"]],
-                "body": type_text(body["schema"]) if body else None,
+                "body": with_parts(type_text(body["schema"])) if body else None,
                 "responses": [{"status": status, "description": entry["description"],
-                               "type": type_text(next(iter(entry["content"].values()))["schema"])
+                               "type": with_parts(type_text(
+                                   next(iter(entry["content"].values()))["schema"]))
                                if "content" in entry else None}
                               for status, entry in op["responses"].items()],
             })
     schemas = [{"name": name, "description": (schema.get("description") or "").strip(),
-                "properties": _properties(schema), "type": type_text(schema)}
+                "properties": _properties(schema), "type": with_parts(type_text(schema))}
                for name, schema in sorted(document["components"]["schemas"].items())]
     return {"info": document["info"], "server": server_url, "tags": tags, "schemas": schemas}
 
