@@ -48,15 +48,7 @@ export LOGIN_LIMIT_PER_ACCOUNT="1000000 per minute"
 export LOGIN_LIMIT_PER_IP="1000000 per minute"
 export API_LIMIT="1000000 per minute"
 
-DATABASES=()
-if [[ "${BENCH_API_SQLITE:-1}" == 1 ]]; then
-  DATABASES+=(sqlite)
-fi
-if [[ "$PG" == 1 ]] && pg_ready "$API_PG_URL"; then
-  DATABASES+=(postgres)
-elif [[ "$PG" != 1 ]]; then
-  echo "==> postgres: SKIPPED (BENCH_PG=$PG)"
-fi
+bench_databases "${BENCH_API_SQLITE:-1}" "$API_PG_URL"
 
 echo "==> machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0

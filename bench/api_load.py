@@ -51,6 +51,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_stats import summarize
 
 ROWS = ("login", "refresh", "me", "me-304", "products", "search-html")
 # Targets of issue #10 (bench/README.md), p99 at one connection. `products` is judged
@@ -66,13 +67,6 @@ PER_PAGE = 24  # app/catalog/queries.py PER_PAGE: the web search's page size
 API_NAMES = {"q": "q", "kategori": "category", "harga_min": "price_min",
              "harga_max": "price_max", "toko": "store", "tersedia": "in_stock",
              "rating": "rating", "urut": "sort", "hal": "page"}
-
-
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def api_path(html_url: str) -> str:
@@ -274,20 +268,7 @@ def measure(url: str, row: Row, connections: int, seconds: float) -> dict:
     began = time.perf_counter()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - began
-    results = [r for thread in threads for r in thread.results]
-    errors = [e for thread in threads for e in thread.errors]
-    latencies = [r[1] for r in results]
-    statuses: dict[str, int] = {}
-    for status, _, _ in results:
-        statuses[str(status)] = statuses.get(str(status), 0) + 1
-    return {"connections": connections, "seconds": round(wall, 2), "requests": len(results),
-            "per_second": round(len(results) / wall, 1) if wall else 0.0,
-            "ms": {"p50": round(_pct(latencies, 50), 2), "p90": round(_pct(latencies, 90), 2),
-                   "p99": round(_pct(latencies, 99), 2),
-                   "max": round(max(latencies, default=0.0), 2)},
-            "statuses": statuses, "unexpected": sum(1 for r in results if not r[2]),
-            "errors": errors[:5]}
+    return summarize(threads, connections, time.perf_counter() - began)
 
 
 def _judge(figures: list[dict]) -> None:

@@ -28,15 +28,7 @@ fi
 if ((PLENTY > 0)); then
   SCENARIOS+=("plenty:$PLENTY")
 fi
-DATABASES=()
-if [[ "${BENCH_RACE_SQLITE:-1}" == 1 ]]; then
-  DATABASES+=(sqlite)
-fi
-if [[ "$PG" == 1 ]] && pg_ready "$RACE_PG_URL"; then
-  DATABASES+=(postgres)
-elif [[ "$PG" != 1 ]]; then
-  echo "==> postgres: SKIPPED (BENCH_PG=$PG)"
-fi
+bench_databases "${BENCH_RACE_SQLITE:-1}" "$RACE_PG_URL"
 
 status=0
 for database in "${DATABASES[@]}"; do

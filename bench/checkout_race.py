@@ -46,6 +46,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from load_stats import pct
 
 EMAIL_DOMAIN = "bench.racik.test"
 PASSWORD = "bench-password-2026"  # noqa: S105 - the bench accounts' password
@@ -249,13 +250,6 @@ class Buyer(threading.Thread):
         self.done = time.perf_counter()
 
 
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def race(url: str, plan_path: Path, login_concurrency: int, json_out: Path | None,
          label: str) -> int:
     plan = json.loads(plan_path.read_text())
@@ -299,12 +293,12 @@ def race(url: str, plan_path: Path, login_concurrency: int, json_out: Path | Non
         "first_request_spread_ms": round(first_sent_s * 1000, 1),
         "checkouts_per_s": round(len(success) / sold_out_s, 1) if sold_out_s > 0 else None,
         "requests_per_s": round(len(answered) / all_done_s, 1) if all_done_s > 0 else None,
-        "latency_ms": {"p50": round(_pct(latencies, 50), 1), "p90": round(_pct(latencies, 90), 1),
-                       "p99": round(_pct(latencies, 99), 1),
+        "latency_ms": {"p50": round(pct(latencies, 50), 1), "p90": round(pct(latencies, 90), 1),
+                       "p99": round(pct(latencies, 99), 1),
                        "max": round(max(latencies, default=float("nan")), 1)},
         "success_latency_ms": {
-            "p50": round(_pct([(b.done - b.sent) * 1000 for b in success], 50), 1),
-            "p99": round(_pct([(b.done - b.sent) * 1000 for b in success], 99), 1)},
+            "p50": round(pct([(b.done - b.sent) * 1000 for b in success], 50), 1),
+            "p99": round(pct([(b.done - b.sent) * 1000 for b in success], 99), 1)},
     }
     print(f"==> checkout race ({label}): {len(buyers)} buyers, {plan['stock']} units on each of "
           f"2 variants; logins + checkout pages took {prepared_s:.1f} s")

@@ -71,6 +71,20 @@ pg_ready() {  # url
   return 1
 }
 
+# The databases a part runs on, into DATABASES: sqlite unless the part's switch is 0, and
+# postgres when BENCH_PG=1 and it answers at the part's URL.
+bench_databases() {  # sqlite-switch (1 or 0) postgres-url
+  DATABASES=()
+  if [[ "$1" == 1 ]]; then
+    DATABASES+=(sqlite)
+  fi
+  if [[ "$PG" == 1 ]] && pg_ready "$2"; then
+    DATABASES+=(postgres)
+  elif [[ "$PG" != 1 ]]; then
+    echo "==> postgres: SKIPPED (BENCH_PG=$PG)"
+  fi
+}
+
 # Drop a throwaway racik_bench* PostgreSQL database (made by `catalog_gen.py pgdb`).
 drop_pg() {  # url
   "$BIN/python" - "$1" <<'PY'

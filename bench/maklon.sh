@@ -40,15 +40,7 @@ MAKLON_PG_URL="${BENCH_MAKLON_PG_URL:-postgresql://127.0.0.1:5432/racik_bench_ma
 LOAD="$BIN/python bench/maklon_load.py"
 rm -f "$RESULTS"/maklon-*.json
 
-DATABASES=()
-if [[ "${BENCH_MAKLON_SQLITE:-1}" == 1 ]]; then
-  DATABASES+=(sqlite)
-fi
-if [[ "$PG" == 1 ]] && pg_ready "$MAKLON_PG_URL"; then
-  DATABASES+=(postgres)
-elif [[ "$PG" != 1 ]]; then
-  echo "==> postgres: SKIPPED (BENCH_PG=$PG)"
-fi
+bench_databases "${BENCH_MAKLON_SQLITE:-1}" "$MAKLON_PG_URL"
 
 echo "==> machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0

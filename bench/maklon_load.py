@@ -44,18 +44,12 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_stats import summarize
 
 ROWS = ("board", "board-poll", "client-tab", "client-poll", "estimate")
 # Targets of issue #6 (bench/README.md), judged at one connection.
 TARGETS = {"board": 150.0, "estimate": 100.0}
 USER_AGENT = "racik-bench-maklon"
-
-
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class Item:
@@ -222,20 +216,7 @@ def measure(url: str, items: list[Item], connections: int, seconds: float) -> di
     began = time.perf_counter()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - began
-    results = [r for thread in threads for r in thread.results]
-    errors = [e for thread in threads for e in thread.errors]
-    latencies = [r[1] for r in results]
-    statuses: dict[str, int] = {}
-    for status, _, _ in results:
-        statuses[str(status)] = statuses.get(str(status), 0) + 1
-    return {"connections": connections, "seconds": round(wall, 2), "requests": len(results),
-            "per_second": round(len(results) / wall, 1) if wall else 0.0,
-            "ms": {"p50": round(_pct(latencies, 50), 2), "p90": round(_pct(latencies, 90), 2),
-                   "p99": round(_pct(latencies, 99), 2),
-                   "max": round(max(latencies, default=0.0), 2)},
-            "statuses": statuses, "unexpected": sum(1 for r in results if not r[2]),
-            "errors": errors[:5]}
+    return summarize(threads, connections, time.perf_counter() - began)
 
 
 def run(url: str, plan_path: Path, label: str, connections: int, seconds: float,

@@ -35,15 +35,7 @@ ROWS=(buyer-first buyer-status buyer-deep seller-first seller-status seller-deep
 FINGERPRINT="$(cat migrations/versions/*.py bench/catalog_gen.py bench/orders_gen.py | sha256sum | cut -c1-16)"
 FINGERPRINT="orders $FINGERPRINT orders=$ORDERS buyers=$BUYERS stores=$STORES seed=$SEED"
 
-DATABASES=()
-if [[ "${BENCH_ORDERS_SQLITE:-1}" == 1 ]]; then
-  DATABASES+=(sqlite)
-fi
-if [[ "$PG" == 1 ]] && pg_ready "$ORDERS_PG_URL"; then
-  DATABASES+=(postgres)
-elif [[ "$PG" != 1 ]]; then
-  echo "==> postgres: SKIPPED (BENCH_PG=$PG)"
-fi
+bench_databases "${BENCH_ORDERS_SQLITE:-1}" "$ORDERS_PG_URL"
 
 generate() {  # url
   echo "==> orders: generating $ORDERS orders, $BUYERS buyers, $STORES stores (seed $SEED)"

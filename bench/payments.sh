@@ -26,15 +26,7 @@ WEBHOOK_PG_URL="${BENCH_WEBHOOK_PG_URL:-postgresql://127.0.0.1:5432/racik_bench_
 LOAD="$BIN/python bench/webhook_load.py"
 rm -f "$RESULTS"/webhook-*.json
 
-DATABASES=()
-if [[ "${BENCH_WEBHOOK_SQLITE:-1}" == 1 ]]; then
-  DATABASES+=(sqlite)
-fi
-if [[ "$PG" == 1 ]] && pg_ready "$WEBHOOK_PG_URL"; then
-  DATABASES+=(postgres)
-elif [[ "$PG" != 1 ]]; then
-  echo "==> postgres: SKIPPED (BENCH_PG=$PG)"
-fi
+bench_databases "${BENCH_WEBHOOK_SQLITE:-1}" "$WEBHOOK_PG_URL"
 
 
 status=0

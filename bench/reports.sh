@@ -41,15 +41,7 @@ rm -f "$RESULTS"/reports-*.json
 FINGERPRINT="$(cat migrations/versions/*.py bench/catalog_gen.py bench/orders_gen.py | sha256sum | cut -c1-16)"
 FINGERPRINT="reports $FINGERPRINT orders=$ORDERS buyers=$BUYERS stores=$STORES seed=$SEED"
 
-DATABASES=()
-if [[ "${BENCH_REPORTS_SQLITE:-1}" == 1 ]]; then
-  DATABASES+=(sqlite)
-fi
-if [[ "$PG" == 1 ]] && pg_ready "$REPORTS_PG_URL"; then
-  DATABASES+=(postgres)
-elif [[ "$PG" != 1 ]]; then
-  echo "==> postgres: SKIPPED (BENCH_PG=$PG)"
-fi
+bench_databases "${BENCH_REPORTS_SQLITE:-1}" "$REPORTS_PG_URL"
 
 generate() {  # url
   echo "==> reports: generating $ORDERS orders, $BUYERS buyers, $STORES stores (seed $SEED)"

@@ -45,6 +45,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from load_stats import pct
 
 EMAIL = "webhook-buyer@bench.racik.test"
 REFERENCE = "BENCH-WH-{:07d}"
@@ -126,13 +127,6 @@ def setup(payments: int, seed: int, duplicates: float, late_pending: float,
 
 
 # --- run --------------------------------------------------------------------------------------
-
-
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class Sender(threading.Thread):
@@ -217,8 +211,8 @@ def run(url: str, plan_path: Path, connections: int, json_out: Path | None, labe
     per_second = len(results) / wall if wall else 0.0
     print(f"  {label}: {len(results)} notifications in {wall:.2f} s over {connections} "
           f"connections: {per_second:.0f} notifications/s")
-    print(f"  latency ms: p50 {_pct(latencies, 50):.1f}  p90 {_pct(latencies, 90):.1f}  "
-          f"p99 {_pct(latencies, 99):.1f}  max {max(latencies, default=0):.1f}")
+    print(f"  latency ms: p50 {pct(latencies, 50):.1f}  p90 {pct(latencies, 90):.1f}  "
+          f"p99 {pct(latencies, 99):.1f}  max {max(latencies, default=0):.1f}")
     print("  answers: " + ", ".join(f"{s or 'error'}: {c}" for s, c in sorted(statuses.items()))
           + f"; outcomes: {dict(sorted(outcomes.items()))}; non-200: {non_200}")
     for error in errors[:5]:
@@ -230,7 +224,7 @@ def run(url: str, plan_path: Path, connections: int, json_out: Path | None, labe
     report = {"label": label, "notifications": len(results), "payments": plan["payments"],
               "connections": connections, "seconds": round(wall, 3),
               "per_second": round(per_second, 1),
-              "latency_ms": {p: round(_pct(latencies, q), 2) for p, q in
+              "latency_ms": {p: round(pct(latencies, q), 2) for p, q in
                              (("p50", 50), ("p90", 90), ("p99", 99))}
               | {"max": round(max(latencies, default=0), 2)},
               "statuses": {str(k): v for k, v in statuses.items()}, "non_200": non_200,
