@@ -5,22 +5,21 @@ the no-oversell rule when buyers race for the last units through the API."""
 
 from __future__ import annotations
 
-import random
 import threading
 
 from sqlalchemy import func, select
 
-from app.catalog.models import Product, Variant
+from app.catalog.models import Variant
 from app.catalog.services import product_archive
 from app.extensions import db as _db
-from app.inventory.models import StockMovement
 from app.inventory.services import stock_set
 from app.orders.cart import cart_add
 from app.orders.checkout import checkout_place
-from app.orders.models import CartItem, Checkout, Order, OrderItem
+from app.orders.models import CartItem, Checkout, Order
 from app.payments.models import Payment
 from tests.api.conftest import ApiClient, error_code, mint_tokens
 from tests.factories import make_address, make_product, make_user
+from tests.orders.helpers import assert_race_sold_no_more_than_stock, race_arrange
 
 CHECKOUT_FIELDS = {"reference", "payment_method", "payment_method_label", "payment_status",
                    "subtotal", "shipping_total", "total", "created_at", "orders", "payment"}
@@ -286,26 +285,10 @@ def _race(app, tokens: list[str], bodies: list[dict], headers: list[dict] | None
 
 
 def test_buyers_racing_for_the_last_units_through_the_api_never_oversell(app, db):
-    rng = random.Random(7)
-    variants = []
-    for n in range(2):
-        seller = make_user(roles=("seller",), store_name=f"Toko Rebutan API {n}")
-        variants.append(make_product(store=seller.store, name=f"Serum Rebutan {n}",
-                                     stock=UNITS).variants[0])
-    wanted: dict[int, dict[int, int]] = {}
-    buyers, bodies = [], []
-    for n in range(BUYERS):
-        buyer = make_user(email=f"pembeli-api{n}@example.test")
-        address = make_address(user=buyer)
-        picks = rng.choice(([variants[0]], [variants[1]], variants))
-        wanted[buyer.id] = {v.id: rng.randint(1, 3) for v in picks}
-        for variant_id, quantity in wanted[buyer.id].items():
-            cart_add(user=buyer, variant_id=variant_id, quantity=quantity)
-        buyers.append(buyer)
-        bodies.append(_body(address))
+    variants, crowd, wanted = race_arrange(buyers=BUYERS, units=UNITS, seed=7, label=" API")
     db.session.commit()
-    variant_ids = [v.id for v in variants]
-    tokens = [mint_tokens(app, buyer.id)["access_token"] for buyer in buyers]
+    bodies = [_body(address) for _buyer, address in crowd]
+    tokens = [mint_tokens(app, buyer.id)["access_token"] for buyer, _address in crowd]
 
     answers = _race(app, tokens, bodies)
 
@@ -315,33 +298,9 @@ def test_buyers_racing_for_the_last_units_through_the_api_never_oversell(app, db
         if status == 409:  # every loser is told why, with their short lines
             assert body["error"]["code"] == "out_of_stock" and body["error"]["fields"]
 
-    db.session.expire_all()
-    stocks = dict(db.session.execute(select(Variant.id, Variant.stock)
-                                     .where(Variant.id.in_(variant_ids))).all())
-    sold = dict(db.session.execute(
-        select(OrderItem.variant_id, func.sum(OrderItem.quantity))
-        .group_by(OrderItem.variant_id)).all())
-    ledger = dict(db.session.execute(
-        select(StockMovement.variant_id, func.sum(StockMovement.delta))
-        .where(StockMovement.reason == "sale").group_by(StockMovement.variant_id)).all())
     winners = statuses.count(201)
-    assert db.session.scalar(select(func.count(Checkout.id))) == winners
-    for variant_id in variant_ids:
-        assert stocks[variant_id] >= 0
-        assert sold.get(variant_id, 0) + stocks[variant_id] == UNITS
-        assert -ledger.get(variant_id, 0) == sold.get(variant_id, 0)
-    placed = db.session.execute(
-        select(Order.buyer_id, OrderItem.variant_id, OrderItem.quantity).join(OrderItem)
-    ).all()
-    by_buyer: dict[int, dict[int, int]] = {}
-    for buyer_id, variant_id, quantity in placed:
-        by_buyer.setdefault(buyer_id, {})[variant_id] = quantity
-    for buyer_id, lines in by_buyer.items():
-        assert lines == wanted[buyer_id]
-    assert len(by_buyer) == winners
-    totals = dict(db.session.execute(select(Product.id, Product.stock_total)).all())
-    for variant in variants:
-        assert totals[variant.product_id] == stocks[variant.id]
+    stocks = assert_race_sold_no_more_than_stock(db, variants=variants, wanted=wanted,
+                                                 winners=winners, units=UNITS)
     assert winners > 0 and statuses.count(409) > 0
     # The demand exceeded the stock: a product sold out, or is one unit short of it.
     assert min(stocks.values()) <= 2
