@@ -172,12 +172,19 @@ def register():
                        form=form)
 
 
-def _login_account_key() -> str:
-    return "login-account:" + normalize_email(request.form.get("email", ""))[:320]
+def login_account_key(email: str) -> str:
+    """The limit key of logins to one account: the same for the web and the API login,
+    which share their limits (scope "login-account")."""
+    return "login-account:" + normalize_email(email)[:320]
 
 
-def _login_ip_key() -> str:
+def login_ip_key() -> str:
+    """The limit key of logins from one address (scope "login-ip"), web and API."""
     return "login-ip:" + (get_remote_address() or "")
+
+
+def _login_account_key() -> str:
+    return login_account_key(request.form.get("email", ""))
 
 
 def _failed_login(response) -> bool:
@@ -190,7 +197,7 @@ def _failed_login(response) -> bool:
                       key_func=_login_account_key, methods=["POST"],
                       deduct_when=_failed_login, scope="login-account")
 @limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
-                      key_func=_login_ip_key, methods=["POST"],
+                      key_func=login_ip_key, methods=["POST"],
                       deduct_when=_failed_login, scope="login-ip")
 def login():
     next_url = safe_next_url(request.values.get("next"), url_for("main.index"))

@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
@@ -174,7 +174,3 @@ def validation_fields(error: ValidationError, prefix: str = "") -> dict[str, str
 
 def validation_error(error: ValidationError) -> ApiError:
     return ApiError(422, "validation_failed", fields=validation_fields(error))
-
-
-def is_api_request() -> bool:
-    return request.path.startswith("/api/")

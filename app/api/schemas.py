@@ -20,7 +20,6 @@ BIGINT_MAX = 2**53 - 1  # money and counts: exact in JSON numbers everywhere
 Id = Annotated[int, Field(ge=1, le=INT_MAX)]
 Quantity = Annotated[int, Field(ge=1, le=100_000)]
 Rupiah = Annotated[int, Field(ge=0, le=BIGINT_MAX, description="Whole Rupiah.")]
-SignedRupiah = Annotated[int, Field(ge=-BIGINT_MAX, le=BIGINT_MAX)]
 Count = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
 # Text without NUL bytes (PostgreSQL refuses them), trimmed.
 _NO_NUL = r"^[^\x00]*$"

@@ -282,7 +282,7 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        path, parameters = _path_and_parameters(op.rule.removeprefix("/api/v1"))
+        path, parameters = _path_and_parameters(op.rule)
         if op.query is not None:
             parameters += _query_parameters(op.query, schemas)
         if op.idempotent:

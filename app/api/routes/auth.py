@@ -13,7 +13,6 @@ import logging
 from datetime import datetime
 
 from flask import current_app, request
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from pydantic import Field
 
@@ -25,6 +24,7 @@ from app.accounts.api_tokens import (
     token_pair_issue,
 )
 from app.accounts.models import Company
+from app.accounts.routes import login_account_key, login_ip_key
 from app.accounts.services import AccountError, normalize_email, password_change, user_authenticate
 from app.accounts.totp import second_factor_check, totp_enabled, totp_required
 from app.api import bp
@@ -94,18 +94,10 @@ def _tokens(pair: TokenPair) -> TokenOut:
                     refresh_token=pair.refresh_token, refresh_expires_at=pair.refresh_expires_at)
 
 
-def _login_json_email() -> str:
+def _login_account_key() -> str:
     data = request.get_json(silent=True)
     email = data.get("email") if isinstance(data, dict) else None
-    return normalize_email(email if isinstance(email, str) else "")[:320]
-
-
-def _login_account_key() -> str:
-    return "login-account:" + _login_json_email()
-
-
-def _login_ip_key() -> str:
-    return "login-ip:" + (get_remote_address() or "")
+    return login_account_key(email if isinstance(email, str) else "")
 
 
 def _failed(response) -> bool:
@@ -118,7 +110,7 @@ def _failed(response) -> bool:
 @limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
                       key_func=_login_account_key, deduct_when=_failed, scope="login-account")
 @limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
-                      key_func=_login_ip_key, deduct_when=_failed, scope="login-ip")
+                      key_func=login_ip_key, deduct_when=_failed, scope="login-ip")
 def login(body: LoginIn):
     """Wrong credentials, a missing or wrong 2FA code: 401 (`invalid_credentials`,
     `totp_required`, `totp_invalid`); counted against the same limits as the web login.

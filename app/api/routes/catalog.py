@@ -123,8 +123,8 @@ class ProductSummary(Output):
     created_at: datetime
 
 
-class ProductOut(Output):
-    """A product as its public page shows it."""
+class ProductFields(Output):
+    """What the public and the seller's view of a product share (see `product_fields`)."""
 
     id: int
     name: str
@@ -141,8 +141,13 @@ class ProductOut(Output):
     sold_count: int
     store: StoreRef
     photos: list[PhotoOut]
-    variants: list[VariantOut] = Field(description="The active variants, in order.")
     created_at: datetime
+
+
+class ProductOut(ProductFields):
+    """A product as its public page shows it."""
+
+    variants: list[VariantOut] = Field(description="The active variants, in order.")
 
 
 class CategoryTreeNode(Output):

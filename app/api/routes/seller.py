@@ -30,11 +30,8 @@ from app.accounts.current import my_store
 from app.api import bp
 from app.api.errors import ApiError
 from app.api.routes.catalog import (
-    CategoryRef,
-    OptionGroupOut,
-    PhotoOut,
-    SpecificationOut,
-    StoreRef,
+    ProductFields,
+    VariantOut,
     availability,
     media_url,
     product_fields,
@@ -142,18 +139,10 @@ class SellerProductsQuery(PageQuery):
 # --- response models -----------------------------------------------------------------------
 
 
-class SellerVariantOut(Output):
+class SellerVariantOut(VariantOut):
     """One of the seller's variants (inactive: its option combination was removed)."""
 
-    id: int
     product_id: int
-    sku: str
-    options: dict[str, str]
-    label: str
-    price: Rupiah
-    stock: int
-    availability: str = Field(description="`out_of_stock`, `low` (under the store's "
-                                          "threshold) or `in_stock`.")
     active: bool
 
 
@@ -173,27 +162,11 @@ class SellerProductSummary(Output):
     updated_at: datetime
 
 
-class SellerProductOut(Output):
+class SellerProductOut(ProductFields):
     """One of the seller's products with every variant."""
 
-    id: int
-    name: str
-    description: str
-    active: bool
     price: Rupiah = Field(description="The price new variants get.")
-    category: CategoryRef
-    specifications: list[SpecificationOut]
-    option_groups: list[OptionGroupOut]
-    price_min: Rupiah
-    price_max: Rupiah
-    stock_total: int
-    rating: float
-    rating_count: int
-    sold_count: int
-    store: StoreRef
-    photos: list[PhotoOut]
     variants: list[SellerVariantOut]
-    created_at: datetime
     updated_at: datetime
 
 
