@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.accounts.models import Company, User
-from app.core.clock import utcnow
+from app.core.clock import to_wib, utcnow
 from app.extensions import db
 from app.maklon.formula_crypto import FormulaLine, encrypt_lines
 from app.maklon.models import (
@@ -25,6 +25,12 @@ from app.maklon.models import (
 )
 from app.maklon.requests import request_number
 from tests.factories import make_user
+
+
+def wib_today() -> date:
+    """Today on the WIB calendar, the one the app judges dates by (the machine's own date
+    is UTC: from 17:00 UTC it is already tomorrow in Jakarta)."""
+    return to_wib(utcnow()).date()
 
 _sequence = itertools.count(1)
 
@@ -84,7 +90,7 @@ def make_maklon_request(*, client: User, status: str = RequestStatus.SUBMITTED,
         size_unit="ml", quantity=quantity,
         formula_choice=FormulaChoice.STORED if formula else FormulaChoice.DEVELOP,
         formula_id=formula.id if formula else None,
-        desired_date=date.today() + timedelta(days=90), notes="",
+        desired_date=wib_today() + timedelta(days=90), notes="",
         submitted_at=None if status == RequestStatus.DRAFT else utcnow())
     values.update(kwargs)
     request = MaklonRequest(**values)
@@ -112,7 +118,7 @@ def make_signed_order(*, client: User, total: int = 15_000_000,
     now = utcnow()
     request = make_maklon_request(client=client, status=RequestStatus.SIGNED,
                                   stage=Stage.CONCEPT_APPROVED, signed_at=now,
-                                  promised_date=date.today() + timedelta(days=promised_in_days),
+                                  promised_date=wib_today() + timedelta(days=promised_in_days),
                                   **kwargs)
     unlocks = {MilestoneKind.DP: Stage.MATERIAL_PURCHASE, MilestoneKind.MID: Stage.FORMULATION,
                MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
@@ -151,7 +157,7 @@ def make_quote(*, request: MaklonRequest, staff: User | None = None, approve: bo
     when `approve`. Flushes."""
     from app.maklon.quotes import DEFAULT_SPLIT, QuoteTerms, quote_approve, quote_create
 
-    today = date.today()
+    today = wib_today()
     staff = staff or make_user(roles=("staff",))
     terms = QuoteTerms(delivery_date=today + timedelta(days=60),
                        valid_until=today + timedelta(days=valid_days),
