@@ -26,6 +26,7 @@ from app.config import TestConfig
 from app.extensions import db as _db
 from app.extensions import limiter
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.live import serve
 
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 UNDER_CI = os.environ.get("CI", "").lower() == "true"
@@ -108,6 +109,14 @@ def empty_tables(application: Flask) -> None:
                         connection.execute(table.delete())
                 connection.execute(text("DELETE FROM audit_archives"))
         limiter.reset()
+
+
+@pytest.fixture(scope="session")
+def live_url(app: Flask) -> Iterator[str]:
+    """The suite's `app` served over real HTTP on a free port (tests/live.py): arrange rows
+    with `db` and commit, then request with `tests.live.raw_request` or any HTTP client."""
+    with serve(app) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -8,18 +8,17 @@ a loud skip elsewhere (`missing_service`).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import TestConfig
 from tests.conftest import missing_service
+from tests.live import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,25 +57,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with serve(application) as base_url:
         yield base_url
-
-
-@contextmanager
-def serve(application) -> Iterator[str]:
-    """Serve `application` over HTTP on a free port of 127.0.0.1; yields the base URL and
-    stops the server (and its database connections) afterwards."""
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with application.app_context():
-            from app.extensions import db
-
-            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
