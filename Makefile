@@ -28,13 +28,16 @@ run: install
 	$(BIN)/python -m jobs.launch
 
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium),
-# poppler-utils' pdftotext, which reads the invoice PDFs back in the tests, and
-# postgresql-client (pg_dump, pg_restore, psql) for the PostgreSQL backup tests.
+# poppler-utils' pdftotext, which reads the invoice PDFs back in the tests,
+# postgresql-client (pg_dump, pg_restore, psql) for the PostgreSQL backup tests, nginx for
+# the tests behind the production proxy config, and the DejaVu TrueType fonts that the
+# PDFs embed (so every glyph of an Indonesian name prints).
 chromium:
-	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && command -v pg_dump >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium, poppler-utils and postgresql-client for the tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils postgresql-client >/dev/null) \
-	  || echo "WARNING: could not install chromium/poppler-utils/postgresql-client; those tests will be skipped (or fail under CI=true)"; }
+	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && command -v pg_dump >/dev/null 2>&1 \
+	  && command -v nginx >/dev/null 2>&1 && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { \
+	  echo "Installing Debian's chromium, poppler-utils, postgresql-client, nginx and fonts-dejavu-core for the tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils postgresql-client nginx fonts-dejavu-core >/dev/null) \
+	  || echo "WARNING: could not install chromium/poppler-utils/postgresql-client/nginx/fonts-dejavu-core; those tests will be skipped (or fail under CI=true)"; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
