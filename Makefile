@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 export FLASK_APP := wsgi.py
 
-.PHONY: install translations run test test-sqlite test-postgres e2e lint bench chromium \
+.PHONY: install translations run test test-sqlite test-postgres e2e lint bench bench-tools chromium \
         messages migration clean
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -54,7 +54,13 @@ test: lint test-sqlite test-postgres
 e2e: install chromium
 	$(BIN)/pytest --db=sqlite -m e2e
 
-bench: install
+# wrk (Debian) is the load generator of the page benchmarks; installed like the test tools.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the benchmarks"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+	  || echo "WARNING: could not install wrk; the page benchmarks will stop"; }
+
+bench: install bench-tools
 	bash bench/run.sh
 
 # Developer helpers: refresh the translation catalog, autogenerate a migration.
