@@ -244,6 +244,15 @@ def notification_record(note: Notification, *, source: str,
         _count_delivery(existing)
         if existing.outcome == "rejected":
             return Received(existing, "rejected", _rejection(note))
+        if existing.outcome == "checked" and existing.payment is not None:
+            if confirm_with is not None:
+                # Delivered again: ask again (the gateway may know more now).
+                return _confirmed(existing.payment, note, confirm_with)
+            if source == "status_check":
+                # The gateway's status says just what the notification said: now it counts.
+                existing.outcome = payment_apply(existing.payment, note)
+                db.session.flush()
+                return Received(existing, existing.outcome)
         return Received(existing, "duplicate")
     payment = db.session.scalars(select(Payment).where(
         Payment.reference == note.order_id)).first()
@@ -280,22 +289,28 @@ def notification_record(note: Notification, *, source: str,
         return Received(event, "ignored")
     if confirm_with is not None and confirm_with.confirms_by_status \
             and note.transaction_status in CONFIRM_STATUSES:
-        try:
-            answer = confirm_with.status(note.order_id)
-        except GatewayError as error:
-            log.warning("payment %s: cannot confirm %s with the gateway: %s",
-                        payment.reference, note.transaction_status, error)
-            raise NotificationDeferred(str(error)) from error
         event.outcome = "checked"
         db.session.flush()
-        checked = notification_record(answer, source="status_check")
-        log.info("payment %s: %s notification checked, the gateway says %s (%s)",
-                 payment.reference, note.transaction_status, answer.transaction_status,
-                 checked.outcome)
-        return checked
+        return _confirmed(payment, note, confirm_with)
     event.outcome = payment_apply(payment, note)
     db.session.flush()
     return Received(event, event.outcome)
+
+
+def _confirmed(payment: Payment, note: Notification, gateway: Gateway) -> Received:
+    """Ask `gateway` for the transaction's status and apply its answer instead of `note`.
+    Raises NotificationDeferred when the lookup fails."""
+    try:
+        answer = gateway.status(note.order_id)
+    except GatewayError as error:
+        log.warning("payment %s: cannot confirm %s with the gateway: %s",
+                    payment.reference, note.transaction_status, error)
+        raise NotificationDeferred(str(error)) from error
+    checked = notification_record(answer, source="status_check")
+    log.info("payment %s: %s notification checked, the gateway says %s (%s)",
+             payment.reference, note.transaction_status, answer.transaction_status,
+             checked.outcome)
+    return checked
 
 
 def _rejection(note: Notification) -> str:
