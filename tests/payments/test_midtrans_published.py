@@ -448,3 +448,36 @@ def test_a_mandiri_charge_sends_bill_info_within_mandiris_limits(app, db, midtra
             assert len(value) <= (10 if index % 2 else 30), (index, value)
     assert echannel["bill_info1"]
     assert payment(db, bought).bill_key == sample("charge_echannel")["bill_key"]
+
+
+def test_bill_info_is_cut_to_10_character_labels_and_30_character_values():
+    from app.payments.gateways.midtrans import bill_info
+
+    info = bill_info(("Pembayaran pesanan:", "CO-20261122-000045 Toko Cantik Sejahtera"),
+                     ("Pembeli:", "Ñoviyanti Rahmawati Kusumaningrum"))
+    assert info == {"bill_info1": "Pembayaran", "bill_info2": "CO-20261122-000045 Toko Cantik",
+                    "bill_info3": "Pembeli:", "bill_info4": "Noviyanti Rahmawati Kusumaning"}
+    assert all(len(v) <= (10 if int(k[-1]) % 2 else 30) for k, v in info.items())
+
+
+def test_part_of_a_payment_refunded_outside_racik_is_recorded_and_admins_told(
+        app, db, live_url):
+    bought = buy(db)
+    settle_sandbox(app, db, live_url, bought)
+    partial = for_payment("notification_gopay_partial_refund", order_id=bought.reference,
+                          amount=bought.total, key=sandbox_key(app))
+    partial["refund_amount"] = "4000.00"
+    partial["refunds"][0]["refund_amount"] = "4000.00"
+    from tests.payments.midtrans_helpers import signed
+
+    assert send(db, live_url, "sandbox", signed(partial, sandbox_key(app))).status == 200
+    paid = payment(db, bought)
+    assert paid.status == PayStatus.PAID and paid.refunded_amount == 4_000
+    # Which order it was for is not known: the orders stay as they are, an admin looks.
+    assert [o.payment_status for o in orders(db, bought)] == ["paid", "paid"]
+    assert count(db, Notice, Notice.kind == "refund_gateway_partial",
+                 Notice.user_id == bought.admin_id) == 1
+    assert count(db, AuditEntry, AuditEntry.action == "payment.gateway_refund") == 1
+    # Delivered again: counted once.
+    assert send(db, live_url, "sandbox", signed(partial, sandbox_key(app))).status == 200
+    assert payment(db, bought).refunded_amount == 4_000
