@@ -2,7 +2,8 @@
 
     milestones_create(request=req, quote=quote)        # at signing (app.maklon.contracts)
     payment = milestone_payment_start(milestone=m, payer=user, method="va_bca")
-    milestone_settled(payment)                         # from payments.services.payment_settled
+    milestone_settled(payment)                         # a payment settled (payments' registry)
+    milestone_refunded(payment)                        # its money went back at the gateway
 
 Amounts are whole Rupiah: each milestone takes floor(total x percent / 100), the last one the
 remainder, so they always add up to the quote's total exactly. Each milestone unlocks a
@@ -10,7 +11,9 @@ production stage (`UNLOCKS`; the production board's gates read `MilestonePayment
 A milestone is paid through the payments module: a `Payment` with `milestone_id` (a new one
 when the previous one expired), reference `MS-<request id>-<kind>-<random>`. Settling marks
 the milestone PAID once (conditional UPDATE), audits it, queues its invoice and emails the
-client; a payment that expires leaves the milestone unpaid (pay again).
+client; a payment that expires leaves the milestone unpaid (pay again). When the gateway
+sends all of a milestone's money back, the milestone is unpaid again (the stage it unlocks
+is locked until it is paid anew), audited, and client and admins are told.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
-from app.core.http import public_url
+from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
+from app.core.money import format_rupiah
+from app.core.notices import N_, notice_kind, notice_send
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.maklon.models import (
@@ -50,6 +55,12 @@ POSITIONS = {MilestoneKind.DP: 1, MilestoneKind.MID: 2, MilestoneKind.FINAL: 3}
 KIND_BY_SLUG = {kind: kind for kind in MilestoneKind.ALL}
 INVOICE_LINE_NAMES = {MilestoneKind.DP: "Termin DP", MilestoneKind.MID: "Termin Tengah",
                       MilestoneKind.FINAL: "Termin Pelunasan"}
+
+
+MILESTONE_REFUNDED_NOTICE = "milestone_refunded"
+notice_kind(MILESTONE_REFUNDED_NOTICE,
+            N_("Dana %(amount)s untuk %(kind)s pesanan %(number)s dikembalikan lewat gateway "
+               "pembayaran; termin ini belum lunas lagi."))
 
 
 class MilestoneError(Exception):
@@ -177,6 +188,41 @@ def milestone_settled(payment: Payment) -> bool:
     db.session.flush()
     log.info("milestone %s of %s paid by %s", milestone.kind, request.number,
              payment.reference)
+    return True
+
+
+def milestone_refunded(payment: Payment) -> bool:
+    """All of a milestone payment's money went back at the gateway: the milestone it paid
+    is UNPAID again (once; the production gate it opens closes, the client may pay
+    again), audited ("maklon.milestone_refunded"), client and admins told. Returns False
+    when the milestone was not paid (nothing to undo)."""
+    from app.accounts.models import Role, RoleName
+
+    changed = db.session.execute(
+        update(MilestonePayment).where(MilestonePayment.id == payment.milestone_id,
+                                       MilestonePayment.status == MilestoneStatus.PAID)
+        .values(status=MilestoneStatus.UNPAID, paid_at=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        return False
+    milestone = db.session.get(MilestonePayment, payment.milestone_id)
+    db.session.refresh(milestone)
+    request = milestone.request
+    audit_record("maklon.milestone_refunded", actor=None, object_type="maklon_request",
+                 object_id=request.number,
+                 before={"kind": milestone.kind, "status": MilestoneStatus.PAID},
+                 after={"kind": milestone.kind, "status": MilestoneStatus.UNPAID,
+                        "amount": payment.refunded_amount, "payment": payment.reference})
+    params = {"amount": format_rupiah(payment.refunded_amount),
+              "kind": INVOICE_LINE_NAMES[milestone.kind], "number": request.number}
+    link = app_path("maklon.milestones", number=request.number)
+    admins = db.session.scalars(select(User.id).join(User.roles).where(
+        Role.name == RoleName.ADMIN, User.active.is_(True))).all()
+    for user_id in dict.fromkeys([request.client_id, *admins]):
+        notice_send(user_id=user_id, kind=MILESTONE_REFUNDED_NOTICE, params=params, link=link)
+    db.session.flush()
+    log.info("milestone %s of %s refunded at the gateway (%s)", milestone.kind,
+             request.number, payment.reference)
     return True
 
 

@@ -157,10 +157,11 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
     `from_status` is the status the user saw: when the order has moved on since (a double
     click), the change is refused. `tracking_number` (max 60) goes with shipped; RETURNED
     needs the accepted `return_request`. The seller cannot process an order that is not
-    paid. Cancelling restocks every item (ledger reason `stock_reason`: "cancel", or
-    "expire" when the payment expired) and takes the units off `Product.sold_count`;
-    returning does the same with reason "return". Cancelling a paid order queues its
-    refund. Queues the buyer's `order_status` email unless `notify` is False.
+    paid, nor ship one whose money went back. Cancelling restocks every item (ledger
+    reason `stock_reason`: "cancel", or "expire" when the payment expired) and takes the
+    units off `Product.sold_count`; returning does the same with reason "return".
+    Cancelling a paid order queues its refund. Queues the buyer's `order_status` email
+    unless `notify` is False.
 
     Raises TransitionError (409) for a change the table forbids for this actor, a stale
     `from_status`, or a concurrent change; OrderError (422) for a bad tracking number.
@@ -188,6 +189,10 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
     if to == OrderStatus.PROCESSING and order.payment_status != PaymentStatus.PAID:
         raise TransitionError(_l("Pesanan %(number)s belum dibayar. Pesanan diproses setelah "
                                  "pembayaran pembeli diterima.", number=order.number))
+    if to == OrderStatus.SHIPPED and order.payment_status != PaymentStatus.PAID:
+        # Its money went back to the buyer (a refund at the gateway): nothing is shipped.
+        raise TransitionError(_l("Dana pesanan %(number)s sudah dikembalikan ke pembeli; "
+                                 "pesanan ini tidak dapat dikirim.", number=order.number))
     if to == OrderStatus.RETURNED and (
             return_request is None or return_request.order_id != order.id
             or return_request.status != ReturnStatus.ACCEPTED):

@@ -4,6 +4,10 @@ payment's gateway (or by hand by an admin when the gateway cannot).
     refund_order(order_id, cause)      the job `jobs.payments.refund_order`: an accepted
                                        return ("return") or a paid order cancelled
                                        ("cancelled"); idempotent per order and cause
+    refund_from_gateway(payment, note) the gateway says money went back (a `refund` or
+                                       `partial_refund` notification): our own refunds
+                                       are confirmed, one made elsewhere (the Midtrans
+                                       dashboard) refunds what the payment paid for
     refund_review_payment(...)         an admin sends back the money of a flagged payment
     refund_mark_done(refund, actor)    an admin paid it out by hand ("sudah ditransfer")
     refund_retry(refund, actor)        an admin asks the gateway again
@@ -23,12 +27,13 @@ it out by hand or try again from the ledger. Services flush; the caller commits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, RoleName, User
@@ -40,12 +45,20 @@ from app.core.mail import mail_queue
 from app.core.money import format_rupiah
 from app.core.notices import N_, notice_kind, notice_send
 from app.extensions import db
-from app.orders.models import Order, PaymentStatus, ReturnRequest, ReturnStatus
-from app.payments.gateways.base import GatewayError, gateway_get, method_spec
+from app.orders.models import Order, OrderStatus, PaymentStatus, ReturnRequest, ReturnStatus
+from app.payments.gateways.base import (
+    GatewayError,
+    Notification,
+    gateway_get,
+    method_spec,
+    parse_gross_amount,
+)
 from app.payments.models import Payment, PayStatus, Refund, RefundStatus
 from app.payments.services import (
-    PAY_TRANSITIONS,
+    By,
     PaymentError,
+    pay_allowed,
+    payable_handler,
     payment_claim,
     payment_of_checkout,
     payment_transition,
@@ -58,6 +71,7 @@ class RefundCause:
     RETURN = "return"  # the seller accepted the buyer's return
     CANCELLED = "cancelled"  # a paid order was cancelled (or cancelled before it was paid)
     REVIEW = "review"  # an admin sent back the money of a flagged payment
+    GATEWAY = "gateway"  # refunded at the gateway, outside Racik (the Midtrans dashboard)
     ORDER_CAUSES = (RETURN, CANCELLED)
 
 
@@ -70,12 +84,21 @@ REFUND_REASONS = {
     RefundCause.RETURN: _l("Retur diterima penjual"),
     RefundCause.CANCELLED: _l("Pesanan dibatalkan setelah dibayar"),
     RefundCause.REVIEW: _l("Pembayaran tidak sesuai, dana dikembalikan admin"),
+    RefundCause.GATEWAY: _l("Dana dikembalikan lewat gateway pembayaran"),
 }
 MANUAL_MESSAGE = _l("Metode pembayaran ini tidak dapat dikembalikan lewat gateway; "
                     "transfer manual ke pembeli.")
 
 REFUND_DONE_NOTICE = "refund_done"
 REFUND_MANUAL_NOTICE = "refund_manual"
+REFUND_SELLER_NOTICE = "refund_gateway_seller"
+REFUND_PARTIAL_NOTICE = "refund_gateway_partial"
+notice_kind(REFUND_SELLER_NOTICE,
+            N_("Dana pesanan %(number)s dikembalikan ke pembeli lewat gateway pembayaran; "
+               "pesanan ini tidak boleh dikirim."))
+notice_kind(REFUND_PARTIAL_NOTICE,
+            N_("Gateway mengembalikan sebagian dana %(amount)s dari pembayaran "
+               "%(reference)s di luar Racik; periksa pesanannya."))
 notice_kind(REFUND_DONE_NOTICE,
             N_("Dana %(amount)s untuk pesanan %(number)s sudah dikembalikan."))
 notice_kind(REFUND_MANUAL_NOTICE,
@@ -295,7 +318,6 @@ def refund_review_payment(*, payment: Payment, actor: User, note: str = "") -> R
     left to pay by hand), and the checkout's orders still waiting for payment are cancelled
     and restocked. Raises RefundError (409) when the payment is not in review."""
     from app.orders.lifecycle import Side, TransitionError, order_cancel
-    from app.orders.models import OrderStatus
 
     amount = payment.paid_amount or 0
     orders = db.session.scalars(select(Order).where(Order.checkout_id == payment.checkout_id)
@@ -330,7 +352,7 @@ def review_claim(payment: Payment, to: str, *, actor: User | None = None) -> boo
     """Move a REVIEW payment to `to`, only from REVIEW (not through `payment_transition`,
     which would judge again from a concurrent change: an admin's "accept" racing this one
     leaves PAID, and PAID -> REFUNDED is legal)."""
-    assert (PayStatus.REVIEW, to) in PAY_TRANSITIONS
+    assert pay_allowed(PayStatus.REVIEW, to, By.ADMIN)
     return payment.status == PayStatus.REVIEW and payment_claim(payment, to, actor=actor)
 
 
@@ -358,3 +380,169 @@ def refund_retry(*, refund: Refund, actor: User) -> Refund:
     _execute(refund, payment, actor)
     log.info("refund %s retried by admin %s: %s", refund.refund_key, actor.id, refund.status)
     return refund
+
+
+# The gateway's news -------------------------------------------------------------------------
+def refund_from_gateway(payment: Payment, note: Notification) -> str:
+    """The gateway says money of `payment` went back (`refund`: all of it;
+    `partial_refund`: some). Our own refunds it lists (by refund_key) are completed if
+    they were not yet; money sent back outside Racik (the Midtrans dashboard) refunds
+    what the payment paid for when it is the whole remaining amount: the checkout's
+    orders get a done refund each (pending ones are cancelled and restocked, the others
+    can no longer be shipped, sellers and buyer are told), or the registered payable
+    (a maklon milestone) is told. Part of the money back outside Racik is recorded on the
+    payment and admins are told (it cannot be known which order it was for). Only a PAID
+    payment: a flagged one waits for an admin. Returns the outcome (applied | ignored).
+    Idempotent: a delivery again finds everything accounted for."""
+    payment = db.session.execute(
+        select(Payment).where(Payment.id == payment.id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one()
+    if payment.status != PayStatus.PAID:
+        return "ignored"
+    received = payment.paid_amount if payment.paid_amount is not None else payment.amount
+    entries = _gateway_refunds(note.payload)
+    ours = _our_refunds(payment)
+    confirmed = in_flight = 0
+    for key, amount in entries:
+        if key not in ours:
+            continue
+        refund = ours[key]
+        if refund is None:  # our refund job is paying it right now and will account it
+            in_flight += amount
+        elif refund.status != RefundStatus.DONE:
+            confirmed += _complete(refund, payment, gateway_reference=key)
+    db.session.refresh(payment)
+    total = _gateway_total(note, entries, received)
+    outside = total - payment.refunded_amount - in_flight
+    if payment.status != PayStatus.PAID or outside <= 0:
+        return "applied" if confirmed else "ignored"
+    whole = note.transaction_status == "refund" \
+        or payment.refunded_amount + in_flight + outside >= received
+    reference = note.transaction_id or payment.reference
+    if payment.checkout_id is not None and whole:
+        _refund_orders(payment, gateway_reference=f"gateway:{reference}")
+    else:
+        db.session.execute(
+            update(Payment).where(Payment.id == payment.id)
+            .values(refunded_amount=Payment.refunded_amount + outside)
+            .execution_options(synchronize_session=False))
+        db.session.refresh(payment)
+        audit_record("payment.gateway_refund", actor=None, object_type="payment",
+                     object_id=payment.reference, before={"status": payment.status},
+                     after={"amount": outside, "whole": whole,
+                            "refunded_amount": payment.refunded_amount},
+                     note=reference)
+        if whole:
+            payment_transition(payment, PayStatus.REFUNDED)
+            handler = payable_handler(payment, "refunded")
+            if handler is not None:
+                handler(payment)
+        else:
+            _tell_admins(REFUND_PARTIAL_NOTICE, payment,
+                         {"amount": format_rupiah(outside), "reference": payment.reference})
+    if payment.status == PayStatus.PAID and whole:
+        payment_transition(payment, PayStatus.REFUNDED)
+    db.session.flush()
+    log.info("payment %s: %s back at the gateway (%s)", payment.reference, outside,
+             "whole" if whole else "part")
+    return "applied"
+
+
+def _refund_orders(payment: Payment, *, gateway_reference: str) -> None:
+    """Everything the gateway sent back: each order of the checkout whose money is still
+    here gets a done refund of what is left of it (the same `_complete` as every refund:
+    order refunded, payment total, buyer told, audited); a pending order is cancelled and
+    restocked, a processing one can no longer be shipped; its seller is told."""
+    from app.orders.lifecycle import Side, TransitionError, order_cancel
+
+    # Refunds already recorded and not done: the gateway has sent that money back too.
+    for refund in list(payment.refunds):
+        if refund.status != RefundStatus.DONE:
+            _complete(refund, payment, gateway_reference=gateway_reference)
+    db.session.refresh(payment)
+    received = payment.paid_amount if payment.paid_amount is not None else payment.amount
+    left = received - payment.refunded_amount
+    orders = db.session.scalars(select(Order).where(Order.checkout_id == payment.checkout_id)
+                                .order_by(Order.id)).all()
+    reason = str(REFUND_REASONS[RefundCause.GATEWAY])
+    for order in orders:
+        if order.payment_status != PaymentStatus.PAID:
+            continue  # unpaid, or its money went back already
+        done = db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.order_id == order.id, Refund.status == RefundStatus.DONE)) or 0
+        amount = min(order.total - done, left)
+        changed = db.session.execute(
+            update(Order).where(Order.id == order.id,
+                                Order.payment_status == PaymentStatus.PAID)
+            .values(payment_status=PaymentStatus.REFUND_PENDING, updated_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount
+        if not changed:
+            continue
+        set_committed_value(order, "payment_status", PaymentStatus.REFUND_PENDING)
+        if order.status == OrderStatus.PENDING:
+            # Its payment status is refund_pending: no second refund is queued. Moved
+            # meanwhile: it stays refunded and cannot be shipped.
+            with contextlib.suppress(TransitionError):
+                order_cancel(order=order, actor=None, side=Side.SYSTEM, reason=reason,
+                             from_status=OrderStatus.PENDING)
+        if amount > 0:
+            refund = _record(payment=payment, order=order,
+                             key=refund_key(order, RefundCause.GATEWAY), amount=amount,
+                             reason=reason)
+            _complete(refund, payment, gateway_reference=gateway_reference)
+            left -= amount
+        else:
+            db.session.execute(
+                update(Order).where(Order.id == order.id)
+                .values(payment_status=PaymentStatus.REFUNDED)
+                .execution_options(synchronize_session=False))
+        notice_send(user_id=order.store.owner_id, kind=REFUND_SELLER_NOTICE,
+                    params={"number": order.number},
+                    link=app_path("orders.seller_order", number=order.number))
+    db.session.flush()
+
+
+def _gateway_refunds(payload: dict) -> list[tuple[str, int]]:
+    """(refund_key, amount) of each refund the gateway lists (Midtrans `refunds`)."""
+    rows = payload.get("refunds") if isinstance(payload, dict) else None
+    found = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        amount = parse_gross_amount(str(row.get("refund_amount", "")))
+        if amount:
+            found.append((str(row.get("refund_key", "")), amount))
+    return found
+
+
+def _gateway_total(note: Notification, entries: list[tuple[str, int]], received: int) -> int:
+    """How much of the payment the gateway says went back in all."""
+    total = parse_gross_amount(str(note.payload.get("refund_amount", "")))
+    if total is None:
+        total = sum(amount for _, amount in entries)
+    if not total and note.transaction_status == "refund":
+        total = received  # a full refund that does not say how much: all of it
+    return total or 0
+
+
+def _our_refunds(payment: Payment) -> dict[str, Refund | None]:
+    """Every refund_key Racik sends for this payment -> its Refund (None: not recorded
+    yet, its job is running)."""
+    keys: dict[str, Refund | None] = {f"{payment.reference}-{RefundCause.REVIEW}"[:60]: None}
+    if payment.checkout_id is not None:
+        orders = db.session.scalars(select(Order).where(
+            Order.checkout_id == payment.checkout_id)).all()
+        for order in orders:
+            for cause in (*RefundCause.ORDER_CAUSES, RefundCause.GATEWAY):
+                keys[refund_key(order, cause)] = None
+    for refund in db.session.scalars(select(Refund).where(Refund.payment_id == payment.id)):
+        keys[refund.refund_key] = refund
+    return keys
+
+
+def _tell_admins(kind: str, payment: Payment, params: dict[str, str]) -> None:
+    admins = db.session.scalars(select(User.id).join(User.roles).where(
+        Role.name == RoleName.ADMIN, User.active.is_(True))).all()
+    for admin_id in admins:
+        notice_send(user_id=admin_id, kind=kind, params=params,
+                    link=app_path("payments.payment_detail", payment_id=payment.id))

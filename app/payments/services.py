@@ -8,13 +8,17 @@ payment once:
     pending -> paid        settlement, or capture with fraud_status accept, of the exact amount
     pending -> review      money arrived but not the amount asked (partial / over-payment)
     pending -> expired | cancelled | denied
-    paid    -> refunded    the whole amount went back
+    paid    -> refunded    the whole amount went back (app.payments.refunds)
+    paid    -> review      the bank reversed a settlement (Mandiri: settlement -> deny)
     expired | cancelled | denied -> review    money arrived after we closed it: admin decides
-    review  -> paid | refunded                an admin's decision
+    review  -> paid | refunded                only an admin's decision, never the gateway's
 
 A "pending" arriving after "settlement" (late, out of order) is stored and ignored. Every
 notification is a `PaymentEvent` unique per gateway event: the same one delivered five times
-is one row with `deliveries = 5` and one state change.
+is one row with `deliveries = 5` and one state change. A notification whose status_code is
+not the one Midtrans documents for its transaction_status (base.STATUS_CODES) is stored as
+"rejected" and changes nothing; with the real Midtrans gateway a notification that moves
+money is first confirmed with `GET /v2/{order_id}/status`, and the status answer is applied.
 
 After commit, jobs do the rest: `jobs.payments.settled` marks the checkout's orders PAID
 (the seller may then process them), queues one invoice per order and tells buyer and
@@ -48,27 +52,48 @@ from app.payments.gateways.base import (
     Gateway,
     GatewayError,
     Notification,
+    TransactionNotFound,
     expiry_minutes,
     gateway_get,
     gateway_name,
+    status_code_documented,
 )
 from app.payments.models import Payment, PaymentEvent, PayStatus
 
 log = logging.getLogger(__name__)
 
-PAY_TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
-    (PayStatus.PENDING, PayStatus.PAID),
-    (PayStatus.PENDING, PayStatus.REVIEW),
-    (PayStatus.PENDING, PayStatus.EXPIRED),
-    (PayStatus.PENDING, PayStatus.CANCELLED),
-    (PayStatus.PENDING, PayStatus.DENIED),
-    (PayStatus.PAID, PayStatus.REFUNDED),
-    (PayStatus.EXPIRED, PayStatus.REVIEW),
-    (PayStatus.CANCELLED, PayStatus.REVIEW),
-    (PayStatus.DENIED, PayStatus.REVIEW),
-    (PayStatus.REVIEW, PayStatus.PAID),
-    (PayStatus.REVIEW, PayStatus.REFUNDED),
-})
+class By:
+    """Who may make a payment status change: the gateway's news, the system (jobs,
+    refunds), or an admin's decision on a flagged payment."""
+
+    GATEWAY = "gateway"
+    SYSTEM = "system"
+    ADMIN = "admin"
+
+
+_NEWS = frozenset({By.GATEWAY, By.SYSTEM})
+# (from, to) -> who may make it. Anything not listed is refused.
+PAY_TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    (PayStatus.PENDING, PayStatus.PAID): _NEWS,
+    (PayStatus.PENDING, PayStatus.REVIEW): _NEWS,
+    (PayStatus.PENDING, PayStatus.EXPIRED): _NEWS,
+    (PayStatus.PENDING, PayStatus.CANCELLED): _NEWS,
+    (PayStatus.PENDING, PayStatus.DENIED): _NEWS,
+    (PayStatus.PAID, PayStatus.REFUNDED): _NEWS,
+    (PayStatus.PAID, PayStatus.REVIEW): frozenset({By.GATEWAY}),
+    (PayStatus.EXPIRED, PayStatus.REVIEW): _NEWS,
+    (PayStatus.CANCELLED, PayStatus.REVIEW): _NEWS,
+    (PayStatus.DENIED, PayStatus.REVIEW): _NEWS,
+    # A flagged payment leaves review only by an admin's decision (app.payments.review):
+    # a second, correct settlement does not make it paid.
+    (PayStatus.REVIEW, PayStatus.PAID): frozenset({By.ADMIN}),
+    (PayStatus.REVIEW, PayStatus.REFUNDED): frozenset({By.ADMIN}),
+}
+
+
+def pay_allowed(current: str, to: str, by: str) -> bool:
+    """True when PAY_TRANSITIONS lets `by` move a payment from `current` to `to`."""
+    return by in PAY_TRANSITIONS.get((current, to), frozenset())
 
 PAY_STATUS_LABELS = {
     PayStatus.PENDING: _l("Menunggu pembayaran"),
@@ -108,10 +133,39 @@ class PaymentError(Exception):
         self.message = str(message)
 
 
+class NotificationDeferred(Exception):
+    """A notification that cannot be judged now (the gateway's status lookup failed):
+    nothing is stored, the webhook answers 503 and the gateway delivers it again."""
+
+
 @dataclass
 class Received:
     event: PaymentEvent
-    outcome: str  # applied | ignored | flagged | duplicate | unknown
+    outcome: str  # applied | ignored | flagged | duplicate | unknown | rejected | checked
+    reason: str = ""  # why it was rejected
+
+
+# What a payment pays for decides who acts on its settlement or refund: a checkout's
+# orders (here and in app.payments.refunds) or a payable kind registered below by dotted
+# name (imported when needed: payments does not import maklon). Issue 23 moves this to
+# signals.
+PAYABLE_HANDLERS: dict[str, dict[str, str]] = {
+    "milestone": {"settled": "app.maklon.milestones:milestone_settled",
+                  "refunded": "app.maklon.milestones:milestone_refunded"},
+}
+
+
+def payable_kind(payment: Payment) -> str:
+    return "milestone" if payment.milestone_id is not None else "checkout"
+
+
+def payable_handler(payment: Payment, news: str):
+    """The registered handler of `news` ("settled", "refunded") for what `payment` pays
+    for, or None for a checkout (handled by payments itself)."""
+    from werkzeug.utils import import_string
+
+    name = PAYABLE_HANDLERS.get(payable_kind(payment), {}).get(news)
+    return import_string(name) if name else None
 
 
 # Creating and charging ---------------------------------------------------------------------
@@ -164,18 +218,41 @@ def payment_charge(payment: Payment) -> bool:
 
 
 # Notifications -----------------------------------------------------------------------------
+# A notification with one of these statuses moves money (or takes it back): with a gateway
+# that `confirms_by_status`, its status answer is applied instead.
+CONFIRM_STATUSES = frozenset({"settlement", "capture", "refund", "partial_refund", "deny"})
+
+
 def notification_receive(gateway: Gateway, payload: object) -> Received:
     """Verify, store and apply one notification received by `gateway`'s webhook. Raises
-    NotificationRejected (nothing written) for a forged or malformed one."""
+    NotificationRejected (nothing written) for a forged or malformed one, and
+    NotificationDeferred (nothing written) when the gateway's confirmation cannot be had
+    now."""
     note = gateway.verify(payload)
-    return notification_record(note, source="notification")
+    return notification_record(note, source="notification", confirm_with=gateway)
 
 
-def notification_record(note: Notification, *, source: str) -> Received:
-    """Store `note` once (a repeat only counts a delivery) and apply it when new."""
+def notification_record(note: Notification, *, source: str,
+                        confirm_with: Gateway | None = None) -> Received:
+    """Store `note` once (a repeat only counts a delivery) and apply it when new. A
+    status_code Midtrans does not document for the transaction_status is stored as
+    "rejected" and changes nothing. With `confirm_with` a gateway that confirms by
+    status, news that moves money is checked with its status lookup: the notification
+    is stored as "checked" and the status answer is what gets applied."""
     existing = _event_by_key(note.event_key)
     if existing is not None:
         _count_delivery(existing)
+        if existing.outcome == "rejected":
+            return Received(existing, "rejected", _rejection(note))
+        if existing.outcome == "checked" and existing.payment is not None:
+            if confirm_with is not None:
+                # Delivered again: ask again (the gateway may know more now).
+                return _confirmed(existing.payment, note, confirm_with)
+            if source == "status_check":
+                # The gateway's status says just what the notification said: now it counts.
+                existing.outcome = payment_apply(existing.payment, note)
+                db.session.flush()
+                return Received(existing, existing.outcome)
         return Received(existing, "duplicate")
     payment = db.session.scalars(select(Payment).where(
         Payment.reference == note.order_id)).first()
@@ -194,14 +271,51 @@ def notification_record(note: Notification, *, source: str) -> Received:
         event.outcome = "unknown"
         log.warning("%s notification for unknown order_id %s", note.gateway, note.order_id)
         return Received(event, "unknown")
+    if not status_code_documented(note.transaction_status, note.status_code):
+        event.outcome = "rejected"
+        reason = _rejection(note)
+        log.warning("payment %s: %s notification rejected: %s", payment.reference,
+                    note.gateway, reason)
+        audit_record("payment.notification_rejected", actor=None, object_type="payment",
+                     object_id=payment.reference, before={"status": payment.status},
+                     after={"transaction_status": note.transaction_status[:30],
+                            "status_code": note.status_code[:5]}, note=reason)
+        db.session.flush()
+        return Received(event, "rejected", reason)
     if payment.gateway != note.gateway:
         event.outcome = "ignored"
         log.warning("payment %s belongs to %s, not %s", payment.reference, payment.gateway,
                     note.gateway)
         return Received(event, "ignored")
+    if confirm_with is not None and confirm_with.confirms_by_status \
+            and note.transaction_status in CONFIRM_STATUSES:
+        event.outcome = "checked"
+        db.session.flush()
+        return _confirmed(payment, note, confirm_with)
     event.outcome = payment_apply(payment, note)
     db.session.flush()
     return Received(event, event.outcome)
+
+
+def _confirmed(payment: Payment, note: Notification, gateway: Gateway) -> Received:
+    """Ask `gateway` for the transaction's status and apply its answer instead of `note`.
+    Raises NotificationDeferred when the lookup fails."""
+    try:
+        answer = gateway.status(note.order_id)
+    except GatewayError as error:
+        log.warning("payment %s: cannot confirm %s with the gateway: %s",
+                    payment.reference, note.transaction_status, error)
+        raise NotificationDeferred(str(error)) from error
+    checked = notification_record(answer, source="status_check")
+    log.info("payment %s: %s notification checked, the gateway says %s (%s)",
+             payment.reference, note.transaction_status, answer.transaction_status,
+             checked.outcome)
+    return checked
+
+
+def _rejection(note: Notification) -> str:
+    return (f"status_code {note.status_code!r} is not what Midtrans sends for "
+            f"transaction_status {note.transaction_status!r}")
 
 
 def _event_by_key(key: str) -> PaymentEvent | None:
@@ -223,13 +337,19 @@ def target_status(note: Notification) -> str | None:
 
 
 def payment_apply(payment: Payment, note: Notification) -> str:
-    """Apply the gateway's news to `payment` if it is a legal step. Returns the outcome:
-    applied, ignored (not legal from the current status, or no change) or flagged (money
-    that does not match: status REVIEW, an admin decides). When a concurrent change wins
-    the race, the news is judged again from the new status."""
+    """Apply the gateway's news to `payment` if it is a legal step for the gateway.
+    Returns the outcome: applied, ignored (not legal from the current status, or no
+    change) or flagged (money that does not match, or a settlement reversed: status
+    REVIEW, an admin decides). A refund goes through app.payments.refunds (the orders or
+    the milestone it paid for follow). When a concurrent change wins the race, the news
+    is judged again from the new status."""
+    if note.transaction_status in ("refund", "partial_refund"):
+        from app.payments.refunds import refund_from_gateway
+
+        return refund_from_gateway(payment, note)
     for _ in range(3):
         target, values = _judge(payment, note)
-        if target is None or (payment.status, target) not in PAY_TRANSITIONS:
+        if target is None or not pay_allowed(payment.status, target, By.GATEWAY):
             return "ignored"
         if payment_claim(payment, target, values):
             if target == PayStatus.REVIEW:
@@ -246,6 +366,13 @@ def _judge(payment: Payment, note: Notification) -> tuple[str | None, dict[str, 
     store with it: money is checked against the amount asked and the payment's state."""
     target = target_status(note)
     values: dict[str, object] = {}
+    if target == PayStatus.DENIED and payment.status == PayStatus.PAID:
+        # Mandiri may reverse a settlement to deny: nothing is undone automatically (the
+        # seller may have shipped); an admin looks at it.
+        values["flag_reason"] = str(_l(
+            "Bank membatalkan (deny) pembayaran yang sudah lunas; periksa sebelum pesanan "
+            "dikirim."))[:300]
+        return PayStatus.REVIEW, values
     if target != PayStatus.PAID:
         return target, values
     received = note.amount
@@ -265,11 +392,13 @@ def _judge(payment: Payment, note: Notification) -> tuple[str | None, dict[str, 
     return target, values
 
 
-def payment_transition(payment: Payment, to: str, **values: object) -> bool:
-    """Move `payment` to `to` if PAY_TRANSITIONS allows it from its current status, with a
-    conditional UPDATE (a concurrent change wins once). Returns False when not legal."""
+def payment_transition(payment: Payment, to: str, *, by: str = By.SYSTEM,
+                       **values: object) -> bool:
+    """Move `payment` to `to` if PAY_TRANSITIONS allows it to `by` from its current status,
+    with a conditional UPDATE (a concurrent change wins once). Returns False when not
+    legal."""
     for _ in range(3):
-        if (payment.status, to) not in PAY_TRANSITIONS:
+        if not pay_allowed(payment.status, to, by):
             return False
         if payment_claim(payment, to, dict(values)):
             return True
@@ -339,10 +468,15 @@ def payments_reconcile(*, limit: int = 200) -> dict[str, int]:
         try:
             note = gateway_get(payment.gateway).status(payment.reference)
         except (GatewayError, LookupError) as error:
-            if payment.charged_at is None:
-                # Never charged (the gateway was down at checkout): nobody can have paid.
-                changed += payment_transition(payment, PayStatus.EXPIRED)
-                _after_change(payment, PayStatus.EXPIRED)
+            # Never charged (the gateway was down at checkout), or the gateway has no such
+            # transaction: nobody can have paid it. (Money arriving after all moves the
+            # expired payment on to review.)
+            if payment.charged_at is None or isinstance(error, TransactionNotFound):
+                log.warning("payment %s: expired, the gateway has no transaction (%s)",
+                            payment.reference, error)
+                if payment_transition(payment, PayStatus.EXPIRED):
+                    changed += 1
+                    _after_change(payment, PayStatus.EXPIRED)
             else:
                 failed += 1
                 log.warning("payment %s: status lookup failed: %s", payment.reference, error)
@@ -362,12 +496,12 @@ def payment_settled(payment_id: int) -> dict[str, int]:
     job, buyer and sellers are told. A cancelled order of a paid checkout gets a refund.
     Idempotent: conditional UPDATEs, so running twice changes nothing more."""
     payment = db.session.get(Payment, payment_id)
-    if payment is not None and payment.status == PayStatus.PAID \
-            and payment.milestone_id is not None:
-        from app.maklon.milestones import milestone_settled
-
-        return {"paid": int(milestone_settled(payment)), "refunds": 0}
-    if payment is None or payment.status != PayStatus.PAID or payment.checkout_id is None:
+    if payment is None or payment.status != PayStatus.PAID:
+        return {"paid": 0, "refunds": 0}
+    handler = payable_handler(payment, "settled")
+    if handler is not None:
+        return {"paid": int(handler(payment)), "refunds": 0}
+    if payment.checkout_id is None:
         return {"paid": 0, "refunds": 0}
     checkout = db.session.get(Checkout, payment.checkout_id)
     first = db.session.execute(

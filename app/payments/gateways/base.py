@@ -102,6 +102,10 @@ class GatewayError(Exception):
     """The gateway could not be reached or refused the request (the caller retries)."""
 
 
+class TransactionNotFound(GatewayError):
+    """The gateway does not know the transaction (Midtrans status_code 404)."""
+
+
 class NotificationRejected(Exception):
     """A notification that must change nothing: 401 forged (bad signature or token),
     400 malformed."""
@@ -163,12 +167,44 @@ class RefundResult:
 REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "transaction_status",
                    "signature_key")
 
+# The status_code Midtrans documents for each transaction_status, in notifications and in
+# `GET /v2/{order_id}/status` answers (docs.midtrans.com "Code 2xx", "Expire API",
+# "Cancel API", "HTTP(S) Notification"; samples in tests/payments/midtrans_samples/).
+# The signature covers order_id + status_code + gross_amount, not transaction_status: a
+# genuine pending (201) or deny (202) message re-labelled "settlement" keeps a valid
+# signature, so the pair is checked too. Anything else is rejected (nothing changes).
+STATUS_CODES: dict[str, frozenset[str]] = {
+    "settlement": frozenset({"200"}),
+    "capture": frozenset({"200"}),  # card: paid only with fraud_status accept
+    "authorize": frozenset({"200"}),  # card pre-authorisation: changes nothing here
+    "pending": frozenset({"201"}),
+    "deny": frozenset({"202"}),
+    "failure": frozenset({"202"}),
+    "cancel": frozenset({"200", "202"}),  # "Success, transaction is canceled" is 200
+    "expire": frozenset({"202", "407"}),  # 202 in notifications, 407 in status answers
+    "refund": frozenset({"200"}),
+    "partial_refund": frozenset({"200"}),
+    "chargeback": frozenset({"200"}),
+    "partial_chargeback": frozenset({"200"}),
+}
 
-def notification_from_payload(gateway: str, payload: Any, server_key: str) -> Notification:
+
+def status_code_documented(transaction_status: str, status_code: str) -> bool:
+    """True when Midtrans documents `status_code` for `transaction_status`."""
+    return status_code in STATUS_CODES.get(transaction_status, frozenset())
+
+
+def notification_from_payload(gateway: str, payload: Any, server_key: str, *,
+                              signed: bool = True) -> Notification:
     """Check a Midtrans-shaped notification and its signature; raise NotificationRejected
-    (400 malformed, 401 bad signature)."""
+    (400 malformed, 401 bad signature). `signed` False (a status answer we fetched
+    ourselves over HTTPS): a missing signature_key is accepted, a wrong one is not."""
     if not isinstance(payload, dict):
         raise NotificationRejected(400, "body is not a JSON object")
+    if not signed and "signature_key" not in payload:
+        payload = {**payload, "signature_key": midtrans_signature(
+            str(payload.get("order_id", "")), str(payload.get("status_code", "")),
+            str(payload.get("gross_amount", "")), server_key)}
     for name in REQUIRED_FIELDS:
         value = payload.get(name)
         if not isinstance(value, str) or not value or len(value) > 200:
@@ -197,6 +233,9 @@ def notification_from_payload(gateway: str, payload: Any, server_key: str) -> No
 
 class Gateway(ABC):
     name: str = ""
+    # True: a notification that moves money (settlement, capture, refund, deny) is only
+    # acted on after `status()` confirms it; the status answer wins.
+    confirms_by_status: bool = False
 
     @abstractmethod
     def charge(self, *, reference: str, amount: int, method: str, expires_at: datetime,

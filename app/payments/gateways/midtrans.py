@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from app.payments.gateways.base import (
     GatewayError,
     Notification,
     RefundResult,
+    TransactionNotFound,
     method_spec,
     notification_from_payload,
 )
@@ -45,6 +47,27 @@ PRODUCTION_URL = "https://api.midtrans.com"
 Transport = Callable[[str, str, dict[str, str], bytes | None], tuple[int, dict[str, Any]]]
 # Payment types a refund API call can pay back; bank transfers go back by hand.
 REFUNDABLE = {"gopay", "shopeepay", "qris"}
+# Mandiri bill payment (echannel): labels (bill_info1, 3, 5, 7) show at most 10 characters,
+# values (bill_info2, 4, 6, 8) at most 30 (docs.midtrans.com "E-Channel (Mandiri Bill)
+# Object"); Mandiri would cut them anywhere, we cut them ourselves.
+BILL_LABEL_MAX = 10
+BILL_VALUE_MAX = 30
+
+
+def bill_info(*pairs: tuple[str, str]) -> dict[str, str]:
+    """echannel bill_info1..8 from up to four (label, value) pairs, each cut to Mandiri's
+    limits on printable ASCII (the bank's screens and receipts show nothing else)."""
+    info: dict[str, str] = {}
+    for index, (label, value) in enumerate(pairs[:4]):
+        info[f"bill_info{2 * index + 1}"] = _bill_text(label, BILL_LABEL_MAX)
+        info[f"bill_info{2 * index + 2}"] = _bill_text(value, BILL_VALUE_MAX)
+    return info
+
+
+def _bill_text(text: str, limit: int) -> str:
+    ascii_only = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    printable = "".join(ch for ch in ascii_only if ch.isprintable())
+    return " ".join(printable.split())[:limit].rstrip()
 
 
 def urllib_transport(timeout: float) -> Transport:
@@ -67,6 +90,7 @@ def urllib_transport(timeout: float) -> Transport:
 
 class MidtransGateway(Gateway):
     name = "midtrans"
+    confirms_by_status = True
 
     def __init__(self, *, server_key: str, base_url: str = SANDBOX_URL,
                  transport: Transport | None = None, timeout: float = 15):
@@ -76,9 +100,10 @@ class MidtransGateway(Gateway):
 
     @classmethod
     def from_config(cls, config: Any) -> MidtransGateway:
-        return cls(server_key=config["MIDTRANS_SERVER_KEY"],
-                   base_url=PRODUCTION_URL if config["MIDTRANS_IS_PRODUCTION"]
-                   else SANDBOX_URL, timeout=config["MIDTRANS_TIMEOUT"])
+        base_url = config.get("MIDTRANS_BASE_URL") or (
+            PRODUCTION_URL if config["MIDTRANS_IS_PRODUCTION"] else SANDBOX_URL)
+        return cls(server_key=config["MIDTRANS_SERVER_KEY"], base_url=base_url,
+                   timeout=config["MIDTRANS_TIMEOUT"])
 
     # The HTTP side ------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
@@ -86,17 +111,26 @@ class MidtransGateway(Gateway):
         return {"Accept": "application/json", "Content-Type": "application/json",
                 "Authorization": f"Basic {token}"}
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None
-              ) -> dict[str, Any]:
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, *,
+              accept: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """One API call; the decoded answer. Midtrans answers HTTP 200 with its own
+        status_code in the body: like the official midtransclient, an HTTP status or a
+        body status_code of 400 or more raises GatewayError (TransactionNotFound for
+        404), except the codes in `accept` (a status lookup accepts 407, "expired")."""
         if not self.server_key:
             raise GatewayError("MIDTRANS_SERVER_KEY is not set")
         data = json.dumps(body).encode() if body is not None else None
         status, answer = self.transport(method, f"{self.base_url}{path}", self._headers(),
                                         data)
-        # Midtrans answers HTTP 200 with its own status_code in the body.
         code = str(answer.get("status_code", status))
-        if status >= 400 or not code.startswith("2"):
-            message = answer.get("status_message") or answer.get("error_messages") or ""
+        message = answer.get("status_message") or answer.get("error_messages") or ""
+        if code in accept and status < 400:
+            return answer
+        if not code.isdigit():
+            raise GatewayError(f"Midtrans answered an unreadable status_code {code!r}")
+        if code == "404" or status == 404:
+            raise TransactionNotFound(f"Midtrans 404: {message}")
+        if status >= 400 or int(code) >= 400:
             raise GatewayError(f"Midtrans {code}: {message}")
         return answer
 
@@ -117,7 +151,7 @@ class MidtransGateway(Gateway):
         if payment_type == "bank_transfer":
             body["bank_transfer"] = {"bank": spec.bank}
         elif payment_type == "echannel":
-            body["echannel"] = {"bill_info1": "Pembayaran:", "bill_info2": reference}
+            body["echannel"] = bill_info(("Pembayaran", reference))
         elif payment_type == "gopay":
             body["gopay"] = {"enable_callback": False}
         elif payment_type == "qris":
@@ -147,12 +181,20 @@ class MidtransGateway(Gateway):
         return notification_from_payload(self.name, payload, self.server_key)
 
     def status(self, reference: str) -> Notification:
-        answer = self._call("GET", f"/v2/{reference}/status")
-        # A status answer carries a signature too: verify it like a notification.
+        """The transaction's status now. An expired one answers status_code 407 (passed
+        on as transaction_status "expire"); an unknown one raises TransactionNotFound;
+        anything else unusable raises GatewayError."""
+        answer = self._call("GET", f"/v2/{reference}/status", accept=frozenset({"407"}))
+        # A status answer usually carries a signature: verified when present (the answer
+        # itself came over our authenticated HTTPS call).
         try:
-            return notification_from_payload(self.name, answer, self.server_key)
+            note = notification_from_payload(self.name, answer, self.server_key,
+                                             signed=False)
         except Exception as error:
             raise GatewayError(f"unverifiable status answer: {error}") from error
+        if note.order_id != reference:
+            raise GatewayError(f"status answer for {note.order_id!r}, not {reference!r}")
+        return note
 
     def refund(self, *, reference: str, amount: int, refund_key: str,
                reason: str) -> RefundResult:
