@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, abort, request, send_file, stream_with_context
+from flask import Response, abort, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import RoleName
 from app.audit.services import audit_record
 from app.core.filters import page_arg
-from app.core.http import render_page
+from app.core.http import render_page, streamed_response
 from app.core.queue import enqueue_after_commit
 from app.core.security import role_required
 from app.core.storage import storage_path
@@ -114,8 +114,8 @@ def export():
     db.session.commit()
     filename = export_filename(report, fmt)
     if fmt == "csv":
-        response = Response(stream_with_context(csv_chunks(report, filters)),
-                            mimetype="text/csv", content_type="text/csv; charset=utf-8")
+        response = streamed_response(csv_chunks(report, filters),
+                                     content_type="text/csv; charset=utf-8")
     else:
         response = Response(report_pdf(report, filters), mimetype="application/pdf")
     return _download_headers(response, filename)
