@@ -183,3 +183,36 @@ def test_report_pages_show_labels_not_codes(live_url, world):
     assert {"Selesai", "Menunggu diproses", "Lunas", "Belum dibayar", "Virtual Account BCA",
             "GoPay", "Toko Melati", "PT Racik Maklon Nusantara"} <= seen
     assert "Kode status" not in browser.get("/admin/laporan?laporan=pesanan").text()
+
+
+def test_background_export_is_in_the_language_of_the_admin_who_asked(app, db, live_url, world,
+                                                                     monkeypatch):
+    """The job runs on a worker thread, outside any request (as on an RQ worker): the
+    language must travel with it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.core.models import JobRecord, JobStatus
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    monkeypatch.setitem(app.config, "JOBS_MODE_ACTIVE", "thread")
+    monkeypatch.setitem(app.extensions, "racik_jobs_pool", pool)
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_MAX", 1)  # two orders: a job
+    browser = _admin_browser(live_url, world, "en")
+    page = browser.post_form("/admin/laporan/ekspor", {"laporan": "pesanan", "format": "csv"},
+                             csrf_from="/admin/laporan?laporan=pesanan")
+    assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+    pool.shutdown(wait=True)
+    job = db.session.scalars(select(JobRecord).where(
+        JobRecord.name == "jobs.reports.export_report")).one()
+    assert job.status == JobStatus.FINISHED, job.error
+    download = job.result["download"]
+    db.session.commit()
+    assert download in browser.get(f"/pekerjaan/{job.id}/status").text()
+    response = browser.get(download)
+    assert response.status == 200 and response.body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.body.decode("utf-8-sig"))))
+    header = rows[0]
+    by_number = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    assert header[0] == "Number"
+    assert (by_number[world["delivered"]]["Status"], by_number[world["delivered"]]["Payment"]
+            ) == ("Done", "Paid")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response, abort, request, send_file
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -102,7 +103,8 @@ def export():
                         "background": rows > inline_max()})
     if rows > inline_max():
         job = enqueue_after_commit(
-            "jobs.reports.export_report", kind, fmt, filters.to_json(), queue="reports",
+            "jobs.reports.export_report", kind, fmt, filters.to_json(),
+            str(get_locale() or "id"), queue="reports",
             track=True, owner_id=current_user.id, timeout=3600,
             description=_("Ekspor %(title)s (%(format)s, %(rows)s baris)", title=report.title,
                           format=fmt.upper(), rows=rows))
