@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import inspect as sa_inspect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import DEFAULT_SECRET_KEY, Config, config_from_env
@@ -90,10 +91,29 @@ def _select_locale() -> str:
         if user is not None and user.is_authenticated:
             return user.locale
         return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "id"
-    if current_user and current_user.is_authenticated:
-        return current_user.locale
+    user = current_user._get_current_object() if current_user else None
+    state = sa_inspect(user, raiseerr=False) if user is not None else None
+    if state is not None and state.detached:
+        # A streamed body runs after the request's teardown removed the session: reading
+        # the detached user would raise DetachedInstanceError, so ask the database.
+        locale = _stored_locale(state.identity)
+        if locale in current_app.config["LANGUAGES"]:
+            return locale
+    elif user is not None and user.is_authenticated:
+        return user.locale
     language = session.get("lang")
     return language if language in current_app.config["LANGUAGES"] else "id"
+
+
+def _stored_locale(identity: tuple | None) -> str | None:
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+
+    if not identity:
+        return None
+    return db.session.scalar(select(User.locale).where(User.id == identity[0],
+                                                       User.active.is_(True)))
 
 
 def _init_extensions(app: Flask) -> None:

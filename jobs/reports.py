@@ -4,6 +4,7 @@ sales report (thin: one service call, committed by the runner)."""
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import force_locale
 
 from app.core.queue import job_progress
 from app.reports.exports import export_write
@@ -11,11 +12,13 @@ from app.reports.tables import ReportFilters
 from app.reports.weekly import weekly_reports_send
 
 
-def export_report(kind: str, fmt: str, filters: dict) -> dict:
-    """Write the export to storage; the result's `download` is the link the status
-    partial shows once the job is finished."""
+def export_report(kind: str, fmt: str, filters: dict, locale: str = "id") -> dict:
+    """Write the export to storage, its headers and labels in `locale` (the admin's who
+    asked); the result's `download` is the link the status partial shows once the job is
+    finished."""
     job_progress(5)
-    written = export_write(kind, fmt, ReportFilters.from_json(filters))
+    with force_locale(locale):
+        written = export_write(kind, fmt, ReportFilters.from_json(filters))
     adapter = current_app.url_map.bind("", script_name="/")
     written["download"] = adapter.build("reports.export_download", {"key": written["key"]})
     return written

@@ -9,12 +9,14 @@ the end, real headers.
 
 from __future__ import annotations
 
+import html
 import http.client
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from werkzeug.serving import make_server
 
@@ -72,3 +74,68 @@ def raw_request(base_url: str, path: str, *, method: str = "GET", body: bytes | 
         return RawResponse(response.status, response.headers, data, cookies)
     finally:
         connection.close()
+
+
+_CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class LiveBrowser:
+    """A browser against a live server: keeps its cookies (name → value, as Set-Cookie
+    sent them), reads the CSRF token from the pages and sends it with every form POST.
+
+        browser = LiveBrowser(live_url)
+        browser.log_in(user.email)
+        browser.post_form("/admin/laporan/ekspor", {"laporan": "pesanan", "format": "csv"})
+
+    Every response's body is read to the end (`raw_request`), so a streamed answer that
+    breaks midway fails the request, as it would in a browser."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.cookies: dict[str, str] = {}
+
+    def request(self, path: str, *, method: str = "GET", body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> RawResponse:
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = raw_request(self.base_url, path, method=method, body=body, headers=sent)
+        for name, value in response.cookies.items():
+            if value:
+                self.cookies[name] = value
+            else:  # an emptied cookie is a deleted one
+                self.cookies.pop(name, None)
+        return response
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> RawResponse:
+        return self.request(path, headers=headers)
+
+    def csrf_token(self, path: str = "/masuk") -> str:
+        """The CSRF token of the form on `path` (the login page, or once logged in and
+        redirected away from it, the home page)."""
+        response = self.get(path)
+        match = _CSRF_INPUT.search(response.text())
+        if match is None and path == "/masuk":
+            match = _CSRF_INPUT.search(self.get("/").text())
+        if match is None:
+            raise AssertionError(f"no csrf_token in the page {path} ({response.status})")
+        return html.unescape(match.group(1))
+
+    def post_form(self, path: str, data: dict[str, str], *, csrf_from: str = "/masuk",
+                  headers: dict[str, str] | None = None) -> RawResponse:
+        """POST `data` as a urlencoded form, with the CSRF token read from `csrf_from`."""
+        fields = {"csrf_token": self.csrf_token(csrf_from), **data}
+        return self.request(path, method="POST", body=urlencode(fields).encode(), headers={
+            "Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
+
+    def log_in(self, email: str, password: str) -> RawResponse:
+        """Log in through the login form; AssertionError unless it redirects (303)."""
+        response = self.post_form("/masuk", {"email": email, "password": password})
+        if response.status != 303:
+            raise AssertionError(f"login of {email} answered {response.status}: "
+                                 f"{response.text()[:300]}")
+        return response
+
+    def set_language(self, language: str) -> RawResponse:
+        """Switch the UI language the way the language menu does (POST /bahasa)."""
+        return self.post_form("/bahasa", {"lang": language, "next": "/"}, csrf_from="/")

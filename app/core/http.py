@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import (
@@ -21,11 +21,14 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
 )
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.core.db import set_read_only_transactions
 from app.extensions import db, limiter
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,28 @@ def see_other(location: str) -> Response:
         response.headers["HX-Redirect"] = location
         return response
     return redirect(location, code=303)
+
+
+def streamed_response(chunks: Iterable[str], *, content_type: str) -> Response:
+    """A response whose body `chunks` produces while it is sent (a large CSV).
+
+    Werkzeug reads the body only after Flask has torn the request down: the database
+    session is removed, so the logged-in user (`current_user`) is detached and expired, and
+    the locale would be looked up again from it. `stream_with_context` pushes the contexts
+    back, not that state. So the locale is resolved now, while the request is alive, and
+    the body runs under it, in a fresh session that only reads (SQLite: a deferred BEGIN,
+    no write lock held while the client downloads)."""
+    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+    def body() -> Iterator[str]:
+        set_read_only_transactions(True)
+        try:
+            with force_locale(locale):
+                yield from chunks
+        finally:
+            set_read_only_transactions(False)
+
+    return Response(stream_with_context(body()), content_type=content_type)
 
 
 def render_error(code: int, message: str | None = None, retry_minutes: int | None = None):

@@ -11,13 +11,15 @@ whatever is due — a dead Redis or SMTP server delays mail but never loses it.
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 import ssl
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -53,22 +55,42 @@ def mail_queue(
         context = {**context, "subject": subject_text}
         html = render_template(f"email/{template}.html", **context)
         text = render_template(f"email/{template}.txt", **context)
-    domain = to.rsplit("@", 1)[-1] if "@" in to else "racik.local"
     row = EmailOutbox(
         to_address=to,
         subject=subject_text,
         body_html=html,
         body_text=text,
         template=template,
-        message_id=make_msgid(domain="racik." + domain.split(".")[-1]),
+        message_id="",  # needs the row's id: set below
         attachments=[{"key": a["key"], "filename": a["filename"],
                       "content_type": a.get("content_type", "application/octet-stream")}
                      for a in attachments or ()],
     )
     db.session.add(row)
     db.session.flush()
+    row.message_id = outbox_message_id(row.id)
+    db.session.flush()
     enqueue_after_commit("jobs.mail.send_email", row.id, queue="email", retries=5)
     return row
+
+
+def mail_domain() -> str:
+    """The domain our Message-IDs are on: the sender address's (MAIL_DEFAULT_SENDER), else
+    the host of PUBLIC_BASE_URL. Never the recipient's: a Message-ID names its author."""
+    config = current_app.config
+    address = parseaddr(str(config.get("MAIL_DEFAULT_SENDER") or ""))[1]
+    domain = address.rpartition("@")[2].strip().lower()
+    if not domain:
+        domain = (urlsplit(str(config.get("PUBLIC_BASE_URL") or "")).hostname or "").lower()
+    return domain or "racik.local"
+
+
+def outbox_message_id(outbox_id: int, unique: str | None = None) -> str:
+    """A Message-ID for outbox row `outbox_id`, on `mail_domain()`: the row's id and a
+    unique part (random by default: ids restart when a database is rebuilt, a Message-ID
+    must not). It is stored on the row, so every attempt to send the row carries the same
+    one and a receiver sees a retry as the same message, not a new one."""
+    return f"<racik.outbox.{outbox_id}.{unique or secrets.token_hex(8)}@{mail_domain()}>"
 
 
 def outbox_send(outbox_id: int) -> bool:
@@ -164,11 +186,17 @@ def outbox_retry(*, outbox: EmailOutbox) -> None:
 
 
 def build_message(row: EmailOutbox) -> EmailMessage:
+    """The message of an outbox row as it goes out now. `Date` (RFC 5322 requires it) is
+    the time of this attempt, when the message enters the mail system; `Message-ID` is the
+    row's own, the same on every attempt."""
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = row.to_address
     message["Subject"] = row.subject
-    message["Message-ID"] = row.message_id
+    message["Date"] = format_datetime(utcnow())
+    # A row always has one; should it not, derive it from the row alone (stable on retry).
+    message["Message-ID"] = row.message_id or outbox_message_id(
+        row.id, f"{row.created_at:%Y%m%d%H%M%S}")
     message.set_content(row.body_text)
     message.add_alternative(row.body_html, subtype="html")
     for attachment in row.attachments or ():

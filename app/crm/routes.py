@@ -45,7 +45,6 @@ from flask import (
     current_app,
     flash,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -55,7 +54,14 @@ from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Company, RoleName, User
 from app.core.clock import WIB, utcnow
-from app.core.http import form_status, is_htmx, render_error, render_page, see_other
+from app.core.http import (
+    form_status,
+    is_htmx,
+    render_error,
+    render_page,
+    see_other,
+    streamed_response,
+)
 from app.core.security import owned_or_404, role_required, safe_next_url
 from app.core.settings import setting_get
 from app.crm import queries
@@ -400,7 +406,7 @@ def company_edit(company_id: int):
 
 
 def _csv_response(kind: str, filename: str) -> Response:
-    response = Response(stream_with_context(csv_export(kind)), mimetype="text/csv")
+    response = streamed_response(csv_export(kind), content_type="text/csv; charset=utf-8")
     stamp = utcnow().astimezone(WIB).strftime("%Y%m%d")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     response.headers["Cache-Control"] = "no-store"

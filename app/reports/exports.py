@@ -65,7 +65,8 @@ def export_filename(report: Report, fmt: str) -> str:
 
 
 def csv_chunks(report: Report, filters: ReportFilters) -> Iterator[str]:
-    """The CSV as chunks of text: BOM and header first, then CSV_BATCH rows at a time."""
+    """The CSV as chunks of text: BOM and header first, then CSV_BATCH rows at a time.
+    Codes appear as their labels, each code also in its own column (`Column.csv_only`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([str(c.label) for c in report.columns])
@@ -74,7 +75,7 @@ def csv_chunks(report: Report, filters: ReportFilters) -> Iterator[str]:
     buffer.truncate()
     pending = 0
     for row in report.rows(filters):
-        writer.writerow([safe_cell(v) for v in row])
+        writer.writerow([safe_cell(v) for v in report.csv_row(row)])
         pending += 1
         if pending >= CSV_BATCH:
             yield buffer.getvalue()
@@ -114,13 +115,14 @@ def report_pdf(report: Report, filters: ReportFilters) -> bytes:
     else:
         story.append(Paragraph(escape(_("Tanpa filter: semua data")), _INFO))
     story.append(Spacer(1, 4 * mm))
-    data: list[list[Any]] = [[Paragraph(escape(str(c.label)), _HEAD) for c in report.columns]]
+    columns = report.shown_columns
+    data: list[list[Any]] = [[Paragraph(escape(str(c.label)), _HEAD) for c in columns]]
     for row in report.rows(filters):
         data.append([Paragraph(escape(_cell(v, c.money)), _BASE)
-                     for v, c in zip(row, report.columns, strict=True)])
+                     for v, c in zip(report.shown(row), columns, strict=True)])
     if len(data) == 1:
         data.append([Paragraph(escape(_("Tidak ada data")), _BASE)]
-                    + [""] * (len(report.columns) - 1))
+                    + [""] * (len(columns) - 1))
     table = LongTable(data, repeatRows=1)
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#cbd2d9")),

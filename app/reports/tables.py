@@ -23,19 +23,22 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, String, func, literal, select
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import Company, Store, User
 from app.catalog.models import Category, Product
 from app.core.clock import to_wib
+from app.core.company import company_identity
 from app.core.filters import parse_date, wib_bounds, wib_date_range
 from app.core.pagination import Page
 from app.extensions import db
 from app.maklon.models import MaklonRequest, MilestonePayment, MilestoneStatus, RequestStatus
 from app.orders.checkout import PAYMENT_METHODS
+from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.orders.models import Order, OrderItem, OrderStatus, PaymentStatus
 from app.payments.models import Invoice, Payment, PayStatus
+from app.payments.routes.ledger import ORDER_PAYMENT_LABELS
 
 PER_PAGE = 50
 YIELD_PER = 1000  # rows fetched per round trip when exporting (a server-side cursor on PG)
@@ -140,8 +143,9 @@ def _orders_where(f: ReportFilters) -> list:
 
 def _orders_rows(f: ReportFilters) -> Select:
     return (select(Order.number, Order.created_at, Store.name, User.email, Order.status,
-                   Order.payment_status, Order.item_count, Order.subtotal,
-                   Order.shipping_cost, Order.total)
+                   Order.status.label("status_code"), Order.payment_status,
+                   Order.payment_status.label("payment_status_code"), Order.item_count,
+                   Order.subtotal, Order.shipping_cost, Order.total)
             .join(Store, Store.id == Order.store_id).join(User, User.id == Order.buyer_id)
             .where(*_orders_where(f)).order_by(Order.created_at, Order.id))
 
@@ -160,13 +164,18 @@ def _invoices_where(f: ReportFilters) -> list:
 
 
 _InvOrder = aliased(Order)
+_InvStore = aliased(Store)
 
 
 def _invoices_rows(f: ReportFilters) -> Select:
     source = func.coalesce(_InvOrder.number, MaklonRequest.number)
-    return (select(Invoice.number, Invoice.created_at, source, Invoice.issuer,
-                   Invoice.payment_method, Invoice.subtotal, Invoice.ppn, Invoice.total)
+    # The seller issues a marketplace invoice; the platform company a maklon one.
+    issuer = func.coalesce(_InvStore.name, literal(company_identity().name, String))
+    return (select(Invoice.number, Invoice.created_at, source, issuer, Invoice.issuer,
+                   Invoice.payment_method, Invoice.payment_method.label("method_code"),
+                   Invoice.subtotal, Invoice.ppn, Invoice.total)
             .outerjoin(_InvOrder, _InvOrder.id == Invoice.order_id)
+            .outerjoin(_InvStore, _InvStore.id == _InvOrder.store_id)
             .outerjoin(MilestonePayment, MilestonePayment.id == Invoice.milestone_id)
             .outerjoin(MaklonRequest, MaklonRequest.id == MilestonePayment.request_id)
             .where(*_invoices_where(f)).order_by(Invoice.created_at, Invoice.id))
@@ -189,8 +198,10 @@ def _payments_where(f: ReportFilters) -> list:
 
 
 def _payments_rows(f: ReportFilters) -> Select:
-    source = func.coalesce(MaklonRequest.number, literal("checkout"))
-    return (select(Payment.reference, Payment.paid_at, source, Payment.method, _RECEIVED)
+    source = func.coalesce(MaklonRequest.number,
+                           literal(str(_l("Belanja marketplace")), String))
+    return (select(Payment.reference, Payment.paid_at, source, Payment.method,
+                   Payment.method.label("method_code"), _RECEIVED)
             .outerjoin(MilestonePayment, MilestonePayment.id == Payment.milestone_id)
             .outerjoin(MaklonRequest, MaklonRequest.id == MilestonePayment.request_id)
             .where(*_payments_where(f)).order_by(Payment.paid_at, Payment.id))
@@ -236,8 +247,21 @@ def _plain(row) -> list[Any]:
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a report. `labels` turns a stored code into the words users read
+    elsewhere in the app (order status, payment method); a `csv_only` column (the raw code
+    beside its label) is in the CSV for spreadsheets and scripts, not on the screen or PDF."""
+
     label: Any
     money: bool = False
+    labels: Mapping[str, Any] | None = None
+    csv_only: bool = False
+
+    def text(self, value: Any) -> Any:
+        """The cell as shown: a code's label (the code itself if it has none)."""
+        if self.labels is not None and value is not None:
+            label = self.labels.get(value)
+            return value if label is None else str(label)
+        return value
 
 
 @dataclass(frozen=True)
@@ -249,6 +273,19 @@ class Report:
     rows_stmt: Callable[[ReportFilters], Select]
     totals_stmt: Callable[[ReportFilters], Select]
     totals_labels: tuple[Any, ...]  # one per totals value: a count, then sums of money
+
+    @property
+    def shown_columns(self) -> tuple[Column, ...]:
+        """The columns of the screen and the PDF (the CSV has them all)."""
+        return tuple(c for c in self.columns if not c.csv_only)
+
+    def shown(self, row: list[Any]) -> list[Any]:
+        """A row of `rows()` as the screen and the PDF show it: labels, no code columns."""
+        return [c.text(v) for c, v in zip(self.columns, row, strict=True) if not c.csv_only]
+
+    def csv_row(self, row: list[Any]) -> list[Any]:
+        """A row of `rows()` as the CSV holds it: labels, and the codes in their columns."""
+        return [c.text(v) for c, v in zip(self.columns, row, strict=True)]
 
     def count(self, f: ReportFilters) -> int:
         stmt = self.rows_stmt(f).order_by(None)
@@ -263,7 +300,7 @@ class Report:
         total = self.count(f)
         rows = db.session.execute(self.rows_stmt(f).limit(PER_PAGE)
                                   .offset((page - 1) * PER_PAGE)).all()
-        return Page(items=[_plain(r) for r in rows], total=total, page=page,
+        return Page(items=[self.shown(_plain(r)) for r in rows], total=total, page=page,
                     per_page=PER_PAGE)
 
     def rows(self, f: ReportFilters) -> Iterator[list[Any]]:
@@ -280,16 +317,20 @@ REPORTS: dict[str, Report] = {
     "pesanan": Report(
         "pesanan", _l("Pesanan"),
         (Column(_l("Nomor")), Column(_l("Waktu (WIB)")), Column(_l("Toko")),
-         Column(_l("Pembeli")), Column(_l("Status")), Column(_l("Pembayaran")),
-         Column(_l("Unit")), Column(_l("Subtotal"), True), Column(_l("Ongkir"), True),
-         Column(_l("Total"), True)),
+         Column(_l("Pembeli")), Column(_l("Status"), labels=ORDER_STATUS_LABELS),
+         Column(_l("Kode status"), csv_only=True),
+         Column(_l("Pembayaran"), labels=ORDER_PAYMENT_LABELS),
+         Column(_l("Kode pembayaran"), csv_only=True), Column(_l("Unit")),
+         Column(_l("Subtotal"), True), Column(_l("Ongkir"), True), Column(_l("Total"), True)),
         ("dates", "status", "payment_status", "store", "category"),
         _orders_rows, _orders_totals,
         (_l("Jumlah pesanan"), _l("Subtotal"), _l("Ongkir"), _l("Total"))),
     "faktur": Report(
         "faktur", _l("Faktur"),
         (Column(_l("Nomor")), Column(_l("Waktu (WIB)")), Column(_l("Sumber")),
-         Column(_l("Penerbit")), Column(_l("Metode")), Column(_l("Subtotal"), True),
+         Column(_l("Penerbit")), Column(_l("Kode penerbit"), csv_only=True),
+         Column(_l("Metode"), labels=PAYMENT_METHODS),
+         Column(_l("Kode metode"), csv_only=True), Column(_l("Subtotal"), True),
          Column(_l("PPN"), True), Column(_l("Total"), True)),
         ("dates", "method"),
         _invoices_rows, _invoices_totals,
@@ -297,7 +338,8 @@ REPORTS: dict[str, Report] = {
     "pembayaran": Report(
         "pembayaran", _l("Pembayaran diterima"),
         (Column(_l("Referensi")), Column(_l("Dibayar (WIB)")), Column(_l("Untuk")),
-         Column(_l("Metode")), Column(_l("Jumlah"), True)),
+         Column(_l("Metode"), labels=PAYMENT_METHODS),
+         Column(_l("Kode metode"), csv_only=True), Column(_l("Jumlah"), True)),
         ("dates", "method"),
         _payments_rows, _payments_totals,
         (_l("Jumlah pembayaran"), _l("Total diterima"))),
@@ -330,9 +372,10 @@ def filters_described(f: ReportFilters) -> list[tuple[Any, str]]:
     if f.date_from or f.date_to:
         described.append((_l("Tanggal (WIB)"), f"{f.date_from or '...'} - {f.date_to or '...'}"))
     if f.status:
-        described.append((_l("Status pesanan"), f.status))
+        described.append((_l("Status pesanan"), str(ORDER_STATUS_LABELS.get(f.status, f.status))))
     if f.payment_status:
-        described.append((_l("Status pembayaran"), f.payment_status))
+        described.append((_l("Status pembayaran"),
+                          str(ORDER_PAYMENT_LABELS.get(f.payment_status, f.payment_status))))
     if f.store_id:
         name = db.session.scalar(select(Store.name).where(Store.id == f.store_id))
         described.append((_l("Toko"), name or f"#{f.store_id}"))
@@ -340,5 +383,5 @@ def filters_described(f: ReportFilters) -> list[tuple[Any, str]]:
         name = db.session.scalar(select(Category.name).where(Category.id == f.category_id))
         described.append((_l("Kategori"), name or f"#{f.category_id}"))
     if f.method:
-        described.append((_l("Metode pembayaran"), f.method))
+        described.append((_l("Metode pembayaran"), str(PAYMENT_METHODS.get(f.method, f.method))))
     return described

@@ -229,3 +229,21 @@ def test_a_form_value_with_a_nul_byte_is_a_400_not_a_database_error(client, logi
         response = client.post("/seller/toko", data=data)
         assert response.status_code == 400
         assert "Permintaan tidak dapat diproses" in response.get_data(as_text=True)
+
+
+def test_locale_of_a_user_detached_by_the_teardown_is_read_from_the_database(app, db):
+    """A streamed body runs after the request's session was removed: the logged-in user is
+    detached and expired, and reading it raised DetachedInstanceError (a 500 midway)."""
+    from flask import g
+    from sqlalchemy import inspect
+
+    from app import _select_locale
+    from tests.factories import make_user
+
+    user = make_user(locale="en")
+    db.session.commit()
+    with app.test_request_context("/admin/laporan"):
+        db.session.expunge(user)  # what the teardown's session.remove() leaves behind
+        assert inspect(user).detached and "locale" not in inspect(user).dict
+        g._login_user = user  # flask-login's cache of the request's user
+        assert _select_locale() == "en"

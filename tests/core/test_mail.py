@@ -1,10 +1,15 @@
 """The outbox: mail is written in the transaction, sent by a job through a real SMTP server,
-and survives an SMTP outage."""
+and survives an SMTP outage. Every message carries an RFC 5322 `Date` and a `Message-ID` on
+our own domain, the same on every attempt of one outbox row (read back from the real .eml
+file and from what a real SMTP server received)."""
 
 from __future__ import annotations
 
+import re
 import socket
-from email import message_from_bytes
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.parser import BytesParser
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -14,6 +19,8 @@ from sqlalchemy import select
 from app.core.clock import utcnow
 from app.core.mail import mail_queue, outbox_send, outbox_sweep
 from app.core.models import EmailOutbox, OutboxStatus
+from tests.factories import make_user
+from tests.live import LiveBrowser
 
 
 class Inbox:
@@ -146,3 +153,78 @@ def test_email_is_rendered_in_the_recipients_language(db):
     db.session.commit()
     assert row.body_text.startswith("Hello Ann,")
     assert row.subject == "Welcome to Racik"
+
+
+SENDER = "Racik Maklon <halo@kirim.racik-maklon.example>"
+OUR_MESSAGE_ID = re.compile(r"^<[^<>@\s]+@kirim\.racik-maklon\.example>$")
+
+
+def _assert_dated_now(message) -> None:
+    """`Date` is there once, parses as RFC 5322 (aware) and is the time of sending."""
+    assert len(message.get_all("Date") or []) == 1, message.keys()
+    sent = message["Date"].datetime
+    assert sent.tzinfo is not None
+    assert abs(utcnow() - sent) < timedelta(minutes=2), message["Date"]
+
+
+def test_eml_written_for_a_web_request_has_a_date_and_a_message_id_on_our_domain(
+        app, db, live_url, mail_dir, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_DEFAULT_SENDER", SENDER)
+    emails = [make_user().email, make_user().email]
+    db.session.commit()
+    browser = LiveBrowser(live_url)
+    for email in emails:  # "forgot password" over real HTTP: the file backend writes .eml
+        response = browser.post_form("/lupa-kata-sandi", {"email": email})
+        assert response.status == 303, response.text()[:300]
+    rows = db.session.scalars(select(EmailOutbox).where(
+        EmailOutbox.template == "password_reset").order_by(EmailOutbox.id)).all()
+    assert [row.to_address for row in rows] == emails
+    assert all(row.status == OutboxStatus.SENT for row in rows)
+    parsed = [BytesParser(policy=policy.default).parsebytes(
+        (mail_dir / f"{row.id:08d}-password_reset.eml").read_bytes()) for row in rows]
+    for row, message in zip(rows, parsed, strict=True):
+        _assert_dated_now(message)
+        assert OUR_MESSAGE_ID.match(message["Message-ID"]), message["Message-ID"]
+        assert message["Message-ID"] == row.message_id
+    assert parsed[0]["Message-ID"] != parsed[1]["Message-ID"]
+
+
+class FlakyInbox:
+    """aiosmtpd handler that takes in every message but answers the first DATA with a
+    temporary failure (451), as a server that stored it and then lost the connection
+    would look to us: the outbox retries the same row."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.content))
+        return "451 4.3.0 try again later" if len(self.messages) == 1 else "250 OK"
+
+
+def test_smtp_message_has_a_date_and_the_same_message_id_on_retry(app, db, smtp_port,
+                                                                  monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_DEFAULT_SENDER", SENDER)
+    inbox = FlakyInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        row = _queue_welcome(db)  # the job sends at once: the server answers 451
+        db.session.refresh(row)
+        assert row.status == OutboxStatus.PENDING and "451" in row.last_error
+        row.next_attempt_at = utcnow()
+        db.session.commit()
+        assert outbox_sweep() == {"sent": 1, "failed": 0}  # the retry
+        other = _queue_welcome(db, to="budi@example.test")
+    finally:
+        controller.stop()
+    db.session.refresh(row)
+    db.session.refresh(other)
+    assert row.status == OutboxStatus.SENT and row.attempts == 2
+    first, retry, second = inbox.messages
+    for message in inbox.messages:
+        _assert_dated_now(message)
+        assert OUR_MESSAGE_ID.match(message["Message-ID"]), message["Message-ID"]
+    assert first["Message-ID"] == retry["Message-ID"] == row.message_id
+    assert second["Message-ID"] == other.message_id != row.message_id
+    assert second["To"] == "budi@example.test"

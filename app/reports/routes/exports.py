@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, abort, request, send_file, stream_with_context
+from flask import Response, abort, request, send_file
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import RoleName
 from app.audit.services import audit_record
 from app.core.filters import page_arg
-from app.core.http import render_page
+from app.core.http import render_page, streamed_response
 from app.core.queue import enqueue_after_commit
 from app.core.security import role_required
 from app.core.storage import storage_path
@@ -102,7 +103,8 @@ def export():
                         "background": rows > inline_max()})
     if rows > inline_max():
         job = enqueue_after_commit(
-            "jobs.reports.export_report", kind, fmt, filters.to_json(), queue="reports",
+            "jobs.reports.export_report", kind, fmt, filters.to_json(),
+            str(get_locale() or "id"), queue="reports",
             track=True, owner_id=current_user.id, timeout=3600,
             description=_("Ekspor %(title)s (%(format)s, %(rows)s baris)", title=report.title,
                           format=fmt.upper(), rows=rows))
@@ -114,8 +116,8 @@ def export():
     db.session.commit()
     filename = export_filename(report, fmt)
     if fmt == "csv":
-        response = Response(stream_with_context(csv_chunks(report, filters)),
-                            mimetype="text/csv", content_type="text/csv; charset=utf-8")
+        response = streamed_response(csv_chunks(report, filters),
+                                     content_type="text/csv; charset=utf-8")
     else:
         response = Response(report_pdf(report, filters), mimetype="application/pdf")
     return _download_headers(response, filename)
