@@ -136,7 +136,8 @@ class StoreNoteIn(Input):
 
 
 class CheckoutIn(Input):
-    address_id: Id = Field(description="One of the buyer's addresses.")
+    address_id: Id = Field(description="One of the buyer's addresses (GET "
+                                       "/me/addresses).")
     payment_method: PaymentMethod  # type: ignore[valid-type]
     notes: list[StoreNoteIn] = Field(default_factory=list, max_length=100,
                                      description="A note to a store of the cart.")
