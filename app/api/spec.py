@@ -237,7 +237,8 @@ def _path_and_parameters(rule: str) -> tuple[str, list[dict[str, Any]]]:
 def _query_parameters(model: type[BaseModel], schemas: dict) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}",
                                      schema_generator=_ComponentNames)
-    schemas.update(schema.pop("$defs", {}))
+    schemas.update({name: {**nested, "title": name}
+                    for name, nested in schema.pop("$defs", {}).items()})
     required = set(schema.get("required", ()))
     parameters = []
     for name, prop in schema.get("properties", {}).items():

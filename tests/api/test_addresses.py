@@ -10,6 +10,7 @@ import json
 from sqlalchemy import func, select
 
 from app.accounts.addresses import MAX_ADDRESSES
+from app.accounts.forms import ADDRESS_LABEL_MAX
 from app.accounts.models import Address
 from app.extensions import db as _db
 from app.orders.cart import cart_add
@@ -90,13 +91,15 @@ def test_invalid_fields_are_refused_with_the_web_forms_messages_in_the_users_lan
     client = api(buyer)
 
     response = client.post(BASE, json={**HOME, "phone": "telepon saya", "postal_code": "4011",
-                                       "province": "Jawa Barat Daya", "city": "  "})
+                                       "province": "Jawa Barat Daya", "city": "  ",
+                                       "label": "R" * (ADDRESS_LABEL_MAX + 1)})
     assert response.status_code == 422 and error_code(response) == "validation_failed"
     assert response.get_json()["error"]["fields"] == {
         "phone": "Enter a valid phone number.",
         "postal_code": "The postal code has 5 digits.",
         "province": "Choose a province from the list.",
-        "city": "This field is required."}
+        "city": "This field is required.",
+        "label": f"Maximum {ADDRESS_LABEL_MAX} characters."}
     assert _count(buyer.id) == 0
 
     address = make_address(user=buyer)
