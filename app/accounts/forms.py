@@ -28,7 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.accounts.addresses import PROVINCES
+from app.accounts.addresses import PROVINCES, AddressData
 from app.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from app.core.forms import max_length, required, strip
 
@@ -189,24 +189,33 @@ class ResetRequestForm(FlaskForm):
     email = EmailField(_l("Email"), filters=[strip], validators=[required(), max_length(320)])
 
 
+# The address rules (the web form and the API's /me/addresses both validate with AddressForm;
+# the API's schema states these same limits).
+ADDRESS_LABEL_MAX = 40
+ADDRESS_RECIPIENT_MAX = 120
+ADDRESS_STREET_MAX = 300
+ADDRESS_CITY_MAX = 80
+POSTAL_CODE_PATTERN = r"^\d{5}$"
+
+
 class AddressForm(FlaskForm):
     label = StringField(_l("Label (misalnya Rumah, Kantor)"), filters=[strip],
-                        validators=[Optional(), max_length(40)])
+                        validators=[Optional(), max_length(ADDRESS_LABEL_MAX)])
     recipient = StringField(_l("Nama penerima"), filters=[strip],
-                            validators=[required(), max_length(120)])
+                            validators=[required(), max_length(ADDRESS_RECIPIENT_MAX)])
     phone = TelField(_l("Nomor telepon penerima"), filters=[strip], validators=[
         required(), Regexp(PHONE_PATTERN, message=_l("Nomor telepon tidak valid."))])
     street = TextAreaField(_l("Alamat lengkap"), filters=[strip],
-                           validators=[required(), max_length(300)],
+                           validators=[required(), max_length(ADDRESS_STREET_MAX)],
                            description=_l("Jalan, nomor rumah, RT/RW, kelurahan, kecamatan."))
     city = StringField(_l("Kota/kabupaten"), filters=[strip],
-                       validators=[required(), max_length(80)])
+                       validators=[required(), max_length(ADDRESS_CITY_MAX)])
     province = SelectField(_l("Provinsi"),
                            choices=[SelectChoice("", "—")] + [SelectChoice(p, p)
                                                                for p in PROVINCES],
                            validate_choice=False, validators=[required()])
     postal_code = StringField(_l("Kode pos"), filters=[strip], validators=[
-        required(), Regexp(r"^\d{5}$", message=_l("Kode pos terdiri dari 5 angka."))])
+        required(), Regexp(POSTAL_CODE_PATTERN, message=_l("Kode pos terdiri dari 5 angka."))])
     make_default = BooleanField(_l("Jadikan alamat utama"))
     # Where to go after saving (the checkout page sends its own address).
     next = HiddenField()
@@ -214,6 +223,14 @@ class AddressForm(FlaskForm):
     def validate_province(self, field) -> None:
         if field.data not in PROVINCES:
             raise ValidationError(_l("Pilih provinsi dari daftar."))
+
+    def address_data(self) -> AddressData:
+        """What was typed, for `address_create` / `address_update` (after `validate()`)."""
+        return AddressData(label=self.label.data or "", recipient=self.recipient.data,
+                           phone=self.phone.data, street=self.street.data,
+                           city=self.city.data, province=self.province.data,
+                           postal_code=self.postal_code.data,
+                           make_default=bool(self.make_default.data))
 
 
 class SecondFactorForm(FlaskForm):

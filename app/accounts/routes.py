@@ -37,7 +37,6 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from app.accounts.addresses import (
-    AddressData,
     AddressError,
     address_create,
     address_delete,
@@ -392,13 +391,6 @@ def _owned_address(address_id: int) -> Address:
     return address
 
 
-def _address_data(form: AddressForm) -> AddressData:
-    return AddressData(label=form.label.data or "", recipient=form.recipient.data,
-                       phone=form.phone.data, street=form.street.data, city=form.city.data,
-                       province=form.province.data, postal_code=form.postal_code.data,
-                       make_default=bool(form.make_default.data))
-
-
 def _after_address(form: AddressForm) -> str:
     return safe_next_url(form.next.data or request.args.get("next"),
                          url_for("accounts.addresses"))
@@ -418,7 +410,7 @@ def address_new():
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         try:
-            address_create(user=current_user, data=_address_data(form))
+            address_create(user=current_user, data=form.address_data())
         except AddressError as error:
             db.session.rollback()
             form.form_errors.append(error.message)
@@ -438,7 +430,7 @@ def address_edit(address_id: int):
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        address_update(user=current_user, address=address, data=_address_data(form))
+        address_update(user=current_user, address=address, data=form.address_data())
         db.session.commit()
         flash(_("Alamat disimpan."), "success")
         return see_other(_after_address(form))

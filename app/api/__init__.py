@@ -8,11 +8,11 @@ here. Where things are:
                     and the OpenAPI 3.1 document built from those same declarations
     schemas.py      Input/Output base models and the bounded field types (Id, Rupiah...)
     errors.py       ApiError and the one error format {"error": {"code", "message", "fields"}}
-    idempotency.py  Idempotency-Key (checkout, payment creation)
+    idempotency.py  Idempotency-Key (checkout, payments, products, addresses)
     models.py       IdempotencyRecord
-    routes/         one module per area: auth (login, refresh, logout, me), docs (the
-                    OpenAPI document and its page), catalog, seller, cart, checkout, orders,
-                    reviews, payments, maklon, crm
+    routes/         one module per area: auth (login, refresh, logout, me), addresses (the
+                    user's saved addresses), docs (the OpenAPI document and its page),
+                    catalog, seller, cart, checkout, orders, reviews, payments, maklon, crm
 
 Authentication is a Bearer access token (app/accounts/api_tokens.py); cookies are ignored
 here, which is why the blueprint needs no CSRF token.

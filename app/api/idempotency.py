@@ -1,4 +1,5 @@
-"""`Idempotency-Key` for the API's creating operations (checkout, payment creation).
+"""`Idempotency-Key` for the API's creating operations (checkout, payments, products,
+addresses).
 
 A client that is unsure whether its request arrived (a timeout on a bus) sends it again
 with the same key. The first request with a key claims it (a row committed before the work

@@ -81,7 +81,10 @@ T = TypeVar("T")
 
 
 class Page(Output, Generic[T]):
-    """One page of a list. The `Link` header carries first/prev/next/last URLs too."""
+    """One page of a list. The `Link` header carries first/prev/next/last URLs too.
+
+    `Page[ProductSummary]` is named `ProductSummaryPage` (its OpenAPI component and title):
+    a name a generated client can use as a class name."""
 
     items: list[T]
     page: int
@@ -89,8 +92,27 @@ class Page(Output, Generic[T]):
     total: int = Field(description="Items over all pages.")
     pages: int
 
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+        return "".join(getattr(param, "__name__", str(param)) for param in params) + "Page"
+
 
 class Message(Output):
     """A short confirmation."""
 
     message: str
+
+
+class StoreRef(Output):
+    """A store, by its id, name and slug (the address of its page)."""
+
+    id: int
+    name: str
+    slug: str
+
+
+class CompanyRef(Output):
+    """A company (a maklon client or CRM company), by its id and name."""
+
+    id: int
+    name: str

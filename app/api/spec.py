@@ -19,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -28,7 +30,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, request
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from app.api.errors import DEFAULTS, ERROR_SCHEMA, ApiError, validation_error
 from app.api.schemas import INT_MAX, Page, PageQuery
@@ -233,8 +235,10 @@ def _path_and_parameters(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _query_parameters(model: type[BaseModel], schemas: dict) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas.update(schema.pop("$defs", {}))
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}",
+                                     schema_generator=_ComponentNames)
+    schemas.update({name: {**nested, "title": name}
+                    for name, nested in schema.pop("$defs", {}).items()})
     required = set(schema.get("required", ()))
     parameters = []
     for name, prop in schema.get("properties", {}).items():
@@ -267,8 +271,66 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+class _ComponentNames(GenerateJsonSchema):
+    """Names `Page[X]`'s component `XPage`, its class name (pydantic would say
+    `Page_X_`)."""
+
+    def normalize_name(self, name: str) -> str:
+        page = re.fullmatch(r"Page\[(\w+)\]", name)
+        return super().normalize_name(f"{page.group(1)}Page" if page else name)
+
+
+class SchemaNameClash(RuntimeError):
+    """Two different models would be published under one component name."""
+
+
+def _nested_types(annotation: Any) -> Iterable[Any]:
+    yield annotation
+    for argument in typing.get_args(annotation):
+        yield from _nested_types(argument)
+
+
+def component_models(models: Iterable[type[BaseModel]]) -> dict[str, type]:
+    """Every model (and enum) the document describes, reached from `models` through their
+    fields, by the component name it gets: its class name (`Page[X]` is `XPage`).
+
+    Raises SchemaNameClash when two different classes share a name: pydantic would then
+    fall back to module-qualified names (`app__api__routes__cart__StoreRef`) with one shared
+    title, and generated clients drop both ("Could not find reference")."""
+    named: dict[str, type] = {}
+    pending = list(models)
+    seen: set[type] = set()
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        other = named.setdefault(model.__name__, model)
+        if other is not model:
+            raise SchemaNameClash(
+                f"two API models are both named {model.__name__!r}: "
+                f"{other.__module__}.{other.__qualname__} and "
+                f"{model.__module__}.{model.__qualname__}; rename one")
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            for info in model.model_fields.values():
+                for kind in _nested_types(info.annotation):
+                    if isinstance(kind, type) and issubclass(kind, BaseModel | Enum):
+                        pending.append(kind)
+    return named
+
+
+def _component_schemas(defs: dict[str, Any], named: dict[str, type]) -> dict[str, Any]:
+    """The components: each under its model's name, titled with that name."""
+    unknown = set(defs) - set(named)
+    if unknown:
+        # e.g. `X-Input`/`X-Output`: a model whose request and response schemas differ.
+        raise SchemaNameClash(f"components without a model of that name: {sorted(unknown)}")
+    return {name: {**schema, "title": name} for name, schema in defs.items()}
+
+
 def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every registered operation."""
+    """The OpenAPI 3.1 document of every registered operation. Every component is named
+    after its model, and no two models share a name (SchemaNameClash)."""
     models: list[tuple[type[BaseModel], str]] = []
     for op in OPERATIONS:
         if op.body is not None:
@@ -276,9 +338,14 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
         for model in (op.response, *op.extra_responses.values()):
             if model is not None:
                 models.append((model, "serialization"))
-    refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
-    schemas: dict[str, Any] = dict(defs.get("$defs", {}))
-    schemas["Error"] = ERROR_SCHEMA
+    named = component_models([model for model, _mode in models]
+                             + [op.query for op in OPERATIONS if op.query is not None])
+    refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}",
+                                    schema_generator=_ComponentNames)
+    schemas = _component_schemas(defs.get("$defs", {}), named)
+    if "Error" in schemas:
+        raise SchemaNameClash("a model is named 'Error', the name of the error format")
+    schemas["Error"] = {"title": "Error", **ERROR_SCHEMA}
 
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
@@ -357,7 +424,8 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
                 "Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`; messages "
                 "follow the user's language (`Accept-Language` before login). Lists take "
                 "`page` and `per_page` (max 100) and answer `Link` headers. GETs carry an "
-                "ETag; checkout and payment creation honour `Idempotency-Key`."),
+                "ETag; creating operations (checkout, payments, products, addresses) "
+                "honour `Idempotency-Key`."),
         },
         "servers": [{"url": server_url}],
         "paths": paths,

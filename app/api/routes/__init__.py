@@ -1,6 +1,7 @@
 """The API's operations, one module per area (each registers on `app.api.bp`)."""
 
 from app.api.routes import (  # noqa: F401
+    addresses,
     auth,
     cart,
     catalog,

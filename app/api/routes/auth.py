@@ -29,7 +29,7 @@ from app.accounts.services import AccountError, normalize_email, password_change
 from app.accounts.totp import second_factor_check, totp_enabled, totp_required
 from app.api import bp
 from app.api.errors import ApiError
-from app.api.schemas import Input, Output, Text
+from app.api.schemas import CompanyRef, Input, Output, StoreRef, Text
 from app.api.spec import AUTH_PUBLIC, operation
 from app.audit.services import audit_record, audit_record_now
 from app.extensions import db, limiter
@@ -62,17 +62,6 @@ class TokenOut(Output):
     expires_in: int = Field(description="Seconds until the access token expires.")
     refresh_token: str
     refresh_expires_at: datetime
-
-
-class StoreRef(Output):
-    id: int
-    name: str
-    slug: str
-
-
-class CompanyRef(Output):
-    id: int
-    name: str
 
 
 class MeOut(Output):

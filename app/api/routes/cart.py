@@ -34,7 +34,7 @@ from app.accounts.models import RoleName
 from app.api import bp
 from app.api.errors import ApiError
 from app.api.routes.payments import PaymentOut, payment_out, reference_or_404
-from app.api.schemas import Id, Input, Output, Quantity, Text
+from app.api.schemas import Id, Input, Output, Quantity, StoreRef, Text
 from app.api.spec import operation
 from app.core.security import owned_or_404
 from app.extensions import db
@@ -69,12 +69,6 @@ PaymentMethod = Literal[tuple(PAYMENT_METHODS)]  # type: ignore[valid-type]
 
 
 # --- models ----------------------------------------------------------------------------------
-
-class StoreRef(Output):
-    id: int
-    name: str
-    slug: str
-
 
 class CartLineOut(Output):
     """One cart line; `problem` (when not null) blocks checkout until the buyer fixes it."""
@@ -142,13 +136,16 @@ class StoreNoteIn(Input):
 
 
 class CheckoutIn(Input):
-    address_id: Id = Field(description="One of the buyer's addresses.")
+    address_id: Id = Field(description="One of the buyer's addresses (GET "
+                                       "/me/addresses).")
     payment_method: PaymentMethod  # type: ignore[valid-type]
     notes: list[StoreNoteIn] = Field(default_factory=list, max_length=100,
                                      description="A note to a store of the cart.")
 
 
-class OrderItemOut(Output):
+class CheckoutOrderItemOut(Output):
+    """One line of a checkout's order: a snapshot taken at checkout."""
+
     product_id: int | None
     variant_id: int | None
     product_name: str
@@ -172,7 +169,7 @@ class CheckoutOrderOut(Output):
     shipping_cost: int
     total: int
     note: str
-    items: list[OrderItemOut]
+    items: list[CheckoutOrderItemOut]
 
 
 class CheckoutOut(Output):
@@ -233,7 +230,7 @@ def checkout_out(placed: Checkout) -> CheckoutOut:
             payment_status=order.payment_status, store=_store_ref(order.store),
             item_count=order.item_count, subtotal=order.subtotal,
             shipping_cost=order.shipping_cost, total=order.total, note=order.note,
-            items=[OrderItemOut(
+            items=[CheckoutOrderItemOut(
                 product_id=item.product_id, variant_id=item.variant_id,
                 product_name=item.product_name, options=dict(item.options or {}),
                 sku=item.sku, unit_price=item.unit_price, quantity=item.quantity,

@@ -56,7 +56,9 @@ assert set(Sort.__args__) == set(SORTS)  # type: ignore[attr-defined]
 # --- response models -----------------------------------------------------------------------
 
 
-class StoreRef(Output):
+class CatalogStoreRef(Output):
+    """The store selling a product, with where it ships from."""
+
     id: int
     name: str
     slug: str
@@ -119,7 +121,7 @@ class ProductSummary(Output):
     rating_count: int
     sold_count: int
     cover_url: str | None
-    store: StoreRef
+    store: CatalogStoreRef
     created_at: datetime
 
 
@@ -139,7 +141,7 @@ class ProductFields(Output):
     rating: float
     rating_count: int
     sold_count: int
-    store: StoreRef
+    store: CatalogStoreRef
     photos: list[PhotoOut]
     created_at: datetime
 
@@ -194,8 +196,8 @@ def media_url(key: str) -> str:
     return url_for("core.media", key=key, _external=True)
 
 
-def store_ref(store: Store) -> StoreRef:
-    return StoreRef(id=store.id, name=store.name, slug=store.slug, location=store.location)
+def store_ref(store: Store) -> CatalogStoreRef:
+    return CatalogStoreRef(id=store.id, name=store.name, slug=store.slug, location=store.location)
 
 
 def category_ref(category: Category) -> CategoryRef:

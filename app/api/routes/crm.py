@@ -20,7 +20,7 @@ from sqlalchemy import Select, func, select
 from app.accounts.models import Company, RoleName
 from app.api import bp
 from app.api.errors import ApiError
-from app.api.schemas import Id, Output, Page, PageQuery, Text
+from app.api.schemas import CompanyRef, Id, Output, Page, PageQuery, Text
 from app.api.spec import operation, page_of
 from app.crm import queries
 from app.crm.forms import PRIORITY_LABELS, SOURCE_LABELS
@@ -57,11 +57,6 @@ class CompanyQuery(PageQuery):
 
 
 class UserRef(Output):
-    id: int
-    name: str
-
-
-class CompanyRef(Output):
     id: int
     name: str
 

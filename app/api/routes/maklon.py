@@ -39,7 +39,7 @@ from app.accounts.models import RoleName
 from app.accounts.totp import totp_enabled
 from app.api import bp
 from app.api.errors import ApiError
-from app.api.schemas import Input, Output, Page, PageQuery, Text
+from app.api.schemas import CompanyRef, Input, Output, Page, PageQuery, Text
 from app.api.spec import operation, page_of
 from app.extensions import db
 from app.maklon.access import (
@@ -200,11 +200,6 @@ class EstimateOut(Output):
 
     missing: list[str]
     result: PriceOut | None
-
-
-class CompanyRef(Output):
-    id: int
-    name: str
 
 
 class RequestSummaryOut(Output):

@@ -38,7 +38,7 @@ from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.api import bp
 from app.api.errors import ApiError
-from app.api.schemas import Input, Output, Page, PageQuery, Text
+from app.api.schemas import Input, Output, Page, PageQuery, StoreRef, Text
 from app.api.spec import AUTH_PUBLIC, operation, page_of
 from app.catalog.models import Product
 from app.catalog.queries import product_visible
@@ -152,12 +152,6 @@ class ReplyIn(Input):
 # --- response models ---------------------------------------------------------------------
 
 
-class StoreRefOut(Output):
-    id: int
-    name: str
-    slug: str
-
-
 class OrderItemOut(Output):
     """One line of an order: a snapshot taken at checkout."""
 
@@ -178,7 +172,7 @@ class BuyerItemOut(OrderItemOut):
                                          "reviewed.")
 
 
-class AddressOut(Output):
+class ShippingAddressOut(Output):
     """The shipping address as it was at checkout."""
 
     recipient: str = ""
@@ -231,13 +225,13 @@ class _OrderSummary(Output):
 class BuyerOrderSummary(_OrderSummary):
     """One of the buyer's orders, as the list shows it."""
 
-    store: StoreRefOut
+    store: StoreRef
     checkout_reference: str = Field(description="The checkout to pay (while unpaid).")
     items: list[OrderItemOut]
 
 
 class _OrderDetail(Output):
-    shipping_address: AddressOut
+    shipping_address: ShippingAddressOut
     note: str = Field(description="The buyer's note to the store.")
     tracking_number: str
     processing_at: datetime | None
@@ -355,7 +349,7 @@ def _return(ret: ReturnRequest, number: str) -> ReturnOut:
 
 def _detail(order: Order, ret: ReturnRequest | None) -> dict:
     address = {key: str(value) for key, value in (order.shipping_address or {}).items()
-               if key in AddressOut.model_fields and value is not None}
+               if key in ShippingAddressOut.model_fields and value is not None}
     return {"shipping_address": address, "note": order.note,
             "tracking_number": order.tracking_number,
             "processing_at": order.processing_at, "shipped_at": order.shipped_at,
