@@ -72,3 +72,53 @@ def raw_request(base_url: str, path: str, *, method: str = "GET", body: bytes | 
         return RawResponse(response.status, response.headers, data, cookies)
     finally:
         connection.close()
+
+
+
+class LiveSession:
+    """A browser's cookie jar over `raw_request`: every answer's cookies are kept and sent
+    with the next request (the session cookie changes as the app writes to the session)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.cookies: dict[str, str] = {}
+
+    def request(self, path: str, *, headers: dict[str, str] | None = None,
+                **options) -> RawResponse:
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        response = raw_request(self.base_url, path, headers=sent, **options)
+        self.cookies.update(response.cookies)
+        return response
+
+    def post_form(self, path: str, data: dict[str, str], *,
+                  headers: dict[str, str] | None = None) -> RawResponse:
+        """POST `data` as a form (put the page's `csrf_token_of` in it)."""
+        from urllib.parse import urlencode
+
+        return self.request(path, method="POST", body=urlencode(data).encode(), headers={
+            **(headers or {}), "Content-Type": "application/x-www-form-urlencoded"})
+
+
+def csrf_token_of(html: str) -> str:
+    """The CSRF token of a page's first form."""
+    import re
+
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def live_log_in(base_url: str, email: str, password: str | None = None) -> LiveSession:
+    """Log in over HTTP as a browser does (the login page, then its form with the CSRF
+    token); returns the session that carries the cookie on later requests."""
+    from tests.factories import DEFAULT_PASSWORD
+
+    session = LiveSession(base_url)
+    page = session.request("/masuk")
+    answer = session.post_form("/masuk", {"csrf_token": csrf_token_of(page.text()),
+                                          "email": email,
+                                          "password": password or DEFAULT_PASSWORD})
+    assert answer.status == 303, (answer.status, answer.text()[:300])
+    return session
