@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -49,10 +50,18 @@ def _configured(tmp_path: Path, expression: str, **values: str) -> str:
         check=True, timeout=60).stdout.strip()
 
 
+@dataclass
+class Launched:
+    base_url: str
+    instance: Path
+    env: dict[str, str]
+    log: Path  # the server's output
+
+
 @pytest.fixture
-def launched(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def launched(tmp_path: Path) -> Iterator[Launched]:
     """`make run`'s last two steps with PORT=<a free port>: migrate, then jobs.launch.
-    Yields (base URL, instance folder); the server is stopped afterwards."""
+    The server is stopped afterwards."""
     port = _free_port()
     env = _environment(tmp_path, PORT=str(port))
     subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=REPO, env=env,
@@ -73,7 +82,7 @@ def launched(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 pytest.fail("jobs.launch did not serve: "
                             + (tmp_path / "launch.log").read_text(errors="replace")[-2000:])
             time.sleep(0.2)
-        yield base_url, Path(env["INSTANCE_PATH"])
+        yield Launched(base_url, Path(env["INSTANCE_PATH"]), env, tmp_path / "launch.log")
     finally:
         server.terminate()
         try:
@@ -85,7 +94,7 @@ def launched(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def test_make_run_on_another_port_sends_links_to_that_port(launched):
-    base_url, instance = launched
+    base_url, instance = launched.base_url, launched.instance
     browser = LiveSession(base_url)
     page = browser.request("/daftar")
     password = "Kata-sandi-yang-panjang-42"
@@ -121,3 +130,26 @@ def test_an_explicit_public_base_url_wins(tmp_path):
     assert _configured(tmp_path, "Config.PUBLIC_BASE_URL", PORT="5101",
                        PUBLIC_BASE_URL="https://racik.example.com") == \
         "https://racik.example.com"
+
+
+def test_make_run_on_another_port_gets_the_sandbox_notifications(launched):
+    """The sandbox posts its notifications to PUBLIC_BASE_URL, as Midtrans does: from
+    another process of the same environment (an RQ worker), they reach the launched server
+    (which rejects this unsigned one, and says so in its log)."""
+    script = (
+        "from app import create_app\n"
+        "from app.payments.gateways.sandbox import sandbox_deliver\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        "    try:\n"
+        "        print(sandbox_deliver([{'order_id': 'RCK-PORT-CHECK',"
+        " 'transaction_status': 'settlement'}]))\n"
+        "    except Exception as error:\n"
+        "        print('error:', error)\n")
+    output = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=launched.env,
+                            capture_output=True, text=True, timeout=60).stdout
+    assert "webhook answered 4" in output, output
+    deadline = time.monotonic() + 10
+    while "sandbox notification rejected" not in launched.log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, launched.log.read_text(errors="replace")[-2000:]
+        time.sleep(0.2)
