@@ -33,6 +33,16 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _listen_base_url(host: str, port: int) -> str:
+    """The URL of the server `make run` starts on HOST:PORT (see jobs/launch.py): links in
+    emails and the sandbox's notifications must reach that port. A wildcard address
+    (0.0.0.0, ::) is not one a browser can open: such links use 127.0.0.1."""
+    host = host.strip().strip("[]")
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a listening address, not a bind
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 class Config:
     ENV_NAME = "development"
     TESTING = False
@@ -129,7 +139,13 @@ class Config:
     MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Racik <noreply@racik.test>")
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 12)
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Where `make run` (jobs.launch) serves: HOST and PORT, as usual for a dev server.
+    LISTEN_HOST = os.environ.get("HOST", "127.0.0.1")
+    LISTEN_PORT = _int("PORT", 5000)
+    # Absolute links (emails; where the sandbox posts its notifications). Outside
+    # production it follows HOST/PORT unless set; ProductionConfig keeps its own default.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or _listen_base_url(LISTEN_HOST,
+                                                                            LISTEN_PORT)
 
     # Behind a reverse proxy: how many proxies set X-Forwarded-* (0 = trust none).
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
@@ -199,6 +215,9 @@ class ProductionConfig(Config):
     DEMO_DATA_ALLOWED = False
     EMAIL_ALLOW_TEST_DOMAINS = False
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    # Behind a proxy the listening port says nothing about the public address: the
+    # deployment sets PUBLIC_BASE_URL (docker-compose.yml requires it).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # The simulator page and the sandbox gateway do not exist in production.
     PAYMENT_SANDBOX_ENABLED = False
     PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "midtrans")

@@ -1,4 +1,4 @@
-"""`make run`: serve on 127.0.0.1:5000 with background work.
+"""`make run`: serve on 127.0.0.1:5000 (HOST, PORT) with background work.
 
 With Redis answering at REDIS_URL: an RQ worker and RQ's cron scheduler run as child
 processes. Without Redis: jobs run in-process after commit and cron runs in a thread of
@@ -8,7 +8,6 @@ this process (one log line says so).
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -37,8 +36,8 @@ def main() -> None:
             child.wait(timeout=10)
 
     signal.signal(signal.SIGTERM, lambda *a: (stop_children(), sys.exit(0)))
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "5000"))
+    # The same HOST/PORT the configuration's PUBLIC_BASE_URL defaults to (app/config.py).
+    host, port = app.config["LISTEN_HOST"], app.config["LISTEN_PORT"]
     try:
         app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
     finally:

@@ -20,6 +20,8 @@ from urllib.parse import urlencode, urlsplit
 
 from werkzeug.serving import make_server
 
+from tests.factories import DEFAULT_PASSWORD
+
 
 @contextmanager
 def serve(application) -> Iterator[str]:
@@ -79,6 +81,14 @@ def raw_request(base_url: str, path: str, *, method: str = "GET", body: bytes | 
 _CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+def csrf_token_of(page: str) -> str:
+    """The CSRF token of a page's first form; AssertionError when it has none."""
+    match = _CSRF_INPUT.search(page)
+    if match is None:
+        raise AssertionError("no csrf_token in the page")
+    return html.unescape(match.group(1))
+
+
 class LiveBrowser:
     """A browser against a live server: keeps its cookies (name → value, as Set-Cookie
     sent them), reads the CSRF token from the pages and sends it with every form POST.
@@ -114,12 +124,9 @@ class LiveBrowser:
         """The CSRF token of the form on `path` (the login page, or once logged in and
         redirected away from it, the home page)."""
         response = self.get(path)
-        match = _CSRF_INPUT.search(response.text())
-        if match is None and path == "/masuk":
-            match = _CSRF_INPUT.search(self.get("/").text())
-        if match is None:
-            raise AssertionError(f"no csrf_token in the page {path} ({response.status})")
-        return html.unescape(match.group(1))
+        if path == "/masuk" and _CSRF_INPUT.search(response.text()) is None:
+            response = self.get("/")
+        return csrf_token_of(response.text())
 
     def post_form(self, path: str, data: dict[str, str], *, csrf_from: str = "/masuk",
                   headers: dict[str, str] | None = None) -> RawResponse:
@@ -128,7 +135,7 @@ class LiveBrowser:
         return self.request(path, method="POST", body=urlencode(fields).encode(), headers={
             "Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
 
-    def log_in(self, email: str, password: str) -> RawResponse:
+    def log_in(self, email: str, password: str = DEFAULT_PASSWORD) -> RawResponse:
         """Log in through the login form; AssertionError unless it redirects (303)."""
         response = self.post_form("/masuk", {"email": email, "password": password})
         if response.status != 303:
@@ -139,3 +146,10 @@ class LiveBrowser:
     def set_language(self, language: str) -> RawResponse:
         """Switch the UI language the way the language menu does (POST /bahasa)."""
         return self.post_form("/bahasa", {"lang": language, "next": "/"}, csrf_from="/")
+
+
+def live_log_in(base_url: str, email: str, password: str = DEFAULT_PASSWORD) -> LiveBrowser:
+    """A `LiveBrowser` logged in as `email` through the login form."""
+    browser = LiveBrowser(base_url)
+    browser.log_in(email, password)
+    return browser

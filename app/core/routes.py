@@ -11,6 +11,7 @@ URL table:
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import (
@@ -39,6 +40,8 @@ bp = Blueprint("core", __name__)
 
 # HTTP 286 tells htmx to stop polling (htmx docs: "Polling", stop with status 286).
 STOP_POLLING = 286
+# The event the final job status triggers (HX-Trigger) for the page to refresh itself.
+JOB_FINISHED = "job-finished"
 
 
 @bp.route("/healthz")
@@ -93,6 +96,10 @@ def job_status(job_id: int):
     response = make_response(render_template("core/_job_status.html", job=record))
     if record.is_final and request.headers.get("HX-Request"):
         response.status_code = STOP_POLLING
+        # The page that polled may show what the job made (a backup, an export): it
+        # listens with hx-trigger="job-finished from:body" and refreshes that part.
+        response.headers["HX-Trigger"] = json.dumps(
+            {JOB_FINISHED: {"id": record.id, "name": record.name, "status": record.status}})
     return response
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -40,13 +41,34 @@ def storage_root(app: Flask | None = None) -> Path:
     return Path(app.config.get("STORAGE_ROOT") or Path(app.instance_path) / "files")
 
 
+# The one shape of a key (what `storage_put` makes): folder / year / month / 32 hex digits
+# and a suffix. Checked before a key touches the file system, so `..`, `.`, empty or
+# absolute segments, backslashes, NUL and percent-encoded characters (left over after the
+# URL was decoded once) never reach a path, however a client spells them.
+KEY_SHAPE = re.compile(
+    r"[a-z][a-z0-9-]{0,39}/[0-9]{4}/[0-9]{2}/[0-9a-f]{32}(?:\.[a-z0-9]{1,8}){1,2}")
+
+
+def storage_key_valid(key: str) -> bool:
+    """Whether `key` has the shape of a key `storage_put` makes."""
+    return isinstance(key, str) and KEY_SHAPE.fullmatch(key) is not None
+
+
 def storage_path(key: str) -> Path:
-    """The file behind `key`; 404 for anything that escapes the root."""
+    """The file behind `key`; 404 for a key of any other shape and for anything that
+    resolves (a symbolic link) outside the root."""
+    if not storage_key_valid(key):
+        abort(404)
     root = storage_root().resolve()
     path = (root / key).resolve()
     if root not in path.parents:
         abort(404)
     return path
+
+
+def storage_folder(path: Path) -> str:
+    """The top folder of a resolved stored file's path (`products`, `invoices`, …)."""
+    return path.relative_to(storage_root().resolve()).parts[0]
 
 
 def storage_put(data: bytes, *, folder: str, suffix: str) -> str:
@@ -69,11 +91,11 @@ def storage_delete(key: str) -> None:
 
 def storage_send(key: str, *, public_only: bool = True) -> Response:
     """Serve a stored file with its own Content-Type, `nosniff`, and a long cache lifetime
-    (a key never changes content)."""
-    folder = key.split("/", 1)[0]
-    if public_only and folder not in PUBLIC_FOLDERS:
+    (a key never changes content). With `public_only` (a key from the URL), only files
+    that resolve inside PUBLIC_FOLDERS; 404 otherwise, and for a key of the wrong shape."""
+    path = storage_path(key)  # validated and resolved first, then judged
+    if public_only and storage_folder(path) not in PUBLIC_FOLDERS:
         abort(404)
-    path = storage_path(key)
     mimetype = MIMETYPES.get(path.suffix)
     if mimetype is None or not path.is_file():
         abort(404)

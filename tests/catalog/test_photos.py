@@ -176,7 +176,7 @@ def _field_errors(html: str) -> list[str]:
 
 
 def _is_photos_fragment(html: str) -> bool:
-    return html.lstrip().startswith('<div id="photos">') and "<html" not in html
+    return '<div id="photo-manager">' in html and "<html" not in html
 
 
 # --- accepted -----------------------------------------------------------------------------

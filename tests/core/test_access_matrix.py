@@ -364,14 +364,11 @@ ACCESS: dict[str, dict[str, Expected]] = {
 def _photo_product(store, name: str):
     """A product of `store` with a variant and one photo (a stored file)."""
     from app.catalog.models import ProductImage
-    from app.core.storage import storage_path
+    from app.core.storage import storage_put
     from app.extensions import db
 
     product = make_product(store=store, name=name, stock=1_000)
-    key = f"products/2026/01/matrix-{product.id}.webp"
-    path = storage_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"RIFF")
+    key = storage_put(b"RIFF", folder="products", suffix=".webp")
     product.images.append(ProductImage(display_key=key, thumb_key=key, width=1, height=1))
     db.session.flush()
     return product

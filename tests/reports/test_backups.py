@@ -369,3 +369,55 @@ def test_the_nightly_job_is_in_the_cron_table_at_0200_wib():
 
     [entry] = [e for e in CRON_TABLE if e.func_path == "jobs.backups.nightly"]
     assert (entry.cron, entry.queue) == ("0 19 * * *", "backups")
+
+
+def test_a_finished_backup_job_brings_the_new_row_without_a_reload(db, live_url):
+    """Over real HTTP: "Buat cadangan sekarang" → the job's final status (what the page
+    polls) triggers `job-finished`, the backups list listens for it, and the list fragment
+    it fetches holds the new backup; without JavaScript the page after the redirect does."""
+    import json
+    from html.parser import HTMLParser
+
+    from tests.live import csrf_token_of, live_log_in
+
+    _needs_tools(db)
+    email = make_user(roles=("admin",)).email
+    db.session.commit()
+    session = live_log_in(live_url, email)
+    page = session.request("/admin/cadangan")
+    assert "Belum ada cadangan" in page.text()
+    created = session.post_form("/admin/cadangan/buat",
+                                {"csrf_token": csrf_token_of(page.text())})
+    assert created.status == 303
+    record_id = db.session.scalars(select(BackupRecord.id)).one()
+    job_id = db.session.scalars(select(JobRecord.id)).one()
+    db.session.commit()
+    verify_form = f"/admin/cadangan/{record_id}/verifikasi"
+    assert verify_form in session.request(
+        created.headers["Location"]).text()  # without JavaScript: the page after the redirect
+
+    class Listener(HTMLParser):
+        found: dict[str, str] = {}
+
+        def handle_starttag(self, tag, attrs):
+            if dict(attrs).get("id") == "backup-list":
+                Listener.found = {k: v or "" for k, v in attrs}
+
+    Listener().feed(page.text())  # the page before the backup, as the browser holds it
+    assert Listener.found["hx-trigger"] == "job-finished from:body"
+    status = session.request(f"/pekerjaan/{job_id}/status", headers={"HX-Request": "true"})
+    assert status.status == 286 and "Selesai" in status.text()
+    assert json.loads(status.headers["HX-Trigger"])["job-finished"]["id"] == job_id
+    fragment = session.request(Listener.found["hx-get"], headers={"HX-Request": "true"}).text()
+    assert "<html" not in fragment and 'id="backup-list"' in fragment
+    assert verify_form in fragment
+
+
+def test_the_last_backup_time_reads_wib_once(db, client, login_as):
+    login_as("admin")
+    db.session.add(BackupRecord(filename="racik-test.rbk", size=2048,
+                                created_at=datetime(2026, 12, 6, 19, 0, tzinfo=UTC)))
+    db.session.commit()
+    page = client.get("/admin/cadangan").get_data(as_text=True)
+    assert "07/12/26 02.00 WIB," in page
+    assert "WIB WIB" not in page

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from app.core.storage import storage_path
+from app.core.storage import storage_path, storage_put
 from app.payments.models import Invoice
 from tests.conftest import log_in
 from tests.factories import make_order, make_product, make_user
@@ -81,19 +81,16 @@ def files(db) -> dict:
     admin = make_user(roles=("admin",))
     product = make_product(store=seller.store)
     make_order(buyer=buyer, variant=product.variants[0], paid=True)
-    key = "products/2026/01/download-test.webp"
-    path = storage_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"RIFF\x00\x00\x00\x00WEBPVP8 ")
+    key = storage_put(b"RIFF\x00\x00\x00\x00WEBPVP8 ", folder="products", suffix=".webp")
     product.images.append(ProductImage(display_key=key, thumb_key=key, width=1, height=1))
     db.session.add(AuditEntry(action="auth.login", created_at=utcnow() - timedelta(days=400)))
     db.session.commit()
     audit_archive()
     db.session.commit()
     maklon, client = _maklon_files(db)
-    report = "reports/2026/01/export-test.csv"  # what an export job writes
-    storage_path(report).parent.mkdir(parents=True, exist_ok=True)
-    storage_path(report).write_bytes(b"\xef\xbb\xbfNomor\r\n")
+    report = storage_put(b"\xef\xbb\xbfNomor\r\n", folder="reports",  # as an export job
+                         suffix=".csv")
+    db.session.commit()
     return {
         "report": report,
         "invoice": db.session.scalars(select(Invoice.id)).one(),
@@ -112,12 +109,9 @@ def _maklon_files(db) -> tuple[dict, object]:
 
     client = make_maklon_client()
     request = make_signed_request(client=client)
-    pdf_key, photo_key = "maklon-files/2026/01/spec.pdf", "maklon-stages/2026/01/stage.webp"
-    for key, data in ((pdf_key, b"%PDF-1.4\n%%EOF\n"),
-                      (photo_key, b"RIFF\x00\x00\x00\x00WEBPVP8 ")):
-        path = storage_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    pdf_key = storage_put(b"%PDF-1.4\n%%EOF\n", folder="maklon", suffix=".pdf")
+    photo_key = storage_put(b"RIFF\x00\x00\x00\x00WEBPVP8 ", folder="maklon-stages",
+                            suffix=".webp")
     spec = MaklonFile(request_id=request.id, kind="spec", file_key=pdf_key,
                       filename="spesifikasi-serum.pdf", content_type="application/pdf",
                       size=16)

@@ -2,6 +2,7 @@
 
 URL table:
     GET  /admin/cadangan                      the backups, the last one's status, job status
+                                              (htmx: the list partial, re-fetched on job-finished)
     POST /admin/cadangan/buat                 enqueue a tracked "create" job
     POST /admin/cadangan/<id>/verifikasi      enqueue a tracked "verify" job
 """
@@ -33,8 +34,9 @@ def backups():
     jobs = db.session.scalars(
         select(JobRecord).where(JobRecord.name.in_(JOB_NAMES))
         .order_by(JobRecord.id.desc()).limit(3)).all()
-    return render_page("admin/backups.html", records=records, jobs=jobs,
-                       last=records[0] if records else None)
+    # htmx asks for the list alone when a job polled on the page finishes (job-finished).
+    return render_page("admin/backups.html", "admin/_backups_list.html", records=records,
+                       jobs=jobs, last=records[0] if records else None)
 
 
 @bp.route("/cadangan/buat", methods=["POST"])

@@ -26,7 +26,7 @@ from app.core.filters import page_arg
 from app.core.http import render_page, streamed_response
 from app.core.queue import enqueue_after_commit
 from app.core.security import role_required
-from app.core.storage import storage_path
+from app.core.storage import storage_folder, storage_path
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
 from app.orders.lifecycle import ORDER_STATUS_LABELS
@@ -127,9 +127,9 @@ def export():
 @role_required(RoleName.ADMIN)
 def export_download(key: str):
     """A file written by an export job (keys are random; admins only); 404 otherwise."""
-    if not key.startswith(FOLDER + "/") or not key.endswith((".csv", ".pdf")):
+    path = storage_path(key)  # the key's shape first, then the resolved file's folder
+    if storage_folder(path) != FOLDER or path.suffix not in (".csv", ".pdf"):
         abort(404)
-    path = storage_path(key)
     if not path.is_file():
         abort(404)
     fmt = path.suffix[1:]
