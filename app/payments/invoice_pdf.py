@@ -196,6 +196,9 @@ def _stamp(doc: InvoiceDocument) -> Table:
     if doc.status == InvoiceStatus.REFUNDED:
         word, ink = _("DIKEMBALIKAN"), REFUNDED_INK
         detail = format_rupiah(doc.refunded_amount)
+        if doc.refunded_amount < doc.total:  # part of it (an accepted return)
+            detail = _("%(amount)s dari %(total)s", amount=detail,
+                       total=format_rupiah(doc.total))
         if doc.refunded_at:
             detail = f"{detail} · {wib_datetime(doc.refunded_at)}"
     else:

@@ -19,6 +19,22 @@ commits once) it:
 
 Any failure after the number was taken rolls the whole job back: no gap, no file, no mail;
 RQ retries it.
+
+Numbers are `INV/<issuer code>/<year>/<sequence>`: `INV/TK12/2026/000001` for the store
+with id 12, `INV/MAKLON/2026/000001` for the maklon company's milestone invoices. The code
+makes every number unique on the platform (a unique constraint holds it) while each issuer
+keeps its own gapless sequence per year under the counter lock above.
+
+Payment status on the page. An invoice is issued once its payment settled, so the stored
+PDF is stamped LUNAS (with the payment date); it is the original: emailed to the buyer,
+its SHA-256 shown on the public verification page, never rewritten. When the money goes
+back later (a refund done by a job or by an admin, or the gateway's refund notification:
+`invoice_refund` reads only the payment state), the download serves a copy rendered from
+the same row and snapshots, stamped DIKEMBALIKAN with the amount and date of the refund and
+naming the original's SHA-256; the verification page says "Dikembalikan" and explains the
+two files. That is what a bookkeeper expects: the document of the sale stays as it was
+issued and can still be checked, and whoever downloads it now cannot mistake a refunded
+sale for a paid one. A refund still pending leaves the invoice LUNAS (no money went back).
 """
 
 from __future__ import annotations
