@@ -63,9 +63,8 @@ def test_upgrade_renumbers_shared_old_numbers_uniquely_keeping_each_sequence(old
             ("store:1", 2025, 1, "INV/TK1/2025/000001"),
             ("maklon", 2026, 1, "INV/MAKLON/2026/000001")]
         invoices = sa.Table("invoices", sa.MetaData(), autoload_with=connection)
-        with pytest.raises(sa.exc.IntegrityError):
-            with connection.begin_nested():
-                connection.execute(invoices.insert(), [
+        with pytest.raises(sa.exc.IntegrityError), connection.begin_nested():
+            connection.execute(invoices.insert(), [
                     _row(6, "store:9", 2026, 1, "INV/TK1/2026/000001")])
 
     downgrade(revision="0010_api")  # and back: the old format again, nothing lost
