@@ -306,9 +306,10 @@ def test_contract_and_report_pdfs_embed_dejavu_too(live_url, db, tmp_path):
     request = make_signed_request()
     admin = make_user(roles=("admin",), name="Admin Şahin")
     _db.session.commit()
-    status, _, contract = Browser(live_url).log_in(request.client.email).get(
+    status, headers, contract = Browser(live_url).log_in(request.client.email).get(
         f"/maklon/{request.number}/kontrak.pdf")
     assert status == 200 and contract.startswith(b"%PDF")
+    assert file_name(headers) == f"Kontrak-{request.number}.pdf"
     assert_only_embedded_dejavu(contract, tmp_path)
 
     status, _, report = Browser(live_url).log_in(admin.email).post(
