@@ -26,6 +26,11 @@ RUN groupadd --system --gid 10001 racik \
 
 WORKDIR /app
 
+# The TrueType fonts every PDF embeds (invoices, contracts, reports: app/core/pdf.py).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first: this layer is rebuilt only when requirements.txt changes.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt

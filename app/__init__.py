@@ -76,6 +76,12 @@ def _refuse_unsafe_production(app: Flask) -> None:
     if app.config["PAYMENT_GATEWAY"] == "midtrans" and not app.config["MIDTRANS_SERVER_KEY"]:
         raise RuntimeError("Refusing to start in production: PAYMENT_GATEWAY is midtrans but "
                            "MIDTRANS_SERVER_KEY is not set.")
+    from app.core.pdf import PdfFontsMissing, pdf_font_files
+
+    try:
+        pdf_font_files()  # invoices, contracts and reports embed them
+    except PdfFontsMissing as error:
+        raise RuntimeError(f"Refusing to start in production: {error}") from error
     for name in ("FORMULA_KEYS", "CONTRACT_SEAL_KEY", "BACKUP_KEY"):
         if not app.config.get(name):
             raise RuntimeError(f"Refusing to start in production: set {name} (see README, "

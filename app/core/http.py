@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 from flask import (
     Flask,
@@ -198,3 +201,15 @@ def app_path(endpoint: str, **values: Any) -> str:
 def public_url(endpoint: str, **values: Any) -> str:
     """The absolute URL for emails: PUBLIC_BASE_URL + the endpoint's path."""
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + app_path(endpoint, **values)
+
+
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """A `Content-Disposition` value per RFC 6266: an ASCII `filename` (anything else made
+    `_`, for old clients) and the exact name as `filename*` (RFC 8187, UTF-8)."""
+    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    fallback = _FILENAME_UNSAFE.sub("_", fallback).strip("_.") or "download"
+    exact = quote(filename, safe="!#$&+-.^_`|~")
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{exact}"

@@ -1,4 +1,4 @@
-"""The maklon contract PDF (reportlab, A4, Helvetica), like the invoice PDF.
+"""The maklon contract PDF (reportlab, A4, DejaVu Sans embedded), like the invoice PDF.
 
 `contract_pdf(doc)` lays out one contract from a `ContractDocument`: the parties, the
 product, the quote's figures and breakdown, the payment schedule and the delivery date.
@@ -20,6 +20,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.core.money import format_rupiah
+from app.core.pdf import FONT, pdf_fonts
 from app.core.templating import wib_datetime
 from app.payments.invoice_pdf import (
     _BASE,
@@ -80,13 +81,15 @@ def _terms() -> list[str]:
 
 
 def contract_pdf(doc: ContractDocument) -> bytes:
-    """The PDF bytes of the contract (a draft when `doc.signed` is None)."""
+    """The PDF bytes of the contract (a draft when `doc.signed` is None). Raises
+    PdfFontsMissing when DejaVu Sans is not installed."""
+    pdf_fonts()
     buffer = io.BytesIO()
     title = _("Kontrak Maklon %(number)s", number=doc.request_number)
     page = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=14 * mm,
         bottomMargin=14 * mm, title=title, author=doc.provider.name, subject=title,
-        creator="Racik")
+        creator="Racik", initialFontName=FONT)
     width = A4[0] - 32 * mm
     story: list = []
     heading = _("Kontrak Maklon") if doc.signed else _("Draf Kontrak Maklon")

@@ -1,4 +1,4 @@
-"""The invoice PDF (reportlab, A4, the built-in Helvetica fonts).
+"""The invoice PDF (reportlab, A4, DejaVu Sans embedded: `app.core.pdf`).
 
 `invoice_pdf(...)` lays out one invoice from what `app.payments.invoices` computed and
 stored on the `Invoice` row; it computes no money itself, so the PDF always shows the
@@ -24,9 +24,19 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from app.core.money import format_rupiah
+from app.core.pdf import FONT, FONT_BOLD, pdf_fonts
 from app.core.templating import wib_datetime
 
 log = logging.getLogger(__name__)
@@ -35,11 +45,14 @@ INK = colors.HexColor("#1f2933")
 MUTED = colors.HexColor("#616e7c")
 RULE = colors.HexColor("#cbd2d9")
 ACCENT = colors.HexColor("#0f766e")
+PAID_INK = colors.HexColor("#15803d")
+REFUNDED_INK = colors.HexColor("#b91c1c")
 
-_BASE = ParagraphStyle("base", fontName="Helvetica", fontSize=9, leading=12, textColor=INK)
+_BASE = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12, textColor=INK,
+                       bulletFontName=FONT)
 _SMALL = ParagraphStyle("small", parent=_BASE, fontSize=8, leading=10, textColor=MUTED)
-_HEAD = ParagraphStyle("head", parent=_BASE, fontName="Helvetica-Bold")
-_TITLE = ParagraphStyle("title", parent=_BASE, fontName="Helvetica-Bold", fontSize=22,
+_HEAD = ParagraphStyle("head", parent=_BASE, fontName=FONT_BOLD)
+_TITLE = ParagraphStyle("title", parent=_BASE, fontName=FONT_BOLD, fontSize=22,
                         leading=26, textColor=ACCENT)
 _RIGHT = ParagraphStyle("right", parent=_BASE, alignment=TA_RIGHT)
 _RIGHT_HEAD = ParagraphStyle("right_head", parent=_HEAD, alignment=TA_RIGHT)
@@ -89,6 +102,52 @@ class InvoiceDocument:
     # logo (a file path) small in the header. The seller stays the invoice's issuer.
     platform_name: str = ""
     logo_path: str = ""
+    # A maklon milestone's invoice: the company itself is the issuer ("Penyedia jasa"),
+    # so the footer names it as the issuer rather than as the platform.
+    issued_by_platform_company: bool = False
+    # Payment status stamped on the page: PAID ("LUNAS", the issued original) or REFUNDED
+    # ("DIKEMBALIKAN", a copy rendered on download; see `app.payments.invoices`).
+    status: str = "paid"
+    refunded_amount: int = 0
+    refunded_at: object | None = None  # datetime (UTC) of the last refund
+    original_sha256: str = ""  # on a status copy: the SHA-256 of the archived original
+
+
+class InvoiceStatus:
+    PAID = "paid"
+    REFUNDED = "refunded"
+
+
+def verification_code_display(code: str) -> str:
+    """The code in groups of four (`ABCD EFGH IJKL MNOP`): easier to read and type; the
+    verification page ignores the spaces."""
+    return " ".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+class OneLine(Flowable):
+    """One line of text that never wraps: drawn at `size` points, or smaller when that
+    would not fit `width` (a Paragraph would break a long code over two lines)."""
+
+    def __init__(self, text: str, *, width: float, font: str = FONT, size: float = 8,
+                 color=MUTED, align: str = "right") -> None:
+        super().__init__()
+        self.text, self.font, self.color, self.align = text, font, color, align
+        natural = stringWidth(text, font, size)
+        self.size = size if natural <= width else size * width / natural * 0.98
+        self.width, self.height = width, self.size * 1.25
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.setFont(self.font, self.size)
+        canvas.setFillColor(self.color)
+        baseline = self.height - self.size
+        if self.align == "right":
+            canvas.drawRightString(self.width, baseline, self.text)
+        else:
+            canvas.drawString(0, baseline, self.text)
 
 
 def npwp_display(npwp: str) -> str:
@@ -131,26 +190,58 @@ def _logo(path: str, max_width: float = 40 * mm, max_height: float = 12 * mm) ->
     return logo
 
 
+def _stamp(doc: InvoiceDocument) -> Table:
+    """The payment status as a framed stamp: LUNAS with the payment date, or DIKEMBALIKAN
+    with the amount and date of the refund."""
+    if doc.status == InvoiceStatus.REFUNDED:
+        word, ink = _("DIKEMBALIKAN"), REFUNDED_INK
+        detail = format_rupiah(doc.refunded_amount)
+        if doc.refunded_amount < doc.total:  # part of it (an accepted return)
+            detail = _("%(amount)s dari %(total)s", amount=detail,
+                       total=format_rupiah(doc.total))
+        if doc.refunded_at:
+            detail = f"{detail} · {wib_datetime(doc.refunded_at)}"
+    else:
+        word, ink = _("LUNAS"), PAID_INK
+        detail = wib_datetime(doc.paid_at) if doc.paid_at else ""
+    big = ParagraphStyle("stamp", parent=_HEAD, fontSize=16, leading=20, textColor=ink,
+                         alignment=TA_RIGHT)
+    small = ParagraphStyle("stamp_detail", parent=_SMALL, textColor=ink, alignment=TA_RIGHT)
+    stamp = Table([[_p(word, big)], [_p(detail, small)]])
+    stamp.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, ink),
+                               ("TOPPADDING", (0, 0), (-1, -1), 3),
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
+    stamp.hAlign = "RIGHT"
+    return stamp
+
+
 def invoice_pdf(doc: InvoiceDocument) -> bytes:
-    """The PDF bytes of one invoice."""
+    """The PDF bytes of one invoice. Raises PdfFontsMissing when DejaVu is not installed."""
+    pdf_fonts()
     buffer = io.BytesIO()
     page = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=14 * mm,
         bottomMargin=14 * mm, title=f"Invoice {doc.number}", author=doc.seller.name,
-        subject=f"Invoice {doc.number}", creator="Racik")
+        subject=f"Invoice {doc.number}", creator="Racik",
+        initialFontName=FONT)
     width = A4[0] - 32 * mm
     story: list = []
 
     title = _p("Invoice", _TITLE)
     logo = _logo(doc.logo_path) if doc.logo_path else None
+    # The code under the QR code: one line in a column wider than the code (50 mm), the
+    # font shrunk if a code of wide letters would still not fit.
+    code_width = 50 * mm
     heading = [
         [[logo, Spacer(1, 2 * mm), title] if logo else title, _qr(doc.verification_url)],
-        [_p(doc.number, _HEAD), _p(doc.verification_code, _SMALL)],
+        [_p(doc.number, _HEAD),
+         OneLine(verification_code_display(doc.verification_code), width=code_width)],
     ]
-    head = Table(heading, colWidths=[width - 32 * mm, 32 * mm])
+    head = Table(heading, colWidths=[width - code_width, code_width])
     head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                               ("SPAN", (1, 0), (1, 0)), ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-                              ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+                              ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                              ("RIGHTPADDING", (1, 0), (1, -1), 0)]))
     story += [head, Spacer(1, 4 * mm)]
 
     meta = [
@@ -160,13 +251,19 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
         [_p(_("Tanggal dibayar"), _SMALL),
          _p(wib_datetime(doc.paid_at) if doc.paid_at else "-")],
     ]
-    meta_table = Table(meta, colWidths=[38 * mm, width - 38 * mm])
+    stamp_width = 58 * mm
+    meta_table = Table(meta, colWidths=[38 * mm, width - 38 * mm - stamp_width])
     meta_table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
                                     ("TOPPADDING", (0, 0), (-1, -1), 1),
                                     ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
-    story += [meta_table, Spacer(1, 5 * mm)]
+    meta_row = Table([[meta_table, _stamp(doc)]], colWidths=[width - stamp_width, stamp_width])
+    meta_row.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                  ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                  ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    story += [meta_row, Spacer(1, 5 * mm)]
 
-    parties = Table([[_party(_("Penjual"), doc.seller), _party(_("Pembeli"), doc.buyer)]],
+    seller_heading = _("Penyedia jasa") if doc.issued_by_platform_company else _("Penjual")
+    parties = Table([[_party(seller_heading, doc.seller), _party(_("Pembeli"), doc.buyer)]],
                     colWidths=[width / 2, width / 2])
     parties.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                  ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -207,10 +304,16 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
                                       ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
     story += [totals_table, Spacer(1, 10 * mm)]
 
+    if doc.status == InvoiceStatus.REFUNDED and doc.original_sha256:
+        story.append(_p(_("Salinan dengan status pembayaran terkini. Invoice asli tetap "
+                          "diarsipkan tanpa perubahan (SHA-256 %(sha)s).",
+                          sha=doc.original_sha256), _SMALL))
     story.append(_p(_("Keaslian invoice ini dapat diperiksa di %(url)s (kode verifikasi "
                       "%(code)s).", url=doc.verification_url, code=doc.verification_code),
                     _SMALL))
-    if doc.platform_name:
+    if doc.issued_by_platform_company:
+        story.append(_p(_("Diterbitkan oleh %(name)s", name=doc.seller.name), _SMALL))
+    elif doc.platform_name:
         story.append(_p(_("Diterbitkan melalui %(name)s", name=doc.platform_name), _SMALL))
     page.build(story)
     return buffer.getvalue()

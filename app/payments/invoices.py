@@ -19,6 +19,22 @@ commits once) it:
 
 Any failure after the number was taken rolls the whole job back: no gap, no file, no mail;
 RQ retries it.
+
+Numbers are `INV/<issuer code>/<year>/<sequence>`: `INV/TK12/2026/000001` for the store
+with id 12, `INV/MAKLON/2026/000001` for the maklon company's milestone invoices. The code
+makes every number unique on the platform (a unique constraint holds it) while each issuer
+keeps its own gapless sequence per year under the counter lock above.
+
+Payment status on the page. An invoice is issued once its payment settled, so the stored
+PDF is stamped LUNAS (with the payment date); it is the original: emailed to the buyer,
+its SHA-256 shown on the public verification page, never rewritten. When the money goes
+back later (a refund done by a job or by an admin, or the gateway's refund notification:
+`invoice_refund` reads only the payment state), the download serves a copy rendered from
+the same row and snapshots, stamped DIKEMBALIKAN with the amount and date of the refund and
+naming the original's SHA-256; the verification page says "Dikembalikan" and explains the
+two files. That is what a bookkeeper expects: the document of the sale stays as it was
+issued and can still be checked, and whoever downloads it now cannot mistake a refunded
+sale for a paid one. A refund still pending leaves the invoice LUNAS (no money went back).
 """
 
 from __future__ import annotations
@@ -30,13 +46,14 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -50,8 +67,8 @@ from app.core.storage import storage_path, storage_put
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
 from app.orders.models import Order, OrderStatus, PaymentStatus
-from app.payments.invoice_pdf import InvoiceDocument, Line, Party, invoice_pdf
-from app.payments.models import Invoice, InvoiceCounter, Payment
+from app.payments.invoice_pdf import InvoiceDocument, InvoiceStatus, Line, Party, invoice_pdf
+from app.payments.models import Invoice, InvoiceCounter, Payment, PayStatus, Refund, RefundStatus
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +160,36 @@ def invoice_tax(total: int, *, pkp: bool) -> InvoiceTax:
 
 
 # Numbers -----------------------------------------------------------------------------------
-def invoice_number(year: int, sequence: int) -> str:
-    return f"INV/{year}/{sequence:06d}"
+MAKLON_ISSUER = "maklon"
+MAKLON_ISSUER_CODE = "MAKLON"
+
+
+def store_issuer(store_id: int) -> str:
+    """The counter key of a store's invoices."""
+    return f"store:{store_id}"
+
+
+def issuer_code(issuer: str) -> str:
+    """The issuer's code printed in its numbers: `TK12` for the store with id 12 (the id
+    never changes, unlike a store's name or slug), `MAKLON` for the maklon company (not
+    `MK`, which reads like a maklon request's number `MK-2026-000008`). Raises ValueError
+    for an unknown issuer key."""
+    if issuer == MAKLON_ISSUER:
+        return MAKLON_ISSUER_CODE
+    kind, _, ident = issuer.partition(":")
+    if kind == "store" and ident.isdigit():
+        return f"TK{int(ident)}"
+    raise ValueError(f"unknown invoice issuer {issuer!r}")
+
+
+def invoice_number(issuer: str, year: int, sequence: int) -> str:
+    """`INV/TK12/2026/000001`: unique on the platform (the issuer's code), gapless per
+    issuer and year (the sequence). The database holds it unique too."""
+    return f"INV/{issuer_code(issuer)}/{year}/{sequence:06d}"
 
 
 def invoice_filename(invoice: Invoice) -> str:
-    """`INV-2026-000123.pdf`: the number, safe as a file name."""
+    """`INV-TK12-2026-000123.pdf`: the invoice's own number, slashes made dashes."""
     return invoice.number.replace("/", "-") + ".pdf"
 
 
@@ -217,15 +258,15 @@ def invoice_issue(order_id: int) -> dict[str, Any]:
     year = to_wib(paid_at).year
     store = order.store
     tax = invoice_tax(order.total, pkp=store.pkp)
-    issuer = f"store:{store.id}"
+    issuer = store_issuer(store.id)
     try:
         with db.session.begin_nested():
             sequence = invoice_number_take(issuer=issuer, year=year)
             invoice = Invoice(
                 order_id=order.id, issuer=issuer, year=year, sequence=sequence,
-                number=invoice_number(year, sequence), subtotal=order.subtotal,
+                number=invoice_number(issuer, year, sequence), subtotal=order.subtotal,
                 shipping=order.shipping_cost, total=order.total, pkp=tax.pkp,
-                ppn_rate=tax.rate, dpp=tax.dpp, ppn=tax.ppn,
+                ppn_rate=tax.rate, dpp_fraction=tax.fraction, dpp=tax.dpp, ppn=tax.ppn,
                 payment_method=order.checkout.payment_method, paid_at=paid_at,
                 verification_code=_verification_code(), created_at=utcnow())
             db.session.add(invoice)
@@ -270,8 +311,10 @@ def _invoice_file_and_mail(invoice: Invoice, document: Callable[[], InvoiceDocum
     db.session.flush()
 
 
-def _document(invoice: Invoice, order: Order, tax: InvoiceTax) -> InvoiceDocument:
-    """What the PDF prints, taken from the invoice row and the order's snapshots."""
+def _document(invoice: Invoice, order: Order, tax: InvoiceTax,
+              **status: Any) -> InvoiceDocument:
+    """What the PDF prints, taken from the invoice row and the order's snapshots
+    (`status`: the refund fields of a status copy)."""
     store, buyer = order.store, order.buyer
     company = company_identity()
     address = order.shipping_address or {}
@@ -298,7 +341,7 @@ def _document(invoice: Invoice, order: Order, tax: InvoiceTax) -> InvoiceDocumen
         verification_code=invoice.verification_code,
         verification_url=public_url("payments.invoice_verify",
                                     code=invoice.verification_code),
-        platform_name=company.name, logo_path=_logo_path(company.logo))
+        platform_name=company.name, logo_path=_logo_path(company.logo), **status)
 
 
 def _logo_path(key: str) -> str:
@@ -310,13 +353,6 @@ def _logo_path(key: str) -> str:
 
 
 # Maklon milestones -------------------------------------------------------------------------
-MAKLON_ISSUER = "maklon"
-
-
-def maklon_invoice_number(year: int, sequence: int) -> str:
-    return f"INV/MK/{year}/{sequence:06d}"
-
-
 def invoice_of_milestone(milestone_id: int) -> Invoice | None:
     return db.session.scalars(select(Invoice).where(
         Invoice.milestone_id == milestone_id)).first()
@@ -328,7 +364,6 @@ def milestone_invoice_issue(milestone_id: int) -> dict[str, Any]:
     client's company (with its NPWP) buys, one line "Termin DP 30% - <product>
     (<number>)"; gapless number per year under the counter lock, PDF stored, emailed to
     the client. Flushes; the job commits."""
-    from app.maklon.milestones import INVOICE_LINE_NAMES
     from app.maklon.models import MilestonePayment, MilestoneStatus
 
     milestone = db.session.get(MilestonePayment, milestone_id)
@@ -353,10 +388,11 @@ def milestone_invoice_issue(milestone_id: int) -> dict[str, Any]:
             sequence = invoice_number_take(issuer=MAKLON_ISSUER, year=year)
             invoice = Invoice(
                 milestone_id=milestone.id, issuer=MAKLON_ISSUER, year=year,
-                sequence=sequence, number=maklon_invoice_number(year, sequence),
+                sequence=sequence, number=invoice_number(MAKLON_ISSUER, year, sequence),
                 subtotal=milestone.amount, shipping=0, total=milestone.amount,
-                pkp=tax.pkp, ppn_rate=tax.rate, dpp=tax.dpp, ppn=tax.ppn,
-                payment_method=payment.method if payment else "", paid_at=paid_at,
+                pkp=tax.pkp, ppn_rate=tax.rate, dpp_fraction=tax.fraction, dpp=tax.dpp,
+                ppn=tax.ppn, payment_method=payment.method if payment else "",
+                paid_at=paid_at,
                 verification_code=_verification_code(), created_at=utcnow())
             db.session.add(invoice)
             db.session.flush()
@@ -367,28 +403,10 @@ def milestone_invoice_issue(milestone_id: int) -> dict[str, Any]:
         return {"invoice_id": existing.id, "number": existing.number, "created": False}
 
     client = request.client
-    buyer_company = request.company
-    line_name = (f"{INVOICE_LINE_NAMES[milestone.kind]} {milestone.percent}% - "
-                 f"{request.product_name} ({request.number})")
-    method = PAYMENT_METHODS.get(invoice.payment_method, invoice.payment_method)
-    document = InvoiceDocument(
-        number=invoice.number, order_number=request.number, issued_at=invoice.created_at,
-        paid_at=invoice.paid_at,
-        seller=Party(name=company.name, address_lines=company.address.splitlines(),
-                     npwp=company.npwp),
-        buyer=Party(name=buyer_company.name,
-                    address_lines=(buyer_company.address or "").splitlines(),
-                    npwp=buyer_company.npwp or ""),
-        lines=[Line(product=line_name, options="", quantity=1, unit_price=milestone.amount,
-                    line_total=milestone.amount)],
-        subtotal=invoice.subtotal, shipping=0, total=invoice.total, pkp=invoice.pkp,
-        ppn_rate=tax.rate, dpp_fraction=tax.fraction, dpp=invoice.dpp, ppn=invoice.ppn,
-        payment_method=str(method), verification_code=invoice.verification_code,
-        verification_url=public_url("payments.invoice_verify",
-                                    code=invoice.verification_code),
-        platform_name=company.name, logo_path=_logo_path(company.logo))
+    line_name = _milestone_line(milestone)
     _invoice_file_and_mail(
-        invoice, lambda: document, to=client, template="maklon_milestone_invoice",
+        invoice, lambda: _milestone_document(invoice, milestone, tax), to=client,
+        template="maklon_milestone_invoice",
         subject=_l("Invoice %(number)s untuk %(order)s", number=invoice.number,
                    order=request.number),
         request=request, line_name=line_name,
@@ -396,3 +414,111 @@ def milestone_invoice_issue(milestone_id: int) -> dict[str, Any]:
     log.info("invoice %s issued for milestone %s of %s", invoice.number, milestone.kind,
              request.number)
     return {"invoice_id": invoice.id, "number": invoice.number, "created": True}
+
+
+def _milestone_line(milestone: Any) -> str:
+    """"Termin DP 30% - <product> (<request number>)": the one line of its invoice."""
+    from app.maklon.milestones import INVOICE_LINE_NAMES
+
+    request = milestone.request
+    return (f"{INVOICE_LINE_NAMES[milestone.kind]} {milestone.percent}% - "
+            f"{request.product_name} ({request.number})")
+
+
+def _milestone_document(invoice: Invoice, milestone: Any, tax: InvoiceTax,
+                        **status: Any) -> InvoiceDocument:
+    """What a milestone's invoice prints: the maklon company's legal identity (settings
+    `company.*`: name, address, NPWP) as the issuer, the client's company as the buyer."""
+    request = milestone.request
+    company = company_identity()
+    buyer_company = request.company
+    method = PAYMENT_METHODS.get(invoice.payment_method, invoice.payment_method)
+    return InvoiceDocument(
+        number=invoice.number, order_number=request.number, issued_at=invoice.created_at,
+        paid_at=invoice.paid_at,
+        seller=Party(name=company.name, address_lines=company.address.splitlines(),
+                     npwp=company.npwp),
+        buyer=Party(name=buyer_company.name,
+                    address_lines=(buyer_company.address or "").splitlines(),
+                    npwp=buyer_company.npwp or ""),
+        lines=[Line(product=_milestone_line(milestone), options="", quantity=1,
+                    unit_price=milestone.amount, line_total=milestone.amount)],
+        subtotal=invoice.subtotal, shipping=0, total=invoice.total, pkp=invoice.pkp,
+        ppn_rate=tax.rate, dpp_fraction=tax.fraction, dpp=invoice.dpp, ppn=invoice.ppn,
+        payment_method=str(method), verification_code=invoice.verification_code,
+        verification_url=public_url("payments.invoice_verify",
+                                    code=invoice.verification_code),
+        platform_name=company.name, logo_path=_logo_path(company.logo),
+        issued_by_platform_company=True, **status)
+
+
+# Payment status after issue ----------------------------------------------------------------
+@dataclass(frozen=True)
+class InvoiceRefund:
+    """Money of an invoice that went back: how much (up to its total) and when."""
+
+    amount: int
+    at: datetime | None
+
+
+def invoice_refund(invoice: Invoice) -> InvoiceRefund | None:
+    """The refund of what `invoice` bills, or None while it stays paid. Read from the
+    payment state only (whoever set it: a refund job, an admin paying out by hand, the
+    gateway's refund notification): an order's done refunds, or its payment REFUNDED /
+    the order's payment status refunded; a milestone's payment REFUNDED or with a refunded
+    amount. A refund still pending is not money back yet: the invoice stays LUNAS."""
+    if invoice.order_id is not None:
+        order = invoice.order
+        amount, at = db.session.execute(
+            select(func.coalesce(func.sum(Refund.amount), 0), func.max(Refund.done_at))
+            .where(Refund.order_id == order.id, Refund.status == RefundStatus.DONE)).one()
+        payment = db.session.scalars(select(Payment).where(
+            Payment.checkout_id == order.checkout_id)).first()
+        whole = (order.payment_status == PaymentStatus.REFUNDED
+                 or (payment is not None and payment.status == PayStatus.REFUNDED))
+        if not amount and not whole:
+            return None
+        if not amount:  # refunded by the gateway without a refund row of ours: all of it
+            amount, at = invoice.total, payment.updated_at if payment is not None else None
+        return InvoiceRefund(amount=min(int(amount), invoice.total), at=at)
+    if invoice.milestone_id is not None:
+        payment = db.session.scalars(
+            select(Payment).where(Payment.milestone_id == invoice.milestone_id,
+                                  or_(Payment.status == PayStatus.REFUNDED,
+                                      Payment.refunded_amount > 0))
+            .order_by(Payment.id.desc())).first()
+        if payment is None:
+            return None
+        amount = payment.refunded_amount or invoice.total
+        return InvoiceRefund(amount=min(amount, invoice.total), at=payment.updated_at)
+    return None
+
+
+def _row_tax(invoice: Invoice) -> InvoiceTax:
+    """The tax lines as stored on the row (the DPP fraction of the day it was issued; rows
+    from before it was stored read the current setting)."""
+    fraction = invoice.dpp_fraction
+    if invoice.pkp and not fraction:
+        fraction = str(_fraction_setting(SETTING_DPP_FRACTION, DEFAULT_DPP_FRACTION))
+    return InvoiceTax(pkp=invoice.pkp, rate=Decimal(invoice.ppn_rate or 0),
+                      fraction=fraction if invoice.pkp else "",
+                      price=invoice.total - invoice.ppn, dpp=invoice.dpp, ppn=invoice.ppn)
+
+
+def invoice_refunded_copy(invoice: Invoice) -> bytes | None:
+    """The PDF to hand out for `invoice` when its money went back: the same invoice (the
+    row and the order's snapshots), stamped DIKEMBALIKAN with the amount and date, naming
+    the archived original's SHA-256. None while it is paid: the stored original (LUNAS) is
+    then the download. Rendered in the current request's language; nothing is stored."""
+    refund = invoice_refund(invoice)
+    if refund is None:
+        return None
+    status = {"status": InvoiceStatus.REFUNDED, "refunded_amount": refund.amount,
+              "refunded_at": refund.at, "original_sha256": invoice.sha256}
+    tax = _row_tax(invoice)
+    if invoice.order_id is not None:
+        return invoice_pdf(_document(invoice, invoice.order, tax, **status))
+    from app.maklon.models import MilestonePayment
+
+    milestone = db.session.get(MilestonePayment, invoice.milestone_id)
+    return invoice_pdf(_milestone_document(invoice, milestone, tax, **status))

@@ -186,6 +186,8 @@ class Invoice(db.Model):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("issuer", "year", "sequence", name="uq_invoices_issuer_year_seq"),
+        # The issuer's code is part of the number, so numbers are unique platform-wide.
+        UniqueConstraint("number", name="uq_invoices_number"),
         Index("ix_invoices_created", "created_at"),
     )
 
@@ -198,13 +200,16 @@ class Invoice(db.Model):
     issuer: Mapped[str] = mapped_column(String(40))
     year: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(Integer)
-    number: Mapped[str] = mapped_column(String(40))  # INV/2026/000123
+    number: Mapped[str] = mapped_column(String(40))  # INV/TK12/2026/000123
     # Amounts as printed (whole Rupiah).
     subtotal: Mapped[int] = mapped_column(BigInteger)
     shipping: Mapped[int] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(BigInteger)
     pkp: Mapped[bool] = mapped_column(Boolean, default=False)
     ppn_rate: Mapped[Any] = mapped_column(Numeric(5, 2), default=0)  # percent, e.g. 12.00
+    # The DPP fraction applied ("11/12"), so a copy printed later shows the same lines;
+    # "" for a seller who is not PKP (and for rows issued before it was stored).
+    dpp_fraction: Mapped[str] = mapped_column(String(20), default="", server_default="")
     dpp: Mapped[int] = mapped_column(BigInteger, default=0)
     ppn: Mapped[int] = mapped_column(BigInteger, default=0)
     payment_method: Mapped[str] = mapped_column(String(30), default="")

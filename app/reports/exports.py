@@ -18,6 +18,7 @@ import io
 import os
 import secrets
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -29,8 +30,9 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
-from app.core.clock import utcnow
+from app.core.clock import to_wib, utcnow
 from app.core.money import format_rupiah
+from app.core.pdf import FONT, FONT_BOLD, pdf_fonts
 from app.core.storage import storage_path
 from app.core.templating import wib_datetime
 from app.reports.tables import REPORTS, Report, ReportFilters, filters_described
@@ -60,8 +62,10 @@ def safe_cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def export_filename(report: Report, fmt: str) -> str:
-    return f"laporan-{report.key}-{utcnow():%Y%m%d}.{fmt}"
+def export_filename(report: Report, fmt: str, when: datetime | None = None) -> str:
+    """`laporan-pesanan-20261207.csv`: the report and the WIB date it was made (`when`,
+    default now): at 02:00 WIB the UTC date is still yesterday's."""
+    return f"laporan-{report.key}-{to_wib(when or utcnow()):%Y%m%d}.{fmt}"
 
 
 def csv_chunks(report: Report, filters: ReportFilters) -> Iterator[str]:
@@ -86,9 +90,9 @@ def csv_chunks(report: Report, filters: ReportFilters) -> Iterator[str]:
         yield buffer.getvalue()
 
 
-_BASE = ParagraphStyle("rep", fontName="Helvetica", fontSize=7, leading=9)
-_HEAD = ParagraphStyle("rep_head", parent=_BASE, fontName="Helvetica-Bold")
-_TITLE = ParagraphStyle("rep_title", parent=_BASE, fontName="Helvetica-Bold", fontSize=14,
+_BASE = ParagraphStyle("rep", fontName=FONT, fontSize=7, leading=9)
+_HEAD = ParagraphStyle("rep_head", parent=_BASE, fontName=FONT_BOLD)
+_TITLE = ParagraphStyle("rep_title", parent=_BASE, fontName=FONT_BOLD, fontSize=14,
                         leading=18)
 _INFO = ParagraphStyle("rep_info", parent=_BASE, fontSize=8, leading=11)
 
@@ -101,11 +105,13 @@ def _cell(value: Any, money: bool) -> str:
 
 def report_pdf(report: Report, filters: ReportFilters) -> bytes:
     """The filtered report as a landscape A4 table: title, the filters applied, the rows,
-    the totals. User text (names, e-mails) is escaped before reportlab parses it."""
+    the totals. User text (names, e-mails) is escaped before reportlab parses it; DejaVu
+    Sans is embedded (`app.core.pdf`)."""
+    pdf_fonts()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm,
                                  rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
-                                 title=str(report.title))
+                                 title=str(report.title), initialFontName=FONT)
     story: list[Any] = [Paragraph(escape(_("Laporan: %(title)s", title=report.title)), _TITLE)]
     story.append(Paragraph(escape(_("Dibuat %(when)s", when=wib_datetime(utcnow()))), _INFO))
     described = filters_described(filters)
@@ -126,6 +132,7 @@ def report_pdf(report: Report, filters: ReportFilters) -> bytes:
     table = LongTable(data, repeatRows=1)
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#cbd2d9")),
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4e7eb")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
@@ -168,4 +175,4 @@ def export_write(kind: str, fmt: str, filters: ReportFilters) -> dict[str, Any]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    return {"key": key, "filename": export_filename(report, fmt), "rows": rows}
+    return {"key": key, "filename": export_filename(report, fmt, now), "rows": rows}

@@ -41,6 +41,7 @@ from app.core.clock import utcnow
 from app.core.http import public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
+from app.core.pdf import FONT, FONT_BOLD, pdf_fonts
 from app.core.storage import storage_put
 from app.extensions import db
 from app.orders.models import Order, OrderStatus
@@ -182,9 +183,9 @@ def _labels(figures: dict[str, Any]) -> dict[str, str]:
 INK = colors.HexColor("#1f2933")
 RULE = colors.HexColor("#cbd2d9")
 ACCENT = colors.HexColor("#0f766e")
-_BASE = ParagraphStyle("wr-base", fontName="Helvetica", fontSize=9, leading=12, textColor=INK)
-_HEAD = ParagraphStyle("wr-head", parent=_BASE, fontName="Helvetica-Bold")
-_TITLE = ParagraphStyle("wr-title", parent=_BASE, fontName="Helvetica-Bold", fontSize=16,
+_BASE = ParagraphStyle("wr-base", fontName=FONT, fontSize=9, leading=12, textColor=INK)
+_HEAD = ParagraphStyle("wr-head", parent=_BASE, fontName=FONT_BOLD)
+_TITLE = ParagraphStyle("wr-title", parent=_BASE, fontName=FONT_BOLD, fontSize=16,
                         leading=20, textColor=ACCENT)
 _H2 = ParagraphStyle("wr-h2", parent=_HEAD, fontSize=11, leading=14, spaceBefore=6)
 
@@ -198,17 +199,20 @@ def _table(header: list[str], rows: list[list[object]], widths: list[float]) -> 
     table = Table([[_p(h, _HEAD) for h in header]] + [[_p(c) for c in row] for row in rows],
                   colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.5, RULE),
+                               ("FONTNAME", (0, 0), (-1, -1), FONT),
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return table
 
 
 def weekly_report_pdf(store_name: str, figures: dict[str, Any]) -> bytes:
-    """The report as an A4 PDF (labels in the current locale)."""
+    """The report as an A4 PDF (labels in the current locale; DejaVu Sans embedded)."""
+    pdf_fonts()
     labels = _labels(figures)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
                             topMargin=16 * mm, bottomMargin=16 * mm,
-                            title=_("Laporan penjualan mingguan"), author="Racik")
+                            title=_("Laporan penjualan mingguan"), author="Racik",
+                            initialFontName=FONT)
     story: list = [
         _p(_("Laporan penjualan mingguan"), _TITLE),
         _p(f"{store_name} - {figures['week']} ({labels['period']})", _HEAD),

@@ -100,7 +100,7 @@ def test_pay_a_checkout_by_virtual_account_through_the_sandbox(page: Page) -> No
     expect(page.locator("h1")).to_contain_text("RCK-")
     with page.expect_download() as download:
         page.get_by_test_id("invoice-download").click()
-    assert re.fullmatch(r"INV-\d{4}-\d{6}\.pdf", download.value.suggested_filename)
+    assert re.fullmatch(r"INV-TK\d+-\d{4}-\d{6}\.pdf", download.value.suggested_filename)
     with open(download.value.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
     check_console(page, "payment pages")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 import jobs.payments
 from app.accounts.models import Store, User
@@ -68,6 +69,11 @@ def _paid_year(order: Order) -> int:
     return to_wib(payment.paid_at).year
 
 
+def _number(store: Store, year: int, sequence: int) -> str:
+    """The store's invoice number: its code (TK + id) in it, unique platform-wide."""
+    return f"INV/TK{store.id}/{year}/{sequence:06d}"
+
+
 def _counter(store: Store, year: int) -> int | None:
     return _db.session.scalars(select(InvoiceCounter.last_number).where(
         InvoiceCounter.issuer == f"store:{store.id}", InvoiceCounter.year == year)).first()
@@ -107,7 +113,7 @@ def test_paid_order_gets_one_invoice_numbered_1_and_one_email_with_the_pdf(db, m
     assert invoice.order_id == order.id
     assert invoice.issuer == f"store:{seller.store.id}"
     assert (invoice.year, invoice.sequence) == (year, 1)
-    assert invoice.number == f"INV/{year}/000001"
+    assert invoice.number == _number(seller.store, year, 1)
     assert (invoice.subtotal, invoice.shipping, invoice.total) == (150_000, 12_000, 162_000)
     assert (invoice.pkp, invoice.dpp, invoice.ppn) == (False, 0, 0)
     assert invoice.payment_method == "va_bca"
@@ -121,7 +127,7 @@ def test_paid_order_gets_one_invoice_numbered_1_and_one_email_with_the_pdf(db, m
     [mail] = _invoice_mails()
     assert mail.to_address == order.buyer.email
     assert mail.attachments == [{"key": invoice.file_key,
-                                 "filename": f"INV-{year}-000001.pdf",
+                                 "filename": f"INV-TK{seller.store.id}-{year}-000001.pdf",
                                  "content_type": "application/pdf"}]
     assert mail.status == "sent"
     assert invoice.number in mail.subject and order.number in mail.subject
@@ -129,7 +135,7 @@ def test_paid_order_gets_one_invoice_numbered_1_and_one_email_with_the_pdf(db, m
                                        policy=policy.default)
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
-    assert attachment.get_filename() == f"INV-{year}-000001.pdf"
+    assert attachment.get_filename() == f"INV-TK{seller.store.id}-{year}-000001.pdf"
     assert attachment.get_content() == data
     assert invoice.verification_code in message.get_body(("plain",)).get_content()
 
@@ -194,7 +200,8 @@ def test_twenty_concurrent_invoice_jobs_take_numbers_1_to_20_without_gaps(app, d
 
     issued = _invoices()
     assert sorted(i.sequence for i in issued) == list(range(1, 21))
-    assert sorted(i.number for i in issued) == [f"INV/{year}/{n:06d}" for n in range(1, 21)]
+    assert sorted(i.number for i in issued) == [_number(seller.store, year, n)
+                                                for n in range(1, 21)]
     assert sorted(i.order_id for i in issued) == sorted(order_ids)
     assert len({i.verification_code for i in issued}) == 20
     assert {results[i.order_id]["number"] for i in issued} == {i.number for i in issued}
@@ -223,22 +230,36 @@ def test_concurrent_jobs_for_one_order_issue_one_invoice_and_consume_one_number(
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(r["created"] for r in results) == [False, False, False, False, True]
-    assert {r["number"] for r in results} == {f"INV/{year}/000001"}
-    assert [i.number for i in _invoices()] == [f"INV/{year}/000001"]
+    assert {r["number"] for r in results} == {_number(seller.store, year, 1)}
+    assert [i.number for i in _invoices()] == [_number(seller.store, year, 1)]
     assert _counter(seller.store, year) == 1
     assert len(_invoice_mails()) == 1
 
 
-def test_two_stores_count_their_own_numbers(db):
-    _, product_a = _shop()
+def test_two_stores_count_their_own_numbers_and_never_share_one(db):
+    seller_a, product_a = _shop()
     seller_b = make_user(roles=("seller",), store_name="Toko Lain")
     product_b = make_product(store=seller_b.store, name="Toner", price=90_000)
     _db.session.commit()
     a1, b1, a2 = _paid_order(product_a), _paid_order(product_b), _paid_order(product_a)
     year = _paid_year(a1)
-    by_order = {i.order_id: i.number for i in _invoices()}
-    assert by_order == {a1.id: f"INV/{year}/000001", b1.id: f"INV/{year}/000001",
-                        a2.id: f"INV/{year}/000002"}
+    by_order = {i.order_id: (i.sequence, i.number) for i in _invoices()}
+    assert by_order == {a1.id: (1, _number(seller_a.store, year, 1)),
+                        b1.id: (1, _number(seller_b.store, year, 1)),
+                        a2.id: (2, _number(seller_a.store, year, 2))}
+
+
+def test_the_database_refuses_a_second_invoice_with_the_same_number(db):
+    _, product = _shop()
+    _paid_order(product)
+    [first] = _invoices()
+    twin = Invoice(order_id=None, issuer="store:999999", year=first.year, sequence=1,
+                   number=first.number, subtotal=1, shipping=0, total=1,
+                   verification_code="X" * 16)
+    _db.session.add(twin)
+    with pytest.raises(IntegrityError):
+        _db.session.flush()
+    _db.session.rollback()
 
 
 def test_a_failed_invoice_job_leaves_no_gap(app, db, monkeypatch):
@@ -259,10 +280,11 @@ def test_a_failed_invoice_job_leaves_no_gap(app, db, monkeypatch):
     assert _invoice_mails() == []
     assert set(_stored_invoice_files()) == files_before  # the PDF went with the rollback
 
-    assert _run_job(app, order.id)["number"] == f"INV/{year}/000001"  # the retry, fixed
+    assert _run_job(app, order.id)["number"] == _number(seller.store, year, 1)  # the retry
     second = _paid_order(product)
     numbers = {i.order_id: i.number for i in _invoices()}
-    assert numbers == {order.id: f"INV/{year}/000001", second.id: f"INV/{year}/000002"}
+    assert numbers == {order.id: _number(seller.store, year, 1),
+                       second.id: _number(seller.store, year, 2)}
     assert _counter(seller.store, year) == 2
 
 
@@ -365,7 +387,8 @@ def test_buyer_downloads_the_stored_pdf(client, issued):
     assert response.mimetype == "application/pdf"
     assert hashlib.sha256(response.data).hexdigest() == invoice.sha256
     name = invoice.number.replace("/", "-")
-    assert response.headers["Content-Disposition"] == f'attachment; filename="{name}.pdf"'
+    assert response.headers["Content-Disposition"] == (
+        f"attachment; filename=\"{name}.pdf\"; filename*=UTF-8''{name}.pdf")
     assert "private" in response.headers["Cache-Control"]
 
 

@@ -130,7 +130,8 @@ def test_the_same_settlement_five_times_and_out_of_order_changes_once(client, bo
     # One invoice per order (two stores: each numbers from 1), one invoice email each.
     invoices = list(_db.session.scalars(select(Invoice).order_by(Invoice.order_id)))
     assert [(i.order_id, i.number) for i in invoices] == [
-        (o.id, f"INV/{to_wib(o.created_at).year}/000001") for o in orders(bought)]
+        (o.id, f"INV/TK{o.store_id}/{to_wib(o.created_at).year}/000001")
+        for o in orders(bought)]
     assert emails("invoice") == 2
 
 

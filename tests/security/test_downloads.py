@@ -31,7 +31,7 @@ class Download:
 DOWNLOADS: dict[str, Download] = {
     "payments.invoice_download": Download(
         "buyer", lambda ids: f"/invoice/{ids['invoice']}.pdf", "application/pdf", True,
-        r"INV-\d{4}-\d{6}\.pdf"),
+        r"INV-TK\d+-\d{4}-\d{6}\.pdf"),
     "audit.archive_download": Download(
         "admin", lambda ids: f"/admin/audit/arsip/{ids['archive']}/unduh", "application/gzip",
         True, r"audit-\d+-\d+\.jsonl\.gz"),
@@ -134,7 +134,8 @@ def test_downloads_are_attachments_and_nothing_is_sniffed(make_client, files, en
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     disposition = response.headers.get("Content-Disposition", "")
     if download.attachment:
-        match = re.fullmatch(r'attachment; filename="?([^";]+)"?', disposition)
+        match = re.fullmatch(r'attachment; filename="?([^";]+)"?(; filename\*=UTF-8\'\'\S+)?',
+                             disposition)
         assert match, disposition
         assert re.fullmatch(download.filename, match.group(1)), match.group(1)
         # Private documents are never kept by a shared cache.

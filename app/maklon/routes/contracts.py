@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 
 from app.accounts.models import RoleName
 from app.accounts.totp import totp_enabled
-from app.core.http import render_error, render_page, see_other
+from app.core.http import content_disposition, render_error, render_page, see_other
 from app.core.security import role_required
 from app.core.storage import storage_path
 from app.extensions import db, limiter
@@ -94,7 +94,7 @@ def contract_download(number: str):
         response = make_response(contract_draft_pdf(req, quote))
         response.mimetype = "application/pdf"
         name = f"Draf-Kontrak-{req.number}-v{quote.version}.pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Content-Disposition"] = content_disposition(name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control.private = True
     response.cache_control.public = False

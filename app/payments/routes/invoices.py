@@ -13,6 +13,8 @@ The order pages include `payments/_invoice_link.html` (given `invoice` or None).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 
 from flask import abort, send_file
@@ -21,12 +23,18 @@ from sqlalchemy import or_, select
 
 from app.accounts.models import RoleName, Store
 from app.core.company import company_identity
-from app.core.http import render_page
+from app.core.http import content_disposition, render_page
 from app.core.security import owned_or_404
 from app.core.storage import storage_path
 from app.maklon.models import MaklonRequest, MilestonePayment
 from app.orders.models import Order
-from app.payments.invoices import invoice_by_code, invoice_filename
+from app.payments.invoice_pdf import npwp_display
+from app.payments.invoices import (
+    invoice_by_code,
+    invoice_filename,
+    invoice_refund,
+    invoice_refunded_copy,
+)
 from app.payments.models import Invoice
 from app.payments.routes import bp
 
@@ -55,10 +63,14 @@ def invoice_download(invoice_id: int):
     if not path.is_file():
         log.error("invoice %s: stored file %s is missing", invoice.number, invoice.file_key)
         abort(404)
-    response = send_file(path, mimetype="application/pdf",
-                         max_age=0, conditional=True, etag=invoice.sha256)
-    name = invoice_filename(invoice)  # INV-2026-000123.pdf: nothing to quote or escape
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    copy = invoice_refunded_copy(invoice)
+    if copy is None:  # paid: the archived original (LUNAS), byte for byte
+        response = send_file(path, mimetype="application/pdf",
+                             max_age=0, conditional=True, etag=invoice.sha256)
+    else:  # refunded: a copy stamped DIKEMBALIKAN (the original stays archived)
+        response = send_file(io.BytesIO(copy), mimetype="application/pdf", max_age=0,
+                             conditional=True, etag=hashlib.sha256(copy).hexdigest())
+    response.headers["Content-Disposition"] = content_disposition(invoice_filename(invoice))
     response.cache_control.private = True
     response.cache_control.public = False
     return response
@@ -69,13 +81,18 @@ def invoice_verify(code: str):
     """Public check of an invoice's authenticity by the code printed on it."""
     invoice = invoice_by_code(code)
     store = None
-    issuer_name = ""
+    issuer_name = issuer_npwp = ""
+    refunded = False
     if invoice is not None and invoice.order is not None:
         store = invoice.order.store
-        issuer_name = store.name
+        issuer_name, issuer_npwp = store.name, store.npwp or ""
     elif invoice is not None and invoice.milestone_id is not None:
-        issuer_name = company_identity().name  # a maklon milestone: the platform company
+        company = company_identity()  # a maklon milestone: the maklon company issues it
+        issuer_name, issuer_npwp = company.name, company.npwp
+    if invoice is not None:
+        refunded = invoice_refund(invoice) is not None
     return render_page("payments/invoice_verify.html",
                        http_status=200 if invoice is not None else 404,
                        invoice=invoice, store=store, issuer_name=issuer_name,
+                       issuer_npwp=npwp_display(issuer_npwp), refunded=refunded,
                        code=code[:40])

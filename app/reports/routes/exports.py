@@ -22,8 +22,9 @@ from flask_login import current_user
 
 from app.accounts.models import RoleName
 from app.audit.services import audit_record
+from app.core.clock import to_wib
 from app.core.filters import page_arg
-from app.core.http import render_page, streamed_response
+from app.core.http import content_disposition, render_page, streamed_response
 from app.core.queue import enqueue_after_commit
 from app.core.security import role_required
 from app.core.storage import storage_folder, storage_path
@@ -72,7 +73,7 @@ def reports_page():
 
 
 def _download_headers(response: Response, filename: str) -> Response:
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control.private = True
     response.cache_control.public = False
@@ -135,5 +136,5 @@ def export_download(key: str):
     fmt = path.suffix[1:]
     response = send_file(path, mimetype="text/csv" if fmt == "csv" else "application/pdf",
                          max_age=0, conditional=True)
-    written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    written = to_wib(datetime.fromtimestamp(path.stat().st_mtime, UTC))  # WIB date
     return _download_headers(response, f"laporan-{written:%Y%m%d}.{fmt}")
