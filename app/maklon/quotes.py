@@ -144,12 +144,14 @@ def terms_parse(form: Any, *, today: date | None = None) -> QuoteTerms:
     elif delivery is not None and valid_until > delivery:
         errors["valid_until"] = _l("Penawaran harus berakhir sebelum tanggal pengiriman.")
     quantity = None
-    text = str(form.get("quantity", "") or "").strip().replace(".", "")
+    text = str(form.get("quantity", "") or "").strip()
     if text:
-        if not re.fullmatch(r"\d{1,9}", text) or not 0 < int(text) <= QUANTITY_MAX:
-            errors["quantity"] = _l("Tulis jumlah unit berupa bilangan bulat lebih dari 0.")
-        else:
-            quantity = int(text)
+        from app.core.forms import NumberInputError, read_whole_number
+
+        try:
+            quantity = read_whole_number(text, minimum=1, maximum=QUANTITY_MAX)
+        except NumberInputError as error:
+            errors["quantity"] = error.message
     pcts: dict[str, Decimal | None] = {}
     for name in ("margin_pct", "discount_pct"):
         text = str(form.get(name, "") or "").strip()
@@ -355,21 +357,21 @@ def message_parse(form: Any) -> dict[str, Any]:
         errors["body"] = _l("Maksimal %(max)d karakter.", max=MESSAGE_MAX)
     values: dict[str, Any] = {"body": body, "counter_unit_price": None,
                               "counter_quantity": None, "counter_date": None}
+    from app.core.forms import NumberInputError, read_rupiah, read_whole_number
+
     text = str(form.get("counter_unit_price", "") or "").strip()
     if text:
-        from app.core.forms import parse_rupiah
-
-        amount = parse_rupiah(text)
-        if amount is None or not 0 < amount <= PRICE_MAX:
-            errors["counter_unit_price"] = _l(
-                "Tulis angka Rupiah tanpa desimal, misalnya 15000.")
-        values["counter_unit_price"] = amount
-    text = str(form.get("counter_quantity", "") or "").strip().replace(".", "")
+        try:
+            values["counter_unit_price"] = read_rupiah(text, minimum=1, maximum=PRICE_MAX)
+        except NumberInputError as error:
+            errors["counter_unit_price"] = error.message
+    text = str(form.get("counter_quantity", "") or "").strip()
     if text:
-        if not re.fullmatch(r"\d{1,9}", text) or not 0 < int(text) <= QUANTITY_MAX:
-            errors["counter_quantity"] = _l("Tulis jumlah unit berupa bilangan bulat.")
-        else:
-            values["counter_quantity"] = int(text)
+        try:
+            values["counter_quantity"] = read_whole_number(text, minimum=1,
+                                                           maximum=QUANTITY_MAX)
+        except NumberInputError as error:
+            errors["counter_quantity"] = error.message
     text = str(form.get("counter_date", "") or "").strip()
     if text:
         values["counter_date"] = _parse_date(text)

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from app.audit.services import audit_changes, audit_record
+from app.core.forms import NumberInputError, read_whole_number
 from app.core.pagination import Page
 from app.extensions import db
 from app.inventory.models import StockMovement, StockReason
@@ -87,9 +88,11 @@ def material_values_parse(form: dict[str, str], *, creating: bool) -> MaterialVa
     origin = form.get("asal") or ""
     if origin not in MaterialOrigin.ALL:
         errors["asal"] = _("Pilih impor atau lokal.")
-    reorder = whole_parse(form.get("batas"))
-    if reorder is None or reorder > MAX_ON_HAND:
-        errors["batas"] = _("Tulis bilangan bulat 0 atau lebih, misalnya 5000.")
+    reorder = None
+    try:
+        reorder = read_whole_number(form.get("batas"), maximum=MAX_ON_HAND)
+    except NumberInputError as error:
+        errors["batas"] = error.message
     cost = unit_cost_parse(form.get("harga"))
     if cost is None or cost > MAX_UNIT_COST:
         errors["harga"] = _("Tulis harga per satuan dalam Rupiah, paling banyak 4 desimal, "
@@ -109,9 +112,11 @@ def material_values_parse(form: dict[str, str], *, creating: bool) -> MaterialVa
         unit = form.get("satuan") or ""
         if unit not in UNITS:
             errors["satuan"] = _("Pilih satuan g, ml atau pcs.")
-        initial = whole_parse(form.get("stok_awal") or "0")
-        if initial is None or initial > MAX_MOVE:
-            errors["stok_awal"] = _("Tulis bilangan bulat 0 atau lebih.")
+        initial = None
+        try:
+            initial = read_whole_number(form.get("stok_awal") or "0", maximum=MAX_MOVE)
+        except NumberInputError as error:
+            errors["stok_awal"] = error.message
         values.code, values.inci_name, values.unit = code, inci, unit
         values.initial = initial or 0
     if errors:

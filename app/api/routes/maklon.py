@@ -745,7 +745,9 @@ def _payment_out(payment, kind: str) -> MilestonePaymentOut:
 def maklon_milestone_pay(number: str, kind: str, body: PaymentIn):
     """A new payment by `method` (201), or the milestone's open payment still within its
     time (200), as the web's "Bayar". 409 when the milestone is paid already, its payment
-    is being processed, or the order does not take payments. `kind`: dp, mid or final.
+    is being processed, the order does not take payments, or the milestone is not due yet
+    (DP from signing, mid from raw-material purchase, final from packaging). `kind`: dp,
+    mid or final.
     Send an `Idempotency-Key` to make a retry safe."""
     req = _visible(number)
     if kind not in MilestoneKind.ALL:
