@@ -58,10 +58,30 @@ class LiveBrowser:
         return self._keep(raw_request(self.base_url, path, method="POST", body=body,
                                       headers=self._headers(extra)))
 
+    def post_multipart(self, path: str, fields: dict[str, str],
+                       files: dict[str, tuple[str, bytes, str]]) -> RawResponse:
+        """Post a multipart/form-data form (with the CSRF token): `files` maps a field to
+        (file name, bytes, content type)."""
+        if not self.csrf_token:
+            self.get(path)
+        boundary = "----racik-live-boundary"
+        parts = []
+        for name, value in {"csrf_token": self.csrf_token, **fields}.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'
+                         f"\r\n\r\n{value}\r\n".encode())
+        for name, (filename, data, content_type) in files.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                         f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
+                         .encode() + data + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        extra = {"Content-Type": f"multipart/form-data; boundary={boundary}",
+                 "Origin": self.base_url, "Referer": self.base_url + path}
+        return self._keep(raw_request(self.base_url, path, method="POST", body=body,
+                                      headers=self._headers(extra)))
+
     def log_in(self, email: str, password: str = DEFAULT_PASSWORD) -> RawResponse:
         self.get("/masuk")
         response = self.post("/masuk", {"email": email, "password": password})
-        assert response.status, response.text()[:300]
         assert response.status == 303, response.text()[:500]
         self.csrf_token = ""  # the session changed at login: read a fresh token
         self.get("/")

@@ -37,6 +37,7 @@ from app.maklon.contracts import (
     contract_of,
     contract_sign,
     contract_verify,
+    seal_key_label,
 )
 from app.maklon.labels import MILESTONE_LABELS, STAGE_LABELS
 from app.maklon.milestones import UNLOCKS, milestone_amounts
@@ -171,4 +172,5 @@ def contract_verify_page():
     problems = contract_verify(row, data)
     return render_page("maklon/contract_verify.html", code=code, errors={},
                        result={"valid": not problems, "problems": problems, "row": row,
-                               "number": row.request.number})
+                               "number": row.request.number,
+                               "key": seal_key_label(row.seal_key_id)})
