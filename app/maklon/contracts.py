@@ -64,7 +64,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.accounts.passwords import password_verify
-from app.accounts.totp import totp_enabled, totp_verify
+from app.accounts.totp import second_factor_check, totp_enabled
 from app.audit.services import audit_record
 from app.core.clock import utcnow
 from app.core.company import company_identity
@@ -314,13 +314,17 @@ class SignContext:
 
 
 def credential_check(client: User, secret: str) -> str:
-    """The auth method ("password" or "totp") when `secret` confirms `client`; raises
-    ContractError 422 otherwise (nothing written: a TOTP step is claimed only when right)."""
+    """The auth method ("password", or with two-factor login on "totp" or "recovery") when
+    `secret` confirms `client`; raises ContractError 422 otherwise. With two-factor login a
+    code from the authenticator app or one of the client's recovery codes is accepted, as
+    at login (`second_factor_check`): a recovery code is spent in the signing's
+    transaction, so it works once (a refused signing rolls it back)."""
     if totp_enabled(client):
-        if not totp_verify(client, secret or ""):
-            raise ContractError(_l("Kode autentikator salah atau sudah dipakai."),
-                                status=422, field="secret")
-        return "totp"
+        method = second_factor_check(client, secret or "")
+        if method is None:
+            raise ContractError(_l("Kode autentikator atau kode pemulihan salah atau sudah "
+                                   "dipakai."), status=422, field="secret")
+        return method
     if not secret or not password_verify(client.password_hash, secret):
         raise ContractError(_l("Kata sandi salah."), status=422, field="secret")
     return "password"

@@ -109,6 +109,8 @@ class Stage:
     DONE = "done"
     ALL = (CONCEPT_APPROVED, MATERIAL_PURCHASE, FORMULATION, QC, PACKAGING,
            SHIPPING_SCHEDULED, DONE)
+    # The six stages production goes through; DONE is where it ends, not a seventh stage.
+    STEPS = ALL[:-1]
 
 
 class MaterialOrigin:
