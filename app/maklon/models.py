@@ -336,7 +336,7 @@ class ContractSignature(db.Model):
     pdf_sha256: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(64))
     user_agent: Mapped[str] = mapped_column(String(400))
-    auth_method: Mapped[str] = mapped_column(String(10))  # password | totp
+    auth_method: Mapped[str] = mapped_column(String(10))  # password | totp | recovery
     seal: Mapped[str] = mapped_column(String(200))  # base64 Ed25519 signature
     seal_key_id: Mapped[str] = mapped_column(String(40))
 

@@ -195,7 +195,7 @@ def test_the_production_tab_shows_progress_and_timeline_to_the_company(db, clien
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert 'role="progressbar"' in html and 'aria-valuenow="2"' in html
-    assert 'aria-valuemax="7"' in html and "Tahap 2 dari 7: Pembelian Bahan Baku" in html
+    assert 'aria-valuemax="6"' in html and "Tahap 2 dari 6: Pembelian Bahan Baku" in html
     assert "Budi QC" in html and "PO #12" in html and "WIB" in html
     assert 'hx-trigger="every 10s"' in html
     assert 'data-testid="stage-form"' not in html  # the client does not move stages
