@@ -37,7 +37,6 @@ MAX_MOVE = 1_000_000_000  # base units in one restock or usage
 MAX_UNIT_COST = Decimal("9999999999.9999")  # Numeric(14, 4)
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,29}$")
 _COST = re.compile(r"^(\d{1,10})(?:[.,](\d{1,4}))?$")
-_WHOLE = re.compile(r"^\d{1,13}$")
 
 DIRECTION_RESTOCK = "restock"
 DIRECTION_USAGE = "usage"
@@ -57,12 +56,6 @@ def unit_cost_parse(text: str | None) -> Decimal | None:
     if match is None:
         return None
     return Decimal(f"{match.group(1)}.{match.group(2) or '0'}")
-
-
-def whole_parse(text: str | None) -> int | None:
-    """A whole number >= 0 (thousands dots allowed: `10.000`), else None."""
-    value = (text or "").strip().replace(".", "")
-    return int(value) if _WHOLE.match(value) else None
 
 
 @dataclass

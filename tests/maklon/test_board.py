@@ -243,7 +243,7 @@ def test_the_live_block_answers_304_then_286_once_done(db, client, make_client):
     final = client.get(url, headers={**HTMX, "If-None-Match": first.headers["ETag"]})
     assert final.status_code == 286
     body = final.get_data(as_text=True)
-    assert "Selesai" in body and 'aria-valuenow="7"' in body and "hx-trigger" not in body
+    assert "Produksi selesai" in body and 'aria-valuenow="6"' in body and "hx-trigger" not in body
 
 
 def test_a_request_before_signing_has_no_production_yet(db, client):
