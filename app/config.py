@@ -176,6 +176,9 @@ class Config:
     # The platform's Ed25519 key sealing contract signatures: base64 of the 32-byte private
     # key. Empty: derived from SECRET_KEY (not in production). See app.maklon.contracts.
     CONTRACT_SEAL_KEY = os.environ.get("CONTRACT_SEAL_KEY", "")
+    # The earlier seal keys' public halves (comma-separated base64): they verify the seals
+    # made before a rotation (`flask contracts keys add`).
+    CONTRACT_SEAL_PUBLIC_KEYS = os.environ.get("CONTRACT_SEAL_PUBLIC_KEYS", "")
 
     # Backups (app/reports/backups): archives go to BACKUP_DIR (default instance/backups; a
     # different disk/mount in production), encrypted with BACKUP_KEY (base64 of 32 bytes;

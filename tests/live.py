@@ -100,13 +100,16 @@ class LiveBrowser:
     Every response's body is read to the end (`raw_request`), so a streamed answer that
     breaks midway fails the request, as it would in a browser."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, accept_language: str | None = None) -> None:
         self.base_url = base_url
         self.cookies: dict[str, str] = {}
+        self.accept_language = accept_language
+        self.page_token = ""  # the CSRF token of the last page that had a form
 
     def request(self, path: str, *, method: str = "GET", body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> RawResponse:
-        sent = dict(headers or {})
+        sent = {"Accept-Language": self.accept_language} if self.accept_language else {}
+        sent.update(headers or {})
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         response = raw_request(self.base_url, path, method=method, body=body, headers=sent)
@@ -115,6 +118,9 @@ class LiveBrowser:
                 self.cookies[name] = value
             else:  # an emptied cookie is a deleted one
                 self.cookies.pop(name, None)
+        match = _CSRF_INPUT.search(response.text())
+        if match:
+            self.page_token = html.unescape(match.group(1))
         return response
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> RawResponse:
@@ -135,12 +141,43 @@ class LiveBrowser:
         return self.request(path, method="POST", body=urlencode(fields).encode(), headers={
             "Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
 
+    def post(self, path: str, data: dict[str, str] | None = None, *,
+             headers: dict[str, str] | None = None, csrf_from: str = "/") -> RawResponse:
+        """POST `data` as a form, as the page just read would (its CSRF token, `Origin`
+        and `Referer`); the token is read from `csrf_from` when no page gave one yet."""
+        if not self.page_token:
+            self.get(csrf_from)
+        body = urlencode({"csrf_token": self.page_token, **(data or {})}).encode()
+        return self.request(path, method="POST", body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Origin": self.base_url,
+            "Referer": self.base_url + path, **(headers or {})})
+
+    def post_multipart(self, path: str, fields: dict[str, str],
+                       files: dict[str, tuple[str, bytes, str]]) -> RawResponse:
+        """POST a multipart/form-data form with the CSRF token: `files` maps a field to
+        (file name, bytes, content type)."""
+        if not self.page_token:
+            self.get(path)
+        boundary = "----racik-live-boundary"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'
+                 f"\r\n\r\n{value}\r\n".encode()
+                 for name, value in {"csrf_token": self.page_token, **fields}.items()]
+        for name, (filename, data, content_type) in files.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                         f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
+                         .encode() + data + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self.request(path, method="POST", body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Origin": self.base_url, "Referer": self.base_url + path})
+
     def log_in(self, email: str, password: str = DEFAULT_PASSWORD) -> RawResponse:
         """Log in through the login form; AssertionError unless it redirects (303)."""
         response = self.post_form("/masuk", {"email": email, "password": password})
         if response.status != 303:
             raise AssertionError(f"login of {email} answered {response.status}: "
                                  f"{response.text()[:300]}")
+        self.page_token = ""  # logging in rotates the session: forms need a fresh token
         return response
 
     def set_language(self, language: str) -> RawResponse:

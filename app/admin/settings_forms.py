@@ -14,7 +14,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, FormField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.form import Form
-from wtforms.validators import NumberRange, Optional, StopValidation, ValidationError
+from wtforms.validators import Optional, StopValidation, ValidationError
 
 from app.accounts.forms import NpwpField
 from app.core.forms import RupiahField, WholeNumberField, max_length, required, strip
@@ -102,11 +102,9 @@ class TaxForm(SettingsForm):
 
 
 def _whole_number(label, low: int, high: int, **kwargs: Any) -> WholeNumberField:
-    """A whole number in [low, high], refused with "Antara <low> dan <high>."."""
-    return WholeNumberField(label, render_kw={"inputmode": "numeric"}, validators=[
-        required(), NumberRange(min=low, max=high, message=_l(
-            "Antara %(min)s dan %(max)s.", min=f"{low:,}".replace(",", "."),
-            max=f"{high:,}".replace(",", ".")))], **kwargs)
+    """A required whole number in [low, high] (the field says which bound is crossed)."""
+    return WholeNumberField(label, render_kw={"inputmode": "numeric"},
+                            validators=[required()], minimum=low, maximum=high, **kwargs)
 
 
 class StockForm(SettingsForm):
@@ -119,16 +117,13 @@ class StockForm(SettingsForm):
 class PaymentForm(SettingsForm):
     va_expiry = WholeNumberField(
         _l("Batas waktu bayar VA dan tagihan (menit)"), render_kw={"inputmode": "numeric"},
-        validators=[required(), NumberRange(*VA_EXPIRY_RANGE, message=_l(
-            "Antara %(min)s dan %(max)s menit.", min=VA_EXPIRY_RANGE[0],
-            max="10.080"))],
+        validators=[required()], minimum=VA_EXPIRY_RANGE[0], maximum=VA_EXPIRY_RANGE[1],
         description=_l("5 menit sampai 7 hari (10.080 menit). Berlaku untuk pembayaran baru."))
     ewallet_expiry = WholeNumberField(
         _l("Batas waktu bayar e-wallet dan QRIS (menit)"),
         render_kw={"inputmode": "numeric"},
-        validators=[required(), NumberRange(*EWALLET_EXPIRY_RANGE, message=_l(
-            "Antara %(min)s dan %(max)s menit.", min=EWALLET_EXPIRY_RANGE[0],
-            max="1.440"))],
+        validators=[required()], minimum=EWALLET_EXPIRY_RANGE[0],
+        maximum=EWALLET_EXPIRY_RANGE[1],
         description=_l("1 menit sampai 24 jam (1.440 menit). Berlaku untuk pembayaran baru."))
     gateway = SelectField(
         _l("Gateway pembayaran"),
@@ -152,8 +147,7 @@ class PaymentForm(SettingsForm):
 class CrmForm(SettingsForm):
     reassign_threshold = WholeNumberField(
         _l("Batas tugas aktif sebelum dialihkan"), render_kw={"inputmode": "numeric"},
-        validators=[required(), NumberRange(min=1, max=1000,
-                                            message=_l("Masukkan angka 1 sampai 1000."))],
+        validators=[required()], minimum=1, maximum=1000,
         description=_l("Tugas untuk orang yang sudah memiliki lebih dari jumlah ini dialihkan "
                        "ke rekan dengan posisi yang sama."))
 
@@ -175,9 +169,8 @@ def _maklon_labels():
 
 
 def _rupiah(label, high: int = 1_000_000_000) -> RupiahField:
-    return RupiahField(label, render_kw={"inputmode": "numeric"}, validators=[
-        required(), NumberRange(min=0, max=high, message=_l(
-            "Antara Rp 0 dan Rp %(max)s.", max=f"{high:,}".replace(",", ".")))])
+    return RupiahField(label, render_kw={"inputmode": "numeric"}, validators=[required()],
+                       maximum=high)
 
 
 def _mapping_form(names: tuple[str, ...], labels: dict, make_field) -> type:

@@ -12,21 +12,23 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms.validators import Optional, ValidationError
 
 from app.accounts.forms import NpwpField
 from app.catalog.queries import category_flat
-from app.catalog.services import PRICE_MESSAGE, OptionGroup, VariantChange
+from app.catalog.services import MAX_PRICE, PRICE_MESSAGE, OptionGroup, VariantChange
 from app.core.forms import (
+    NumberInputError,
     RupiahField,
     WholeNumberField,
     max_length,
     parse_int,
-    parse_rupiah,
+    read_rupiah,
+    read_whole_number,
     required,
     strip,
 )
-from app.inventory.services import NEGATIVE_STOCK_MESSAGE
+from app.inventory.services import MAX_STOCK, NEGATIVE_STOCK_MESSAGE
 
 SPEC_LABEL_MAX, SPEC_VALUE_MAX = 60, 200
 GROUP_NAME_MAX, OPTION_VALUE_MAX = 30, 40
@@ -47,13 +49,12 @@ class ProductForm(FlaskForm):
     description = TextAreaField(_l("Deskripsi"), filters=[strip],
                                 validators=[Optional(), max_length(5000)])
     category_id = SelectField(_l("Kategori"), coerce=int, validate_choice=False)
-    price = RupiahField(_l("Harga (Rp)"), validators=[required()],
+    price = RupiahField(_l("Harga (Rp)"), validators=[required()], maximum=MAX_PRICE,
                         description=_l("Harga varian baru; harga tiap varian bisa diubah "
                                        "setelah disimpan."))
     initial_stock = WholeNumberField(
-        _l("Stok awal per varian"), default=0,
-        validators=[Optional(), NumberRange(min=0, max=10_000_000,
-                                            message=NEGATIVE_STOCK_MESSAGE)])
+        _l("Stok awal per varian"), default=0, validators=[Optional()], maximum=MAX_STOCK,
+        negative_message=NEGATIVE_STOCK_MESSAGE)
     sku = StringField(_l("SKU (opsional)"), filters=[strip], validators=[max_length(64)],
                       description=_l("Kosongkan agar dibuat otomatis."))
 
@@ -157,13 +158,17 @@ def variant_changes(form: MultiDict) -> tuple[list[VariantChange], dict[str, lis
         variant_id = parse_int(raw_id)
         if variant_id is None:
             continue
-        price = parse_rupiah(form.get(f"price-{variant_id}"))
-        stock = parse_int(form.get(f"stock-{variant_id}"))
+        price = stock = None
+        try:
+            price = read_rupiah(form.get(f"price-{variant_id}"), maximum=MAX_PRICE)
+        except NumberInputError as error:
+            errors[f"price-{variant_id}"] = [error.message]
+        try:
+            stock = read_whole_number(form.get(f"stock-{variant_id}"), maximum=MAX_STOCK,
+                                      negative_message=NEGATIVE_STOCK_MESSAGE)
+        except NumberInputError as error:
+            errors[f"stock-{variant_id}"] = [error.message]
         expected = parse_int(form.get(f"expected-{variant_id}"))
-        if price is None:
-            errors[f"price-{variant_id}"] = [str(_l("Tulis angka Rupiah tanpa desimal."))]
-        if stock is None:
-            errors[f"stock-{variant_id}"] = [str(_l("Stok harus bilangan bulat."))]
         changes.append(VariantChange(
             variant_id=variant_id, sku=(form.get(f"sku-{variant_id}") or "").strip(),
             price=price or 0, stock=stock if stock is not None else 0,
@@ -189,15 +194,13 @@ class StoreSettingsForm(FlaskForm):
                                 validators=[Optional(), max_length(2000)])
     low_stock_threshold = WholeNumberField(
         _l("Batas stok menipis"),
-        validators=[required(), NumberRange(min=0, max=100_000,
-                                            message=_l("Antara 0 dan 100.000."))],
+        validators=[required()], maximum=100_000,
         description=_l("Varian dengan stok di bawah angka ini ditandai dan Anda dikirimi "
                        "pemberitahuan."),
     )
     shipping_cost = RupiahField(
         _l("Ongkos kirim per pesanan"),
-        validators=[Optional(), NumberRange(min=0, max=10_000_000,
-                                            message=_l("Antara Rp 0 dan Rp 10.000.000."))],
+        validators=[Optional()], maximum=10_000_000,
         description=_l("Tarif tetap yang ditambahkan ke setiap pesanan dari toko Anda. "
                        "Kosongkan atau isi 0 untuk gratis ongkir."),
     )
@@ -225,8 +228,8 @@ class CategoryForm(FlaskForm):
     name_en = StringField(_l("Nama (Inggris)"), filters=[strip],
                           validators=[Optional(), max_length(80)])
     parent_id = SelectField(_l("Induk"), coerce=int, validate_choice=False)
-    position = WholeNumberField(_l("Urutan"), default=0,
-                            validators=[Optional(), NumberRange(min=0, max=10_000)])
+    position = WholeNumberField(_l("Urutan"), default=0, validators=[Optional()],
+                                maximum=10_000)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

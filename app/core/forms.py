@@ -8,6 +8,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length, StopValidation
 
+from app.core.money import format_rupiah
+
 # At most 15 digits (under Rp 1 000 triliun): anything longer is a typo, and must never
 # reach a BIGINT column or parameter (SQLite and PostgreSQL both refuse it).
 _RUPIAH_INPUT = re.compile(r"^(?:rp\.?\s*)?(\d{1,3}(?:\.\d{3}){1,4}|\d{1,15})(?:,00?)?$",
@@ -39,20 +41,108 @@ def parse_int(text: str | None) -> int | None:
     return int(value) if re.fullmatch(r"-?\d{1,12}", value) else None
 
 
+# The largest integer a BIGINT column (PostgreSQL) or SQLite's INTEGER holds: no number
+# typed into a form may ever reach a query beyond it.
+BIGINT_MAX = 2**63 - 1
+_MINUS = "-\u2212"  # a hyphen, or the minus sign some keyboards and spreadsheets type
+_WHOLE_SHAPE = re.compile(rf"^([{_MINUS}])?(\d{{1,3}}(?:\.\d{{3}})+|\d+)$")
+_RUPIAH_SHAPE = re.compile(
+    rf"^([{_MINUS}])?(?:rp\.?)?([{_MINUS}])?(\d{{1,3}}(?:\.\d{{3}})+|\d+)(?:,00?)?$",
+    re.IGNORECASE)
+
+
+class NumberInputError(ValueError):
+    """What is wrong with a typed number (`message`, in the user's language)."""
+
+    def __init__(self, message: object) -> None:
+        super().__init__(str(message))
+        self.message = str(message)
+
+
+def group_thousands(value: int) -> str:
+    """`10000000` -> `10.000.000`, the Indonesian way (as Rupiah amounts are written)."""
+    sign = "-" if value < 0 else ""
+    return sign + f"{abs(value):,}".replace(",", ".")
+
+
+_BEYOND = (BIGINT_MAX + 1) * 10  # what any longer number reads as: above every bound
+
+
+def _typed_integer(negative: bool, digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    value = _BEYOND if len(digits) > 19 else int(digits)  # no int() of a million digits
+    return -value if negative else value
+
+
+def _bounded(value: int, *, minimum: int, maximum: int, shown, negative_message=None) -> int:
+    if value < minimum:
+        if minimum == 0:
+            raise NumberInputError(negative_message or _l("Tidak boleh negatif."))
+        raise NumberInputError(_l("Minimal %(n)s.", n=shown(minimum)))
+    if value > maximum:
+        raise NumberInputError(_l("Terlalu besar: maksimal %(max)s.", max=shown(maximum)))
+    return value
+
+
+def read_integer(text: str | None) -> int:
+    """The integer a person typed (thousands dots allowed: `1.000`), of any size (beyond
+    64 bits it reads as a number just too large for every bound), for a service that
+    checks its own bounds; NumberInputError when it is not a whole number at all."""
+    match = _WHOLE_SHAPE.match((text or "").strip().replace(" ", ""))
+    if match is None:
+        raise NumberInputError(WholeNumberField.invalid_message)
+    return _typed_integer(bool(match.group(1)), match.group(2).replace(".", ""))
+
+
+def read_whole_number(text: str | None, *, minimum: int = 0, maximum: int,
+                      negative_message: object = None) -> int:
+    """A whole number typed by a person (thousands dots allowed: `1.000`) within
+    [minimum, maximum]; NumberInputError says which of "not a number", "negative" /
+    "below the minimum" or "too large" it is."""
+    return _bounded(read_integer(text), minimum=minimum, maximum=min(maximum, BIGINT_MAX),
+                    shown=group_thousands, negative_message=negative_message)
+
+
+def read_rupiah(text: str | None, *, minimum: int = 0, maximum: int,
+                negative_message: object = None) -> int:
+    """Whole Rupiah as people type it (`150000`, `150.000`, `Rp 150.000`, `150.000,00`)
+    within [minimum, maximum]; NumberInputError as `read_whole_number`."""
+    match = _RUPIAH_SHAPE.match((text or "").strip().replace(" ", ""))
+    if match is None or (match.group(1) and match.group(2)):
+        raise NumberInputError(RupiahField.invalid_message)
+    negative = bool(match.group(1) or match.group(2))
+    value = _typed_integer(negative, match.group(3).replace(".", ""))
+    return _bounded(value, minimum=minimum, maximum=min(maximum, BIGINT_MAX),
+                    shown=format_rupiah, negative_message=negative_message)
+
+
 class _ParsedTextField(StringField):
-    """A number typed as text: `data` is what `parse` makes of it (None when empty); the
-    box keeps what the user typed, and an unreadable value stops validation with
-    `invalid_message` (in the user's language, unlike WTForms' own number fields)."""
+    """A number typed as text within [minimum, maximum]: `data` is the number (None when
+    empty or refused); the box keeps what the user typed, and a refused value stops
+    validation with what is wrong with it (not a number, negative or below the minimum,
+    too large), in the user's language, unlike WTForms' own number fields."""
 
     invalid_message: object = ""
 
-    @staticmethod
-    def parse(text: str) -> int | None:
+    def __init__(self, label=None, validators=None, *, minimum: int = 0,
+                 maximum: int = BIGINT_MAX, negative_message: object = None,
+                 **kwargs) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+        self.negative_message = negative_message
+        self.problem: str | None = None
+
+    def read(self, text: str) -> int:
         raise NotImplementedError
 
     def process_formdata(self, valuelist: list[str]) -> None:
         raw = valuelist[0] if valuelist else ""
-        self.data = self.parse(raw) if raw.strip() else None
+        self.data, self.problem = None, None
+        if raw.strip():
+            try:
+                self.data = self.read(raw)
+            except NumberInputError as error:
+                self.problem = error.message
 
     def _value(self) -> str:
         if self.raw_data:
@@ -60,19 +150,25 @@ class _ParsedTextField(StringField):
         return str(self.data) if self.data is not None else ""
 
     def pre_validate(self, form) -> None:
-        if self.raw_data and self.raw_data[0].strip() and self.data is None:
-            raise StopValidation(self.invalid_message)
+        if self.problem is not None:
+            raise StopValidation(self.problem)
 
 
 class RupiahField(_ParsedTextField):
     """A price in whole Rupiah: `150000`, `150.000` and `Rp 150.000` all work."""
 
     invalid_message = _l("Tulis angka Rupiah tanpa desimal, misalnya 150000.")
-    parse = staticmethod(parse_rupiah)
+
+    def read(self, text: str) -> int:
+        return read_rupiah(text, minimum=self.minimum, maximum=self.maximum,
+                           negative_message=self.negative_message)
 
 
 class WholeNumberField(_ParsedTextField):
     """An integer (thousands dots allowed: `1.000`)."""
 
     invalid_message = _l("Tulis bilangan bulat, misalnya 25.")
-    parse = staticmethod(lambda text: parse_int(text.replace(".", "")))
+
+    def read(self, text: str) -> int:
+        return read_whole_number(text, minimum=self.minimum, maximum=self.maximum,
+                                 negative_message=self.negative_message)

@@ -10,7 +10,6 @@ from wtforms import (
     DateTimeLocalField,
     EmailField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectField,
     StringField,
@@ -22,7 +21,6 @@ from wtforms.validators import (
     URL,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
@@ -30,6 +28,7 @@ from wtforms.validators import (
 
 from app.accounts.forms import PHONE_PATTERN, EmailAddress
 from app.accounts.models import StaffPosition
+from app.core.forms import RupiahField, WholeNumberField
 from app.crm.models import ActivityKind, LeadSource, TaskPriority
 
 SOURCE_LABELS = {
@@ -143,10 +142,8 @@ class LeadForm(FlaskForm):
     contact_email = EmailField(_l("Email kontak"), filters=[_strip],
                                validators=[Optional(), _max(320), EmailAddress()])
     contact_phone = TelField(_l("Telepon kontak"), filters=[_strip], validators=_phone())
-    estimated_value = IntegerField(
-        _l("Perkiraan nilai (Rp)"), default=0,
-        validators=[Optional(), NumberRange(min=0, max=10**13,
-                                            message=_l("Masukkan angka 0 atau lebih."))])
+    estimated_value = RupiahField(_l("Perkiraan nilai (Rp)"), default=0,
+                                  validators=[Optional()], maximum=10**13)
     source = SelectField(_l("Sumber"),
                          choices=[SelectChoice(k, v) for k, v in SOURCE_LABELS.items()],
                          default=LeadSource.OTHER, validate_choice=False,
@@ -209,10 +206,9 @@ class ContactEmailForm(FlaskForm):
 
 
 class SettingsForm(FlaskForm):
-    threshold = IntegerField(
-        _l("Batas tugas aktif sebelum dialihkan"), default=10,
-        validators=[InputRequired(message=_l("Masukkan angka 1 sampai 1000.")),
-                    NumberRange(min=1, max=1000, message=_l("Masukkan angka 1 sampai 1000."))],
+    threshold = WholeNumberField(
+        _l("Batas tugas aktif sebelum dialihkan"), default=10, minimum=1, maximum=1000,
+        validators=[InputRequired(message=_l("Masukkan angka 1 sampai 1000."))],
         description=_l("Tugas untuk orang yang sudah memiliki lebih dari jumlah ini dialihkan "
                        "ke rekan dengan posisi yang sama."))
     webhook_url = StringField(_l("URL webhook"), filters=[_strip], validators=[

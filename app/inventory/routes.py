@@ -23,13 +23,20 @@ from flask_login import current_user
 from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.catalog.models import Variant
-from app.core.forms import parse_int
+from app.core.forms import NumberInputError, parse_int, read_whole_number
 from app.core.http import is_htmx, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
 from app.inventory.models import StockReason
 from app.inventory.queries import inventory_page, owned_variant, variant_movements
-from app.inventory.services import StockConflict, StockError, stock_change, stock_set
+from app.inventory.services import (
+    MAX_STOCK,
+    NEGATIVE_STOCK_MESSAGE,
+    StockConflict,
+    StockError,
+    stock_change,
+    stock_set,
+)
 
 bp = Blueprint("inventory", __name__)
 
@@ -129,11 +136,13 @@ def edit(variant_id: int):
 def stock_update(variant_id: int):
     shop, variant = _my_variant(variant_id)
     typed = (request.form.get("stok") or "").strip()
-    new_stock = parse_int(typed.replace(".", ""))
     expected = parse_int(request.form.get("semula"))
     try:
-        if new_stock is None:
-            raise StockError(_("Tulis stok sebagai bilangan bulat, misalnya 25."))
+        try:
+            new_stock = read_whole_number(typed, maximum=MAX_STOCK,
+                                          negative_message=NEGATIVE_STOCK_MESSAGE)
+        except NumberInputError as error:
+            raise StockError(error.message) from None
         stock_set(variant=variant, new_stock=new_stock, expected=expected, actor=current_user,
                   reason=StockReason.ADJUSTMENT, reference=_("ubah di inventaris"))
         db.session.commit()

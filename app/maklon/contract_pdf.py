@@ -22,6 +22,7 @@ from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 from app.core.money import format_rupiah
 from app.core.pdf import FONT, pdf_fonts
 from app.core.templating import wib_datetime
+from app.maklon.labels import SIGN_METHOD_LABELS
 from app.payments.invoice_pdf import (
     _BASE,
     _HEAD,
@@ -141,7 +142,7 @@ def contract_pdf(doc: ContractDocument) -> bytes:
              _p(f"{signed.signer_name} <{signed.signer_email}>")],
             [_p(_("Waktu"), _SMALL), _p(wib_datetime(signed.signed_at, "long"))],
             [_p(_("Konfirmasi dengan"), _SMALL),
-             _p(_("kode autentikator") if signed.auth_method == "totp" else _("kata sandi"))],
+             _p(str(SIGN_METHOD_LABELS.get(signed.auth_method, signed.auth_method)))],
             [_p(_("Tanda tangan (SHA-256)"), _SMALL), _p(signed.signature, _SMALL)],
             [_p(_("Kode verifikasi"), _SMALL), _p(signed.verification_code, _HEAD)],
         ]

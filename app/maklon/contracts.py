@@ -20,10 +20,15 @@ Signing (`contract_sign`), in the request's one transaction:
 The unique `request_id`/`quote_id` of `contract_signatures` and the conditional status
 UPDATE make a double submit (or two tabs) sign once; the loser gets a 409.
 
-The seal key: config CONTRACT_SEAL_KEY (base64 of the 32-byte Ed25519 private key; make one
-with `flask contracts new-seal-key`), else derived from SECRET_KEY with HKDF (development
-only: production refuses to start without it). Its id is the first 16 hex characters of
-the SHA-256 of the raw public key, stored beside each seal.
+The seal keys are a ring: config CONTRACT_SEAL_KEY (base64 of the 32-byte Ed25519 private
+key) is the current key, which seals new signatures; CONTRACT_SEAL_PUBLIC_KEYS (comma-
+separated base64 of 32-byte raw public keys) are the earlier keys, which only verify the
+seals made under them (their private halves are no longer needed). `flask contracts keys
+add` makes a new current key and prints both settings (the old current key's public half
+moved into the ring). Without CONTRACT_SEAL_KEY the key is derived from SECRET_KEY with
+HKDF (development only: production refuses to start without it). A key's id is the first
+16 hex characters of the SHA-256 of its raw public key, stored beside (and sealed with)
+each seal, so verification picks the key that made it.
 
 `contract_verify(row, pdf_bytes)` lists what does not match (empty: valid): the PDF's
 SHA-256, the spec signature recomputed, the signing time, and the seal over the stored row.
@@ -59,7 +64,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.accounts.passwords import password_verify
-from app.accounts.totp import totp_enabled, totp_verify
+from app.accounts.totp import second_factor_check, totp_enabled
 from app.audit.services import audit_record
 from app.core.clock import utcnow
 from app.core.company import company_identity
@@ -127,6 +132,45 @@ def seal_key_id(key: Ed25519PublicKey | None = None) -> str:
     return hashlib.sha256(public_key_raw(key)).hexdigest()[:16]
 
 
+def _public_key_parse(encoded: str) -> Ed25519PublicKey:
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise RuntimeError("CONTRACT_SEAL_PUBLIC_KEYS: an entry is not base64") from error
+    if len(raw) != 32:
+        raise RuntimeError("CONTRACT_SEAL_PUBLIC_KEYS: each entry must be 32 bytes (base64)")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def seal_key_ring() -> dict[str, Ed25519PublicKey]:
+    """{key id: public key}: the current key first, then the earlier keys of
+    CONTRACT_SEAL_PUBLIC_KEYS (which only verify)."""
+    current = seal_private_key().public_key()
+    ring = {seal_key_id(current): current}
+    configured = current_app.config.get("CONTRACT_SEAL_PUBLIC_KEYS") or ""
+    for part in (p.strip() for p in configured.split(",")):
+        if part:
+            key = _public_key_parse(part)
+            ring.setdefault(seal_key_id(key), key)
+    return ring
+
+
+def seal_key_label(key_id: str) -> str:
+    """How the verify page names a seal's key: its id and whether it is the current key,
+    an earlier key of the ring, or one we do not know."""
+    ring = list(seal_key_ring())
+    if key_id == ring[0]:
+        return str(_l("%(id)s (kunci saat ini)", id=key_id))
+    if key_id in ring:
+        return str(_l("%(id)s (kunci sebelumnya)", id=key_id))
+    return str(_l("%(id)s (tidak dikenal)", id=key_id))
+
+
+def public_key_text(key: Ed25519PublicKey) -> str:
+    """A public key as CONTRACT_SEAL_PUBLIC_KEYS lists it (base64 of the 32 raw bytes)."""
+    return base64.b64encode(public_key_raw(key)).decode()
+
+
 def seal_key_new() -> str:
     """A new private key for CONTRACT_SEAL_KEY (base64 of 32 bytes)."""
     key = Ed25519PrivateKey.generate()
@@ -143,12 +187,43 @@ def contracts_cli() -> None:
 @contracts_cli.command("new-seal-key")
 @with_appcontext
 def new_seal_key_command() -> None:
-    """Print a new CONTRACT_SEAL_KEY (keep it secret; keep the old one to verify old seals)."""
+    """Print a new CONTRACT_SEAL_KEY (keep it secret). To replace a key in use, run
+    `flask contracts keys add` instead: it keeps the old public key for verification."""
     key = seal_key_new()
     raw = base64.b64decode(key)
     public = Ed25519PrivateKey.from_private_bytes(raw).public_key()
     click.echo(f"CONTRACT_SEAL_KEY={key}")
     click.echo(f"key id: {seal_key_id(public)}")
+
+
+@contracts_cli.group("keys")
+def contract_keys_cli() -> None:
+    """The seal key ring (current key signs, earlier public keys verify)."""
+
+
+@contract_keys_cli.command("list")
+@with_appcontext
+def contract_keys_list_command() -> None:
+    """The key ids of the ring, the current one first."""
+    for position, key_id in enumerate(seal_key_ring()):
+        click.echo(f"{key_id}  {'current (signs)' if position == 0 else 'verifies only'}")
+
+
+@contract_keys_cli.command("add")
+@with_appcontext
+def contract_keys_add_command() -> None:
+    """Make a new current seal key and print the two settings to put in the environment:
+    the new CONTRACT_SEAL_KEY, and CONTRACT_SEAL_PUBLIC_KEYS with the public half of every
+    key in the ring now (so contracts sealed so far still verify). Changes nothing by
+    itself: set both, restart, and the new key seals from then on."""
+    key = seal_key_new()
+    public = Ed25519PrivateKey.from_private_bytes(base64.b64decode(key)).public_key()
+    earlier = [public_key_text(existing) for existing in seal_key_ring().values()]
+    click.echo("# Put these in the environment (replace both), then restart the app:")
+    click.echo(f"CONTRACT_SEAL_KEY={key}")
+    click.echo(f"CONTRACT_SEAL_PUBLIC_KEYS={','.join(earlier)}")
+    click.echo(f"# new key id: {seal_key_id(public)}; earlier key ids (verify only): "
+               f"{', '.join(seal_key_ring())}")
 
 
 # Signature and evidence ------------------------------------------------------------------
@@ -239,13 +314,17 @@ class SignContext:
 
 
 def credential_check(client: User, secret: str) -> str:
-    """The auth method ("password" or "totp") when `secret` confirms `client`; raises
-    ContractError 422 otherwise (nothing written: a TOTP step is claimed only when right)."""
+    """The auth method ("password", or with two-factor login on "totp" or "recovery") when
+    `secret` confirms `client`; raises ContractError 422 otherwise. With two-factor login a
+    code from the authenticator app or one of the client's recovery codes is accepted, as
+    at login (`second_factor_check`): a recovery code is spent in the signing's
+    transaction, so it works once (a refused signing rolls it back)."""
     if totp_enabled(client):
-        if not totp_verify(client, secret or ""):
-            raise ContractError(_l("Kode autentikator salah atau sudah dipakai."),
-                                status=422, field="secret")
-        return "totp"
+        method = second_factor_check(client, secret or "")
+        if method is None:
+            raise ContractError(_l("Kode autentikator atau kode pemulihan salah atau sudah "
+                                   "dipakai."), status=422, field="secret")
+        return method
     if not secret or not password_verify(client.password_hash, secret):
         raise ContractError(_l("Kata sandi salah."), status=422, field="secret")
     return "password"
@@ -369,8 +448,8 @@ def contract_verify(row: ContractSignature, pdf_bytes: bytes | None) -> list[str
     if recorded is None or row.signed_at is None or recorded != row.signed_at:
         problems.append(str(_l("Waktu penandatanganan tidak cocok dengan catatan.")))
     quote = db.session.get(Quote, row.quote_id)
-    key = seal_private_key().public_key()
-    if row.seal_key_id != seal_key_id(key):
+    key = seal_key_ring().get(row.seal_key_id)
+    if key is None:
         problems.append(str(_l("Segel dibuat dengan kunci yang tidak dikenal.")))
     else:
         try:

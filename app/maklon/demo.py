@@ -116,7 +116,7 @@ def _demo_orders(*, client: User, formula: Formula) -> None:
     from app.maklon.otdr import otdr_compute
     from app.maklon.quotes import DEFAULT_SPLIT, QuoteTerms, quote_approve, quote_create
     from app.maklon.requests import request_save, request_submit
-    from app.maklon.stages import QcResult, stage_advance
+    from app.maklon.stages import GATES, QcResult, stage_advance
 
     if db.session.scalars(select(MaklonRequest.id).where(
             MaklonRequest.company_id == client.company_id)).first() is not None:
@@ -157,9 +157,7 @@ def _demo_orders(*, client: User, formula: Formula) -> None:
                       context=SignContext(ip="127.0.0.1", user_agent="Racik demo"))
         paid = ((MilestoneKind.DP, MilestoneKind.MID) if fate == "production"
                 else MilestoneKind.ALL)
-        for milestone in request.milestones:
-            if milestone.kind in paid:
-                _demo_pay(milestone, client)
+        milestones = {milestone.kind: milestone for milestone in request.milestones}
         steps = [(Stage.MATERIAL_PURCHASE, "PO bahan baku dikirim ke pemasok.", ""),
                  (Stage.FORMULATION, "Batch dicampur di tangki 500 L.", "")]
         if fate == "completed":
@@ -169,6 +167,8 @@ def _demo_orders(*, client: User, formula: Formula) -> None:
                       (Stage.SHIPPING_SCHEDULED, "Dijemput kurir Jumat pagi.", ""),
                       (Stage.DONE, "Diterima gudang klien.", "")]
         for to, note, qc in steps:
+            if GATES.get(to) in paid:  # each milestone is paid when it falls due
+                _demo_pay(milestones[GATES[to]], client)
             stage_advance(request=request, to=to, actor=staff, note=note, qc_result=qc)
     otdr_compute()
     db.session.flush()

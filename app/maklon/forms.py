@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional, StopValidation, ValidationError
+from wtforms.validators import Optional, StopValidation, ValidationError
 
 from app.accounts.forms import NpwpField
 from app.core.forms import WholeNumberField, max_length, strip
@@ -65,10 +65,8 @@ class DateTextField(StringField):
 
 
 def _whole(label, maximum: int, **kwargs) -> WholeNumberField:
-    return WholeNumberField(label, validators=[Optional(), NumberRange(
-        min=1, max=maximum, message=_l("Isi angka antara 1 dan %(max)s.",
-                                       max=f"{maximum:,}".replace(",", ".")))],
-        render_kw={"inputmode": "numeric"}, **kwargs)
+    return WholeNumberField(label, validators=[Optional()], minimum=1, maximum=maximum,
+                            render_kw={"inputmode": "numeric"}, **kwargs)
 
 
 def _choice_in(allowed: tuple[str, ...], message) -> Any:

@@ -84,6 +84,9 @@ STAGE_LABELS = {
     Stage.DONE: _l("Selesai"),
 }
 QC_LABELS = {"pass": _l("Lulus"), "fail": _l("Gagal")}
+# How the client confirmed the contract (ContractSignature.auth_method).
+SIGN_METHOD_LABELS = {"password": _l("kata sandi"), "totp": _l("kode autentikator"),
+                      "recovery": _l("kode pemulihan")}
 
 QUOTE_STATUS_LABELS = {
     QuoteStatus.PENDING_APPROVAL: _l("Menunggu persetujuan admin"),

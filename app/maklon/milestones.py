@@ -35,6 +35,7 @@ from app.core.money import format_rupiah
 from app.core.notices import N_, notice_kind, notice_send
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
+from app.maklon.labels import STAGE_LABELS
 from app.maklon.models import (
     MaklonRequest,
     MilestoneKind,
@@ -61,6 +62,22 @@ MILESTONE_REFUNDED_NOTICE = "milestone_refunded"
 notice_kind(MILESTONE_REFUNDED_NOTICE,
             N_("Dana %(amount)s untuk %(kind)s pesanan %(number)s dikembalikan lewat gateway "
                "pembayaran; termin ini belum lunas lagi."))
+
+
+def milestone_due_stage(milestone: MilestonePayment) -> str:
+    """The production stage from which `milestone` is due: the one just before the stage
+    it unlocks (DP at concept approval, i.e. right after signing; the mid payment once raw
+    materials are being bought; the final payment at packaging)."""
+    return Stage.ALL[max(Stage.ALL.index(milestone.unlocks_stage) - 1, 0)]
+
+
+def milestone_is_due(milestone: MilestonePayment, request: MaklonRequest) -> bool:
+    """Whether the client may pay `milestone` now: the order is signed and production has
+    reached the milestone's due stage (an earlier milestone's gate keeps a later one from
+    coming due before the earlier one is paid)."""
+    if request.status != RequestStatus.SIGNED or request.stage not in Stage.ALL:
+        return False
+    return Stage.ALL.index(request.stage) >= Stage.ALL.index(milestone_due_stage(milestone))
 
 
 class MilestoneError(Exception):
@@ -125,8 +142,8 @@ def milestone_payment_start(*, milestone: MilestonePayment, payer: User,
                             method: str) -> tuple[Payment, bool]:
     """The payment for `milestone`: the pending one still open (created False), else a new
     PENDING payment by `method` (created True; the caller commits, then charges it with
-    `payment_charge`). Raises MilestoneError: unknown method (422), paid already or the
-    order not signed (409). Flushes."""
+    `payment_charge`). Raises MilestoneError: unknown method (422), paid already, the
+    order not signed or the milestone not due yet (`milestone_is_due`) (409). Flushes."""
     if method not in METHODS:
         raise MilestoneError(_l("Pilih metode pembayaran."), status=422, field="method")
     # One client at a time per milestone (PostgreSQL row lock; SQLite writers queue).
@@ -138,6 +155,10 @@ def milestone_payment_start(*, milestone: MilestonePayment, payer: User,
     request = db.session.get(MaklonRequest, milestone.request_id)
     if request.status != RequestStatus.SIGNED:
         raise MilestoneError(_l("Pesanan ini tidak menerima pembayaran."))
+    if not milestone_is_due(milestone, request):
+        raise MilestoneError(_l(
+            "Termin ini belum jatuh tempo: dapat dibayar saat produksi mencapai tahap "
+            "%(stage)s.", stage=STAGE_LABELS[milestone_due_stage(milestone)]))
     existing = open_payment(milestone.id)
     if existing is not None:
         return existing, False

@@ -109,6 +109,8 @@ class Stage:
     DONE = "done"
     ALL = (CONCEPT_APPROVED, MATERIAL_PURCHASE, FORMULATION, QC, PACKAGING,
            SHIPPING_SCHEDULED, DONE)
+    # The six stages production goes through; DONE is where it ends, not a seventh stage.
+    STEPS = ALL[:-1]
 
 
 class MaterialOrigin:
@@ -334,7 +336,7 @@ class ContractSignature(db.Model):
     pdf_sha256: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(64))
     user_agent: Mapped[str] = mapped_column(String(400))
-    auth_method: Mapped[str] = mapped_column(String(10))  # password | totp
+    auth_method: Mapped[str] = mapped_column(String(10))  # password | totp | recovery
     seal: Mapped[str] = mapped_column(String(200))  # base64 Ed25519 signature
     seal_key_id: Mapped[str] = mapped_column(String(40))
 

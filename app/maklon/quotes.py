@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -32,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import to_wib, utcnow
+from app.core.forms import NumberInputError, read_rupiah, read_whole_number
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.notices import N_, notice_kind, notice_send
@@ -117,10 +117,13 @@ def split_parse(form: Any) -> tuple[dict[str, int] | None, dict[str, str]]:
     errors: dict[str, str] = {}
     for kind in MilestoneKind.ALL:
         text = str(form.get(f"split_{kind}", "") or "").strip()
-        if not re.fullmatch(r"\d{1,3}", text) or int(text) <= 0:
+        if not text:
             errors[f"split_{kind}"] = str(_l("Tulis persen bulat lebih dari 0, misalnya 30."))
             continue
-        split[kind] = int(text)
+        try:
+            split[kind] = read_whole_number(text, minimum=1, maximum=100)
+        except NumberInputError as error:
+            errors[f"split_{kind}"] = error.message
     if not errors and sum(split.values()) != 100:
         errors["split"] = str(_l("Jumlah ketiga termin harus tepat 100%% (sekarang %(n)s%%).",
                                  n=sum(split.values())))
@@ -144,12 +147,12 @@ def terms_parse(form: Any, *, today: date | None = None) -> QuoteTerms:
     elif delivery is not None and valid_until > delivery:
         errors["valid_until"] = _l("Penawaran harus berakhir sebelum tanggal pengiriman.")
     quantity = None
-    text = str(form.get("quantity", "") or "").strip().replace(".", "")
+    text = str(form.get("quantity", "") or "").strip()
     if text:
-        if not re.fullmatch(r"\d{1,9}", text) or not 0 < int(text) <= QUANTITY_MAX:
-            errors["quantity"] = _l("Tulis jumlah unit berupa bilangan bulat lebih dari 0.")
-        else:
-            quantity = int(text)
+        try:
+            quantity = read_whole_number(text, minimum=1, maximum=QUANTITY_MAX)
+        except NumberInputError as error:
+            errors["quantity"] = error.message
     pcts: dict[str, Decimal | None] = {}
     for name in ("margin_pct", "discount_pct"):
         text = str(form.get(name, "") or "").strip()
@@ -357,19 +360,17 @@ def message_parse(form: Any) -> dict[str, Any]:
                               "counter_quantity": None, "counter_date": None}
     text = str(form.get("counter_unit_price", "") or "").strip()
     if text:
-        from app.core.forms import parse_rupiah
-
-        amount = parse_rupiah(text)
-        if amount is None or not 0 < amount <= PRICE_MAX:
-            errors["counter_unit_price"] = _l(
-                "Tulis angka Rupiah tanpa desimal, misalnya 15000.")
-        values["counter_unit_price"] = amount
-    text = str(form.get("counter_quantity", "") or "").strip().replace(".", "")
+        try:
+            values["counter_unit_price"] = read_rupiah(text, minimum=1, maximum=PRICE_MAX)
+        except NumberInputError as error:
+            errors["counter_unit_price"] = error.message
+    text = str(form.get("counter_quantity", "") or "").strip()
     if text:
-        if not re.fullmatch(r"\d{1,9}", text) or not 0 < int(text) <= QUANTITY_MAX:
-            errors["counter_quantity"] = _l("Tulis jumlah unit berupa bilangan bulat.")
-        else:
-            values["counter_quantity"] = int(text)
+        try:
+            values["counter_quantity"] = read_whole_number(text, minimum=1,
+                                                           maximum=QUANTITY_MAX)
+        except NumberInputError as error:
+            errors["counter_quantity"] = error.message
     text = str(form.get("counter_date", "") or "").strip()
     if text:
         values["counter_date"] = _parse_date(text)

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from app.audit.services import audit_changes, audit_record
+from app.core.forms import NumberInputError, read_whole_number
 from app.core.pagination import Page
 from app.extensions import db
 from app.inventory.models import StockMovement, StockReason
@@ -36,7 +37,6 @@ MAX_MOVE = 1_000_000_000  # base units in one restock or usage
 MAX_UNIT_COST = Decimal("9999999999.9999")  # Numeric(14, 4)
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,29}$")
 _COST = re.compile(r"^(\d{1,10})(?:[.,](\d{1,4}))?$")
-_WHOLE = re.compile(r"^\d{1,13}$")
 
 DIRECTION_RESTOCK = "restock"
 DIRECTION_USAGE = "usage"
@@ -56,12 +56,6 @@ def unit_cost_parse(text: str | None) -> Decimal | None:
     if match is None:
         return None
     return Decimal(f"{match.group(1)}.{match.group(2) or '0'}")
-
-
-def whole_parse(text: str | None) -> int | None:
-    """A whole number >= 0 (thousands dots allowed: `10.000`), else None."""
-    value = (text or "").strip().replace(".", "")
-    return int(value) if _WHOLE.match(value) else None
 
 
 @dataclass
@@ -87,9 +81,11 @@ def material_values_parse(form: dict[str, str], *, creating: bool) -> MaterialVa
     origin = form.get("asal") or ""
     if origin not in MaterialOrigin.ALL:
         errors["asal"] = _("Pilih impor atau lokal.")
-    reorder = whole_parse(form.get("batas"))
-    if reorder is None or reorder > MAX_ON_HAND:
-        errors["batas"] = _("Tulis bilangan bulat 0 atau lebih, misalnya 5000.")
+    reorder = None
+    try:
+        reorder = read_whole_number(form.get("batas"), maximum=MAX_ON_HAND)
+    except NumberInputError as error:
+        errors["batas"] = error.message
     cost = unit_cost_parse(form.get("harga"))
     if cost is None or cost > MAX_UNIT_COST:
         errors["harga"] = _("Tulis harga per satuan dalam Rupiah, paling banyak 4 desimal, "
@@ -109,9 +105,11 @@ def material_values_parse(form: dict[str, str], *, creating: bool) -> MaterialVa
         unit = form.get("satuan") or ""
         if unit not in UNITS:
             errors["satuan"] = _("Pilih satuan g, ml atau pcs.")
-        initial = whole_parse(form.get("stok_awal") or "0")
-        if initial is None or initial > MAX_MOVE:
-            errors["stok_awal"] = _("Tulis bilangan bulat 0 atau lebih.")
+        initial = None
+        try:
+            initial = read_whole_number(form.get("stok_awal") or "0", maximum=MAX_MOVE)
+        except NumberInputError as error:
+            errors["stok_awal"] = error.message
         values.code, values.inci_name, values.unit = code, inci, unit
         values.initial = initial or 0
     if errors:

@@ -93,8 +93,31 @@ GATES = {
 
 
 def stage_position(stage: str | None) -> int:
-    """1..7 for the progress bar (0 before production)."""
-    return Stage.ALL.index(stage) + 1 if stage in Stage.ALL else 0
+    """1..6: the production stage's place among `Stage.STEPS`; 6 once done (every stage
+    passed); 0 before production."""
+    if stage == Stage.DONE:
+        return len(Stage.STEPS)
+    return Stage.STEPS.index(stage) + 1 if stage in Stage.STEPS else 0
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    """Where an order is in production, as the progress bar, the API and the emails say
+    it: stage `position` of `total` (six), or `done` (all six passed)."""
+
+    stage: str | None
+    position: int
+    total: int
+    done: bool
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.done else self.position * 100 // self.total
+
+
+def stage_progress(stage: str | None) -> StageProgress:
+    return StageProgress(stage=stage, position=stage_position(stage), total=len(Stage.STEPS),
+                         done=stage == Stage.DONE)
 
 
 class StageError(Exception):
@@ -295,7 +318,7 @@ def _tell_clients(request: MaklonRequest, row: ProductionStage) -> None:
                    name=user.name, order=request, stage=row.stage,
                    stage_label=STAGE_LABELS[row.stage], note=row.note,
                    qc_result=row.qc_result, qc_label=QC_LABELS.get(row.qc_result, ""),
-                   position=stage_position(row.stage), total=len(Stage.ALL), link=link)
+                   position=stage_position(row.stage), total=len(Stage.STEPS), link=link)
 
 
 def days_left(request: MaklonRequest, today: date | None = None) -> int | None:

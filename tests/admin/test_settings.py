@@ -597,7 +597,7 @@ def test_htmx_swaps_the_section_in_place(db, client):
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "<html" not in html and 'id="pengaturan-stok"' in html
-    assert _errors_at(html, "low_stock_default") == ["Antara 0 dan 100.000."]
+    assert _errors_at(html, "low_stock_default") == ["Tidak boleh negatif."]
     assert _input_value(html, "low_stock_default") == "-3"  # what was typed stays
     assert _values(db) == {"inventory.low_stock_default": 25}
 

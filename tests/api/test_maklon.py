@@ -483,7 +483,7 @@ def test_the_production_timeline(db, api):
     pay_milestone(req, "mid")
     body = api(owner).get(f"{BASE}/requests/{req.number}/stages").get_json()
     assert body["stage"] == "concept_approved" and body["stage_label"] == "Konsep Disetujui"
-    assert (body["position"], body["positions"], body["progress_percent"]) == (1, 7, 14)
+    assert (body["position"], body["positions"], body["progress_percent"]) == (1, 6, 16)
     stage = body["stages"][0]
     assert stage["stage"] == "concept_approved" and stage["staff_name"] == ""
     assert stage["note"] == "Kontrak ditandatangani" and stage["photo_url"] is None

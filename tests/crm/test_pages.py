@@ -214,7 +214,7 @@ def test_lead_edit_keeps_the_stage_and_saves_the_fields(client, db, login_as):
         "title": "Baru", "company_id": str(company.id), "source": "exhibition",
         "estimated_value": "-1", "owner_id": ""})
     assert negative.status_code == 422
-    assert "Masukkan angka 0 atau lebih." in negative.get_data(as_text=True)
+    assert "Tidak boleh negatif." in negative.get_data(as_text=True)
 
 
 def test_crm_pages_render_in_english(client, db, login_as):

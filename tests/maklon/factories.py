@@ -205,3 +205,21 @@ def pay_milestone_sandbox(milestone, *, payer: User | None = None, method: str =
     sandbox_simulate(reference=payment.reference, action="pay", twice=twice)
     db.session.commit()
     return payment
+
+
+def reach_stage(request: MaklonRequest, stage: str, *, staff: User | None = None) -> None:
+    """Move a signed order forward to `stage` as production does: each gating milestone
+    marked paid on the way (`pay_milestone`) and each step taken by a staff member through
+    `stage_advance`. Flushes."""
+    from app.maklon.models import MilestoneStatus
+    from app.maklon.stages import GATES, NEXT_STAGE, QcResult, milestone_for, stage_advance
+
+    staff = staff or make_user(roles=("staff",))
+    while request.stage != stage:
+        to = NEXT_STAGE[request.stage]
+        gate = GATES.get(to)
+        if gate and milestone_for(request, gate).status != MilestoneStatus.PAID:
+            pay_milestone(request, gate)
+        stage_advance(request=request, to=to, actor=staff,
+                      qc_result=QcResult.PASS if to == "packaging" else "")
+        db.session.refresh(request)

@@ -195,7 +195,7 @@ def test_the_production_tab_shows_progress_and_timeline_to_the_company(db, clien
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert 'role="progressbar"' in html and 'aria-valuenow="2"' in html
-    assert 'aria-valuemax="7"' in html and "Tahap 2 dari 7: Pembelian Bahan Baku" in html
+    assert 'aria-valuemax="6"' in html and "Tahap 2 dari 6: Pembelian Bahan Baku" in html
     assert "Budi QC" in html and "PO #12" in html and "WIB" in html
     assert 'hx-trigger="every 10s"' in html
     assert 'data-testid="stage-form"' not in html  # the client does not move stages
@@ -243,7 +243,7 @@ def test_the_live_block_answers_304_then_286_once_done(db, client, make_client):
     final = client.get(url, headers={**HTMX, "If-None-Match": first.headers["ETag"]})
     assert final.status_code == 286
     body = final.get_data(as_text=True)
-    assert "Selesai" in body and 'aria-valuenow="7"' in body and "hx-trigger" not in body
+    assert "Produksi selesai" in body and 'aria-valuenow="6"' in body and "hx-trigger" not in body
 
 
 def test_a_request_before_signing_has_no_production_yet(db, client):

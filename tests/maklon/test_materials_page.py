@@ -100,7 +100,8 @@ def test_click_to_edit_swaps_the_row_and_audits_the_change(client, db, staff):
     ("harga", "1,23456", "paling banyak 4 desimal"),
     ("harga", "-1", "paling banyak 4 desimal"),
     ("harga", "abc", "paling banyak 4 desimal"),
-    ("batas", "-5", "bilangan bulat"),
+    ("batas", "-5", "Tidak boleh negatif."),
+    ("batas", "9" * 25, "Terlalu besar: maksimal 1.000.000.000.000."),
     ("batas", "1,5", "bilangan bulat"),
     ("nama", "", "Wajib diisi."),
     ("asal", "mars", "Pilih impor atau lokal."),
@@ -141,10 +142,11 @@ def test_restock_and_usage_go_through_the_ledger_and_are_audited(client, db, sta
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"arah": "usage", "jumlah": "1001"}, "tinggal 1000"),
-    ({"arah": "usage", "jumlah": "0"}, "1 sampai"),
-    ({"arah": "restock", "jumlah": "-5"}, "1 sampai"),
-    ({"arah": "restock", "jumlah": "lima"}, "1 sampai"),
-    ({"arah": "restock", "jumlah": "9999999999999"}, "1 sampai"),
+    ({"arah": "usage", "jumlah": "0"}, "Minimal 1."),
+    ({"arah": "restock", "jumlah": "-5"}, "Minimal 1."),
+    ({"arah": "restock", "jumlah": "lima"}, "Tulis bilangan bulat, misalnya 25."),
+    ({"arah": "restock", "jumlah": "9999999999999"}, "Terlalu besar: maksimal 1.000.000.000."),
+    ({"arah": "restock", "jumlah": "9" * 25}, "Terlalu besar: maksimal 1.000.000.000."),
     ({"arah": "steal", "jumlah": "5"}, "Pilih tambah stok atau pemakaian."),
 ])
 def test_a_refused_stock_change_is_422_with_the_message_and_writes_nothing(

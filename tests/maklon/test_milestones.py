@@ -9,12 +9,18 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.core.models import EmailOutbox
 from app.maklon.milestones import milestone_amounts, milestone_payment_start
-from app.maklon.models import MilestonePayment, MilestoneStatus
+from app.maklon.models import MilestonePayment, MilestoneStatus, Stage
 from app.payments.gateways.sandbox import sandbox_simulate
 from app.payments.invoices import milestone_invoice_issue
 from app.payments.models import Invoice, Payment, PayStatus
 from app.payments.services import payment_charge
-from tests.maklon.factories import make_maklon_client, make_signed_request, pay_milestone_sandbox
+from tests.factories import DEFAULT_PASSWORD
+from tests.maklon.factories import (
+    make_maklon_client,
+    make_signed_request,
+    pay_milestone_sandbox,
+    reach_stage,
+)
 
 
 def _milestone(db, kind: str = "dp") -> MilestonePayment:
@@ -66,7 +72,8 @@ def test_a_settlement_delivered_twice_pays_the_milestone_once_with_one_invoice(d
 
 
 def test_an_expired_payment_leaves_the_milestone_unpaid_and_a_new_payment_can_follow(db):
-    make_signed_request()
+    reach_stage(make_signed_request(), Stage.MATERIAL_PURCHASE)  # the mid payment is due
+    db.session.commit()
     milestone = _milestone(db, "mid")
     first, created = milestone_payment_start(milestone=milestone,
                                              payer=milestone.request.client, method="qris")
@@ -143,3 +150,86 @@ def test_a_colleague_of_the_same_company_may_download_it(db, client, login_as):
     db.session.commit()
     login_as(colleague)
     assert client.get(f"/invoice/{invoice.id}.pdf").status_code == 200
+
+
+# --- only a due milestone is offered and accepted (over real HTTP) ---------------------------
+def _pay_controls(html: str) -> dict[str, bool]:
+    """Which milestone rows carry a pay form, and which say when they fall due."""
+    rows = {}
+    for kind in ("dp", "mid", "final"):
+        start = html.index(f'data-testid="milestone-{kind}"')
+        end = html.find("</li>", start)
+        row = html[start:end]
+        rows[kind] = ('data-testid="milestone-pay"' in row, "Jatuh tempo saat" in row)
+    return rows
+
+
+def test_after_signing_only_the_dp_is_payable_and_an_early_final_payment_is_409(db, live_url):
+    from tests.live import LiveBrowser
+
+    req = make_signed_request()
+    number, email = req.number, req.client.email
+    db.session.commit()  # end the test's transaction: the server writes next
+    browser = LiveBrowser(live_url)
+    browser.log_in(email)
+    page = browser.get(f"/maklon/{number}/pembayaran")
+    assert page.status == 200
+    html = page.text()
+    assert _pay_controls(html) == {"dp": (True, False), "mid": (False, True),
+                                   "final": (False, True)}
+    assert "Jatuh tempo saat Pembelian Bahan Baku" in html
+    assert "Jatuh tempo saat Pengemasan" in html
+
+    early = browser.post(f"/maklon/{number}/pembayaran/final", {"method": "va_bca"})
+    assert early.status == 409
+    assert "Termin ini belum jatuh tempo" in early.text()
+    assert "Pengemasan" in early.text()
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_the_mid_payment_becomes_payable_once_production_reaches_its_stage(db, live_url):
+    from tests.live import LiveBrowser
+
+    req = make_signed_request()
+    number, email = req.number, req.client.email
+    db.session.commit()  # end the test's transaction: the server writes next
+    browser = LiveBrowser(live_url)
+    browser.log_in(email)
+    refused = browser.post(f"/maklon/{number}/pembayaran/mid", {"method": "va_bca"})
+    assert refused.status == 409 and "belum jatuh tempo" in refused.text()
+
+    pay_milestone_sandbox(_milestone(db, "dp"))
+    reach_stage(db.session.get(type(req), req.id), Stage.MATERIAL_PURCHASE)
+    db.session.commit()
+    html = browser.get(f"/maklon/{number}/pembayaran").text()
+    assert _pay_controls(html)["mid"] == (True, False)
+    assert _pay_controls(html)["final"] == (False, True)
+    response = browser.post(f"/maklon/{number}/pembayaran/mid", {"method": "va_bca"})
+    assert response.status == 303
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Payment).where(
+        Payment.milestone_id == _milestone(db, "mid").id)) == 1
+
+
+def test_the_api_refuses_a_milestone_that_is_not_due_with_409(db, live_url):
+    import json
+
+    from tests.live import raw_request
+
+    req = make_signed_request()
+    number, email = req.number, req.client.email
+    db.session.commit()
+    login = raw_request(live_url, "/api/v1/auth/login", method="POST",
+                        body=json.dumps({"email": email,
+                                         "password": DEFAULT_PASSWORD}).encode(),
+                        headers={"Content-Type": "application/json"})
+    assert login.status == 200, login.text()
+    token = json.loads(login.body)["access_token"]
+    response = raw_request(
+        live_url, f"/api/v1/maklon/requests/{number}/milestones/final/payments",
+        method="POST", body=json.dumps({"method": "va_bca"}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
+                 "Accept-Language": "id"})
+    assert response.status == 409
+    assert "belum jatuh tempo" in json.loads(response.body)["error"]["message"]
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0

@@ -174,7 +174,12 @@ def test_dashboards_need_login(client):
 
 def test_admin_payments_figures_count_settled_and_pending(db, two_companies):
     from app.maklon.milestones import milestone_payment_start
+    from app.maklon.models import MaklonRequest, Stage
+    from tests.maklon.factories import reach_stage
 
+    # B's mid payment falls due once production buys the raw materials.
+    reach_stage(db.session.scalar(select(MaklonRequest).where(
+        MaklonRequest.number == two_companies["order_b"])), Stage.MATERIAL_PURCHASE)
     mid = db.session.scalar(select(MilestonePayment).join(MilestonePayment.request).where(
         MilestonePayment.kind == "mid", MilestonePayment.request.has(
             number=two_companies["order_b"])))

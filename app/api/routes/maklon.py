@@ -80,7 +80,6 @@ from app.maklon.models import (
     Quote,
     QuoteMessage,
     RequestStatus,
-    Stage,
 )
 from app.maklon.quotes import (
     DEFAULT_SPLIT,
@@ -106,7 +105,7 @@ from app.maklon.requests import (
 )
 from app.maklon.routes.contracts import sign_rate_limit
 from app.maklon.routes.production import stage_photo_response
-from app.maklon.stages import request_history, stage_position
+from app.maklon.stages import request_history, stage_progress
 from app.orders.checkout import PAYMENT_METHODS
 from app.payments.pay_page import pay_view
 from app.payments.services import PAY_STATUS_LABELS, payment_charge
@@ -740,7 +739,9 @@ def _payment_out(payment, kind: str) -> MilestonePaymentOut:
 def maklon_milestone_pay(number: str, kind: str, body: PaymentIn):
     """A new payment by `method` (201), or the milestone's open payment still within its
     time (200), as the web's "Bayar". 409 when the milestone is paid already, its payment
-    is being processed, or the order does not take payments. `kind`: dp, mid or final.
+    is being processed, the order does not take payments, or the milestone is not due yet
+    (DP from signing, mid from raw-material purchase, final from packaging). `kind`: dp,
+    mid or final.
     Send an `Idempotency-Key` to make a retry safe."""
     req = _visible(number)
     if kind not in MilestoneKind.ALL:
@@ -774,7 +775,7 @@ def maklon_stages(number: str):
     """Every stage entered (oldest first), the staff name as it was then, the note, the QC
     result, and the address of the stage photo (`.../stages/<id>/photo`, with the token)."""
     req = _visible(number)
-    position, positions = stage_position(req.stage), len(Stage.ALL)
+    progress = stage_progress(req.stage)  # stage k of the six; "done" is not a stage
     stages = [StageOut(
         id=row.id, stage=row.stage, label=str(STAGE_LABELS.get(row.stage, row.stage)),
         entered_at=row.entered_at, staff_name=row.staff_name, note=row.note,
@@ -784,8 +785,8 @@ def maklon_stages(number: str):
         for row in request_history(req)]
     return TimelineOut(number=req.number, status=req.status, stage=req.stage,
                        stage_label=str(STAGE_LABELS[req.stage]) if req.stage in STAGE_LABELS
-                       else None, position=position, positions=positions,
-                       progress_percent=position * 100 // positions, stages=stages)
+                       else None, position=progress.position, positions=progress.total,
+                       progress_percent=progress.percent, stages=stages)
 
 
 @operation(bp, "/maklon/requests/<number>/stages/<id:stage_id>/photo", "GET", tag=TAG,

@@ -17,6 +17,19 @@ from flask import Blueprint
 
 bp = Blueprint("maklon", __name__)
 
+
+@bp.app_context_processor
+def _stage_progress() -> dict:
+    """`stage_progress(stage)` and the six stages for maklon/_progress.html, wherever it is
+    included (the client's timeline, the client dashboard)."""
+    from app.maklon.labels import STAGE_LABELS
+    from app.maklon.models import Stage
+    from app.maklon.stages import stage_progress
+
+    return {"stage_progress": stage_progress, "production_steps": Stage.STEPS,
+            "production_step_labels": STAGE_LABELS}
+
+
 from app.maklon.routes import (  # noqa: E402, F401  # noqa: E402,F401
     contracts,
     formulas,

@@ -37,8 +37,9 @@ from app.maklon.contracts import (
     contract_of,
     contract_sign,
     contract_verify,
+    seal_key_label,
 )
-from app.maklon.labels import MILESTONE_LABELS, STAGE_LABELS
+from app.maklon.labels import MILESTONE_LABELS, SIGN_METHOD_LABELS, STAGE_LABELS
 from app.maklon.milestones import UNLOCKS, milestone_amounts
 from app.maklon.models import MaklonRequest, MilestoneKind
 from app.maklon.quotes import latest_quote, quote_unacceptable
@@ -64,7 +65,8 @@ def _page(req: MaklonRequest, *, status: int = 200, errors: dict | None = None):
     return render_page(
         "maklon/contract.html", http_status=status, req=req, row=row, quote=quote,
         schedule=schedule, problem=problem, can_sign=can_sign,
-        uses_totp=totp_enabled(current_user), errors=errors or {})
+        uses_totp=totp_enabled(current_user), sign_method_labels=SIGN_METHOD_LABELS,
+        errors=errors or {})
 
 
 @bp.route("/maklon/<number>/kontrak")
@@ -171,4 +173,5 @@ def contract_verify_page():
     problems = contract_verify(row, data)
     return render_page("maklon/contract_verify.html", code=code, errors={},
                        result={"valid": not problems, "problems": problems, "row": row,
-                               "number": row.request.number})
+                               "number": row.request.number,
+                               "key": seal_key_label(row.seal_key_id)})

@@ -25,7 +25,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.accounts.models import RoleName
-from app.core.forms import parse_int
+from app.core.forms import NumberInputError, parse_int, read_whole_number
 from app.core.http import is_htmx, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
@@ -33,6 +33,7 @@ from app.inventory.models import StockReason
 from app.maklon.materials import MaterialError
 from app.maklon.models import RawMaterial
 from app.maklon.raw_materials import (
+    MAX_MOVE,
     UNITS,
     MaterialInputError,
     is_low,
@@ -42,7 +43,6 @@ from app.maklon.raw_materials import (
     material_update,
     material_values_parse,
     materials_page,
-    whole_parse,
 )
 from app.maklon.routes import bp
 
@@ -176,7 +176,10 @@ def material_edit(material_id: int):
 def material_stock(material_id: int):
     material = _material_or_404(material_id)
     direction = request.form.get("arah") or ""
-    quantity = whole_parse(request.form.get("jumlah"))
+    try:
+        quantity = read_whole_number(request.form.get("jumlah"), minimum=1, maximum=MAX_MOVE)
+    except NumberInputError as error:
+        return _refused(material.id, {"jumlah": error.message}, mode="stock")
     try:
         movement = material_move(material=material, direction=direction, quantity=quantity,
                                  actor=current_user,

@@ -26,7 +26,9 @@ from app.maklon.access import is_maklon_staff, request_or_404
 from app.maklon.labels import MILESTONE_LABELS, MILESTONE_STATUS_LABELS, STAGE_LABELS
 from app.maklon.milestones import (
     MilestoneError,
+    milestone_due_stage,
     milestone_invoice,
+    milestone_is_due,
     milestone_payment_start,
     milestones_of,
     open_payment,
@@ -44,6 +46,8 @@ def _rows(req: MaklonRequest) -> list[dict]:
     return [{"milestone": m, "label": MILESTONE_LABELS[m.kind],
              "unlocks": STAGE_LABELS.get(m.unlocks_stage, m.unlocks_stage),
              "status": MILESTONE_STATUS_LABELS[m.status],
+             "due": milestone_is_due(m, req),
+             "due_stage": STAGE_LABELS[milestone_due_stage(m)],
              "open": open_payment(m.id), "invoice": milestone_invoice(m.id)}
             for m in milestones_of(req.id)]
 

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import RoleName
-from app.core.forms import parse_int
+from app.core.forms import NumberInputError, parse_int, read_integer
 from app.core.http import is_htmx, render_page, see_other
 from app.core.security import role_required
 from app.extensions import db
@@ -62,12 +62,10 @@ def cart_add_route():
     if not current_user.has_role(RoleName.CUSTOMER):
         abort(403)
     variant_id = parse_int(request.form.get("variant_id"))
-    quantity = parse_int(request.form.get("quantity") or "1")
     try:
         if variant_id is None:
             raise CartError(_("Pilih varian produk."))
-        if quantity is None:
-            raise CartError(_("Jumlah harus berupa angka."))
+        quantity = _typed_quantity(request.form.get("quantity") or "1")
         change = cart_add(user=current_user, variant_id=variant_id, quantity=quantity)
     except CartError as error:
         db.session.rollback()
@@ -82,6 +80,16 @@ def cart_add_route():
     if change.notice:
         flash(change.notice, "info")
     return see_other(_product_url(change.item.variant.product_id))
+
+
+def _typed_quantity(text: str | None) -> int:
+    """The quantity typed in a cart form (the cart service says if it is out of bounds:
+    "Jumlah minimal 1.", "Jumlah maksimal 999 per barang."); CartError when it is not a
+    whole number."""
+    try:
+        return read_integer(text)
+    except NumberInputError as error:
+        raise CartError(error.message, code="quantity_invalid") from None
 
 
 def _add_refused(message: str, product_id: int | None):
@@ -108,10 +116,8 @@ def _owned_item(item_id: int) -> CartItem:
 @role_required(RoleName.CUSTOMER)
 def cart_update(item_id: int):
     item = _owned_item(item_id)
-    quantity = parse_int(request.form.get("quantity"))
     try:
-        if quantity is None:
-            raise CartError(_("Jumlah harus berupa angka."))
+        quantity = _typed_quantity(request.form.get("quantity"))
         change = cart_set_quantity(item=item, quantity=quantity)
     except CartError as error:
         db.session.rollback()

@@ -32,7 +32,7 @@ ACCESS = {
     # Signed already: 409 for A, 404 for B.
     "api.maklon_accept": {"POST": owned(CLIENT_A, 409)},
     "api.maklon_milestones": {"GET": _seen()},
-    # A fresh signed order per cell: A starts the mid payment (201), B gets 404.
+    # A fresh signed order per cell: A starts the DP payment, the one due (201); B 404.
     "api.maklon_milestone_pay": {"POST": owned(CLIENT_A, 201)},
     "api.maklon_stages": {"GET": _seen()},
     "api.maklon_stage_photo": {"GET": _seen()},
@@ -56,7 +56,7 @@ def _fresh_signed(w) -> dict:
     from tests.maklon.factories import make_signed_request
 
     request = make_signed_request(client=db.session.get(User, w.client_a_id))
-    return {"number": request.number, "kind": "mid"}
+    return {"number": request.number, "kind": "dp"}
 
 
 FRESH = {"api.maklon_milestone_pay": _fresh_signed}
