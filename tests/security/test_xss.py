@@ -53,11 +53,13 @@ from app.crm.services import (
 )
 from app.extensions import db as _db
 from app.inventory.models import StockMovement
+from app.maklon.milestones import milestone_is_due
 from app.maklon.models import (
     ContractSignature,
     Formula,
     MaklonRequest,
     MilestonePayment,
+    MilestoneStatus,
     QuoteMessage,
     RawMaterial,
     RequestStatus,
@@ -424,14 +426,24 @@ def write_contract_signed(scene: Scene, clients) -> None:
     scene.ids["contract_code"] = row.verification_code
 
 
-def write_milestones_paid(scene: Scene, clients) -> None:
-    """All three milestones paid through the sandbox (invoices and emails by the jobs)."""
+def pay_due_milestones(scene: Scene) -> None:
+    """Every milestone that is due and unpaid, paid through the sandbox (invoices and
+    emails by the jobs), as a client pays each one when it falls due."""
+    request = _db.session.get(MaklonRequest, scene.ids["mk_id"])
     for milestone in _db.session.scalars(select(MilestonePayment).where(
             MilestonePayment.request_id == scene.ids["mk_id"])
             .order_by(MilestonePayment.position)).all():
+        if milestone.status == MilestoneStatus.PAID or not milestone_is_due(milestone, request):
+            continue
         payment = pay_milestone_sandbox(milestone)
         scene.ids.setdefault("ms_payment", payment.id)
         scene.ids.setdefault("ms_reference", payment.reference)
+
+
+def write_milestones_paid(scene: Scene, clients) -> None:
+    """The milestone due after signing (the DP) paid through the sandbox; the later ones
+    are paid as production reaches them (`write_production`)."""
+    pay_due_milestones(scene)
     invoice = _db.session.scalars(select(Invoice).where(Invoice.milestone_id.is_not(None))
                                   .order_by(Invoice.id)).first()
     scene.ids.update(ms_invoice=invoice.id, ms_invoice_code=invoice.verification_code)
@@ -448,6 +460,7 @@ def write_production(scene: Scene, clients) -> None:
     note) until it is done; then the client moves the goods into their store product."""
     number = scene.ids["mk"]
     for from_stage, qc in PRODUCTION_STEPS:
+        pay_due_milestones(scene)
         _post(clients["admin"], f"/produksi/{number}/lanjut", {
             "dari": from_stage, "catatan": fit(scene.payload, 1000), "qc": qc})
     request = _db.session.get(MaklonRequest, scene.ids["mk_id"])
