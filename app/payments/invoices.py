@@ -46,7 +46,7 @@ from app.core.http import public_url
 from app.core.mail import mail_queue
 from app.core.money import round_rupiah
 from app.core.settings import setting_get
-from app.core.storage import storage_path, storage_put
+from app.core.storage import storage_put, storage_read
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
 from app.orders.models import Order, OrderStatus, PaymentStatus
@@ -298,15 +298,17 @@ def _document(invoice: Invoice, order: Order, tax: InvoiceTax) -> InvoiceDocumen
         verification_code=invoice.verification_code,
         verification_url=public_url("payments.invoice_verify",
                                     code=invoice.verification_code),
-        platform_name=company.name, logo_path=_logo_path(company.logo))
+        platform_name=company.name, logo_image=_logo_image(company.logo))
 
 
-def _logo_path(key: str) -> str:
-    """The stored logo's file, "" when there is none (or its file is gone)."""
+def _logo_image(key: str) -> bytes:
+    """The stored logo's bytes, b"" when there is none (or its file is gone)."""
     if not key:
-        return ""
-    path = storage_path(key)
-    return str(path) if path.is_file() else ""
+        return b""
+    try:
+        return storage_read(key)
+    except FileNotFoundError:
+        return b""
 
 
 # Maklon milestones -------------------------------------------------------------------------
@@ -386,7 +388,7 @@ def milestone_invoice_issue(milestone_id: int) -> dict[str, Any]:
         payment_method=str(method), verification_code=invoice.verification_code,
         verification_url=public_url("payments.invoice_verify",
                                     code=invoice.verification_code),
-        platform_name=company.name, logo_path=_logo_path(company.logo))
+        platform_name=company.name, logo_image=_logo_image(company.logo))
     _invoice_file_and_mail(
         invoice, lambda: document, to=client, template="maklon_milestone_invoice",
         subject=_l("Invoice %(number)s untuk %(order)s", number=invoice.number,

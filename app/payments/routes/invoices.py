@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, send_file
+from flask import abort
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
@@ -23,7 +23,7 @@ from app.accounts.models import RoleName, Store
 from app.core.company import company_identity
 from app.core.http import render_page
 from app.core.security import owned_or_404
-from app.core.storage import storage_path
+from app.core.storage import storage_download, storage_exists
 from app.maklon.models import MaklonRequest, MilestonePayment
 from app.orders.models import Order
 from app.payments.invoices import invoice_by_code, invoice_filename
@@ -51,17 +51,12 @@ def invoice_download(invoice_id: int):
                 .where(MaklonRequest.company_id == current_user.company_id)))
         stmt = stmt.where(or_(*allowed))
     invoice = owned_or_404(stmt)
-    path = storage_path(invoice.file_key)
-    if not path.is_file():
+    if not storage_exists(invoice.file_key):
         log.error("invoice %s: stored file %s is missing", invoice.number, invoice.file_key)
         abort(404)
-    response = send_file(path, mimetype="application/pdf",
-                         max_age=0, conditional=True, etag=invoice.sha256)
     name = invoice_filename(invoice)  # INV-2026-000123.pdf: nothing to quote or escape
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.cache_control.private = True
-    response.cache_control.public = False
-    return response
+    return storage_download(invoice.file_key, mimetype="application/pdf", filename=name,
+                            etag=invoice.sha256, disposition=f'attachment; filename="{name}"')
 
 
 @bp.route("/invoice/verifikasi/<code>")

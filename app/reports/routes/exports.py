@@ -13,9 +13,9 @@ URL table:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
-from flask import Response, abort, request, send_file, stream_with_context
+from flask import Response, abort, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -25,7 +25,7 @@ from app.core.filters import page_arg
 from app.core.http import render_page
 from app.core.queue import enqueue_after_commit
 from app.core.security import role_required
-from app.core.storage import storage_folder, storage_path
+from app.core.storage import storage_download, storage_folder, storage_stat
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
 from app.orders.lifecycle import ORDER_STATUS_LABELS
@@ -125,13 +125,16 @@ def export():
 @role_required(RoleName.ADMIN)
 def export_download(key: str):
     """A file written by an export job (keys are random; admins only); 404 otherwise."""
-    path = storage_path(key)  # the key's shape first, then the resolved file's folder
-    if storage_folder(path) != FOLDER or path.suffix not in (".csv", ".pdf"):
+    # The key's shape first, then the (on a local disk resolved) file's folder.
+    if storage_folder(key) != FOLDER or not key.endswith((".csv", ".pdf")):
         abort(404)
-    if not path.is_file():
+    stored = storage_stat(key)
+    if stored is None:
         abort(404)
-    fmt = path.suffix[1:]
-    response = send_file(path, mimetype="text/csv" if fmt == "csv" else "application/pdf",
-                         max_age=0, conditional=True)
-    written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    return _download_headers(response, f"laporan-{written:%Y%m%d}.{fmt}")
+    fmt = key.rsplit(".", 1)[1]
+    name = f"laporan-{stored.modified.astimezone(UTC):%Y%m%d}.{fmt}"
+    response = storage_download(
+        key, mimetype="text/csv" if fmt == "csv" else "application/pdf", filename=name,
+        disposition=f'attachment; filename="{name}"')
+    response.cache_control.no_store = True
+    return response
