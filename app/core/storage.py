@@ -58,6 +58,7 @@ PUBLIC_FOLDERS = frozenset({"products"})
 MIMETYPES = {".webp": "image/webp", ".jpg": "image/jpeg", ".png": "image/png",
              ".pdf": "application/pdf", ".csv": "text/csv"}
 BACKENDS = ("local", "s3")
+PARTIAL = ".part"  # a local file being written
 
 # The one shape of a key (what `storage_put` makes): folder / year / month / 32 hex digits
 # and a suffix. Checked before a key touches the file system or the bucket, so `..`, `.`,
@@ -131,14 +132,14 @@ class LocalBackend:
     def write(self, key: str, data: bytes) -> None:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(path.suffix + ".part")
+        temporary = path.with_suffix(path.suffix + PARTIAL)
         temporary.write_bytes(data)
         os.replace(temporary, path)  # readers never see half a file
 
     def write_file(self, key: str, source: Path, *, move: bool) -> None:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(path.suffix + ".part")
+        temporary = path.with_suffix(path.suffix + PARTIAL)
         if move:
             shutil.move(source, temporary)  # a rename on the same file system
         else:
@@ -171,7 +172,9 @@ class LocalBackend:
             if path.is_symlink() or not path.is_file():
                 continue
             key = path.relative_to(root).as_posix()
-            if storage_key_valid(key):  # not backups, `.part` or `.restore-` leftovers
+            # Not backups, `.restore-` leftovers, nor a write's `.part` temporary (which
+            # has a key's shape: keys may have two suffixes, `.jsonl.gz`).
+            if storage_key_valid(key) and not key.endswith(PARTIAL):
                 yield key
 
     def folder(self, key: str) -> str:
