@@ -95,3 +95,16 @@ def test_s3_prefix_keeps_the_app_under_its_own_folder_of_a_shared_bucket(
         f"racik/prod/{key}"}
     assert list(storage_keys()) == [key]
     assert storage_read(key) == b"photo"
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"STORAGE_BACKEND": "s3", "S3_BUCKET": ""}, "S3_BUCKET is not set"),
+    ({"STORAGE_BACKEND": "nfs"}, "Unknown STORAGE_BACKEND 'nfs'"),
+])
+def test_an_incomplete_storage_configuration_refuses_to_start(settings, message, tmp_path):
+    from app import create_app
+    from app.config import TestConfig
+
+    with pytest.raises(RuntimeError, match=message):
+        create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'x.db'}",
+                   INSTANCE_PATH=str(tmp_path), **settings)
