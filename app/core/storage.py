@@ -97,6 +97,7 @@ class StoredFile:
 
 
 class Backend(Protocol):
+    """What the local disk and a bucket both do, by valid keys."""
     name: str
 
     def write(self, key: str, data: bytes) -> None: ...
@@ -409,14 +410,14 @@ def stream_sha256(stream: IO[bytes]) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _chunks(backend: LocalBackend | S3Backend, key: str) -> Iterator[bytes]:
+def _chunks(backend: Backend, key: str) -> Iterator[bytes]:
     # Opened on the first chunk: a 304 or a HEAD never fetches the object.
     with backend.open(key) as stream:
         while chunk := stream.read(CHUNK):
             yield chunk
 
 
-def _streamed(backend: LocalBackend | S3Backend, key: str, stored: StoredFile, *,
+def _streamed(backend: Backend, key: str, stored: StoredFile, *,
               mimetype: str, max_age: int, etag: str | None) -> Response:
     """The object streamed through the app, with the headers `send_file` would give."""
     response = Response(_chunks(backend, key), mimetype=mimetype, direct_passthrough=True)
@@ -463,6 +464,11 @@ def storage_send(key: str, *, public_only: bool = True) -> Response:
     return response
 
 
+def url_expiry(config: Any) -> int:
+    """S3_URL_EXPIRY in seconds, within what SigV4 allows (1 s to 7 days)."""
+    return max(1, min(int(config.get("S3_URL_EXPIRY") or 300), 7 * 24 * 3600))
+
+
 def attachment_disposition(filename: str) -> str:
     """`attachment; filename=…` exactly as werkzeug's send_file writes it (an ASCII
     fallback and RFC 5987 `filename*` for other names)."""
@@ -504,7 +510,7 @@ def storage_download(key: str, *, mimetype: str, filename: str, etag: str | None
         if config.get("S3_SIGNED_URLS"):
             response = redirect(backend.presigned_url(
                 key, mimetype=mimetype, disposition=disposition,
-                expires=int(config.get("S3_URL_EXPIRY") or 300)), code=302)
+                expires=url_expiry(config)), code=302)
             response.cache_control.no_store = True
         else:
             response = _streamed(backend, key, stored, mimetype=mimetype, max_age=0,

@@ -25,7 +25,7 @@ from flask.cli import AppGroup
 
 from app.core.storage import (
     CHUNK,
-    LocalBackend,
+    Backend,
     S3Backend,
     s3_backend,
     storage_backend,
@@ -47,7 +47,7 @@ class MigrateReport:
         return self.copied + self.present + len(self.failed)
 
 
-def _target_digest(target: LocalBackend | S3Backend, key: str) -> tuple[int, str] | None:
+def _target_digest(target: Backend, key: str) -> tuple[int, str] | None:
     """(size, SHA-256) of the target's copy; None when there is none. A bucket object
     written by the app carries its SHA-256 in its metadata; others are read back."""
     stored = target.stat(key)
@@ -61,7 +61,7 @@ def _target_digest(target: LocalBackend | S3Backend, key: str) -> tuple[int, str
         return stream_sha256(stream)
 
 
-def _copy(source: LocalBackend | S3Backend, target: LocalBackend | S3Backend,
+def _copy(source: Backend, target: Backend,
           key: str, size: int, sha256: str) -> None:
     handle, name = tempfile.mkstemp(prefix="racik-migrate-")
     temporary = Path(name)
@@ -78,8 +78,8 @@ def _copy(source: LocalBackend | S3Backend, target: LocalBackend | S3Backend,
         raise RuntimeError(f"copy differs: {arrived[0]} bytes, sha256 {arrived[1]}")
 
 
-def storage_migrate(source: LocalBackend | S3Backend,
-                    target: LocalBackend | S3Backend) -> MigrateReport:
+def storage_migrate(source: Backend,
+                    target: Backend) -> MigrateReport:
     """Copy every key of `source` that `target` lacks (or holds differently)."""
     report = MigrateReport()
     for key in source.list_keys():
