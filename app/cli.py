@@ -10,6 +10,8 @@
     flask backup create|list|verify [ID|--latest]|restore ID [--yes]|rotate|new-key
                                                      (app/reports/backups/cli.py)
     flask reports weekly [--week 2026-W47]           weekly seller reports (app/reports/cli.py)
+    flask storage migrate --to s3|local              copy stored files across backends
+                                                     (app/core/storage_migrate.py)
 """
 
 from __future__ import annotations
@@ -141,6 +143,8 @@ def register_cli(app: Flask) -> None:
     from app.reports.backups.cli import backup_cli
 
     app.cli.add_command(backup_cli)
+    from app.core.storage_migrate import storage_cli
     from app.reports.cli import reports_cli
 
     app.cli.add_command(reports_cli)
+    app.cli.add_command(storage_cli)

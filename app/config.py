@@ -82,8 +82,23 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a whole request; larger gets the friendly 413
-    # Files (photos, invoices, backups): default instance/files; a shared mount in production.
+    # Files (photos, invoices, contracts, exports…): `local` under STORAGE_ROOT (default
+    # instance/files; a shared mount for several web nodes), or `s3`: a private bucket of
+    # any S3-compatible service (app/core/storage.py, README "Configuration").
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
     STORAGE_ROOT = os.environ.get("STORAGE_ROOT", "")
+    S3_BUCKET = os.environ.get("S3_BUCKET", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")  # "" = AWS S3 itself
+    S3_REGION = os.environ.get("S3_REGION", "")
+    # Empty keys: boto3's own chain (AWS_* variables, an instance or task role).
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")  # e.g. "racik/" to share a bucket
+    S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "auto")  # path for MinIO
+    # Private downloads as a redirect to a presigned URL (after the app's access check)
+    # instead of streamed through the app; the URL is valid S3_URL_EXPIRY seconds.
+    S3_SIGNED_URLS = _bool("S3_SIGNED_URLS", False)
+    S3_URL_EXPIRY = _int("S3_URL_EXPIRY", 300)
     PHOTO_MAX_BYTES = 5 * 1024 * 1024
     PHOTO_MAX_PIXELS = 40_000_000  # larger is refused before decoding (decompression bombs)
     PHOTOS_PER_PRODUCT = 8
@@ -202,6 +217,8 @@ class TestConfig(Config):
     JOBS_MODE = "sync"
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "file"
+    STORAGE_BACKEND = "local"  # the S3 tests switch to their own moto server
+    S3_SIGNED_URLS = False
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1

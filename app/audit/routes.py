@@ -11,7 +11,7 @@ URL table:
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, request, send_file
+from flask import Blueprint, abort, request
 
 from app.accounts.models import RoleName
 from app.audit.queries import (
@@ -25,7 +25,7 @@ from app.audit.queries import (
 from app.audit.services import ACTIONS
 from app.core.http import render_page
 from app.core.security import role_required
-from app.core.storage import storage_path
+from app.core.storage import storage_download
 
 bp = Blueprint("audit", __name__)
 
@@ -47,13 +47,8 @@ def archive_download(archive_id: int):
     archive = audit_archive_get(archive_id)
     if archive is None:
         abort(404)
-    path = storage_path(archive.file_key)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype="application/gzip", as_attachment=True,
-                         download_name=f"audit-{archive.first_id}-{archive.last_id}.jsonl.gz",
-                         max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.cache_control.private = True
+    response = storage_download(
+        archive.file_key, mimetype="application/gzip",
+        filename=f"audit-{archive.first_id}-{archive.last_id}.jsonl.gz")
     response.cache_control.no_store = True
     return response

@@ -28,7 +28,7 @@ from sqlalchemy import or_, select, update
 from app.core.clock import utcnow
 from app.core.models import EmailOutbox, OutboxStatus
 from app.core.queue import enqueue_after_commit
-from app.core.storage import storage_path
+from app.core.storage import storage_read
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ def build_message(row: EmailOutbox) -> EmailMessage:
     message.add_alternative(row.body_html, subtype="html")
     for attachment in row.attachments or ():
         # A missing file raises: the row stays pending and is retried, never sent without it.
-        data = storage_path(attachment["key"]).read_bytes()
+        data = storage_read(attachment["key"])
         maintype, _, subtype = attachment.get(
             "content_type", "application/octet-stream").partition("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",

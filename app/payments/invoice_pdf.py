@@ -99,9 +99,9 @@ class InvoiceDocument:
     verification_code: str
     verification_url: str
     # The company that runs the marketplace (settings `company.*`): a footer line, and its
-    # logo (a file path) small in the header. The seller stays the invoice's issuer.
+    # logo (the stored image's bytes) small in the header. The seller stays the issuer.
     platform_name: str = ""
-    logo_path: str = ""
+    logo_image: bytes = b""
     # A maklon milestone's invoice: the company itself is the issuer ("Penyedia jasa"),
     # so the footer names it as the issuer rather than as the platform.
     issued_by_platform_company: bool = False
@@ -178,13 +178,15 @@ def _qr(url: str, size: float = 28 * mm) -> Drawing:
     return drawing
 
 
-def _logo(path: str, max_width: float = 40 * mm, max_height: float = 12 * mm) -> Image | None:
+def _logo(data: bytes, max_width: float = 40 * mm,
+          max_height: float = 12 * mm) -> Image | None:
     """The platform's logo scaled to fit the box, aspect kept; None when it cannot be read
-    (a missing logo must not stop an invoice)."""
+    (a broken logo must not stop an invoice)."""
     try:
-        logo = Image(path, width=max_width, height=max_height, kind="proportional")
+        logo = Image(io.BytesIO(data), width=max_width, height=max_height,
+                     kind="proportional")
     except OSError:
-        log.warning("invoice logo %s could not be read; left out", path)
+        log.warning("invoice logo (%s bytes) could not be read; left out", len(data))
         return None
     logo.hAlign = "LEFT"
     return logo
@@ -228,7 +230,7 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
     story: list = []
 
     title = _p("Invoice", _TITLE)
-    logo = _logo(doc.logo_path) if doc.logo_path else None
+    logo = _logo(doc.logo_image) if doc.logo_image else None
     # The code under the QR code: one line in a column wider than the code (50 mm), the
     # font shrunk if a code of wide letters would still not fit.
     code_width = 50 * mm

@@ -63,7 +63,7 @@ from app.core.http import public_url
 from app.core.mail import mail_queue
 from app.core.money import round_rupiah
 from app.core.settings import setting_get
-from app.core.storage import storage_path, storage_put
+from app.core.storage import storage_put, storage_read
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
 from app.orders.models import Order, OrderStatus, PaymentStatus
@@ -341,15 +341,17 @@ def _document(invoice: Invoice, order: Order, tax: InvoiceTax,
         verification_code=invoice.verification_code,
         verification_url=public_url("payments.invoice_verify",
                                     code=invoice.verification_code),
-        platform_name=company.name, logo_path=_logo_path(company.logo), **status)
+        platform_name=company.name, logo_image=_logo_image(company.logo), **status)
 
 
-def _logo_path(key: str) -> str:
-    """The stored logo's file, "" when there is none (or its file is gone)."""
+def _logo_image(key: str) -> bytes:
+    """The stored logo's bytes, b"" when there is none (or its file is gone)."""
     if not key:
-        return ""
-    path = storage_path(key)
-    return str(path) if path.is_file() else ""
+        return b""
+    try:
+        return storage_read(key)
+    except FileNotFoundError:
+        return b""
 
 
 # Maklon milestones -------------------------------------------------------------------------
@@ -448,7 +450,7 @@ def _milestone_document(invoice: Invoice, milestone: Any, tax: InvoiceTax,
         payment_method=str(method), verification_code=invoice.verification_code,
         verification_url=public_url("payments.invoice_verify",
                                     code=invoice.verification_code),
-        platform_name=company.name, logo_path=_logo_path(company.logo),
+        platform_name=company.name, logo_image=_logo_image(company.logo),
         issued_by_platform_company=True, **status)
 
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import csv
 import io
 import os
-import secrets
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -33,7 +34,7 @@ from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, 
 from app.core.clock import to_wib, utcnow
 from app.core.money import format_rupiah
 from app.core.pdf import FONT, FONT_BOLD, pdf_fonts
-from app.core.storage import storage_path
+from app.core.storage import storage_put_file
 from app.core.templating import wib_datetime
 from app.reports.tables import REPORTS, Report, ReportFilters, filters_described
 
@@ -156,23 +157,23 @@ def export_check(report: Report, fmt: str, rows: int) -> None:
 
 def export_write(kind: str, fmt: str, filters: ReportFilters) -> dict[str, Any]:
     """Write the export to storage (folder `reports`) and return {key, filename, rows}.
-    The CSV is written chunk by chunk to a temporary file, then moved into place."""
+    The CSV is written chunk by chunk to a local temporary file, then handed to storage
+    (moved on the local disk, uploaded to a bucket)."""
     report = REPORTS[kind]
     rows = report.count(filters)
     export_check(report, fmt, rows)
     now = utcnow()
-    key = f"{FOLDER}/{now:%Y}/{now:%m}/{secrets.token_hex(16)}.{fmt}"
-    path = storage_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".part")
+    handle, name = tempfile.mkstemp(prefix="racik-export-", suffix=f".{fmt}.part")
+    os.close(handle)
+    temporary = Path(name)
     try:
         if fmt == "csv":
-            with temporary.open("w", encoding="utf-8", newline="") as handle:
+            with temporary.open("w", encoding="utf-8", newline="") as out:
                 for chunk in csv_chunks(report, filters):
-                    handle.write(chunk)
+                    out.write(chunk)
         else:
             temporary.write_bytes(report_pdf(report, filters))
-        os.replace(temporary, path)
+        key = storage_put_file(temporary, folder=FOLDER, suffix=f".{fmt}")
     finally:
         temporary.unlink(missing_ok=True)
     return {"key": key, "filename": export_filename(report, fmt, now), "rows": rows}

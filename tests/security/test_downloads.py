@@ -68,7 +68,12 @@ def test_every_route_that_looks_like_a_download_is_listed(app):
 
 @pytest.fixture
 def files(db) -> dict:
-    """A paid order's invoice, an audit archive, a public product photo; who may read them."""
+    return stored_files(db)
+
+
+def stored_files(db) -> dict:
+    """A paid order's invoice, an audit archive, a public product photo; who may read them
+    (on the configured storage backend: tests/storage runs the matrix on S3 too)."""
     from datetime import timedelta
 
     from app.audit.archive import audit_archive

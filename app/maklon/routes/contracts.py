@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, current_app, flash, make_response, request, send_file, url_for
+from flask import abort, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -24,7 +24,7 @@ from app.accounts.models import RoleName
 from app.accounts.totp import totp_enabled
 from app.core.http import content_disposition, render_error, render_page, see_other
 from app.core.security import role_required
-from app.core.storage import storage_path
+from app.core.storage import storage_download, storage_exists
 from app.extensions import db, limiter
 from app.maklon.access import is_maklon_staff, request_or_404
 from app.maklon.contracts import (
@@ -82,20 +82,18 @@ def contract_download(number: str):
     req = request_or_404(current_user, number)
     row = contract_of(req.id)
     if row is not None:
-        path = storage_path(row.pdf_key)
-        if not path.is_file():
+        if not storage_exists(row.pdf_key):
             log.error("contract %s: stored file %s is missing", req.number, row.pdf_key)
             abort(404)
-        response = send_file(path, mimetype="application/pdf", max_age=0, conditional=True,
-                             etag=row.pdf_sha256)
         name = contract_filename(req)
-    else:
-        quote = latest_quote(req.id)
-        if quote is None:
-            abort(404)
-        response = make_response(contract_draft_pdf(req, quote))
-        response.mimetype = "application/pdf"
-        name = f"Draf-Kontrak-{req.number}-v{quote.version}.pdf"
+        return storage_download(row.pdf_key, mimetype="application/pdf", filename=name,
+                                etag=row.pdf_sha256)
+    quote = latest_quote(req.id)
+    if quote is None:
+        abort(404)
+    response = make_response(contract_draft_pdf(req, quote))
+    response.mimetype = "application/pdf"
+    name = f"Draf-Kontrak-{req.number}-v{quote.version}.pdf"
     response.headers["Content-Disposition"] = content_disposition(name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control.private = True

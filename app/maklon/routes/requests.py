@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, request, send_file, url_for
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -31,7 +31,7 @@ from wtforms.fields.choices import SelectChoice
 from app.accounts.models import RoleName
 from app.core.http import form_status, is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
-from app.core.storage import storage_path
+from app.core.storage import storage_download
 from app.extensions import db
 from app.maklon.access import (
     formulas_visible,
@@ -339,12 +339,7 @@ def request_file(number: str, file_id: int):
     req = request_or_404(current_user, number)
     row = owned_or_404(select(MaklonFile).where(MaklonFile.id == file_id,
                                                 MaklonFile.request_id == req.id))
-    path = storage_path(row.file_key)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=row.content_type, as_attachment=True,
-                         download_name=row.filename, conditional=True)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.cache_control.private = True
+    response = storage_download(row.file_key, mimetype=row.content_type,
+                                filename=row.filename)
     response.cache_control.no_store = True
     return response

@@ -25,7 +25,7 @@ from app.accounts.models import RoleName, Store
 from app.core.company import company_identity
 from app.core.http import content_disposition, render_page
 from app.core.security import owned_or_404
-from app.core.storage import storage_path
+from app.core.storage import storage_download, storage_exists
 from app.maklon.models import MaklonRequest, MilestonePayment
 from app.orders.models import Order
 from app.payments.invoice_pdf import npwp_display
@@ -59,18 +59,18 @@ def invoice_download(invoice_id: int):
                 .where(MaklonRequest.company_id == current_user.company_id)))
         stmt = stmt.where(or_(*allowed))
     invoice = owned_or_404(stmt)
-    path = storage_path(invoice.file_key)
-    if not path.is_file():
+    if not storage_exists(invoice.file_key):
         log.error("invoice %s: stored file %s is missing", invoice.number, invoice.file_key)
         abort(404)
     copy = invoice_refunded_copy(invoice)
     if copy is None:  # paid: the archived original (LUNAS), byte for byte
-        response = send_file(path, mimetype="application/pdf",
-                             max_age=0, conditional=True, etag=invoice.sha256)
-    else:  # refunded: a copy stamped DIKEMBALIKAN (the original stays archived)
-        response = send_file(io.BytesIO(copy), mimetype="application/pdf", max_age=0,
-                             conditional=True, etag=hashlib.sha256(copy).hexdigest())
+        return storage_download(invoice.file_key, mimetype="application/pdf",
+                                filename=invoice_filename(invoice), etag=invoice.sha256)
+    # refunded: a copy stamped DIKEMBALIKAN (the original stays archived)
+    response = send_file(io.BytesIO(copy), mimetype="application/pdf", max_age=0,
+                         conditional=True, etag=hashlib.sha256(copy).hexdigest())
     response.headers["Content-Disposition"] = content_disposition(invoice_filename(invoice))
+    response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control.private = True
     response.cache_control.public = False
     return response

@@ -2,7 +2,7 @@
 
 Tar members, in order: `manifest.json` (first, so a reader knows the schema revision
 before anything else), `database/racik.sqlite3` or `database/racik.pgdump`, then
-`files/<storage key>` for every file under the storage root. The manifest holds the time,
+`files/<storage key>` for every stored file (local disk or bucket). The manifest holds the time,
 the alembic revision, the database kind, row counts per table, each file's size and SHA-256,
 and the totals. The archive is written as `<name>.part` and renamed when complete, so a
 crash never leaves a half archive under a real name.
@@ -10,7 +10,6 @@ crash never leaves a half archive under a real name.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -28,7 +27,7 @@ from flask import current_app
 
 from app.audit.services import audit_record
 from app.core.clock import utcnow
-from app.core.storage import storage_root
+from app.core.storage import storage_keys, storage_open, storage_stat, stream_sha256
 from app.extensions import db
 from app.reports.backups.archive import EncryptingWriter, backup_key
 from app.reports.backups.snapshot import database_kind, pg_snapshot, sqlite_snapshot
@@ -66,29 +65,17 @@ def revision_known(revision: str) -> bool:
         return False
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def storage_files() -> Iterator[tuple[str, Path]]:
-    """(key, path) of every file under the storage root (not the backups themselves)."""
-    root = storage_root()
-    if not root.is_dir():
-        return
-    skip = backup_dir().resolve()
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.is_symlink():
+def storage_files() -> Iterator[dict[str, Any]]:
+    """{key, size, sha256, mtime} of every stored file (read once from the local disk or
+    the bucket; keys of any other shape, such as the backups themselves, are not files)."""
+    for key in storage_keys():
+        stored = storage_stat(key)
+        if stored is None:  # deleted since it was listed
             continue
-        resolved = path.resolve()
-        if resolved == skip or skip in resolved.parents:
-            continue
-        if any(part.startswith(".restore-") for part in path.relative_to(root).parts):
-            continue
-        yield path.relative_to(root).as_posix(), path
+        with storage_open(key) as stream:
+            size, sha256 = stream_sha256(stream)
+        yield {"key": key, "size": size, "sha256": sha256,
+               "mtime": int(stored.modified.timestamp())}
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -104,6 +91,14 @@ def _add_file(tar: tarfile.TarFile, name: str, path: Path, size: int) -> None:
     info.mtime = int(path.stat().st_mtime)
     with path.open("rb") as handle:
         tar.addfile(info, handle)
+
+
+def _add_stored(tar: tarfile.TarFile, name: str, item: dict[str, Any]) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = item["size"]
+    info.mtime = item["mtime"]
+    with storage_open(item["key"]) as stream:  # keys never change content
+        tar.addfile(info, stream)
 
 
 def _archive_name(directory: Path) -> str:
@@ -126,9 +121,8 @@ def create_backup(*, actor: Any = None, scheduled: bool = False) -> BackupRecord
             counts, revision = sqlite_snapshot(snapshot)
         else:
             counts, revision = pg_snapshot(snapshot)
-        files = []
-        for key, path in storage_files():
-            files.append({"key": key, "size": path.stat().st_size, "sha256": file_sha256(path)})
+        stored = list(storage_files())
+        files = [{name: item[name] for name in ("key", "size", "sha256")} for item in stored]
         manifest = {
             "format": 1,
             "created_at": created.isoformat(),
@@ -148,9 +142,8 @@ def create_backup(*, actor: Any = None, scheduled: bool = False) -> BackupRecord
             with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
                 _add_file(tar, DATABASE_MEMBER[kind], snapshot, manifest["database_size"])
-                root = storage_root()
-                for item in files:
-                    _add_file(tar, f"files/{item['key']}", root / item["key"], item["size"])
+                for item in stored:
+                    _add_stored(tar, f"files/{item['key']}", item)
             writer.close()
             target.flush()
             os.fsync(target.fileno())

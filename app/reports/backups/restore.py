@@ -2,14 +2,15 @@
 
 Order: (1) refuse an archive whose schema revision the code does not know (it is newer
 than the code: upgrade the app first); (2) verify it completely (decrypt, scratch restore,
-counts, file hashes); (3) unpack it again: the snapshot into a work folder, the files into
-a staging folder inside the storage root; (4) replace the database: SQLite - copy the
+counts, file hashes); (3) unpack it again: the snapshot and the files into a work folder
+beside the archives; (4) replace the database: SQLite - copy the
 snapshot next to the database file, dispose the engine, atomic `os.replace` over the file
 (stale -wal/-shm removed); PostgreSQL - one psql transaction that drops and re-creates the
 public schema and loads the dump (`pg_restore -f -` streamed), so an error rolls everything
 back and the old data stays (we chose this over a database rename swap: a rename needs
 every other connection gone and changes the database's identity for the server's grants);
-(5) move the staged files into place (files added since the backup stay); (6) re-add the
+(5) put the staged files back under their keys, on the local disk or in the bucket
+(files added since the backup stay); (6) re-add the
 BackupRecord rows the snapshot did not know yet (archives made after it) and audit.
 
 Stop the web server and the workers before a restore (the README says so).
@@ -26,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.audit.services import audit_record
-from app.core.storage import storage_root
+from app.core.storage import storage_key_valid, storage_restore_file
 from app.extensions import db
 from app.reports.backups.create import backup_dir, code_revision, revision_known
 from app.reports.backups.snapshot import pg_replace, sqlite_path
@@ -66,10 +67,8 @@ def restore_backup(record: BackupRecord) -> dict[str, Any]:
     known = [{name: getattr(row, name) for name in RECORD_FIELDS}
              for row in db.session.scalars(select(BackupRecord))]
     url = db.engine.url
-    root = storage_root()
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=root))
     work = Path(tempfile.mkdtemp(prefix=".restore-", dir=backup_dir()))
+    staging = work / "files"
     try:
         extracted = read_archive(archive, work, files_to=staging)
         db.session.remove()
@@ -86,14 +85,12 @@ def restore_backup(record: BackupRecord) -> dict[str, Any]:
             pg_replace(extracted.database, url)
             db.engine.dispose()
         moved = 0
-        for path in sorted(staging.rglob("*")):
-            if path.is_file():
-                destination = root / path.relative_to(staging)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(path, destination)
+        for path in sorted(staging.rglob("*")) if staging.is_dir() else ():
+            key = path.relative_to(staging).as_posix()
+            if path.is_file() and storage_key_valid(key):
+                storage_restore_file(key, path)
                 moved += 1
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
     present = set(db.session.scalars(select(BackupRecord.filename)))
     for values in known:

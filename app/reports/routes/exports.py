@@ -13,9 +13,7 @@ URL table:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from flask import Response, abort, request, send_file
+from flask import Response, abort, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -27,7 +25,7 @@ from app.core.filters import page_arg
 from app.core.http import content_disposition, render_page, streamed_response
 from app.core.queue import enqueue_after_commit
 from app.core.security import role_required
-from app.core.storage import storage_folder, storage_path
+from app.core.storage import storage_download, storage_folder, storage_stat
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
 from app.orders.lifecycle import ORDER_STATUS_LABELS
@@ -128,13 +126,14 @@ def export():
 @role_required(RoleName.ADMIN)
 def export_download(key: str):
     """A file written by an export job (keys are random; admins only); 404 otherwise."""
-    path = storage_path(key)  # the key's shape first, then the resolved file's folder
-    if storage_folder(path) != FOLDER or path.suffix not in (".csv", ".pdf"):
+    # The key's shape first, then the (on a local disk resolved) file's folder.
+    if storage_folder(key) != FOLDER or not key.endswith((".csv", ".pdf")):
         abort(404)
-    if not path.is_file():
+    stored = storage_stat(key)
+    if stored is None:
         abort(404)
-    fmt = path.suffix[1:]
-    response = send_file(path, mimetype="text/csv" if fmt == "csv" else "application/pdf",
-                         max_age=0, conditional=True)
-    written = to_wib(datetime.fromtimestamp(path.stat().st_mtime, UTC))  # WIB date
-    return _download_headers(response, f"laporan-{written:%Y%m%d}.{fmt}")
+    fmt = key.rsplit(".", 1)[1]
+    response = storage_download(
+        key, mimetype="text/csv" if fmt == "csv" else "application/pdf",
+        filename=f"laporan-{to_wib(stored.modified):%Y%m%d}.{fmt}")  # the WIB date
+    return _download_headers(response, f"laporan-{to_wib(stored.modified):%Y%m%d}.{fmt}")
