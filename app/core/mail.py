@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import uuid
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -32,7 +33,20 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600)
-STALE_CLAIM = timedelta(minutes=10)
+SEND_TIMEOUT = 120  # seconds: a send is a few SMTP round trips of MAIL_TIMEOUT each
+
+
+def _stale_claim() -> timedelta:
+    """A claim older than this belongs to a sender that died (OUTBOX_STALE_CLAIM_SECONDS)."""
+    return timedelta(seconds=current_app.config["OUTBOX_STALE_CLAIM_SECONDS"])
+
+
+def _claimant() -> str:
+    """The RQ job running this (the same id when RQ re-runs it), else a one-off token."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return f"rq:{job.id}"[:80] if job is not None else f"once:{uuid.uuid4().hex}"
 
 
 def mail_queue(
@@ -67,7 +81,8 @@ def mail_queue(
     )
     db.session.add(row)
     db.session.flush()
-    enqueue_after_commit("jobs.mail.send_email", row.id, queue="email", retries=5)
+    enqueue_after_commit("jobs.mail.send_email", row.id, queue="email", retries=5,
+                         timeout=SEND_TIMEOUT)
     return row
 
 
@@ -78,6 +93,7 @@ def outbox_send(outbox_id: int) -> bool:
     it, so an RQ retry follows; the row stays pending for the sweep either way.
     """
     now = utcnow()
+    claimant = _claimant()
     claimed = db.session.execute(
         update(EmailOutbox)
         .where(
@@ -85,10 +101,13 @@ def outbox_send(outbox_id: int) -> bool:
             or_(
                 EmailOutbox.status == OutboxStatus.PENDING,
                 (EmailOutbox.status == OutboxStatus.SENDING)
-                & (EmailOutbox.claimed_at < now - STALE_CLAIM),
+                & or_(EmailOutbox.claimed_at < now - _stale_claim(),
+                      # This very job claimed it before its worker died (RQ re-runs a job
+                      # only once its worker's heartbeat stopped).
+                      EmailOutbox.claimed_by == claimant),
             ),
         )
-        .values(status=OutboxStatus.SENDING, claimed_at=now)
+        .values(status=OutboxStatus.SENDING, claimed_at=now, claimed_by=claimant)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()  # the claim must be visible before the slow network call
@@ -108,6 +127,7 @@ def outbox_send(outbox_id: int) -> bool:
             delay = BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)]
             row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         row.claimed_at = None
+        row.claimed_by = None
         db.session.commit()
         log.warning("email %s to outbox row %s failed (attempt %s)", row.template, row.id,
                     row.attempts)
@@ -116,6 +136,7 @@ def outbox_send(outbox_id: int) -> bool:
     row.status = OutboxStatus.SENT
     row.sent_at = utcnow()
     row.claimed_at = None
+    row.claimed_by = None
     row.last_error = None
     db.session.commit()
     log.info("email %s sent (outbox row %s)", row.template, row.id)
@@ -135,7 +156,7 @@ def outbox_sweep(*, limit: int = 200) -> dict[str, int]:
                 (EmailOutbox.status == OutboxStatus.PENDING)
                 & (EmailOutbox.next_attempt_at <= now),
                 (EmailOutbox.status == OutboxStatus.SENDING)
-                & (EmailOutbox.claimed_at < now - STALE_CLAIM),
+                & (EmailOutbox.claimed_at < now - _stale_claim()),
             )
         )
         .order_by(EmailOutbox.id)
@@ -159,8 +180,10 @@ def outbox_retry(*, outbox: EmailOutbox) -> None:
     outbox.status = OutboxStatus.PENDING
     outbox.next_attempt_at = utcnow()
     outbox.claimed_at = None
+    outbox.claimed_by = None
     db.session.flush()
-    enqueue_after_commit("jobs.mail.send_email", outbox.id, queue="email", retries=5)
+    enqueue_after_commit("jobs.mail.send_email", outbox.id, queue="email", retries=5,
+                         timeout=SEND_TIMEOUT)
 
 
 def build_message(row: EmailOutbox) -> EmailMessage:
