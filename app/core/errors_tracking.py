@@ -68,6 +68,11 @@ def scrub_event(event: dict, hint: dict | None = None, *, config: dict | None = 
         if isinstance(request.get("query_string"), str):
             request["query_string"] = re.sub(r"(?i)((?:token|key|code|sig\w*)=)[^&]*",
                                              r"\1" + REDACTED, request["query_string"])
+    rq_job = (event.get("extra") or {}).get("rq-job")
+    if isinstance(rq_job, dict):
+        # The description is the repr of every argument (kwargs a caller named freely).
+        for name in ("description", "args", "kwargs"):
+            rq_job.pop(name, None)
     for exception in (event.get("exception") or {}).get("values") or ():
         for frame in (exception.get("stacktrace") or {}).get("frames") or ():
             frame.pop("vars", None)

@@ -39,3 +39,8 @@ def hold_then_count(token: str) -> dict:
         time.sleep(0.2)
     client.rpush(f"racik:test:{token}:effects", os.getpid())
     return {"token": token}
+
+
+def explode_with(password: str) -> None:
+    """A failing job whose argument is a secret (the Sentry test)."""
+    raise RuntimeError("job failed")
