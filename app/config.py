@@ -124,6 +124,8 @@ class Config:
     API_JWT_KEY = os.environ.get("API_JWT_KEY", "")
     API_ACCESS_TTL = timedelta(minutes=_int("API_ACCESS_TTL_MINUTES", 15))
     API_REFRESH_TTL = timedelta(days=_int("API_REFRESH_TTL_DAYS", 30))
+    # An Idempotency-Key claimed by a request that died is free again after this long.
+    IDEMPOTENCY_CLAIM_SECONDS = _int("IDEMPOTENCY_CLAIM_SECONDS", 30)
     # Requests per minute and token (or IP when anonymous) on the API, on top of login's own.
     API_LIMIT = os.environ.get("API_LIMIT", "300 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")  # "" = decide at start

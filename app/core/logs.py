@@ -17,6 +17,7 @@ import contextvars
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -134,14 +135,13 @@ class RequestIdMiddleware:
         except Exception:
             self.log.exception("unhandled error outside the app's handlers on %s %s",
                                environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            current_log_id.set("-")
-            if started:
-                raise
             payload = f"Internal Server Error (request id {request_id})\n".encode()
+            # With exc_info, a server that already sent the headers raises again (PEP 3333).
             start_response("500 INTERNAL SERVER ERROR", [
                 ("Content-Type", "text/plain; charset=utf-8"),
                 ("Content-Length", str(len(payload))), ("X-Request-ID", request_id),
-                ("Cache-Control", "no-store")])
+                ("Cache-Control", "no-store")], sys.exc_info() if started else None)
+            current_log_id.set("-")
             return [payload]
         return _ClosingBody(body, request_id)
 
