@@ -205,9 +205,9 @@ def test_healthz_is_503_naming_stopped_workers_silent_cron_and_stuck_outbox(
         db.session.execute(EmailOutbox.__table__.delete())
         db.session.commit()
         db.session.close()
-        client.set(CRON_HEARTBEAT_KEY, f"{time.time():.3f}")
-        worker = start("jobs.worker", process_env(database_url, redis_url, tmp_path),
-                       tmp_path / "worker.log", "default")
+        env = process_env(database_url, redis_url, tmp_path)
+        cron = start("jobs.cron", env, tmp_path / "cron.log")
+        worker = start("jobs.worker", env, tmp_path / "worker.log")
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -216,10 +216,13 @@ def test_healthz_is_503_naming_stopped_workers_silent_cron_and_stuck_outbox(
                     break
                 time.sleep(0.5)
             body = json.loads(answer.body)
-            assert answer.status == 200, body
+            assert answer.status == 200, (body, (tmp_path / "cron.log").read_text()[-2000:])
             assert body["workers"]["live"] == 1 and body["failing"] == []
+            assert 0 <= body["cron"]["heartbeat_age"] <= 60
+            assert client.exists(CRON_HEARTBEAT_KEY)
         finally:
             stop(worker)
+            stop(cron)
     finally:
         app.extensions.pop("racik_redis", None)
 
@@ -230,3 +233,21 @@ def test_healthz_tells_outsiders_only_the_status(proxied_app):
     assert json.loads(answer.body) == {"status": "ok", "failing": []}
     inside = json.loads(raw_request(proxied_app, "/healthz").body)
     assert "outbox" in inside and "database" in inside
+
+
+def test_an_error_past_flasks_handlers_answers_a_500_naming_the_request_id(
+        database_url, tmp_path, json_log):
+    application = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url,
+                             INSTANCE_PATH=str(tmp_path))
+
+    @application.teardown_request
+    def _broken_teardown(exc) -> None:  # stands for any failure after the view answered
+        raise RuntimeError("teardown broke")
+
+    with serve(application) as base_url:
+        answer = raw_request(base_url, "/livez", headers={"X-Request-ID": "past-flask-0003"})
+    assert answer.status == 500
+    assert answer.headers["X-Request-ID"] == "past-flask-0003"
+    assert "past-flask-0003" in answer.text()
+    assert any(line["request_id"] == "past-flask-0003" and "exc_info" in line
+               for line in json_log())
