@@ -4,7 +4,6 @@ by the sweep once the claim is stale; never by two senders at the same time."""
 from __future__ import annotations
 
 from datetime import timedelta
-
 from pathlib import Path
 
 import pytest
