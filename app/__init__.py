@@ -32,7 +32,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     from app.core.logs import configure_logging, init_request_id
 
-    configure_logging(app.config["LOG_LEVEL"])
+    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     if app.config["PROXY_FIX_X_FOR"]:
         count = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
@@ -41,11 +41,15 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     _init_request_hooks(app)
     init_request_id(app)
 
+    from app.core.errors_tracking import init_sentry
     from app.core.http import init_error_handlers
+    from app.core.metrics import init_metrics
     from app.core.security import init_security_headers
     from app.core.templating import init_templating
 
     init_error_handlers(app)
+    init_metrics(app)
+    init_sentry(app)
     init_security_headers(app)
     init_templating(app)
     _register_blueprints(app)

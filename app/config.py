@@ -61,6 +61,11 @@ class Config:
     # "rq", "thread" and "sync" (run right after commit, in the caller's thread) force a mode.
     JOBS_MODE = os.environ.get("JOBS_MODE", "auto")
     JOBS_DEFAULT_TIMEOUT = _int("JOBS_DEFAULT_TIMEOUT", 600)
+    # RQ worker timings (jobs/worker.py): a killed worker's job is re-run within ~30 s.
+    JOBS_WORKER_TTL = _int("JOBS_WORKER_TTL", 30)  # heartbeat TTL of an idle worker
+    JOBS_MAINTENANCE_INTERVAL = _int("JOBS_MAINTENANCE_INTERVAL", 10)  # abandoned-job sweep
+    JOBS_MONITORING_INTERVAL = _int("JOBS_MONITORING_INTERVAL", 5)  # heartbeat of a running job
+    JOBS_HEARTBEAT_GRACE = _int("JOBS_HEARTBEAT_GRACE", 10)  # missed for this long: abandoned
     # Report exports of more rows than this run as a background job (queue `reports`).
     EXPORT_INLINE_MAX = _int("EXPORT_INLINE_MAX", 5000)
 
@@ -134,6 +139,8 @@ class Config:
     API_JWT_KEY = os.environ.get("API_JWT_KEY", "")
     API_ACCESS_TTL = timedelta(minutes=_int("API_ACCESS_TTL_MINUTES", 15))
     API_REFRESH_TTL = timedelta(days=_int("API_REFRESH_TTL_DAYS", 30))
+    # An Idempotency-Key claimed by a request that died is free again after this long.
+    IDEMPOTENCY_CLAIM_SECONDS = _int("IDEMPOTENCY_CLAIM_SECONDS", 30)
     # Requests per minute and token (or IP when anonymous) on the API, on top of login's own.
     API_LIMIT = os.environ.get("API_LIMIT", "300 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")  # "" = decide at start
@@ -154,6 +161,10 @@ class Config:
     MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Racik <noreply@racik.test>")
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 12)
+    # An outbox row "sending" for longer than this belongs to a sender that died: the sweep
+    # (every 30 s) sends it again. A re-run of the very job that claimed it (RQ re-runs the
+    # jobs of a killed worker) takes it back at once.
+    OUTBOX_STALE_CLAIM_SECONDS = _int("OUTBOX_STALE_CLAIM_SECONDS", 60)
     # Where `make run` (jobs.launch) serves: HOST and PORT, as usual for a dev server.
     LISTEN_HOST = os.environ.get("HOST", "127.0.0.1")
     LISTEN_PORT = _int("PORT", 5000)
@@ -167,6 +178,22 @@ class Config:
     DEMO_DATA_ALLOWED = True
     EMAIL_ALLOW_TEST_DOMAINS = True  # accept the reserved .test domain (demo accounts)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # "text" (default) or "json": one JSON object per line (time, level, logger, message,
+    # request_id, job_id).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+
+    # Operations (app/core/health.py, app/core/metrics.py, app/core/errors_tracking.py).
+    # /metrics and the detail of /healthz answer loopback and private networks, or a
+    # request with "Authorization: Bearer <METRICS_TOKEN>".
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    # /healthz answers 503 when the cron heartbeat is older than this, when jobs wait with
+    # no live worker, or when the oldest due outbox row waits longer than this.
+    HEALTH_CRON_MAX_AGE = _int("HEALTH_CRON_MAX_AGE", 180)
+    HEALTH_OUTBOX_MAX_AGE = _int("HEALTH_OUTBOX_MAX_AGE", 900)
+    # Optional error tracking (sentry-sdk) of web and workers; never initialised without it.
+    SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+    SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "")
+    SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0)
 
     # Payments: "sandbox" (offline, Midtrans-shaped, with a simulator page) or "midtrans".
     PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "sandbox")

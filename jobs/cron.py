@@ -30,8 +30,10 @@ class CronEntry:
 
 
 CRON_TABLE: list[CronEntry] = [
-    # Re-send outbox rows left pending (SMTP or Redis outage): mail is delayed, never lost.
-    CronEntry("jobs.mail.sweep", "email", interval=300),
+    # Re-send outbox rows left pending (SMTP or Redis outage) or claimed by a sender that
+    # died (OUTBOX_STALE_CLAIM_SECONDS): mail is delayed by seconds, never lost. Cheap: one
+    # indexed query when nothing is due.
+    CronEntry("jobs.mail.sweep", "email", interval=30, timeout=300),
     # CRM: daily digest of due and overdue tasks, 07:00 WIB (00:00 UTC).
     CronEntry("jobs.crm.task_digest", "email", cron="0 0 * * *"),
     # Payments: ask the gateway about payments still pending past their expiry.
@@ -50,12 +52,20 @@ CRON_TABLE: list[CronEntry] = [
 
 
 def build_rq_scheduler(connection):
-    """An RQ CronScheduler with every CRON_TABLE entry registered."""
+    """An RQ CronScheduler with every CRON_TABLE entry registered; each of its heartbeats
+    (at least once a minute) also writes the key /healthz reads (`CRON_HEARTBEAT_KEY`)."""
     from rq.cron import CronScheduler
 
+    from app.core.health import CRON_HEARTBEAT_KEY
     from jobs.runner import run
 
-    scheduler = CronScheduler(connection=connection, name=f"racik-cron-{uuid.uuid4().hex[:6]}")
+    class RacikCronScheduler(CronScheduler):
+        def heartbeat(self) -> None:
+            super().heartbeat()
+            self.connection.set(CRON_HEARTBEAT_KEY, f"{time.time():.3f}", ex=24 * 3600)
+
+    scheduler = RacikCronScheduler(connection=connection,
+                                   name=f"racik-cron-{uuid.uuid4().hex[:6]}")
     for entry in CRON_TABLE:
         scheduler.register(
             run,

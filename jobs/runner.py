@@ -21,6 +21,11 @@ def get_app() -> Flask:
 
 def run(func_path: str, args: list, kwargs: dict[str, Any], record_id: int | None,
         job_id: str) -> Any:
+    from rq import get_current_job
+
     from app.core.queue import execute_job
 
-    return execute_job(get_app(), func_path, tuple(args), kwargs, record_id, job_id)
+    job = get_current_job()
+    request_id = str((job.meta or {}).get("request_id") or "-") if job is not None else "-"
+    return execute_job(get_app(), func_path, tuple(args), kwargs, record_id, job_id,
+                       request_id=request_id)

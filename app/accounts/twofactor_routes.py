@@ -239,7 +239,7 @@ def recovery_codes_route():
 # logging out, the language switch and static files.
 ALLOWED_WHILE_HELD = frozenset({
     "static", "accounts.totp", "accounts.reauth", "accounts.logout", "core.switch_language",
-    "core.healthz",
+    "core.healthz", "core.livez", "core.metrics",
 })
 
 

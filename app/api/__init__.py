@@ -99,5 +99,8 @@ def init_api(app: Flask) -> None:
 
     app.url_map.converters["id"] = IdConverter
     app.register_error_handler(ApiError, _api_error)
+    from app.api.idempotency import idempotency_release_open_claim
+
+    app.teardown_request(idempotency_release_open_claim)
     error_renderer_register("/api/", http_error_response)
     from app.api import routes  # noqa: F401 - registers the operations on bp

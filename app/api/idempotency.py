@@ -9,6 +9,14 @@ while the first still runs is a 409, the same key with a different request a 422
 first attempt (any 4xx/5xx) releases the key: nothing was done, so trying again is safe.
 
 Keys belong to a user and are kept for `RETENTION` (the `api.idempotency_sweep` job).
+
+A request that dies must not leave its claim behind: a claim is released on any exception
+(on a new connection when the old one died), and the teardown of the request releases one
+that is still open (a client gone, an error past our handlers). A claim left anyway (the
+process was killed) is taken over after IDEMPOTENCY_CLAIM_SECONDS (default 30, about
+gunicorn's timeout: no live request is older). The answer is stored after the work
+committed; when the connection dies in between, it is stored again on a new connection, so
+the client's retry gets the replay rather than a 409.
 """
 
 from __future__ import annotations
@@ -19,10 +27,10 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import Response, request
+from flask import Response, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.api.errors import ApiError
 from app.api.models import IdempotencyRecord
@@ -33,7 +41,12 @@ log = logging.getLogger(__name__)
 
 KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 RETENTION = timedelta(hours=24)
-ABANDONED = timedelta(minutes=2)  # a claim this old without an answer: its worker died
+_OPEN_CLAIM = "_idempotency_claim"  # g: the id of this request's unfinished claim
+
+
+def _abandoned() -> timedelta:
+    """A claim this old without an answer belongs to a request that died."""
+    return timedelta(seconds=current_app.config["IDEMPOTENCY_CLAIM_SECONDS"])
 
 
 def _fingerprint() -> str:
@@ -70,7 +83,7 @@ def _answer_existing(record: IdempotencyRecord, fingerprint: str) -> Response | 
     taken = db.session.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.id == record.id, IdempotencyRecord.completed_at.is_(None),
-               IdempotencyRecord.created_at < utcnow() - ABANDONED)
+               IdempotencyRecord.created_at < utcnow() - _abandoned())
         .values(created_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     if not taken:
         raise ApiError(409, "idempotency_in_progress")
@@ -109,29 +122,75 @@ def idempotent_call(call: Callable[[], Response]) -> Response:
             if replay is not None:
                 return replay
         record_id = claim.id if record is None else record.id
+    g.setdefault(_OPEN_CLAIM, record_id)
     try:
         response = call()
     except BaseException:
-        db.session.rollback()
+        _rollback_quietly()
         _release(record_id)
         raise
     if response.status_code >= 400:
-        db.session.rollback()
+        _rollback_quietly()
         _release(record_id)
         return response
-    db.session.execute(
-        update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
-        .values(completed_at=utcnow(), status_code=response.status_code,
-                response_body=response.get_data(as_text=True),
-                location=(response.headers.get("Location") or "")[:500])
-        .execution_options(synchronize_session=False))
-    db.session.commit()
+    values = {"completed_at": utcnow(), "status_code": response.status_code,
+              "response_body": response.get_data(as_text=True),
+              "location": (response.headers.get("Location") or "")[:500]}
+    # The work is committed: the answer goes out either way. Not stored (the database is
+    # gone), the claim stays until it is abandoned: a retry before then is told to wait,
+    # one after runs into the operation's own dedup (the checkout's key) — never a rerun
+    # while this request may still be writing.
+    g.pop(_OPEN_CLAIM, None)
+    if not _write_twice(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
+                        .values(**values).execution_options(synchronize_session=False)):
+        log.error("idempotency answer of record %s not stored", record_id)
     return response
 
 
+def _rollback_quietly() -> None:
+    """Roll back; on a connection that died, that fails too: drop it and go on."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        log.warning("rollback on a dead connection", exc_info=True)
+        db.session.invalidate()
+
+
+def _write_twice(statement) -> bool:
+    """Execute and commit `statement`; once more on a new connection when the first one
+    turned out dead. True when it was written."""
+    for attempt in (1, 2):
+        try:
+            db.session.execute(statement)
+            db.session.commit()
+            return True
+        except DBAPIError as error:
+            _rollback_quietly()
+            if attempt == 2 or not error.connection_invalidated:
+                log.exception("idempotency bookkeeping failed")
+                return False
+            log.warning("connection died under the idempotency bookkeeping; once more")
+    return False
+
+
 def _release(record_id: int) -> None:
-    db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
-    db.session.commit()
+    if _write_twice(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id)):
+        g.pop(_OPEN_CLAIM, None)
+
+
+def idempotency_release_open_claim(exc: BaseException | None = None) -> None:
+    """Teardown: a request that ends with its claim still open (it died past every
+    handler) gives the key back, on a connection of its own."""
+    record_id = g.pop(_OPEN_CLAIM, None)
+    if record_id is None:
+        return
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(delete(IdempotencyRecord).where(
+                IdempotencyRecord.id == record_id, IdempotencyRecord.completed_at.is_(None)))
+        log.warning("idempotency claim %s released at teardown", record_id)
+    except Exception:
+        log.exception("idempotency claim %s not released; it expires by itself", record_id)
 
 
 def idempotency_sweep(*, now=None) -> int:

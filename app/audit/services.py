@@ -24,7 +24,7 @@ from sqlalchemy import insert
 from app.audit.models import AuditEntry
 from app.core.clock import utcnow
 from app.core.db import write_connection
-from app.core.logs import current_log_id
+from app.core.logs import current_job_id, current_log_id
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,9 @@ def _context(actor: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "actor_id": getattr(actor, "id", None),
         "actor_label": (getattr(actor, "email", "") or "")[:320],
-        "request_id": (current_log_id.get() or "")[:64],
+        # The request's id; in a job, the id of the request that queued it (else the job's).
+        "request_id": (current_log_id.get() if current_log_id.get() != "-"
+                       else current_job_id.get() or "")[:64],
         "ip_address": "",
     }
     if has_request_context():

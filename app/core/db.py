@@ -9,19 +9,21 @@ never block writers in WAL mode. PostgreSQL needs none of this.
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from flask import Flask
+from flask import Flask, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # True: the next SQLite transaction starts with BEGIN IMMEDIATE (takes the write lock).
 _sqlite_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -72,11 +74,75 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def init_db(app: Flask) -> None:
-    """Attach backend-specific behaviour to the engine(s) once they exist."""
+    """Attach backend-specific behaviour to the engine(s) once they exist, and make the
+    request cycle survive database connections that die (`init_dead_connection_guard`)."""
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+    init_dead_connection_guard(app)
+
+
+def session_rollback_quietly() -> None:
+    """Roll the session back; when its connection died, that raises too: log it, drop the
+    connection (invalidated, never back in the pool) and go on."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        log.warning("rollback failed on a dead database connection; dropped it",
+                    exc_info=True)
+        try:
+            db.session.invalidate()
+        except Exception:  # nothing more can be done with that connection
+            log.debug("invalidate failed", exc_info=True)
+
+
+def connection_died(error: BaseException) -> bool:
+    """True when `error` is the database connection dying (terminated, network lost)."""
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+def init_dead_connection_guard(app: Flask) -> None:
+    """A dead connection must not turn a finished answer into a 500.
+
+    - Teardown: the session is closed (its rollback) before Flask-SQLAlchemy removes it;
+      on a connection that died after the answer was rendered that fails, and is logged
+      and swallowed (the connection invalidated) instead of failing the request.
+    - Reads: a GET/HEAD whose connection died (nothing is written on those: DESIGN §5)
+      runs once more on a new connection before an error page is considered.
+    Idle connections that died in the pool are caught by `pool_pre_ping` (config).
+    """
+
+    @app.teardown_appcontext  # registered after Flask-SQLAlchemy's: runs before it
+    def _close_session_quietly(exc: BaseException | None) -> None:
+        try:
+            db.session.close()
+        except DBAPIError:
+            log.warning("closing the session failed on a dead database connection",
+                        exc_info=True)
+            try:
+                db.session.invalidate()
+            except Exception:
+                log.debug("invalidate failed", exc_info=True)
+
+    handle = app.handle_user_exception
+
+    def handle_user_exception(error: Exception):
+        if (connection_died(error) and request.method in ("GET", "HEAD")
+                and not g.get("_db_retried")):
+            g._db_retried = True
+            log.warning("database connection died during %s %s; once more on a new one",
+                        request.method, request.path)
+            session_rollback_quietly()
+            g.pop("_login_user", None)  # loaded through the dead session: load it again
+            try:
+                response = app.preprocess_request()
+                return response if response is not None else app.dispatch_request()
+            except Exception as again:
+                return handle(again)
+        return handle(error)
+
+    app.handle_user_exception = handle_user_exception  # type: ignore[method-assign]
 
 
 def after_outer_commit(listener: Callable[[Session], None]) -> None:

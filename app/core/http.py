@@ -31,8 +31,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.core.db import set_read_only_transactions
-from app.extensions import db, limiter
+from app.core.db import session_rollback_quietly, set_read_only_transactions
+from app.extensions import limiter
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def init_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return _http_error(error)
-        db.session.rollback()
+        session_rollback_quietly()
         log.exception("unhandled error on %s %s", request.method, request.path)
         if (renderer := _own_renderer()) is not None:
             return renderer(InternalServerError())

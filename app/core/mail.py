@@ -14,6 +14,7 @@ import logging
 import secrets
 import smtplib
 import ssl
+import uuid
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -34,7 +35,20 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600)
-STALE_CLAIM = timedelta(minutes=10)
+SEND_TIMEOUT = 120  # seconds: a send is a few SMTP round trips of MAIL_TIMEOUT each
+
+
+def _stale_claim() -> timedelta:
+    """A claim older than this belongs to a sender that died (OUTBOX_STALE_CLAIM_SECONDS)."""
+    return timedelta(seconds=current_app.config["OUTBOX_STALE_CLAIM_SECONDS"])
+
+
+def _claimant() -> str:
+    """The RQ job running this (the same id when RQ re-runs it), else a one-off token."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return f"rq:{job.id}"[:80] if job is not None else f"once:{uuid.uuid4().hex}"
 
 
 def mail_queue(
@@ -70,7 +84,8 @@ def mail_queue(
     db.session.flush()
     row.message_id = outbox_message_id(row.id)
     db.session.flush()
-    enqueue_after_commit("jobs.mail.send_email", row.id, queue="email", retries=5)
+    enqueue_after_commit("jobs.mail.send_email", row.id, queue="email", retries=5,
+                         timeout=SEND_TIMEOUT)
     return row
 
 
@@ -100,6 +115,7 @@ def outbox_send(outbox_id: int) -> bool:
     it, so an RQ retry follows; the row stays pending for the sweep either way.
     """
     now = utcnow()
+    claimant = _claimant()
     claimed = db.session.execute(
         update(EmailOutbox)
         .where(
@@ -107,10 +123,13 @@ def outbox_send(outbox_id: int) -> bool:
             or_(
                 EmailOutbox.status == OutboxStatus.PENDING,
                 (EmailOutbox.status == OutboxStatus.SENDING)
-                & (EmailOutbox.claimed_at < now - STALE_CLAIM),
+                & or_(EmailOutbox.claimed_at < now - _stale_claim(),
+                      # This very job claimed it before its worker died (RQ re-runs a job
+                      # only once its worker's heartbeat stopped).
+                      EmailOutbox.claimed_by == claimant),
             ),
         )
-        .values(status=OutboxStatus.SENDING, claimed_at=now)
+        .values(status=OutboxStatus.SENDING, claimed_at=now, claimed_by=claimant)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()  # the claim must be visible before the slow network call
@@ -130,6 +149,7 @@ def outbox_send(outbox_id: int) -> bool:
             delay = BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)]
             row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         row.claimed_at = None
+        row.claimed_by = None
         db.session.commit()
         log.warning("email %s to outbox row %s failed (attempt %s)", row.template, row.id,
                     row.attempts)
@@ -138,6 +158,7 @@ def outbox_send(outbox_id: int) -> bool:
     row.status = OutboxStatus.SENT
     row.sent_at = utcnow()
     row.claimed_at = None
+    row.claimed_by = None
     row.last_error = None
     db.session.commit()
     log.info("email %s sent (outbox row %s)", row.template, row.id)
@@ -157,7 +178,7 @@ def outbox_sweep(*, limit: int = 200) -> dict[str, int]:
                 (EmailOutbox.status == OutboxStatus.PENDING)
                 & (EmailOutbox.next_attempt_at <= now),
                 (EmailOutbox.status == OutboxStatus.SENDING)
-                & (EmailOutbox.claimed_at < now - STALE_CLAIM),
+                & (EmailOutbox.claimed_at < now - _stale_claim()),
             )
         )
         .order_by(EmailOutbox.id)
@@ -181,8 +202,10 @@ def outbox_retry(*, outbox: EmailOutbox) -> None:
     outbox.status = OutboxStatus.PENDING
     outbox.next_attempt_at = utcnow()
     outbox.claimed_at = None
+    outbox.claimed_by = None
     db.session.flush()
-    enqueue_after_commit("jobs.mail.send_email", outbox.id, queue="email", retries=5)
+    enqueue_after_commit("jobs.mail.send_email", outbox.id, queue="email", retries=5,
+                         timeout=SEND_TIMEOUT)
 
 
 def build_message(row: EmailOutbox) -> EmailMessage:

@@ -76,6 +76,9 @@ class EmailOutbox(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Who holds the claim: the RQ job id, so a re-run of that job (its worker died) takes
+    # the row back at once instead of waiting for the claim to go stale.
+    claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 

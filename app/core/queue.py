@@ -37,7 +37,7 @@ from app.core.db import (
     set_read_only_transactions,
     write_connection,
 )
-from app.core.logs import current_log_id
+from app.core.logs import current_job_id, current_log_id, current_request_id
 from app.core.models import JobRecord, JobStatus
 from app.extensions import db
 
@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 
 QUEUES = ("default", "email", "invoices", "reports", "backups")
 RUNNER = "jobs.runner.run"  # the RQ-side entry point; it calls `execute_job` below
+# Seconds before each retry. The first is immediate: RQ also retries this way a job whose
+# worker died (its heartbeat expired), and a delayed retry would wait for a scheduler that
+# may have died with that worker (its lock outlives it by a minute).
+RETRY_INTERVALS = (0, 60, 300)
 _PENDING_KEY = "racik_pending_jobs"
 _SYNC_KEY = "racik_sync_jobs"  # committed, to run once the connection is back in the pool
 _current_record_id: dict[int, int] = {}  # thread id -> JobRecord id, for job_progress()
@@ -61,6 +65,7 @@ class PendingJob:
     record_id: int | None = None
     retries: int = 3
     timeout: int | None = None
+    request_id: str = "-"  # the request that queued it: the job's log lines carry it
 
 
 def redis_connection(app: Flask | None = None) -> redis.Redis | None:
@@ -133,6 +138,7 @@ def enqueue_after_commit(
         job_id=f"racik-{uuid.uuid4().hex}",
         retries=retries,
         timeout=timeout,
+        request_id=current_request_id(),
     )
     record = None
     if track:
@@ -203,6 +209,7 @@ def execute_job(
     job_id: str = "-",
     *,
     reraise: bool = True,
+    request_id: str = "-",
 ) -> Any:
     """Run one job inside its own app context and commit once at its boundary.
 
@@ -210,7 +217,8 @@ def execute_job(
     it (so RQ can retry and keep it in the failed registry) unless `reraise` is False, which
     the in-process runners use: the failure is logged and recorded either way.
     """
-    token = current_log_id.set(job_id)
+    token = current_log_id.set(request_id or "-")
+    job_token = current_job_id.set(job_id)
     thread_id = threading.get_ident()
     try:
         with app.app_context():
@@ -226,6 +234,7 @@ def execute_job(
                 db.session.rollback()
                 _local_progress.pop(record_id or 0, None)
                 log.exception("job %s failed", func_path)
+                _count_outcome("failed")
                 _mark(
                     record_id,
                     status=JobStatus.FAILED,
@@ -239,6 +248,7 @@ def execute_job(
                 _current_record_id.pop(thread_id, None)
                 db.session.remove()
             _local_progress.pop(record_id or 0, None)
+            _count_outcome("finished")
             _mark(
                 record_id,
                 status=JobStatus.FINISHED,
@@ -249,6 +259,19 @@ def execute_job(
             return result
     finally:
         current_log_id.reset(token)
+        current_job_id.reset(job_token)
+
+
+def _count_outcome(outcome: str) -> None:
+    from rq import get_current_job
+
+    from app.core.metrics import job_outcome_count
+
+    job = get_current_job()
+    try:
+        job_outcome_count(job.origin if job is not None else "inprocess", outcome)
+    except Exception:  # a metric never breaks a job
+        log.debug("job outcome not counted", exc_info=True)
 
 
 def _mark(record_id: int | None, **values: Any) -> None:
@@ -265,7 +288,7 @@ def _dispatch(app: Flask, jobs: list[PendingJob]) -> None:
             continue
         if mode == "sync":
             execute_job(app, job.func_path, job.args, job.kwargs, job.record_id, job.job_id,
-                        reraise=False)
+                        reraise=False, request_id=job.request_id)
             continue
         pool = app.extensions.get("racik_jobs_pool")
         if pool is None:  # rq mode whose Redis just failed: keep the job in-process
@@ -273,7 +296,7 @@ def _dispatch(app: Flask, jobs: list[PendingJob]) -> None:
                 max_workers=2, thread_name_prefix="racik-job"
             )
         pool.submit(execute_job, app, job.func_path, job.args, job.kwargs, job.record_id,
-                    job.job_id, reraise=False)
+                    job.job_id, reraise=False, request_id=job.request_id)
 
 
 def _enqueue_rq(app: Flask, job: PendingJob) -> bool:
@@ -291,8 +314,9 @@ def _enqueue_rq(app: Flask, job: PendingJob) -> bool:
             job_id=job.job_id,
             description=job.func_path,
             job_timeout=job.timeout or app.config["JOBS_DEFAULT_TIMEOUT"],
-            retry=Retry(max=job.retries, interval=[10, 60, 300]) if job.retries else None,
+            retry=Retry(max=job.retries, interval=list(RETRY_INTERVALS)) if job.retries else None,
             failure_ttl=7 * 24 * 3600,
+            meta={"request_id": job.request_id},
         )
         return True
     except redis.RedisError:

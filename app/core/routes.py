@@ -1,7 +1,8 @@
 """Core blueprint: health check, language switch, background-job status partial.
 
 URL table:
-    GET  /healthz                          database + Redis status (JSON)
+    GET  /healthz                          every part's status (JSON; 503 when one is down)
+    GET  /livez                            the process answers (no database, no Redis)
     POST /bahasa                           switch the interface language
     GET  /pekerjaan/<id>/status            self-polling job status partial (owner or admin)
     GET  /media/<key>                      a stored public file (product photos)
@@ -25,12 +26,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import select, text
+from sqlalchemy import select
 
+from app.core.health import health_report
 from app.core.http import render_page, see_other
+from app.core.metrics import internal_request
 from app.core.models import JobRecord
 from app.core.notices import notices_mark_read, notices_recent
-from app.core.queue import redis_answers
 from app.core.security import owned_or_404, safe_next_url
 from app.core.storage import storage_send
 from app.extensions import db
@@ -46,27 +48,24 @@ JOB_FINISHED = "job-finished"
 
 @bp.route("/healthz")
 def healthz():
-    database = "ok"
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # report, never raise: this is what monitors call when things break
-        log.exception("health check: database unavailable")
-        database = "unavailable"
-    if current_app.config.get("REDIS_URL"):
-        redis_status = "ok" if redis_answers() else "unavailable"
-    else:
-        redis_status = "disabled"
-    healthy = database == "ok"
-    body = {
-        "status": "ok" if healthy and redis_status != "unavailable" else "degraded",
-        "database": database,
-        "redis": redis_status,
-        "jobs_mode": current_app.config["JOBS_MODE_ACTIVE"],
-    }
-    if not healthy:
-        body["status"] = "down"
+    """Every part the site needs (app/core/health.py): 200 when all critical parts work,
+    503 naming the failing ones. The detail (counts, ages, worker names) only for insiders
+    (loopback/private networks or the METRICS_TOKEN); the public sees status and parts."""
+    healthy, report = health_report()
+    body = report if internal_request() else {"status": report["status"],
+                                               "failing": report["failing"]}
     response = jsonify(body)
     response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/livez")
+def livez():
+    """Liveness for the load balancer and the container: the process answers. Touches
+    neither the database nor Redis (a database outage must not restart every node)."""
+    response = make_response("ok\n", 200)
+    response.mimetype = "text/plain"
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -124,6 +124,9 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "static": {"GET": everyone(200)},
     "main.index": {"GET": everyone(200)},
     "core.healthz": {"GET": everyone(200)},
+    "core.livez": {"GET": everyone(200)},
+    # The test client comes from 127.0.0.1, an inside address (tests/ops for outsiders).
+    "core.metrics": {"GET": everyone(200)},
     "core.switch_language": {"POST": everyone(303)},
     # Buyer A's job: its owner and admins; anyone else 404.
     "core.job_status": {"GET": {**mine(CUSTOMER), ADMIN: 200}},

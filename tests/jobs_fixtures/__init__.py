@@ -20,3 +20,27 @@ def explode(value: str) -> None:
 
 def tick() -> None:
     CALLS.append(("tick",))
+
+
+def hold_then_count(token: str) -> dict:
+    """For the killed-worker test (a real RQ worker in a subprocess): count the start in
+    Redis, wait while the test holds `racik:test:<token>:hold`, then do the job's one
+    visible effect (a Redis list entry). Deliberately not idempotent: a second execution
+    of the effect would show."""
+    import os
+    import time
+
+    import redis
+
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    client.incr(f"racik:test:{token}:starts")
+    deadline = time.monotonic() + 120
+    while client.exists(f"racik:test:{token}:hold") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    client.rpush(f"racik:test:{token}:effects", os.getpid())
+    return {"token": token}
+
+
+def explode_with(password: str) -> None:
+    """A failing job whose argument is a secret (the Sentry test)."""
+    raise RuntimeError("job failed")

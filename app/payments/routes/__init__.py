@@ -22,3 +22,13 @@ from flask import Blueprint
 bp = Blueprint("payments", __name__)
 
 from app.payments.routes import invoices, ledger, pay, sandbox, webhook  # noqa: E402,F401
+
+
+def _register_metrics() -> None:
+    from app.core.metrics import metrics_source_register
+    from app.payments.metrics import payments_by_status
+
+    metrics_source_register(payments_by_status)
+
+
+_register_metrics()
