@@ -6,7 +6,18 @@
 #
 #   docker build -t racik .
 #   docker compose up -d          # the whole stack, see docker-compose.yml
+#
+# The first stage, `nginx`, is the reverse proxy of docker-compose.yml: docker/nginx.conf as a
+# template and the app's static files, which it serves itself (/static/).
 
+FROM nginx:1.28-alpine AS nginx
+COPY docker/nginx.conf /etc/nginx/templates/default.conf.template
+COPY app/static /srv/static
+# Only HTTPS_PORT is substituted into the template; nginx's own $variables stay as they are.
+ENV NGINX_ENVSUBST_FILTER=^HTTPS_PORT$ \
+    HTTPS_PORT=443
+
+# The application (the default target: `docker build .` builds this one).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

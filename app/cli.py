@@ -10,6 +10,7 @@
     flask backup create|list|verify [ID|--latest]|restore ID [--yes]|rotate|new-key
                                                      (app/reports/backups/cli.py)
     flask reports weekly [--week 2026-W47]           weekly seller reports (app/reports/cli.py)
+    flask keys init > .env                           fresh production secrets (app/core/keys_cli.py)
 """
 
 from __future__ import annotations
@@ -144,3 +145,6 @@ def register_cli(app: Flask) -> None:
     from app.reports.cli import reports_cli
 
     app.cli.add_command(reports_cli)
+    from app.core.keys_cli import keys_cli
+
+    app.cli.add_command(keys_cli)

@@ -76,9 +76,10 @@ class MidtransGateway(Gateway):
 
     @classmethod
     def from_config(cls, config: Any) -> MidtransGateway:
+        default = PRODUCTION_URL if config["MIDTRANS_IS_PRODUCTION"] else SANDBOX_URL
         return cls(server_key=config["MIDTRANS_SERVER_KEY"],
-                   base_url=PRODUCTION_URL if config["MIDTRANS_IS_PRODUCTION"]
-                   else SANDBOX_URL, timeout=config["MIDTRANS_TIMEOUT"])
+                   base_url=config.get("MIDTRANS_API_URL") or default,
+                   timeout=config["MIDTRANS_TIMEOUT"])
 
     # The HTTP side ------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
