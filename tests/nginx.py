@@ -143,15 +143,17 @@ class Nginx:
 
 def nginx_start(*, upstream: str | list[str], directory: Path, binary: str,
                 config: Path = PRODUCTION_CONFIG, timeout: float = 15,
-                worker_connections: int = 128) -> Nginx:
+                worker_connections: int = 128, ports: dict[int, int] | None = None) -> Nginx:
     """Start nginx with `config` in front of `upstream` (a base URL such as
     http://127.0.0.1:5123, or several) and wait until every listening port accepts
-    connections. Raises RuntimeError (with nginx's error log) if it does not come up."""
+    connections. `ports` may name loopback ports for some config ports beforehand (config
+    port → loopback port; the others get free ones). Raises RuntimeError (with nginx's error
+    log) if it does not come up."""
     bases = [upstream] if isinstance(upstream, str) else upstream
     addresses = [f"{urlsplit(base).hostname}:{urlsplit(base).port}" for base in bases]
     (directory / "logs").mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # worker processes (another user under root) write temp files
-    ports: dict[int, int] = {}
+    ports = dict(ports or {})
     content = nginx_config_rewrite(config.read_text(), upstream=addresses, ports=ports,
                                    directory=directory)
     temp = {name: directory / name for name in ("client_body", "proxy", "fastcgi", "uwsgi",
