@@ -35,7 +35,7 @@ class FakeMidtrans:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path != "/v2/charge":
@@ -57,7 +57,7 @@ class FakeMidtrans:
                                    "va_numbers": [{"bank": bank,
                                                    "va_number": "8800123456789"}]})
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parts = self.path.strip("/").split("/")
                 with fake.lock:
                     transaction = fake.charges.get(parts[1]) if len(parts) == 3 else None

@@ -25,7 +25,7 @@ class Sink:
         self.directory = directory
         self.numbers = itertools.count(len(list(directory.glob("*.eml"))) + 1)
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         slow = self.directory / "slow"
         if slow.exists():
             (self.directory / "rcpt-waiting").write_text(address)
@@ -33,7 +33,7 @@ class Sink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         path = self.directory / f"{next(self.numbers):06d}.eml"
         temporary = path.with_suffix(".part")
         temporary.write_bytes(envelope.original_content or envelope.content)

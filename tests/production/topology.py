@@ -14,6 +14,7 @@ children, also when the run fails (`Topology.stop` in the fixture's `finally`).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -48,6 +49,26 @@ def tls_context() -> ssl.SSLContext:
     return context
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (from /proc), children first."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 @dataclass
 class Service:
     """One process of the topology (a compose service replica)."""
@@ -79,13 +100,18 @@ class Service:
             os.kill(self.process.pid, signal.SIGTERM)
 
     def kill(self) -> None:
-        """SIGKILL to the whole process group, as `docker kill` does to a container."""
-        if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait(timeout=10)
+        """SIGKILL to every process of the service, as `docker kill` does to a container:
+        its process group and every descendant (RQ's work horse runs in a session of its
+        own, so a process-group kill alone would leave the job running)."""
+        if self.process is None:
+            return
+        victims = [self.process.pid, *descendants(self.process.pid)]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
 
     def wait(self, timeout: float) -> int | None:
         try:
@@ -341,16 +367,16 @@ class Topology:
         for service in reversed(list(self.services.values())):
             try:
                 service.stop()
-            except Exception:  # noqa: BLE001 - stop everything else regardless
-                pass
+            except Exception as error:  # stop everything else regardless
+                print(f"stopping {service.name}: {error!r}")
         if self.nginx is not None:
             self.nginx.stop()
         if self.midtrans is not None:
             self.midtrans.stop()
         try:
             self.redis().flushdb()
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as error:
+            print(f"emptying Redis db {REDIS_DB}: {error!r}")
         self._database_drop()
 
     # --- waiting ---------------------------------------------------------------------------
