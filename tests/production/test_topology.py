@@ -141,6 +141,11 @@ def test_a_checkout_its_payment_notification_its_invoice_and_its_emails(topology
 
 
 def test_kill_9_of_a_web_node_under_get_load_fails_no_get(topology):
+    """Every GET is answered by the app: one the dead node had not answered yet is retried
+    on the other (nginx's proxy_next_upstream error). A response the node was in the middle
+    of sending when it died cannot be taken back by any proxy (its status line is already
+    with the client): those are counted apart, and there can be no more of them than
+    requests in flight."""
     web = topology.services["web-a"]
     with Load(topology.base_url, lambda n: ("GET", "/", None, {}), clients=4) as load:
         time.sleep(3)
@@ -152,6 +157,7 @@ def test_kill_9_of_a_web_node_under_get_load_fails_no_get(topology):
         **load.result.as_dict(), "node_restart_to_healthy_s": round(restarted, 2)}
     assert load.result.total > 50
     assert load.result.failed == 0, load.result.as_dict()
+    assert load.result.cut <= load.clients, load.result.as_dict()
 
 
 def test_a_rolling_restart_under_post_load_fails_no_request(topology, shop):
@@ -176,7 +182,7 @@ def test_a_rolling_restart_under_post_load_fails_no_request(topology, shop):
             time.sleep(3)
     topology.figures["rolling_restart_under_post_load"] = {**load.result.as_dict(), **figures}
     assert load.result.total > 50
-    assert load.result.failed == 0, load.result.as_dict()
+    assert load.result.failed == 0 and load.result.cut == 0, load.result.as_dict()
 
 
 def test_smtp_down_for_30_seconds_every_email_is_delivered_once(topology, shop):

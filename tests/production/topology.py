@@ -137,11 +137,12 @@ class LoadResult:
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
     failed: int = 0
+    cut: int = 0  # answers whose body stopped midway (the node died while sending it)
     total: int = 0
     failures_at: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"requests": self.total, "failed": self.failed,
+        return {"requests": self.total, "failed": self.failed, "cut_mid_body": self.cut,
                 "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
                 "errors": dict(self.errors)}
 
@@ -174,7 +175,7 @@ class Load:
         while not self.stopping.is_set():
             number += 1
             method, path, body, headers = self.request(client * 1_000_000 + number)
-            status, error = None, None
+            status, error, cut = None, None, False
             try:
                 connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
@@ -183,6 +184,10 @@ class Load:
                 if response.getheader("Connection", "").lower() == "close":
                     connection.close()
                     connection = self._connect()
+            except http.client.IncompleteRead:
+                cut = True
+                connection.close()
+                connection = self._connect()
             except (OSError, http.client.HTTPException) as exc:
                 error = type(exc).__name__
                 connection.close()
@@ -193,7 +198,9 @@ class Load:
                     self.result.statuses[status] += 1
                 if error is not None:
                     self.result.errors[error] += 1
-                if error is not None or status not in self.expected:
+                if cut:
+                    self.result.cut += 1
+                elif error is not None or status not in self.expected:
                     self.result.failed += 1
                     self.result.failures_at.append(time.monotonic())
         connection.close()
