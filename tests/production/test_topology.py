@@ -25,6 +25,10 @@ WORKER_RECOVERY_TARGET = 60
 SMTP_OUTAGE = 30
 
 
+class RecoveryTooSlow(AssertionError):
+    """The killed worker's job took effect later than WORKER_RECOVERY_TARGET (or not yet)."""
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.5
                ) -> float | None:
     """Seconds until `condition()` held, or None if it did not within `timeout`."""
@@ -210,6 +214,7 @@ def test_smtp_down_for_30_seconds_every_email_is_delivered_once(topology, shop):
 
 @pytest.mark.xfail(
     timedelta(seconds=WORKER_RECOVERY_TARGET) < STALE_CLAIM, strict=True,
+    raises=RecoveryTooSlow,
     reason="A killed worker's email waits for the outbox's stale claim (app/core/mail.py "
            "STALE_CLAIM) and RQ's maintenance pass: the RQ/outbox timings of issue 19 "
            "(Faults) bring it under the target; this test then passes and the marker goes.")
@@ -230,8 +235,10 @@ def test_kill_9_of_a_worker_mid_job_its_email_goes_once_within_the_target(topolo
     finally:
         slow.unlink(missing_ok=True)
     topology.worker_start(victim)  # compose: restart unless-stopped
-    recovered = wait_until(lambda: delivered_once(topology, outbox_after(topology, before)),
-                           WORKER_RECOVERY_TARGET + 15, step=1)
+    waited = wait_until(lambda: delivered_once(topology, outbox_after(topology, before)),
+                        WORKER_RECOVERY_TARGET + 15, step=1)
+    # Counted from the kill (the worker's restart included).
+    recovered = None if waited is None else time.monotonic() - killed
     rows = outbox_after(topology, before)
     counts = [topology.delivered()[row[4]] for row in rows]
     topology.figures["kill_9_worker_mid_email"] = {
@@ -240,6 +247,9 @@ def test_kill_9_of_a_worker_mid_job_its_email_goes_once_within_the_target(topolo
         "recovered_s": round(recovered, 1) if recovered is not None else None,
         "waited_s": WORKER_RECOVERY_TARGET + 15,
         "outbox_stale_claim_s": STALE_CLAIM.total_seconds()}
-    assert all(count <= 1 for count in counts), counts  # never twice, whatever the timings
-    assert recovered is not None, f"not delivered {time.monotonic() - killed:.0f}s after"
-    assert recovered <= WORKER_RECOVERY_TARGET, recovered
+    # Never twice, whatever the timings (a plain failure, never the expected one).
+    assert all(count <= 1 for count in counts), counts
+    assert all(row[3] in ("sent", "sending", "pending") for row in rows), rows
+    if recovered is None or recovered > WORKER_RECOVERY_TARGET:
+        raise RecoveryTooSlow(f"delivered once after {recovered}s (None: not within "
+                              f"{WORKER_RECOVERY_TARGET + 15}s of the kill): {rows}")
