@@ -1,6 +1,9 @@
 """`flask keys init`: a complete, fresh secrets file for a production deployment.
 
     flask keys init > .env                      every generated secret, plus the site's values
+    python -m app.core.keys_cli init > .env     the same without the app (no database, no
+                                                secrets yet: `docker run --rm racik python
+                                                -m app.core.keys_cli init > .env`)
     flask keys init --public-base-url https://racik.example.com --mail-server smtp.example.com \
         --midtrans-server-key SB-Mid-server-... > .env
 
@@ -74,3 +77,7 @@ def keys_init_command(public_base_url: str, mail_server: str,
     click.echo(secrets_file({"PUBLIC_BASE_URL": public_base_url,
                              "MAIL_SERVER": mail_server,
                              "MIDTRANS_SERVER_KEY": midtrans_server_key}), nl=False)
+
+
+if __name__ == "__main__":  # the image has RACIK_ENV=production: no app can start yet
+    keys_cli()

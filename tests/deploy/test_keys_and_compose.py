@@ -140,3 +140,17 @@ def test_every_variable_compose_reads_is_written_by_keys_init_or_documented(secr
         if use == "required":
             assert name in secrets_file, f"{name} is required by compose: keys init writes it"
         assert name in documented, f"{name} is not in .env.example"
+
+
+def test_keys_init_runs_where_no_app_can_start_yet(tmp_path):
+    """Inside the image RACIK_ENV is production and nothing is configured, so `flask` (which
+    creates the app) refuses; `python -m app.core.keys_cli init` still writes the file."""
+    env = {**_clean_env(tmp_path), "RACIK_ENV": "production", "PYTHONPATH": str(REPO)}
+    written = subprocess.run([sys.executable, "-m", "app.core.keys_cli", "init",
+                              *_site_options()], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert written.returncode == 0, written.stderr[-2000:]
+    values = dict(line.split("=", 1) for line in written.stdout.splitlines()
+                  if line and not line.startswith("#"))
+    started = production_start(tmp_path, values)
+    assert started.returncode == 0, started.stderr[-2000:]
