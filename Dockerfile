@@ -6,7 +6,18 @@
 #
 #   docker build -t racik .
 #   docker compose up -d          # the whole stack, see docker-compose.yml
+#
+# The first stage, `nginx`, is the reverse proxy of docker-compose.yml: docker/nginx.conf as a
+# template and the app's static files, which it serves itself (/static/).
 
+FROM nginx:1.28-alpine AS nginx
+COPY docker/nginx.conf /etc/nginx/templates/default.conf.template
+COPY app/static /srv/static
+# Only HTTPS_PORT is substituted into the template; nginx's own $variables stay as they are.
+ENV NGINX_ENVSUBST_FILTER=^HTTPS_PORT$ \
+    HTTPS_PORT=443
+
+# The application (the default target: `docker build .` builds this one).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -46,9 +57,10 @@ VOLUME ["/data"]
 EXPOSE 8000
 
 # Only meaningful for `web`; docker-compose.yml disables it for worker and cron.
-# /healthz answers 503 when the database is unreachable (urlopen then raises: exit 1).
+# /livez: the process answers, touching neither the database nor Redis (a database outage
+# must not mark every web container unhealthy; /healthz reports the parts).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ.get('PORT', '8000'), timeout=4)"]
 
 ENTRYPOINT ["/app/docker/entrypoint.sh"]
 CMD ["web"]

@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 export FLASK_APP := wsgi.py
 
-.PHONY: install translations run test test-sqlite test-postgres e2e lint bench bench-tools chromium \
-        messages migration clean
+.PHONY: install translations run test test-sqlite test-postgres test-production e2e lint \
+        bench bench-tools chromium cert messages migration clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,10 +43,24 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test-sqlite: install chromium
-	$(BIN)/pytest --db=sqlite
+	$(BIN)/pytest --db=sqlite -m "not production"
 
 test-postgres: install chromium
-	$(BIN)/pytest --db=postgres -m "not e2e"
+	$(BIN)/pytest --db=postgres -m "not e2e and not production"
+
+# The production topology of docker-compose.yml rebuilt with processes from the repository's
+# own production files (nginx TLS, 2 gunicorn nodes, 2 RQ workers, cron, SMTP, PostgreSQL
+# database racik_prod_test, Redis db 12), with faults injected: tests/production/.
+test-production: install chromium
+	$(BIN)/pytest -m production tests/production -p no:cacheprovider
+
+# A self-signed certificate for docker-compose.yml's nginx, for a first try (30 days).
+cert:
+	mkdir -p docker/tls
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=localhost" \
+	  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	  -keyout docker/tls/privkey.pem -out docker/tls/fullchain.pem
+	chmod 600 docker/tls/privkey.pem
 
 # The whole suite: lint, then every test on SQLite (browser tests included), then on PostgreSQL.
 test: lint test-sqlite test-postgres

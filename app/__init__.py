@@ -35,7 +35,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     if app.config["PROXY_FIX_X_FOR"]:
         count = app.config["PROXY_FIX_X_FOR"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,
+                                x_host=app.config["PROXY_FIX_X_HOST"],
+                                x_port=app.config["PROXY_FIX_X_PORT"])
 
     _init_extensions(app)
     _init_request_hooks(app)
@@ -52,6 +54,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     init_sentry(app)
     init_security_headers(app)
     init_templating(app)
+    if app.config["COMPRESS_RESPONSES"]:
+        from app.core.compress import init_compression
+
+        init_compression(app)
     _register_blueprints(app)
 
     from app.cli import register_cli

@@ -12,6 +12,7 @@
     flask reports weekly [--week 2026-W47]           weekly seller reports (app/reports/cli.py)
     flask storage migrate --to s3|local              copy stored files across backends
                                                      (app/core/storage_migrate.py)
+    flask keys init > .env                           fresh production secrets (app/core/keys_cli.py)
 """
 
 from __future__ import annotations
@@ -148,3 +149,6 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(reports_cli)
     app.cli.add_command(storage_cli)
+    from app.core.keys_cli import keys_cli
+
+    app.cli.add_command(keys_cli)

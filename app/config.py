@@ -173,8 +173,13 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or _listen_base_url(LISTEN_HOST,
                                                                             LISTEN_PORT)
 
-    # Behind a reverse proxy: how many proxies set X-Forwarded-* (0 = trust none).
+    # Behind a reverse proxy: how many proxies set X-Forwarded-* (0 = trust none). Host and
+    # port (X-Forwarded-Host/-Port: https://host:8443 keeps its port) follow X_FOR unless set.
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
+    PROXY_FIX_X_HOST = _int("PROXY_FIX_X_HOST", PROXY_FIX_X_FOR)
+    PROXY_FIX_X_PORT = _int("PROXY_FIX_X_PORT", PROXY_FIX_X_FOR)
+    # gzip text responses in the app (deployments without nginx; nginx compresses itself).
+    COMPRESS_RESPONSES = _bool("COMPRESS_RESPONSES", False)
     DEMO_DATA_ALLOWED = True
     EMAIL_ALLOW_TEST_DOMAINS = True  # accept the reserved .test domain (demo accounts)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
@@ -207,8 +212,9 @@ class Config:
     MIDTRANS_SERVER_KEY = os.environ.get("MIDTRANS_SERVER_KEY", "")
     MIDTRANS_IS_PRODUCTION = _bool("MIDTRANS_IS_PRODUCTION", False)
     MIDTRANS_TIMEOUT = _int("MIDTRANS_TIMEOUT", 15)
-    # Overrides the API base URL chosen by MIDTRANS_IS_PRODUCTION (a proxy, a test double).
-    MIDTRANS_BASE_URL = os.environ.get("MIDTRANS_BASE_URL", "")
+    # Empty: Midtrans' own API (sandbox or production, above). Set: that base URL instead
+    # (an egress proxy; the production topology test's local stand-in).
+    MIDTRANS_API_URL = os.environ.get("MIDTRANS_API_URL", "")
     PAYMENT_VA_EXPIRY_MINUTES = _int("PAYMENT_VA_EXPIRY_MINUTES", 24 * 60)
     PAYMENT_EWALLET_EXPIRY_MINUTES = _int("PAYMENT_EWALLET_EXPIRY_MINUTES", 15)
 

@@ -14,12 +14,15 @@ fi
 
 case "$command" in
   web)
-    # Several web replicas may start together: the lock on the shared instance volume lets
-    # one of them run the migrations while the others wait, then find nothing to do.
-    if command -v flock >/dev/null 2>&1 && [ -d "${INSTANCE_PATH:-}" ]; then
-      flock "${INSTANCE_PATH}/.db-upgrade.lock" flask db upgrade
-    else
-      flask db upgrade
+    # Several web replicas may start together: migrations/env.py takes a PostgreSQL
+    # advisory lock, so one of them migrates while the others wait, then find nothing to do
+    # (an upgrade at head costs one SELECT after the app's import, ~1.5 s).
+    flask db upgrade
+    # Multi-process metrics: every gunicorn worker writes its samples here; a directory
+    # left by an earlier run would add dead processes' counts (app/core/metrics.py).
+    if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+      rm -rf "${PROMETHEUS_MULTIPROC_DIR}"
+      mkdir -p "${PROMETHEUS_MULTIPROC_DIR}"
     fi
     exec gunicorn -c docker/gunicorn.conf.py "$@" wsgi:app
     ;;

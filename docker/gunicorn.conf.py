@@ -5,9 +5,9 @@ Everything here can be tuned from the environment without rebuilding:
     WEB_CONCURRENCY        worker processes (default 2 * cores + 1)
     GUNICORN_THREADS       threads per worker (default 4; gthread worker class)
     GUNICORN_TIMEOUT       seconds before a silent worker is killed and replaced (default 30)
-    GUNICORN_KEEPALIVE     seconds an idle keep-alive connection from nginx stays open
-                           (default 75: longer than nginx's upstream keepalive_timeout 60s,
-                           so gunicorn never closes a connection nginx is about to reuse)
+    GUNICORN_KEEPALIVE     seconds an idle keep-alive connection stays open (default 5;
+                           docker/nginx.conf opens one connection per request, see there)
+    GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping node has to finish its requests (30)
     FORWARDED_ALLOW_IPS    proxies trusted for X-Forwarded-Proto (default 127.0.0.1,::1;
                            docker-compose.yml sets "*" because only nginx can reach `web`)
     PORT                   listening port (default 8000)
@@ -20,6 +20,8 @@ max_connections (100 by default), leaving room for the RQ workers and cron.
 from __future__ import annotations
 
 import os
+
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 
 def _int(name: str, default: int) -> int:
@@ -36,12 +38,40 @@ def _cores() -> int:
 
 bind = f"0.0.0.0:{_int('PORT', 8000)}"
 workers = _int("WEB_CONCURRENCY", 2 * _cores() + 1)
-worker_class = "gthread"
+
+
+class DrainingThreadWorker(ThreadWorker):
+    """gthread, except that a stopping worker stops *listening* at once. Stock gunicorn only
+    stops accepting and keeps its copy of the listening socket open until it exits: the
+    kernel keeps completing handshakes into the backlog meanwhile, and those requests (a
+    POST nginx already sent) were reset when the worker finally exited — a 502 during every
+    rolling restart. Here the backlog is accepted and served, then the socket is closed:
+    once every worker of the node has done so, new connections are refused, and nginx
+    retries a refused connection on the other node (safe even for a POST: nothing was sent).
+    """
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled)
+        if enabled or self.alive:
+            return
+        for listener in self.sockets:
+            while True:  # non-blocking (set when accepting was enabled)
+                try:
+                    client, address = listener.accept()
+                except OSError:
+                    break
+                self.nr_conns += 1
+                client.setblocking(True)
+                self.enqueue_req(TConn(self.cfg, client, address, listener.getsockname()))
+            listener.close()
+
+
+worker_class = DrainingThreadWorker
 threads = _int("GUNICORN_THREADS", 4)
 
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-keepalive = _int("GUNICORN_KEEPALIVE", 75)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
 
 # Recycle workers now and then (bounded memory growth); jitter avoids restarting all at once.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
@@ -65,3 +95,10 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = (
     '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" rid=%({x-request-id}o)s'
 )
+
+
+def child_exit(server, worker) -> None:
+    """Multi-process metrics (PROMETHEUS_MULTIPROC_DIR): forget a dead worker's gauges."""
+    from app.core.metrics import gunicorn_child_exit
+
+    gunicorn_child_exit(server, worker)

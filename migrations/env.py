@@ -2,6 +2,7 @@ import logging
 from logging.config import fileConfig
 
 from flask import current_app
+from sqlalchemy import text
 
 from alembic import context
 
@@ -77,6 +78,35 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+# pg_advisory_lock key serialising `flask db upgrade` across nodes that start together
+# (without it two runs collide: UniqueViolation pg_type_typname_nsp_index). Any constant
+# works as long as nothing else in the database uses it.
+MIGRATION_LOCK_KEY = 0x2F3A_91C4
+
+
+def _at_head(connection) -> bool:
+    """True when an upgrade to head has nothing to do: the database's revisions are the
+    scripts' heads. Then no lock is taken and no migration machinery runs (a restarting
+    web node pays one SELECT)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    if context.is_offline_mode() or getattr(config.cmd_opts, 'autogenerate', False):
+        return False
+    try:
+        destination = context.get_revision_argument()
+    except KeyError:  # `flask db current`, `history`...: no destination
+        return False
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    # `upgrade` hands env.py its destination resolved ("head" is already the head's id).
+    wanted = {destination} if isinstance(destination, str) else set(destination or ())
+    if wanted not in ({"head"}, {"heads"}, heads):
+        return False
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    connection.rollback()  # end the read's implicit transaction
+    return current == heads
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -103,14 +133,31 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        if _at_head(connection):
+            logger.info('Database at head: nothing to migrate.')
+            return
+        locked = connection.dialect.name == 'postgresql'
+        if locked:
+            # Session-level: held across alembic's transactions, released at the latest
+            # when this connection ends (a killed node never leaves it behind).
+            connection.execute(text('SELECT pg_advisory_lock(:key)'),
+                               {'key': MIGRATION_LOCK_KEY})
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if locked:
+                connection.rollback()
+                connection.execute(text('SELECT pg_advisory_unlock(:key)'),
+                                   {'key': MIGRATION_LOCK_KEY})
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -6,9 +6,11 @@ block as docker-compose mounts it, with only what cannot work outside Docker rew
 every upstream `server` points at the live server, Docker's `resolver` line and the
 `resolve` server parameter (nginx >= 1.27.3; Debian has 1.22) are dropped, each `listen`
 port becomes a free port of 127.0.0.1 (IPv6 listens are dropped), logs and temporary files
-go to the prefix, and certificate paths (once TLS is configured there) point at a
-self-signed pair made for the test. Everything else — locations, headers, `proxy_pass` —
-is the file as shipped, so a test sees what production's proxy forwards.
+go to the prefix, certificate paths point at a self-signed pair made for the test, the
+template variable ${HTTPS_PORT} (the official image substitutes it) becomes the loopback
+port of the `listen 443` server, and the static alias points at the repository's
+app/static (the image copies it to /srv/static). Everything else — locations, headers,
+`proxy_pass` — is the file as shipped, so a test sees what production's proxy forwards.
 
 Stop it with `Nginx.stop()` (a fixture's finalizer): nginx never outlives the test run.
 """
@@ -47,19 +49,24 @@ _RESOLVER = re.compile(r"^\s*resolver\s[^;]*;[^\n]*\n?", re.MULTILINE)
 _UPSTREAM_SERVER = re.compile(r"^(\s*)server\s+(?!\{)(\S+)([^;{]*);", re.MULTILINE)
 _LISTEN = re.compile(r"^(\s*)listen\s+(\S+)([^;]*);", re.MULTILINE)
 _CERTIFICATE = re.compile(r"^(\s*)(ssl_certificate(?:_key)?)\s+[^;]+;", re.MULTILINE)
+_STATIC_ALIAS = re.compile(r"^(\s*)alias\s+/srv/static/;", re.MULTILINE)
 _LOG = re.compile(r"^(\s*)(access_log|error_log)\s+(?!off\b)\S+([^;]*);", re.MULTILINE)
 
 
-def nginx_config_rewrite(source: str, *, upstream: str, ports: dict[int, int],
+def nginx_config_rewrite(source: str, *, upstream: str | list[str], ports: dict[int, int],
                          directory: Path) -> str:
     """`source` (the content of docker/nginx.conf) made runnable on this machine: see the
-    module's docstring. `ports` is filled with config port → loopback port."""
+    module's docstring. `upstream` is one host:port or several (then each upstream `server`
+    line becomes one line per address, with the same parameters: the production topology's
+    two web nodes). `ports` is filled with config port → loopback port."""
     text = _COMMENT.sub("", source)
     text = _RESOLVER.sub("", text)
+    upstreams = [upstream] if isinstance(upstream, str) else list(upstream)
 
     def upstream_server(match: re.Match) -> str:
         params = " ".join(word for word in match.group(3).split() if word != "resolve")
-        return f"{match.group(1)}server {upstream} {params};".replace(" ;", ";")
+        return "\n".join(f"{match.group(1)}server {address} {params};".replace(" ;", ";")
+                         for address in upstreams)
 
     text = _UPSTREAM_SERVER.sub(upstream_server, text)
 
@@ -72,13 +79,16 @@ def nginx_config_rewrite(source: str, *, upstream: str, ports: dict[int, int],
         return f"{match.group(1)}listen 127.0.0.1:{loopback}{match.group(3)};"
 
     text = _LISTEN.sub(listen, text)
+    if 443 in ports:
+        text = text.replace("${HTTPS_PORT}", str(ports[443]))
+    text = _STATIC_ALIAS.sub(lambda m: f"{m.group(1)}alias {REPO / 'app' / 'static'}/;", text)
     if _CERTIFICATE.search(text):
         certificate, key = _self_signed(directory)
         text = _CERTIFICATE.sub(
             lambda m: f"{m.group(1)}{m.group(2)} "
                       f"{key if m.group(2).endswith('_key') else certificate};", text)
     return _LOG.sub(lambda m: f"{m.group(1)}{m.group(2)} {directory / 'logs' / m.group(2)}"
-                              f".log{m.group(4)};", text)
+                              f".log{m.group(3)};", text)
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:
@@ -112,9 +122,10 @@ class Nginx:
     directory: Path
     ports: dict[int, int] = field(default_factory=dict)  # config port → loopback port
 
-    def url(self, port: int = 80) -> str:
-        """The base URL of the server the config has listening on `port`."""
-        return f"http://127.0.0.1:{self.ports[port]}"
+    def url(self, port: int = 443) -> str:
+        """The base URL of the server the config has listening on `port` (https for 443)."""
+        scheme = "https" if port == 443 else "http"
+        return f"{scheme}://127.0.0.1:{self.ports[port]}"
 
     def error_log(self) -> str:
         path = self.directory / "logs" / "error.log"
@@ -130,25 +141,33 @@ class Nginx:
                 self.process.wait(timeout=10)
 
 
-def nginx_start(*, upstream: str, directory: Path, binary: str,
-                config: Path = PRODUCTION_CONFIG, timeout: float = 15) -> Nginx:
+def nginx_start(*, upstream: str | list[str], directory: Path, binary: str,
+                config: Path = PRODUCTION_CONFIG, timeout: float = 15,
+                worker_connections: int = 128, ports: dict[int, int] | None = None) -> Nginx:
     """Start nginx with `config` in front of `upstream` (a base URL such as
-    http://127.0.0.1:5123) and wait until every listening port accepts connections.
-    Raises RuntimeError (with nginx's error log) if it does not come up."""
-    parts = urlsplit(upstream)
+    http://127.0.0.1:5123, or several) and wait until every listening port accepts
+    connections. `ports` may name loopback ports for some config ports beforehand (config
+    port → loopback port; the others get free ones). Raises RuntimeError (with nginx's error
+    log) if it does not come up."""
+    bases = [upstream] if isinstance(upstream, str) else upstream
+    addresses = [f"{urlsplit(base).hostname}:{urlsplit(base).port}" for base in bases]
     (directory / "logs").mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # worker processes (another user under root) write temp files
-    ports: dict[int, int] = {}
-    content = nginx_config_rewrite(config.read_text(), upstream=f"{parts.hostname}:{parts.port}",
-                                   ports=ports, directory=directory)
+    ports = dict(ports or {})
+    content = nginx_config_rewrite(config.read_text(), upstream=addresses, ports=ports,
+                                   directory=directory)
     temp = {name: directory / name for name in ("client_body", "proxy", "fastcgi", "uwsgi",
                                                 "scgi")}
     user = "user root;\n" if os.geteuid() == 0 else ""
     (directory / "nginx.conf").write_text(
         f"daemon off;\nworker_processes 1;\n{user}pid {directory / 'nginx.pid'};\n"
         f"error_log {directory / 'logs' / 'error.log'} info;\n"
-        "events { worker_connections 128; }\n"
+        f"events {{ worker_connections {worker_connections}; }}\n"
         "http {\n"
+        # As the official image's nginx.conf: file types for what nginx serves itself.
+        + ("    include /etc/nginx/mime.types;\n" if Path("/etc/nginx/mime.types").exists()
+           else "")
+        + "    default_type application/octet-stream;\n"
         f"    access_log {directory / 'logs' / 'access.log'};\n"
         + "".join(f"    {name}_temp_path {path};\n" for name, path in temp.items())
         + content + "\n}\n")

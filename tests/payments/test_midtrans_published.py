@@ -52,7 +52,7 @@ def midtrans(app, monkeypatch) -> Iterator[FakeMidtrans]:
     payments are charged through Midtrans."""
     with FakeMidtrans() as fake:
         monkeypatch.setitem(app.config, "MIDTRANS_SERVER_KEY", SERVER_KEY)
-        monkeypatch.setitem(app.config, "MIDTRANS_BASE_URL", fake.url)
+        monkeypatch.setitem(app.config, "MIDTRANS_API_URL", fake.url)
         monkeypatch.setitem(app.config, "PAYMENT_GATEWAY", "midtrans")
         yield fake
 

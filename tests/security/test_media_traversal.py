@@ -90,7 +90,7 @@ def nginx_url(live_url, tmp_path_factory, request) -> str:
     proxy = nginx_start(upstream=live_url, directory=tmp_path_factory.mktemp("nginx"),
                         binary=binary)
     request.addfinalizer(proxy.stop)
-    return proxy.url(80)
+    return proxy.url(443)
 
 
 def _paths(app, key: str) -> dict[str, str]:

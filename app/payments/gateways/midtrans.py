@@ -100,9 +100,9 @@ class MidtransGateway(Gateway):
 
     @classmethod
     def from_config(cls, config: Any) -> MidtransGateway:
-        base_url = config.get("MIDTRANS_BASE_URL") or (
-            PRODUCTION_URL if config["MIDTRANS_IS_PRODUCTION"] else SANDBOX_URL)
-        return cls(server_key=config["MIDTRANS_SERVER_KEY"], base_url=base_url,
+        default = PRODUCTION_URL if config["MIDTRANS_IS_PRODUCTION"] else SANDBOX_URL
+        return cls(server_key=config["MIDTRANS_SERVER_KEY"],
+                   base_url=config.get("MIDTRANS_API_URL") or default,
                    timeout=config["MIDTRANS_TIMEOUT"])
 
     # The HTTP side ------------------------------------------------------------------------
