@@ -369,6 +369,7 @@ class Topology:
             directory=self.directory / "nginx", binary=nginx_binary() or "nginx",
             worker_connections=1024, ports={443: self.https_port, 80: self.http_port})
         self.wait_workers(2)
+        self.wait_healthy(next(iter(self.web_ports)), timeout=60, path="/healthz")
 
     def stop(self) -> None:
         for service in reversed(list(self.services.values())):
@@ -401,22 +402,29 @@ class Topology:
                 time.sleep(0.1)
         raise RuntimeError(f"{service.name} did not listen on {port}:\n{service.log_tail()}")
 
-    def wait_healthy(self, name: str, timeout: float = 60) -> None:
+    def wait_healthy(self, name: str, timeout: float = 60, path: str = "/livez") -> None:
+        """Until web node `name` answers `path` with 200: /livez (gunicorn serves, so the
+        entrypoint's migrations are done; what the HEALTHCHECK and nginx rely on), or
+        /healthz (every part of the deployment: workers, cron, queues, outbox)."""
         service = self.services[name]
         deadline = time.monotonic() + timeout
+        body = b""
         while time.monotonic() < deadline:
             if not service.running:
                 raise RuntimeError(f"{name} exited:\n{service.log_tail()}")
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", self.web_ports[name],
                                                         timeout=2)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                body = response.read()
+                if response.status == 200:
                     return
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"{name} not healthy after {timeout}s:\n{service.log_tail()}")
+        raise RuntimeError(f"{name} not healthy ({path}) after {timeout}s: {body[:500]!r}\n"
+                           f"{service.log_tail()}")
 
     def workers(self) -> list:
         from rq import Worker
