@@ -10,6 +10,8 @@
 #             order items (issue #7)
 #   api       bench/api.sh: the JSON API (issue #10): login, refresh, /me (+ 304), product
 #             search against the HTML search page
+#   production bench/production.sh: the production topology under faults (issue 19):
+#             failed requests, recovery times (bench/results/production.json)
 # See bench/README.md; each script's header lists its knobs.
 #
 #   bash bench/run.sh                 # or: make bench; every part: pages checkout orders
@@ -25,17 +27,17 @@ cd "$ROOT"
 # api; none = all.
 PARTS=("$@")
 if ((${#PARTS[@]} == 0)); then
-  PARTS=(pages checkout orders payments maklon reports api)
+  PARTS=(pages checkout orders payments maklon reports api production)
 fi
 for part in "${PARTS[@]}"; do
   case "$part" in
-    pages|checkout|orders|payments|maklon|reports|api) ;;
-    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports, api)" >&2; exit 2 ;;
+    pages|checkout|orders|payments|maklon|reports|api|production) ;;
+    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports, api, production)" >&2; exit 2 ;;
   esac
 done
 wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
 status=0
-for part in pages checkout orders payments maklon reports api; do
+for part in pages checkout orders payments maklon reports api production; do
   if wants "$part"; then
     bash "bench/$part.sh" || status=$?
   fi
