@@ -75,6 +75,29 @@ def test_healthz_answers_through_nginx_and_on_every_node(topology):
         assert raw_request(topology.node_url(name), "/healthz").status == 200
 
 
+def _home_requests(metrics_text: str) -> float:
+    """Requests of the home page counted by every gunicorn worker process of a node."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(sample.value for family in text_string_to_metric_families(metrics_text)
+               for sample in family.samples
+               if sample.name == "racik_http_request_duration_seconds_count"
+               and sample.labels.get("endpoint") == "main.index")
+
+
+def test_metrics_sum_every_worker_process_of_a_node_and_stay_inside(topology):
+    """A node's /metrics (PROMETHEUS_MULTIPROC_DIR, two gunicorn workers) counts every
+    request whichever worker served it; nginx never serves /metrics to the outside."""
+    node = topology.node_url(next(iter(topology.web_ports)))
+    first = raw_request(node, "/metrics")
+    assert first.status == 200, first.status
+    before = _home_requests(first.text())
+    for _ in range(20):  # new connections: both worker processes get some
+        assert raw_request(node, "/").status == 200
+    assert _home_requests(raw_request(node, "/metrics").text()) >= before + 20
+    assert raw_request(topology.base_url, "/metrics").status == 404
+
+
 def test_login_over_https_on_a_non_default_port_and_the_session_works_on_both_nodes(
         topology, shop):
     assert topology.https_port != 443

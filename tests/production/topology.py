@@ -317,8 +317,11 @@ class Topology:
         return env
 
     def _service(self, name: str, *argv: str) -> Service:
+        env = self.env
+        if argv[:1] == ("web",):  # compose's web: multi-process metrics, one folder a node
+            env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(self.directory / f"metrics-{name}")}
         service = Service(name=name, argv=["sh", str(REPO / "docker" / "entrypoint.sh"), *argv],
-                          env=self.env, log=self.logs / f"{name}.log")
+                          env=env, log=self.logs / f"{name}.log")
         self.services[name] = service
         return service
 
