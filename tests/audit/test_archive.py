@@ -214,8 +214,9 @@ def test_admin_downloads_an_archive_as_an_attachment(client, db, aged):
     assert f'data-archive="{archive.id}"' in page and archive.sha256 in page
     response = client.get(f"/admin/audit/arsip/{archive.id}/unduh")
     assert response.status_code == 200
+    name = f"audit-{archive.first_id}-{archive.last_id}.jsonl.gz"
     assert response.headers["Content-Disposition"] == (
-        f"attachment; filename=audit-{archive.first_id}-{archive.last_id}.jsonl.gz")
+        f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}")
     assert response.mimetype == "application/gzip"
     assert hashlib.sha256(response.data).hexdigest() == archive.sha256
     assert client.get("/admin/audit/arsip/999999/unduh").status_code == 404
