@@ -83,18 +83,23 @@ def init_db(app: Flask) -> None:
     init_dead_connection_guard(app)
 
 
-def session_rollback_quietly() -> None:
-    """Roll the session back; when its connection died, that raises too: log it, drop the
-    connection (invalidated, never back in the pool) and go on."""
+def _end_session_quietly(end: Callable[[], None], what: str) -> None:
+    """Run `end` (the session's rollback or close); when its connection died, that raises
+    too: log it, drop the connection (invalidated, never back in the pool) and go on."""
     try:
-        db.session.rollback()
+        end()
     except DBAPIError:
-        log.warning("rollback failed on a dead database connection; dropped it",
+        log.warning("%s failed on a dead database connection; dropped it", what,
                     exc_info=True)
         try:
             db.session.invalidate()
         except Exception:  # nothing more can be done with that connection
             log.debug("invalidate failed", exc_info=True)
+
+
+def session_rollback_quietly() -> None:
+    """Roll the session back, surviving a dead connection (`_end_session_quietly`)."""
+    _end_session_quietly(db.session.rollback, "rollback")
 
 
 def connection_died(error: BaseException) -> bool:
@@ -115,15 +120,7 @@ def init_dead_connection_guard(app: Flask) -> None:
 
     @app.teardown_appcontext  # registered after Flask-SQLAlchemy's: runs before it
     def _close_session_quietly(exc: BaseException | None) -> None:
-        try:
-            db.session.close()
-        except DBAPIError:
-            log.warning("closing the session failed on a dead database connection",
-                        exc_info=True)
-            try:
-                db.session.invalidate()
-            except Exception:
-                log.debug("invalidate failed", exc_info=True)
+        _end_session_quietly(db.session.close, "closing the session")
 
     handle = app.handle_user_exception
 

@@ -129,6 +129,12 @@ def _maklon_files(db) -> tuple[dict, object]:
 
 @pytest.mark.parametrize("endpoint", sorted(DOWNLOADS))
 def test_downloads_are_attachments_and_nothing_is_sniffed(make_client, files, endpoint):
+    check_download(make_client, files, endpoint)
+
+
+def check_download(make_client, files: dict, endpoint: str) -> None:
+    """DOWNLOADS[endpoint] fetched by its user: 200, its type, never sniffed; private files
+    as attachments with their own names, never in a shared cache; media inline."""
     download = DOWNLOADS[endpoint]
     client = make_client()
     if download.who != "anonymous":

@@ -18,11 +18,10 @@ from sqlalchemy import select
 
 from app.catalog.models import ProductImage
 from app.payments.models import Invoice
-from tests.conftest import log_in
 from tests.factories import make_order, make_product, make_user
 from tests.live import csrf_token_of, live_log_in, raw_request
 from tests.s3 import bucket_objects
-from tests.security.test_downloads import DOWNLOADS, stored_files
+from tests.security.test_downloads import DOWNLOADS, check_download, stored_files
 
 
 def _png() -> bytes:
@@ -149,21 +148,4 @@ def test_with_signed_urls_the_invoice_redirects_to_a_short_lived_url_that_serves
 def test_on_s3_downloads_are_attachments_and_nothing_is_sniffed(make_client, db, s3_bucket,
                                                                 endpoint):
     """tests/security/test_downloads.py's table of every download, from the bucket."""
-    files = stored_files(db)
-    download = DOWNLOADS[endpoint]
-    client = make_client()
-    if download.who != "anonymous":
-        log_in(client, files["emails"][download.who])
-    response = client.get(download.url(files))
-    assert response.status_code == 200
-    assert response.mimetype == download.mimetype
-    assert response.headers["X-Content-Type-Options"] == "nosniff"
-    disposition = response.headers.get("Content-Disposition", "")
-    if download.attachment:
-        match = re.fullmatch(r'attachment; filename="?([^";]+)"?(; filename\*=UTF-8\'\'\S+)?',
-                             disposition)
-        assert match, disposition
-        assert re.fullmatch(download.filename, match.group(1)), match.group(1)
-        assert "public" not in response.headers.get("Cache-Control", "")
-    else:
-        assert not disposition.startswith("attachment")
+    check_download(make_client, stored_files(db), endpoint)
