@@ -57,6 +57,17 @@ class Config:
 
     # Redis carries queues, rate limits and cache. Empty string disables it.
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # Data cache (app/core/cache.py): Redis at CACHE_REDIS_URL (default REDIS_URL) when it
+    # answers, else an in-process SimpleCache; CACHE_TYPE forces one (NullCache: none).
+    CACHE_TYPE = os.environ.get("CACHE_TYPE", "")
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "racik:cache:")
+    CACHE_DEFAULT_TIMEOUT = _int("CACHE_DEFAULT_TIMEOUT", 300)
+    # Cache-Control max-age of anonymous catalog pages (browsers and nginx's proxy_cache).
+    PUBLIC_PAGE_MAX_AGE = _int("PUBLIC_PAGE_MAX_AGE", 60)
+    # The anonymous visitor's language choice (a plain cookie, not the session).
+    LANGUAGE_COOKIE_NAME = "racik_lang"
+
     # "auto": RQ when Redis answers, otherwise in-process threads after commit.
     # "rq", "thread" and "sync" (run right after commit, in the caller's thread) force a mode.
     JOBS_MODE = os.environ.get("JOBS_MODE", "auto")
@@ -247,6 +258,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     REDIS_URL = ""
+    CACHE_TYPE = "NullCache"  # a test that needs the cache sets SimpleCache or RedisCache
     JOBS_MODE = "sync"
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "file"

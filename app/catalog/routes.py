@@ -34,6 +34,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.accounts.current import my_store
+from app.catalog.cache import CATALOG, page_cached, product_page_tags
 from app.catalog.forms import (
     CategoryForm,
     PhotoForm,
@@ -75,6 +76,7 @@ from app.catalog.services import (
     store_settings_update,
     variants_update,
 )
+from app.core.cache import is_shared_view, public_page
 from app.core.forms import parse_int, parse_rupiah
 from app.core.http import form_status, is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
@@ -138,7 +140,14 @@ def _search_params() -> tuple[SearchParams, list[str]]:
 
 
 @bp.route("/produk")
+@public_page
 def search():
+    if is_shared_view():  # the same page for every anonymous visitor: from the cache
+        return page_cached(_search_page, tags=[CATALOG])
+    return _search_page()
+
+
+def _search_page():
     params, problems = _search_params()
     results = product_search(params)
     return render_page("catalog/search.html", "catalog/_results.html",
@@ -147,7 +156,18 @@ def search():
 
 
 @bp.route("/produk/<int:product_id>")
+@public_page
 def product(product_id: int):
+    if is_shared_view():
+        store_id = db.session.scalar(select(Product.store_id).where(Product.id == product_id))
+        if store_id is None:
+            abort(404)
+        return page_cached(lambda: _product_page(product_id),
+                           tags=product_page_tags(product_id, store_id))
+    return _product_page(product_id)
+
+
+def _product_page(product_id: int):
     item = product_public(product_id)
     if not product_visible(item, current_user):
         abort(404)
@@ -167,7 +187,14 @@ def product(product_id: int):
 
 
 @bp.route("/toko/<slug>")
+@public_page
 def store(slug: str):
+    if is_shared_view():
+        return page_cached(lambda: _store_page(slug), tags=[CATALOG])
+    return _store_page(slug)
+
+
+def _store_page(slug: str):
     shop = store_by_slug(slug)
     if shop is None:
         abort(404)

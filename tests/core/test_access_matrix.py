@@ -128,6 +128,7 @@ ACCESS: dict[str, dict[str, Expected]] = {
     # The test client comes from 127.0.0.1, an inside address (tests/ops for outsiders).
     "core.metrics": {"GET": everyone(200)},
     "core.switch_language": {"POST": everyone(303)},
+    "core.switch_language_link": {"GET": everyone(303)},
     # Buyer A's job: its owner and admins; anyone else 404.
     "core.job_status": {"GET": {**mine(CUSTOMER), ADMIN: 200}},
     "accounts.register": {"GET": guests(200), "POST": guests(422)},
@@ -689,6 +690,7 @@ def _args(w) -> dict[str, dict]:
         "accounts.address_edit": {"address_id": w.address_id},
         "accounts.address_default_route": {"address_id": w.address_id},
         "catalog.store": {"slug": w.store_slug},
+        "core.switch_language_link": {"language": "id"},
         **dict.fromkeys(("catalog.product", "catalog.product_edit", "catalog.variants_save",
                          "catalog.photos_upload", "orders.product_reviews"), product),
         **dict.fromkeys(("inventory.row", "inventory.edit", "inventory.stock_update",
