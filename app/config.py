@@ -247,6 +247,14 @@ class Config:
     BACKUP_KEEP_DAILY = _int("BACKUP_KEEP_DAILY", 7)
     BACKUP_KEEP_WEEKLY = _int("BACKUP_KEEP_WEEKLY", 4)
     BACKUP_KEEP_MONTHLY = _int("BACKUP_KEEP_MONTHLY", 12)
+    # Off-site copies (app/reports/backups/offsite.py): every verified archive is copied
+    # with rclone to BACKUP_REMOTE (an rclone remote path such as `offsite:racik-backups`;
+    # empty: no off-site copy), the remotes defined in the file RCLONE_CONFIG (empty:
+    # rclone's own default or its RCLONE_CONFIG_* variables).
+    BACKUP_REMOTE = os.environ.get("BACKUP_REMOTE", "")
+    RCLONE_CONFIG = os.environ.get("RCLONE_CONFIG", "")
+    RCLONE_BINARY = os.environ.get("RCLONE_BINARY", "rclone")
+    RCLONE_TIMEOUT = _int("RCLONE_TIMEOUT", 3600)  # seconds for one rclone command
 
     # Audit rows older than this are moved to a compressed archive file (never dropped).
     AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", 365)
