@@ -17,6 +17,8 @@ rollback), so a reader that computed from data older than the commit stored it u
 old version and is never served again. A version that fell out of the cache (eviction)
 makes its entries misses, never stale hits.
 
+A public page answered from the cache says `X-Racik-Cache: hit` (else `miss`).
+
 HTTP caching (`public_page`): a decorated GET view answers `Cache-Control: public,
 max-age=PUBLIC_PAGE_MAX_AGE` with a strong ETag of its body (304 on If-None-Match) only
 when the answer is the same for every visitor: nobody logged in, no session (no flash
@@ -122,12 +124,14 @@ def cached(key: str, compute: Callable[[], T], *, tags: Iterable[str] = (),
             stored_versions, value = entry
             if stored_versions == _tag_versions(list(stored_versions)):
                 _count("hits")
+                g.racik_cache = "hit"
                 return value
         versions = _ensure_versions(tags)
     except Exception:  # a cache outage slows pages down, it never breaks them
         log.warning("cache: read of %s failed", key, exc_info=True)
         return compute()
     _count("misses")
+    g.setdefault("racik_cache", "miss")
     value = compute()
     try:
         cache.set(_ENTRY_PREFIX + key, (versions, value), timeout=timeout)
@@ -239,6 +243,8 @@ def init_http_cache(app: Flask) -> None:
             return response
         response.vary.add("Cookie")
         response.vary.add("HX-Request")
+        if g.get("racik_cache"):  # whether the data cache had the page (bench, debugging)
+            response.headers["X-Racik-Cache"] = g.racik_cache
         shared = (response.status_code == 200 and is_shared_view() and not session.modified
                   and "Set-Cookie" not in response.headers)
         if not shared:
