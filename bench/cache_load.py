@@ -17,8 +17,9 @@ Per mix and server: req/s, p50/p90/p99 ms, and the hit rate read from the app's
 `X-Racik-Cache: hit|miss` header (with the median time of hits and of misses). Each cache
 row is preceded by `--cache-warmup` seconds (20) of the same mix drawn with another seed:
 the visitors before, whose pages are in the cache when the measured ones arrive. The floor
-(bench/floor_app.py) runs once, same connections. Every URL the cache-on server answered must equal the cache-off server's page
-(a sample of 40 compared byte for byte): a cache that serves a wrong page fails the run.
+(bench/floor_app.py) runs once, same connections. Every page the cache-on server answers
+must equal the cache-off server's (a sample of 40 compared byte for byte): a cache that
+serves a wrong page fails the run.
 """
 
 from __future__ import annotations
