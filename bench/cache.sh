@@ -71,6 +71,9 @@ status=0
   --warmup "$WARMUP" --cache-warmup "${BENCH_CACHE_WARMUP:-20}" \
   --json "$RESULTS/cache.json" || status=1
 stop_servers
+PROBE_PREFIX="${PREFIX}probe:" DATABASE_URL="$url" "$BIN/python" bench/cache_load.py probe \
+  --urls "$URLS" --products "$TMP/cache-products.txt" --redis "$CACHE_REDIS" \
+  --json "$RESULTS/cache-probe.json" || status=1
 server_errors cache-on || status=1
 server_errors cache-off || status=1
 echo "==> machine at the end: load average $(cut -d' ' -f1-3 /proc/loadavg)"

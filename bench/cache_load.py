@@ -197,6 +197,46 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
+def probe(args: argparse.Namespace) -> int:
+    """Service time in-process (no queueing behind other requests): each of `count` pages
+    of the Zipf mix with the cache off, then on (a miss: computed and stored), then on
+    again (a hit), through the test client of an app made like the server's."""
+    import os
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from app import create_app
+
+    search = [line.strip() for line in Path(args.urls).read_text().splitlines() if line.strip()]
+    products = [int(line) for line in Path(args.products).read_text().split()]
+    mix = Mix("unique", search, products, seed=11)
+    paths = [mix.next() for _ in range(args.count)]
+    timings: dict[str, list[float]] = {"off": [], "miss": [], "hit": []}
+    for kind, overrides in (("off", {"CACHE_TYPE": "NullCache"}),
+                            ("on", {"CACHE_TYPE": "RedisCache",
+                                    "CACHE_REDIS_URL": args.redis,
+                                    "CACHE_KEY_PREFIX": os.environ["PROBE_PREFIX"]})):
+        app = create_app(**overrides)
+        client = app.test_client()
+        for path in paths[:10]:  # warm the process (templates, connections)
+            client.get(path + "&w" if "?" in path else path + "?w")
+        rounds = ("off",) if kind == "off" else ("miss", "hit")
+        for label in rounds:
+            for path in paths:
+                began = time.perf_counter()
+                response = client.get(path)
+                timings[label].append((time.perf_counter() - began) * 1000)
+                if response.status_code != 200:
+                    print(f"  {path} answered {response.status_code}")
+                    return 1
+    figures = {label: {"p50": round(pct(values, 50), 2), "p90": round(pct(values, 90), 2)}
+               for label, values in timings.items()}
+    print(f"==> service time in-process, {args.count} pages (ms): "
+          + ", ".join(f"{label} p50 {f['p50']} p90 {f['p90']}" for label, f in figures.items()))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,8 +252,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds of earlier traffic before each cache row")
     go.add_argument("--connections", type=int, default=16)
     go.add_argument("--json")
+    inside = sub.add_parser("probe")
+    inside.add_argument("--urls", required=True)
+    inside.add_argument("--products", required=True)
+    inside.add_argument("--redis", required=True)
+    inside.add_argument("--count", type=int, default=200)
+    inside.add_argument("--json")
     args = parser.parse_args(argv)
-    return run(args)
+    return run(args) if args.command == "run" else probe(args)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,10 @@ def init_cache(app: Flask) -> None:
     config = app.config
     if not config.get("CACHE_TYPE"):
         url = config.get("CACHE_REDIS_URL") or config.get("REDIS_URL") or ""
-        if url and _redis_answers(url):
+        # Production always takes Redis (several processes must share one cache; a
+        # Redis still starting only makes the first pages misses), development only
+        # when it answers.
+        if url and (config["ENV_NAME"] == "production" or _redis_answers(url)):
             config["CACHE_TYPE"] = "RedisCache"
             config["CACHE_REDIS_URL"] = url
         else:
