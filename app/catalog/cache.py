@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from flask import session
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
@@ -51,7 +52,8 @@ def page_cached(render: Callable[[], tuple[str, int] | str], tags: Iterable[str]
     def compute():
         answer = render()
         body, status = answer if isinstance(answer, tuple) else (answer, 200)
-        if status != 200:
+        # A page that wrote to the session (a CSRF token, a flash) belongs to one visitor.
+        if status != 200 or session.modified or session:
             marker["answer"] = answer
             raise _NotCacheable
         return body
