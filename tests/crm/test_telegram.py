@@ -346,7 +346,8 @@ def test_admin_token_is_stored_never_shown_never_logged(client, db, login_as, fa
     page = client.get("/admin/telegram").get_data(as_text=True)
     assert TOKEN not in page and "RacikBot" in page
     audit = db.session.scalars(select(AuditEntry)).all()
-    assert audit and all(TOKEN not in json.dumps([row.before, row.after], default=str) for row in audit)
+    assert audit and all(TOKEN not in json.dumps([row.before, row.after], default=str)
+                         for row in audit)
     # Sending a message with it logs neither the token nor the URL carrying it.
     user = make_staff()
     db.session.commit()
