@@ -199,3 +199,23 @@ def test_two_due_runs_at_once_send_one_email(app, db):
         thread.join()
     assert len(_emails(db, "crm_task_due")) == 1
     assert db.session.scalar(select(func.count()).select_from(NotificationSent)) == 1
+
+
+def test_cron_runs_the_due_notices_and_the_telegram_sweep(app, db):
+    from werkzeug.utils import import_string
+
+    from app.core.queue import execute_job
+    from jobs.cron import CRON_TABLE
+
+    entries = {e.func_path: e for e in CRON_TABLE}
+    assert entries["jobs.notifications.task_due_notices"].cron == "0 9 * * *"  # 16:00 WIB
+    assert entries["jobs.notifications.telegram_sweep"].interval == 60
+    for path in entries:
+        import_string(path)
+    staff = make_staff()
+    _due(db, staff, 1)
+    db.session.close()
+    first = execute_job(app, "jobs.notifications.task_due_notices", (), {})
+    again = execute_job(app, "jobs.notifications.task_due_notices", (), {})  # RQ's retry
+    assert (first["emails"], again["emails"]) == (1, 0)
+    assert len(_emails(db, "crm_task_due")) == 1
