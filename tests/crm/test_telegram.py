@@ -395,3 +395,90 @@ def test_rate_limiter_shared_through_redis(redis_url):
         assert RateLimiter(client, global_per_second=30, chat_interval=1.0).reserve(1) >= 0.9
     finally:
         client.close()
+
+
+def test_two_senders_at_once_send_one_message(app, db, fake):
+    import threading
+
+    _configure(db)
+    user = make_staff()
+    db.session.commit()
+    row = TelegramMessage(user_id=user.id, chat_id=CHAT, kind="link", text="sekali saja")
+    db.session.add(row)
+    db.session.commit()
+    row_id = row.id
+    db.session.close()
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def send() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                outcomes.append(telegram_send(row_id)["sent"])
+            except Exception as error:  # SQLite: the loser may meet the writer's lock
+                outcomes.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(True) == 1
+    assert len(fake.sent()) == 1
+
+
+def test_admin_registers_the_webhook_with_our_secret(client, db, login_as, fake):
+    login_as("admin")
+    client.post("/admin/telegram", data={"token": TOKEN, "username": "RacikBot"})
+    response = client.post("/admin/telegram/webhook")
+    assert response.status_code == 303
+    (call,) = fake.sent("setWebhook")
+    from app.notifications.telegram import telegram_webhook_secret
+
+    assert call.token == TOKEN and call.body["url"].endswith("/telegram/webhook")
+    assert call.body["secret_token"] == telegram_webhook_secret() != ""
+
+
+@pytest.mark.redis
+def test_the_request_only_enqueues_and_an_rq_worker_sends_once(
+        app, client, db, login_as, fake, redis_url, monkeypatch):
+    import redis
+    from rq import Queue, SimpleWorker
+
+    _configure(db)
+    boss = make_staff()
+    worker = make_staff()
+    db.session.commit()
+    _link(db, worker)
+    monkeypatch.setitem(app.config, "JOBS_MODE_ACTIVE", "rq")
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
+    monkeypatch.setattr("jobs.runner._app", app)
+    app.extensions.pop("racik_redis", None)
+    app.extensions.pop("racik_telegram_rate", None)
+    try:
+        login_as(boss)
+        response = client.post("/crm/tugas/baru", data={"title": "Lewat RQ",
+                                                        "priority": "normal",
+                                                        "assignee_id": str(worker.id)})
+        assert response.status_code == 303
+        assert fake.requests == []  # the request never talked to Telegram
+        connection = redis.Redis.from_url(redis_url)
+        queues = [Queue(name, connection=connection) for name in ("default", "email")]
+        job_ids = queues[0].job_ids
+        assert len(job_ids) == 1
+        SimpleWorker(queues, connection=connection).work(burst=True)
+        assert len(fake.sent()) == 1
+        # The same job run again (RQ re-runs a job whose worker died): nothing more.
+        job = queues[0].fetch_job(job_ids[0])
+        queues[0].enqueue("jobs.runner.run", *job.args, job_id=job.id)
+        SimpleWorker(queues, connection=connection).work(burst=True)
+        assert len(fake.sent()) == 1
+        (message,) = _messages(db)
+        assert message.status == TelegramStatus.SENT
+        connection.close()
+    finally:
+        app.extensions.pop("racik_redis", None)
+        app.extensions.pop("racik_telegram_rate", None)
