@@ -219,3 +219,15 @@ def test_cron_runs_the_due_notices_and_the_telegram_sweep(app, db):
     again = execute_job(app, "jobs.notifications.task_due_notices", (), {})  # RQ's retry
     assert (first["emails"], again["emails"]) == (1, 0)
     assert len(_emails(db, "crm_task_due")) == 1
+
+
+def test_flask_crm_due_runs_the_notices_once(app, db):
+
+    staff = make_staff()
+    _due(db, staff, 1)
+    db.session.close()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["crm", "due"])
+    again = runner.invoke(args=["crm", "due"])
+    assert first.exit_code == 0 and "emails 1" in first.output
+    assert "emails 0" in again.output
