@@ -142,7 +142,9 @@ def telegram_settings():
         form.username.data = telegram.telegram_bot_username()
     return render_page("notifications/telegram_settings.html", None, form_status(), form=form,
                        action_form=CsrfOnlyForm(), configured=telegram.telegram_configured(),
-                       webhook_url=public_url("notifications.telegram_webhook"))
+                       webhook_url=public_url("notifications.telegram_webhook"),
+                       counts=telegram.telegram_status_counts(),
+                       linked=telegram.telegram_linked_count())
 
 
 @bp.route("/admin/telegram/webhook", methods=["POST"])

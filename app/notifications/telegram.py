@@ -379,6 +379,21 @@ def _record(row: TelegramMessage, answer: ApiAnswer) -> dict[str, Any]:
     raise TelegramError(f"telegram message {row.id}: {error}")
 
 
+def telegram_status_counts() -> dict[str, int]:
+    """Messages per status (the admin page): how many wait, were sent, failed."""
+    from sqlalchemy import func
+
+    return dict(db.session.execute(
+        select(TelegramMessage.status, func.count()).group_by(TelegramMessage.status)).all())
+
+
+def telegram_linked_count() -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count()).select_from(TelegramLink)
+                             .where(TelegramLink.chat_id.is_not(None))) or 0
+
+
 def telegram_sweep(*, limit: int = 200) -> dict[str, int]:
     """Send what is due: pending rows past their next attempt, and rows whose sender died
     (claimed long ago). Errors are counted, not raised (each row keeps its own back-off)."""

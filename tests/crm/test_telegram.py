@@ -482,3 +482,19 @@ def test_the_request_only_enqueues_and_an_rq_worker_sends_once(
     finally:
         app.extensions.pop("racik_redis", None)
         app.extensions.pop("racik_telegram_rate", None)
+
+
+def test_admin_page_counts_links_and_messages(client, db, login_as, fake):
+    _configure(db)
+    user = make_staff()
+    db.session.commit()
+    _link(db, user)
+    db.session.add_all([
+        TelegramMessage(user_id=user.id, chat_id=CHAT, kind="link", text="a",
+                        status=TelegramStatus.SENT),
+        TelegramMessage(user_id=user.id, chat_id=CHAT, kind="link", text="b",
+                        status=TelegramStatus.FAILED)])
+    db.session.commit()
+    login_as("admin")
+    html = client.get("/admin/telegram").get_data(as_text=True)
+    assert "1 akun tersambung · menunggu 0 · terkirim 1 · gagal 1" in html
