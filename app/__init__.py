@@ -183,6 +183,7 @@ def _init_extensions(app: Flask) -> None:
     import app.crm.models
     import app.inventory.models
     import app.maklon.models
+    import app.notifications.models
     import app.orders.models
     import app.payments.models
     import app.reports.models
@@ -248,3 +249,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(maklon_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
+
+    from app.crm.events import init_crm_events
+    from app.notifications.routes import bp as notifications_bp
+
+    app.register_blueprint(notifications_bp)
+    init_crm_events(app)  # task notices (email, Telegram) subscribe to task_assigned

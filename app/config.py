@@ -161,6 +161,17 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
+    # Telegram Bot API (app/notifications/telegram.py): the bot token itself is a setting
+    # (/admin/telegram). Telegram allows ~30 messages a second overall and 1 a second per chat;
+    # a 429's retry_after up to TELEGRAM_INLINE_WAIT_MAX seconds is waited out in the job,
+    # a longer one is left to the sweep.
+    TELEGRAM_API_URL = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org")
+    TELEGRAM_TIMEOUT = _int("TELEGRAM_TIMEOUT", 10)
+    TELEGRAM_GLOBAL_PER_SECOND = _int("TELEGRAM_GLOBAL_PER_SECOND", 30)
+    TELEGRAM_CHAT_INTERVAL = float(os.environ.get("TELEGRAM_CHAT_INTERVAL", "1.0"))
+    TELEGRAM_INLINE_WAIT_MAX = _int("TELEGRAM_INLINE_WAIT_MAX", 30)
+    TELEGRAM_MAX_ATTEMPTS = _int("TELEGRAM_MAX_ATTEMPTS", 6)
+
     # Mail: "file" writes .eml under instance/mail/, "smtp" sends through MAIL_SERVER.
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")

@@ -231,7 +231,11 @@ def _take_stock(lines: list[CartLine], order_of_line: dict[int, Order], buyer: U
 
 
 def _announce(checkout: Checkout, orders: list[Order], buyer: User) -> None:
-    """The buyer's confirmation and each seller's new-order notice (sent after commit)."""
+    """The buyer's confirmation and each seller's new-order notice (sent after commit; email
+    and Telegram as the seller chose)."""
+    from app.notifications.prefs import Channel, Kind, notification_wanted
+    from app.notifications.telegram import telegram_queue
+
     mail_queue(to=buyer.email, template="order_confirmation", locale=buyer.locale,
                subject=_l("Pesanan Anda diterima: %(reference)s",
                           reference=checkout.reference),
@@ -243,7 +247,11 @@ def _announce(checkout: Checkout, orders: list[Order], buyer: User) -> None:
                   "total": format_rupiah(order.total)}
         notice_send(user_id=owner.id, kind=NEW_ORDER_NOTICE, params=params,
                     link=app_path("orders.seller_order", number=order.number))
-        mail_queue(to=owner.email, template="order_new_seller", locale=owner.locale,
-                   subject=_l("Pesanan baru %(number)s", number=order.number),
-                   name=owner.name, order=order, store=order.store,
-                   link=public_url("orders.seller_order", number=order.number))
+        link = public_url("orders.seller_order", number=order.number)
+        if notification_wanted(owner.id, Kind.ORDER_NEW, Channel.EMAIL):
+            mail_queue(to=owner.email, template="order_new_seller", locale=owner.locale,
+                       subject=_l("Pesanan baru %(number)s", number=order.number),
+                       name=owner.name, order=order, store=order.store, link=link)
+        telegram_queue(user=owner, kind=Kind.ORDER_NEW, event_key=f"order:{order.id}",
+                       template="order_new_seller", order=order, store=order.store,
+                       total=params["total"], link=link)

@@ -135,6 +135,14 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "accounts.login": {"GET": guests(200), "POST": guests(422)},
     "accounts.logout": {"POST": everyone(303)},
     "accounts.profile": {"GET": logged_in(200), "POST": logged_in(422)},
+    # Notification switches and Telegram (crm-events). An empty form switches everything
+    # off (303); Telegram is not configured in the matrix: a code is 409, the webhook 404.
+    "notifications.preferences": {"GET": logged_in(200), "POST": logged_in(303)},
+    "notifications.telegram_code": {"POST": logged_in(409)},
+    "notifications.telegram_unlink": {"POST": logged_in(303)},
+    "notifications.telegram_settings": {"GET": only({"admin"}), "POST": only({"admin"}, 303)},
+    "notifications.telegram_webhook_register": {"POST": only({"admin"}, 303)},
+    "notifications.telegram_webhook": {"POST": everyone(404)},
     "accounts.change_password": {"GET": logged_in(200), "POST": logged_in(422)},
     "admin.jobs": {"GET": only({"admin"})},
     "admin.jobs_test_email": {"POST": only({"admin"}, status=303)},

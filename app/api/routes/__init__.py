@@ -8,6 +8,7 @@ from app.api.routes import (  # noqa: F401
     crm,
     docs,
     maklon,
+    notifications,
     orders,
     payments,
     seller,
