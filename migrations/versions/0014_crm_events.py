@@ -1,8 +1,8 @@
 """Task event emails and Telegram: notification switches, the once-per-event log, Telegram
 chat links and the Telegram outbox.
 
-Revision ID: 0013_crm_events
-Revises: 0012_ops
+Revision ID: 0014_crm_events
+Revises: 0013_cache_backup
 Create Date: 2026-12-07 00:30:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0013_crm_events"  # Alembic refuses "-" in an id
-down_revision = "0012_ops"
+revision = "0014_crm_events"
+down_revision = "0013_cache_backup"
 branch_labels = None
 depends_on = None
 
