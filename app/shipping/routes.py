@@ -156,3 +156,16 @@ def order_track(number: str):
     return see_other(url_for("orders.order_detail", number=order.number) + "#pengiriman")
 
 
+
+
+@bp.cli.command("seed")
+def seed_command() -> None:
+    """`flask shipping seed`: add the default rate table rows that are missing (an admin's
+    edits are kept)."""
+    import click
+
+    from app.shipping.rates import rates_seed
+
+    added = rates_seed()
+    db.session.commit()
+    click.echo(f"Shipping rate table: {added} default rows added.")

@@ -33,3 +33,30 @@ def buyer_with_cart(product, *, quantity: int = 1, city: str = "Bandung"):
 
 def seeded() -> None:
     rates_seed()
+
+
+def courier_order(*, service: str = "jne:REG", paid: bool = True, buyer_city: str = "Bandung"):
+    """A placed (and paid, processing) order of a courier store, committed.
+    Returns (seller, buyer, order)."""
+    from sqlalchemy import select
+
+    from app.accounts.models import Address
+    from app.orders.checkout import checkout_place, new_idempotency_key
+    from app.orders.lifecycle import order_advance
+    from tests.factories import pay_checkout
+
+    rates_seed()
+    seller, product = courier_store(services=(service,))
+    buyer = buyer_with_cart(product, quantity=2, city=buyer_city)
+    address = db.session.scalars(select(Address).where(Address.user_id == buyer.id)).one()
+    result = checkout_place(buyer=buyer, address=address, payment_method="va_bca",
+                            idempotency_key=new_idempotency_key(),
+                            couriers={seller.store.id: service})
+    db.session.commit()
+    order = result.orders[0]
+    if paid:
+        pay_checkout(result.checkout)
+        db.session.refresh(order)
+        order_advance(order=order, actor=seller, from_status="pending")
+        db.session.commit()
+    return seller, buyer, order
