@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
-from app.audit.services import audit_record
+from app.audit.services import ACTIONS, audit_record
 from app.core.clock import utcnow
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from app.orders.cart import CartView, StoreGroup
 
 log = logging.getLogger(__name__)
+
+# Our audit actions, registered here so the audit module needs no edit for them.
+ACTIONS.setdefault("store.couriers", _l("Kurir toko diubah"))
+ACTIONS.setdefault("shipping.rate", _l("Tarif ongkos kirim diubah"))
 
 TRACKING_STALE = timedelta(minutes=30)
 MAX_PRICE_PER_KG = 10_000_000
