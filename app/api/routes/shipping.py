@@ -29,7 +29,7 @@ from app.shipping.rates import Quote
 from app.shipping.services import shipping_plan
 from app.shipping.view import order_shipping
 
-TAG_SHIPPING = "Pengiriman"
+TAG_SHIPPING = "Keranjang"  # a question about the cart (fuzzed with it)
 ServiceName = Literal[tuple(SERVICES)]  # type: ignore[valid-type]
 
 
@@ -107,7 +107,7 @@ def order_shipping_out(order, *, with_events: bool = True) -> OrderShippingOut:
 
 @operation(bp, "/cart/shipping-rates", "GET", tag=TAG_SHIPPING,
            summary="Shipping rates for the cart, per store", query=ShippingRatesQuery,
-           response=ShippingRatesOut, roles=(RoleName.CUSTOMER,))
+           response=ShippingRatesOut, roles=(RoleName.CUSTOMER,), errors=(404,))
 def shipping_rates(query: ShippingRatesQuery):
     """404: address_id is not one of the caller's addresses."""
     if query.address_id is not None:
