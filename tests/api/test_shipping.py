@@ -16,6 +16,15 @@ from tests.factories import make_user
 from tests.shipping.helpers import buyer_with_cart, courier_order, courier_store
 
 
+def _weighed_product(db):
+    from tests.factories import make_product
+
+    seller = make_user(roles=("seller",))
+    product = make_product(store=seller.store, name="Toner", stock=5)
+    db.session.commit()
+    return seller, product, product.variants[0]
+
+
 def _arrange(db):
     rates_seed()
     seller, product = courier_store(weight=400)
@@ -113,3 +122,15 @@ def test_order_shows_courier_cost_awb_tracking_url_and_events(db, api):
         "Pesanan diproses penjual", "Paket diserahkan ke kurir"]
     seller_view = api(seller).get(f"/api/v1/seller/orders/{order.number}").get_json()
     assert seller_view["shipping"]["awb"] == "JP1234567890"
+
+
+def test_api_sets_and_shows_the_weight(db, api):
+    seller, product, variant = _weighed_product(db)
+    client = api(seller)
+    response = client.put(f"/api/v1/seller/products/{product.id}/variants",
+                          json={"variants": [{"id": variant.id, "weight_grams": 850}]})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["variants"][0]["weight_grams"] == 850
+    bad = client.put(f"/api/v1/seller/products/{product.id}/variants",
+                     json={"variants": [{"id": variant.id, "weight_grams": 0}]})
+    assert bad.status_code == 422
