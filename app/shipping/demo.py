@@ -23,6 +23,7 @@ _WEIGHTS = (("botol", 650), ("jamu", 650), ("minyak", 300), ("shampo", 450),
             ("sabun", 150), ("lipstik", 60), ("lip", 60), ("sunscreen", 180),
             ("serum", 150), ("toner", 300), ("masker", 250), ("krim", 120))
 _DEFAULT = 250
+FLAT_COST_STORE = "Rina Beauty"
 
 
 def demo_weight(name: str) -> int:
@@ -35,7 +36,8 @@ def demo_shipping() -> None:
     stores = db.session.scalars(select(Store).order_by(Store.id)).all()
     offering = set(db.session.scalars(select(StoreCourier.store_id).distinct()))
     for position, store in enumerate(stores):
-        if store.id in offering:
+        # Rina Beauty stays a flat-cost store: the demo of a store without couriers.
+        if store.id in offering or store.name == FLAT_COST_STORE:
             continue
         for service in _COURIER_SETS[position % len(_COURIER_SETS)]:
             db.session.add(StoreCourier(store_id=store.id, service=service))

@@ -62,6 +62,14 @@ def store_services(store_id: int) -> list[str]:
     return [key for key in SERVICES if key in have]
 
 
+def stores_with_couriers(store_ids: list[int]) -> set[int]:
+    """Which of these stores ship with couriers (one query)."""
+    if not store_ids:
+        return set()
+    return set(db.session.scalars(select(StoreCourier.store_id).distinct()
+                                  .where(StoreCourier.store_id.in_(store_ids))))
+
+
 def store_couriers_set(*, store: Store, services: list[str], actor: User) -> list[str]:
     """Make the store offer exactly `services` (unknown keys are refused). Flushes."""
     unknown = [s for s in services if s not in SERVICES]

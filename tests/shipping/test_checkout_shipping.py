@@ -186,3 +186,11 @@ def test_rates_endpoint_is_for_logged_in_customers(db, client, login_as):
     login_as(make_user(roles=("seller",)))
     assert client.post("/checkout/ongkir", data={},
                        headers={"HX-Request": "true"}).status_code == 403
+
+
+def test_cart_page_leaves_a_courier_stores_shipping_to_the_checkout(db, client, login_as):
+    _seller, _product, buyer = _arrange(db)
+    login_as(buyer)
+    page = client.get("/keranjang").get_data(as_text=True)
+    assert "Pilih kurir saat checkout" in page
+    assert 'data-testid="cart-total">Rp 150.000' in page  # not the flat Rp 7.000

@@ -97,7 +97,8 @@ class CartStoreOut(Output):
     lines: list[CartLineOut]
     units: int
     subtotal: int
-    shipping_cost: int
+    shipping_cost: int = Field(description="The store's flat cost; 0 when it ships with "
+                                           "couriers (GET /cart/shipping-rates).")
     total: int
 
 
@@ -216,8 +217,8 @@ def cart_out(view: CartView) -> CartOut:
         stores=[CartStoreOut(store=_store_ref(group.store),
                              lines=[_line_out(line) for line in group.lines],
                              units=group.units, subtotal=group.subtotal,
-                             shipping_cost=group.store.shipping_cost,
-                             total=group.subtotal + group.store.shipping_cost)
+                             shipping_cost=group.flat_shipping,
+                             total=group.subtotal + group.flat_shipping)
                 for group in view.groups],
         line_count=len(view.lines), units=view.units, subtotal=view.subtotal,
         shipping_total=view.shipping_total, total=view.total, blocked=view.blocked)
