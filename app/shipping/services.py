@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 
 from app.audit.services import ACTIONS, audit_record
 from app.core.clock import utcnow
+from app.core.db import add_once
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.shipping.couriers import SERVICES, awb_normalise, awb_problem
@@ -82,7 +83,11 @@ def store_couriers_set(*, store: Store, services: list[str], actor: User) -> lis
                                                   StoreCourier.service.not_in(wanted)))
     for key in wanted:
         if key not in before:
-            db.session.add(StoreCourier(store_id=store.id, service=key))
+            # A double submit in another tab may insert the same row first: keep that one.
+            add_once(StoreCourier(store_id=store.id, service=key),
+                     lambda key=key: db.session.scalars(select(StoreCourier).where(
+                         StoreCourier.store_id == store.id,
+                         StoreCourier.service == key)).first())
     db.session.flush()
     if before != wanted:
         audit_record("store.couriers", actor=actor, object_type="store", object_id=store.id,
