@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from app.accounts.models import RoleName
 from app.core.forms import NumberInputError, parse_int, read_rupiah, read_whole_number
 from app.core.http import is_htmx, render_page, see_other
 from app.core.security import owned_or_404, role_required
+from app.core.templating import NAVIGATION, NavItem
 from app.extensions import db
 from app.orders.cart import cart_view
 from app.orders.models import Order
@@ -42,6 +44,9 @@ from app.shipping.services import (
 from app.shipping.view import etd_label, kg_label, order_shipping
 
 bp = Blueprint("shipping", __name__)
+# The admin's way to the rate table (a domain adds its own menu entry; core stays generic).
+if not any(item.endpoint == "shipping.admin_rates" for item in NAVIGATION):
+    NAVIGATION.append(NavItem(_l("Tarif ongkir"), "shipping.admin_rates", frozenset({"admin"})))
 bp.add_app_template_global(order_shipping, "order_shipping")
 bp.add_app_template_filter(etd_label, "shipping_etd")
 bp.add_app_template_filter(kg_label, "shipping_kg")

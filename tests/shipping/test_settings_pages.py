@@ -67,6 +67,7 @@ def test_admin_edits_a_rate_and_checkout_prices_follow(db, client, login_as):
     login_as(make_user(roles=("admin",)))
     page = client.get("/admin/ongkir?layanan=jne:REG&asal=JABODETABEK")
     assert page.status_code == 200 and 'data-testid="rate-table"' in page.get_data(True)
+    assert 'data-testid="nav-shipping.admin_rates"' in page.get_data(True)  # the admin menu
     rate = _row(db)
     response = client.post(f"/admin/ongkir/{rate.id}", data={
         "price_per_kg": "Rp 41.500", "etd_min": "3", "etd_max": "5", "active": "1"})
