@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -53,6 +54,21 @@ def shop(tmp_path_factory) -> Iterator[dict]:
         yield {"url": base_url, "buyers": buyers}
 
 
+AXE = next((p for p in (Path(__file__).parent / "vendor" / "axe.min.js",
+                         Path("/work/shared-tools/axe.min.js")) if p.exists()), None)
+
+
+def _axe_clean(page: Page, selector: str) -> None:
+    """No axe-core violations in the shipping blocks (skipped when axe is not at hand)."""
+    if AXE is None:
+        return
+    page.evaluate(AXE.read_text())
+    result = page.evaluate(
+        "(sel) => axe.run({include: [...document.querySelectorAll(sel)].map(e => [e])})"
+        ".then(r => r.violations.map(v => v.id + ': ' + v.nodes.length))", selector)
+    assert result == [], result
+
+
 CONTEXT_BUYER = {"desktop-1024x600": 0, "phone-360x740": 1, "desktop-no-js": 2}
 
 
@@ -77,6 +93,7 @@ def _run(page: Page, buyer: dict) -> None:
     expect(store.locator("input[value='sicepat:REG']")).to_be_checked()
     expect(page.get_by_test_id("checkout-total")).to_have_text("Rp 224.000")
     if page.js_enabled:  # type: ignore[attr-defined]
+        _axe_clean(page, ".checkout-shipping, #checkout-totals")
         page.evaluate("window.__sameDocument = true")
         htmx_settled(page)
         store.locator("label", has_text="JNE REG").click()

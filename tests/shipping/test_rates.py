@@ -83,3 +83,13 @@ def test_only_asked_and_active_services_are_quoted_cheapest_first(db):
                          services=["jne:REG", "jne:YES", "sicepat:REG", "nope:X"])
     assert [q.service for q in quotes] == ["jne:REG", "jne:YES"]
     assert quotes[0].cost <= quotes[1].cost
+
+
+def test_flask_shipping_seed_command_loads_the_defaults_once(app, db):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["shipping", "seed"])
+    second = runner.invoke(args=["shipping", "seed"])
+    assert first.exit_code == 0 and f"{len(default_rates())} default rows added" in first.output
+    assert second.exit_code == 0 and "0 default rows added" in second.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(ShippingRate.id))) == len(default_rates())
