@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.orders.models import Order
-from app.shipping.services import tracking_refresh
+from app.shipping.services import tracking_refresh, tracking_sweep
 
 
 def track(order_id: int) -> dict:
@@ -15,3 +15,8 @@ def track(order_id: int) -> dict:
     call."""
     awb = db.session.scalar(select(Order.tracking_number).where(Order.id == order_id)) or ""
     return {"added": tracking_refresh(order_id=order_id, awb=awb)}
+
+
+def sweep() -> dict:
+    """Cron, hourly: follow the parcels on the way (one `track` job per order due)."""
+    return {"queued": tracking_sweep()}

@@ -111,3 +111,27 @@ def test_tracking_job_raises_when_the_api_fails_so_rq_retries(db, aggregator):
     aggregator.mode = "error"
     with pytest.raises(RateSourceError):
         track(order.id)
+
+
+def test_hourly_sweep_follows_parcels_on_the_way_only(db, app, aggregator):
+    from datetime import timedelta
+
+    from app.core.clock import utcnow
+    from app.orders.lifecycle import order_advance
+    from jobs.shipping import sweep
+
+    seller, _buyer, order = courier_order(service="jne:REG")
+    order_advance(order=order, actor=seller, from_status="processing",
+                  tracking_number="CGK1234567890")
+    db.session.commit()  # the ship-time job fetched it just now
+    assert sweep() == {"queued": 0}
+    shipment = db.session.scalars(select(Shipment)).one()
+    shipment.tracked_at = utcnow() - timedelta(hours=2)
+    db.session.commit()
+    assert sweep() == {"queued": 1}
+    db.session.commit()  # the queued job runs in-process after commit
+    db.session.expire_all()
+    assert db.session.scalars(select(Shipment)).one().tracked_at > utcnow() - \
+        timedelta(minutes=5)
+    app.config["SHIPPING_API_KEY"] = ""
+    assert sweep() == {"queued": 0}  # no aggregator: nothing to ask
