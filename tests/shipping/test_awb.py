@@ -89,3 +89,18 @@ def test_flat_cost_order_keeps_the_optional_free_text_number(db, client, login_a
     login_as(db.session.get(User, shop.seller_id))
     client.post(f"/seller/pesanan/{number}/lanjut", data={"dari": "pending"})
     assert _ship(client, number, "").status_code == 303
+
+
+def test_shipped_email_carries_the_courier_tracking_link(db, client, login_as):
+    from sqlalchemy import select
+
+    from app.core.models import EmailOutbox
+
+    seller, _buyer, order = courier_order(service="sicepat:REG")
+    login_as(seller)
+    assert _ship(client, order.number, "004123456789").status_code == 303
+    mails = db.session.scalars(select(EmailOutbox).where(
+        EmailOutbox.template == "order_status")).all()
+    text = mails[-1].body_text
+    assert "004123456789" in text
+    assert "https://www.sicepat.com/checkAwb?awb=004123456789" in text
