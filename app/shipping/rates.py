@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -192,18 +193,30 @@ def aggregator() -> AggregatorSource | None:
     return AggregatorSource(url, key, float(current_app.config.get("SHIPPING_API_TIMEOUT", 3)))
 
 
+# After a failure the aggregator is left alone this long (per process), so a checkout of
+# five stores waits for one timeout, not five, and a dead API costs nothing meanwhile.
+COOLDOWN_SECONDS = 60.0
+_cooldown = {"until": 0.0}
+
+
+def aggregator_cooldown_reset() -> None:
+    _cooldown["until"] = 0.0
+
+
 def rates_quote(*, origin: str, destination: str, grams: int,
                 services: list[str]) -> list[Quote]:
     """Price `services` for one parcel, cheapest first: the aggregator when configured, the
-    table when it is not or when it fails (logged)."""
+    table when it is not, when it fails (logged) or in the minute after it failed."""
     external = aggregator()
     quotes: list[Quote] | None = None
-    if external is not None:
+    if external is not None and time.monotonic() >= _cooldown["until"]:
         try:
             quotes = external.quote(origin=origin, destination=destination, grams=grams,
                                     services=services)
         except RateSourceError as error:
-            log.warning("shipping rate API failed (%s): the rate table answers", error)
+            _cooldown["until"] = time.monotonic() + COOLDOWN_SECONDS
+            log.warning("shipping rate API failed (%s): the rate table answers for the "
+                        "next %s s", error, int(COOLDOWN_SECONDS))
     if quotes is None:
         quotes = TableSource().quote(origin=origin, destination=destination, grams=grams,
                                      services=services)

@@ -11,13 +11,14 @@ from sqlalchemy import select
 
 from app.orders.models import Order
 from app.shipping.models import Shipment, ShipmentEvent
-from app.shipping.rates import rates_quote, rates_seed
+from app.shipping.rates import aggregator_cooldown_reset, rates_quote, rates_seed
 from tests.shipping.fake_aggregator import FakeAggregator
 from tests.shipping.helpers import courier_order
 
 
 @pytest.fixture
 def aggregator(app):
+    aggregator_cooldown_reset()
     with FakeAggregator() as fake:
         saved = {k: app.config[k] for k in ("SHIPPING_API_URL", "SHIPPING_API_KEY",
                                             "SHIPPING_API_TIMEOUT")}
@@ -25,6 +26,7 @@ def aggregator(app):
                           SHIPPING_API_TIMEOUT=0.5)
         yield fake
         app.config.update(saved)
+    aggregator_cooldown_reset()
 
 
 def _quote(**kw):
@@ -52,6 +54,18 @@ def test_failing_aggregator_falls_back_to_the_table_and_logs(db, aggregator, cap
     assert quotes and {q.source for q in quotes} == {"table"}
     assert "shipping rate API failed" in caplog.text
     assert aggregator.key not in caplog.text  # the key is never logged
+
+
+def test_after_a_failure_the_aggregator_rests_so_a_page_waits_once(db, aggregator):
+    rates_seed()
+    aggregator.mode = "slow"
+    for _ in range(3):  # three stores of one checkout
+        assert {q.source for q in _quote()} == {"table"}
+    assert len([p for p, _form in aggregator.requests if p == "/cost"]) == 1
+    aggregator.mode = "ok"
+    assert {q.source for q in _quote()} == {"table"}  # still resting
+    aggregator_cooldown_reset()  # a minute later
+    assert {q.source for q in _quote()} == {"aggregator"}
 
 
 def test_wrong_key_falls_back_to_the_table(db, app, aggregator):
