@@ -104,3 +104,15 @@ def test_shipped_email_carries_the_courier_tracking_link(db, client, login_as):
     text = mails[-1].body_text
     assert "004123456789" in text
     assert "https://www.sicepat.com/checkAwb?awb=004123456789" in text
+
+
+def test_seller_list_names_the_courier_whose_awb_to_enter(db, client, login_as):
+    seller, _buyer, order = courier_order(service="anteraja:REG")
+    login_as(seller)
+    page = client.get("/seller/pesanan").get_data(as_text=True)
+    assert 'placeholder="Nomor resi AnterAja REG"' in page
+    wrong = client.post(f"/seller/pesanan/{order.number}/lanjut",
+                        data={"dari": "processing", "tracking_number": "x", "view": "list"},
+                        headers={"HX-Request": "true"})
+    assert wrong.status_code == 422
+    assert "Nomor resi AnterAja tidak dikenali" in wrong.get_data(as_text=True)
