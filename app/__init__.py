@@ -187,6 +187,7 @@ def _init_extensions(app: Flask) -> None:
     import app.orders.models
     import app.payments.models
     import app.reports.models
+    import app.shipping.models
 
 
 def _unauthorized():
@@ -233,6 +234,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.orders.routes import bp as orders_bp
     from app.payments.routes import bp as payments_bp
     from app.reports.routes import bp as reports_bp
+    from app.shipping.routes import bp as shipping_bp
 
     init_api(app)  # the `id` URL converter must exist before any blueprint's rules
     app.register_blueprint(core_bp)
@@ -248,6 +250,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(crm_public_bp)
     app.register_blueprint(maklon_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(shipping_bp)
     app.register_blueprint(api_bp)
 
     from app.crm.events import init_crm_events

@@ -237,6 +237,11 @@ class Config:
     # Empty: Midtrans' own API (sandbox or production, above). Set: that base URL instead
     # (an egress proxy; the production topology test's local stand-in).
     MIDTRANS_API_URL = os.environ.get("MIDTRANS_API_URL", "")
+    # Courier rates and tracking from a RajaOngkir-style aggregator (app.shipping.rates);
+    # without a key the built-in rate table answers. Seconds before it falls back.
+    SHIPPING_API_URL = os.environ.get("SHIPPING_API_URL", "")
+    SHIPPING_API_KEY = os.environ.get("SHIPPING_API_KEY", "")
+    SHIPPING_API_TIMEOUT = _int("SHIPPING_API_TIMEOUT", 3)
     PAYMENT_VA_EXPIRY_MINUTES = _int("PAYMENT_VA_EXPIRY_MINUTES", 24 * 60)
     PAYMENT_EWALLET_EXPIRY_MINUTES = _int("PAYMENT_EWALLET_EXPIRY_MINUTES", 15)
 

@@ -78,6 +78,9 @@ def demo_load() -> list[DemoAccount]:
     from app.maklon.demo import demo_maklon
 
     demo_maklon()
+    from app.shipping.demo import demo_shipping
+
+    demo_shipping()  # last: couriers for every store, weights for every variant
     return list(DEMO_ACCOUNTS)
 
 

@@ -52,6 +52,8 @@ CRON_TABLE: list[CronEntry] = [
     CronEntry("jobs.api.sweep", "default", cron="15 * * * *"),
     # Reports: last week's sales report to every active seller, Monday 09:00 WIB.
     CronEntry("jobs.reports.weekly", "email", cron="0 2 * * 1", timeout=3600),
+    # Shipping: the courier manifest of parcels on the way (only with SHIPPING_API_KEY).
+    CronEntry("jobs.shipping.sweep", "default", cron="40 * * * *"),
 ]
 
 

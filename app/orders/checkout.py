@@ -53,6 +53,7 @@ from app.orders.models import (
     PaymentStatus,
 )
 from app.payments.services import payment_create
+from app.shipping.services import shipment_record, shipping_plan
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ class CheckoutError(Exception):
     """The checkout was refused; nothing may be committed. `short` lists the lines whose
     stock ran out (a lost race), `field` names the form field a message belongs to, `code`
     the rule that refused it (for the API): form_expired, address_invalid,
-    payment_method_invalid, cart_empty, cart_blocked, out_of_stock."""
+    payment_method_invalid, cart_empty, cart_blocked, out_of_stock, courier_required,
+    courier_unavailable."""
 
     def __init__(self, message: object, *, short: list[ShortLine] | None = None,
                  field: str = "", code: str = ""):
@@ -124,10 +126,12 @@ def _stamp(prefix: str, row_id: int) -> str:
 
 
 def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
-                   idempotency_key: str, notes: dict[int, str] | None = None
-                   ) -> CheckoutResult:
+                   idempotency_key: str, notes: dict[int, str] | None = None,
+                   couriers: dict[int, str] | None = None) -> CheckoutResult:
     """Place the buyer's cart as one checkout with one order per store (see the module
-    docstring). Raises CheckoutError; the caller must then roll back."""
+    docstring). `couriers` is the service chosen per store id (app.shipping): its cost is
+    computed here, never taken from the client. Raises CheckoutError; the caller must then
+    roll back."""
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise CheckoutError(_l("Formulir kedaluwarsa. Muat ulang halaman lalu tekan Bayar "
                                "lagi."), code="form_expired")
@@ -153,11 +157,16 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
              if line.variant.stock < line.item.quantity]
     if short:
         raise CheckoutError(SHORT_MESSAGE, short=short)
+    plan = shipping_plan(cart, destination_city=address.city, choices=couriers, strict=True)
+    if plan.problems:
+        refused = plan.problems[0]
+        raise CheckoutError(refused.problem, field=f"courier-{refused.store.id}",
+                            code=refused.problem_code)
     checkout = Checkout(
         reference=f"tmp-{uuid.uuid4().hex}", buyer_id=buyer.id,
         idempotency_key=idempotency_key, payment_method=payment_method,
         payment_status=PaymentStatus.UNPAID, subtotal=cart.subtotal,
-        shipping_total=cart.shipping_total, total=cart.total,
+        shipping_total=plan.total, total=cart.subtotal + plan.total,
     )
     checkout, created = add_once(checkout, lambda: checkout_by_key(buyer.id, idempotency_key))
     if not created:  # the same form, placed by a concurrent request that committed first
@@ -168,12 +177,13 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
     orders: list[Order] = []
     order_of_line: dict[int, Order] = {}
     for group in cart.groups:
+        shipping_cost = plan.of(group).cost
         order = Order(
             number=f"tmp-{uuid.uuid4().hex}", checkout_id=checkout.id,
             store_id=group.store.id, buyer_id=buyer.id, status=OrderStatus.PENDING,
             payment_status=PaymentStatus.UNPAID, subtotal=group.subtotal,
-            shipping_cost=group.store.shipping_cost,
-            total=group.subtotal + group.store.shipping_cost, item_count=group.units,
+            shipping_cost=shipping_cost,
+            total=group.subtotal + shipping_cost, item_count=group.units,
             shipping_address=shipping, note=((notes or {}).get(group.store.id) or "")[:300],
         )
         db.session.add(order)
@@ -187,8 +197,9 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
             order_of_line[line.item.id] = order
         orders.append(order)
     db.session.flush()
-    for order in orders:
+    for group, order in zip(cart.groups, orders, strict=True):
         order.number = _stamp("RCK", order.id)
+        shipment_record(order_id=order.id, entry=plan.of(group))
         db.session.add(OrderEvent(order_id=order.id, from_status=None,
                                   to_status=OrderStatus.PENDING, actor_id=buyer.id))
 

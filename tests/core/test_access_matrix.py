@@ -36,6 +36,7 @@ the objects built once.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import timedelta
 from types import SimpleNamespace
@@ -290,6 +291,12 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "orders.order_cancel_route": {"POST": owned(CUSTOMER, 303)},
     "orders.order_confirm": {"POST": owned(CUSTOMER, 409)},
     "orders.return_request": {"GET": owned(CUSTOMER), "POST": owned(CUSTOMER, 409)},
+    # Shipping (app/shipping): a plain POST of the checkout's rates goes back to /checkout.
+    "shipping.checkout_rates": {"POST": only({"customer"}, status=303)},
+    "shipping.store_couriers": {"GET": only({"seller"}), "POST": only({"seller"}, status=303)},
+    "shipping.admin_rates": {"GET": only({"admin"})},
+    "shipping.admin_rate_update": {"POST": only({"admin"}, status=422)},
+    "shipping.order_track": {"POST": owned(CUSTOMER, 303)},
     "orders.seller_orders": {"GET": only({"seller"})},
     "orders.seller_order": {"GET": owned(SELLER_A)},
     "orders.seller_advance": {"POST": owned(SELLER_A, 422)},
@@ -653,6 +660,22 @@ def _cart_line(w) -> dict:
 
 _tokens = iter(range(1, 10**9))
 
+def _fresh_shipping_rate(w) -> dict:
+    """A rate table row of its own (the shared world has none)."""
+    from app.extensions import db
+    from app.shipping.models import ShippingRate
+
+    n = next(_RATE_NUMBERS)
+    rate = ShippingRate(service="jne:REG", origin_zone=f"M{n}", dest_zone="LAIN",
+                        price_per_kg=9000, etd_min=1, etd_max=2)
+    db.session.add(rate)
+    db.session.flush()
+    return {"rate_id": rate.id}
+
+
+_RATE_NUMBERS = itertools.count(1)
+
+
 FRESH: dict[str, Callable[[SimpleNamespace], dict]] = {
     "catalog.product_archive_route": _fresh_product,
     "catalog.product_restore_route": _fresh_product,
@@ -669,10 +692,12 @@ FRESH: dict[str, Callable[[SimpleNamespace], dict]] = {
     "maklon.request_edit": _fresh_draft,
     "orders.cart_update": _cart_line,
     "orders.cart_remove_route": _cart_line,
+    "shipping.admin_rate_update": _fresh_shipping_rate,
     **{f"admin.user_{name}": _fresh_managed_user(f"admin.user_{name}")
        for name in ("detail", "roles", "deactivate_route", "activate_route", "reset_link",
                     "session_end_route")},
 }
+
 
 
 # URL arguments naming the shared objects ------------------------------------------------
@@ -704,6 +729,7 @@ def _args(w) -> dict[str, dict]:
         **dict.fromkeys(("inventory.row", "inventory.edit", "inventory.stock_update",
                          "inventory.stock_add", "inventory.variant"), variant),
         **dict.fromkeys(("orders.order_detail", "orders.order_status", "orders.order_confirm",
+                         "shipping.order_track",
                          "orders.return_request", "orders.seller_order",
                          "orders.seller_advance", "orders.seller_cancel",
                          "orders.packing_slip"), order),

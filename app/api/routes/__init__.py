@@ -12,4 +12,5 @@ from app.api.routes import (  # noqa: F401
     orders,
     payments,
     seller,
+    shipping,
 )

@@ -32,6 +32,7 @@ from app.orders.models import Checkout, Order
 from app.orders.routes import bp
 from app.payments.pay_page import pay_view
 from app.payments.services import PAY_STATUS_LABELS, payment_charge, payment_of_checkout
+from app.shipping.checkout import courier_choices, plan_for_page
 
 log = logging.getLogger(__name__)
 NOTE_MAX = 300
@@ -46,10 +47,13 @@ def _checkout_page(http_status: int = 200, *, error: CheckoutError | None = None
         "payment_method": next(iter(PAYMENT_METHODS)),
         "idempotency_key": new_idempotency_key(),
         "notes": {},
+        "couriers": {},
     }
+    cart = cart_view(current_user.id)
     return render_page("orders/checkout.html", None, http_status,
-                       cart=cart_view(current_user.id), addresses=addresses,
-                       methods=PAYMENT_METHODS, chosen=chosen, error=error)
+                       cart=cart, addresses=addresses, methods=PAYMENT_METHODS,
+                       chosen=chosen, error=error,
+                       plan=plan_for_page(cart, addresses, chosen))
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -68,13 +72,17 @@ def checkout():
         "payment_method": form.get("payment_method", ""),
         "idempotency_key": form.get("idempotency_key", ""),
         "notes": notes,
+        "couriers": courier_choices(form),
     }
+    if form.get("reprice"):  # without JavaScript: the courier or address changed
+        return _checkout_page(chosen=chosen)
     try:
         result = checkout_place(
             buyer=current_user,
             address=address_owned(user=current_user, address_id=chosen["address_id"]),
             payment_method=chosen["payment_method"],
-            idempotency_key=chosen["idempotency_key"], notes=notes)
+            idempotency_key=chosen["idempotency_key"], notes=notes,
+            couriers=chosen["couriers"])
     except CheckoutError as error:
         db.session.rollback()
         if error.short:
