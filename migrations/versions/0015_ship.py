@@ -1,8 +1,8 @@
 """Shipping: the rate table, the couriers a store offers, an order's shipment and its
 tracking events; variants get a weight (250 g for the rows there are).
 
-Revision ID: 0013_ship
-Revises: 0012_ops
+Revision ID: 0015_ship
+Revises: 0014_crm_events
 Create Date: 2026-12-07 00:28:11.312557
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_ship'
-down_revision = '0012_ops'
+revision = '0015_ship'
+down_revision = '0014_crm_events'
 branch_labels = None
 depends_on = None
 
