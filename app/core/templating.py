@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -166,13 +166,36 @@ def url_with(**changes: object) -> str:
     return request.path + ("?" + query if query else "")
 
 
-def wib_datetime(value: datetime | None, date_format: str = "medium") -> str:
-    """A datetime shown in Asia/Jakarta as date + hours:minutes + "WIB", in the user's
-    language: `23 Nov 2026 00.30 WIB` (id), `Nov 23, 2026 00:30 WIB` (en)."""
+# One date format across the app (issue 20): "7 Des 2026" and "7 Des 2026, 01.50 WIB" in
+# Indonesian, "7 Dec 2026" and "7 Dec 2026, 01:50 WIB" in English. Templates use the `day`
+# and `wib` filters; Python code (PDFs, exports) calls wib_date / wib_datetime.
+DATE_PATTERN = "d MMM y"
+TIME_PATTERNS = {"id": "HH.mm", "en": "HH:mm"}
+
+
+def _time_pattern() -> str:
+    return TIME_PATTERNS.get(str(get_locale() or "id").split("_")[0], "HH:mm")
+
+
+def wib_date(value: date | datetime | None, _legacy_style: str | None = None) -> str:
+    """A date (a datetime: its day in Asia/Jakarta) as `7 Des 2026` / `7 Dec 2026`.
+    A second argument (the old "medium"/"long" styles) is accepted and ignored."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        value = to_wib(value).date()
+    return format_date(value, DATE_PATTERN)
+
+
+def wib_datetime(value: datetime | None, _legacy_style: str | None = None) -> str:
+    """A datetime in Asia/Jakarta as `7 Des 2026, 01.50 WIB` (id) or `7 Dec 2026, 01:50
+    WIB` (en). A second argument (the old "short"/"medium"/"long" styles, still passed by
+    some templates) is accepted and ignored: there is one format."""
     if value is None:
         return ""
     local = to_wib(value)
-    return f"{format_date(local, date_format)} {format_time(local, 'short', rebase=False)} WIB"
+    return (f"{format_date(local, DATE_PATTERN)}, "
+            f"{format_time(local, _time_pattern(), rebase=False)} WIB")
 
 
 STATIC_MAX_AGE = 365 * 24 * 3600
@@ -240,8 +263,7 @@ def init_templating(app: Flask) -> None:
 
     app.jinja_env.filters["rupiah"] = format_rupiah
     app.jinja_env.filters["wib"] = wib_datetime
-    app.jinja_env.filters["day"] = lambda value, fmt="medium": (
-        format_date(value, fmt) if value else "")
+    app.jinja_env.filters["day"] = wib_date
     app.jinja_env.globals["job_live_progress"] = job_live_progress
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["url_with"] = url_with

@@ -51,11 +51,11 @@ def _page(client, reference: str) -> str:
 
 
 def _deadline_text(app, payment: Payment) -> str:
-    """The deadline as the page writes it (Indonesian, WIB): `1 Des 2026 17.25 WIB`."""
+    """The deadline as the page writes it (Indonesian, WIB): `1 Des 2026, 17.25 WIB`."""
     with app.test_request_context():
         text = wib_datetime(payment.expires_at)
     local = to_wib(payment.expires_at)
-    assert re.fullmatch(rf"{local.day} \w{{3}} {local.year} {local:%H.%M} WIB", text)
+    assert re.fullmatch(rf"{local.day} \w{{3}} {local.year}, {local:%H.%M} WIB", text)
     return text
 
 
