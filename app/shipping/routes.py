@@ -46,7 +46,8 @@ from app.shipping.view import etd_label, kg_label, order_shipping
 bp = Blueprint("shipping", __name__)
 # The admin's way to the rate table (a domain adds its own menu entry; core stays generic).
 if not any(item.endpoint == "shipping.admin_rates" for item in NAVIGATION):
-    NAVIGATION.append(NavItem(_l("Tarif ongkir"), "shipping.admin_rates", frozenset({"admin"})))
+    NAVIGATION.append(NavItem(_l("Tarif ongkir"), "shipping.admin_rates", frozenset({"admin"}),
+                                  group="admin"))
 bp.add_app_template_global(order_shipping, "order_shipping")
 bp.add_app_template_filter(etd_label, "shipping_etd")
 bp.add_app_template_filter(kg_label, "shipping_kg")
