@@ -199,7 +199,7 @@ def test_dates_are_shown_in_wib(app):
 def test_rupiah_filter_in_templates(app):
     with app.test_request_context("/"):
         rendered = app.jinja_env.from_string("{{ 1250000|rupiah }}").render()
-    assert rendered == "Rp 1.250.000"
+    assert rendered == "Rp\u00a01.250.000"
 
 
 @pytest.mark.parametrize("code", [400, 403, 404, 409, 413, 429, 500])
