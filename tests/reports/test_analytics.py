@@ -127,3 +127,25 @@ def test_page_is_forbidden_to_non_sellers(client, db, login_as, role):
 def test_page_asks_anonymous_to_log_in(client, db):
     response = client.get("/seller/analitik")
     assert response.status_code == 302 and "/masuk" in response.headers["Location"]
+
+
+def test_bar_chart_draws_gridlines_with_their_values_on_the_svg(app):
+    from app.reports.routes.analytics import rupiah_axis_label
+
+    with app.test_request_context("/"):  # Indonesian: decimal comma
+        _gridlines_with_values(rupiah_axis_label)
+
+
+def _gridlines_with_values(rupiah_axis_label) -> None:
+    svg = str(bar_chart([("1/11", 0, "a"), ("2/11", 370_000, "b"), ("3/11", 200_000, "c")],
+                        chart_id="g", title="t", desc="d", value_label=rupiah_axis_label))
+    # top rounded up to 500.000: five lines (axis + four gridlines) labelled 0 .. 500 rb
+    assert svg.count('class="chart-grid"') == 4 and svg.count('class="chart-axis"') == 1
+    values = re.findall(r'class="chart-value"[^>]*>([^<]+)<', svg)
+    assert values == ["0", "125 rb", "250 rb", "375 rb", "500 rb"]
+    grid_y = [float(y) for y in re.findall(r'class="chart-grid" x1="[\d.]+" y1="([\d.]+)"',
+                                           svg)]
+    assert grid_y == sorted(grid_y, reverse=True)  # each line above the one before
+    assert rupiah_axis_label(1_500_000) == "1,5 jt" and rupiah_axis_label(2_000_000_000) == "2 M"
+    font_sizes = {int(size) for size in re.findall(r'font-size="(\d+)"', svg)}
+    assert font_sizes == {16}  # 400 units wide: >= 11px on a 300px phone column
