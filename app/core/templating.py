@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.core.clock import to_wib
-from app.core.money import format_rupiah
+from app.core.money import format_rupiah_shown
 from app.core.notices import notice_text, notices_unread_count
 from app.core.queue import job_live_progress
 
@@ -261,7 +261,7 @@ def init_templating(app: Flask) -> None:
             response.cache_control.max_age = STATIC_MAX_AGE
         return response
 
-    app.jinja_env.filters["rupiah"] = format_rupiah
+    app.jinja_env.filters["rupiah"] = format_rupiah_shown  # "Rp\u00a01.250.000": never wraps
     app.jinja_env.filters["wib"] = wib_datetime
     app.jinja_env.filters["day"] = wib_date
     app.jinja_env.globals["job_live_progress"] = job_live_progress

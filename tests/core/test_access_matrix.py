@@ -217,6 +217,7 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "inventory.stock_update": {"POST": owned(SELLER_A, 422)},
     "inventory.stock_add": {"POST": owned(SELLER_A, 303)},
     "inventory.stock_clear": {"POST": owned(SELLER_A, 303)},
+    "inventory.stock_clear_confirm": {"GET": owned(SELLER_A, 303)},
     "inventory.variant": {"GET": owned(SELLER_A)},
     # CRM: staff and admin only; team and settings admin only.
     "crm.board": {"GET": only(CRM)},
@@ -727,7 +728,8 @@ def _args(w) -> dict[str, dict]:
         **dict.fromkeys(("catalog.product", "catalog.product_edit", "catalog.variants_save",
                          "catalog.photos_upload", "orders.product_reviews"), product),
         **dict.fromkeys(("inventory.row", "inventory.edit", "inventory.stock_update",
-                         "inventory.stock_add", "inventory.variant"), variant),
+                         "inventory.stock_add", "inventory.variant",
+                         "inventory.stock_clear_confirm"), variant),
         **dict.fromkeys(("orders.order_detail", "orders.order_status", "orders.order_confirm",
                          "shipping.order_track",
                          "orders.return_request", "orders.seller_order",

@@ -226,7 +226,7 @@ def test_no_template_formats_a_date_by_itself():
 def test_rupiah_filter_in_templates(app):
     with app.test_request_context("/"):
         rendered = app.jinja_env.from_string("{{ 1250000|rupiah }}").render()
-    assert rendered == "Rp 1.250.000"
+    assert rendered == "Rp\u00a01.250.000"
 
 
 @pytest.mark.parametrize("code", [400, 403, 404, 409, 413, 429, 500])
