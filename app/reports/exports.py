@@ -104,10 +104,12 @@ def _cell(value: Any, money: bool) -> str:
     return "" if value is None else str(value)
 
 
-def report_pdf(report: Report, filters: ReportFilters) -> bytes:
-    """The filtered report as a landscape A4 table: title, the filters applied, the rows,
-    the totals. User text (names, e-mails) is escaped before reportlab parses it; DejaVu
-    Sans is embedded (`app.core.pdf`)."""
+def report_pdf(report: Report, filters: Any,
+               described: list[tuple[Any, str]] | None = None) -> bytes:
+    """The filtered report as a landscape A4 table: title, the filters applied (`described`,
+    default `filters_described(filters)` of the admin's filters), the rows, the totals.
+    User text (names, e-mails) is escaped before reportlab parses it; DejaVu Sans is
+    embedded (`app.core.pdf`)."""
     pdf_fonts()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm,
@@ -115,7 +117,8 @@ def report_pdf(report: Report, filters: ReportFilters) -> bytes:
                                  title=str(report.title), initialFontName=FONT)
     story: list[Any] = [Paragraph(escape(_("Laporan: %(title)s", title=report.title)), _TITLE)]
     story.append(Paragraph(escape(_("Dibuat %(when)s", when=wib_datetime(utcnow()))), _INFO))
-    described = filters_described(filters)
+    if described is None:
+        described = filters_described(filters)
     if described:
         for label, value in described:
             story.append(Paragraph(f"{escape(str(label))}: {escape(value)}", _INFO))

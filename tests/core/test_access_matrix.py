@@ -375,6 +375,12 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "reports.admin_dashboard_page": {"GET": only({"admin"})},
     "reports.reports_page": {"GET": only({"admin"})},
     "reports.export": {"POST": only({"admin"}, status=422)},
+    # Own history (the owner from the login, never the URL); an export without ?format=
+    # is refused with the page (422).
+    "reports.client_history": {"GET": only({"client"})},
+    "reports.client_history_export": {"GET": only({"client"}, status=422)},
+    "reports.seller_history": {"GET": only({"seller"})},
+    "reports.seller_history_export": {"GET": only({"seller"}, status=422)},
     "reports.export_download": {"GET": only({"admin"})},
 }
 

@@ -12,4 +12,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
-from app.reports.routes import analytics, dashboards, exports  # noqa: E402,F401
+from app.reports.routes import analytics, dashboards, exports, history  # noqa: E402,F401
