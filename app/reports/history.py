@@ -31,6 +31,7 @@ from sqlalchemy import Select, and_, case, false, func, select
 
 from app.accounts.models import User
 from app.core.filters import parse_date, wib_date_range
+from app.extensions import db
 from app.maklon.labels import PRODUCT_TYPE_LABELS, REQUEST_STATUS_LABELS
 from app.maklon.models import (
     MaklonRequest,
@@ -251,3 +252,11 @@ SELLER_HISTORY = Report(
 
 HISTORIES: dict[str, Report] = {MAKLON_HISTORY.key: MAKLON_HISTORY,
                                 SELLER_HISTORY.key: SELLER_HISTORY}
+
+
+def history_rows(report: Report, f: HistoryFilters, *, limit: int, offset: int
+                 ) -> list[Mapping[str, Any]]:
+    """One page of the filtered history as raw rows by column name (stored codes and UTC
+    datetimes: what the API answers; the pages use `report.page`)."""
+    return list(db.session.execute(report.rows_stmt(f).limit(limit).offset(offset))
+                .mappings().all())

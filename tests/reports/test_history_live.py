@@ -23,7 +23,8 @@ def world(db):
     client_b = make_maklon_client(company=make_company(name="PT Beta"))
     ours = [make_signed_order(client=client_a, total=10_000_000, paid=("dp",),
                               product_name="Serum Alfa") for _ in range(3)]
-    theirs = make_signed_order(client=client_b, total=9_000_000, product_name="Serum Beta")
+    theirs = make_signed_order(client=client_b, total=9_000_000, paid=("dp",),
+                               product_name="Serum Beta")
     seller_a = make_user(roles=("seller",), store_name="Toko Anggrek")
     seller_b = make_user(roles=("seller",), store_name="Toko Bakung")
     buyer = make_user(name="Budi")

@@ -7,6 +7,7 @@ from app.api.routes import (  # noqa: F401
     catalog,
     crm,
     docs,
+    history,
     maklon,
     notifications,
     orders,

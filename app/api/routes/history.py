@@ -1,0 +1,172 @@
+"""Their own history through the API: the client's maklon requests and orders, the seller's
+marketplace orders, with the same filters as the pages.
+
+    GET /maklon/history     the client's company's requests (role client): date_from,
+                            date_to (WIB dates), status, payment_status (lunas|tertunda|
+                            bertahap), product_type
+    GET /seller/history     the seller's store's orders (role seller): date_from, date_to,
+                            status, method
+
+The filters are read by the pages' own functions (`maklon_history_filters`,
+`seller_history_filters` in app/reports/history.py), so web and API accept and refuse the
+same values; here a value they would ignore is a 422 naming the field, with the same
+message. The owner (company, store) comes from the token's user, never from the query.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import current_user
+from pydantic import Field
+
+from app.accounts.current import my_store
+from app.accounts.models import RoleName
+from app.api import bp
+from app.api.errors import ApiError
+from app.api.schemas import Count, Output, Page, PageQuery, Rupiah, Text
+from app.api.spec import operation, page_of
+from app.maklon.labels import PRODUCT_TYPE_LABELS, REQUEST_STATUS_LABELS
+from app.orders.checkout import PAYMENT_METHODS
+from app.orders.lifecycle import ORDER_STATUS_LABELS
+from app.payments.routes.ledger import ORDER_PAYMENT_LABELS
+from app.reports.history import (
+    MAKLON_HISTORY,
+    MAKLON_PAYMENT_LABELS,
+    SELLER_HISTORY,
+    HistoryFilters,
+    history_rows,
+    maklon_history_filters,
+    seller_history_filters,
+)
+
+TAG = "Riwayat"
+DATE_HELP = "A WIB calendar date: 2026-12-07 (also 07/12/2026)."
+
+
+class HistoryQuery(PageQuery):
+    date_from: Text(20) = Field("", description=DATE_HELP + " From this day on.")
+    date_to: Text(20) = Field("", description=DATE_HELP + " Up to this day.")
+    status: Text(30) = Field("", description="The status code; empty: every status.")
+
+
+class MaklonHistoryQuery(HistoryQuery):
+    payment_status: Text(20) = Field("", description="lunas (every milestone paid), "
+                                     "bertahap (some paid), tertunda (none paid); empty: all.")
+    product_type: Text(30) = Field("", description="The product type code; empty: all.")
+
+
+class SellerHistoryQuery(HistoryQuery):
+    method: Text(30) = Field("", description="The payment method code; empty: all.")
+
+
+class MaklonHistoryItem(Output):
+    """One of the company's maklon requests or orders with its milestone sums."""
+
+    number: str
+    created_at: datetime
+    product_name: str
+    product_type: str
+    product_type_label: str
+    status: str
+    status_label: str
+    quantity: Count
+    payment_status: str = Field(description="lunas, bertahap, tertunda; empty: no "
+                                            "milestones yet (not signed).")
+    payment_status_label: str
+    billed: Rupiah = Field(description="The sum of the milestones.")
+    paid: Rupiah
+    due: Rupiah
+
+
+class SellerHistoryItem(Output):
+    """One of the store's orders."""
+
+    number: str
+    created_at: datetime
+    buyer_name: str
+    status: str
+    status_label: str
+    payment_status: str
+    payment_status_label: str
+    method: str
+    method_label: str
+    item_count: Count
+    subtotal: Rupiah
+    shipping_cost: Rupiah
+    total: Rupiah
+
+
+# The query's fields -> the pages' argument names (read by the shared parsing functions).
+_ARGS = {"date_from": "dari", "date_to": "sampai", "status": "status",
+         "payment_status": "status_bayar", "product_type": "jenis", "method": "metode"}
+def _filters(query: HistoryQuery, parse) -> HistoryFilters:
+    """The filters of `query` read by the pages' function; 422 for a value it refuses,
+    each message at its field (found by reading that field alone; a reversed range is
+    the `date_to`'s)."""
+    args = {_ARGS[name]: value for name, value in query.model_dump().items()
+            if name in _ARGS and value}
+    problems: list[str] = []
+    filters = parse(args, problems)
+    if problems:
+        fields: dict[str, object] = {}
+        for name, arg in _ARGS.items():
+            alone: list[str] = []
+            if arg in args:
+                parse({arg: args[arg]}, alone)
+            if alone:
+                fields[name] = alone[0]
+        if not fields:
+            fields["date_to"] = problems[0]
+        raise ApiError(422, "validation_failed", " ".join(problems), fields=fields)
+    return filters
+
+
+@operation(bp, "/maklon/history", "GET", tag=TAG, summary="The company's maklon history",
+           query=MaklonHistoryQuery, response=Page[MaklonHistoryItem],
+           roles=(RoleName.CLIENT,), errors=(422,))
+def maklon_history(query: MaklonHistoryQuery):
+    """Newest first. 422 naming the field for a date that is not one, a reversed range or
+    an unknown code (the pages' rules)."""
+    filters = _filters(query, lambda args, problems: maklon_history_filters(
+        args, problems, company_id=current_user.company_id))
+    total = MAKLON_HISTORY.count(filters)
+    rows = history_rows(MAKLON_HISTORY, filters, limit=query.per_page,
+                        offset=(query.page - 1) * query.per_page)
+    items = [{"number": r["number"], "created_at": r["created_at"],
+              "product_name": r["product_name"], "product_type": r["product_type"],
+              "product_type_label": str(PRODUCT_TYPE_LABELS.get(r["product_type"],
+                                                                r["product_type"])),
+              "status": r["status"],
+              "status_label": str(REQUEST_STATUS_LABELS.get(r["status"], r["status"])),
+              "quantity": r["quantity"], "payment_status": r["pay_status"],
+              "payment_status_label": str(MAKLON_PAYMENT_LABELS[r["pay_status"]]),
+              "billed": int(r["billed"]), "paid": int(r["paid"]), "due": int(r["due"])}
+             for r in rows]
+    return page_of(items, total, query, MaklonHistoryItem)
+
+
+@operation(bp, "/seller/history", "GET", tag=TAG, summary="The store's order history",
+           query=SellerHistoryQuery, response=Page[SellerHistoryItem],
+           roles=(RoleName.SELLER,), errors=(422,))
+def seller_history(query: SellerHistoryQuery):
+    """Newest first. 422 naming the field for a bad date, a reversed range or an unknown
+    code. 403 without a store."""
+    shop = my_store()
+    filters = _filters(query, lambda args, problems: seller_history_filters(
+        args, problems, store_id=shop.id))
+    total = SELLER_HISTORY.count(filters)
+    rows = history_rows(SELLER_HISTORY, filters, limit=query.per_page,
+                        offset=(query.page - 1) * query.per_page)
+    items = [{"number": r["number"], "created_at": r["created_at"], "buyer_name": r["name"],
+              "status": r["status"],
+              "status_label": str(ORDER_STATUS_LABELS.get(r["status"], r["status"])),
+              "payment_status": r["payment_status"],
+              "payment_status_label": str(ORDER_PAYMENT_LABELS.get(r["payment_status"],
+                                                                   r["payment_status"])),
+              "method": r["payment_method"],
+              "method_label": str(PAYMENT_METHODS.get(r["payment_method"],
+                                                      r["payment_method"])),
+              "item_count": r["item_count"], "subtotal": r["subtotal"],
+              "shipping_cost": r["shipping_cost"], "total": r["total"]} for r in rows]
+    return page_of(items, total, query, SellerHistoryItem)
