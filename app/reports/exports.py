@@ -159,10 +159,16 @@ def export_check(report: Report, fmt: str, rows: int) -> None:
 
 
 def export_write(kind: str, fmt: str, filters: ReportFilters) -> dict[str, Any]:
-    """Write the export to storage (folder `reports`) and return {key, filename, rows}.
-    The CSV is written chunk by chunk to a local temporary file, then handed to storage
-    (moved on the local disk, uploaded to a bucket)."""
-    report = REPORTS[kind]
+    """Write the admin report `kind`'s export to storage (folder `reports`) and return
+    {key, filename, rows}."""
+    return export_file(REPORTS[kind], fmt, filters)
+
+
+def export_file(report: Report, fmt: str, filters: Any,
+                described: list[tuple[Any, str]] | None = None) -> dict[str, Any]:
+    """Write `report`'s export of `filters` to storage (folder `reports`) and return {key,
+    filename, rows}. The CSV is written chunk by chunk to a local temporary file, then
+    handed to storage (moved on the local disk, uploaded to a bucket)."""
     rows = report.count(filters)
     export_check(report, fmt, rows)
     now = utcnow()
@@ -175,7 +181,7 @@ def export_write(kind: str, fmt: str, filters: ReportFilters) -> dict[str, Any]:
                 for chunk in csv_chunks(report, filters):
                     out.write(chunk)
         else:
-            temporary.write_bytes(report_pdf(report, filters))
+            temporary.write_bytes(report_pdf(report, filters, described))
         key = storage_put_file(temporary, folder=FOLDER, suffix=f".{fmt}")
     finally:
         temporary.unlink(missing_ok=True)

@@ -376,11 +376,12 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "reports.reports_page": {"GET": only({"admin"})},
     "reports.export": {"POST": only({"admin"}, status=422)},
     # Own history (the owner from the login, never the URL); an export without ?format=
-    # is refused with the page (422).
+    # is refused with the page (422). A finished export job's file: its owner's only.
     "reports.client_history": {"GET": only({"client"})},
-    "reports.client_history_export": {"GET": only({"client"}, status=422)},
+    "reports.client_history_export": {"POST": only({"client"}, status=422)},
     "reports.seller_history": {"GET": only({"seller"})},
-    "reports.seller_history_export": {"GET": only({"seller"}, status=422)},
+    "reports.seller_history_export": {"POST": only({"seller"}, status=422)},
+    "reports.history_download": {"GET": mine(CLIENT_A)},
     "reports.export_download": {"GET": only({"admin"})},
 }
 
@@ -545,6 +546,11 @@ def _build_world() -> SimpleNamespace:
     w.crm = {"company_id": crm_company.id, "contact_id": contact.id, "lead_id": lead.id,
              "task_id": task.id, "user_id": crm_staff.id}
     w.report_key = storage_put(b"\xef\xbb\xbfNomor\r\n", folder="reports", suffix=".csv")
+    # Client A's finished history export (its file is the report file above).
+    db.session.add(JobRecord(job_id="matrix-history-export",
+                             name="jobs.reports.export_history", owner_id=client_a.id,
+                             status="finished",
+                             result={"key": w.report_key, "filename": "riwayat.csv"}))
     db.session.commit()
     assert db.session.get(User, buyer.id).roles  # the world is committed
     return w
@@ -783,6 +789,7 @@ def _args(w) -> dict[str, dict]:
         "maklon.milestone_payment": {**signed, "reference": w.dp_reference},
         "maklon.milestone_pay_status": {**signed, "reference": w.dp_reference},
         "reports.export_download": {"key": w.report_key},
+        "reports.history_download": {"key": w.report_key},
     }
 
 

@@ -9,6 +9,7 @@ import csv
 import io
 from datetime import timedelta
 from html import unescape
+from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import select
@@ -46,6 +47,12 @@ def maklon_world(db):
             "other": other.number}
 
 
+def _export(client, url: str):
+    """POST the export form the page shows: the query's filters and format as its fields."""
+    path, _, query = url.partition("?")
+    return client.post(path, data=dict(parse_qsl(query)))
+
+
 def _csv_rows(body: bytes) -> list[dict[str, str]]:
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
@@ -66,7 +73,7 @@ def test_client_history_payment_status_is_derived_from_milestones(client, login_
                                                                   maklon_world, status,
                                                                   expected):
     login_as(maklon_world["client_a"])
-    response = client.get(f"/maklon/riwayat/ekspor?format=csv&status_bayar={status}")
+    response = _export(client, f"/maklon/riwayat/ekspor?format=csv&status_bayar={status}")
     assert response.status_code == 200
     numbers = {row["Nomor"] for row in _csv_rows(response.get_data())}
     assert numbers == {maklon_world[key] for key in expected}
@@ -74,7 +81,7 @@ def test_client_history_payment_status_is_derived_from_milestones(client, login_
 
 def test_client_csv_has_labels_and_is_formula_safe(client, login_as, maklon_world):
     login_as(maklon_world["client_a"])
-    response = client.get("/maklon/riwayat/ekspor?format=csv&jenis=supplement")
+    response = _export(client, "/maklon/riwayat/ekspor?format=csv&jenis=supplement")
     assert response.headers["Content-Disposition"].startswith("attachment;")
     rows = _csv_rows(response.get_data())
     assert [row["Nomor"] for row in rows] == [maklon_world["lunas"]]
@@ -92,14 +99,14 @@ def test_client_export_ignores_an_owner_in_the_query_string(client, login_as, ma
     login_as(maklon_world["client_b"])
     company_a = db.session.scalar(select(MaklonRequest.company_id).where(
         MaklonRequest.number == maklon_world["pending"]))
-    response = client.get(f"/maklon/riwayat/ekspor?format=csv&company_id={company_a}"
+    response = _export(client, f"/maklon/riwayat/ekspor?format=csv&company_id={company_a}"
                           f"&perusahaan={company_a}")
     assert {row["Nomor"] for row in _csv_rows(response.get_data())} == {maklon_world["other"]}
 
 
 def test_client_without_company_sees_an_empty_history(client, login_as, maklon_world):
     login_as(make_user(roles=("client",)))
-    response = client.get("/maklon/riwayat/ekspor?format=csv")
+    response = _export(client, "/maklon/riwayat/ekspor?format=csv")
     assert _csv_rows(response.get_data()) == []
 
 
@@ -110,9 +117,9 @@ def test_history_date_range_is_wib(client, login_as, maklon_world, db):
     request.created_at = utcnow().replace(year=2026, month=3, day=9, hour=18, minute=0)
     db.session.commit()
     login_as(maklon_world["client_a"])
-    day = client.get("/maklon/riwayat/ekspor?format=csv&dari=10/03/2026&sampai=10/03/2026")
+    day = _export(client, "/maklon/riwayat/ekspor?format=csv&dari=10/03/2026&sampai=10/03/2026")
     assert [r["Nomor"] for r in _csv_rows(day.get_data())] == [maklon_world["pending"]]
-    before = client.get("/maklon/riwayat/ekspor?format=csv&dari=09/03/2026&sampai=09/03/2026")
+    before = _export(client, "/maklon/riwayat/ekspor?format=csv&dari=09/03/2026&sampai=09/03/2026")
     assert _csv_rows(before.get_data()) == []
 
 
@@ -131,11 +138,11 @@ def test_bad_filter_is_explained_in_indonesian_never_a_500(client, login_as, mak
 
 def test_export_with_a_bad_filter_is_refused_with_the_reason(client, login_as, maklon_world):
     login_as(maklon_world["client_a"])
-    response = client.get("/maklon/riwayat/ekspor?format=csv&status=dibuang")
+    response = _export(client, "/maklon/riwayat/ekspor?format=csv&status=dibuang")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "tidak dikenal" in page and "Perbaiki filter" in page
-    unknown = client.get("/maklon/riwayat/ekspor?format=xls")
+    unknown = _export(client, "/maklon/riwayat/ekspor?format=xls")
     assert unknown.status_code == 422
     assert "Pilih format CSV atau PDF." in unknown.get_data(as_text=True)
 
@@ -146,19 +153,19 @@ def test_history_htmx_gets_the_results_partial(client, login_as, maklon_world):
     body = response.get_data(as_text=True)
     assert body.lstrip().startswith("<div id=\"history-results\">")
     assert maklon_world["lunas"] in body and maklon_world["pending"] not in body
-    assert "format=csv&amp;status_bayar=lunas" in body
+    assert '<input type="hidden" name="status_bayar" value="lunas">' in body
 
 
 @pytest.mark.parametrize("who", ["customer", "seller", "staff", "admin"])
 def test_client_history_is_for_clients_only(client, login_as, who):
     login_as(who)
     assert client.get("/maklon/riwayat").status_code == 403
-    assert client.get("/maklon/riwayat/ekspor?format=csv").status_code == 403
+    assert _export(client, "/maklon/riwayat/ekspor?format=csv").status_code == 403
 
 
 def test_history_needs_login(client):
-    for path in ("/maklon/riwayat", "/seller/pesanan/riwayat/ekspor?format=csv"):
-        assert client.get(path).status_code == 302
+    assert client.get("/maklon/riwayat").status_code == 302
+    assert _export(client, "/seller/pesanan/riwayat/ekspor?format=csv").status_code == 302
 
 
 # -- the seller ------------------------------------------------------------------------------
@@ -183,7 +190,7 @@ def test_seller_history_shows_only_the_sellers_store(client, login_as, seller_wo
     page = client.get("/seller/pesanan/riwayat").get_data(as_text=True)
     assert seller_world["paid"] in page and seller_world["gopay"] in page
     assert seller_world["other"] not in page
-    rows = _csv_rows(client.get("/seller/pesanan/riwayat/ekspor?format=csv").get_data())
+    rows = _csv_rows(_export(client, "/seller/pesanan/riwayat/ekspor?format=csv").get_data())
     assert {r["Nomor"] for r in rows} == {seller_world["paid"], seller_world["gopay"]}
 
 
@@ -192,12 +199,12 @@ def test_seller_history_filters_by_method_and_status(client, login_as, seller_wo
     order.status = OrderStatus.PROCESSING
     db.session.commit()
     login_as(seller_world["seller_a"])
-    by_method = _csv_rows(client.get(
-        "/seller/pesanan/riwayat/ekspor?format=csv&metode=gopay").get_data())
+    by_method = _csv_rows(_export(
+        client, "/seller/pesanan/riwayat/ekspor?format=csv&metode=gopay").get_data())
     assert [(r["Nomor"], r["Metode"], r["Kode metode"]) for r in by_method] == [
         (seller_world["gopay"], "GoPay", "gopay")]
-    by_status = _csv_rows(client.get(
-        "/seller/pesanan/riwayat/ekspor?format=csv&status=processing").get_data())
+    by_status = _csv_rows(_export(
+        client, "/seller/pesanan/riwayat/ekspor?format=csv&status=processing").get_data())
     assert [r["Nomor"] for r in by_status] == [seller_world["paid"]]
     assert by_status[0]["Pembayaran"] == "Lunas"
 
@@ -205,8 +212,8 @@ def test_seller_history_filters_by_method_and_status(client, login_as, seller_wo
 def test_seller_history_of_a_future_range_is_empty(client, login_as, seller_world):
     login_as(seller_world["seller_a"])
     later = (utcnow() + timedelta(days=30)).strftime("%d/%m/%Y")
-    rows = _csv_rows(client.get(
-        f"/seller/pesanan/riwayat/ekspor?format=csv&dari={later}").get_data())
+    rows = _csv_rows(_export(
+        client, f"/seller/pesanan/riwayat/ekspor?format=csv&dari={later}").get_data())
     assert rows == []
 
 
@@ -214,7 +221,7 @@ def test_seller_history_of_a_future_range_is_empty(client, login_as, seller_worl
 def test_seller_history_is_for_sellers_only(client, login_as, who):
     login_as(who)
     assert client.get("/seller/pesanan/riwayat").status_code == 403
-    assert client.get("/seller/pesanan/riwayat/ekspor?format=pdf").status_code == 403
+    assert _export(client, "/seller/pesanan/riwayat/ekspor?format=pdf").status_code == 403
 
 
 def test_seller_bad_method_is_explained(client, login_as, seller_world):
@@ -223,3 +230,55 @@ def test_seller_bad_method_is_explained(client, login_as, seller_world):
     assert response.status_code == 200
     page = unescape(response.get_data(as_text=True))
     assert 'Metode pembayaran "tunai" tidak dikenal; diabaikan.' in page
+
+
+# -- large exports: a job --------------------------------------------------------------------
+
+def test_large_client_export_runs_as_a_job_whose_file_only_its_owner_downloads(
+        app, client, login_as, maklon_world, db, monkeypatch):
+    from app.core.models import JobRecord, JobStatus
+
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_MAX", 1)
+    login_as(maklon_world["client_a"])
+    response = _export(client, "/maklon/riwayat/ekspor?format=csv&status=signed")
+    assert response.status_code == 200
+    assert "job-status" in response.get_data(as_text=True)
+    job = db.session.scalars(select(JobRecord)).one()
+    assert (job.queue, job.name) == ("reports", "jobs.reports.export_history")
+    assert job.owner_id == maklon_world["client_a"].id
+    assert job.status == JobStatus.FINISHED, job.error
+    status = client.get(f"/pekerjaan/{job.id}/status", headers={"HX-Request": "true"})
+    assert status.status_code == 286  # final: the partial stops polling
+    assert job.result["download"] in status.get_data(as_text=True)
+    file = client.get(job.result["download"])
+    assert file.status_code == 200
+    numbers = {row["Nomor"] for row in _csv_rows(file.get_data())}
+    assert numbers == {maklon_world[k] for k in ("pending", "partial", "lunas")}
+    assert file.headers["Content-Disposition"].startswith("attachment;")
+
+    other = app.test_client()
+    login_as(maklon_world["client_b"], other)
+    assert other.get(job.result["download"]).status_code == 404
+    assert other.get(f"/pekerjaan/{job.id}/status").status_code == 404
+
+
+def test_large_seller_pdf_export_runs_as_a_job_too(app, client, login_as, seller_world, db,
+                                                  monkeypatch):
+    from app.core.models import JobRecord, JobStatus
+
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_MAX", 1)
+    login_as(seller_world["seller_a"])
+    assert _export(client, "/seller/pesanan/riwayat/ekspor?format=pdf").status_code == 200
+    job = db.session.scalars(select(JobRecord)).one()
+    assert job.status == JobStatus.FINISHED, job.error
+    file = client.get(job.result["download"])
+    assert file.status_code == 200 and file.get_data().startswith(b"%PDF")
+    other = app.test_client()
+    login_as(seller_world["seller_b"], other)
+    assert other.get(job.result["download"]).status_code == 404
+
+
+def test_download_of_a_key_that_is_no_job_of_mine_is_404(client, login_as, maklon_world):
+    login_as(maklon_world["client_a"])
+    assert client.get("/riwayat/unduh/reports/tidak-ada.csv").status_code == 404
+    assert client.get("/riwayat/unduh/../instance/x.csv").status_code == 404

@@ -9,6 +9,7 @@ import csv
 import io
 import shutil
 import subprocess
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -49,6 +50,12 @@ def _pdf_text(data: bytes, tmp_path) -> str:
                           text=True, check=True).stdout
 
 
+def _export(browser: LiveBrowser, path: str, query: str):
+    """POST the page's export form (its CSRF token from the list page) with these fields."""
+    return browser.post_form(path, dict(parse_qsl(query)),
+                             csrf_from=path.rsplit("/ekspor", 1)[0])
+
+
 def _csv(response) -> list[dict[str, str]]:
     assert response.status == 200, response.text()[:300]
     assert response.headers["Content-Type"].startswith("text/csv")
@@ -66,11 +73,11 @@ def test_client_downloads_own_maklon_history_csv_and_pdf_over_http(live_url, wor
     assert page.status == 200
     assert world["theirs"] not in page.text()
 
-    rows = _csv(browser.get("/maklon/riwayat/ekspor?format=csv&status_bayar=bertahap"))
+    rows = _csv(_export(browser, "/maklon/riwayat/ekspor", "format=csv&status_bayar=bertahap"))
     assert {row["Nomor"] for row in rows} == world["ours"]
     assert {row["Status pembayaran"] for row in rows} == {"Bertahap"}
 
-    pdf = browser.get("/maklon/riwayat/ekspor?format=pdf&status_bayar=bertahap")
+    pdf = _export(browser, "/maklon/riwayat/ekspor", "format=pdf&status_bayar=bertahap")
     assert pdf.status == 200 and pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.body.startswith(b"%PDF") and pdf.body.rstrip().endswith(b"%%EOF")
     text = _pdf_text(pdf.body, tmp_path)
@@ -86,9 +93,9 @@ def test_client_downloads_own_maklon_history_csv_and_pdf_over_http(live_url, wor
 def test_seller_downloads_own_orders_over_http(live_url, world, tmp_path):
     browser = LiveBrowser(live_url)
     browser.log_in(world["seller_a"], DEFAULT_PASSWORD)
-    rows = _csv(browser.get("/seller/pesanan/riwayat/ekspor?format=csv"))
+    rows = _csv(_export(browser, "/seller/pesanan/riwayat/ekspor", "format=csv"))
     assert [row["Nomor"] for row in rows] == [world["order_a"]]
-    pdf = browser.get("/seller/pesanan/riwayat/ekspor?format=pdf&status=pending")
+    pdf = _export(browser, "/seller/pesanan/riwayat/ekspor", "format=pdf&status=pending")
     assert pdf.status == 200
     text = _pdf_text(pdf.body, tmp_path)
     assert world["order_a"] in text and world["order_b"] not in text
