@@ -57,7 +57,8 @@ class Operation:
     idempotent: bool
     paginated: bool
     extra_responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
-    media_type: str | None = None  # a file answer (the view returns a Response)
+    # A file answer (the view returns a Response); several types: one of them.
+    media_type: str | tuple[str, ...] | None = None
 
 
 OPERATIONS: list[Operation] = []
@@ -70,7 +71,7 @@ def operation(bp: Blueprint, rule: str, method: str = "GET", *, tag: str, summar
               errors: tuple[int, ...] = (), idempotent: bool = False,
               description: str = "",
               extra_responses: dict[int, type[BaseModel] | None] | None = None,
-              media_type: str | None = None,
+              media_type: str | tuple[str, ...] | None = None,
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view on `bp` and describe it for the OpenAPI document.
 
@@ -361,8 +362,11 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
         responses: dict[str, Any] = {}
         for status, model in ((op.status, op.response), *op.extra_responses.items()):
             if op.media_type and status == op.status:
+                types = ((op.media_type,) if isinstance(op.media_type, str)
+                         else op.media_type)
                 responses[str(status)] = {"description": "The file.", "content": {
-                    op.media_type: {"schema": {"type": "string", "format": "binary"}}}}
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in types}}
                 continue
             if model is None:
                 responses[str(status)] = {"description": "Done, nothing to return."}

@@ -26,11 +26,14 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, false, func, select
 
 from app.accounts.models import User
 from app.core.filters import parse_date, wib_date_range
+from app.core.models import JobRecord
+from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.maklon.labels import PRODUCT_TYPE_LABELS, REQUEST_STATUS_LABELS
 from app.maklon.models import (
@@ -260,3 +263,20 @@ def history_rows(report: Report, f: HistoryFilters, *, limit: int, offset: int
     datetimes: what the API answers; the pages use `report.page`)."""
     return list(db.session.execute(report.rows_stmt(f).limit(limit).offset(offset))
                 .mappings().all())
+
+
+EXPORT_JOB = "jobs.reports.export_history"
+
+
+def history_export_enqueue(*, report: Report, fmt: str, filters: HistoryFilters,
+                           owner_id: int, rows: int, locale: str) -> JobRecord:
+    """Queue the tracked export job of `report` (queue `reports`) for `owner_id`, run
+    after the caller's commit; the file is then the owner's only."""
+    job = enqueue_after_commit(
+        EXPORT_JOB, report.key, fmt, filters.to_json(), locale, queue="reports", track=True,
+        owner_id=owner_id, timeout=3600,
+        description=_("Ekspor %(title)s (%(format)s, %(rows)s baris)", title=report.title,
+                      format=fmt.upper(), rows=rows))
+    if job is None:  # track=True always records the job
+        raise RuntimeError("enqueue_after_commit(track=True) returned no JobRecord")
+    return job

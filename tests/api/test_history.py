@@ -84,3 +84,58 @@ def test_history_api_roles(api, world):
     assert api().get("/api/v1/maklon/history").status_code == 401
     assert api(world["seller_a"]).get("/api/v1/maklon/history").status_code == 403
     assert api(world["client_a"]).get("/api/v1/seller/history").status_code == 403
+
+
+def test_maklon_history_export_is_a_job_whose_file_only_its_owner_gets(api, world, db):
+    client = api(world["client_a"])
+    response = client.post("/api/v1/maklon/history/exports",
+                           json={"format": "csv", "payment_status": "bertahap"})
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert response.headers["Location"].endswith(f"/history/exports/{job['id']}")
+    status = client.get(f"/api/v1/history/exports/{job['id']}").get_json()
+    assert status["status"] == "finished" and status["rows"] == 1  # jobs run inline in tests
+    file = client.get(status["file_url"])
+    assert file.status_code == 200 and file.mimetype == "text/csv"
+    text = file.get_data().decode("utf-8-sig")
+    assert world["partial"] in text and world["other"] not in text
+    assert world["lunas"] not in text
+    other = api(world["client_b"])
+    assert other.get(f"/api/v1/history/exports/{job['id']}").status_code == 404
+    assert other.get(status["file_url"]).status_code == 404
+    assert api(world["seller_a"]).get(status["file_url"]).status_code == 404
+
+
+def test_seller_history_export_pdf_job(api, world):
+    client = api(world["seller_a"])
+    response = client.post("/api/v1/seller/history/exports",
+                           json={"format": "pdf", "method": "gopay"})
+    assert response.status_code == 202
+    status = client.get(f"/api/v1/history/exports/{response.get_json()['id']}").get_json()
+    file = client.get(status["file_url"])
+    assert file.mimetype == "application/pdf" and file.get_data().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("body", [{"format": "xls"}, {}, {"format": "csv", "status": "x"},
+                                  {"format": "csv", "date_from": "2026-13-01"}])
+def test_history_export_bad_body_is_422_and_queues_nothing(api, world, db, body):
+    from sqlalchemy import func, select
+
+    from app.core.models import JobRecord
+
+    response = api(world["client_a"]).post("/api/v1/maklon/history/exports", json=body)
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(JobRecord)) == 0
+
+
+def test_file_of_an_unfinished_export_is_409(api, world, db):
+    from app.core.models import JobRecord
+
+    job = JobRecord(job_id="unfinished-export", name="jobs.reports.export_history",
+                    owner_id=world["client_a"].id, status="started")
+    db.session.add(job)
+    db.session.commit()
+    client = api(world["client_a"])
+    assert client.get(f"/api/v1/history/exports/{job.id}").get_json()["file_url"] is None
+    response = client.get(f"/api/v1/history/exports/{job.id}/file")
+    assert response.status_code == 409 and error_code(response) == "export_not_ready"

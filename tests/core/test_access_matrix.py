@@ -547,11 +547,13 @@ def _build_world() -> SimpleNamespace:
              "task_id": task.id, "user_id": crm_staff.id}
     w.report_key = storage_put(b"\xef\xbb\xbfNomor\r\n", folder="reports", suffix=".csv")
     # Client A's finished history export (its file is the report file above).
-    db.session.add(JobRecord(job_id="matrix-history-export",
-                             name="jobs.reports.export_history", owner_id=client_a.id,
-                             status="finished",
-                             result={"key": w.report_key, "filename": "riwayat.csv"}))
+    history_job = JobRecord(job_id="matrix-history-export",
+                            name="jobs.reports.export_history", owner_id=client_a.id,
+                            status="finished",
+                            result={"key": w.report_key, "filename": "riwayat.csv"})
+    db.session.add(history_job)
     db.session.commit()
+    w.history_job_id = history_job.id
     assert db.session.get(User, buyer.id).roles  # the world is committed
     return w
 

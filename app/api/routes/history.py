@@ -16,25 +16,37 @@ message. The owner (company, store) comes from the token's user, never from the 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
+from flask import url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
+from sqlalchemy import select
 
 from app.accounts.current import my_store
 from app.accounts.models import RoleName
 from app.api import bp
 from app.api.errors import ApiError
-from app.api.schemas import Count, Output, Page, PageQuery, Rupiah, Text
+from app.api.schemas import Count, Input, Output, Page, PageQuery, Rupiah, Text
 from app.api.spec import operation, page_of
+from app.core.models import JobRecord, JobStatus
+from app.core.security import owned_or_404
+from app.core.storage import storage_download, storage_stat
+from app.extensions import db
 from app.maklon.labels import PRODUCT_TYPE_LABELS, REQUEST_STATUS_LABELS
 from app.orders.checkout import PAYMENT_METHODS
 from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.payments.routes.ledger import ORDER_PAYMENT_LABELS
+from app.reports.exports import ExportError, export_check, export_filename
 from app.reports.history import (
+    EXPORT_JOB,
     MAKLON_HISTORY,
     MAKLON_PAYMENT_LABELS,
     SELLER_HISTORY,
     HistoryFilters,
+    history_export_enqueue,
     history_rows,
     maklon_history_filters,
     seller_history_filters,
@@ -58,6 +70,40 @@ class MaklonHistoryQuery(HistoryQuery):
 
 class SellerHistoryQuery(HistoryQuery):
     method: Text(30) = Field("", description="The payment method code; empty: all.")
+
+
+class MaklonExportIn(Input):
+    """The export of the filtered maklon history (the list's filters, no paging)."""
+
+    format: Literal["csv", "pdf"]
+    date_from: Text(20) = Field("", description=DATE_HELP)
+    date_to: Text(20) = Field("", description=DATE_HELP)
+    status: Text(30) = ""
+    payment_status: Text(20) = ""
+    product_type: Text(30) = ""
+
+
+class SellerExportIn(Input):
+    """The export of the filtered order history (the list's filters, no paging)."""
+
+    format: Literal["csv", "pdf"]
+    date_from: Text(20) = Field("", description=DATE_HELP)
+    date_to: Text(20) = Field("", description=DATE_HELP)
+    status: Text(30) = ""
+    method: Text(30) = ""
+
+
+class ExportJobOut(Output):
+    """An export job of mine."""
+
+    id: int
+    status: Literal["queued", "started", "finished", "failed"]
+    progress: int = Field(ge=0, le=100)
+    description: str
+    rows: int | None = Field(description="Rows in the file, once finished.")
+    file_url: str | None = Field(description="The file (GET), once finished.")
+    created_at: datetime
+    finished_at: datetime | None
 
 
 class MaklonHistoryItem(Output):
@@ -100,7 +146,7 @@ class SellerHistoryItem(Output):
 # The query's fields -> the pages' argument names (read by the shared parsing functions).
 _ARGS = {"date_from": "dari", "date_to": "sampai", "status": "status",
          "payment_status": "status_bayar", "product_type": "jenis", "method": "metode"}
-def _filters(query: HistoryQuery, parse) -> HistoryFilters:
+def _filters(query: Input, parse) -> HistoryFilters:
     """The filters of `query` read by the pages' function; 422 for a value it refuses,
     each message at its field (found by reading that field alone; a reversed range is
     the `date_to`'s)."""
@@ -170,3 +216,84 @@ def seller_history(query: SellerHistoryQuery):
               "item_count": r["item_count"], "subtotal": r["subtotal"],
               "shipping_cost": r["shipping_cost"], "total": r["total"]} for r in rows]
     return page_of(items, total, query, SellerHistoryItem)
+
+
+def _job_out(job: JobRecord) -> ExportJobOut:
+    finished = job.status == JobStatus.FINISHED and bool(job.result)
+    return ExportJobOut(
+        id=job.id, status=job.status, progress=job.progress, description=job.description,
+        rows=job.result.get("rows") if finished and job.result else None,
+        file_url=url_for("api.history_export_file", job_id=job.id) if finished else None,
+        created_at=job.created_at, finished_at=job.finished_at)
+
+
+def _export_job(report, body, filters: HistoryFilters):
+    rows = report.count(filters)
+    try:
+        export_check(report, body.format, rows)
+    except ExportError as error:
+        raise ApiError(422, "validation_failed", error.message,
+                       fields={"format": error.message}) from None
+    job = history_export_enqueue(report=report, fmt=body.format, filters=filters,
+                                 owner_id=current_user.id, rows=rows,
+                                 locale=str(get_locale() or "id"))
+    db.session.commit()
+    db.session.refresh(job)
+    return _job_out(job), 202, {"Location": url_for("api.history_export", job_id=job.id)}
+
+
+@operation(bp, "/maklon/history/exports", "POST", tag=TAG,
+           summary="Export the company's maklon history (a job)", body=MaklonExportIn,
+           response=ExportJobOut, status=202, roles=(RoleName.CLIENT,), errors=(422,))
+def maklon_history_export(body: MaklonExportIn):
+    """The filtered list as CSV or PDF, made by a background job; poll the job (the
+    `Location` header). 422 at the field for a bad filter or a PDF that is too long."""
+    filters = _filters(body, lambda args, problems: maklon_history_filters(
+        args, problems, company_id=current_user.company_id))
+    return _export_job(MAKLON_HISTORY, body, filters)
+
+
+@operation(bp, "/seller/history/exports", "POST", tag=TAG,
+           summary="Export the store's order history (a job)", body=SellerExportIn,
+           response=ExportJobOut, status=202, roles=(RoleName.SELLER,), errors=(422,))
+def seller_history_export(body: SellerExportIn):
+    """The filtered list as CSV or PDF, made by a background job. 403 without a store."""
+    shop = my_store()
+    filters = _filters(body, lambda args, problems: seller_history_filters(
+        args, problems, store_id=shop.id))
+    return _export_job(SELLER_HISTORY, body, filters)
+
+
+def _my_job(job_id: int) -> JobRecord:
+    return owned_or_404(select(JobRecord).where(
+        JobRecord.id == job_id, JobRecord.owner_id == current_user.id,
+        JobRecord.name == EXPORT_JOB))
+
+
+@operation(bp, "/history/exports/<id:job_id>", "GET", tag=TAG,
+           summary="One of my history export jobs", response=ExportJobOut,
+           roles=(RoleName.CLIENT, RoleName.SELLER), errors=(404,))
+def history_export(job_id: int):
+    """Status and progress; `file_url` once finished. Another user's job is a 404."""
+    return _job_out(_my_job(job_id))
+
+
+@operation(bp, "/history/exports/<id:job_id>/file", "GET", tag=TAG,
+           summary="The file of a finished history export", roles=(RoleName.CLIENT,
+                                                                  RoleName.SELLER),
+           errors=(404, 409), media_type=("text/csv", "application/pdf"))
+def history_export_file(job_id: int):
+    """The CSV or PDF. 409 while the job is not finished; 404 for another user's job."""
+    job = _my_job(job_id)
+    if job.status != JobStatus.FINISHED or not job.result:
+        raise ApiError(409, "export_not_ready", _("Ekspor belum selesai; coba lagi nanti."))
+    key = job.result.get("key", "")
+    if not key or storage_stat(key) is None:
+        raise ApiError(404)
+    fmt = key.rsplit(".", 1)[-1]
+    filename = job.result.get("filename") or export_filename(MAKLON_HISTORY, fmt)
+    response = storage_download(key, mimetype="text/csv" if fmt == "csv"
+                                else "application/pdf", filename=filename)
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    return response

@@ -37,7 +37,6 @@ from app.accounts.models import RoleName
 from app.core.filters import page_arg
 from app.core.http import render_page, streamed_response
 from app.core.models import JobRecord, JobStatus
-from app.core.queue import enqueue_after_commit
 from app.core.security import role_required
 from app.core.storage import storage_download, storage_folder, storage_stat
 from app.extensions import db
@@ -56,12 +55,14 @@ from app.reports.exports import (
     report_pdf,
 )
 from app.reports.history import (
+    EXPORT_JOB,
     MAKLON_HISTORY,
     MAKLON_PAYMENT_LABELS,
     MAKLON_PAYMENT_STATUSES,
     SELLER_HISTORY,
     HistoryFilters,
     history_described,
+    history_export_enqueue,
     maklon_history_filters,
     seller_history_filters,
 )
@@ -69,7 +70,6 @@ from app.reports.routes import bp
 from app.reports.routes.exports import _download_headers
 from app.reports.tables import Report
 
-EXPORT_JOB = "jobs.reports.export_history"
 Parse = Callable[[Mapping[str, str], list[str]], HistoryFilters]
 
 
@@ -122,11 +122,9 @@ def _export(report: Report, parse: Parse) -> Response | tuple[str, int]:
     except ExportError as error:
         return _page(report, filters, problems, http_status=422, export_error=error.message)
     if rows > inline_max():
-        job = enqueue_after_commit(
-            EXPORT_JOB, report.key, fmt, filters.to_json(), str(get_locale() or "id"),
-            queue="reports", track=True, owner_id=current_user.id, timeout=3600,
-            description=_("Ekspor %(title)s (%(format)s, %(rows)s baris)", title=report.title,
-                          format=fmt.upper(), rows=rows))
+        job = history_export_enqueue(report=report, fmt=fmt, filters=filters,
+                                     owner_id=current_user.id, rows=rows,
+                                     locale=str(get_locale() or "id"))
         db.session.commit()
         db.session.refresh(job)
         return _page(report, filters, [], job=job)
