@@ -9,6 +9,7 @@ import csv
 import io
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
 import pytest
@@ -34,7 +35,8 @@ def world(db):
     order_b = make_order(buyer=buyer,
                          variant=make_product(store=seller_b.store, stock=9).variants[0])
     db.session.commit()
-    facts = {"client_a": client_a.email, "ours": {r.number for r in ours},
+    facts = {"client_a": client_a.email, "client_b": client_b.email,
+             "ours": {r.number for r in ours},
              "theirs": theirs.number, "seller_a": seller_a.email, "order_a": order_a.number,
              "order_b": order_b.number}
     db.session.close()
@@ -100,3 +102,22 @@ def test_seller_downloads_own_orders_over_http(live_url, world, tmp_path):
     text = _pdf_text(pdf.body, tmp_path)
     assert world["order_a"] in text and world["order_b"] not in text
     assert "Status: Menunggu diproses" in text and "Jumlah pesanan: 1" in text
+
+
+def test_simultaneous_downloads_of_two_companies_never_mix_rows(live_url, world):
+    """The CSV body streams after the request is torn down, in its own session: two
+    companies downloading at the same moment each get only their own rows, every time."""
+    browsers = {}
+    for who in ("client_a", "client_b"):
+        browsers[who] = LiveBrowser(live_url)
+        browsers[who].log_in(world[who], DEFAULT_PASSWORD)
+
+    def download(who: str) -> tuple[str, set[str]]:
+        rows = _csv(_export(browsers[who], "/maklon/riwayat/ekspor", "format=csv"))
+        return who, {row["Nomor"] for row in rows}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(download, ["client_a", "client_b"] * 4))
+    for who, numbers in results:
+        expected = world["ours"] if who == "client_a" else {world["theirs"]}
+        assert numbers == expected, who
