@@ -183,6 +183,19 @@ def test_product_page_gallery_and_chips_work_without_javascript(client, db):
     assert 'class="product-spec"' in body  # "Spesifikasi" in its own block, apart
 
 
+def test_a_single_photo_is_shown_without_thumbnails(client, db):
+    store = make_user(roles=("seller",), store_name="Toko Satu Foto").store
+    make_category()
+    product = make_product(store=store, name="Sabun Satu Foto")
+    db.session.add(ProductImage(product_id=product.id, position=0, display_key="produk/d.webp",
+                                thumb_key="produk/t.webp", width=440, height=440))
+    db.session.commit()
+    body = client.get(f"/produk/{product.id}").get_data(as_text=True)
+    # The checked radio is what shows the photo (ui-store.css): one photo has one too.
+    assert re.search(r'<input type="radio" name="foto" id="g-1"[^>]* checked>', body)
+    assert "gallery-thumb" not in body.split('data-testid="gallery"')[1].split("</section>")[0]
+
+
 def test_buyer_orders_show_the_store_first_and_three_thumbnails_plus_more(client, db,
                                                                         login_as):
     from tests.factories import make_checkout
