@@ -102,8 +102,8 @@ def _log_in(browser, base: str, email: str, product_id: int) -> dict:
     page.fill("[name=email]", email)
     page.fill("[name=password]", DEMO_PASSWORD)
     page.locator("main button[type=submit]").click()
-    page.wait_for_load_state()
-    if "/masuk/verifikasi" in page.url:
+    page.locator("[data-testid=logout], #verify-form").first.wait_for()
+    if page.locator("#verify-form").count():
         page.fill("#verify-form [name=code]", pyotp.TOTP(DEMO_TOTP_SECRET).now())
         page.click("#verify-form button[type=submit]")
         page.wait_for_load_state()
@@ -131,7 +131,7 @@ def _measure(browser, base: str, path: str, state: dict | None) -> dict:
     cdp.send("CSS.enable")
     cdp.send("CSS.startRuleUsageTracking")
     finished: list = []
-    page.on("requestfinished", finished.append)
+    page.on("requestfinished", lambda request: finished.append(request))
     response = page.goto(path, wait_until="load")
     page.wait_for_load_state("networkidle")
     usage = cdp.send("CSS.stopRuleUsageTracking")["ruleUsage"]
