@@ -13,9 +13,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
 from app.accounts.models import Store, User
+from app.catalog.models import Product
 from app.core.pagination import Page
 from app.extensions import db
-from app.catalog.models import Product
 from app.orders.models import Checkout, Order, OrderEvent, OrderItem, OrderStatus, PaymentStatus
 
 ORDERS_PER_PAGE = 20
