@@ -260,6 +260,7 @@ class StoreBrief:
     name: str
     slug: str
     location: str
+    low_stock_threshold: int  # "Sisa N" under it (catalog/_stock.html)
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,8 @@ def _brief(product: Product) -> ProductBrief:
         rating_avg=Decimal(product.rating_avg or 0).quantize(Decimal("0.1")),
         rating_count=product.rating_count or 0, sold_count=product.sold_count or 0,
         stock_total=product.stock_total or 0,
-        store=StoreBrief(name=store.name, slug=store.slug, location=store.location or ""))
+        store=StoreBrief(name=store.name, slug=store.slug, location=store.location or "",
+                         low_stock_threshold=store.low_stock_threshold))
 
 
 def _shelf(order: list, limit: int) -> list[Product]:

@@ -141,11 +141,16 @@ def test_card_shows_units_sold_compactly_and_no_line_when_nothing_sold(client, d
     assert "Toko Kartu" in quiet_card
 
 
-@pytest.mark.parametrize(("stock", "on_page", "on_card"), [
-    (39, "Stok 39", None), (5, "Sisa 5", "Sisa 5"), (1, "Sisa 1", "Sisa 1"), (0, "Habis", "Habis"),
+@pytest.mark.parametrize(("stock", "threshold", "on_page", "on_card"), [
+    (39, 10, "Stok 39", None), (10, 10, "Stok 10", None), (9, 10, "Sisa 9", "Sisa 9"),
+    (1, 10, "Sisa 1", "Sisa 1"), (0, 10, "Habis", "Habis"), (5, 3, "Stok 5", None),
 ])
-def test_one_stock_wording_on_card_and_product_page(client, db, stock, on_page, on_card):
+def test_one_stock_wording_on_card_product_page_and_cart(client, db, make_client, login_as,
+                                                         stock, threshold, on_page,
+                                                         on_card):
+    """"Sisa N" under the store's low-stock threshold (the API's `low`), "Habis" at 0."""
     store = make_user(roles=("seller",), store_name="Toko Stok").store
+    store.low_stock_threshold = threshold
     make_category()
     product = make_product(store=store, name="Serum Stok", stock=stock)
     db.session.commit()
@@ -156,6 +161,15 @@ def test_one_stock_wording_on_card_and_product_page(client, db, stock, on_page, 
     card = card[card.index('data-testid="product-card"'):]
     found = re.search(r'data-testid="stock-label">([^<]+)<', card)
     assert (found.group(1) if found else None) == on_card
+    if stock:  # the cart says the same as the card
+        shopper = make_client()
+        login_as("customer", shopper)
+        shopper.post("/keranjang/tambah", data={"product_id": product.id,
+                                                "variant_id": product.variants[0].id,
+                                                "quantity": 1})
+        cart = shopper.get("/keranjang").get_data(as_text=True)
+        found = re.search(r'data-testid="stock-label">([^<]+)<', cart)
+        assert (found.group(1) if found else None) == on_card
 
 
 def test_product_page_gallery_and_chips_work_without_javascript(client, db):
