@@ -108,6 +108,9 @@ class CompanyForm(FlaskForm):
     npwp = StringField(_l("NPWP"), filters=[_strip], validators=[
         Optional(), Regexp(NPWP_PATTERN, message=_l("NPWP harus 15 atau 16 digit."))])
     address = TextAreaField(_l("Alamat"), filters=[_strip], validators=[_max(1000)])
+    employee_count = WholeNumberField(
+        _l("Jumlah karyawan"), minimum=0, maximum=10_000_000, validators=[Optional()],
+        negative_message=_l("Jumlah karyawan tidak boleh negatif."))
     website = StringField(_l("Situs web"), filters=[_strip], validators=[
         Optional(), _max(300),
         # http(s) only, said explicitly: the page links it (a javascript: URL would run).
@@ -123,6 +126,9 @@ class CompanyForm(FlaskForm):
 
 class ContactForm(FlaskForm):
     name = StringField(_l("Nama"), filters=[_strip], validators=[_required(), _max(120)])
+    family_name = StringField(_l("Nama keluarga"), filters=[_strip], validators=[_max(120)])
+    birth_date = DateField(_l("Tanggal lahir"), validators=[Optional()],
+                           render_kw={"type": "date"})
     company_id = SelectField(_l("Perusahaan"), coerce=str, validators=[ChoiceCheck()])
     position = StringField(_l("Jabatan"), filters=[_strip], validators=[_max(120)])
     phone = TelField(_l("Telepon"), filters=[_strip], validators=_phone())
@@ -182,6 +188,36 @@ class TaskForm(FlaskForm):
     def validate_assignee_id(self, field) -> None:
         if not field.data:
             raise ValidationError(_l("Wajib diisi."))
+
+
+class TaskEditForm(FlaskForm):
+    """Every field of an existing task; `related` is `company:<id>`, `contact:<id>`,
+    `lead:<id>` or empty."""
+
+    title = StringField(_l("Judul"), filters=[_strip], validators=[_required(), _max(200)])
+    due_date = DateField(_l("Tenggat"), validators=[Optional()], render_kw={"type": "date"})
+    assignee_id = SelectField(_l("Penanggung jawab"), coerce=str, validators=[ChoiceCheck()])
+    priority = SelectField(_l("Prioritas"),
+                           choices=[SelectChoice(k, v) for k, v in PRIORITY_LABELS.items()],
+                           default=TaskPriority.NORMAL, validate_choice=False,
+                           validators=[ChoiceCheck()])
+    related = SelectField(_l("Terkait dengan"), coerce=str, validators=[ChoiceCheck()])
+    description = TextAreaField(_l("Catatan"), filters=[_strip], validators=[_max(5000)])
+
+    def validate_assignee_id(self, field) -> None:
+        if not field.data:
+            raise ValidationError(_l("Wajib diisi."))
+
+    def related_ids(self) -> dict[str, int | None]:
+        kind, _, value = (self.related.data or "").partition(":")
+        ids: dict[str, int | None] = {"company_id": None, "contact_id": None, "lead_id": None}
+        if f"{kind}_id" in ids:
+            ids[f"{kind}_id"] = int_or_none(value)
+        return ids
+
+
+class ConfirmForm(FlaskForm):
+    """The confirm step of archive and delete (its CSRF token is all it carries)."""
 
 
 class TaskMoveForm(FlaskForm):
