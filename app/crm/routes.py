@@ -881,7 +881,10 @@ def record_delete_route(record_type: str, record_id: int):
         try:
             record_delete_check(record)
         except DeleteRefused as error:
-            return _confirm_page(record, record_type, "hapus", status=409,
+            # The confirm step itself is shown (200: htmx swaps it in place), with the
+            # reason instead of the delete button; a POST anyway is the 409.
+            return _confirm_page(record, record_type, "hapus",
+                                 status=409 if request.method == "POST" else 200,
                                  message=error.message)
         return _confirm_page(record, record_type, "hapus",
                              status=422 if request.method == "POST" else 200)
