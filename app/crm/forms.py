@@ -30,6 +30,7 @@ from app.accounts.forms import PHONE_PATTERN, EmailAddress
 from app.accounts.models import StaffPosition
 from app.core.forms import RupiahField, WholeNumberField
 from app.crm.models import ActivityKind, LeadSource, TaskPriority
+from app.crm.services import CompanyDetails, ContactDetails, LeadDetails
 
 SOURCE_LABELS = {
     LeadSource.WEBSITE_FORM: _l("Formulir situs"),
@@ -123,6 +124,12 @@ class CompanyForm(FlaskForm):
         if field.data and len(digits) not in (15, 16):
             raise ValidationError(_l("NPWP harus 15 atau 16 digit."))
 
+    def details(self) -> CompanyDetails:
+        """What the web form and the API hand to `company_save`."""
+        return CompanyDetails(**{name: getattr(self, name).data or "" for name in (
+            "name", "business_type", "city", "npwp", "address", "website", "notes")},
+            employee_count=self.employee_count.data)
+
 
 class ContactForm(FlaskForm):
     name = StringField(_l("Nama"), filters=[_strip], validators=[_required(), _max(120)])
@@ -136,6 +143,15 @@ class ContactForm(FlaskForm):
                        validators=[Optional(), _max(320), EmailAddress()])
     whatsapp = TelField(_l("Nomor WhatsApp"), filters=[_strip], validators=_phone())
     notes = TextAreaField(_l("Catatan"), filters=[_strip], validators=[_max(5000)])
+
+    def details(self) -> ContactDetails:
+        """What the web form and the API hand to `contact_save`."""
+        return ContactDetails(
+            name=self.name.data, company_id=int_or_none(self.company_id.data),
+            family_name=self.family_name.data or "", birth_date=self.birth_date.data,
+            position=self.position.data or "", phone=self.phone.data or "",
+            email=self.email.data or "", whatsapp=self.whatsapp.data or "",
+            notes=self.notes.data or "")
 
 
 class LeadForm(FlaskForm):
@@ -164,6 +180,20 @@ class LeadForm(FlaskForm):
                                         _l("Pilih perusahaan atau tulis namanya.")]
             valid = False
         return valid
+
+    def details(self, contact_id: int | None = None) -> LeadDetails:
+        """What the web form and the API hand to `lead_create` / `lead_update` (the form
+        has no contact field: `contact_id` is the lead's, kept on edit)."""
+        return LeadDetails(
+            title=self.title.data, source=self.source.data,
+            estimated_value=self.estimated_value.data or 0,
+            company_id=int_or_none(self.company_id.data),
+            contact_id=contact_id,
+            company_name=self.company_name.data or "",
+            contact_name=self.contact_name.data or "",
+            contact_email=self.contact_email.data or "",
+            contact_phone=self.contact_phone.data or "", notes=self.notes.data or "",
+            owner_id=int_or_none(self.owner_id.data))
 
 
 class LeadMoveForm(FlaskForm):

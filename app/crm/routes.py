@@ -121,11 +121,8 @@ from app.crm.services import (
     ARCHIVABLE,
     LEAD_STATUS_LABELS,
     TASK_STATUS_LABELS,
-    CompanyDetails,
-    ContactDetails,
     CrmError,
     DeleteRefused,
-    LeadDetails,
     ManagerOnly,
     TaskDetails,
     TransitionRefused,
@@ -262,17 +259,6 @@ def _lead_form(form: LeadForm) -> LeadForm:
     return form
 
 
-def _lead_details(form: LeadForm) -> LeadDetails:
-    return LeadDetails(
-        title=form.title.data, source=form.source.data,
-        estimated_value=form.estimated_value.data or 0,
-        company_id=int_or_none(form.company_id.data), company_name=form.company_name.data or "",
-        contact_name=form.contact_name.data or "", contact_email=form.contact_email.data or "",
-        contact_phone=form.contact_phone.data or "", notes=form.notes.data or "",
-        owner_id=int_or_none(form.owner_id.data),
-    )
-
-
 @bp.route("/prospek/baru", methods=["GET", "POST"])
 @role_required(*STAFF)
 def lead_new():
@@ -280,7 +266,7 @@ def lead_new():
     if request.method == "GET":
         form.owner_id.data = str(current_user.id)
         form.company_id.data = request.args.get("company_id", "")
-    done = _form_saved(form, lambda: lead_create(details=_lead_details(form), actor=current_user),
+    done = _form_saved(form, lambda: lead_create(details=form.details(), actor=current_user),
                        message=_("Prospek disimpan."),
                        target=lambda lead: url_for("crm.lead_detail", lead_id=lead.id))
     if done:
@@ -316,7 +302,8 @@ def lead_edit(lead_id: int):
     if request.method == "GET":
         form.company_id.data = str(lead.company_id or "")
         form.owner_id.data = str(lead.owner_id or "")
-    done = _form_saved(form, lambda: lead_update(lead=lead, details=_lead_details(form)),
+    done = _form_saved(form, lambda: lead_update(
+                           lead=lead, details=form.details(contact_id=lead.contact_id)),
                        message=_("Prospek disimpan."),
                        target=lambda _: url_for("crm.lead_detail", lead_id=lead.id))
     if done:
@@ -381,17 +368,11 @@ def companies():
                        business_types=queries.company_business_types())
 
 
-def _company_details(form: CompanyForm) -> CompanyDetails:
-    return CompanyDetails(**{name: getattr(form, name).data or "" for name in (
-        "name", "business_type", "city", "npwp", "address", "website", "notes")},
-        employee_count=form.employee_count.data)
-
-
 @bp.route("/perusahaan/baru", methods=["GET", "POST"])
 @role_required(*STAFF)
 def company_new():
     form = CompanyForm()
-    done = _form_saved(form, lambda: company_save(details=_company_details(form)),
+    done = _form_saved(form, lambda: company_save(details=form.details()),
                        message=_("Perusahaan disimpan."),
                        target=lambda company: url_for("crm.company_detail",
                                                       company_id=company.id))
@@ -423,7 +404,7 @@ def company_detail(company_id: int):
 def company_edit(company_id: int):
     company = _company_or_404(company_id)
     form = CompanyForm(obj=company)
-    done = _form_saved(form, lambda: company_save(details=_company_details(form),
+    done = _form_saved(form, lambda: company_save(details=form.details(),
                                                   company=company),
                        message=_("Perusahaan disimpan."),
                        target=lambda _: url_for("crm.company_detail", company_id=company.id))
@@ -462,15 +443,6 @@ def contacts():
     return render_page("crm/contacts.html", "crm/_contact_rows.html", pager=pager)
 
 
-def _contact_details(form: ContactForm) -> ContactDetails:
-    return ContactDetails(
-        name=form.name.data, company_id=int_or_none(form.company_id.data),
-        family_name=form.family_name.data or "", birth_date=form.birth_date.data,
-        position=form.position.data or "", phone=form.phone.data or "",
-        email=form.email.data or "", whatsapp=form.whatsapp.data or "",
-        notes=form.notes.data or "")
-
-
 @bp.route("/kontak/baru", methods=["GET", "POST"])
 @role_required(*STAFF)
 def contact_new():
@@ -478,7 +450,7 @@ def contact_new():
     form.company_id.choices = _company_choices(_("— Tanpa perusahaan —"))
     if request.method == "GET":
         form.company_id.data = request.args.get("company_id", "")
-    done = _form_saved(form, lambda: contact_save(details=_contact_details(form)),
+    done = _form_saved(form, lambda: contact_save(details=form.details()),
                        message=_("Kontak disimpan."),
                        target=lambda contact: url_for("crm.contact_detail",
                                                       contact_id=contact.id))
@@ -510,7 +482,7 @@ def contact_edit(contact_id: int):
     form.company_id.choices = _company_choices(_("— Tanpa perusahaan —"))
     if request.method == "GET":
         form.company_id.data = str(contact.company_id or "")
-    done = _form_saved(form, lambda: contact_save(details=_contact_details(form),
+    done = _form_saved(form, lambda: contact_save(details=form.details(),
                                                   contact=contact),
                        message=_("Kontak disimpan."),
                        target=lambda _: url_for("crm.contact_detail", contact_id=contact.id))

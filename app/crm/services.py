@@ -410,6 +410,7 @@ def task_create(
         raise CrmError(str(_l("Tenggat tidak boleh sebelum hari ini.")), field="due_date")
     if priority not in TaskPriority.ALL:
         raise CrmError(str(_l("Prioritas tidak valid.")), field="priority")
+    _related_check(company_id, contact_id, lead_id)
     _company_or_error(company_id)
     if contact_id is not None and db.session.get(Contact, contact_id) is None:
         raise CrmError(str(_l("Kontak tidak ditemukan.")), field="title")
@@ -460,6 +461,12 @@ class TaskDetails:
     lead_id: int | None = None
 
 
+def _related_check(*ids: int | None) -> None:
+    """A task is on at most one record (company, contact or lead)."""
+    if sum(value is not None for value in ids) > 1:
+        raise CrmError(str(_l("Pilih satu catatan terkait saja.")), field="related")
+
+
 def task_update(*, task: Task, details: TaskDetails, actor: User) -> int | None:
     """Edit a task's fields. Returns the previous assignee's id when the assignee changed
     (the caller sends `task_assigned` after the commit: `task_assigned_announce`), else None.
@@ -476,10 +483,7 @@ def task_update(*, task: Task, details: TaskDetails, actor: User) -> int | None:
         raise CrmError(str(_l("Tenggat tidak boleh sebelum hari ini.")), field="due_date")
     if details.priority not in TaskPriority.ALL:
         raise CrmError(str(_l("Prioritas tidak valid.")), field="priority")
-    related = [value for value in (details.company_id, details.contact_id, details.lead_id)
-               if value is not None]
-    if len(related) > 1:
-        raise CrmError(str(_l("Pilih satu catatan terkait saja.")), field="related")
+    _related_check(details.company_id, details.contact_id, details.lead_id)
     _company_or_error(details.company_id, field="related")
     if details.contact_id is not None and db.session.get(Contact, details.contact_id) is None:
         raise CrmError(str(_l("Kontak tidak ditemukan.")), field="related")
