@@ -1,4 +1,4 @@
-"""The CRM API: read-only, staff and admins only (403 for everyone else, like the web CRM);
+"""The CRM API: staff and admins only (403 for everyone else, like the web CRM);
 the lists use the web's searches and filters and come in pages."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from app.accounts.models import Company
 from app.core.clock import utcnow
-from app.crm.services import wib_today
 from app.crm.models import Contact, Lead, LeadStatus, Task, TaskStatus
+from app.crm.services import wib_today
 from app.extensions import db as _db
 from tests.api.conftest import error_code
 from tests.factories import make_user
