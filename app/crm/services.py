@@ -121,16 +121,32 @@ def _clean(value: str | None) -> str:
 EMPLOYEE_COUNT_MAX = 10_000_000
 
 
-def company_save(*, details: CompanyDetails, company: Company | None = None) -> Company:
-    """Create a company (or update `company`) from `details`.
-
-    Raises CrmError for a negative or absurd employee count."""
-    count = details.employee_count
+def employee_count_check(count: int | None) -> None:
+    """Raise CrmError unless `count` is empty or 0..EMPLOYEE_COUNT_MAX (forms, API, CSV)."""
     if count is not None and count < 0:
         raise CrmError(str(_l("Jumlah karyawan tidak boleh negatif.")), field="employee_count")
     if count is not None and count > EMPLOYEE_COUNT_MAX:
         raise CrmError(str(_l("Jumlah karyawan maksimal %(max)s.", max=EMPLOYEE_COUNT_MAX)),
                        field="employee_count")
+
+
+def birth_date_check(birth_date: date | None) -> None:
+    """Raise CrmError for a birth date in the future (WIB) or before 1900."""
+    if birth_date is None:
+        return
+    if birth_date > wib_today():
+        raise CrmError(str(_l("Tanggal lahir tidak boleh di masa depan.")), field="birth_date")
+    if birth_date < BIRTH_DATE_MIN:
+        raise CrmError(str(_l("Tanggal lahir tidak boleh sebelum tahun 1900.")),
+                       field="birth_date")
+
+
+def company_save(*, details: CompanyDetails, company: Company | None = None) -> Company:
+    """Create a company (or update `company`) from `details`.
+
+    Raises CrmError for a negative or absurd employee count."""
+    count = details.employee_count
+    employee_count_check(count)
     if company is None:
         company = Company()
         db.session.add(company)
@@ -155,13 +171,7 @@ def contact_save(*, details: ContactDetails, contact: Contact | None = None) -> 
     """Create a contact (or update `contact`). Raises CrmError for an unknown company or a
     birth date in the future."""
     _company_or_error(details.company_id)
-    if details.birth_date is not None:
-        if details.birth_date > wib_today():
-            raise CrmError(str(_l("Tanggal lahir tidak boleh di masa depan.")),
-                           field="birth_date")
-        if details.birth_date < BIRTH_DATE_MIN:
-            raise CrmError(str(_l("Tanggal lahir tidak boleh sebelum tahun 1900.")),
-                           field="birth_date")
+    birth_date_check(details.birth_date)
     if contact is None:
         contact = Contact()
         db.session.add(contact)
