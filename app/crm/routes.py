@@ -124,6 +124,7 @@ from app.crm.services import (
     CrmError,
     DeleteRefused,
     ManagerOnly,
+    RecordGone,
     TaskDetails,
     TransitionRefused,
     activity_log_on,
@@ -865,6 +866,9 @@ def record_delete_route(record_type: str, record_id: int):
               else url_for(LIST_ENDPOINTS[type(record)]))
     try:
         record_delete(record=record, actor=current_user)
+    except RecordGone as error:
+        db.session.rollback()
+        return render_error(404, error.message)
     except DeleteRefused as error:
         db.session.rollback()
         record = _lifecycle_record(record_type, record_id)

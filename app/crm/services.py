@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Company, RoleName, User
@@ -552,6 +552,10 @@ class ManagerOnly(CrmError):
     """Only a CRM manager (admin) may do this (HTTP 403)."""
 
 
+class RecordGone(CrmError):
+    """Someone deleted the record meanwhile (HTTP 404)."""
+
+
 CRM_MANAGER_ROLES = (RoleName.ADMIN,)
 RECORD_KINDS: dict[type, str] = {Company: "company", Contact: "contact", Lead: "lead",
                                  Task: "task", Activity: "activity"}
@@ -573,13 +577,25 @@ def _snapshot(record: object) -> dict:
     return values
 
 
+def _archived_set(record: Company | Contact | Lead | Task, *, archived: bool) -> bool:
+    """Set or clear `archived_at` with a conditional UPDATE (so two people archiving at once
+    make one change and one conflict); False when the record was not in the other state."""
+    model = type(record)
+    condition = model.archived_at.is_(None) if archived else model.archived_at.is_not(None)
+    changed = db.session.execute(
+        update(model).where(model.id == record.id, condition)
+        .values(archived_at=utcnow() if archived else None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(record)
+    return bool(changed)
+
+
 def record_archive(*, record: Company | Contact | Lead | Task, actor: User) -> None:
     """Hide a record from lists and the board (kept whole; a manager restores it).
 
     Raises TransitionRefused (409) when it is archived already."""
-    if record.archived_at is not None:
+    if not _archived_set(record, archived=True):
         raise TransitionRefused(str(_l("Data ini sudah diarsipkan.")))
-    record.archived_at = utcnow()
     audit_record("crm.archive", actor=actor, object_type=RECORD_KINDS[type(record)],
                  object_id=record.id)
     db.session.flush()
@@ -591,9 +607,8 @@ def record_restore(*, record: Company | Contact | Lead | Task, actor: User) -> N
     if not crm_manager(actor):
         raise ManagerOnly(str(_l("Hanya manajer CRM (admin) yang dapat memulihkan data "
                                  "yang diarsipkan.")))
-    if record.archived_at is None:
+    if not _archived_set(record, archived=False):
         raise TransitionRefused(str(_l("Data ini tidak diarsipkan.")))
-    record.archived_at = None
     audit_record("crm.restore", actor=actor, object_type=RECORD_KINDS[type(record)],
                  object_id=record.id)
     db.session.flush()
@@ -630,8 +645,15 @@ def record_delete(*, record: Company | Contact | Lead | Task | Activity, actor: 
     """Delete a record for good, audited with what it held. Raises DeleteRefused (409) for
     a company with open leads, a maklon client's company (requests, formulas or users refer
     to it) and status/assignment activities."""
+    model = type(record)
+    # The row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises anyway) makes a lead
+    # created for this company meanwhile wait or be seen, and a second delete find nothing.
+    if db.session.scalar(select(model.id).where(model.id == record.id)
+                         .with_for_update()) is None:
+        raise RecordGone(str(_l("Data ini sudah dihapus.")))
+    db.session.refresh(record)
     record_delete_check(record)
-    kind = RECORD_KINDS[type(record)]
+    kind = RECORD_KINDS[model]
     snapshot = _snapshot(record)
     record_id = record.id
     if not isinstance(record, Activity):

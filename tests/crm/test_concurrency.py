@@ -58,3 +58,60 @@ def test_concurrent_reassignments_respect_the_threshold(app, make_client, db):
     spare_load = db.session.scalar(select(func.count(Task.id)).where(
         Task.assignee_id == spare_id, Task.status.in_(TaskStatus.ACTIVE)))
     assert spare_load == 11
+
+
+def _race(make_client, emails: list[str], path: str) -> list[int]:
+    """POST `path` from one logged-in browser per email, all at the same moment."""
+    clients = [make_client() for _ in emails]
+    for client, email in zip(clients, emails, strict=True):
+        log_in(client, email)
+    tokens = [client.csrf_token() for client in clients]
+    barrier = threading.Barrier(len(clients))
+    statuses = [0] * len(clients)
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        response = clients[index].open(path, method="POST", csrf=False,
+                                       data={"csrf_token": tokens[index]})
+        statuses[index] = response.status_code
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return sorted(statuses)
+
+
+def test_a_company_deleted_twice_at_once_is_deleted_and_audited_once(make_client, db):
+    from app.accounts.models import Company
+    from app.audit.models import AuditEntry
+
+    company = Company(name="PT Serentak")
+    db.session.add(company)
+    staff = [make_user(roles=("staff",)) for _ in range(THREADS)]
+    db.session.flush()
+    company_id, emails = company.id, [person.email for person in staff]
+    db.session.commit()
+    statuses = _race(make_client, emails, f"/crm/perusahaan/{company_id}/hapus")
+    assert statuses == [303] + [404] * (THREADS - 1)
+    assert db.session.get(Company, company_id) is None
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "crm.delete")) == 1
+
+
+def test_a_lead_archived_twice_at_once_is_archived_and_audited_once(make_client, db):
+    from app.audit.models import AuditEntry
+    from app.crm.models import Lead
+
+    lead = Lead(title="Serentak", company_name="PT S")
+    db.session.add(lead)
+    staff = [make_user(roles=("staff",)) for _ in range(THREADS)]
+    db.session.flush()
+    lead_id, emails = lead.id, [person.email for person in staff]
+    db.session.commit()
+    statuses = _race(make_client, emails, f"/crm/prospek/{lead_id}/arsipkan")
+    assert statuses == [303] + [409] * (THREADS - 1)
+    assert db.session.get(Lead, lead_id).archived_at is not None
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "crm.archive")) == 1

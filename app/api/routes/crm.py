@@ -61,6 +61,7 @@ from app.crm.services import (
     CrmError,
     DeleteRefused,
     ManagerOnly,
+    RecordGone,
     TaskDetails,
     TransitionRefused,
     activity_log_on,
@@ -428,6 +429,8 @@ def _rules(fields: dict[str, str] | None = None) -> Iterator[None]:
         yield
     except ManagerOnly as error:
         raise ApiError(403, "crm_manager_only", error.message) from None
+    except RecordGone as error:
+        raise ApiError(404, "not_found", error.message) from None
     except DeleteRefused as error:
         raise ApiError(409, "crm_delete_refused", error.message) from None
     except TransitionRefused as error:
