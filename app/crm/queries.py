@@ -185,7 +185,8 @@ def task_list(*, assignee_id: int | None = None, status: str = "active",
 def active_task_counts() -> dict[int, int]:
     return dict(db.session.execute(
         select(Task.assignee_id, func.count())
-        .where(Task.status.in_(TaskStatus.ACTIVE)).group_by(Task.assignee_id)
+        .where(Task.status.in_(TaskStatus.ACTIVE), Task.archived_at.is_(None))
+        .group_by(Task.assignee_id)
     ).all())
 
 

@@ -705,7 +705,8 @@ def task_digest_send(*, today: date | None = None) -> dict[str, int]:
     rows = db.session.scalars(
         select(Task)
         .join(User, User.id == Task.assignee_id)
-        .where(Task.status.in_(TaskStatus.ACTIVE), Task.due_date.is_not(None),
+        .where(Task.status.in_(TaskStatus.ACTIVE), Task.archived_at.is_(None),
+               Task.due_date.is_not(None),
                Task.due_date <= today, User.active.is_(True))
         .order_by(Task.assignee_id, Task.due_date, Task.id)
     ).all()

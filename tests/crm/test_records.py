@@ -333,3 +333,21 @@ def test_new_fields_are_saved_shown_and_validated(client, db, login_as):
     assert (contact.family_name, str(contact.birth_date)) == ("Wijaya", "1990-05-17")
     page = client.get(f"/crm/kontak/{contact.id}").get_data(as_text=True)
     assert "Ani Wijaya" in page
+
+
+def test_archived_tasks_leave_the_digest_and_the_assignment_load(db):
+    from app.core.clock import utcnow
+    from app.core.models import EmailOutbox
+    from app.crm.queries import active_task_counts
+    from app.crm.services import task_digest_send
+
+    me = make_staff()
+    db.session.add_all([Task(title="Arsip", assignee_id=me.id, due_date=wib_today(),
+                             archived_at=utcnow()),
+                        Task(title="Hidup", assignee_id=me.id, due_date=wib_today())])
+    db.session.flush()
+    assert active_task_counts() == {me.id: 1}
+    task_digest_send()
+    db.session.flush()
+    outbox = db.session.scalars(select(EmailOutbox)).one()
+    assert "Hidup" in outbox.body_text and "Arsip" not in outbox.body_text
