@@ -367,3 +367,27 @@ def test_writes_are_staff_and_admin_only(db, api):
         assert client.delete(f"{BASE}/companies/{company.id}").status_code == 403
     assert api().delete(f"{BASE}/companies/{company.id}").status_code == 401
     assert _db.session.get(Company, company.id) is not None
+
+
+def test_web_page_and_api_read_the_company_with_one_query(db, api, client, login_as):
+    staff = _staff()
+    company = Company(name="PT Satu Kueri")
+    _db.session.add(company)
+    _db.session.flush()
+    _db.session.add_all([Contact(name="Kontak Hidup", company_id=company.id),
+                         Contact(name="Kontak Arsip", company_id=company.id,
+                                 archived_at=utcnow()),
+                         Lead(title="Prospek Hidup", company_id=company.id),
+                         Lead(title="Prospek Arsip", company_id=company.id,
+                              archived_at=utcnow())])
+    _db.session.flush()
+    company_id = company.id
+    body = api(staff).get(f"{BASE}/companies/{company_id}").get_json()
+    assert [c["name"] for c in body["contacts"]] == ["Kontak Hidup"]
+    assert [lead["title"] for lead in body["leads"]] == ["Prospek Hidup"]
+    login_as(staff)
+    page = client.get(f"/crm/perusahaan/{company_id}").get_data(as_text=True)
+    contacts_and_leads = page.split("<h2>Kontak</h2>")[1].split('id="timeline"')[0]
+    assert "Kontak Hidup" in contacts_and_leads and "Prospek Hidup" in contacts_and_leads
+    assert "Kontak Arsip" not in contacts_and_leads
+    assert "Prospek Arsip" not in contacts_and_leads
