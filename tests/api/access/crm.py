@@ -5,6 +5,7 @@ Restoring an archived record is the CRM manager's (admin): staff get 403."""
 from __future__ import annotations
 
 from tests.api.access import only
+from tests.core.test_access_matrix import STAFF
 from tests.crm.access import fresh_company
 
 CRM = {"staff", "admin"}
@@ -27,6 +28,8 @@ def _ops(plural: str, singular: str) -> dict:
 
 ACCESS = {key: value for plural, singular in MODELS.items()
           for key, value in _ops(plural, singular).items()}
+# The companies' PATCH restores a fresh archived company: the CRM manager's (admin) only.
+ACCESS["api.crm_company_change"] = {"PATCH": {**only(CRM), STAFF: 403}}
 
 
 def _fresh_company(w) -> dict:
@@ -74,6 +77,7 @@ def _fresh_activity(w) -> dict:
 
 
 FRESH = {
+    "api.crm_company_change": lambda w: {"company_id": fresh_company(archived=True).id},
     "api.crm_company_delete": _fresh_company,
     "api.crm_contact_delete": _fresh_contact,
     "api.crm_lead_delete": _fresh_lead,
@@ -82,6 +86,7 @@ FRESH = {
 }
 
 BODIES = {
+    "api.crm_company_change": {"archived": False},
     "api.crm_company_create": {"name": "PT Matriks API", "employee_count": 5},
     "api.crm_contact_create": {"name": "Kontak API", "birth_date": "1990-01-01"},
     "api.crm_lead_create": {"title": "Prospek API", "company_name": "PT API"},
@@ -98,6 +103,7 @@ def args(w) -> dict[str, dict]:
            "lead": {"lead_id": crm["lead_id"]}, "task": {"task_id": crm["task_id"]},
            "activity": {"activity_id": crm["activity_id"]}}
     return {f"api.crm_{singular}_{op}": ids[singular]
-            for singular in MODELS.values() for op in ("get", "change")}
+            for singular in MODELS.values() for op in ("get", "change")
+            if (singular, op) != ("company", "change")}
 
 
