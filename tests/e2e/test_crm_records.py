@@ -6,6 +6,7 @@ page; either way "Ya, hapus" deletes and lands on the list. On a 1024x600 tablet
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -56,6 +57,22 @@ def page(request, chromium_browser, records_server) -> Iterator[Page]:
         yield opened
 
 
+def _axe_path() -> Path:
+    vendored = Path(__file__).parent / "vendor" / "axe.min.js"
+    return vendored if vendored.exists() else Path("/work/shared-tools/axe.min.js")
+
+
+def _axe_violations(page: Page, selector: str) -> list[str]:
+    """axe-core's serious and critical violations inside `selector` (the page's own shell
+    is the navigation's test); nothing to check without JavaScript or without axe."""
+    if not page.js_enabled or not _axe_path().exists():  # type: ignore[attr-defined]
+        return []
+    page.evaluate(_axe_path().read_text())
+    result = page.evaluate("s => axe.run(s, {resultTypes: ['violations']})", selector)
+    return [f"{v['id']}: {v['help']}" for v in result["violations"]
+            if v.get("impact") in ("serious", "critical")]
+
+
 def _log_in(page: Page) -> None:
     page.goto("/masuk")
     page.fill("#login-form [name=email]", "records@example.test")
@@ -85,6 +102,7 @@ def test_delete_a_company_with_the_confirm_step(page: Page, records_server) -> N
         assert page.url.endswith(f"/crm/perusahaan/{company_id}/hapus")
     box = confirm.bounding_box()
     assert box is not None and box["height"] >= MIN_TAP
+    assert _axe_violations(page, "#crm-confirm") == []
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], "the page scrolls sideways"
     with page.expect_navigation():
