@@ -158,10 +158,18 @@ def company_save(*, details: CompanyDetails, company: Company | None = None) -> 
     return company
 
 
-def _company_or_error(company_id: int | None, field: str = "company_id") -> Company | None:
+def _company_or_error(company_id: int | None, field: str = "company_id", *,
+                     share_lock: bool = False) -> Company | None:
+    """The company, or CrmError at `field`. `share_lock` (for a lead's company): a delete of
+    the company running meanwhile either waits for this transaction (and then sees the open
+    lead) or went first (and this finds no company)."""
     if company_id is None:
         return None
-    company = db.session.get(Company, company_id)
+    if share_lock:
+        company = db.session.scalars(select(Company).where(Company.id == company_id)
+                                     .with_for_update(read=True)).first()
+    else:
+        company = db.session.get(Company, company_id)
     if company is None:
         raise CrmError(str(_l("Perusahaan tidak ditemukan.")), field=field)
     return company
@@ -253,7 +261,7 @@ def _apply_lead(lead: Lead, details: LeadDetails) -> None:
         raise CrmError(str(_l("Sumber tidak valid.")), field="source")
     if details.estimated_value < 0:
         raise CrmError(str(_l("Nilai tidak boleh negatif.")), field="estimated_value")
-    company = _company_or_error(details.company_id)
+    company = _company_or_error(details.company_id, share_lock=True)
     contact = None
     if details.contact_id is not None:
         contact = db.session.get(Contact, details.contact_id)
