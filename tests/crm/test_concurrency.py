@@ -140,12 +140,14 @@ def test_a_lead_created_while_its_company_is_deleted_never_leaves_an_open_orphan
         barrier = threading.Barrier(2)
         statuses = [0, 0]
 
-        def delete(cid=company_id, token=tokens[0]) -> None:
+        def delete(cid=company_id, token=tokens[0], barrier=barrier,
+                   statuses=statuses) -> None:
             barrier.wait()
             statuses[0] = clients[0].open(f"/crm/perusahaan/{cid}/hapus", method="POST",
                                           csrf=False, data={"csrf_token": token}).status_code
 
-        def create(cid=company_id, token=tokens[1]) -> None:
+        def create(cid=company_id, token=tokens[1], barrier=barrier,
+                   statuses=statuses) -> None:
             barrier.wait()
             statuses[1] = clients[1].open("/crm/prospek/baru", method="POST", csrf=False, data={
                 "csrf_token": token, "title": "Balapan", "company_id": str(cid),
