@@ -52,7 +52,7 @@ from app.orders.models import (
     OrderStatus,
     PaymentStatus,
 )
-from app.payments.services import payment_create
+from app.payments.services import payment_create, payment_method_refusal
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ PAYMENT_METHODS: dict[str, object] = {
     "dana": _l("DANA"),
     "shopeepay": _l("ShopeePay"),
     "qris": _l("QRIS"),
+    "alfamart": _l("Alfamart"),
+    "indomaret": _l("Indomaret"),
 }
 SHORT_MESSAGE = _l("Stok tidak cukup untuk sebagian barang. Tidak ada yang dibeli; "
                    "keranjang Anda tetap utuh.")
@@ -149,6 +151,9 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
     # Refuse early, cheaply and without a lock, what the stock already cannot cover (after a
     # sell-out most buyers land here). The conditional UPDATEs below stay the truth: the
     # stock may still change in between, and they report short lines the same way.
+    refusal = payment_method_refusal(payment_method, cart.total)
+    if refusal:  # a retail outlet's cashier takes at most PAYMENT_CSTORE_MAX_AMOUNT
+        raise CheckoutError(refusal, field="payment_method", code="payment_method_invalid")
     short = [_short(line, line.variant.stock) for line in cart.lines
              if line.variant.stock < line.item.quantity]
     if short:

@@ -30,6 +30,7 @@ from app.orders.checkout import (
 )
 from app.orders.models import Checkout, Order
 from app.orders.routes import bp
+from app.payments.method_choice import first_available, method_groups
 from app.payments.pay_page import pay_view
 from app.payments.services import PAY_STATUS_LABELS, payment_charge, payment_of_checkout
 
@@ -41,14 +42,16 @@ def _checkout_page(http_status: int = 200, *, error: CheckoutError | None = None
                    chosen: dict | None = None):
     addresses = addresses_of(current_user.id)
     default = address_default(current_user.id)
+    cart = cart_view(current_user.id)
+    groups = method_groups(PAYMENT_METHODS, amount=cart.total)
     chosen = chosen or {
         "address_id": default.id if default else None,
-        "payment_method": next(iter(PAYMENT_METHODS)),
+        "payment_method": first_available(groups),
         "idempotency_key": new_idempotency_key(),
         "notes": {},
     }
     return render_page("orders/checkout.html", None, http_status,
-                       cart=cart_view(current_user.id), addresses=addresses,
+                       cart=cart, addresses=addresses, method_groups=groups,
                        methods=PAYMENT_METHODS, chosen=chosen, error=error)
 
 
