@@ -28,8 +28,9 @@ STORES = {"alfamart": ("Alfamart", r"^\d{4} \d{4} \d{4} \d{4}$", "Di kasir Alfam
 
 
 def axe_serious(page: Page, selector: str) -> list[str]:
-    """Serious or critical axe-core violations inside `selector` (our part of the page)."""
-    if AXE is None:
+    """Serious or critical axe-core violations inside `selector` (our part of the page);
+    not measured without JavaScript (nothing can run in the page)."""
+    if AXE is None or not page.js_enabled:  # type: ignore[attr-defined]
         return []
     page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
@@ -92,8 +93,9 @@ def test_pay_at_a_retail_outlet_with_the_code_on_the_payment_page(
         expect(page.locator("details.pay-steps summary").first).to_have_text(
             re.compile(steps_title))
         # Large and within the screen: the cashier reads it off the phone.
-        size = float(code.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
-        assert size >= 24, f"payment code at {size}px"
+        if page.js_enabled:  # type: ignore[attr-defined]
+            size = float(code.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+            assert size >= 24, f"payment code at {size}px"
         box = code.bounding_box()
         viewport = page.viewport_size
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
