@@ -18,6 +18,7 @@ from app.core.clock import utcnow
 from app.core.money import format_rupiah
 from app.core.qr import qr_svg
 from app.payments.gateways.base import METHODS
+from app.payments.method_choice import MARKS
 from app.payments.models import Payment, PayStatus
 
 BANK_NAMES = {"bca": "BCA", "bni": "BNI", "bri": "BRI", "permata": "Permata",
@@ -174,6 +175,7 @@ class PayView:
     bill_grouped: str = ""
     store: str = ""  # cstore: alfamart | indomaret
     store_name: str = ""
+    store_mark: str = ""  # the initials drawn in its tile (method_choice.MARKS)
     code_grouped: str = ""  # cstore: the payment code in groups of four
     qr: Markup | None = None
     steps: list[Steps] = field(default_factory=list)
@@ -197,7 +199,8 @@ def pay_view(payment: Payment, *, with_instructions: bool = True,
                    final=payment.status in FINAL, countdown=countdown(payment, now),
                    bank_name=BANK_NAMES.get(spec.bank, ""),
                    wallet_name=WALLET_NAMES.get(spec.payment_type, ""),
-                   store=spec.store, store_name=STORE_NAMES.get(spec.store, ""))
+                   store=spec.store, store_name=STORE_NAMES.get(spec.store, ""),
+                   store_mark=MARKS.get(payment.method, "") if spec.store else "")
     if not with_instructions or not view.awaiting:
         return view
     amount = format_rupiah(payment.amount)
