@@ -25,8 +25,8 @@ CHECKOUT_FIELDS = {"reference", "payment_method", "payment_method_label", "payme
                    "subtotal", "shipping_total", "total", "created_at", "orders", "payment"}
 ORDER_FIELDS = {"number", "status", "status_label", "payment_status", "store", "item_count",
                 "subtotal", "shipping_cost", "total", "note", "items"}
-PAYMENT_FIELDS = {"reference", "method", "method_label", "amount", "status", "status_label", "store",
-                  "final", "charged", "expires_at", "paid_at", "created_at",
+PAYMENT_FIELDS = {"reference", "method", "method_label", "amount", "status", "status_label",
+                  "store", "final", "charged", "expires_at", "paid_at", "created_at",
                   "checkout_reference", "milestone", "instructions"}
 KEY = "0123456789abcdef-api-key"
 

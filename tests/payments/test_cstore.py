@@ -447,3 +447,20 @@ def test_sandbox_tx_of_a_cstore_payment_keeps_the_store(db):
         SandboxTransaction.order_id == reference)).one()
     assert tx.store == "alfamart" and tx.payment_code == payment_of(reference).payment_code
     assert payment_of_checkout(orders_of(reference)[0].checkout_id).method == "alfamart"
+
+
+def test_the_admin_ledger_shows_the_payment_code_and_filters_by_store(db, client, login_as):
+    shop = make_shop()
+    reference = place(shop, "indomaret")
+    paid = payment_of(reference)
+    payment_id, code = paid.id, paid.payment_code
+    other = place(shop, "va_bca")
+    _db.session.commit()
+    login_as("admin")
+    detail = client.get(f"/admin/pembayaran/{payment_id}").get_data(as_text=True)
+    assert f'data-testid="ledger-payment-code">{code}<' in detail
+    assert "Indomaret" in detail
+    listing = client.get("/admin/pembayaran?metode=indomaret")
+    assert listing.status_code == 200
+    html = listing.get_data(as_text=True)
+    assert reference in html and other not in html
