@@ -37,9 +37,10 @@ RUN groupadd --system --gid 10001 racik \
 
 WORKDIR /app
 
-# The TrueType fonts every PDF embeds (invoices, contracts, reports: app/core/pdf.py).
+# The TrueType fonts every PDF embeds (invoices, contracts, reports: app/core/pdf.py);
+# rclone copies the backups off the server (app/reports/backups/offsite.py).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core rclone ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first: this layer is rebuilt only when requirements.txt changes.
@@ -49,11 +50,11 @@ RUN pip install -r requirements.txt
 COPY . .
 RUN pybabel compile -d app/translations \
  && chmod 0755 docker/entrypoint.sh \
- && mkdir -p /data \
- && chown racik:racik /data
+ && mkdir -p /data /backups \
+ && chown racik:racik /data /backups
 
 USER racik
-VOLUME ["/data"]
+VOLUME ["/data", "/backups"]
 EXPOSE 8000
 
 # Only meaningful for `web`; docker-compose.yml disables it for worker and cron.

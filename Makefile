@@ -34,10 +34,11 @@ run: install
 # PDFs embed (so every glyph of an Indonesian name prints).
 chromium:
 	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && command -v pg_dump >/dev/null 2>&1 \
-	  && command -v nginx >/dev/null 2>&1 && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { \
-	  echo "Installing Debian's chromium, poppler-utils, postgresql-client, nginx and fonts-dejavu-core for the tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils postgresql-client nginx fonts-dejavu-core >/dev/null) \
-	  || echo "WARNING: could not install chromium/poppler-utils/postgresql-client/nginx/fonts-dejavu-core; those tests will be skipped (or fail under CI=true)"; }
+	  && command -v nginx >/dev/null 2>&1 && command -v rclone >/dev/null 2>&1 \
+	  && test -x /usr/sbin/sshd && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { \
+	  echo "Installing Debian's chromium, poppler-utils, postgresql-client, nginx, rclone, openssh-server and fonts-dejavu-core for the tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils postgresql-client nginx rclone openssh-server fonts-dejavu-core >/dev/null) \
+	  || echo "WARNING: could not install chromium/poppler-utils/postgresql-client/nginx/rclone/openssh-server/fonts-dejavu-core; those tests will be skipped (or fail under CI=true)"; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -73,6 +74,9 @@ bench-tools:
 	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the benchmarks"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
 	  || echo "WARNING: could not install wrk; the page benchmarks will stop"; }
+	@test -x bench/.tools/node_modules/.bin/lighthouse || { echo "Installing npm's lighthouse for the page-weight bench"; \
+	  npm install --silent --no-audit --no-fund --prefix bench/.tools lighthouse@12 \
+	  || echo "WARNING: could not install lighthouse; bench/pages_weight.py skips it"; }
 
 bench: install bench-tools
 	bash bench/run.sh

@@ -53,6 +53,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     init_metrics(app)
     init_sentry(app)
     init_security_headers(app)
+    from app.core.cache import init_http_cache
+
+    init_http_cache(app)
     init_templating(app)
     if app.config["COMPRESS_RESPONSES"]:
         from app.core.compress import init_compression
@@ -117,7 +120,10 @@ def _select_locale() -> str:
             return locale
     elif user is not None and user.is_authenticated:
         return user.locale
-    language = session.get("lang")
+    # The visitor's choice: a plain cookie (anonymous pages stay free of a session, so
+    # they can be shared by caches); the session's `lang` of older sessions still counts.
+    language = session.get("lang") or request.cookies.get(
+        current_app.config["LANGUAGE_COOKIE_NAME"])
     return language if language in current_app.config["LANGUAGES"] else "id"
 
 
@@ -165,6 +171,9 @@ def _init_extensions(app: Flask) -> None:
     from app.core.storage import init_storage
 
     init_storage(app)
+    from app.core.cache import init_cache
+
+    init_cache(app)
     # Import every domain's models so metadata (and Alembic) sees all tables.
     import app.accounts.models
     import app.api.models
@@ -174,9 +183,11 @@ def _init_extensions(app: Flask) -> None:
     import app.crm.models
     import app.inventory.models
     import app.maklon.models
+    import app.notifications.models
     import app.orders.models
     import app.payments.models
     import app.reports.models
+    import app.shipping.models
 
 
 def _unauthorized():
@@ -223,6 +234,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.orders.routes import bp as orders_bp
     from app.payments.routes import bp as payments_bp
     from app.reports.routes import bp as reports_bp
+    from app.shipping.routes import bp as shipping_bp
 
     init_api(app)  # the `id` URL converter must exist before any blueprint's rules
     app.register_blueprint(core_bp)
@@ -238,4 +250,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(crm_public_bp)
     app.register_blueprint(maklon_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(shipping_bp)
     app.register_blueprint(api_bp)
+
+    from app.crm.events import init_crm_events
+    from app.notifications.routes import bp as notifications_bp
+
+    app.register_blueprint(notifications_bp)
+    init_crm_events(app)  # task notices (email, Telegram) subscribe to task_assigned

@@ -5,6 +5,7 @@
     flask demo load                                  idempotent demo data (not in production)
     flask mail sweep                                 send every due outbox email now
     flask crm digest                                 send today's task digests now (idempotent)
+    flask crm due | telegram-sweep                   "due tomorrow" notices; due Telegram messages
     flask audit archive [--days N]                   archive audit rows older than N days
     flask formulas new-key | rotate-key, flask maklon otdr   (app/maklon/cli.py)
     flask backup create|list|verify [ID|--latest]|restore ID [--yes]|rotate|new-key
@@ -105,6 +106,24 @@ def register_cli(app: Flask) -> None:
         counts = task_digest_send()
         db.session.commit()
         click.echo(f"digests queued {counts['sent']}, already sent today {counts['skipped']}")
+
+    @crm.command("due")
+    def crm_due() -> None:
+        """Queue the "due tomorrow" task notices (once per task and due date)."""
+        from app.crm.events import task_due_notices_send
+
+        counts = task_due_notices_send()
+        db.session.commit()
+        click.echo(f"tasks due tomorrow {counts['tasks']}, emails {counts['emails']}, "
+                   f"telegram {counts['telegram']}")
+
+    @crm.command("telegram-sweep")
+    def crm_telegram_sweep() -> None:
+        """Send every due Telegram message now."""
+        from app.notifications.telegram import telegram_sweep
+
+        counts = telegram_sweep()
+        click.echo(f"due {counts['due']}, sent {counts['sent']}, errors {counts['errors']}")
 
     @audit.command("archive")
     @click.option("--days", type=click.IntRange(min=0), default=None,

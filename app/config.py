@@ -57,6 +57,17 @@ class Config:
 
     # Redis carries queues, rate limits and cache. Empty string disables it.
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # Data cache (app/core/cache.py): Redis at CACHE_REDIS_URL (default REDIS_URL) when it
+    # answers, else an in-process SimpleCache; CACHE_TYPE forces one (NullCache: none).
+    CACHE_TYPE = os.environ.get("CACHE_TYPE", "")
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "racik:cache:")
+    CACHE_DEFAULT_TIMEOUT = _int("CACHE_DEFAULT_TIMEOUT", 300)
+    # Cache-Control max-age of anonymous catalog pages (browsers and nginx's proxy_cache).
+    PUBLIC_PAGE_MAX_AGE = _int("PUBLIC_PAGE_MAX_AGE", 60)
+    # The anonymous visitor's language choice (a plain cookie, not the session).
+    LANGUAGE_COOKIE_NAME = "racik_lang"
+
     # "auto": RQ when Redis answers, otherwise in-process threads after commit.
     # "rq", "thread" and "sync" (run right after commit, in the caller's thread) force a mode.
     JOBS_MODE = os.environ.get("JOBS_MODE", "auto")
@@ -150,6 +161,17 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
+    # Telegram Bot API (app/notifications/telegram.py): the bot token itself is a setting
+    # (/admin/telegram). Telegram allows ~30 messages a second overall and 1 a second per chat;
+    # a 429's retry_after up to TELEGRAM_INLINE_WAIT_MAX seconds is waited out in the job,
+    # a longer one is left to the sweep.
+    TELEGRAM_API_URL = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org")
+    TELEGRAM_TIMEOUT = _int("TELEGRAM_TIMEOUT", 10)
+    TELEGRAM_GLOBAL_PER_SECOND = _int("TELEGRAM_GLOBAL_PER_SECOND", 30)
+    TELEGRAM_CHAT_INTERVAL = float(os.environ.get("TELEGRAM_CHAT_INTERVAL", "1.0"))
+    TELEGRAM_INLINE_WAIT_MAX = _int("TELEGRAM_INLINE_WAIT_MAX", 30)
+    TELEGRAM_MAX_ATTEMPTS = _int("TELEGRAM_MAX_ATTEMPTS", 6)
+
     # Mail: "file" writes .eml under instance/mail/, "smtp" sends through MAIL_SERVER.
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
@@ -215,6 +237,11 @@ class Config:
     # Empty: Midtrans' own API (sandbox or production, above). Set: that base URL instead
     # (an egress proxy; the production topology test's local stand-in).
     MIDTRANS_API_URL = os.environ.get("MIDTRANS_API_URL", "")
+    # Courier rates and tracking from a RajaOngkir-style aggregator (app.shipping.rates);
+    # without a key the built-in rate table answers. Seconds before it falls back.
+    SHIPPING_API_URL = os.environ.get("SHIPPING_API_URL", "")
+    SHIPPING_API_KEY = os.environ.get("SHIPPING_API_KEY", "")
+    SHIPPING_API_TIMEOUT = _int("SHIPPING_API_TIMEOUT", 3)
     PAYMENT_VA_EXPIRY_MINUTES = _int("PAYMENT_VA_EXPIRY_MINUTES", 24 * 60)
     PAYMENT_EWALLET_EXPIRY_MINUTES = _int("PAYMENT_EWALLET_EXPIRY_MINUTES", 15)
     # Alfamart / Indomaret payment codes (Midtrans's default for retail outlets is 24 h);
@@ -240,6 +267,14 @@ class Config:
     BACKUP_KEEP_DAILY = _int("BACKUP_KEEP_DAILY", 7)
     BACKUP_KEEP_WEEKLY = _int("BACKUP_KEEP_WEEKLY", 4)
     BACKUP_KEEP_MONTHLY = _int("BACKUP_KEEP_MONTHLY", 12)
+    # Off-site copies (app/reports/backups/offsite.py): every verified archive is copied
+    # with rclone to BACKUP_REMOTE (an rclone remote path such as `offsite:racik-backups`;
+    # empty: no off-site copy), the remotes defined in the file RCLONE_CONFIG (empty:
+    # rclone's own default or its RCLONE_CONFIG_* variables).
+    BACKUP_REMOTE = os.environ.get("BACKUP_REMOTE", "")
+    RCLONE_CONFIG = os.environ.get("RCLONE_CONFIG", "")
+    RCLONE_BINARY = os.environ.get("RCLONE_BINARY", "rclone")
+    RCLONE_TIMEOUT = _int("RCLONE_TIMEOUT", 3600)  # seconds for one rclone command
 
     # Audit rows older than this are moved to a compressed archive file (never dropped).
     AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", 365)
@@ -251,6 +286,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     REDIS_URL = ""
+    CACHE_TYPE = "NullCache"  # a test that needs the cache sets SimpleCache or RedisCache
     JOBS_MODE = "sync"
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "file"

@@ -10,8 +10,13 @@
 #             order items (issue #7)
 #   api       bench/api.sh: the JSON API (issue #10): login, refresh, /me (+ 304), product
 #             search against the HTML search page
+#   cache     bench/cache.sh: anonymous catalog pages with the data cache on and off, a
+#             Zipf mix and all-unique URLs, beside the floor (issue 21)
 #   production bench/production.sh: the production topology under faults (issue 19):
 #             failed requests, recovery times (bench/results/production.json)
+#   weight    bench/pages_weight.py: bytes on the wire of each key page's first load through
+#             the production nginx (gzip), unused CSS, Lighthouse mobile of home, search and
+#             a product (issue 20; bench/results/weight.json)
 # See bench/README.md; each script's header lists its knobs.
 #
 #   bash bench/run.sh                 # or: make bench; every part: pages checkout orders
@@ -27,19 +32,22 @@ cd "$ROOT"
 # api; none = all.
 PARTS=("$@")
 if ((${#PARTS[@]} == 0)); then
-  PARTS=(pages checkout orders payments maklon reports api production)
+  PARTS=(pages checkout orders payments maklon reports api cache production weight)
 fi
 for part in "${PARTS[@]}"; do
   case "$part" in
-    pages|checkout|orders|payments|maklon|reports|api|production) ;;
-    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports, api, production)" >&2; exit 2 ;;
+    pages|checkout|orders|payments|maklon|reports|api|cache|production|weight) ;;
+    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports, api, cache, production, weight)" >&2; exit 2 ;;
   esac
 done
 wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
 status=0
-for part in pages checkout orders payments maklon reports api production; do
+for part in pages checkout orders payments maklon reports api cache production; do
   if wants "$part"; then
     bash "bench/$part.sh" || status=$?
   fi
 done
+if wants weight; then
+  "${BENCH_PYTHON:-$ROOT/.venv/bin/python}" bench/pages_weight.py || status=$?
+fi
 exit "$status"

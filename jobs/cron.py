@@ -36,6 +36,10 @@ CRON_TABLE: list[CronEntry] = [
     CronEntry("jobs.mail.sweep", "email", interval=30, timeout=300),
     # CRM: daily digest of due and overdue tasks, 07:00 WIB (00:00 UTC).
     CronEntry("jobs.crm.task_digest", "email", cron="0 0 * * *"),
+    # Task events: "due tomorrow" to each assignee, 16:00 WIB (09:00 UTC); once per task and
+    # due date. Telegram outbox: messages due again or whose sender died.
+    CronEntry("jobs.notifications.task_due_notices", "email", cron="0 9 * * *"),
+    CronEntry("jobs.notifications.telegram_sweep", "default", interval=60, timeout=300),
     # Payments: ask the gateway about payments still pending past their expiry.
     CronEntry("jobs.payments.reconcile", "default", interval=300),
     # Audit log: rows older than AUDIT_RETENTION_DAYS go to an archive file, 02:30 WIB.
@@ -48,6 +52,8 @@ CRON_TABLE: list[CronEntry] = [
     CronEntry("jobs.api.sweep", "default", cron="15 * * * *"),
     # Reports: last week's sales report to every active seller, Monday 09:00 WIB.
     CronEntry("jobs.reports.weekly", "email", cron="0 2 * * 1", timeout=3600),
+    # Shipping: the courier manifest of parcels on the way (only with SHIPPING_API_KEY).
+    CronEntry("jobs.shipping.sweep", "default", cron="40 * * * *"),
 ]
 
 

@@ -191,7 +191,10 @@ class LiveBrowser:
         return response
 
     def set_language(self, language: str) -> RawResponse:
-        """Switch the UI language the way the language menu does (POST /bahasa)."""
+        """Switch the UI language the way the language menu does: POST /bahasa with the
+        page's token, or on a shared anonymous page (no token) its link."""
+        if _CSRF_INPUT.search(self.get("/").text()) is None:
+            return self.get(f"/bahasa/{language}?next=/")
         return self.post_form("/bahasa", {"lang": language, "next": "/"}, csrf_from="/")
 
 

@@ -8,7 +8,8 @@ every upstream `server` points at the live server, Docker's `resolver` line and 
 port becomes a free port of 127.0.0.1 (IPv6 listens are dropped), logs and temporary files
 go to the prefix, certificate paths point at a self-signed pair made for the test, the
 template variable ${HTTPS_PORT} (the official image substitutes it) becomes the loopback
-port of the `listen 443` server, and the static alias points at the repository's
+port of the `listen 443` server, the page cache's proxy_cache_path goes under the prefix,
+and the static alias points at the repository's
 app/static (the image copies it to /srv/static). Everything else — locations, headers,
 `proxy_pass` — is the file as shipped, so a test sees what production's proxy forwards.
 
@@ -50,6 +51,7 @@ _UPSTREAM_SERVER = re.compile(r"^(\s*)server\s+(?!\{)(\S+)([^;{]*);", re.MULTILI
 _LISTEN = re.compile(r"^(\s*)listen\s+(\S+)([^;]*);", re.MULTILINE)
 _CERTIFICATE = re.compile(r"^(\s*)(ssl_certificate(?:_key)?)\s+[^;]+;", re.MULTILINE)
 _STATIC_ALIAS = re.compile(r"^(\s*)alias\s+/srv/static/;", re.MULTILINE)
+_CACHE_PATH = re.compile(r"^(\s*)proxy_cache_path\s+/var/cache/nginx/(\S+)", re.MULTILINE)
 _LOG = re.compile(r"^(\s*)(access_log|error_log)\s+(?!off\b)\S+([^;]*);", re.MULTILINE)
 
 
@@ -87,6 +89,9 @@ def nginx_config_rewrite(source: str, *, upstream: str | list[str], ports: dict[
         text = _CERTIFICATE.sub(
             lambda m: f"{m.group(1)}{m.group(2)} "
                       f"{key if m.group(2).endswith('_key') else certificate};", text)
+    # The page cache goes to the prefix too (the image has /var/cache/nginx).
+    text = _CACHE_PATH.sub(lambda m: f"{m.group(1)}proxy_cache_path {directory / 'cache'}/"
+                                     f"{m.group(2)}", text)
     return _LOG.sub(lambda m: f"{m.group(1)}{m.group(2)} {directory / 'logs' / m.group(2)}"
                               f".log{m.group(3)};", text)
 
@@ -152,6 +157,7 @@ def nginx_start(*, upstream: str | list[str], directory: Path, binary: str,
     bases = [upstream] if isinstance(upstream, str) else upstream
     addresses = [f"{urlsplit(base).hostname}:{urlsplit(base).port}" for base in bases]
     (directory / "logs").mkdir(parents=True, exist_ok=True)
+    (directory / "cache").mkdir(exist_ok=True)  # the page cache's proxy_cache_path
     directory.chmod(0o755)  # worker processes (another user under root) write temp files
     ports = dict(ports or {})
     content = nginx_config_rewrite(config.read_text(), upstream=addresses, ports=ports,

@@ -33,6 +33,7 @@ from app.inventory.services import MAX_STOCK, NEGATIVE_STOCK_MESSAGE
 SPEC_LABEL_MAX, SPEC_VALUE_MAX = 60, 200
 GROUP_NAME_MAX, OPTION_VALUE_MAX = 30, 40
 
+MAX_WEIGHT_GRAMS = 50_000  # 50 kg: couriers' parcel limit
 
 def category_choices(blank: str | None = None) -> list[tuple[int, str]]:
     from flask_babel import get_locale
@@ -152,7 +153,8 @@ class ProductRows:
 
 
 def variant_changes(form: MultiDict) -> tuple[list[VariantChange], dict[str, list[str]]]:
-    """Parse the variants table (`sku-<id>`, `price-<id>`, `stock-<id>`, `expected-<id>`)."""
+    """Parse the variants table (`sku-<id>`, `price-<id>`, `stock-<id>`, `weight-<id>`
+    (grams), `expected-<id>`)."""
     changes, errors = [], {}
     for raw_id in form.getlist("variant_id"):
         variant_id = parse_int(raw_id)
@@ -168,11 +170,19 @@ def variant_changes(form: MultiDict) -> tuple[list[VariantChange], dict[str, lis
                                       negative_message=NEGATIVE_STOCK_MESSAGE)
         except NumberInputError as error:
             errors[f"stock-{variant_id}"] = [error.message]
+        weight = None
+        if form.get(f"weight-{variant_id}") is not None:
+            try:
+                weight = read_whole_number(form.get(f"weight-{variant_id}"), minimum=1,
+                                           maximum=MAX_WEIGHT_GRAMS)
+            except NumberInputError as error:
+                errors[f"weight-{variant_id}"] = [error.message]
         expected = parse_int(form.get(f"expected-{variant_id}"))
         changes.append(VariantChange(
             variant_id=variant_id, sku=(form.get(f"sku-{variant_id}") or "").strip(),
             price=price or 0, stock=stock if stock is not None else 0,
             expected_stock=expected if expected is not None else -1,
+            weight_grams=weight,
         ))
     return changes, errors
 

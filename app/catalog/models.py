@@ -134,6 +134,8 @@ class Variant(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # False once its option combination was removed from the product (kept for history).
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The packed weight in grams; couriers price by the started kilogram (app.shipping).
+    weight_grams: Mapped[int] = mapped_column(Integer, default=250, server_default="250")
     # Set when a low-stock alert went out; cleared when stock is back at the threshold.
     low_stock_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -25,15 +25,18 @@ product is a 404, never a 403).
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
+from babel.numbers import format_compact_decimal as _babel_compact
 from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.accounts.current import my_store
+from app.catalog.cache import CATALOG, page_cached, product_page_tags
 from app.catalog.forms import (
     CategoryForm,
     PhotoForm,
@@ -75,6 +78,7 @@ from app.catalog.services import (
     store_settings_update,
     variants_update,
 )
+from app.core.cache import is_shared_view, public_page
 from app.core.forms import parse_int, parse_rupiah
 from app.core.http import form_status, is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
@@ -83,6 +87,12 @@ from app.inventory.services import StockError
 from app.orders.reviews import product_reviews_page, rating_distribution
 
 log = logging.getLogger(__name__)
+
+
+def format_compact_decimal(value: int, *, fraction_digits: int) -> str:
+    return _babel_compact(value, locale=get_locale() or "id", fraction_digits=fraction_digits)
+
+
 bp = Blueprint("catalog", __name__)
 
 SORT_LABELS = {
@@ -96,6 +106,18 @@ SORT_LABELS = {
 
 
 # --- public -------------------------------------------------------------------------------
+
+
+@bp.app_template_filter("compact")
+def compact_count(value: int | None) -> str:
+    """A count as shoppers read it: 950, "1,2 rb", "3,4 jt" (English "1.2K")."""
+    return format_compact_decimal(int(value or 0), fraction_digits=1)
+
+
+@bp.app_template_filter("rating1")
+def rating_one_decimal(value) -> str:
+    """A rating average with one decimal in the visitor's language ("4,5" / "4.5")."""
+    return format_decimal(Decimal(value or 0).quantize(Decimal("0.1")), format="0.0")
 
 
 def _search_params() -> tuple[SearchParams, list[str]]:
@@ -138,7 +160,14 @@ def _search_params() -> tuple[SearchParams, list[str]]:
 
 
 @bp.route("/produk")
+@public_page
 def search():
+    if is_shared_view():  # the same page for every anonymous visitor: from the cache
+        return page_cached(_search_page, tags=[CATALOG])
+    return _search_page()
+
+
+def _search_page():
     params, problems = _search_params()
     results = product_search(params)
     return render_page("catalog/search.html", "catalog/_results.html",
@@ -147,7 +176,18 @@ def search():
 
 
 @bp.route("/produk/<int:product_id>")
+@public_page
 def product(product_id: int):
+    if is_shared_view():
+        store_id = db.session.scalar(select(Product.store_id).where(Product.id == product_id))
+        if store_id is None:
+            abort(404)
+        return page_cached(lambda: _product_page(product_id),
+                           tags=product_page_tags(product_id, store_id))
+    return _product_page(product_id)
+
+
+def _product_page(product_id: int):
     item = product_public(product_id)
     if not product_visible(item, current_user):
         abort(404)
@@ -167,7 +207,14 @@ def product(product_id: int):
 
 
 @bp.route("/toko/<slug>")
+@public_page
 def store(slug: str):
+    if is_shared_view():
+        return page_cached(lambda: _store_page(slug), tags=[CATALOG])
+    return _store_page(slug)
+
+
+def _store_page(slug: str):
     shop = store_by_slug(slug)
     if shop is None:
         abort(404)

@@ -86,6 +86,7 @@ class VariantChange:
     price: int
     stock: int
     expected_stock: int  # the stock shown in the form (optimistic check)
+    weight_grams: int | None = None  # the packed weight (None: unchanged)
 
 
 def options_key(options: dict[str, str]) -> str:
@@ -323,6 +324,8 @@ def variants_update(*, product: Product, changes: list[VariantChange], actor: Us
         variant = variants[change.variant_id]
         variant.sku = change.sku
         variant.price = change.price
+        if change.weight_grams is not None:
+            variant.weight_grams = change.weight_grams
         stock_set(variant=variant, new_stock=change.stock, expected=change.expected_stock,
                   actor=actor, reference=str(_l("ubah varian")))
     _flush_or_sku_error()

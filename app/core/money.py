@@ -16,6 +16,13 @@ def format_rupiah(amount: int | None) -> str:
     return f"{sign}Rp {grouped}"
 
 
+def format_rupiah_shown(amount: int | None) -> str:
+    """`format_rupiah` for people to read (the `rupiah` template filter): a non-breaking
+    space between "Rp" and the number, so an amount never wraps in a narrow column.
+    Documents whose bytes are signed or parsed (contract digests, CSV) keep format_rupiah."""
+    return format_rupiah(amount).replace("Rp ", "Rp\u00a0", 1)
+
+
 def round_rupiah(value: Decimal) -> int:
     """Round a Decimal amount half-up to whole Rupiah."""
     return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))

@@ -3,7 +3,8 @@
 URL table:
     GET  /healthz                          every part's status (JSON; 503 when one is down)
     GET  /livez                            the process answers (no database, no Redis)
-    POST /bahasa                           switch the interface language
+    POST /bahasa                           switch the interface language (the header's form)
+    GET  /bahasa/<lang>?next=              the same as a link, for anonymous catalog pages
     GET  /pekerjaan/<id>/status            self-polling job status partial (owner or admin)
     GET  /media/<key>                      a stored public file (product photos)
     GET  /notifikasi                       the user's in-app notices
@@ -17,6 +18,7 @@ import logging
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     jsonify,
     make_response,
@@ -70,19 +72,44 @@ def livez():
     return response
 
 
+def _language_answer(language: str, target: str):
+    """Redirect to `target` remembering `language` in the language cookie (a plain cookie:
+    the visitor's anonymous pages need no session, see core.cache)."""
+    response = see_other(target)
+    if language in current_app.config["LANGUAGES"]:
+        session.pop("lang", None)  # an older session's choice would win over the cookie
+        response.set_cookie(current_app.config["LANGUAGE_COOKIE_NAME"], language,
+                            max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+def _referrer_path() -> str | None:
+    if request.referrer and request.referrer.startswith(request.host_url):
+        return "/" + request.referrer[len(request.host_url):]
+    return None
+
+
 @bp.route("/bahasa", methods=["POST"])
 def switch_language():
     language = request.form.get("lang", "")
-    if language in current_app.config["LANGUAGES"]:
-        session["lang"] = language
-        if current_user.is_authenticated and current_user.locale != language:
-            current_user.locale = language
-            db.session.commit()
-    referrer_path = None
-    if request.referrer and request.referrer.startswith(request.host_url):
-        referrer_path = "/" + request.referrer[len(request.host_url):]
-    target = safe_next_url(request.form.get("next") or referrer_path, "/")
-    return see_other(target)
+    if language in current_app.config["LANGUAGES"] and current_user.is_authenticated \
+            and current_user.locale != language:
+        current_user.locale = language
+        db.session.commit()
+    target = safe_next_url(request.form.get("next") or _referrer_path(), "/")
+    return _language_answer(language, target)
+
+
+@bp.route("/bahasa/<language>")
+def switch_language_link(language: str):
+    """The language switch of shared (anonymous) pages: a link needs no CSRF token, and
+    what it changes is only this browser's language cookie (a logged-in user's language
+    is the account's, changed by the POST form)."""
+    if language not in current_app.config["LANGUAGES"]:
+        abort(404)
+    target = safe_next_url(request.args.get("next") or _referrer_path(), "/")
+    return _language_answer(language, target)
 
 
 @bp.route("/pekerjaan/<int:job_id>/status")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -15,9 +15,28 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.core.clock import to_wib
-from app.core.money import format_rupiah
+from app.core.money import format_rupiah_shown
 from app.core.notices import notice_text, notices_unread_count
 from app.core.queue import job_live_progress
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """A header menu: the areas of one role, under one name."""
+
+    key: str
+    label: object  # lazy string
+
+
+# The header's menus, in the order they appear.
+NAV_GROUPS: list[NavGroup] = [
+    NavGroup("shop", _l("Belanja")),
+    NavGroup("store", _l("Toko saya")),
+    NavGroup("maklon", _l("Maklon")),
+    NavGroup("production", _l("Produksi")),
+    NavGroup("crm", _l("CRM")),
+    NavGroup("admin", _l("Admin")),
+]
 
 
 @dataclass(frozen=True)
@@ -28,6 +47,9 @@ class NavItem:
     # "module:function" taking the user and returning a count shown as a badge (0: none);
     # named, not imported, so core does not import the domains.
     badge: str | None = None
+    group: str = "shop"  # a NavGroup.key: the header menu the item sits in
+    # An item with an icon (the cart) sits beside the menus as icon + count, not in one.
+    icon: str | None = None
 
     def visible_to(self, user) -> bool:
         return self.roles is None or user.has_any_role(*self.roles)
@@ -41,35 +63,72 @@ class NavItem:
 
 # The navigation, by role. A feature adds its entry here when its page exists.
 NAVIGATION: list[NavItem] = [
-    NavItem(_l("Keranjang"), "orders.cart", frozenset({"customer"}), "app.orders.cart:cart_badge"),
+    NavItem(_l("Keranjang"), "orders.cart", frozenset({"customer"}), "app.orders.cart:cart_badge",
+            icon="cart"),
     NavItem(_l("Pesanan saya"), "orders.my_orders", frozenset({"customer"})),
     NavItem(_l("Kelola pesanan"), "orders.seller_orders", frozenset({"seller"}),
-            "app.orders.queries:seller_new_orders_badge"),
-    NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"})),
-    NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"})),
-    NavItem(_l("Analitik"), "reports.seller_analytics_page", frozenset({"seller"})),
+            "app.orders.queries:seller_new_orders_badge", group="store"),
+    NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"}), group="store"),
+    NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"}), group="store"),
+    NavItem(_l("Analitik"), "reports.seller_analytics_page", frozenset({"seller"}),
+            group="store"),
     NavItem(_l("Ulasan"), "orders.seller_reviews", frozenset({"seller"}),
-            "app.orders.reviews:unreplied_reviews_badge"),
-    NavItem(_l("Dasbor"), "reports.admin_dashboard_page", frozenset({"admin"})),
-    NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"})),
-    NavItem(_l("Produksi"), "maklon.board", frozenset({"staff", "admin"})),
-    NavItem(_l("CRM"), "crm.board", frozenset({"staff", "admin"})),
-    NavItem(_l("Dasbor maklon"), "reports.client_dashboard_page", frozenset({"client"})),
-    NavItem(_l("Maklon"), "maklon.requests", frozenset({"client"})),
-    NavItem(_l("Permintaan maklon"), "maklon.staff_requests", frozenset({"staff", "admin"})),
-    NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"})),
-    NavItem(_l("Bahan baku"), "maklon.materials", frozenset({"staff", "admin"})),
-    NavItem(_l("Formula"), "maklon.formulas", frozenset({"client", "staff", "admin"})),
+            "app.orders.reviews:unreplied_reviews_badge", group="store"),
+    NavItem(_l("Dasbor maklon"), "reports.client_dashboard_page", frozenset({"client"}),
+            group="maklon"),
+    NavItem(_l("Maklon"), "maklon.requests", frozenset({"client"}), group="maklon"),
+    NavItem(_l("Permintaan maklon"), "maklon.staff_requests", frozenset({"staff", "admin"}),
+            group="maklon"),
+    NavItem(_l("Formula"), "maklon.formulas", frozenset({"client", "staff", "admin"}),
+            group="maklon"),
+    NavItem(_l("Papan produksi"), "maklon.board", frozenset({"staff", "admin"}),
+            group="production"),
+    NavItem(_l("Bahan baku"), "maklon.materials", frozenset({"staff", "admin"}),
+            group="production"),
+    NavItem(_l("Papan CRM"), "crm.board", frozenset({"staff", "admin"}), group="crm"),
+    NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"}), group="crm"),
+    # The admin console: its pages also list these in their own side navigation
+    # (admin/_layout.html), so the header needs only the menu.
+    NavItem(_l("Dasbor"), "reports.admin_dashboard_page", frozenset({"admin"}), group="admin"),
+    NavItem(_l("Pengguna"), "admin.users", frozenset({"admin"}), group="admin"),
+    NavItem(_l("Pengaturan"), "admin.settings", frozenset({"admin"}), group="admin"),
     NavItem(_l("Pembayaran"), "payments.ledger", frozenset({"admin"}),
-            "app.payments.ledger:review_badge"),
-    NavItem(_l("Pengguna"), "admin.users", frozenset({"admin"})),
-    NavItem(_l("Pengaturan"), "admin.settings", frozenset({"admin"})),
-    NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"})),
-    NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"})),
-    NavItem(_l("Log audit"), "audit.index", frozenset({"admin"})),
-    NavItem(_l("Laporan"), "reports.reports_page", frozenset({"admin"})),
-    NavItem(_l("Cadangan"), "admin.backups", frozenset({"admin"})),
+            "app.payments.ledger:review_badge", group="admin"),
+    NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"}), group="admin"),
+    NavItem(_l("Laporan"), "reports.reports_page", frozenset({"admin"}), group="admin"),
+    NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"}), group="admin"),
+    NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"}), group="admin"),
+    NavItem(_l("Log audit"), "audit.index", frozenset({"admin"}), group="admin"),
+    NavItem(_l("Cadangan"), "admin.backups", frozenset({"admin"}), group="admin"),
 ]
+ADMIN_ENDPOINTS = frozenset(item.endpoint for item in NAVIGATION if item.group == "admin")
+
+
+@dataclass
+class NavMenu:
+    """One header menu as the layout draws it: the group and the user's items in it."""
+
+    group: NavGroup
+    items: list[tuple[NavItem, int]]  # (item, badge count)
+
+    @property
+    def count(self) -> int:
+        return sum(count for _item, count in self.items)
+
+    def has(self, endpoint: str | None) -> bool:
+        return any(item.endpoint == endpoint for item, _count in self.items)
+
+
+def nav_menus(items: list[NavItem], user) -> list[NavMenu]:
+    """The user's items grouped into the header's menus (icon items left out), each
+    badge counted once."""
+    menus = []
+    for group in NAV_GROUPS:
+        entries = [(item, item.count(user)) for item in items
+                   if item.group == group.key and not item.icon]
+        if entries:
+            menus.append(NavMenu(group, entries))
+    return menus
 
 
 ROLE_LABELS = {
@@ -107,13 +166,36 @@ def url_with(**changes: object) -> str:
     return request.path + ("?" + query if query else "")
 
 
-def wib_datetime(value: datetime | None, date_format: str = "medium") -> str:
-    """A datetime shown in Asia/Jakarta as date + hours:minutes + "WIB", in the user's
-    language: `23 Nov 2026 00.30 WIB` (id), `Nov 23, 2026 00:30 WIB` (en)."""
+# One date format across the app (issue 20): "7 Des 2026" and "7 Des 2026, 01.50 WIB" in
+# Indonesian, "7 Dec 2026" and "7 Dec 2026, 01:50 WIB" in English. Templates use the `day`
+# and `wib` filters; Python code (PDFs, exports) calls wib_date / wib_datetime.
+DATE_PATTERN = "d MMM y"
+TIME_PATTERNS = {"id": "HH.mm", "en": "HH:mm"}
+
+
+def _time_pattern() -> str:
+    return TIME_PATTERNS.get(str(get_locale() or "id").split("_")[0], "HH:mm")
+
+
+def wib_date(value: date | datetime | None, _legacy_style: str | None = None) -> str:
+    """A date (a datetime: its day in Asia/Jakarta) as `7 Des 2026` / `7 Dec 2026`.
+    A second argument (the old "medium"/"long" styles) is accepted and ignored."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        value = to_wib(value).date()
+    return format_date(value, DATE_PATTERN)
+
+
+def wib_datetime(value: datetime | None, _legacy_style: str | None = None) -> str:
+    """A datetime in Asia/Jakarta as `7 Des 2026, 01.50 WIB` (id) or `7 Dec 2026, 01:50
+    WIB` (en). A second argument (the old "short"/"medium"/"long" styles, still passed by
+    some templates) is accepted and ignored: there is one format."""
     if value is None:
         return ""
     local = to_wib(value)
-    return f"{format_date(local, date_format)} {format_time(local, 'short', rebase=False)} WIB"
+    return (f"{format_date(local, DATE_PATTERN)}, "
+            f"{format_time(local, _time_pattern(), rebase=False)} WIB")
 
 
 STATIC_MAX_AGE = 365 * 24 * 3600
@@ -179,10 +261,9 @@ def init_templating(app: Flask) -> None:
             response.cache_control.max_age = STATIC_MAX_AGE
         return response
 
-    app.jinja_env.filters["rupiah"] = format_rupiah
+    app.jinja_env.filters["rupiah"] = format_rupiah_shown  # "Rp\u00a01.250.000": never wraps
     app.jinja_env.filters["wib"] = wib_datetime
-    app.jinja_env.filters["day"] = lambda value, fmt="medium": (
-        format_date(value, fmt) if value else "")
+    app.jinja_env.filters["day"] = wib_date
     app.jinja_env.globals["job_live_progress"] = job_live_progress
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["url_with"] = url_with
@@ -190,13 +271,16 @@ def init_templating(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict:
         nav = []
+        menus: list[NavMenu] = []
         unread = 0
         in_request = has_request_context()  # emails are rendered by jobs, outside requests
         if in_request and current_user.is_authenticated:
             nav = [item for item in NAVIGATION if item.visible_to(current_user)]
+            menus = nav_menus(nav, current_user)
             unread = _unread_notices()
         return {
             "nav_items": nav,
+            "nav_menus": menus,
             "current_lang": str(get_locale() or "id"),
             "current_endpoint": request.endpoint if in_request else None,
             "url_for": url_for,

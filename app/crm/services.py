@@ -21,6 +21,7 @@ from app.core.http import public_url
 from app.core.mail import mail_queue
 from app.core.settings import setting_set
 from app.crm.assignment import SETTING_THRESHOLD, task_assign, team_lock
+from app.crm.events import task_assigned_announce
 from app.crm.models import (
     LEAD_TRANSITIONS,
     TASK_TRANSITIONS,
@@ -388,7 +389,9 @@ def task_create(
                 assignee_id=assignee.id)
     db.session.add(task)
     db.session.flush()
-    task_assign(task=task, assignee=assignee, actor=actor)
+    outcome = task_assign(task=task, assignee=assignee, actor=actor)
+    # After the commit: the assignee's email and Telegram notice (app/crm/events.py).
+    task_assigned_announce(task, previous_assignee_id=None, reason=outcome.reason)
     return task
 
 

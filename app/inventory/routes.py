@@ -7,7 +7,11 @@ URL table:
                                                      page with that row in edit mode
     POST  /seller/inventaris/<id>/stok               set the stock (expected = value shown)
     POST  /seller/inventaris/<id>/tambah             add 10 (or `jumlah`)
-    POST  /seller/inventaris/<id>/kosongkan          set to 0
+    GET   /seller/inventaris/<id>/kosongkan          "Kosongkan?" asked on the row (htmx), or
+                                                     the page with that row asking (no JS)
+    POST  /seller/inventaris/<id>/kosongkan          set to 0, only with konfirmasi=ya and the
+                                                     stock seen (`semula`: 409 if it moved);
+                                                     without konfirmasi it asks first
     GET   /seller/varian/<id>                        a variant and its stock history
 
 Each POST answers the row fragment to htmx and redirects (303) back to the page otherwise.
@@ -70,20 +74,22 @@ def _page_args() -> dict:
 
 
 def _render_page(shop: Store, *, editing: int | None = None, status: int = 200,
-                 row_error: tuple[int, str] | None = None, typed: str | None = None):
+                 row_error: tuple[int, str] | None = None, typed: str | None = None,
+                 confirming: int | None = None):
     args = _page_args()
     inv = inventory_page(store_id=shop.id, threshold=shop.low_stock_threshold,
                           low_only=args.get("rendah") == "1", sort=args.get("urut", ""),
                           page=int(args.get("hal", 1)))
     return render_page("inventory/index.html", "inventory/_table.html", http_status=status,
                        shop=shop, inv=inv, editing=editing, row_error=row_error,
-                       typed=typed, list_args=args)
+                       typed=typed, list_args=args, confirm_id=confirming)
 
 
 def _row(shop: Store, variant: Variant, *, editing: bool = False, error: str | None = None,
-         typed: str | None = None, status: int = 200):
+         typed: str | None = None, status: int = 200, confirming: bool = False):
     return render_page("inventory/_row.html", http_status=status, shop=shop, variant=variant,
-                       editing=editing, error=error, typed=typed, list_args=_page_args())
+                       editing=editing, error=error, typed=typed, list_args=_page_args(),
+                       confirming=confirming)
 
 
 def _after_change(shop: Store, variant: Variant, message: str):
@@ -93,10 +99,16 @@ def _after_change(shop: Store, variant: Variant, message: str):
     return see_other(url_for("inventory.index", **_page_args()) + f"#v{variant.id}")
 
 
-def _refused(shop: Store, variant: Variant, error: StockError, typed: str | None):
+def _refused(shop: Store, variant: Variant, error: StockError, typed: str | None, *,
+             confirming: bool = False):
     db.session.rollback()
     status = 409 if isinstance(error, StockConflict) else 422
     variant = db.session.get(Variant, variant.id)
+    if confirming:  # "Kosongkan" refused: ask again, with the stock as it is now
+        if is_htmx():
+            return _row(shop, variant, confirming=True, error=error.message, status=status)
+        return _render_page(shop, confirming=variant.id, status=status,
+                            row_error=(variant.id, error.message))
     if is_htmx():
         return _row(shop, variant, editing=True, error=error.message, typed=typed,
                     status=status)
@@ -109,7 +121,8 @@ def _refused(shop: Store, variant: Variant, error: StockError, typed: str | None
 def index():
     shop = my_store()
     editing = parse_int(request.args.get("ubah"))
-    return _render_page(shop, editing=editing)
+    return _render_page(shop, editing=editing,
+                        confirming=parse_int(request.args.get("kosongkan")))
 
 
 @bp.route("/seller/inventaris/<int:variant_id>")
@@ -169,16 +182,39 @@ def stock_add(variant_id: int):
                                           sku=variant.sku, stock=variant.stock))
 
 
+def _ask_to_clear(shop: Store, variant: Variant):
+    if is_htmx():
+        return _row(shop, variant, confirming=True)
+    return see_other(url_for("inventory.index", kosongkan=variant.id, **_page_args())
+                     + f"#v{variant.id}")
+
+
+@bp.route("/seller/inventaris/<int:variant_id>/kosongkan")
+@role_required("seller")
+def stock_clear_confirm(variant_id: int):
+    shop, variant = _my_variant(variant_id)
+    return _ask_to_clear(shop, variant)
+
+
 @bp.route("/seller/inventaris/<int:variant_id>/kosongkan", methods=["POST"])
 @role_required("seller")
 def stock_clear(variant_id: int):
+    """Stock to 0, only once confirmed (`konfirmasi=ya`) and only from the stock the seller
+    saw (`semula`, 409 when it moved meanwhile); an unconfirmed POST asks first."""
     shop, variant = _my_variant(variant_id)
+    if request.form.get("konfirmasi") != "ya":
+        return _ask_to_clear(shop, variant)
+    seen = parse_int(request.form.get("semula"))
+    if seen is None:  # a hand-made or truncated form: say so, change nothing
+        return _refused(shop, variant, StockError(_("Stok yang terlihat tidak terbaca. Muat "
+                                                    "ulang halaman lalu coba lagi.")),
+                        None, confirming=True)
     try:
-        stock_set(variant=variant, new_stock=0, actor=current_user,
+        stock_set(variant=variant, new_stock=0, expected=seen, actor=current_user,
                   reason=StockReason.ADJUSTMENT, reference=_("dikosongkan"))
         db.session.commit()
     except StockError as error:
-        return _refused(shop, variant, error, None)
+        return _refused(shop, variant, error, None, confirming=True)
     return _after_change(shop, variant, _("Stok %(sku)s dikosongkan.", sku=variant.sku))
 
 

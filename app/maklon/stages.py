@@ -311,14 +311,20 @@ def company_clients(company_id: int) -> list[User]:
 
 def _tell_clients(request: MaklonRequest, row: ProductionStage) -> None:
     link = public_url("maklon.production", number=request.number)
+    from app.notifications.prefs import Channel, Kind, notification_wanted
+    from app.notifications.telegram import telegram_queue
+
     for user in company_clients(request.company_id):
-        mail_queue(to=user.email, template="maklon_stage", locale=user.locale,
-                   subject=_l("Produksi %(number)s: %(stage)s", number=request.number,
-                              stage=STAGE_LABELS[row.stage]),
-                   name=user.name, order=request, stage=row.stage,
-                   stage_label=STAGE_LABELS[row.stage], note=row.note,
-                   qc_result=row.qc_result, qc_label=QC_LABELS.get(row.qc_result, ""),
-                   position=stage_position(row.stage), total=len(Stage.STEPS), link=link)
+        context = dict(name=user.name, order=request, stage=row.stage,
+                       stage_label=STAGE_LABELS[row.stage], note=row.note,
+                       qc_result=row.qc_result, qc_label=QC_LABELS.get(row.qc_result, ""),
+                       position=stage_position(row.stage), total=len(Stage.STEPS), link=link)
+        if notification_wanted(user.id, Kind.MAKLON_STAGE, Channel.EMAIL):
+            mail_queue(to=user.email, template="maklon_stage", locale=user.locale,
+                       subject=_l("Produksi %(number)s: %(stage)s", number=request.number,
+                                  stage=STAGE_LABELS[row.stage]), **context)
+        telegram_queue(user=user, kind=Kind.MAKLON_STAGE, event_key=f"stage:{row.id}",
+                       template="maklon_stage", **context)
 
 
 def days_left(request: MaklonRequest, today: date | None = None) -> int | None:

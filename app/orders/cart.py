@@ -20,6 +20,7 @@ from app.accounts.models import Store, User
 from app.catalog.models import Product, Variant
 from app.extensions import db
 from app.orders.models import CartItem
+from app.shipping.services import stores_with_couriers
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,13 @@ class CartLine:
 class StoreGroup:
     store: Store
     lines: list[CartLine] = field(default_factory=list)
+    # The store ships with couriers the buyer picks at checkout (app.shipping): the cart
+    # cannot know that cost yet, so it counts none for this store.
+    by_courier: bool = False
+
+    @property
+    def flat_shipping(self) -> int:
+        return 0 if self.by_courier else self.store.shipping_cost
 
     @property
     def subtotal(self) -> int:
@@ -89,7 +97,7 @@ class CartView:
 
     @property
     def shipping_total(self) -> int:
-        return sum(group.store.shipping_cost for group in self.groups)
+        return sum(group.flat_shipping for group in self.groups)
 
     @property
     def total(self) -> int:
@@ -226,6 +234,8 @@ def cart_view(user_id: int) -> CartView:
         group = groups.setdefault(product.store_id, StoreGroup(store=product.store))
         group.lines.append(CartLine(item=item, variant=variant, product=product,
                                     problem=line_problem(variant, product, item.quantity)))
+    for store_id in stores_with_couriers(list(groups)):
+        groups[store_id].by_courier = True
     return CartView(groups=list(groups.values()))
 
 

@@ -53,6 +53,7 @@ from app.orders.models import (
     PaymentStatus,
 )
 from app.payments.services import payment_create, payment_method_refusal
+from app.shipping.services import shipment_record, shipping_plan
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ class CheckoutError(Exception):
     """The checkout was refused; nothing may be committed. `short` lists the lines whose
     stock ran out (a lost race), `field` names the form field a message belongs to, `code`
     the rule that refused it (for the API): form_expired, address_invalid,
-    payment_method_invalid, cart_empty, cart_blocked, out_of_stock."""
+    payment_method_invalid, cart_empty, cart_blocked, out_of_stock, courier_required,
+    courier_unavailable."""
 
     def __init__(self, message: object, *, short: list[ShortLine] | None = None,
                  field: str = "", code: str = ""):
@@ -126,10 +128,12 @@ def _stamp(prefix: str, row_id: int) -> str:
 
 
 def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
-                   idempotency_key: str, notes: dict[int, str] | None = None
-                   ) -> CheckoutResult:
+                   idempotency_key: str, notes: dict[int, str] | None = None,
+                   couriers: dict[int, str] | None = None) -> CheckoutResult:
     """Place the buyer's cart as one checkout with one order per store (see the module
-    docstring). Raises CheckoutError; the caller must then roll back."""
+    docstring). `couriers` is the service chosen per store id (app.shipping): its cost is
+    computed here, never taken from the client. Raises CheckoutError; the caller must then
+    roll back."""
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise CheckoutError(_l("Formulir kedaluwarsa. Muat ulang halaman lalu tekan Bayar "
                                "lagi."), code="form_expired")
@@ -151,18 +155,23 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
     # Refuse early, cheaply and without a lock, what the stock already cannot cover (after a
     # sell-out most buyers land here). The conditional UPDATEs below stay the truth: the
     # stock may still change in between, and they report short lines the same way.
-    refusal = payment_method_refusal(payment_method, cart.total)
-    if refusal:  # a retail outlet's cashier takes at most PAYMENT_CSTORE_MAX_AMOUNT
-        raise CheckoutError(refusal, field="payment_method", code="payment_method_invalid")
     short = [_short(line, line.variant.stock) for line in cart.lines
              if line.variant.stock < line.item.quantity]
     if short:
         raise CheckoutError(SHORT_MESSAGE, short=short)
+    plan = shipping_plan(cart, destination_city=address.city, choices=couriers, strict=True)
+    if plan.problems:
+        refused = plan.problems[0]
+        raise CheckoutError(refused.problem, field=f"courier-{refused.store.id}",
+                            code=refused.problem_code)
+    refusal = payment_method_refusal(payment_method, cart.subtotal + plan.total)
+    if refusal:  # a retail outlet's cashier takes at most PAYMENT_CSTORE_MAX_AMOUNT
+        raise CheckoutError(refusal, field="payment_method", code="payment_method_invalid")
     checkout = Checkout(
         reference=f"tmp-{uuid.uuid4().hex}", buyer_id=buyer.id,
         idempotency_key=idempotency_key, payment_method=payment_method,
         payment_status=PaymentStatus.UNPAID, subtotal=cart.subtotal,
-        shipping_total=cart.shipping_total, total=cart.total,
+        shipping_total=plan.total, total=cart.subtotal + plan.total,
     )
     checkout, created = add_once(checkout, lambda: checkout_by_key(buyer.id, idempotency_key))
     if not created:  # the same form, placed by a concurrent request that committed first
@@ -173,12 +182,13 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
     orders: list[Order] = []
     order_of_line: dict[int, Order] = {}
     for group in cart.groups:
+        shipping_cost = plan.of(group).cost
         order = Order(
             number=f"tmp-{uuid.uuid4().hex}", checkout_id=checkout.id,
             store_id=group.store.id, buyer_id=buyer.id, status=OrderStatus.PENDING,
             payment_status=PaymentStatus.UNPAID, subtotal=group.subtotal,
-            shipping_cost=group.store.shipping_cost,
-            total=group.subtotal + group.store.shipping_cost, item_count=group.units,
+            shipping_cost=shipping_cost,
+            total=group.subtotal + shipping_cost, item_count=group.units,
             shipping_address=shipping, note=((notes or {}).get(group.store.id) or "")[:300],
         )
         db.session.add(order)
@@ -192,8 +202,9 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
             order_of_line[line.item.id] = order
         orders.append(order)
     db.session.flush()
-    for order in orders:
+    for group, order in zip(cart.groups, orders, strict=True):
         order.number = _stamp("RCK", order.id)
+        shipment_record(order_id=order.id, entry=plan.of(group))
         db.session.add(OrderEvent(order_id=order.id, from_status=None,
                                   to_status=OrderStatus.PENDING, actor_id=buyer.id))
 
@@ -236,7 +247,11 @@ def _take_stock(lines: list[CartLine], order_of_line: dict[int, Order], buyer: U
 
 
 def _announce(checkout: Checkout, orders: list[Order], buyer: User) -> None:
-    """The buyer's confirmation and each seller's new-order notice (sent after commit)."""
+    """The buyer's confirmation and each seller's new-order notice (sent after commit; email
+    and Telegram as the seller chose)."""
+    from app.notifications.prefs import Channel, Kind, notification_wanted
+    from app.notifications.telegram import telegram_queue
+
     mail_queue(to=buyer.email, template="order_confirmation", locale=buyer.locale,
                subject=_l("Pesanan Anda diterima: %(reference)s",
                           reference=checkout.reference),
@@ -248,7 +263,11 @@ def _announce(checkout: Checkout, orders: list[Order], buyer: User) -> None:
                   "total": format_rupiah(order.total)}
         notice_send(user_id=owner.id, kind=NEW_ORDER_NOTICE, params=params,
                     link=app_path("orders.seller_order", number=order.number))
-        mail_queue(to=owner.email, template="order_new_seller", locale=owner.locale,
-                   subject=_l("Pesanan baru %(number)s", number=order.number),
-                   name=owner.name, order=order, store=order.store,
-                   link=public_url("orders.seller_order", number=order.number))
+        link = public_url("orders.seller_order", number=order.number)
+        if notification_wanted(owner.id, Kind.ORDER_NEW, Channel.EMAIL):
+            mail_queue(to=owner.email, template="order_new_seller", locale=owner.locale,
+                       subject=_l("Pesanan baru %(number)s", number=order.number),
+                       name=owner.name, order=order, store=order.store, link=link)
+        telegram_queue(user=owner, kind=Kind.ORDER_NEW, event_key=f"order:{order.id}",
+                       template="order_new_seller", order=order, store=order.store,
+                       total=params["total"], link=link)

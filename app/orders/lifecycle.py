@@ -38,6 +38,7 @@ from app.extensions import db
 from app.inventory.models import StockReason
 from app.inventory.services import stock_change
 from app.orders.models import Order, OrderEvent, OrderStatus, PaymentStatus, ReturnStatus
+from app.shipping.services import ShippingError, awb_check, shipment_shipped
 
 if TYPE_CHECKING:
     from app.orders.models import ReturnRequest
@@ -204,6 +205,11 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
     if len(tracking_number) > TRACKING_NUMBER_MAX:
         raise OrderError(_l("Nomor resi maksimal %(max)s karakter.", max=TRACKING_NUMBER_MAX),
                          field="tracking_number")
+    if to == OrderStatus.SHIPPED:
+        try:  # sent with a courier chosen at checkout: its AWB, in its shape (required)
+            tracking_number = awb_check(order_id=order.id, awb=tracking_number)
+        except ShippingError as error:
+            raise OrderError(error.message, field="tracking_number") from None
     note = (note or "").strip()[:NOTE_MAX]
 
     now = utcnow()
@@ -239,6 +245,8 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
     elif to == OrderStatus.RETURNED:
         _put_back(order, actor, StockReason.RETURN)
     db.session.flush()
+    if to == OrderStatus.SHIPPED:
+        shipment_shipped(order_id=order.id, awb=tracking_number)
     if notify:
         _tell_buyer(order, to, note)
     if acting == Side.BUYER and to in (OrderStatus.CANCELLED, OrderStatus.DELIVERED):

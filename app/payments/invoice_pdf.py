@@ -108,6 +108,9 @@ class InvoiceDocument:
     # Payment status stamped on the page: PAID ("LUNAS", the issued original) or REFUNDED
     # ("DIKEMBALIKAN", a copy rendered on download; see `app.payments.invoices`).
     status: str = "paid"
+    # The courier and service the buyer chose at checkout ("JNE REG"); "" for a store's
+    # flat cost (app.shipping).
+    shipping_label: str = ""
     refunded_amount: int = 0
     refunded_at: object | None = None  # datetime (UTC) of the last refund
     original_sha256: str = ""  # on a status copy: the SHA-256 of the archived original
@@ -287,7 +290,9 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
                                ("LEFTPADDING", (0, 0), (0, -1), 0)]))
     story += [items, Spacer(1, 4 * mm)]
 
-    totals = [(_("Subtotal"), doc.subtotal), (_("Ongkos kirim"), doc.shipping)]
+    shipping_label = (_("Ongkos kirim (%(courier)s)", courier=doc.shipping_label)
+                      if doc.shipping_label else _("Ongkos kirim"))
+    totals = [(_("Subtotal"), doc.subtotal), (shipping_label, doc.shipping)]
     if doc.pkp:
         rate = format_decimal(doc.ppn_rate)
         totals += [

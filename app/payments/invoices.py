@@ -69,6 +69,7 @@ from app.orders.checkout import PAYMENT_METHODS
 from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.payments.invoice_pdf import InvoiceDocument, InvoiceStatus, Line, Party, invoice_pdf
 from app.payments.models import Invoice, InvoiceCounter, Payment, PayStatus, Refund, RefundStatus
+from app.shipping.view import order_shipping
 
 log = logging.getLogger(__name__)
 
@@ -341,7 +342,8 @@ def _document(invoice: Invoice, order: Order, tax: InvoiceTax,
         verification_code=invoice.verification_code,
         verification_url=public_url("payments.invoice_verify",
                                     code=invoice.verification_code),
-        platform_name=company.name, logo_image=_logo_image(company.logo), **status)
+        platform_name=company.name, logo_image=_logo_image(company.logo),
+        shipping_label=order_shipping(order, with_events=False).name, **status)
 
 
 def _logo_image(key: str) -> bytes:

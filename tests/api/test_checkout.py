@@ -24,7 +24,7 @@ from tests.orders.helpers import assert_race_sold_no_more_than_stock, race_arran
 CHECKOUT_FIELDS = {"reference", "payment_method", "payment_method_label", "payment_status",
                    "subtotal", "shipping_total", "total", "created_at", "orders", "payment"}
 ORDER_FIELDS = {"number", "status", "status_label", "payment_status", "store", "item_count",
-                "subtotal", "shipping_cost", "total", "note", "items"}
+                "subtotal", "shipping_cost", "shipping_service", "total", "note", "items"}
 PAYMENT_FIELDS = {"reference", "method", "method_label", "amount", "status", "status_label",
                   "store", "final", "charged", "expires_at", "paid_at", "created_at",
                   "checkout_reference", "milestone", "instructions"}

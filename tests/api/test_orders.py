@@ -21,7 +21,7 @@ BUYER_SUMMARY_FIELDS = {
     "items"}
 DETAIL_FIELDS = {
     "shipping_address", "note", "tracking_number", "processing_at", "shipped_at",
-    "delivered_at", "cancelled_at", "returned_at", "history", "return_request"}
+    "delivered_at", "cancelled_at", "returned_at", "history", "return_request", "shipping"}
 BUYER_FIELDS = BUYER_SUMMARY_FIELDS | DETAIL_FIELDS | {
     "awaiting_payment", "can_cancel", "can_confirm", "can_return", "return_deadline"}
 SELLER_SUMMARY_FIELDS = {

@@ -114,7 +114,8 @@ def _operations(schema) -> list:
 
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("tag", ["Autentikasi", "Alamat", "Produk", "Toko", "Keranjang", "Checkout",
-                                 "Pembayaran", "Pesanan", "Ulasan", "Maklon", "CRM"])
+                                 "Pembayaran", "Pesanan", "Ulasan", "Maklon", "CRM",
+                                 "Notifikasi"])
 def test_api_conforms_to_its_schema(app, live, tag, actor):
     operations = [op for op in _operations(live["schema"])
                   if op.definition.raw.get("tags", [""])[0] == tag

@@ -137,10 +137,10 @@ def test_seller_reads_own_product_with_every_variant(api, shop):
     assert body["variants"] == [
         {"id": small.id, "product_id": product.id, "sku": small.sku,
          "options": {"Ukuran": "30 ml"}, "label": "Ukuran: 30 ml", "price": 100_000,
-         "stock": 7, "availability": "low", "active": True},
+         "stock": 7, "availability": "low", "active": True, "weight_grams": 250},
         {"id": large.id, "product_id": product.id, "sku": large.sku,
          "options": {"Ukuran": "50 ml"}, "label": "Ukuran: 50 ml", "price": 100_000,
-         "stock": 7, "availability": "low", "active": True},
+         "stock": 7, "availability": "low", "active": True, "weight_grams": 250},
     ]
 
 
@@ -332,7 +332,8 @@ def test_seller_sets_stock_through_the_ledger_like_the_inventory_page(api, db, s
     assert response.get_json() == {
         "id": variant.id, "product_id": shop["product"].id, "sku": variant.sku,
         "options": {"Ukuran": "30 ml"}, "label": "Ukuran: 30 ml", "price": 100_000,
-        "stock": 25, "availability": "in_stock", "active": True}
+        "stock": 25, "availability": "in_stock", "active": True,
+        "weight_grams": 250}
     movement = _movements(db, variant.id)[-1]
     assert (movement.delta, movement.stock_after, movement.reason, movement.user_id) == (
         18, 25, StockReason.ADJUSTMENT, shop["a"].id)

@@ -423,7 +423,7 @@ def test_entries_are_newest_first_with_time_label_actor_ip_and_changes(client, d
                  for name in ("setting", "order", "stock", "price", "login")]
     assert positions == sorted(positions)
     assert "Harga diubah" in html and "Sistem" in html and "10.0.0.9" in html
-    assert "21 Nov 2026 00.00 WIB" in html  # the price change, shown in WIB
+    assert "21 Nov 2026, 00.00 WIB" in html  # the price change, shown in WIB
     assert "<del>150000</del> → <ins>175000</ins>" in html
 
 

@@ -274,10 +274,10 @@ def test_variant_picker_shows_the_chosen_variants_price_and_stock(client, db, se
     big.price = 240_000
     db.session.commit()
     page = client.get(f"/produk/{product.id}?opsi-0=50+ml")
-    assert "Rp 240.000" in page.get_data(as_text=True)
+    assert "Rp\u00a0240.000" in page.get_data(as_text=True)
     fragment = client.get(f"/produk/{product.id}?opsi-0=50+ml", headers={"HX-Request": "true"})
     body = fragment.get_data(as_text=True)
-    assert "<html" not in body and 'id="variant-info"' in body and "Rp 240.000" in body
+    assert "<html" not in body and 'id="variant-info"' in body and "Rp\u00a0240.000" in body
     missing = client.get(f"/produk/{product.id}?opsi-0=1+liter")
     assert "tidak tersedia" in missing.get_data(as_text=True)
 

@@ -36,6 +36,7 @@ the objects built once.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import timedelta
 from types import SimpleNamespace
@@ -128,12 +129,21 @@ ACCESS: dict[str, dict[str, Expected]] = {
     # The test client comes from 127.0.0.1, an inside address (tests/ops for outsiders).
     "core.metrics": {"GET": everyone(200)},
     "core.switch_language": {"POST": everyone(303)},
+    "core.switch_language_link": {"GET": everyone(303)},
     # Buyer A's job: its owner and admins; anyone else 404.
     "core.job_status": {"GET": {**mine(CUSTOMER), ADMIN: 200}},
     "accounts.register": {"GET": guests(200), "POST": guests(422)},
     "accounts.login": {"GET": guests(200), "POST": guests(422)},
     "accounts.logout": {"POST": everyone(303)},
     "accounts.profile": {"GET": logged_in(200), "POST": logged_in(422)},
+    # Notification switches and Telegram (crm-events). An empty form switches everything
+    # off (303); Telegram is not configured in the matrix: a code is 409, the webhook 404.
+    "notifications.preferences": {"GET": logged_in(200), "POST": logged_in(303)},
+    "notifications.telegram_code": {"POST": logged_in(409)},
+    "notifications.telegram_unlink": {"POST": logged_in(303)},
+    "notifications.telegram_settings": {"GET": only({"admin"}), "POST": only({"admin"}, 303)},
+    "notifications.telegram_webhook_register": {"POST": only({"admin"}, 303)},
+    "notifications.telegram_webhook": {"POST": everyone(404)},
     "accounts.change_password": {"GET": logged_in(200), "POST": logged_in(422)},
     "admin.jobs": {"GET": only({"admin"})},
     "admin.jobs_test_email": {"POST": only({"admin"}, status=303)},
@@ -207,6 +217,7 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "inventory.stock_update": {"POST": owned(SELLER_A, 422)},
     "inventory.stock_add": {"POST": owned(SELLER_A, 303)},
     "inventory.stock_clear": {"POST": owned(SELLER_A, 303)},
+    "inventory.stock_clear_confirm": {"GET": owned(SELLER_A, 303)},
     "inventory.variant": {"GET": owned(SELLER_A)},
     # CRM: staff and admin only; team and settings admin only.
     "crm.board": {"GET": only(CRM)},
@@ -281,6 +292,12 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "orders.order_cancel_route": {"POST": owned(CUSTOMER, 303)},
     "orders.order_confirm": {"POST": owned(CUSTOMER, 409)},
     "orders.return_request": {"GET": owned(CUSTOMER), "POST": owned(CUSTOMER, 409)},
+    # Shipping (app/shipping): a plain POST of the checkout's rates goes back to /checkout.
+    "shipping.checkout_rates": {"POST": only({"customer"}, status=303)},
+    "shipping.store_couriers": {"GET": only({"seller"}), "POST": only({"seller"}, status=303)},
+    "shipping.admin_rates": {"GET": only({"admin"})},
+    "shipping.admin_rate_update": {"POST": only({"admin"}, status=422)},
+    "shipping.order_track": {"POST": owned(CUSTOMER, 303)},
     "orders.seller_orders": {"GET": only({"seller"})},
     "orders.seller_order": {"GET": owned(SELLER_A)},
     "orders.seller_advance": {"POST": owned(SELLER_A, 422)},
@@ -644,6 +661,22 @@ def _cart_line(w) -> dict:
 
 _tokens = iter(range(1, 10**9))
 
+def _fresh_shipping_rate(w) -> dict:
+    """A rate table row of its own (the shared world has none)."""
+    from app.extensions import db
+    from app.shipping.models import ShippingRate
+
+    n = next(_RATE_NUMBERS)
+    rate = ShippingRate(service="jne:REG", origin_zone=f"M{n}", dest_zone="LAIN",
+                        price_per_kg=9000, etd_min=1, etd_max=2)
+    db.session.add(rate)
+    db.session.flush()
+    return {"rate_id": rate.id}
+
+
+_RATE_NUMBERS = itertools.count(1)
+
+
 FRESH: dict[str, Callable[[SimpleNamespace], dict]] = {
     "catalog.product_archive_route": _fresh_product,
     "catalog.product_restore_route": _fresh_product,
@@ -660,10 +693,12 @@ FRESH: dict[str, Callable[[SimpleNamespace], dict]] = {
     "maklon.request_edit": _fresh_draft,
     "orders.cart_update": _cart_line,
     "orders.cart_remove_route": _cart_line,
+    "shipping.admin_rate_update": _fresh_shipping_rate,
     **{f"admin.user_{name}": _fresh_managed_user(f"admin.user_{name}")
        for name in ("detail", "roles", "deactivate_route", "activate_route", "reset_link",
                     "session_end_route")},
 }
+
 
 
 # URL arguments naming the shared objects ------------------------------------------------
@@ -689,11 +724,14 @@ def _args(w) -> dict[str, dict]:
         "accounts.address_edit": {"address_id": w.address_id},
         "accounts.address_default_route": {"address_id": w.address_id},
         "catalog.store": {"slug": w.store_slug},
+        "core.switch_language_link": {"language": "id"},
         **dict.fromkeys(("catalog.product", "catalog.product_edit", "catalog.variants_save",
                          "catalog.photos_upload", "orders.product_reviews"), product),
         **dict.fromkeys(("inventory.row", "inventory.edit", "inventory.stock_update",
-                         "inventory.stock_add", "inventory.variant"), variant),
+                         "inventory.stock_add", "inventory.variant",
+                         "inventory.stock_clear_confirm"), variant),
         **dict.fromkeys(("orders.order_detail", "orders.order_status", "orders.order_confirm",
+                         "shipping.order_track",
                          "orders.return_request", "orders.seller_order",
                          "orders.seller_advance", "orders.seller_cancel",
                          "orders.packing_slip"), order),

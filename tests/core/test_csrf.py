@@ -17,6 +17,8 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_EXEMPT: dict[str, str] = {
     "payments.notify": "the gateway has no session; every notification must carry a valid "
                        "signature_key (tests/payments/test_webhook.py)",
+    "notifications.telegram_webhook": "Telegram has no session; every update must carry the "
+                                      "secret header (tests/crm/test_telegram.py)",
 }
 
 

@@ -193,13 +193,40 @@ def test_dates_are_shown_in_wib(app):
     moment = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)  # 00:30 next day in Jakarta
     with app.test_request_context("/"):
         shown = wib_datetime(moment)
-    assert shown == "23 Nov 2026 00.30 WIB"
+    assert shown == "23 Nov 2026, 00.30 WIB"
+
+
+def test_one_date_format_in_both_languages(app):
+    """`wib` and `day` give one format whatever style a template passes (issue 20)."""
+    from flask_babel import force_locale
+
+    moment = datetime(2026, 12, 6, 18, 50, tzinfo=UTC)  # 01:50 on 7 December in Jakarta
+    template = app.jinja_env.from_string(
+        "{{ m|wib }}|{{ m|wib('short') }}|{{ m|wib('long') }}|{{ m|day }}|{{ m|day('long') }}")
+    with app.test_request_context("/"):
+        with force_locale("id"):
+            indonesian = template.render(m=moment)
+        with force_locale("en"):
+            english = template.render(m=moment)
+    assert indonesian == "|".join(["7 Des 2026, 01.50 WIB"] * 3 + ["7 Des 2026"] * 2)
+    assert english == "|".join(["7 Dec 2026, 01:50 WIB"] * 3 + ["7 Dec 2026"] * 2)
+
+
+def test_no_template_formats_a_date_by_itself():
+    """Dates reach templates through the one filter family, never strftime/format_date."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "app" / "templates"
+    offenders = [str(path.relative_to(root)) for path in root.rglob("*.html")
+                 if re.search(r"strftime|format_date|format_datetime|wib_datetime",
+                              path.read_text())]
+    assert offenders == []
 
 
 def test_rupiah_filter_in_templates(app):
     with app.test_request_context("/"):
         rendered = app.jinja_env.from_string("{{ 1250000|rupiah }}").render()
-    assert rendered == "Rp 1.250.000"
+    assert rendered == "Rp\u00a01.250.000"
 
 
 @pytest.mark.parametrize("code", [400, 403, 404, 409, 413, 429, 500])

@@ -125,12 +125,14 @@ def open_page(browser, base_url: str, context_name: str) -> Iterator[Page]:
 
 def check_layout(page: Page, where: str) -> None:
     """Header touch targets ≥ 44px high; no horizontal scrollbar (when JS can measure it)."""
+    # After a click the DOM can be there before the stylesheets are: measure styled pages.
+    page.wait_for_load_state("load")
     targets = page.locator("header a, header button")
     assert targets.count() > 0, f"{where}: no links or buttons in the header"
     for index in range(targets.count()):
         target = targets.nth(index)
         box = target.bounding_box()
-        if box is None:  # not rendered (display: none)
+        if box is None or not target.is_visible():  # not rendered, or in a closed menu
             continue
         label = target.inner_text().strip() or target.get_attribute("value") or "?"
         assert box["height"] >= MIN_TAP, (
@@ -143,6 +145,19 @@ def check_layout(page: Page, where: str) -> None:
         assert widths[0] <= widths[1], (
             f"{where}: horizontal scrollbar (scrollWidth {widths[0]} > innerWidth {widths[1]})"
         )
+
+
+def open_account_menu(page: Page) -> None:
+    """Open the header's account menu (a <details>: profile, sessions, language, logout)."""
+    menu = page.locator("header details.account-menu")
+    if menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+
+
+def log_out(page: Page) -> None:
+    """Log out with the account menu's button."""
+    open_account_menu(page)
+    page.get_by_test_id("logout").click()
 
 
 def check_console(page: Page, where: str) -> None:

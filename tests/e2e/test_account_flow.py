@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import check_console, check_layout
+from tests.e2e.conftest import check_console, check_layout, log_out, open_account_menu
 
 pytestmark = pytest.mark.e2e
 
@@ -89,13 +89,13 @@ def test_register_logout_login_switch_language_logout(page: Page) -> None:
         expect(welcome).to_be_visible()
         expect(welcome).to_contain_text(name)
         expect(page).to_have_url(HOME)
-        expect(logout).to_be_visible()
+        expect(logout).to_be_attached()  # in the account menu
 
     expect_logged_in_home()
     check_layout(page, "home page, logged in")
 
     # Log out.
-    page.click("[data-testid=logout]")
+    log_out(page)
     expect(welcome).to_have_count(0)
     expect(logout).to_have_count(0)
     expect(page.locator("header a[href='/masuk']")).to_be_visible()
@@ -115,6 +115,7 @@ def test_register_logout_login_switch_language_logout(page: Page) -> None:
     indonesian = page.locator("header .lang-switch button[value=id]")
     expect(english).to_have_attribute("aria-pressed", "false")
     expect(indonesian).to_have_attribute("aria-pressed", "true")
+    open_account_menu(page)
     english.click()
     expect(html).to_have_attribute("lang", "en")
     expect(english).to_have_attribute("aria-pressed", "true")
@@ -127,7 +128,7 @@ def test_register_logout_login_switch_language_logout(page: Page) -> None:
     check_layout(page, "home page, English")
 
     # Log out again; the language chosen stays.
-    logout.click()
+    log_out(page)
     expect(welcome).to_have_count(0)
     expect(logout).to_have_count(0)
     expect(html).to_have_attribute("lang", "en")

@@ -25,7 +25,7 @@ def log_in_as_demo_seller(page: Page) -> None:
     page.fill("[name=email]", "seller@racik.test")
     page.fill("[name=password]", DEMO_PASSWORD)
     page.locator("main button[type=submit]").click()
-    expect(page.get_by_test_id("logout")).to_be_visible()
+    expect(page.get_by_test_id("logout")).to_be_attached()  # in the account menu
 
 
 def test_search_updates_as_you_type_and_the_url_follows(page: Page) -> None:

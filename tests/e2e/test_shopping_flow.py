@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import check_console, check_layout, htmx_settled
+from tests.e2e.conftest import check_console, check_layout, htmx_settled, log_out
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def log_in(page: Page, email: str) -> None:
     page.fill("[name=email]", email)
     page.fill("[name=password]", DEMO_PASSWORD)
     page.locator("main button[type=submit]").click()
-    expect(page.get_by_test_id("logout")).to_be_visible()
+    expect(page.get_by_test_id("logout")).to_be_attached()  # in the account menu
 
 
 def test_buy_from_the_product_page_and_the_seller_processes_the_order(page: Page) -> None:
@@ -74,7 +74,7 @@ def test_buy_from_the_product_page_and_the_seller_processes_the_order(page: Page
     expect(page.locator("main")).to_contain_text("Menunggu diproses")
     check_layout(page, "order page")
     check_console(page, "buyer pages")
-    page.get_by_test_id("logout").click()
+    log_out(page)
 
     log_in(page, "client@racik.test")
     page.goto("/seller/pesanan")

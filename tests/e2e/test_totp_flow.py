@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from app import create_app
 from app.config import TestConfig
-from tests.e2e.conftest import CONTEXTS, check_console, check_layout, open_page, serve
+from tests.e2e.conftest import CONTEXTS, check_console, check_layout, log_out, open_page, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -87,7 +87,7 @@ def test_enrol_then_log_in_with_a_code(page: Page, totp_server) -> None:
     page.get_by_test_id("codes-saved").click()
     page.wait_for_url(re.compile(r"/akun$"))
 
-    page.get_by_test_id("logout").click()
+    log_out(page)
     page.wait_for_url(re.compile(r"/$"))
     _password_step(page, email)
     page.wait_for_url(re.compile(r"/masuk/verifikasi$"))

@@ -68,7 +68,8 @@ def test_click_to_edit_works_without_javascript(client, db, variant):
 def test_quick_actions_add_ten_and_empty_each_write_one_ledger_row(client, db, variant):
     assert client.post(f"/seller/inventaris/{variant.id}/tambah").status_code == 303
     assert client.post(f"/seller/inventaris/{variant.id}/kosongkan",
-                       headers={"HX-Request": "true"}).status_code == 200
+                       headers={"HX-Request": "true"},
+                       data={"konfirmasi": "ya", "semula": "22"}).status_code == 200
     assert _ledger(db, variant.id) == [(12, 12, "restock"), (10, 22, "restock"),
                                        (-22, 0, "adjustment")]
     page = client.get("/seller/inventaris").get_data(as_text=True)
@@ -135,7 +136,7 @@ def test_low_stock_alert_is_sent_once_per_downward_crossing(client, db, variant,
     post(f"/seller/inventaris/{variant.id}/stok", data={"stok": "2", "semula": "9"})
     assert _alerts(db) == (1, 1)  # still under: no repeat
     post(f"/seller/inventaris/{variant.id}/tambah")  # 12: back above
-    post(f"/seller/inventaris/{variant.id}/kosongkan")
+    post(f"/seller/inventaris/{variant.id}/kosongkan", data={"konfirmasi": "ya", "semula": "12"})
     assert _alerts(db) == (2, 2)
     mail = db.session.scalars(select(EmailOutbox).order_by(EmailOutbox.id)).first()
     assert mail.to_address == "gudang@example.test" and "Sabun Sereh" in mail.subject
@@ -144,7 +145,8 @@ def test_low_stock_alert_is_sent_once_per_downward_crossing(client, db, variant,
 
 
 def test_notices_are_marked_read(client, db, variant):
-    client.post(f"/seller/inventaris/{variant.id}/kosongkan")
+    client.post(f"/seller/inventaris/{variant.id}/kosongkan",
+                data={"konfirmasi": "ya", "semula": "12"})
     assert 'class="count"' in client.get("/notifikasi").get_data(as_text=True)
     assert client.post("/notifikasi/baca").status_code == 303
     assert 'class="count"' not in client.get("/notifikasi").get_data(as_text=True)

@@ -54,7 +54,7 @@ def test_the_board_shows_each_order_in_its_column_with_the_gate_it_waits_for(db,
     page = client.get("/produksi")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert 'id="production-board"' in html and 'hx-trigger="every 15s"' in html
+    assert 'id="production-board"' in html and 'hx-trigger="every 20s"' in html
     concept = html.split('data-testid="column-concept_approved"')[1].split("</section>")[0]
     assert waiting.number in concept and waiting.product_name in concept
     assert "Menunggu pembayaran DP 30% (Rp 3.000.000)." in concept

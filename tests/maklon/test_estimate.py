@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Company
 from app.audit.models import AuditEntry
-from app.core.money import format_rupiah
+from app.core.money import format_rupiah_shown as format_rupiah  # what the page shows
 from app.core.settings import setting_set
 from app.maklon.models import MaklonRequest, MaterialOrigin
 from app.maklon.pricing import (

@@ -48,7 +48,7 @@ def test_add_to_cart_with_htmx_answers_the_mini_cart_and_the_badge(db, client, l
         "product_id": product.id, "variant_id": product.variants[0].id, "quantity": "3"})
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="cart-feedback"' in body and "Rp 150.000" in body
+    assert 'id="cart-feedback"' in body and "Rp\u00a0150.000" in body
     assert 'id="cart-badge"' in body and 'hx-swap-oob="true"' in body
 
 
@@ -148,7 +148,7 @@ def test_change_quantity_inline_updates_totals_and_caps(db, client, login_as):
     [line] = _lines(db, email)
     response = client.post(f"/keranjang/{line.id}", headers=HTMX, data={"quantity": "3"})
     body = response.get_data(as_text=True)
-    assert response.status_code == 200 and 'id="cart"' in body and "Rp 30.000" in body
+    assert response.status_code == 200 and 'id="cart"' in body and "Rp\u00a030.000" in body
     response = client.post(f"/keranjang/{line.id}", headers=HTMX, data={"quantity": "8"})
     assert "Stok tersedia hanya 5" in response.get_data(as_text=True)
     assert _lines(db, email)[0].quantity == 5
@@ -181,8 +181,8 @@ def test_cart_groups_lines_by_store_with_subtotals(db, client, login_as):
                                                "quantity": str(qty)})
     page = client.get("/keranjang").get_data(as_text=True)
     assert page.count('data-testid="cart-store"') == 2
-    assert "Rp 20.000" in page and "Rp 25.000" in page and "Rp 9.000" in page
-    assert 'data-testid="cart-total">Rp 54.000' in page
+    assert "Rp\u00a020.000" in page and "Rp\u00a025.000" in page and "Rp\u00a09.000" in page
+    assert 'data-testid="cart-total">Rp\u00a054.000' in page
 
 
 def test_lines_sold_out_or_archived_since_added_are_flagged_and_block_checkout(

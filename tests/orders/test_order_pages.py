@@ -67,7 +67,7 @@ def test_my_orders_lists_own_orders_newest_first_20_per_page(client, db, shop):
     assert first.status_code == 200
     assert _rows(body) == list(reversed(numbers))[:20]
     assert foreign not in body
-    assert "Toko Glow" in body and "Rp 150.000" in body and "Menunggu diproses" in body
+    assert "Toko Glow" in body and "Rp\u00a0150.000" in body and "Menunggu diproses" in body
     assert "Halaman 1 dari 2" in body
     second = client.get("/pesanan?hal=2").get_data(as_text=True)
     assert _rows(second) == [numbers[0]]
@@ -111,7 +111,7 @@ def test_order_page_shows_items_address_totals_and_history(client, db, shop):
     log_in(client, shop.buyer_email)
     body = client.get(f"/pesanan/{number}").get_data(as_text=True)
     assert "Serum Niacinamide" in body and "Jl. Merdeka No. 1" in body
-    assert "Rp 300.000" in body and "JNT-777" in body
+    assert "Rp\u00a0300.000" in body and "JNT-777" in body
     assert body.count("<li>") >= 3  # pending, processing, shipped in the history
     assert f'action="/pesanan/{number}/diterima"' in body
     assert f'action="/pesanan/{number}/batal"' not in body

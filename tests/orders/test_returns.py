@@ -149,7 +149,7 @@ def test_seller_accepts_a_return_and_every_item_goes_back(client, make_client, d
     assert order.events[-1].to_status == "returned"
     [decided] = emails("return_decided")
     assert decided.to_address == shop.buyer_email and "diterima" in decided.subject
-    assert "Rp 450.000" in decided.body_text
+    assert "Rp\u00a0450.000" in decided.body_text
     assert len(emails("order_status")) == 3  # the decision is the only email of RETURNED
 
     again = seller.post(f"/seller/pesanan/{delivered}/retur/terima")

@@ -423,7 +423,7 @@ def test_verification_page_shows_the_invoice_without_personal_data(client, issue
     assert response.status_code == 200
     assert invoice.number in page
     assert invoice.sha256 in page
-    assert "Rp 150.000" in page
+    assert "Rp\u00a0150.000" in page
     assert "Toko Racik Jaya" in page
     for private in (order.buyer.name, order.buyer.email, "Jl. Merdeka", order.number):
         assert private not in page

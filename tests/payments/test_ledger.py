@@ -126,9 +126,9 @@ def test_ledger_page_shows_the_daily_totals_and_the_grand_total(client, db, ledg
     html = client.get("/admin/pembayaran").get_data(as_text=True)
     assert '<tr data-day="2026-11-20"><td>' in html
     day_20 = html.split('data-day="2026-11-20"')[1].split("</tr>")[0]
-    assert "<td>1</td><td>Rp 100.000</td><td>Rp 0</td>" in day_20
+    assert "<td>1</td><td>Rp\u00a0100.000</td><td>Rp\u00a00</td>" in day_20
     grand = html.split('data-testid="grand-total"')[1].split("</tr>")[0]
-    assert "<th>4</th><th>Rp 465.000</th><th>Rp 40.000</th>" in grand
+    assert "<th>4</th><th>Rp\u00a0465.000</th><th>Rp\u00a040.000</th>" in grand
 
 
 def test_flagged_payment_shows_its_reason_in_the_ledger(client, db, ledger, admin):

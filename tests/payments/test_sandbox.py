@@ -58,11 +58,11 @@ def test_simulator_shows_the_sandbox_transaction_and_the_banner(client, db, shop
     assert response.status_code == 200
     assert "Mode sandbox — tidak ada uang sungguhan" in body
     assert f"<dd>{reference}</dd>" in body and tx.transaction_id in body
-    assert 'data-testid="sandbox-amount">Rp 165.000<' in body
+    assert 'data-testid="sandbox-amount">Rp\u00a0165.000<' in body
     assert "bank_transfer · BNI" in body
     assert " ".join(tx.va_number[i:i + 4] for i in range(0, 16, 4)) in body
     assert 'data-testid="sandbox-status">Menunggu pembayaran<' in body
-    for label in ("Bayar Rp 165.000", "Bayar dengan jumlah lain", "Kedaluwarsa", "Tolak",
+    for label in ("Bayar Rp\u00a0165.000", "Bayar dengan jumlah lain", "Kedaluwarsa", "Tolak",
                   "Batalkan", "kirim notifikasi dua kali",
                   "kirim 'pending' terlambat (urutan acak)"):
         assert label in body

@@ -108,12 +108,12 @@ def test_page_shows_the_sellers_own_figures(client, db, shop, login_as, monkeypa
     response = client.get("/seller/analitik")
     assert response.status_code == 200
     body = response.get_data(as_text=True)
-    assert re.search(r'data-figure="week">\s*Rp 370\.000<', body)
-    assert re.search(r'data-figure="today">\s*Rp 200\.000<', body)
+    assert re.search(r'data-figure="week">\s*Rp\u00a0370\.000<', body)
+    assert re.search(r'data-figure="today">\s*Rp\u00a0200\.000<', body)
     assert body.count('class="chart-bar"') == 37  # 7 + 30 days, zeros included
     assert 'id="trend-7-title"' in body and 'id="trend-30-title"' in body
     assert "Sabun Sereh" in body and "Sampo Lidah Buaya" not in body
-    assert "Rp 5.000.000" not in body  # store B's revenue
+    assert "Rp\u00a05.000.000" not in body  # store B's revenue
     assert "style=" not in body.split("<main", 1)[-1]
     assert 'href="/seller/analitik"' in body  # the navigation entry
 
@@ -127,3 +127,25 @@ def test_page_is_forbidden_to_non_sellers(client, db, login_as, role):
 def test_page_asks_anonymous_to_log_in(client, db):
     response = client.get("/seller/analitik")
     assert response.status_code == 302 and "/masuk" in response.headers["Location"]
+
+
+def test_bar_chart_draws_gridlines_with_their_values_on_the_svg(app):
+    from app.reports.routes.analytics import rupiah_axis_label
+
+    with app.test_request_context("/"):  # Indonesian: decimal comma
+        _gridlines_with_values(rupiah_axis_label)
+
+
+def _gridlines_with_values(rupiah_axis_label) -> None:
+    svg = str(bar_chart([("1/11", 0, "a"), ("2/11", 370_000, "b"), ("3/11", 200_000, "c")],
+                        chart_id="g", title="t", desc="d", value_label=rupiah_axis_label))
+    # top rounded up to 500.000: five lines (axis + four gridlines) labelled 0 .. 500 rb
+    assert svg.count('class="chart-grid"') == 4 and svg.count('class="chart-axis"') == 1
+    values = re.findall(r'class="chart-value"[^>]*>([^<]+)<', svg)
+    assert values == ["0", "125 rb", "250 rb", "375 rb", "500 rb"]
+    grid_y = [float(y) for y in re.findall(r'class="chart-grid" x1="[\d.]+" y1="([\d.]+)"',
+                                           svg)]
+    assert grid_y == sorted(grid_y, reverse=True)  # each line above the one before
+    assert rupiah_axis_label(1_500_000) == "1,5 jt" and rupiah_axis_label(2_000_000_000) == "2 M"
+    font_sizes = {int(size) for size in re.findall(r'font-size="(\d+)"', svg)}
+    assert font_sizes == {16}  # 400 units wide: >= 11px on a 300px phone column

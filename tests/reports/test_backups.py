@@ -419,5 +419,5 @@ def test_the_last_backup_time_reads_wib_once(db, client, login_as):
                                 created_at=datetime(2026, 12, 6, 19, 0, tzinfo=UTC)))
     db.session.commit()
     page = client.get("/admin/cadangan").get_data(as_text=True)
-    assert "07/12/26 02.00 WIB," in page
+    assert "7 Des 2026, 02.00 WIB" in page
     assert "WIB WIB" not in page

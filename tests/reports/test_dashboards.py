@@ -133,7 +133,7 @@ def test_client_dashboard_shows_only_their_company(client, db, login_as, two_com
     assert two_companies["order_a"] in html
     assert two_companies["order_b"] not in html
     # 10.000.000 split 30/40/30: DP paid, 7.000.000 outstanding.
-    assert "Rp 7.000.000" in html and "Rp 99.000.000" not in html
+    assert "Rp\u00a07.000.000" in html and "Rp\u00a099.000.000" not in html
     assert html.count('data-testid="upcoming-milestone"') == 2
     assert f'href="/maklon/{two_companies["order_a"]}/pembayaran"' in html
     assert 'data-testid="stage-progress"' in html
@@ -146,7 +146,7 @@ def test_client_of_another_company_sees_nothing_of_a(client, db, login_as, two_c
     html = client.get("/maklon/dasbor").get_data(as_text=True)
     assert two_companies["order_a"] not in html
     assert "/invoice/" not in html
-    assert "Rp 99.000.000" in html  # B's own balance (nothing paid)
+    assert "Rp\u00a099.000.000" in html  # B's own balance (nothing paid)
 
 
 def test_client_without_company_gets_an_explanation(client, login_as):

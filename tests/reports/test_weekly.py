@@ -88,10 +88,10 @@ def test_one_email_per_active_seller_through_smtp_and_never_twice(db, sellers, s
     a = by_to["a@example.test"]
     assert WEEK in a["Subject"]
     text = _text_part(a, "text/plain")
-    assert "Pendapatan: Rp 200.000 (minggu sebelumnya Rp 100.000, +100%)" in text
+    assert "Pendapatan: Rp\u00a0200.000 (minggu sebelumnya Rp\u00a0100.000, +100%)" in text
     assert "Pesanan masuk: 3 (minggu sebelumnya 2, +50%)" in text
     assert "Pesanan selesai: 2" in text
-    assert "1. Serum & Glow: 3 unit, Rp 150.000" in text
+    assert "1. Serum & Glow: 3 unit, Rp\u00a0150.000" in text
     assert "Toner Mawar" in text.split("Stok menipis", 1)[1]  # stock 4 < 10
     html = _text_part(a, "text/html")
     assert "Serum &amp; Glow" in html and "Toko &lt;Glow&gt;" in html
@@ -105,7 +105,7 @@ def test_one_email_per_active_seller_through_smtp_and_never_twice(db, sellers, s
     assert "Rp 200.000" in printed and "+100%" in printed
 
     b_text = _text_part(by_to["b@example.test"], "text/plain")
-    assert "Pendapatan: Rp 40.000 (minggu sebelumnya Rp 0, baru)" in b_text
+    assert "Pendapatan: Rp\u00a040.000 (minggu sebelumnya Rp\u00a00, baru)" in b_text
 
     reports = db.session.scalars(select(WeeklyReport).order_by(WeeklyReport.store_id)).all()
     assert [(r.store_id, r.week) for r in reports] == [

@@ -727,11 +727,12 @@ class MarkupScan(HTMLParser):
         if tag in FORBIDDEN_TAGS:
             self.problems.append(f"forbidden tag {where}")
         if tag == "svg":
-            # Ours: the server-drawn QR codes and the analytics charts (app/reports/charts.py).
+            # Ours: the server-drawn QR codes, the analytics charts (app/reports/charts.py)
+            # and the header's icons (_macros/icons.html).
             classes = values.get("class", "").split()
-            self.in_qr = "qr-code" in classes or "chart" in classes
+            self.in_qr = "qr-code" in classes or "chart" in classes or "icon" in classes
             if not self.in_qr:
-                self.problems.append(f"svg that is neither our QR code nor a chart {where}")
+                self.problems.append(f"svg that is not our QR code, chart or icon {where}")
         if tag == "script" and not values.get("src", "").startswith("/static/"):
             self.problems.append(f"script that is not our static file {where}")
         if tag == "img":

@@ -8,7 +8,9 @@ from app.api.routes import (  # noqa: F401
     crm,
     docs,
     maklon,
+    notifications,
     orders,
     payments,
     seller,
+    shipping,
 )

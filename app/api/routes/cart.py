@@ -34,6 +34,7 @@ from app.accounts.models import RoleName
 from app.api import bp
 from app.api.errors import ApiError
 from app.api.routes.payments import PaymentOut, payment_out, reference_or_404
+from app.api.routes.shipping import CourierChoiceIn
 from app.api.schemas import Id, Input, Output, Quantity, StoreRef, Text
 from app.api.spec import operation
 from app.core.security import owned_or_404
@@ -58,6 +59,7 @@ from app.orders.checkout import (
 from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.orders.models import CartItem, Checkout, Order
 from app.payments.services import payment_charge, payment_of_checkout
+from app.shipping.view import order_shipping
 
 log = logging.getLogger(__name__)
 TAG_CART = "Keranjang"
@@ -95,7 +97,8 @@ class CartStoreOut(Output):
     lines: list[CartLineOut]
     units: int
     subtotal: int
-    shipping_cost: int
+    shipping_cost: int = Field(description="The store's flat cost; 0 when it ships with "
+                                           "couriers (GET /cart/shipping-rates).")
     total: int
 
 
@@ -141,6 +144,10 @@ class CheckoutIn(Input):
     payment_method: PaymentMethod  # type: ignore[valid-type]
     notes: list[StoreNoteIn] = Field(default_factory=list, max_length=100,
                                      description="A note to a store of the cart.")
+    couriers: list[CourierChoiceIn] = Field(
+        default_factory=list, max_length=100,
+        description="The service chosen for each store that offers couriers (GET "
+                    "/cart/shipping-rates); its cost is computed by the server.")
 
 
 class CheckoutOrderItemOut(Output):
@@ -167,6 +174,8 @@ class CheckoutOrderOut(Output):
     item_count: int
     subtotal: int
     shipping_cost: int
+    shipping_service: str | None = Field(description="courier:SERVICE chosen for it; "
+                                                     "null: the store's flat cost.")
     total: int
     note: str
     items: list[CheckoutOrderItemOut]
@@ -208,8 +217,8 @@ def cart_out(view: CartView) -> CartOut:
         stores=[CartStoreOut(store=_store_ref(group.store),
                              lines=[_line_out(line) for line in group.lines],
                              units=group.units, subtotal=group.subtotal,
-                             shipping_cost=group.store.shipping_cost,
-                             total=group.subtotal + group.store.shipping_cost)
+                             shipping_cost=group.flat_shipping,
+                             total=group.subtotal + group.flat_shipping)
                 for group in view.groups],
         line_count=len(view.lines), units=view.units, subtotal=view.subtotal,
         shipping_total=view.shipping_total, total=view.total, blocked=view.blocked)
@@ -230,6 +239,7 @@ def checkout_out(placed: Checkout) -> CheckoutOut:
             payment_status=order.payment_status, store=_store_ref(order.store),
             item_count=order.item_count, subtotal=order.subtotal,
             shipping_cost=order.shipping_cost, total=order.total, note=order.note,
+            shipping_service=order_shipping(order, with_events=False).service or None,
             items=[CheckoutOrderItemOut(
                 product_id=item.product_id, variant_id=item.variant_id,
                 product_name=item.product_name, options=dict(item.options or {}),
@@ -265,6 +275,8 @@ CHECKOUT_ERRORS = {
     "cart_empty": (422, "cart"),
     "cart_blocked": (409, "cart"),
     "form_expired": (422, "Idempotency-Key"),
+    "courier_required": (422, "couriers"),
+    "courier_unavailable": (409, "couriers"),
 }
 
 
@@ -360,8 +372,10 @@ def checkout_create(body: CheckoutIn):
     payment details outside its transaction (`payment.charged: false` when it failed: ask
     again with POST /checkouts/<reference>/payment). 409 `out_of_stock` (the short lines
     in `fields` as `cart_items.<item_id>`; nothing bought, the cart intact) or
-    `cart_blocked` (a line no longer sold); 422 `address_invalid` (address_id),
-    `cart_empty` (cart). The Idempotency-Key (when it is 16-64 letters, digits or dashes)
+    `cart_blocked` (a line no longer sold) or `courier_unavailable` (a chosen service no
+    longer offered or not serving the address); 422 `address_invalid` (address_id),
+    `cart_empty` (cart), `courier_required` (a store with couriers has no choice). The
+    Idempotency-Key (when it is 16-64 letters, digits or dashes)
     is also the checkout's own key: a repeat finds the first checkout (200)."""
     key = request.headers.get("Idempotency-Key") or ""
     if not IDEMPOTENCY_KEY.match(key):
@@ -371,7 +385,8 @@ def checkout_create(body: CheckoutIn):
         result = checkout_place(
             buyer=current_user,
             address=address_owned(user=current_user, address_id=body.address_id),
-            payment_method=body.payment_method, idempotency_key=key, notes=notes)
+            payment_method=body.payment_method, idempotency_key=key, notes=notes,
+            couriers={choice.store_id: choice.service for choice in body.couriers})
     except CheckoutError as error:
         db.session.rollback()
         if error.short:

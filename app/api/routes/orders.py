@@ -38,6 +38,7 @@ from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.api import bp
 from app.api.errors import ApiError
+from app.api.routes.shipping import OrderShippingOut, order_shipping_out
 from app.api.schemas import Input, Output, Page, PageQuery, StoreRef, Text
 from app.api.spec import AUTH_PUBLIC, operation, page_of
 from app.catalog.models import Product
@@ -241,6 +242,7 @@ class _OrderDetail(Output):
     returned_at: datetime | None
     history: list[EventOut]
     return_request: ReturnOut | None
+    shipping: OrderShippingOut
 
 
 class BuyerOrderOut(BuyerOrderSummary, _OrderDetail):
@@ -356,7 +358,8 @@ def _detail(order: Order, ret: ReturnRequest | None) -> dict:
             "delivered_at": order.delivered_at, "cancelled_at": order.cancelled_at,
             "returned_at": order.returned_at,
             "history": [_event(order, event) for event in order_history(order.id)],
-            "return_request": _return(ret, order.number) if ret else None}
+            "return_request": _return(ret, order.number) if ret else None,
+            "shipping": order_shipping_out(order)}
 
 
 def buyer_order_out(order: Order) -> BuyerOrderOut:

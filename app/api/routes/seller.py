@@ -113,6 +113,9 @@ class VariantChangeIn(Input):
     sku: Text(64, 1) | None = Field(None, description="Unique in the store; missing: kept.")
     price: Rupiah | None = Field(None, description="More than 0; missing: kept.")
     stock: int | None = Field(None, ge=0, le=MAX_STOCK, description="Missing: kept.")
+    weight_grams: int | None = Field(None, ge=1, le=50_000,
+                                     description="Packed weight in grams (couriers price "
+                                                 "by it); missing: kept.")
     expected_stock: int | None = Field(
         None, ge=0, le=MAX_STOCK,
         description="The stock the user saw: a different current stock is a 409.")
@@ -144,6 +147,7 @@ class SellerVariantOut(VariantOut):
 
     product_id: int
     active: bool
+    weight_grams: int = Field(description="Packed weight in grams (couriers price by it).")
 
 
 class SellerProductSummary(Output):
@@ -178,7 +182,7 @@ def seller_variant_out(variant: Variant, threshold: int) -> SellerVariantOut:
                             options=dict(variant.options), label=variant.label,
                             price=variant.price, stock=variant.stock,
                             availability=availability(variant, threshold),
-                            active=variant.active)
+                            active=variant.active, weight_grams=variant.weight_grams)
 
 
 def seller_product_out(product: Product) -> SellerProductOut:
@@ -347,7 +351,8 @@ def seller_variants_update(product_id: int, body: VariantsIn):
             price=variant.price if change.price is None else change.price,
             stock=variant.stock if change.stock is None else change.stock,
             expected_stock=(change.expected_stock if change.expected_stock is not None
-                            else variant.stock)))
+                            else variant.stock),
+            weight_grams=change.weight_grams))
     if fields:
         raise ApiError(422, "validation_failed", fields=fields)
 

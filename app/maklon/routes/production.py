@@ -1,7 +1,8 @@
 """Production: the staff board (tablet), stage steps, the client's live timeline.
 
-    GET   /produksi                                board (staff, admin); htmx polls it every
-                                                   15 s: 304 when unchanged (ETag)
+    GET   /produksi[?tahap=<stage>]                board (staff, admin); htmx polls it every
+                                                   20 s: 304 when unchanged (ETag); `tahap` is
+                                                   the stage shown on a phone (one at a time)
     GET   /produksi/<number>/lanjut                confirm the next step: a page without JS;
                                                    htmx gets the board with this card turned
                                                    into the confirm form (no polling then)
@@ -23,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import flash, make_response, render_template, request, url_for
+from flask import current_app, flash, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 
 STAFF = (RoleName.STAFF, RoleName.ADMIN)
 STOP_POLLING = 286  # htmx stops polling on this status (htmx docs, "Polling")
-BOARD_POLL_SECONDS = 15
+BOARD_POLL_SECONDS = 20  # PRODUCTION_BOARD_POLL_SECONDS in the config overrides it (tests)
 QC_FAIL = QcResult.FAIL
 TIMELINE_POLL_SECONDS = 10
 
@@ -82,12 +83,32 @@ def _revalidate(response):
 
 # -- the board ------------------------------------------------------------------------------
 
-def _board(http_status: int = 200, *, open_number: str | None = None, form: dict | None = None):
+def _board_poll_seconds() -> int:
+    return int(current_app.config.get("PRODUCTION_BOARD_POLL_SECONDS", BOARD_POLL_SECONDS))
+
+
+def _shown_stage(columns: list, wanted: str | None) -> str:
+    """The stage a phone shows (one column at a time): `?tahap=` when it names a stage,
+    else the first stage with an order in it (the first stage when the board is empty)."""
+    if wanted in Stage.ALL:
+        return wanted
+    for column in columns:
+        if column.cards and column.stage != Stage.DONE:
+            return column.stage
+    return Stage.ALL[0]
+
+
+def _board(http_status: int = 200, *, open_number: str | None = None, form: dict | None = None,
+           tahap: str | None = None):
     """The board page, or for htmx the board partial. `open_number`: the card shown as the
-    confirm form; `form`: what goes with it (error, shortages, the note typed)."""
+    confirm form; `form`: what goes with it (error, shortages, the note typed); `tahap`: the
+    stage a narrow screen shows (the request's `tahap` when not given)."""
+    columns = board_columns()
+    shown = _shown_stage(columns, tahap or request.values.get("tahap"))
     return render_page("maklon/board.html", "maklon/_board.html", http_status,
-                       columns=board_columns(), open_number=open_number, form=form or {},
-                       poll_seconds=BOARD_POLL_SECONDS, otdr=otdr_latest(None))
+                       columns=columns, open_number=open_number, form=form or {},
+                       shown_stage=shown, poll_seconds=_board_poll_seconds(),
+                       otdr=otdr_latest(None))
 
 
 @bp.route("/produksi")
@@ -95,7 +116,8 @@ def _board(http_status: int = 200, *, open_number: str | None = None, form: dict
 def board():
     if not is_htmx():
         return _board()
-    etag = _etag(board_version())
+    # The ETag covers the stage shown: each ?tahap= is its own fragment.
+    etag = _etag(f"{board_version()}|{request.args.get('tahap', '')}")
     if etag in request.if_none_match:
         response = make_response("", 304)
     else:
@@ -103,6 +125,12 @@ def board():
         response = make_response(body)
     response.set_etag(etag)
     return _revalidate(response)
+
+
+def _wanted_stage() -> str | None:
+    """The `tahap` the staff member was looking at (kept across a step), if it is one."""
+    wanted = request.values.get("tahap")
+    return wanted if wanted in Stage.ALL else None
 
 
 def _signed_or_404(number: str) -> MaklonRequest:
@@ -123,7 +151,7 @@ def stage_confirm(number: str):
     req = _signed_or_404(number)
     form = _form_state(req)
     if is_htmx():
-        return _board(open_number=number, form=form)
+        return _board(open_number=number, form=form, tahap=req.stage)
     return render_page("maklon/stage_confirm.html", None, form=form)
 
 
@@ -158,7 +186,7 @@ def stage_advance_route(number: str):
     flash(message, "success")
     if view == "timeline":
         return see_other(url_for("maklon.production", number=number))
-    return see_other(url_for("maklon.board"))
+    return see_other(url_for("maklon.board", tahap=_wanted_stage()))
 
 
 def _refused(req: MaklonRequest, error: StageError, *, view: str, note: str):
@@ -174,7 +202,7 @@ def _refused(req: MaklonRequest, error: StageError, *, view: str, note: str):
         # now with the message on the card; otherwise keep the form open with it.
         moved = type(error) is StageConflict
         body, _status = _board(error.status, open_number=None if moved else req.number,
-                               form=form)
+                               form=form, tahap=req.stage)
         response = make_response(body, error.status)
         # 4xx answers go to #htmx-error by default (htmx-config): keep them on the card.
         response.headers["HX-Retarget"] = "#production-board"

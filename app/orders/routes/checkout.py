@@ -33,6 +33,7 @@ from app.orders.routes import bp
 from app.payments.method_choice import first_available, method_groups
 from app.payments.pay_page import pay_view
 from app.payments.services import PAY_STATUS_LABELS, payment_charge, payment_of_checkout
+from app.shipping.checkout import courier_choices, plan_for_page
 
 log = logging.getLogger(__name__)
 NOTE_MAX = 300
@@ -42,17 +43,23 @@ def _checkout_page(http_status: int = 200, *, error: CheckoutError | None = None
                    chosen: dict | None = None):
     addresses = addresses_of(current_user.id)
     default = address_default(current_user.id)
-    cart = cart_view(current_user.id)
-    groups = method_groups(PAYMENT_METHODS, amount=cart.total)
     chosen = chosen or {
         "address_id": default.id if default else None,
-        "payment_method": first_available(groups),
+        "payment_method": "",
         "idempotency_key": new_idempotency_key(),
         "notes": {},
+        "couriers": {},
     }
+    cart = cart_view(current_user.id)
+    plan = plan_for_page(cart, addresses, chosen)
+    # Grouped, with the retail outlets disabled above the cashier's limit (payments/
+    # _method_choice.html); the first one available is chosen until the buyer chooses.
+    groups = method_groups(PAYMENT_METHODS, amount=cart.subtotal + plan.total)
+    if not chosen["payment_method"]:
+        chosen["payment_method"] = first_available(groups)
     return render_page("orders/checkout.html", None, http_status,
-                       cart=cart, addresses=addresses, method_groups=groups,
-                       methods=PAYMENT_METHODS, chosen=chosen, error=error)
+                       cart=cart, addresses=addresses, methods=PAYMENT_METHODS,
+                       method_groups=groups, chosen=chosen, error=error, plan=plan)
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -71,13 +78,17 @@ def checkout():
         "payment_method": form.get("payment_method", ""),
         "idempotency_key": form.get("idempotency_key", ""),
         "notes": notes,
+        "couriers": courier_choices(form),
     }
+    if form.get("reprice"):  # without JavaScript: the courier or address changed
+        return _checkout_page(chosen=chosen)
     try:
         result = checkout_place(
             buyer=current_user,
             address=address_owned(user=current_user, address_id=chosen["address_id"]),
             payment_method=chosen["payment_method"],
-            idempotency_key=chosen["idempotency_key"], notes=notes)
+            idempotency_key=chosen["idempotency_key"], notes=notes,
+            couriers=chosen["couriers"])
     except CheckoutError as error:
         db.session.rollback()
         if error.short:

@@ -20,6 +20,7 @@ from app.core.models import JobRecord
 from app.core.queue import enqueue_after_commit
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
+from app.reports.backups.offsite import last_offsite, offsite_remote
 from app.reports.models import BackupRecord
 
 JOB_NAMES = ("jobs.backups.create", "jobs.backups.verify")
@@ -36,7 +37,8 @@ def backups():
         .order_by(JobRecord.id.desc()).limit(3)).all()
     # htmx asks for the list alone when a job polled on the page finishes (job-finished).
     return render_page("admin/backups.html", "admin/_backups_list.html", records=records,
-                       jobs=jobs, last=records[0] if records else None)
+                       jobs=jobs, last=records[0] if records else None,
+                       offsite=last_offsite(), remote=offsite_remote())
 
 
 @bp.route("/cadangan/buat", methods=["POST"])

@@ -7,7 +7,7 @@ URL table:
 
 from __future__ import annotations
 
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 
 from app.accounts.current import my_store
@@ -18,6 +18,15 @@ from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.reports.analytics import seller_analytics
 from app.reports.charts import bar_chart
 from app.reports.routes import bp
+
+
+def rupiah_axis_label(amount: int) -> str:
+    """A gridline's value, short enough for the chart's value axis: 0, 750 rb, 1,5 jt,
+    2 M (ribu, juta, miliar; the locale's decimal sign)."""
+    for size, unit in ((1_000_000_000, _("M")), (1_000_000, _("jt")), (1_000, _("rb"))):
+        if abs(amount) >= size:
+            return f"{format_decimal(amount / size, '#,##0.#')} {unit}"
+    return format_decimal(amount, "#,##0")
 
 
 def _trend_chart(points, days: int):
@@ -31,7 +40,7 @@ def _trend_chart(points, days: int):
         desc=_("Diagram batang pendapatan per hari (WIB) dari %(first)s sampai %(last)s; "
                "total %(total)s.", first=format_date(points[0][0], "medium"),
                last=format_date(points[-1][0], "medium"), total=format_rupiah(total)),
-        label_every=1 if days <= 7 else 5)
+        label_every=1 if days <= 7 else 5, value_label=rupiah_axis_label)
 
 
 @bp.route("/seller/analitik")

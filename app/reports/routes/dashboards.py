@@ -22,6 +22,7 @@ from app.maklon.otdr import otdr_latest
 from app.maklon.stages import stage_position
 from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.orders.models import OrderStatus
+from app.reports.backups.offsite import last_offsite, offsite_remote
 from app.reports.dashboards import ClientDashboard, admin_dashboard, client_dashboard
 from app.reports.models import BackupStatus
 from app.reports.routes import bp
@@ -52,4 +53,5 @@ def admin_dashboard_page():
         "reports/admin_dashboard.html", figures=admin_dashboard(), otdr=otdr_latest(None),
         stage_labels=STAGE_LABELS, request_status_labels=REQUEST_STATUS_LABELS,
         order_statuses=OrderStatus.ALL, order_status_labels=ORDER_STATUS_LABELS,
-        backup_status_labels=BACKUP_STATUS_LABELS)
+        backup_status_labels=BACKUP_STATUS_LABELS, offsite=last_offsite(),
+        remote=offsite_remote())

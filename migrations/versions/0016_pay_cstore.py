@@ -1,8 +1,8 @@
 """Retail-outlet payments (Alfamart, Indomaret): the payment code on payments, and the
 store and payment code in the sandbox gateway's book.
 
-Revision ID: 0013_pay_cstore
-Revises: 0012_ops
+Revision ID: 0016_pay_cstore
+Revises: 0015_ship
 Create Date: 2026-12-07 00:40:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0013_pay_cstore"  # Alembic refuses "-" in revision ids
-down_revision = "0012_ops"
+revision = "0016_pay_cstore"
+down_revision = "0015_ship"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,260 @@
+"""The data cache (Flask-Caching) with tags, and HTTP caching of public pages.
+
+Backend (`init_cache`): Redis (`CACHE_REDIS_URL`, default `REDIS_URL`; keys prefixed with
+`CACHE_KEY_PREFIX`, one per app), an in-process SimpleCache when Redis does not answer (the
+SQLite `make run` default), NullCache in tests unless a test sets `CACHE_TYPE`.
+
+Data cache API, for any domain:
+
+    value = cached(key, lambda: compute(), tags=["product:12", "categories"], timeout=300)
+    invalidate("product:12")          # after the writing transaction commits
+
+Every tag has a version (a random token kept in the cache). An entry stores the versions
+of its tags *read before the value was computed*; on a read the entry counts only while
+every one of its tags still has that version. `invalidate(tag)` gives the tag a new
+version once the session's transaction commits (at once outside a transaction, nothing on
+rollback), so a reader that computed from data older than the commit stored it under the
+old version and is never served again. A version that fell out of the cache (eviction)
+makes its entries misses, never stale hits.
+
+A public page answered from the cache says `X-Racik-Cache: hit` (else `miss`).
+
+HTTP caching (`public_page`): a decorated GET view answers `Cache-Control: public,
+max-age=PUBLIC_PAGE_MAX_AGE` with a strong ETag of its body (304 on If-None-Match) only
+when the answer is the same for every visitor: nobody logged in, no session (no flash
+waiting), no cookie set. Otherwise it stays `no-store` like every other HTML page
+(`core.security`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request, session
+from flask_caching import Cache
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+cache = Cache()
+T = TypeVar("T")
+
+_TAG_PREFIX = "tag:"
+_ENTRY_PREFIX = "entry:"
+_PENDING = "racik_cache_pending_tags"
+
+
+def init_cache(app: Flask) -> None:
+    """Bind the cache: Redis when it answers, SimpleCache without it (CACHE_TYPE forces
+    one; the tests' config says NullCache)."""
+    config = app.config
+    if not config.get("CACHE_TYPE"):
+        url = config.get("CACHE_REDIS_URL") or config.get("REDIS_URL") or ""
+        # Production always takes Redis (several processes must share one cache; a
+        # Redis still starting only makes the first pages misses), development only
+        # when it answers.
+        if url and (config["ENV_NAME"] == "production" or _redis_answers(url)):
+            config["CACHE_TYPE"] = "RedisCache"
+            config["CACHE_REDIS_URL"] = url
+        else:
+            config["CACHE_TYPE"] = "SimpleCache"
+            log.info("cache: Redis not reachable, using the in-process SimpleCache")
+    config.setdefault("CACHE_KEY_PREFIX", "racik:cache:")
+    config.setdefault("CACHE_NO_NULL_WARNING", True)
+    cache.init_app(app)
+    app.extensions["racik_cache_stats"] = {"hits": 0, "misses": 0}
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1,
+                                         socket_timeout=1).ping())
+    except (redis.RedisError, ValueError):
+        return False
+
+
+def cache_enabled() -> bool:
+    return current_app.config.get("CACHE_TYPE") != "NullCache"
+
+
+def _tag_versions(tags: list[str]) -> dict[str, str | None]:
+    if not tags:
+        return {}
+    values = cache.get_many(*(_TAG_PREFIX + tag for tag in tags))
+    return dict(zip(tags, values, strict=True))
+
+
+def _ensure_versions(tags: list[str]) -> dict[str, str]:
+    """The current version of each tag, giving a fresh one to tags that have none."""
+    versions = _tag_versions(tags)
+    for tag, version in versions.items():
+        if version is None:
+            fresh = secrets.token_hex(8)
+            # add(): another process that gave the tag a version first wins.
+            if not cache.add(_TAG_PREFIX + tag, fresh, timeout=0):
+                fresh = cache.get(_TAG_PREFIX + tag) or fresh
+            versions[tag] = fresh
+    return versions  # type: ignore[return-value]
+
+
+def _count(kind: str) -> None:
+    stats = current_app.extensions.get("racik_cache_stats")
+    if stats is not None:
+        stats[kind] += 1
+
+
+def cached(key: str, compute: Callable[[], T], *, tags: Iterable[str] = (),
+           timeout: int | None = None) -> T:
+    """`compute()`'s value, from the cache while none of `tags` was invalidated since it
+    was stored (at most `timeout` seconds, default CACHE_DEFAULT_TIMEOUT). The value must
+    be picklable (plain data or rendered text, not ORM objects)."""
+    if not cache_enabled():
+        return compute()
+    tags = sorted(set(tags))
+    try:
+        entry = cache.get(_ENTRY_PREFIX + key)
+        if entry is not None:
+            stored_versions, value = entry
+            if stored_versions == _tag_versions(list(stored_versions)):
+                _count("hits")
+                g.racik_cache = "hit"
+                return value
+        versions = _ensure_versions(tags)
+    except Exception:  # a cache outage slows pages down, it never breaks them
+        log.warning("cache: read of %s failed", key, exc_info=True)
+        return compute()
+    _count("misses")
+    g.setdefault("racik_cache", "miss")
+    value = compute()
+    try:
+        cache.set(_ENTRY_PREFIX + key, (versions, value), timeout=timeout)
+    except Exception:
+        log.warning("cache: write of %s failed", key, exc_info=True)
+    return value
+
+
+def cached_function(key_fn: Callable[..., str], *, tags: Callable[..., Iterable[str]]
+                    | Iterable[str] = (), timeout: int | None = None):
+    """Decorator form of `cached`: `key_fn(*args, **kwargs)` names the entry and `tags`
+    (a list, or a function of the same arguments) invalidate it."""
+    def decorator(function: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> T:
+            entry_tags = tags(*args, **kwargs) if callable(tags) else tags
+            return cached(f"{function.__module__}.{function.__qualname__}:"
+                          f"{key_fn(*args, **kwargs)}",
+                          lambda: function(*args, **kwargs), tags=entry_tags,
+                          timeout=timeout)
+        return wrapper
+    return decorator
+
+
+def _bump(tags: Iterable[str]) -> None:
+    for tag in tags:
+        try:
+            cache.set(_TAG_PREFIX + tag, secrets.token_hex(8), timeout=0)
+        except Exception:
+            # The entries of a tag whose version could not change would be served stale:
+            # say so loudly (the entries still end at their timeout).
+            log.error("cache: invalidation of %s failed", tag, exc_info=True)
+
+
+def invalidate(*tags: str) -> None:
+    """Make every entry of `tags` a miss once the current transaction commits (at once when
+    the session is not in a transaction; never after a rollback)."""
+    if not tags or not cache_enabled():
+        return
+    sess = db.session()
+    if sess.in_transaction():
+        sess.info.setdefault(_PENDING, set()).update(tags)
+    else:
+        _bump(tags)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(sess: Session) -> None:
+    tags = sess.info.pop(_PENDING, None)
+    if tags:
+        _bump(sorted(tags))
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(sess: Session) -> None:
+    sess.info.pop(_PENDING, None)
+
+
+def cache_stats() -> dict[str, int]:
+    """Hits and misses of `cached` in this process since it started (bench and tests)."""
+    return dict(current_app.extensions.get("racik_cache_stats") or {})
+
+
+# --- HTTP caching -------------------------------------------------------------------------
+
+
+def is_shared_view() -> bool:
+    """True when the current answer may be the same for every visitor: no user logged in,
+    nothing in the session (no flash waiting, no language chosen by session)."""
+    return not current_user.is_authenticated and not session
+
+
+def page_key(*parts: object) -> str:
+    """A cache key of the current page for anonymous visitors: path, sorted query, language
+    and whether htmx asked for the fragment."""
+    from flask_babel import get_locale
+
+    from app.core.http import is_htmx
+
+    query = "&".join(f"{name}={value}" for name, value in sorted(request.args.items(multi=True)))
+    return ":".join(str(part) for part in (request.path, query, get_locale() or "id",
+                                           int(is_htmx()), *parts))
+
+
+def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a GET view as a public catalog page (see the module docstring)."""
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.racik_public_page = True
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def shared_view() -> bool:
+    """True while rendering a public page for a visitor it may be shared with: such a page
+    holds no per-visitor token (base.html leaves out the CSRF header and offers the
+    language switch as links)."""
+    return bool(g.get("racik_public_page")) and is_shared_view()
+
+
+def init_http_cache(app: Flask) -> None:
+    @app.context_processor
+    def _shared_view() -> dict:
+        return {"shared_view": shared_view}
+
+    @app.after_request
+    def _public_cache_headers(response):
+        if not g.get("racik_public_page") or request.method not in ("GET", "HEAD"):
+            return response
+        response.vary.add("Cookie")
+        response.vary.add("HX-Request")
+        if g.get("racik_cache"):  # whether the data cache had the page (bench, debugging)
+            response.headers["X-Racik-Cache"] = g.racik_cache
+        shared = (response.status_code == 200 and is_shared_view() and not session.modified
+                  and "Set-Cookie" not in response.headers)
+        if not shared:
+            # Personal (a user, a flash, a cookie being set): like every other page.
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        max_age = app.config["PUBLIC_PAGE_MAX_AGE"]
+        response.headers["Cache-Control"] = f"public, max-age={max_age}"
+        response.add_etag()
+        return response.make_conditional(request)
