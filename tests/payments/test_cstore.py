@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import User
+from app.core.money import format_rupiah_shown
 from app.extensions import db as _db
 from app.maklon.models import MilestonePayment
 from app.orders.models import Checkout, Order
@@ -41,7 +42,6 @@ from tests.orders.helpers import checkout_form
 from tests.payments.midtrans_helpers import SERVER_KEY, FakeMidtrans, for_payment, notify, sample
 from tests.payments.pay_helpers import (
     PRICE,
-    SHIPPING,
     make_shop,
     orders_of,
     payment_of,
@@ -50,8 +50,6 @@ from tests.payments.pay_helpers import (
     transaction_of,
 )
 from tests.payments.test_midtrans_published import buy, count, orders, payment, send, stock
-
-TOTAL = PRICE + SHIPPING
 
 
 def sandbox_key(app) -> str:
@@ -113,8 +111,9 @@ def test_the_sandbox_issues_a_code_and_notifies_like_midtrans(app, db, store, di
     assert (pending["payment_type"], pending["store"], pending["payment_code"],
             pending["status_code"], pending["transaction_status"]) == (
         "cstore", store, paid.payment_code, "201", "pending")
-    assert "va_numbers" not in pending and pending["gross_amount"] == f"{TOTAL}.00"
-    assert pending["signature_key"] == midtrans_signature(reference, "201", f"{TOTAL}.00", key)
+    gross = f"{paid.amount}.00"
+    assert "va_numbers" not in pending and pending["gross_amount"] == gross
+    assert pending["signature_key"] == midtrans_signature(reference, "201", gross, key)
     # Expired: the notification says 202 (as Midtrans's published one), a status answer 407.
     tx.transaction_status = "expire"
     assert sandbox_payload(tx)["status_code"] == "202"
@@ -211,10 +210,11 @@ def test_midtrans_charges_alfamart_over_http_and_its_settlement_is_confirmed(
     charged = payment_of(reference)
     assert (charged.payment_code, charged.transaction_id) == (
         "8127740588870520", "d615df87-c96f-4f5c-9d35-2d740d54c1a9")
-    midtrans.status_answer(reference, "status_settlement", amount=TOTAL)
+    amount = charged.amount
+    midtrans.status_answer(reference, "status_settlement", amount=amount)
     _db.session.commit()  # SQLite: the live request must not wait for our read lock
     answer = notify(live_url, "midtrans", for_payment(
-        "notification_cstore_alfamart_settlement", order_id=reference, amount=TOTAL))
+        "notification_cstore_alfamart_settlement", order_id=reference, amount=amount))
     assert answer.status == 200, answer.text()
     assert midtrans.requests_to("GET", f"/v2/{reference}/status")
     assert payment_of(reference).status == PayStatus.PAID
@@ -237,13 +237,13 @@ def test_a_midtrans_cstore_answer_without_a_payment_code_is_a_failed_charge(app,
 def test_the_pay_page_shows_the_code_store_amount_expiry_and_cashier_steps(app, db, client):
     shop = make_shop()
     reference = place(shop, "indomaret")
-    code = payment_of(reference).payment_code
+    code, amount = payment_of(reference).payment_code, payment_of(reference).amount
     log_in(client, shop.buyer_email)
     html = client.get(f"/checkout/{reference}").get_data(as_text=True)
     grouped = " ".join(code[i:i + 4] for i in range(0, len(code), 4))
     assert f'data-code="{code}">{grouped}</p>' in html
     assert 'data-testid="cstore-store">Indomaret<' in html
-    assert 'data-testid="cstore-amount">Rp 165.000<' in html
+    assert f'data-testid="cstore-amount">{format_rupiah_shown(amount)}<' in html
     assert 'data-testid="cstore-expiry"' in html
     assert "Di kasir Indomaret" in html and f"kode pembayaran {grouped}" in html
     assert 'hx-get="/checkout/' in html or "hx-get=" in html  # the self-polling status block
@@ -322,21 +322,21 @@ def test_an_unknown_store_is_refused_at_the_field_and_nothing_is_bought(db, clie
 
 
 def test_more_than_the_cashier_takes_is_refused_with_the_limit(app, db, client, monkeypatch):
-    monkeypatch.setitem(app.config, "PAYMENT_CSTORE_MAX_AMOUNT", TOTAL - 1)
+    monkeypatch.setitem(app.config, "PAYMENT_CSTORE_MAX_AMOUNT", PRICE - 1)  # < any total
     shop = make_shop()
     _cart(shop)
     log_in(client, shop.buyer_email)
     page = client.get("/checkout").get_data(as_text=True)
     # Shown, but disabled with the reason; the other groups stay available.
     assert re.search(r'value="alfamart"[^>]*disabled', page)
-    assert "Tidak tersedia untuk pembayaran di atas Rp 164.999" in page
+    assert "Tidak tersedia untuk pembayaran di atas Rp 149.999" in page
     response = client.post("/checkout", data={**checkout_form(client),
                                               "payment_method": "alfamart"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "Pembayaran di gerai retail paling banyak Rp 164.999 sekali bayar" in html
+    assert "Pembayaran di gerai retail paling banyak Rp 149.999 sekali bayar" in html
     assert _checkouts() == 0 and stock_of(shop) == 10
-    monkeypatch.setitem(app.config, "PAYMENT_CSTORE_MAX_AMOUNT", TOTAL)
+    monkeypatch.setitem(app.config, "PAYMENT_CSTORE_MAX_AMOUNT", 5_000_000)
     ok = client.post("/checkout", data={**checkout_form(client), "payment_method": "alfamart"})
     assert ok.status_code == 303 and _checkouts() == 1
 

@@ -1,8 +1,8 @@
 """Retail-outlet payments (Alfamart, Indomaret): the payment code on payments, and the
 store and payment code in the sandbox gateway's book.
 
-Revision ID: 0016_pay_cstore
-Revises: 0015_ship
+Revision ID: 0017_pay_cstore
+Revises: 0016_crm_records
 Create Date: 2026-12-07 00:40:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0016_pay_cstore"
-down_revision = "0015_ship"
+revision = "0017_pay_cstore"
+down_revision = "0016_crm_records"
 branch_labels = None
 depends_on = None
 
