@@ -74,6 +74,9 @@ bench-tools:
 	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the benchmarks"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
 	  || echo "WARNING: could not install wrk; the page benchmarks will stop"; }
+	@test -x bench/.tools/node_modules/.bin/lighthouse || { echo "Installing npm's lighthouse for the page-weight bench"; \
+	  npm install --silent --no-audit --no-fund --prefix bench/.tools lighthouse@12 \
+	  || echo "WARNING: could not install lighthouse; bench/pages_weight.py skips it"; }
 
 bench: install bench-tools
 	bash bench/run.sh

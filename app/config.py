@@ -244,6 +244,10 @@ class Config:
     SHIPPING_API_TIMEOUT = _int("SHIPPING_API_TIMEOUT", 3)
     PAYMENT_VA_EXPIRY_MINUTES = _int("PAYMENT_VA_EXPIRY_MINUTES", 24 * 60)
     PAYMENT_EWALLET_EXPIRY_MINUTES = _int("PAYMENT_EWALLET_EXPIRY_MINUTES", 15)
+    # Alfamart / Indomaret payment codes (Midtrans's default for retail outlets is 24 h);
+    # one payment at the cashier may not exceed PAYMENT_CSTORE_MAX_AMOUNT Rupiah.
+    PAYMENT_CSTORE_EXPIRY_MINUTES = _int("PAYMENT_CSTORE_EXPIRY_MINUTES", 24 * 60)
+    PAYMENT_CSTORE_MAX_AMOUNT = _int("PAYMENT_CSTORE_MAX_AMOUNT", 5_000_000)
 
     # Formula compositions: "<id>:<base64 32 bytes>,..." (first = current); see
     # app.maklon.formula_crypto. Empty: a key derived from SECRET_KEY (not in production).

@@ -73,8 +73,12 @@ def demo_load() -> list[DemoAccount]:
             _demo_totp(user)
     db.session.flush()
     _demo_catalog()
+    from app.catalog.demo import demo_shop_load
+
+    demo_shop_load()
     _demo_crm()
     _demo_orders()
+    _demo_sales()
     from app.maklon.demo import demo_maklon
 
     demo_maklon()
@@ -183,6 +187,8 @@ def _demo_catalog() -> None:
     """Categories and a handful of products (with a generated photo each), idempotently."""
     from sqlalchemy import select
 
+    from app.catalog.demo import CATEGORY_STYLE
+    from app.catalog.demo_photos import demo_photo
     from app.catalog.models import Category, Product
     from app.catalog.services import (
         OptionGroup,
@@ -216,25 +222,12 @@ def _demo_catalog() -> None:
             specifications=list(item.specs), initial_stock=item.stock,
             option_groups=[OptionGroup(name=n, values=list(v)) for n, v in item.options],
         ))
-        product_photos_add(product=product, files=[_demo_photo(item.name, item.colour)])
-
-
-def _demo_photo(name: str, colour: tuple[int, int, int]) -> bytes:
-    """A simple square picture: a coloured bottle shape on a light background."""
-    import io
-
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (600, 600), (245, 247, 250))
-    draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((210, 150, 390, 520), radius=40, fill=colour)
-    draw.rectangle((260, 90, 340, 150), fill=(60, 60, 60))
-    draw.rectangle((230, 300, 370, 380), fill=(255, 255, 255))
-    draw.text((245, 330), name[:14], fill=(40, 40, 40))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
+        shapes = CATEGORY_STYLE[item.category][0]
+        photos = [demo_photo(shapes[0], item.colour, item.name, seed=len(item.name))]
+        if item is DEMO_PRODUCTS[0]:  # the gallery's example: three photos
+            photos += [demo_photo(shapes[-1], item.colour, owner.store.name, seed=1),
+                       demo_photo(shapes[0], (60, 120, 200), item.name, seed=2)]
+        product_photos_add(product=product, files=photos)
 
 
 DEMO_COMPANIES = (
@@ -382,3 +375,95 @@ def _demo_orders() -> None:
     place("Serum Vitamin C 10% Brightening")  # paid, waiting for the seller
     # Waiting for the buyer's transfer (the payment page and the sandbox simulator).
     place("Lipstik Matte Tahan Lama", "Minyak Kemiri Penumbuh Rambut", paid=False)
+
+
+def _demo_sales() -> None:
+    """Delivered orders of the demo shoppers of app.catalog.demo (and the reseller's
+    cartons), most of them reviewed: through the real cart, checkout, sandbox payment and
+    order lifecycle, so stock, the ledger, units sold and ratings agree as in production.
+    Once: skipped when the first shopper has any order."""
+    import random
+
+    from sqlalchemy import select
+
+    from app.accounts.addresses import AddressData, address_create, addresses_of
+    from app.catalog.demo import (
+        DEMO_CATALOGUE,
+        DEMO_RESELLER,
+        DEMO_SHOPPERS,
+        REVIEW_COMMENTS,
+        SALES_SEED,
+    )
+    from app.catalog.models import Product
+    from app.orders.cart import cart_add
+    from app.orders.checkout import checkout_place, new_idempotency_key
+    from app.orders.lifecycle import order_advance, order_confirm
+    from app.orders.models import Checkout
+    from app.orders.reviews import review_create
+    from app.payments.gateways.sandbox import sandbox_pay_now
+    from app.payments.services import payment_charge, payment_of_checkout
+
+    first = user_by_email(DEMO_SHOPPERS[0].email)
+    if first is None or db.session.scalars(
+            select(Checkout.id).where(Checkout.buyer_id == first.id)).first() is not None:
+        return
+    names = {name for items in DEMO_CATALOGUE.values() for name, _ in items}
+    products = [p for p in db.session.scalars(
+        select(Product).where(Product.active.is_(True)).order_by(Product.id))
+        if p.name in names]
+    if not products:
+        return
+    for email in {p.store.owner.email for p in products}:
+        store = user_by_email(email).store
+        if store.shipping_cost == 0:
+            store.shipping_cost = 10_000
+    rng = random.Random(SALES_SEED)  # noqa: S311 - repeatable demo data, not a secret
+
+    def buy(buyer: User, lines: list[tuple[Product, int]]) -> list:
+        if not addresses_of(buyer.id):
+            address_create(user=buyer, data=AddressData(
+                label="Rumah", recipient=buyer.name, phone="081298765432",
+                street="Jl. Merdeka No. 10", city="Jakarta Barat", province="DKI Jakarta",
+                postal_code="11110", make_default=True))
+        for product, quantity in lines:
+            variant = max(product.active_variants, key=lambda v: v.stock)
+            if variant.stock >= quantity:
+                cart_add(user=buyer, variant_id=variant.id, quantity=quantity)
+        checkout = checkout_place(buyer=buyer, address=addresses_of(buyer.id)[0],
+                                  payment_method="va_bca",
+                                  idempotency_key=new_idempotency_key()).checkout
+        payment = payment_of_checkout(checkout.id)
+        payment_charge(payment)
+        sandbox_pay_now(payment.reference)
+        db.session.refresh(checkout)
+        for order in checkout.orders:
+            owner = order.store.owner
+            order_advance(order=order, actor=owner, from_status="pending")
+            order_advance(order=order, actor=owner, from_status="processing",
+                          tracking_number=f"JNE{order.id:010d}")
+            order_confirm(order=order, actor=buyer)
+        return list(checkout.orders)
+
+    # Each shopper: one checkout of four products from each of two stores (two orders),
+    # most of them reviewed. Few orders, many products: every order costs an invoice PDF.
+    by_store: dict[int, list[Product]] = {}
+    for product in products:
+        if product.stock_total > 0:
+            by_store.setdefault(product.store_id, []).append(product)
+    for person in DEMO_SHOPPERS:
+        buyer = user_by_email(person.email)
+        stores = rng.sample(sorted(by_store), 2)
+        picks = [p for store_id in stores for p in rng.sample(by_store[store_id], 4)]
+        for order in buy(buyer, [(p, rng.randint(1, 3)) for p in picks]):
+            for item in order.items:
+                if rng.random() < 0.2:
+                    continue
+                rating, comment = rng.choice(REVIEW_COMMENTS)
+                review_create(buyer=buyer, order=order, item=item, rating=rating,
+                              comment=comment)
+    # The reseller's cartons: one product reaches "Terjual 1,2 rb", another 999.
+    reseller = user_by_email(DEMO_RESELLER.email)
+    cartons = [p for p in products if p.stock_total >= 2_000][:2]
+    if len(cartons) == 2:
+        buy(reseller, [(cartons[0], 999), (cartons[1], 999)])
+        buy(reseller, [(cartons[0], 250)])

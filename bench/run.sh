@@ -14,6 +14,9 @@
 #             Zipf mix and all-unique URLs, beside the floor (issue 21)
 #   production bench/production.sh: the production topology under faults (issue 19):
 #             failed requests, recovery times (bench/results/production.json)
+#   weight    bench/pages_weight.py: bytes on the wire of each key page's first load through
+#             the production nginx (gzip), unused CSS, Lighthouse mobile of home, search and
+#             a product (issue 20; bench/results/weight.json)
 # See bench/README.md; each script's header lists its knobs.
 #
 #   bash bench/run.sh                 # or: make bench; every part: pages checkout orders
@@ -29,12 +32,12 @@ cd "$ROOT"
 # api; none = all.
 PARTS=("$@")
 if ((${#PARTS[@]} == 0)); then
-  PARTS=(pages checkout orders payments maklon reports api cache production)
+  PARTS=(pages checkout orders payments maklon reports api cache production weight)
 fi
 for part in "${PARTS[@]}"; do
   case "$part" in
-    pages|checkout|orders|payments|maklon|reports|api|cache|production) ;;
-    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports, api, cache, production)" >&2; exit 2 ;;
+    pages|checkout|orders|payments|maklon|reports|api|cache|production|weight) ;;
+    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports, api, cache, production, weight)" >&2; exit 2 ;;
   esac
 done
 wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
@@ -44,4 +47,7 @@ for part in pages checkout orders payments maklon reports api cache production; 
     bash "bench/$part.sh" || status=$?
   fi
 done
+if wants weight; then
+  "${BENCH_PYTHON:-$ROOT/.venv/bin/python}" bench/pages_weight.py || status=$?
+fi
 exit "$status"

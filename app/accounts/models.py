@@ -293,6 +293,9 @@ class Company(db.Model):
     website: Mapped[str] = mapped_column(String(300), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     is_client: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    employee_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Set when the CRM archives the company (hidden from lists; restored by an admin).
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -43,7 +43,12 @@ from app.crm.assignment import DEFAULT_THRESHOLD, SETTING_THRESHOLD
 from app.extensions import db
 from app.maklon import capability as maklon_capability
 from app.maklon import pricing as maklon_pricing
-from app.payments.gateways.base import SETTING_EWALLET_EXPIRY, SETTING_GATEWAY, SETTING_VA_EXPIRY
+from app.payments.gateways.base import (
+    SETTING_CSTORE_EXPIRY,
+    SETTING_EWALLET_EXPIRY,
+    SETTING_GATEWAY,
+    SETTING_VA_EXPIRY,
+)
 from app.payments.invoices import (
     DEFAULT_DPP_FRACTION,
     DEFAULT_PPN_RATE,
@@ -87,6 +92,7 @@ SECTIONS: dict[str, Section] = {section.slug: section for section in (
             _l("Batas waktu bayar dan gateway untuk pembayaran baru."),
             PaymentForm, {"va_expiry": SETTING_VA_EXPIRY,
                           "ewallet_expiry": SETTING_EWALLET_EXPIRY,
+                          "cstore_expiry": SETTING_CSTORE_EXPIRY,
                           "gateway": SETTING_GATEWAY}),
     Section("crm", _l("CRM"), _l("Pembagian tugas otomatis kepada tim."),
             CrmForm, {"reassign_threshold": SETTING_THRESHOLD}),
@@ -138,6 +144,7 @@ def setting_defaults() -> dict[str, Any]:
         SETTING_LOW_STOCK_DEFAULT: DEFAULT_LOW_STOCK,
         SETTING_VA_EXPIRY: int(config["PAYMENT_VA_EXPIRY_MINUTES"]),
         SETTING_EWALLET_EXPIRY: int(config["PAYMENT_EWALLET_EXPIRY_MINUTES"]),
+        SETTING_CSTORE_EXPIRY: int(config["PAYMENT_CSTORE_EXPIRY_MINUTES"]),
         SETTING_GATEWAY: str(config["PAYMENT_GATEWAY"]),
         SETTING_THRESHOLD: DEFAULT_THRESHOLD,
         **backup_rotation.retention_defaults(),

@@ -29,6 +29,7 @@ GATEWAY_LABELS = {"sandbox": _l("Sandbox (uji coba, tanpa uang sungguhan)"),
                   "midtrans": _l("Midtrans")}
 VA_EXPIRY_RANGE = (5, 10_080)  # 5 minutes to 7 days
 EWALLET_EXPIRY_RANGE = (1, 1_440)  # 1 minute to 24 hours
+CSTORE_EXPIRY_RANGE = (5, 10_080)  # 5 minutes to 7 days (Midtrans allows up to 180 days)
 
 
 def tax_text(value: str | None) -> str | None:
@@ -125,6 +126,13 @@ class PaymentForm(SettingsForm):
         validators=[required()], minimum=EWALLET_EXPIRY_RANGE[0],
         maximum=EWALLET_EXPIRY_RANGE[1],
         description=_l("1 menit sampai 24 jam (1.440 menit). Berlaku untuk pembayaran baru."))
+    cstore_expiry = WholeNumberField(
+        _l("Batas waktu bayar di gerai retail (menit)"),
+        render_kw={"inputmode": "numeric"},
+        validators=[required()], minimum=CSTORE_EXPIRY_RANGE[0],
+        maximum=CSTORE_EXPIRY_RANGE[1],
+        description=_l("Kode pembayaran Alfamart dan Indomaret: 5 menit sampai 7 hari "
+                       "(10.080 menit). Berlaku untuk pembayaran baru."))
     gateway = SelectField(
         _l("Gateway pembayaran"),
         choices=[SelectChoice(name, GATEWAY_LABELS[name]) for name in GATEWAYS],

@@ -1,5 +1,5 @@
 """`Idempotency-Key` for the API's creating operations (checkout, payments, products,
-addresses).
+addresses, CRM records).
 
 A client that is unsure whether its request arrived (a timeout on a bus) sends it again
 with the same key. The first request with a key claims it (a row committed before the work

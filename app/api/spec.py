@@ -428,8 +428,8 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
                 "Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`; messages "
                 "follow the user's language (`Accept-Language` before login). Lists take "
                 "`page` and `per_page` (max 100) and answer `Link` headers. GETs carry an "
-                "ETag; creating operations (checkout, payments, products, addresses) "
-                "honour `Idempotency-Key`."),
+                "ETag; creating operations (checkout, payments, products, addresses, "
+                "CRM records) honour `Idempotency-Key`."),
         },
         "servers": [{"url": server_url}],
         "paths": paths,

@@ -76,6 +76,9 @@ ACTIONS: dict[str, object] = {
     "backup.create": _l("Cadangan dibuat"),
     "backup.verify": _l("Cadangan diverifikasi"),
     "backup.restore": _l("Cadangan dipulihkan"),
+    "crm.archive": _l("Data CRM diarsipkan"),
+    "crm.restore": _l("Data CRM dipulihkan"),
+    "crm.delete": _l("Data CRM dihapus"),
 }
 NOTE_MAX = 300
 

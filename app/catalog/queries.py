@@ -245,3 +245,131 @@ def variant_pick(product: Product, chosen: dict[str, str]) -> Variant | None:
         if all(chosen.get(name) == value for name, value in variant.options.items()):
             return variant
     return None
+
+
+# --- the storefront home -------------------------------------------------------------------
+
+HOME_SHELF = 8  # products per shelf (popular, new): two rows of four on a laptop
+HOME_STORES = 6
+
+
+@dataclass(frozen=True)
+class StoreBrief:
+    """What a card says about a store (the same attribute names as `Store`)."""
+
+    name: str
+    slug: str
+    location: str
+    low_stock_threshold: int  # "Sisa N" under it (catalog/_stock.html)
+
+
+@dataclass(frozen=True)
+class ProductBrief:
+    """A product as a card shows it: plain data (no session, picklable for a cache), with
+    the same attribute names as `Product` so `catalog/_card.html` renders either."""
+
+    id: int
+    name: str
+    price_min: int
+    price_max: int
+    cover_key: str
+    rating_avg: Decimal
+    rating_count: int
+    sold_count: int
+    stock_total: int
+    store: StoreBrief
+
+
+@dataclass(frozen=True)
+class CategoryBrief:
+    slug: str
+    name: str
+    name_en: str
+    children: tuple[CategoryBrief, ...] = ()
+
+    def label(self, locale: str) -> str:
+        return self.name_en if locale == "en" and self.name_en else self.name
+
+
+@dataclass(frozen=True)
+class StoreFeature:
+    store: StoreBrief
+    products: int
+    rating_avg: Decimal
+    rating_count: int
+    cover_key: str  # the store's best-selling product's photo ("" when none)
+
+
+@dataclass(frozen=True)
+class StorefrontHome:
+    categories: tuple[CategoryBrief, ...]
+    popular: tuple[ProductBrief, ...]
+    newest: tuple[ProductBrief, ...]
+    stores: tuple[StoreFeature, ...]
+
+
+def _brief(product: Product) -> ProductBrief:
+    store = product.store
+    return ProductBrief(
+        id=product.id, name=product.name, price_min=product.price_min,
+        price_max=product.price_max, cover_key=product.cover_key or "",
+        rating_avg=Decimal(product.rating_avg or 0).quantize(Decimal("0.1")),
+        rating_count=product.rating_count or 0, sold_count=product.sold_count or 0,
+        stock_total=product.stock_total or 0,
+        store=StoreBrief(name=store.name, slug=store.slug, location=store.location or "",
+                         low_stock_threshold=store.low_stock_threshold))
+
+
+def _shelf(order: list, limit: int) -> list[Product]:
+    return list(db.session.scalars(
+        select(Product).where(Product.active.is_(True)).order_by(*order)
+        .options(joinedload(Product.store)).limit(limit)))
+
+
+def storefront_home() -> StorefrontHome:
+    """Everything the home page shows, as plain frozen data that is the same for every
+    visitor (so a cache may keep it): the category tree's roots with their children, the
+    best sellers, the newest products, and the stores behind the best sellers.
+
+    Four indexed queries: the categories, the popular shelf (ix_products_sold, which also
+    picks the featured stores), the newest shelf (ix_products_listing), and one grouped
+    count over those stores' products (ix_products_store).
+    """
+    roots = category_tree()
+    categories = tuple(
+        CategoryBrief(slug=node.category.slug, name=node.category.name,
+                      name_en=node.category.name_en,
+                      children=tuple(CategoryBrief(slug=c.category.slug, name=c.category.name,
+                                                   name_en=c.category.name_en)
+                                     for c in node.children))
+        for node in roots)
+    # Three shelves' worth of best sellers: the first shelf is shown, and the stores that
+    # sell them (in order of their best product) are the featured stores.
+    ranked = _shelf([Product.sold_count.desc(), Product.id.desc()], HOME_SHELF * 3)
+    popular = tuple(_brief(p) for p in ranked[:HOME_SHELF])
+    newest = tuple(_brief(p) for p in _shelf(
+        [Product.created_at.desc(), Product.id.desc()], HOME_SHELF))
+    leaders: dict[int, Product] = {}
+    for product in ranked:
+        if product.store_id not in leaders and len(leaders) < HOME_STORES:
+            leaders[product.store_id] = product
+    stats: dict[int, tuple[int, int, int]] = {}
+    if leaders:
+        for store_id, count, total, ratings in db.session.execute(
+                select(Product.store_id, func.count(Product.id),
+                       func.coalesce(func.sum(Product.rating_total), 0),
+                       func.coalesce(func.sum(Product.rating_count), 0))
+                .where(Product.store_id.in_(leaders), Product.active.is_(True))
+                .group_by(Product.store_id)):
+            stats[store_id] = (int(count), int(total), int(ratings))
+    stores = []
+    for store_id, product in leaders.items():
+        count, total, ratings = stats.get(store_id, (0, 0, 0))
+        brief = _brief(product)
+        stores.append(StoreFeature(
+            store=brief.store, products=count, rating_count=ratings,
+            rating_avg=(Decimal(total) / ratings).quantize(Decimal("0.1")) if ratings
+            else Decimal("0"),
+            cover_key=brief.cover_key))
+    return StorefrontHome(categories=categories, popular=popular, newest=newest,
+                          stores=tuple(stores))

@@ -25,11 +25,13 @@ product is a 404, never a 403).
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
+from babel.numbers import format_compact_decimal as _babel_compact
 from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -85,6 +87,12 @@ from app.inventory.services import StockError
 from app.orders.reviews import product_reviews_page, rating_distribution
 
 log = logging.getLogger(__name__)
+
+
+def format_compact_decimal(value: int, *, fraction_digits: int) -> str:
+    return _babel_compact(value, locale=get_locale() or "id", fraction_digits=fraction_digits)
+
+
 bp = Blueprint("catalog", __name__)
 
 SORT_LABELS = {
@@ -98,6 +106,18 @@ SORT_LABELS = {
 
 
 # --- public -------------------------------------------------------------------------------
+
+
+@bp.app_template_filter("compact")
+def compact_count(value: int | None) -> str:
+    """A count as shoppers read it: 950, "1,2 rb", "3,4 jt" (English "1.2K")."""
+    return format_compact_decimal(int(value or 0), fraction_digits=1)
+
+
+@bp.app_template_filter("rating1")
+def rating_one_decimal(value) -> str:
+    """A rating average with one decimal in the visitor's language ("4,5" / "4.5")."""
+    return format_decimal(Decimal(value or 0).quantize(Decimal("0.1")), format="0.0")
 
 
 def _search_params() -> tuple[SearchParams, list[str]]:

@@ -153,6 +153,11 @@ def _unread_notices() -> int:
     return g.unread_notices
 
 
+def date_field(value: date | None) -> str:
+    """A date as a date field shows and reads it back (app/core/filters.py): HH/BB/TTTT."""
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
 def url_with(**changes: object) -> str:
     """The current URL with some query arguments changed (None removes one): pagination
     and sort links that keep every filter."""
@@ -264,6 +269,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["rupiah"] = format_rupiah_shown  # "Rp\u00a01.250.000": never wraps
     app.jinja_env.filters["wib"] = wib_datetime
     app.jinja_env.filters["day"] = wib_date
+    app.jinja_env.filters["date_field"] = date_field
     app.jinja_env.globals["job_live_progress"] = job_live_progress
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["url_with"] = url_with

@@ -77,7 +77,8 @@ def workloads(users: list[User], *, exclude_task_id: int | None = None) -> list[
     ids = [user.id for user in users]
     active_stmt = (
         select(Task.assignee_id, func.count())
-        .where(Task.assignee_id.in_(ids), Task.status.in_(TaskStatus.ACTIVE))
+        .where(Task.assignee_id.in_(ids), Task.status.in_(TaskStatus.ACTIVE),
+               Task.archived_at.is_(None))
         .group_by(Task.assignee_id)
     )
     if exclude_task_id is not None:

@@ -17,6 +17,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -43,9 +44,13 @@ COLUMNS: dict[str, dict[str, tuple[tuple[str, ...], int, bool]]] = {
         "address": (("address", "alamat"), 1000, False),
         "website": (("website", "situs"), 300, False),
         "notes": (("notes", "catatan"), 5000, False),
+        "employee_count": (("employee_count", "jumlah karyawan", "jumlah_karyawan",
+                            "karyawan"), 20, False),
     },
     "contacts": {
         "name": (("name", "nama"), 120, True),
+        "family_name": (("family_name", "nama keluarga", "nama_keluarga"), 120, False),
+        "birth_date": (("birth_date", "tanggal lahir", "tanggal_lahir"), 10, False),
         "company": (("company", "perusahaan"), 160, False),
         "position": (("position", "jabatan"), 120, False),
         "phone": (("phone", "telepon"), 30, False),
@@ -71,6 +76,7 @@ class CsvRow:
     number: int  # the line in the file: header is row 1
     values: dict[str, str]
     errors: list[str] = field(default_factory=list)
+    parsed: dict[str, object] = field(default_factory=dict)  # typed values (count, date)
 
 
 @dataclass
@@ -201,6 +207,7 @@ def _validate(kind: str, rows: list[CsvRow]) -> None:
         if values.get("website") and not values["website"].lower().startswith(
                 ("http://", "https://")):
             row.errors.append(str(_l("Situs harus diawali http:// atau https://.")))
+        _check_number_and_date(row)
         if values.get("company") and values["company"].lower() not in company_ids:
             row.errors.append(str(_l(
                 "Perusahaan \"%(name)s\" belum ada; impor perusahaannya lebih dulu.",
@@ -208,6 +215,35 @@ def _validate(kind: str, rows: list[CsvRow]) -> None:
         if kind == "contacts":
             row.values["company_id"] = str(company_ids.get(values.get("company", "").lower(),
                                                            ""))
+
+
+def _check_number_and_date(row: CsvRow) -> None:
+    """Employee count (whole, not negative) and birth date (YYYY-MM-DD, not in the future),
+    with the services' own checks; the parsed values go into `row.parsed`."""
+    from app.crm.services import CrmError, birth_date_check, employee_count_check
+
+    values = row.values
+    if values.get("employee_count"):
+        text = values["employee_count"].replace(".", "")
+        if not re.fullmatch(r"-?\d{1,9}", text):
+            row.errors.append(str(_l("employee_count harus bilangan bulat.")))
+        else:
+            try:
+                employee_count_check(int(text))
+                row.parsed["employee_count"] = int(text)
+            except CrmError as error:
+                row.errors.append(error.message)
+    if values.get("birth_date"):
+        try:
+            born = date.fromisoformat(values["birth_date"])
+        except ValueError:
+            row.errors.append(str(_l("birth_date harus berformat YYYY-MM-DD.")))
+        else:
+            try:
+                birth_date_check(born)
+                row.parsed["birth_date"] = born
+            except CrmError as error:
+                row.errors.append(error.message)
 
 
 @dataclass(frozen=True)
@@ -232,10 +268,13 @@ def csv_import(*, kind: str, text: str, only_valid: bool = False) -> ImportResul
         values = row.values
         if kind == "companies":
             db.session.add(Company(**{column: values.get(column, "")
-                                      for column in COLUMNS["companies"]}))
+                                      for column in COLUMNS["companies"]
+                                      if column != "employee_count"},
+                                   employee_count=row.parsed.get("employee_count")))
         else:
             db.session.add(Contact(
-                name=values["name"], position=values.get("position", ""),
+                name=values["name"], family_name=values.get("family_name", ""),
+                birth_date=row.parsed.get("birth_date"), position=values.get("position", ""),
                 phone=values.get("phone", ""), email=values.get("email", "").lower(),
                 whatsapp=values.get("whatsapp", ""), notes=values.get("notes", ""),
                 company_id=int(values["company_id"]) if values.get("company_id") else None,

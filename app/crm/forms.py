@@ -30,6 +30,7 @@ from app.accounts.forms import PHONE_PATTERN, EmailAddress
 from app.accounts.models import StaffPosition
 from app.core.forms import RupiahField, WholeNumberField
 from app.crm.models import ActivityKind, LeadSource, TaskPriority
+from app.crm.services import CompanyDetails, ContactDetails, LeadDetails
 
 SOURCE_LABELS = {
     LeadSource.WEBSITE_FORM: _l("Formulir situs"),
@@ -108,6 +109,9 @@ class CompanyForm(FlaskForm):
     npwp = StringField(_l("NPWP"), filters=[_strip], validators=[
         Optional(), Regexp(NPWP_PATTERN, message=_l("NPWP harus 15 atau 16 digit."))])
     address = TextAreaField(_l("Alamat"), filters=[_strip], validators=[_max(1000)])
+    employee_count = WholeNumberField(
+        _l("Jumlah karyawan"), minimum=0, maximum=10_000_000, validators=[Optional()],
+        negative_message=_l("Jumlah karyawan tidak boleh negatif."))
     website = StringField(_l("Situs web"), filters=[_strip], validators=[
         Optional(), _max(300),
         # http(s) only, said explicitly: the page links it (a javascript: URL would run).
@@ -120,9 +124,18 @@ class CompanyForm(FlaskForm):
         if field.data and len(digits) not in (15, 16):
             raise ValidationError(_l("NPWP harus 15 atau 16 digit."))
 
+    def details(self) -> CompanyDetails:
+        """What the web form and the API hand to `company_save`."""
+        return CompanyDetails(**{name: getattr(self, name).data or "" for name in (
+            "name", "business_type", "city", "npwp", "address", "website", "notes")},
+            employee_count=self.employee_count.data)
+
 
 class ContactForm(FlaskForm):
     name = StringField(_l("Nama"), filters=[_strip], validators=[_required(), _max(120)])
+    family_name = StringField(_l("Nama keluarga"), filters=[_strip], validators=[_max(120)])
+    birth_date = DateField(_l("Tanggal lahir"), validators=[Optional()],
+                           render_kw={"type": "date"})
     company_id = SelectField(_l("Perusahaan"), coerce=str, validators=[ChoiceCheck()])
     position = StringField(_l("Jabatan"), filters=[_strip], validators=[_max(120)])
     phone = TelField(_l("Telepon"), filters=[_strip], validators=_phone())
@@ -130,6 +143,15 @@ class ContactForm(FlaskForm):
                        validators=[Optional(), _max(320), EmailAddress()])
     whatsapp = TelField(_l("Nomor WhatsApp"), filters=[_strip], validators=_phone())
     notes = TextAreaField(_l("Catatan"), filters=[_strip], validators=[_max(5000)])
+
+    def details(self) -> ContactDetails:
+        """What the web form and the API hand to `contact_save`."""
+        return ContactDetails(
+            name=self.name.data, company_id=int_or_none(self.company_id.data),
+            family_name=self.family_name.data or "", birth_date=self.birth_date.data,
+            position=self.position.data or "", phone=self.phone.data or "",
+            email=self.email.data or "", whatsapp=self.whatsapp.data or "",
+            notes=self.notes.data or "")
 
 
 class LeadForm(FlaskForm):
@@ -159,6 +181,20 @@ class LeadForm(FlaskForm):
             valid = False
         return valid
 
+    def details(self, contact_id: int | None = None) -> LeadDetails:
+        """What the web form and the API hand to `lead_create` / `lead_update` (the form
+        has no contact field: `contact_id` is the lead's, kept on edit)."""
+        return LeadDetails(
+            title=self.title.data, source=self.source.data,
+            estimated_value=self.estimated_value.data or 0,
+            company_id=int_or_none(self.company_id.data),
+            contact_id=contact_id,
+            company_name=self.company_name.data or "",
+            contact_name=self.contact_name.data or "",
+            contact_email=self.contact_email.data or "",
+            contact_phone=self.contact_phone.data or "", notes=self.notes.data or "",
+            owner_id=int_or_none(self.owner_id.data))
+
 
 class LeadMoveForm(FlaskForm):
     status = HiddenField(_l("Status"), validators=[_required()])
@@ -182,6 +218,36 @@ class TaskForm(FlaskForm):
     def validate_assignee_id(self, field) -> None:
         if not field.data:
             raise ValidationError(_l("Wajib diisi."))
+
+
+class TaskEditForm(FlaskForm):
+    """Every field of an existing task; `related` is `company:<id>`, `contact:<id>`,
+    `lead:<id>` or empty."""
+
+    title = StringField(_l("Judul"), filters=[_strip], validators=[_required(), _max(200)])
+    due_date = DateField(_l("Tenggat"), validators=[Optional()], render_kw={"type": "date"})
+    assignee_id = SelectField(_l("Penanggung jawab"), coerce=str, validators=[ChoiceCheck()])
+    priority = SelectField(_l("Prioritas"),
+                           choices=[SelectChoice(k, v) for k, v in PRIORITY_LABELS.items()],
+                           default=TaskPriority.NORMAL, validate_choice=False,
+                           validators=[ChoiceCheck()])
+    related = SelectField(_l("Terkait dengan"), coerce=str, validators=[ChoiceCheck()])
+    description = TextAreaField(_l("Catatan"), filters=[_strip], validators=[_max(5000)])
+
+    def validate_assignee_id(self, field) -> None:
+        if not field.data:
+            raise ValidationError(_l("Wajib diisi."))
+
+    def related_ids(self) -> dict[str, int | None]:
+        kind, _, value = (self.related.data or "").partition(":")
+        ids: dict[str, int | None] = {"company_id": None, "contact_id": None, "lead_id": None}
+        if f"{kind}_id" in ids:
+            ids[f"{kind}_id"] = int_or_none(value)
+        return ids
+
+
+class ConfirmForm(FlaskForm):
+    """The confirm step of archive and delete (its CSRF token is all it carries)."""
 
 
 class TaskMoveForm(FlaskForm):

@@ -110,14 +110,21 @@ class Contact(db.Model):
         ForeignKey("companies.id", ondelete="SET NULL"), nullable=True, index=True
     )
     name: Mapped[str] = mapped_column(String(120), index=True)
+    family_name: Mapped[str] = mapped_column(String(120), default="")
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     position: Mapped[str] = mapped_column(String(120), default="")
     phone: Mapped[str] = mapped_column(String(30), default="")
     email: Mapped[str] = mapped_column(String(320), default="")
     whatsapp: Mapped[str] = mapped_column(String(30), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     company: Mapped[Company | None] = relationship()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.name} {self.family_name}".strip()
 
 
 class Lead(db.Model):
@@ -150,6 +157,7 @@ class Lead(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     lost_reason: Mapped[str] = mapped_column(Text, default="")
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -197,6 +205,7 @@ class Task(db.Model):
     )
     assignment_reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
     assignment_load: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 

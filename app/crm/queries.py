@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select
 
 from app.accounts.models import Company, Role, RoleName, User, user_roles
-from app.crm.models import Activity, Contact, Lead, LeadStatus, Task, TaskStatus
+from app.crm.models import Activity, ActivityKind, Contact, Lead, LeadStatus, Task, TaskStatus
 from app.extensions import db
 
 PAGE_SIZE = 20
@@ -19,9 +19,15 @@ def _like(text: str) -> str:
     return f"%{escaped.lower()}%"
 
 
+def _archived(stmt: Select, model, archived: bool) -> Select:
+    """Archived records only with `archived=True`; by default the live ones."""
+    column = model.archived_at
+    return stmt.where(column.is_not(None) if archived else column.is_(None))
+
+
 def company_search(*, q: str = "", city: str = "", business_type: str = "",
-                   client: str = "") -> Select:
-    stmt = select(Company).order_by(Company.name, Company.id)
+                   client: str = "", archived: bool = False) -> Select:
+    stmt = _archived(select(Company).order_by(Company.name, Company.id), Company, archived)
     if q:
         pattern = _like(q)
         stmt = stmt.where(or_(func.lower(Company.name).like(pattern, escape="\\"),
@@ -37,6 +43,42 @@ def company_search(*, q: str = "", city: str = "", business_type: str = "",
     return stmt
 
 
+@dataclass(frozen=True)
+class CompanyDetail:
+    company: Company
+    contacts: list[Contact]
+    leads: list[Lead]
+
+
+def company_detail(company_id: int) -> CompanyDetail | None:
+    """One company (archived too) with its live contacts (by name) and leads (newest
+    first): the web's detail page and the API's answer read this one query."""
+    company = db.session.get(Company, company_id)
+    if company is None:
+        return None
+    contacts = db.session.scalars(
+        select(Contact).where(Contact.company_id == company.id, Contact.archived_at.is_(None))
+        .order_by(Contact.name, Contact.id)).all()
+    leads = db.session.scalars(
+        select(Lead).where(Lead.company_id == company.id, Lead.archived_at.is_(None))
+        .order_by(Lead.id.desc())).all()
+    return CompanyDetail(company=company, contacts=list(contacts), leads=list(leads))
+
+
+def activity_list(*, company_id: int | None = None, contact_id: int | None = None,
+                  lead_id: int | None = None, task_id: int | None = None,
+                  kind: str = "") -> Select:
+    """Activities, newest first, narrowed to the records named."""
+    stmt = select(Activity).order_by(Activity.occurred_at.desc(), Activity.id.desc())
+    for column, value in ((Activity.company_id, company_id), (Activity.contact_id, contact_id),
+                          (Activity.lead_id, lead_id), (Activity.task_id, task_id)):
+        if value:
+            stmt = stmt.where(column == value)
+    if kind:
+        stmt = stmt.where(Activity.kind == kind)
+    return stmt
+
+
 def company_cities() -> list[str]:
     return list(db.session.scalars(
         select(Company.city).where(Company.city != "").distinct().order_by(Company.city)))
@@ -48,12 +90,14 @@ def company_business_types() -> list[str]:
         .order_by(Company.business_type)))
 
 
-def contact_search(*, q: str = "", company_id: int | None = None) -> Select:
-    stmt = select(Contact).order_by(Contact.name, Contact.id)
+def contact_search(*, q: str = "", company_id: int | None = None,
+                   archived: bool = False) -> Select:
+    stmt = _archived(select(Contact).order_by(Contact.name, Contact.id), Contact, archived)
     if q:
         pattern = _like(q)
         stmt = stmt.outerjoin(Company, Company.id == Contact.company_id).where(or_(
             func.lower(Contact.name).like(pattern, escape="\\"),
+            func.lower(Contact.family_name).like(pattern, escape="\\"),
             func.lower(Contact.email).like(pattern, escape="\\"),
             Contact.phone.like(pattern, escape="\\"),
             func.lower(Company.name).like(pattern, escape="\\"),
@@ -64,8 +108,9 @@ def contact_search(*, q: str = "", company_id: int | None = None) -> Select:
 
 
 def lead_search(*, q: str = "", status: str = "", owner_id: int | None = None,
-                source: str = "") -> Select:
-    stmt = select(Lead).order_by(Lead.updated_at.desc(), Lead.id.desc())
+                source: str = "", archived: bool = False) -> Select:
+    stmt = _archived(select(Lead).order_by(Lead.updated_at.desc(), Lead.id.desc()), Lead,
+                     archived)
     if q:
         pattern = _like(q)
         stmt = stmt.where(or_(func.lower(Lead.title).like(pattern, escape="\\"),
@@ -94,7 +139,7 @@ def lead_board(*, owner_id: int | None = None, q: str = "", limit: int = 50) -> 
         stmt = lead_search(q=q, status=status, owner_id=owner_id)
         leads = list(db.session.scalars(stmt.limit(limit)))
         total_stmt = select(func.coalesce(func.sum(Lead.estimated_value), 0)).where(
-            Lead.status == status)
+            Lead.status == status, Lead.archived_at.is_(None))
         if owner_id:
             total_stmt = total_stmt.where(Lead.owner_id == owner_id)
         columns.append(BoardColumn(status=status, leads=leads,
@@ -123,9 +168,11 @@ def staff_members() -> list[User]:
     ).unique())
 
 
-def task_list(*, assignee_id: int | None = None, status: str = "active") -> Select:
+def task_list(*, assignee_id: int | None = None, status: str = "active",
+              archived: bool = False) -> Select:
     """Tasks, most urgent first (no due date last)."""
-    stmt = select(Task).order_by(Task.due_date.is_(None), Task.due_date, Task.id)
+    stmt = _archived(select(Task).order_by(Task.due_date.is_(None), Task.due_date, Task.id),
+                     Task, archived)
     if assignee_id is not None:
         stmt = stmt.where(Task.assignee_id == assignee_id)
     if status == "active":
@@ -138,7 +185,8 @@ def task_list(*, assignee_id: int | None = None, status: str = "active") -> Sele
 def active_task_counts() -> dict[int, int]:
     return dict(db.session.execute(
         select(Task.assignee_id, func.count())
-        .where(Task.status.in_(TaskStatus.ACTIVE)).group_by(Task.assignee_id)
+        .where(Task.status.in_(TaskStatus.ACTIVE), Task.archived_at.is_(None))
+        .group_by(Task.assignee_id)
     ).all())
 
 
@@ -151,6 +199,7 @@ class TimelineEntry:
     author: str = ""
     url_endpoint: str = ""
     url_id: int | None = None
+    activity_id: int | None = None  # a hand-logged activity: editable and deletable
 
 
 def timeline(*, company_id: int | None = None, contact_id: int | None = None,
@@ -185,6 +234,7 @@ def timeline(*, company_id: int | None = None, contact_id: int | None = None,
             when=activity.occurred_at, kind=activity.kind, title=activity.subject,
             body=activity.body, author=activity.author.name if activity.author else "",
             url_endpoint=endpoint, url_id=record_id,
+            activity_id=activity.id if activity.kind in ActivityKind.LOGGED else None,
         ))
     if task_id is None:
         task_conditions = []

@@ -2,7 +2,8 @@
 
 URL table:
     GET      /crm/                              leads board (Kanban), move buttons
-    GET      /crm/prospek                       leads list (search, filters, pages)
+    GET      /crm/prospek                       leads list (search, filters, pages);
+                                                ?arsip=1 on every list: the archived ones
     GET/POST /crm/prospek/baru                  new lead
     GET      /crm/prospek/<id>                  lead detail + timeline
     GET/POST /crm/prospek/<id>/ubah             edit lead
@@ -22,7 +23,14 @@ URL table:
     GET      /crm/tugas                         my tasks (overdue highlighted); ?semua=1 all
     GET/POST /crm/tugas/baru                    new task (fair auto-assignment)
     GET      /crm/tugas/<id>                    task detail
+    GET/POST /crm/tugas/<id>/ubah               edit task (a new assignee: task_assigned)
     POST     /crm/tugas/<id>/status             task status (409 when illegal)
+    GET/POST /crm/aktivitas/<id>/ubah           edit a hand-logged activity
+    GET/POST /crm/<type>/<id>/arsipkan          confirm, archive (type: perusahaan, kontak,
+                                                prospek, tugas)
+    POST     /crm/<type>/<id>/pulihkan          restore an archived record (admin)
+    GET/POST /crm/<type>/<id>/hapus             confirm, delete (audited; also aktivitas);
+                                                409 when a rule keeps the record
     GET/POST /crm/impor                         CSV upload -> preview with per-row errors
     POST     /crm/impor/konfirmasi              import (all rows, or only the valid ones)
     GET      /crm/tim                           team positions (admin)
@@ -83,6 +91,7 @@ from app.crm.forms import (
     SOURCE_LABELS,
     ActivityForm,
     CompanyForm,
+    ConfirmForm,
     ContactEmailForm,
     ContactForm,
     ImportConfirmForm,
@@ -92,6 +101,7 @@ from app.crm.forms import (
     LeadMoveForm,
     PositionForm,
     SettingsForm,
+    TaskEditForm,
     TaskForm,
     TaskMoveForm,
     int_or_none,
@@ -99,6 +109,8 @@ from app.crm.forms import (
 from app.crm.models import (
     LEAD_TRANSITIONS,
     TASK_TRANSITIONS,
+    Activity,
+    ActivityKind,
     Contact,
     Lead,
     LeadSource,
@@ -106,25 +118,34 @@ from app.crm.models import (
     Task,
 )
 from app.crm.services import (
+    ARCHIVABLE,
     LEAD_STATUS_LABELS,
     TASK_STATUS_LABELS,
-    CompanyDetails,
-    ContactDetails,
     CrmError,
-    LeadDetails,
+    DeleteRefused,
+    ManagerOnly,
+    RecordGone,
+    TaskDetails,
     TransitionRefused,
     activity_log_on,
+    activity_update,
     company_save,
     contact_email_send,
     contact_save,
+    crm_manager,
     crm_settings_save,
     interest_submit,
     lead_create,
     lead_move,
     lead_update,
+    record_archive,
+    record_delete,
+    record_delete_check,
+    record_restore,
     staff_position_set,
     task_create,
     task_move,
+    task_update,
     wib_today,
 )
 from app.crm.webhooks import SETTING_SECRET, SETTING_URL
@@ -152,6 +173,7 @@ def _labels() -> dict:
         "pipeline": LeadStatus.PIPELINE,
         "today": wib_today(),
         "assignment_note": assignment_note,
+        "crm_manager": crm_manager(current_user),
     }
 
 
@@ -214,13 +236,18 @@ def board():
     return render_page("crm/board.html", "crm/_board.html", columns=columns, mine=mine, q=q)
 
 
+def _archived_filter() -> bool:
+    """`?arsip=1`: the list shows the archived records instead of the live ones."""
+    return request.args.get("arsip") == "1"
+
+
 @bp.route("/prospek")
 @role_required(*STAFF)
 def leads():
     args = request.args
     stmt = queries.lead_search(q=args.get("q", "").strip(), status=args.get("status", ""),
                                owner_id=args.get("owner", type=int),
-                               source=args.get("source", ""))
+                               source=args.get("source", ""), archived=_archived_filter())
     pager = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
     return render_page("crm/leads.html", "crm/_lead_rows.html", pager=pager,
                        owners=queries.assignable_users(), sources=LeadSource.ALL)
@@ -232,17 +259,6 @@ def _lead_form(form: LeadForm) -> LeadForm:
     return form
 
 
-def _lead_details(form: LeadForm) -> LeadDetails:
-    return LeadDetails(
-        title=form.title.data, source=form.source.data,
-        estimated_value=form.estimated_value.data or 0,
-        company_id=int_or_none(form.company_id.data), company_name=form.company_name.data or "",
-        contact_name=form.contact_name.data or "", contact_email=form.contact_email.data or "",
-        contact_phone=form.contact_phone.data or "", notes=form.notes.data or "",
-        owner_id=int_or_none(form.owner_id.data),
-    )
-
-
 @bp.route("/prospek/baru", methods=["GET", "POST"])
 @role_required(*STAFF)
 def lead_new():
@@ -250,7 +266,7 @@ def lead_new():
     if request.method == "GET":
         form.owner_id.data = str(current_user.id)
         form.company_id.data = request.args.get("company_id", "")
-    done = _form_saved(form, lambda: lead_create(details=_lead_details(form), actor=current_user),
+    done = _form_saved(form, lambda: lead_create(details=form.details(), actor=current_user),
                        message=_("Prospek disimpan."),
                        target=lambda lead: url_for("crm.lead_detail", lead_id=lead.id))
     if done:
@@ -286,7 +302,8 @@ def lead_edit(lead_id: int):
     if request.method == "GET":
         form.company_id.data = str(lead.company_id or "")
         form.owner_id.data = str(lead.owner_id or "")
-    done = _form_saved(form, lambda: lead_update(lead=lead, details=_lead_details(form)),
+    done = _form_saved(form, lambda: lead_update(
+                           lead=lead, details=form.details(contact_id=lead.contact_id)),
                        message=_("Prospek disimpan."),
                        target=lambda _: url_for("crm.lead_detail", lead_id=lead.id))
     if done:
@@ -343,23 +360,19 @@ def companies():
     args = request.args
     stmt = queries.company_search(q=args.get("q", "").strip(), city=args.get("city", ""),
                                   business_type=args.get("type", ""),
-                                  client=args.get("client", ""))
+                                  client=args.get("client", ""),
+                                  archived=_archived_filter())
     pager = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
     return render_page("crm/companies.html", "crm/_company_rows.html", pager=pager,
                        cities=queries.company_cities(),
                        business_types=queries.company_business_types())
 
 
-def _company_details(form: CompanyForm) -> CompanyDetails:
-    return CompanyDetails(**{name: getattr(form, name).data or "" for name in (
-        "name", "business_type", "city", "npwp", "address", "website", "notes")})
-
-
 @bp.route("/perusahaan/baru", methods=["GET", "POST"])
 @role_required(*STAFF)
 def company_new():
     form = CompanyForm()
-    done = _form_saved(form, lambda: company_save(details=_company_details(form)),
+    done = _form_saved(form, lambda: company_save(details=form.details()),
                        message=_("Perusahaan disimpan."),
                        target=lambda company: url_for("crm.company_detail",
                                                       company_id=company.id))
@@ -377,13 +390,12 @@ def _company_or_404(company_id: int) -> Company:
 @bp.route("/perusahaan/<int:company_id>")
 @role_required(*STAFF)
 def company_detail(company_id: int):
-    company = _company_or_404(company_id)
-    contacts = db.session.scalars(
-        select(Contact).where(Contact.company_id == company.id).order_by(Contact.name)).all()
-    company_leads = db.session.scalars(
-        select(Lead).where(Lead.company_id == company.id).order_by(Lead.id.desc())).all()
-    return render_page("crm/company_detail.html", company=company, contacts=contacts,
-                       leads=company_leads, activity_form=ActivityForm(),
+    detail = queries.company_detail(company_id)
+    if detail is None:
+        return render_error(404)
+    company = detail.company
+    return render_page("crm/company_detail.html", company=company, contacts=detail.contacts,
+                       leads=detail.leads, activity_form=ActivityForm(),
                        entries=queries.timeline(company_id=company.id))
 
 
@@ -392,7 +404,7 @@ def company_detail(company_id: int):
 def company_edit(company_id: int):
     company = _company_or_404(company_id)
     form = CompanyForm(obj=company)
-    done = _form_saved(form, lambda: company_save(details=_company_details(form),
+    done = _form_saved(form, lambda: company_save(details=form.details(),
                                                   company=company),
                        message=_("Perusahaan disimpan."),
                        target=lambda _: url_for("crm.company_detail", company_id=company.id))
@@ -425,17 +437,10 @@ def companies_export():
 @role_required(*STAFF)
 def contacts():
     stmt = queries.contact_search(q=request.args.get("q", "").strip(),
-                                  company_id=request.args.get("company", type=int))
+                                  company_id=request.args.get("company", type=int),
+                                  archived=_archived_filter())
     pager = db.paginate(stmt, page=_page(), per_page=queries.PAGE_SIZE, error_out=False)
     return render_page("crm/contacts.html", "crm/_contact_rows.html", pager=pager)
-
-
-def _contact_details(form: ContactForm) -> ContactDetails:
-    return ContactDetails(
-        name=form.name.data, company_id=int_or_none(form.company_id.data),
-        position=form.position.data or "", phone=form.phone.data or "",
-        email=form.email.data or "", whatsapp=form.whatsapp.data or "",
-        notes=form.notes.data or "")
 
 
 @bp.route("/kontak/baru", methods=["GET", "POST"])
@@ -445,7 +450,7 @@ def contact_new():
     form.company_id.choices = _company_choices(_("— Tanpa perusahaan —"))
     if request.method == "GET":
         form.company_id.data = request.args.get("company_id", "")
-    done = _form_saved(form, lambda: contact_save(details=_contact_details(form)),
+    done = _form_saved(form, lambda: contact_save(details=form.details()),
                        message=_("Kontak disimpan."),
                        target=lambda contact: url_for("crm.contact_detail",
                                                       contact_id=contact.id))
@@ -477,7 +482,7 @@ def contact_edit(contact_id: int):
     form.company_id.choices = _company_choices(_("— Tanpa perusahaan —"))
     if request.method == "GET":
         form.company_id.data = str(contact.company_id or "")
-    done = _form_saved(form, lambda: contact_save(details=_contact_details(form),
+    done = _form_saved(form, lambda: contact_save(details=form.details(),
                                                   contact=contact),
                        message=_("Kontak disimpan."),
                        target=lambda _: url_for("crm.contact_detail", contact_id=contact.id))
@@ -562,7 +567,8 @@ def activity_new(record_type: str, record_id: int):
 def tasks():
     show_all = request.args.get("semua") == "1"
     status = request.args.get("status", "active")
-    stmt = queries.task_list(assignee_id=None if show_all else current_user.id, status=status)
+    stmt = queries.task_list(assignee_id=None if show_all else current_user.id, status=status,
+                             archived=_archived_filter())
     pager = db.paginate(stmt, page=_page(), per_page=50, error_out=False)
     return render_page("crm/tasks.html", "crm/_task_rows.html", pager=pager, show_all=show_all,
                        status_filter=status, threshold=reassign_threshold(),
@@ -652,6 +658,221 @@ def task_status(task_id: int):
     flash(_("Status tugas: %(status)s.", status=TASK_STATUS_LABELS[task.status]), "success")
     fallback = url_for("crm.task_detail", task_id=task.id)
     return see_other(safe_next_url(request.form.get("next"), fallback))
+
+
+def _related_choices(task: Task) -> list[SelectChoice]:
+    """The records a task may relate to: live companies, contacts and leads (and the one it
+    relates to now, archived or not)."""
+    choices = [SelectChoice("", _("— Tidak ada —"))]
+    for kind, model, label, prefix in (
+            ("company", Company, Company.name, _("Perusahaan")),
+            ("contact", Contact, Contact.name, _("Kontak")),
+            ("lead", Lead, Lead.title, _("Prospek"))):
+        current = getattr(task, f"{kind}_id")
+        rows = db.session.execute(
+            select(model.id, label).where((model.archived_at.is_(None)) | (model.id == current))
+            .order_by(label, model.id))
+        choices += [SelectChoice(f"{kind}:{rid}", f"{prefix}: {name}") for rid, name in rows]
+    return choices
+
+
+def _task_related_value(task: Task) -> str:
+    for kind in ("company", "contact", "lead"):
+        if getattr(task, f"{kind}_id"):
+            return f"{kind}:{getattr(task, f'{kind}_id')}"
+    return ""
+
+
+@bp.route("/tugas/<int:task_id>/ubah", methods=["GET", "POST"])
+@role_required(*STAFF)
+def task_edit(task_id: int):
+    """Edit every field of a task; a new assignee is told through `task_assigned` after the
+    commit. 422 with the message at the field (a changed due date before today...)."""
+    task = _task_or_404(task_id)
+    form = TaskEditForm(obj=task) if request.method == "GET" else TaskEditForm()
+    form.assignee_id.choices = _user_choices(_("— Pilih —"))
+    if task.assignee_id not in {user.id for user in queries.assignable_users()}:
+        form.assignee_id.choices.append(SelectChoice(str(task.assignee_id), task.assignee.name))
+    form.related.choices = _related_choices(task)
+    if request.method == "GET":
+        form.assignee_id.data = str(task.assignee_id)
+        form.related.data = _task_related_value(task)
+
+    def save() -> Task:
+        task_update(task=task, details=TaskDetails(
+            title=form.title.data, assignee_id=int(form.assignee_id.data),
+            description=form.description.data or "", due_date=form.due_date.data,
+            priority=form.priority.data, **form.related_ids()), actor=current_user)
+        return task
+
+    done = _form_saved(form, save, message=_("Tugas disimpan."),
+                       target=lambda _: url_for("crm.task_detail", task_id=task.id))
+    if done:
+        return done
+    return _form_page(form, title=_("Ubah tugas"),
+                      action=url_for("crm.task_edit", task_id=task.id), submit=_("Simpan"),
+                      cancel=url_for("crm.task_detail", task_id=task.id),
+                      status=form_status())
+
+
+@bp.route("/aktivitas/<int:activity_id>/ubah", methods=["GET", "POST"])
+@role_required(*STAFF)
+def activity_edit(activity_id: int):
+    """Edit a hand-logged activity; status and assignment history answer 409."""
+    activity = owned_or_404(select(Activity).where(Activity.id == activity_id))
+    back = _activity_back_url(activity)
+    if activity.kind not in ActivityKind.LOGGED:
+        return render_error(409, _("Riwayat status dan penugasan tidak dapat diubah."))
+    form = ActivityForm(obj=activity) if request.method == "GET" else ActivityForm()
+    if request.method == "GET":
+        form.occurred_at.data = activity.occurred_at.astimezone(WIB).replace(tzinfo=None)
+
+    def save() -> Activity:
+        occurred_at = None
+        if form.occurred_at.data:
+            occurred_at = form.occurred_at.data.replace(tzinfo=WIB).astimezone(UTC)
+        return activity_update(activity=activity, kind=form.kind.data,
+                               subject=form.subject.data, body=form.body.data or "",
+                               occurred_at=occurred_at)
+
+    done = _form_saved(form, save, message=_("Aktivitas disimpan."), target=lambda _: back)
+    if done:
+        return done
+    return _form_page(form, title=_("Ubah aktivitas"),
+                      action=url_for("crm.activity_edit", activity_id=activity.id),
+                      submit=_("Simpan"), cancel=back, status=form_status())
+
+
+def _activity_back_url(activity: Activity) -> str:
+    """The page of the most specific record the activity is on."""
+    for name, endpoint in (("task_id", "crm.task_detail"), ("lead_id", "crm.lead_detail"),
+                           ("contact_id", "crm.contact_detail"),
+                           ("company_id", "crm.company_detail")):
+        if getattr(activity, name):
+            return url_for(endpoint, **{name: getattr(activity, name)})
+    return url_for("crm.board")
+
+
+# -- archive, restore, delete -------------------------------------------------------------
+
+LIFECYCLE_TYPES = {**RECORD_TYPES, "aktivitas": Activity}
+LIST_ENDPOINTS = {Company: "crm.companies", Contact: "crm.contacts", Lead: "crm.leads",
+                  Task: "crm.tasks"}
+
+
+def _lifecycle_record(record_type: str, record_id: int, *, archivable: bool = False):
+    model = LIFECYCLE_TYPES.get(record_type)
+    if model is None or (archivable and model not in ARCHIVABLE):
+        return None
+    return owned_or_404(select(model).where(model.id == record_id))
+
+
+def _record_title(record) -> str:
+    if isinstance(record, Contact):
+        return record.full_name
+    if isinstance(record, Lead | Task):
+        return record.title
+    if isinstance(record, Activity):
+        return record.subject
+    return record.name
+
+
+def _confirm_page(record, record_type: str, action: str, *, status: int = 200,
+                  message: str = ""):
+    """The confirm step: a page without JavaScript, the `_confirm.html` fragment inline
+    for htmx (it replaces the record's action buttons)."""
+    back = (_activity_back_url(record) if isinstance(record, Activity)
+            else _record_url(record))
+    return render_page("crm/confirm.html", "crm/_confirm.html", status, form=ConfirmForm(),
+                       record=record, record_type=record_type, action=action,
+                       title=_record_title(record), back_url=back, message=message,
+                       can_archive=isinstance(record, ARCHIVABLE)
+                       and record.archived_at is None)
+
+
+@bp.route("/<record_type>/<int:record_id>/arsipkan", methods=["GET", "POST"])
+@role_required(*STAFF)
+def record_archive_route(record_type: str, record_id: int):
+    """GET: the confirm step; POST: archive (409 when archived already)."""
+    record = _lifecycle_record(record_type, record_id, archivable=True)
+    if record is None:
+        return render_error(404)
+    form = ConfirmForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return _confirm_page(record, record_type, "arsipkan",
+                             status=422 if request.method == "POST" else 200)
+    try:
+        record_archive(record=record, actor=current_user)
+    except TransitionRefused as error:
+        db.session.rollback()
+        return render_error(409, error.message)
+    db.session.commit()
+    flash(_("%(title)s diarsipkan. Admin dapat memulihkannya.",
+            title=_record_title(record)), "success")
+    return see_other(url_for(LIST_ENDPOINTS[type(record)]))
+
+
+@bp.route("/<record_type>/<int:record_id>/pulihkan", methods=["POST"])
+@role_required(*STAFF)
+def record_restore_route(record_type: str, record_id: int):
+    """Restore an archived record: a CRM manager (admin) only (403 for staff), 409 when it
+    is not archived."""
+    record = _lifecycle_record(record_type, record_id, archivable=True)
+    if record is None:
+        return render_error(404)
+    if not ConfirmForm().validate_on_submit():
+        return render_error(422, _("Formulir kedaluwarsa. Muat ulang halaman."))
+    try:
+        record_restore(record=record, actor=current_user)
+    except ManagerOnly as error:
+        db.session.rollback()
+        return render_error(403, error.message)
+    except TransitionRefused as error:
+        db.session.rollback()
+        return render_error(409, error.message)
+    db.session.commit()
+    flash(_("%(title)s dipulihkan.", title=_record_title(record)), "success")
+    return see_other(_record_url(record))
+
+
+@bp.route("/<record_type>/<int:record_id>/hapus", methods=["GET", "POST"])
+@role_required(*STAFF)
+def record_delete_route(record_type: str, record_id: int):
+    """GET: the confirm step (it says at once when a rule keeps the record); POST: delete,
+    audited; 409 with the reason (a company with open leads: archive it instead)."""
+    record = _lifecycle_record(record_type, record_id)
+    if record is None:
+        return render_error(404)
+    if isinstance(record, Activity) and record.kind not in ActivityKind.LOGGED:
+        return render_error(409, _("Riwayat status dan penugasan tidak dapat dihapus."))
+    form = ConfirmForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        try:
+            record_delete_check(record)
+        except DeleteRefused as error:
+            # The confirm step itself is shown (200: htmx swaps it in place), with the
+            # reason instead of the delete button; a POST anyway is the 409.
+            return _confirm_page(record, record_type, "hapus",
+                                 status=409 if request.method == "POST" else 200,
+                                 message=error.message)
+        return _confirm_page(record, record_type, "hapus",
+                             status=422 if request.method == "POST" else 200)
+    title = _record_title(record)
+    target = (_activity_back_url(record) if isinstance(record, Activity)
+              else url_for(LIST_ENDPOINTS[type(record)]))
+    try:
+        record_delete(record=record, actor=current_user)
+    except RecordGone as error:
+        db.session.rollback()
+        return render_error(404, error.message)
+    except DeleteRefused as error:
+        db.session.rollback()
+        record = _lifecycle_record(record_type, record_id)
+        return _confirm_page(record, record_type, "hapus", status=409, message=error.message)
+    db.session.commit()
+    flash(_("%(title)s dihapus.", title=title), "success")
+    return see_other(target)
+
 
 
 # -- CSV import ---------------------------------------------------------------------------

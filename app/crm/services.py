@@ -12,10 +12,11 @@ from datetime import date, datetime
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Company, RoleName, User
+from app.audit.services import audit_record
 from app.core.clock import to_wib, utcnow
 from app.core.http import public_url
 from app.core.mail import mail_queue
@@ -33,6 +34,7 @@ from app.crm.models import (
     LeadStatus,
     Task,
     TaskDigestLog,
+    TaskPriority,
     TaskStatus,
 )
 from app.crm.webhooks import SETTING_SECRET, SETTING_URL, webhook_notify
@@ -77,12 +79,15 @@ class CompanyDetails:
     address: str = ""
     website: str = ""
     notes: str = ""
+    employee_count: int | None = None
 
 
 @dataclass(frozen=True)
 class ContactDetails:
     name: str
     company_id: int | None = None
+    family_name: str = ""
+    birth_date: date | None = None
     position: str = ""
     phone: str = ""
     email: str = ""
@@ -105,40 +110,83 @@ class LeadDetails:
     owner_id: int | None = None
 
 
+BIRTH_DATE_MIN = date(1900, 1, 1)
+
+
 def _clean(value: str | None) -> str:
     return (value or "").strip()
 
 
 # -- companies and contacts --------------------------------------------------------------
 
+EMPLOYEE_COUNT_MAX = 10_000_000
+
+
+def employee_count_check(count: int | None) -> None:
+    """Raise CrmError unless `count` is empty or 0..EMPLOYEE_COUNT_MAX (forms, API, CSV)."""
+    if count is not None and count < 0:
+        raise CrmError(str(_l("Jumlah karyawan tidak boleh negatif.")), field="employee_count")
+    if count is not None and count > EMPLOYEE_COUNT_MAX:
+        raise CrmError(str(_l("Jumlah karyawan maksimal %(max)s.", max=EMPLOYEE_COUNT_MAX)),
+                       field="employee_count")
+
+
+def birth_date_check(birth_date: date | None) -> None:
+    """Raise CrmError for a birth date in the future (WIB) or before 1900."""
+    if birth_date is None:
+        return
+    if birth_date > wib_today():
+        raise CrmError(str(_l("Tanggal lahir tidak boleh di masa depan.")), field="birth_date")
+    if birth_date < BIRTH_DATE_MIN:
+        raise CrmError(str(_l("Tanggal lahir tidak boleh sebelum tahun 1900.")),
+                       field="birth_date")
+
+
 def company_save(*, details: CompanyDetails, company: Company | None = None) -> Company:
-    """Create a company (or update `company`) from `details`."""
+    """Create a company (or update `company`) from `details`.
+
+    Raises CrmError for a negative or absurd employee count."""
+    count = details.employee_count
+    employee_count_check(count)
     if company is None:
         company = Company()
         db.session.add(company)
     for name, value in details.__dict__.items():
-        setattr(company, name, _clean(value))
+        if name != "employee_count":
+            setattr(company, name, _clean(value))
+    company.employee_count = count
     db.session.flush()
     return company
 
 
-def _company_or_error(company_id: int | None, field: str = "company_id") -> Company | None:
+def _company_or_error(company_id: int | None, field: str = "company_id", *,
+                     share_lock: bool = False) -> Company | None:
+    """The company, or CrmError at `field`. `share_lock` (for a lead's company): a delete of
+    the company running meanwhile either waits for this transaction (and then sees the open
+    lead) or went first (and this finds no company)."""
     if company_id is None:
         return None
-    company = db.session.get(Company, company_id)
+    if share_lock:
+        company = db.session.scalars(select(Company).where(Company.id == company_id)
+                                     .with_for_update(read=True)).first()
+    else:
+        company = db.session.get(Company, company_id)
     if company is None:
         raise CrmError(str(_l("Perusahaan tidak ditemukan.")), field=field)
     return company
 
 
 def contact_save(*, details: ContactDetails, contact: Contact | None = None) -> Contact:
-    """Create a contact (or update `contact`). Raises CrmError for an unknown company."""
+    """Create a contact (or update `contact`). Raises CrmError for an unknown company or a
+    birth date in the future."""
     _company_or_error(details.company_id)
+    birth_date_check(details.birth_date)
     if contact is None:
         contact = Contact()
         db.session.add(contact)
     contact.company_id = details.company_id
-    for name in ("name", "position", "phone", "email", "whatsapp", "notes"):
+    contact.birth_date = details.birth_date
+    for name in ("name", "family_name", "position", "phone", "email", "whatsapp", "notes"):
         setattr(contact, name, _clean(getattr(details, name)))
     contact.email = contact.email.lower()
     db.session.flush()
@@ -214,7 +262,7 @@ def _apply_lead(lead: Lead, details: LeadDetails) -> None:
         raise CrmError(str(_l("Sumber tidak valid.")), field="source")
     if details.estimated_value < 0:
         raise CrmError(str(_l("Nilai tidak boleh negatif.")), field="estimated_value")
-    company = _company_or_error(details.company_id)
+    company = _company_or_error(details.company_id, share_lock=True)
     contact = None
     if details.contact_id is not None:
         contact = db.session.get(Contact, details.contact_id)
@@ -377,6 +425,11 @@ def task_create(
         raise CrmError(str(_l("Hanya staf atau admin yang dapat memberi tugas.")),
                        field="assignee_id")
     task_assignee_check(assignee)
+    if due_date is not None and due_date < wib_today():
+        raise CrmError(str(_l("Tenggat tidak boleh sebelum hari ini.")), field="due_date")
+    if priority not in TaskPriority.ALL:
+        raise CrmError(str(_l("Prioritas tidak valid.")), field="priority")
+    _related_check(company_id, contact_id, lead_id)
     _company_or_error(company_id)
     if contact_id is not None and db.session.get(Contact, contact_id) is None:
         raise CrmError(str(_l("Kontak tidak ditemukan.")), field="title")
@@ -415,6 +468,234 @@ def task_move(*, task: Task, status: str, actor: User) -> Task:
     return task
 
 
+@dataclass(frozen=True)
+class TaskDetails:
+    """Every field of a task a person edits (status has its own path: task_move)."""
+
+    title: str
+    assignee_id: int
+    description: str = ""
+    due_date: date | None = None
+    priority: str = TaskPriority.NORMAL
+    company_id: int | None = None
+    contact_id: int | None = None
+    lead_id: int | None = None
+
+
+def _related_check(*ids: int | None) -> None:
+    """A task is on at most one record (company, contact or lead)."""
+    if sum(value is not None for value in ids) > 1:
+        raise CrmError(str(_l("Pilih satu catatan terkait saja.")), field="related")
+
+
+def task_update(*, task: Task, details: TaskDetails, actor: User) -> int | None:
+    """Edit a task's fields. Returns the previous assignee's id when the assignee changed
+    (then `task_assigned` is sent once the transaction commits), else None.
+
+    A due date may stay in the past, but a changed one may not be before today; the related
+    record is at most one of company, contact or lead, and must exist; the assignee is an
+    active staff member or admin (the fairness rule is for new tasks only: a person chosen
+    by hand on edit is who the editor meant). Raises CrmError (422)."""
+    title = _clean(details.title)
+    if not title:
+        raise CrmError(str(_l("Wajib diisi.")), field="title")
+    if details.due_date is not None and details.due_date != task.due_date \
+            and details.due_date < wib_today():
+        raise CrmError(str(_l("Tenggat tidak boleh sebelum hari ini.")), field="due_date")
+    if details.priority not in TaskPriority.ALL:
+        raise CrmError(str(_l("Prioritas tidak valid.")), field="priority")
+    _related_check(details.company_id, details.contact_id, details.lead_id)
+    _company_or_error(details.company_id, field="related")
+    if details.contact_id is not None and db.session.get(Contact, details.contact_id) is None:
+        raise CrmError(str(_l("Kontak tidak ditemukan.")), field="related")
+    if details.lead_id is not None and db.session.get(Lead, details.lead_id) is None:
+        raise CrmError(str(_l("Prospek tidak ditemukan.")), field="related")
+    previous = task.assignee_id
+    if details.assignee_id != previous:
+        assignee = task_assignee_check(db.session.get(User, details.assignee_id))
+        team_lock(assignee)
+    task.title = title
+    task.description = _clean(details.description)
+    task.due_date = details.due_date
+    task.priority = details.priority
+    task.company_id, task.contact_id, task.lead_id = (
+        details.company_id, details.contact_id, details.lead_id)
+    if details.assignee_id == previous:
+        db.session.flush()
+        return None
+    task.assignee_id = details.assignee_id
+    task.assigned_at = utcnow()
+    task.requested_assignee_id = None
+    task.assignment_reason = None
+    task.assignment_load = None
+    db.session.flush()
+    new = db.session.get(User, details.assignee_id)
+    old = db.session.get(User, previous)
+    with force_locale("id"):
+        subject = str(_l("Dialihkan dari %(old)s ke %(new)s",
+                         old=old.name if old else "—", new=new.name))
+    activity_log_on(record=task, kind=ActivityKind.ASSIGNMENT, author=actor, subject=subject)
+    task_assigned_announce(task, previous_assignee_id=previous, reason=None)
+    return previous
+
+
+# -- archive, restore, delete -------------------------------------------------------------
+#
+# Who: staff and admins archive and delete (the CRM's users); only a CRM manager restores
+# an archived record. The CRM manager is the admin role (DESIGN.md: the owner runs the
+# system; there is no separate sales-manager role). Deleting is audited with what the record
+# held; a company with open leads, or one that is a maklon client with requests, formulas
+# or users, cannot be deleted, only archived. Status and assignment activities are the
+# records' history: they cannot be edited or deleted (only call/meeting/email/note).
+
+class DeleteRefused(TransitionRefused):
+    """A rule keeps the record (HTTP 409): archive it instead."""
+
+
+class ManagerOnly(CrmError):
+    """Only a CRM manager (admin) may do this (HTTP 403)."""
+
+
+class RecordGone(CrmError):
+    """Someone deleted the record meanwhile (HTTP 404)."""
+
+
+CRM_MANAGER_ROLES = (RoleName.ADMIN,)
+RECORD_KINDS: dict[type, str] = {Company: "company", Contact: "contact", Lead: "lead",
+                                 Task: "task", Activity: "activity"}
+ARCHIVABLE = (Company, Contact, Lead, Task)
+
+
+def crm_manager(user: User | None) -> bool:
+    """True for who may restore archived CRM records (see the rule above)."""
+    return bool(user is not None and user.is_authenticated
+                and user.has_any_role(*CRM_MANAGER_ROLES))
+
+
+def _snapshot(record: object) -> dict:
+    """The record's columns as JSON-able values (for the audit row of a delete)."""
+    values = {}
+    for column in record.__table__.columns:  # type: ignore[attr-defined]
+        value = getattr(record, column.key)
+        values[column.key] = value.isoformat() if isinstance(value, date | datetime) else value
+    return values
+
+
+def _archived_set(record: Company | Contact | Lead | Task, *, archived: bool) -> bool:
+    """Set or clear `archived_at` with a conditional UPDATE (so two people archiving at once
+    make one change and one conflict); False when the record was not in the other state."""
+    model = type(record)
+    condition = model.archived_at.is_(None) if archived else model.archived_at.is_not(None)
+    changed = db.session.execute(
+        update(model).where(model.id == record.id, condition)
+        .values(archived_at=utcnow() if archived else None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(record)
+    return bool(changed)
+
+
+def record_archive(*, record: Company | Contact | Lead | Task, actor: User) -> None:
+    """Hide a record from lists and the board (kept whole; a manager restores it).
+
+    Raises TransitionRefused (409) when it is archived already."""
+    if not _archived_set(record, archived=True):
+        raise TransitionRefused(str(_l("Data ini sudah diarsipkan.")))
+    audit_record("crm.archive", actor=actor, object_type=RECORD_KINDS[type(record)],
+                 object_id=record.id)
+    db.session.flush()
+
+
+def record_restore(*, record: Company | Contact | Lead | Task, actor: User) -> None:
+    """Bring an archived record back. Raises ManagerOnly (403) unless the actor is a CRM
+    manager, TransitionRefused (409) when the record is not archived."""
+    if not crm_manager(actor):
+        raise ManagerOnly(str(_l("Hanya manajer CRM (admin) yang dapat memulihkan data "
+                                 "yang diarsipkan.")))
+    if not _archived_set(record, archived=False):
+        raise TransitionRefused(str(_l("Data ini tidak diarsipkan.")))
+    audit_record("crm.restore", actor=actor, object_type=RECORD_KINDS[type(record)],
+                 object_id=record.id)
+    db.session.flush()
+
+
+def record_delete_check(record: object) -> None:
+    """Raise DeleteRefused (409) when a rule keeps `record`; see the rule above."""
+    if isinstance(record, Company):
+        open_leads = db.session.scalar(select(func.count()).select_from(Lead).where(
+            Lead.company_id == record.id, Lead.status.in_(LeadStatus.OPEN)))
+        if open_leads:
+            raise DeleteRefused(str(_l(
+                "Perusahaan ini masih memiliki %(count)s prospek terbuka dan tidak dapat "
+                "dihapus. Arsipkan saja, atau tutup prospeknya dulu.", count=open_leads)))
+    if isinstance(record, Activity) and record.kind not in ActivityKind.LOGGED:
+        raise DeleteRefused(str(_l("Riwayat status dan penugasan tidak dapat dihapus.")))
+
+
+_ACTIVITY_LINKS = ("company_id", "contact_id", "lead_id", "task_id")
+
+
+def _keep_shared_activities(column: str, record_id: int) -> None:
+    """Activities of the deleted record that also belong to another record stay on that
+    one's timeline (the foreign key would cascade them away): unlink them first."""
+    others = [getattr(Activity, name).is_not(None) for name in _ACTIVITY_LINKS
+              if name != column]
+    for activity in db.session.scalars(select(Activity).where(
+            getattr(Activity, column) == record_id, or_(*others))):
+        setattr(activity, column, None)
+    db.session.flush()
+
+
+def record_delete(*, record: Company | Contact | Lead | Task | Activity, actor: User) -> None:
+    """Delete a record for good, audited with what it held. Raises DeleteRefused (409) for
+    a company with open leads, a maklon client's company (requests, formulas or users refer
+    to it) and status/assignment activities."""
+    model = type(record)
+    # The row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises anyway) makes a lead
+    # created for this company meanwhile wait or be seen, and a second delete find nothing.
+    if db.session.scalar(select(model.id).where(model.id == record.id)
+                         .with_for_update()) is None:
+        raise RecordGone(str(_l("Data ini sudah dihapus.")))
+    db.session.refresh(record)
+    record_delete_check(record)
+    kind = RECORD_KINDS[model]
+    snapshot = _snapshot(record)
+    record_id = record.id
+    if not isinstance(record, Activity):
+        _keep_shared_activities(f"{kind}_id", record_id)
+    try:
+        with db.session.begin_nested():
+            db.session.delete(record)
+            db.session.flush()
+    except IntegrityError:
+        # A maklon request or formula holds the company (ON DELETE RESTRICT).
+        raise DeleteRefused(str(_l(
+            "Perusahaan ini klien maklon dengan permintaan atau formula dan tidak dapat "
+            "dihapus. Arsipkan saja."))) from None
+    audit_record("crm.delete", actor=actor, object_type=kind, object_id=record_id,
+                 before=snapshot)
+    db.session.flush()
+    log.info("crm %s %s deleted by user %s", kind, record_id, actor.id)
+
+
+def activity_update(*, activity: Activity, kind: str, subject: str, body: str,
+                    occurred_at: datetime | None) -> Activity:
+    """Edit a hand-logged activity (call, meeting, email, note). Raises DeleteRefused (409)
+    for status and assignment history, CrmError (422) for bad input."""
+    if activity.kind not in ActivityKind.LOGGED:
+        raise DeleteRefused(str(_l("Riwayat status dan penugasan tidak dapat diubah.")))
+    if kind not in ActivityKind.LOGGED:
+        raise CrmError(str(_l("Jenis aktivitas tidak valid.")), field="kind")
+    if not _clean(subject):
+        raise CrmError(str(_l("Wajib diisi.")), field="subject")
+    activity.kind = kind
+    activity.subject = _clean(subject)[:300]
+    activity.body = _clean(body)
+    if occurred_at is not None:
+        activity.occurred_at = occurred_at
+    db.session.flush()
+    return activity
+
+
 def wib_today() -> date:
     return to_wib(utcnow()).date()
 
@@ -428,7 +709,8 @@ def task_digest_send(*, today: date | None = None) -> dict[str, int]:
     rows = db.session.scalars(
         select(Task)
         .join(User, User.id == Task.assignee_id)
-        .where(Task.status.in_(TaskStatus.ACTIVE), Task.due_date.is_not(None),
+        .where(Task.status.in_(TaskStatus.ACTIVE), Task.archived_at.is_(None),
+               Task.due_date.is_not(None),
                Task.due_date <= today, User.active.is_(True))
         .order_by(Task.assignee_id, Task.due_date, Task.id)
     ).all()

@@ -1,14 +1,18 @@
 """Main blueprint.
 
 URL table:
-    GET /    home page (what the visitor can do, by role)
+    GET /    the storefront home: search, categories, popular and new products, featured
+             stores, the maklon offer (all from `storefront_home()`, the same for every
+             visitor), and for a signed-in user a short welcome with their areas
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from app.core.cache import public_page
+from app.catalog.cache import CATALOG, CATEGORIES
+from app.catalog.queries import storefront_home
+from app.core.cache import cached, public_page
 
 bp = Blueprint("main", __name__)
 
@@ -16,4 +20,6 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @public_page
 def index():
-    return render_template("main/index.html")
+    # The storefront's sections are the same for every visitor: cached until a catalog write.
+    home = cached("home", storefront_home, tags=[CATALOG, CATEGORIES])
+    return render_template("main/index.html", home=home)

@@ -47,6 +47,7 @@ from app.maklon.models import (
 )
 from app.payments.gateways.base import METHODS, expiry_minutes, gateway_name
 from app.payments.models import Invoice, Payment, PayStatus
+from app.payments.services import payment_method_refusal
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,8 @@ def milestone_payment_start(*, milestone: MilestonePayment, payer: User,
                             method: str) -> tuple[Payment, bool]:
     """The payment for `milestone`: the pending one still open (created False), else a new
     PENDING payment by `method` (created True; the caller commits, then charges it with
-    `payment_charge`). Raises MilestoneError: unknown method (422), paid already, the
+    `payment_charge`). Raises MilestoneError: unknown method or one that cannot pay the
+    amount (422: a retail outlet above its limit), paid already, the
     order not signed or the milestone not due yet (`milestone_is_due`) (409). Flushes."""
     if method not in METHODS:
         raise MilestoneError(_l("Pilih metode pembayaran."), status=422, field="method")
@@ -162,6 +164,9 @@ def milestone_payment_start(*, milestone: MilestonePayment, payer: User,
     existing = open_payment(milestone.id)
     if existing is not None:
         return existing, False
+    refusal = payment_method_refusal(method, milestone.amount)
+    if refusal:  # e.g. more than a retail-outlet cashier takes in one payment
+        raise MilestoneError(refusal, status=422, field="method")
     waiting = db.session.scalars(select(Payment.id).where(
         Payment.milestone_id == milestone.id,
         Payment.status.in_((PayStatus.PAID, PayStatus.REVIEW)))).first()

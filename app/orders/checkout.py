@@ -52,7 +52,7 @@ from app.orders.models import (
     OrderStatus,
     PaymentStatus,
 )
-from app.payments.services import payment_create
+from app.payments.services import payment_create, payment_method_refusal
 from app.shipping.services import shipment_record, shipping_plan
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,8 @@ PAYMENT_METHODS: dict[str, object] = {
     "dana": _l("DANA"),
     "shopeepay": _l("ShopeePay"),
     "qris": _l("QRIS"),
+    "alfamart": _l("Alfamart"),
+    "indomaret": _l("Indomaret"),
 }
 SHORT_MESSAGE = _l("Stok tidak cukup untuk sebagian barang. Tidak ada yang dibeli; "
                    "keranjang Anda tetap utuh.")
@@ -162,6 +164,9 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
         refused = plan.problems[0]
         raise CheckoutError(refused.problem, field=f"courier-{refused.store.id}",
                             code=refused.problem_code)
+    refusal = payment_method_refusal(payment_method, cart.subtotal + plan.total)
+    if refusal:  # a retail outlet's cashier takes at most PAYMENT_CSTORE_MAX_AMOUNT
+        raise CheckoutError(refusal, field="payment_method", code="payment_method_invalid")
     checkout = Checkout(
         reference=f"tmp-{uuid.uuid4().hex}", buyer_id=buyer.id,
         idempotency_key=idempotency_key, payment_method=payment_method,

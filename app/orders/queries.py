@@ -13,9 +13,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
 from app.accounts.models import Store, User
+from app.catalog.models import Product
 from app.core.pagination import Page
 from app.extensions import db
-from app.orders.models import Checkout, Order, OrderEvent, OrderStatus, PaymentStatus
+from app.orders.models import Checkout, Order, OrderEvent, OrderItem, OrderStatus, PaymentStatus
 
 ORDERS_PER_PAGE = 20
 COUNT_AHEAD = 10  # pages counted beyond the current one
@@ -48,8 +49,11 @@ def buyer_orders_page(*, buyer_id: int, status: str | None, page: int,
     if status:
         conditions.append(Order.status == status)
     # The checkout's reference: "Bayar sekarang" links an unpaid order to its payment page.
+    # The items' products' photos: the list shows the first three as thumbnails.
     return _page(conditions, page, joinedload(Order.store),
-                 selectinload(Order.checkout).load_only(Checkout.reference), per_page=per_page)
+                 selectinload(Order.checkout).load_only(Checkout.reference),
+                 selectinload(Order.items).selectinload(OrderItem.product)
+                 .load_only(Product.id, Product.cover_key), per_page=per_page)
 
 
 def seller_orders_page(*, store_id: int, status: str | None, page: int,

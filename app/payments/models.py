@@ -89,6 +89,9 @@ class Payment(db.Model):
     biller_code: Mapped[str] = mapped_column(String(20), default="")
     qr_string: Mapped[str] = mapped_column(Text, default="")
     deeplink_url: Mapped[str] = mapped_column(String(500), default="")
+    # Alfamart / Indomaret: the code the buyer reads out at the cashier (the store is the
+    # method's, `gateways.base.METHODS[method].store`).
+    payment_code: Mapped[str] = mapped_column(String(40), default="", server_default="")
     charged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     charge_error: Mapped[str] = mapped_column(String(300), default="")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -242,6 +245,8 @@ class SandboxTransaction(db.Model):
     bill_key: Mapped[str] = mapped_column(String(40), default="")
     biller_code: Mapped[str] = mapped_column(String(20), default="")
     qr_string: Mapped[str] = mapped_column(Text, default="")
+    store: Mapped[str] = mapped_column(String(20), default="", server_default="")  # cstore
+    payment_code: Mapped[str] = mapped_column(String(40), default="", server_default="")
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

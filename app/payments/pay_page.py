@@ -2,7 +2,8 @@
 virtual-account number in groups of four, the QRIS code, the countdown to the deadline and
 the state of the self-polling status block.
 
-    view = pay_view(payment)   # view.kind: va | bill | ewallet | qris; view.final stops polling
+    view = pay_view(payment)   # view.kind: va | bill | ewallet | qris | cstore;
+                               # view.final stops polling
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from app.core.clock import utcnow
 from app.core.money import format_rupiah
 from app.core.qr import qr_svg
 from app.payments.gateways.base import METHODS
+from app.payments.method_choice import MARKS
 from app.payments.models import Payment, PayStatus
 
 BANK_NAMES = {"bca": "BCA", "bni": "BNI", "bri": "BRI", "permata": "Permata",
@@ -24,6 +26,7 @@ BANK_NAMES = {"bca": "BCA", "bni": "BNI", "bri": "BRI", "permata": "Permata",
 BANK_APPS = {"bca": "BCA mobile", "bni": "BNI Mobile Banking", "bri": "BRImo",
              "permata": "PermataMobile X", "mandiri": "Livin' by Mandiri"}
 WALLET_NAMES = {"gopay": "GoPay", "ovo": "OVO", "dana": "DANA", "shopeepay": "ShopeePay"}
+STORE_NAMES = {"alfamart": "Alfamart", "indomaret": "Indomaret"}
 # The status block stops polling (HTTP 286) once the payment can no longer change by itself.
 # REVIEW waits for an admin: it keeps polling, slowly.
 FINAL = (PayStatus.PAID, PayStatus.EXPIRED, PayStatus.CANCELLED, PayStatus.DENIED,
@@ -133,12 +136,36 @@ def _qris_steps(amount: str) -> list[Steps]:
     ])]
 
 
+def _cstore_steps(store: str, code: str, amount: str) -> list[Steps]:
+    """At the cashier: Alfamart (also Alfamidi and DAN+DAN) or Indomaret."""
+    if store == "alfamart":
+        return [Steps(_("Di kasir Alfamart, Alfamidi, atau DAN+DAN"), [
+            _("Datang ke gerai Alfamart, Alfamidi, atau DAN+DAN terdekat sebelum batas waktu."),
+            _("Katakan kepada kasir bahwa Anda ingin membayar tagihan Midtrans untuk "
+              "RACIK."),
+            _("Tunjukkan atau sebutkan kode pembayaran %(code)s.", code=code),
+            _("Periksa nama merchant (RACIK) dan jumlah %(amount)s di layar kasir, lalu "
+              "bayar tunai atau dengan kartu debit.", amount=amount),
+            _("Simpan struk pembayaran. Status di halaman ini berubah sendiri setelah "
+              "pembayaran diterima."),
+        ])]
+    return [Steps(_("Di kasir Indomaret"), [
+        _("Datang ke gerai Indomaret terdekat sebelum batas waktu."),
+        _("Katakan kepada kasir bahwa Anda ingin membayar tagihan Midtrans untuk RACIK."),
+        _("Tunjukkan atau sebutkan kode pembayaran %(code)s.", code=code),
+        _("Periksa nama merchant (RACIK) dan jumlah %(amount)s di layar kasir, lalu bayar.",
+          amount=amount),
+        _("Simpan struk pembayaran. Status di halaman ini berubah sendiri setelah "
+          "pembayaran diterima."),
+    ])]
+
+
 @dataclass
 class PayView:
     """Everything the payment page and its status block need about one payment."""
 
     payment: Payment
-    kind: str  # va | bill | ewallet | qris
+    kind: str  # va | bill | ewallet | qris | cstore
     charged: bool
     final: bool
     countdown: Countdown
@@ -146,6 +173,10 @@ class PayView:
     wallet_name: str = ""
     va_grouped: str = ""
     bill_grouped: str = ""
+    store: str = ""  # cstore: alfamart | indomaret
+    store_name: str = ""
+    store_mark: str = ""  # the initials drawn in its tile (method_choice.MARKS)
+    code_grouped: str = ""  # cstore: the payment code in groups of four
     qr: Markup | None = None
     steps: list[Steps] = field(default_factory=list)
 
@@ -167,7 +198,9 @@ def pay_view(payment: Payment, *, with_instructions: bool = True,
     view = PayView(payment=payment, kind=spec.kind, charged=payment.charged_at is not None,
                    final=payment.status in FINAL, countdown=countdown(payment, now),
                    bank_name=BANK_NAMES.get(spec.bank, ""),
-                   wallet_name=WALLET_NAMES.get(spec.payment_type, ""))
+                   wallet_name=WALLET_NAMES.get(spec.payment_type, ""),
+                   store=spec.store, store_name=STORE_NAMES.get(spec.store, ""),
+                   store_mark=MARKS.get(payment.method, "") if spec.store else "")
     if not with_instructions or not view.awaiting:
         return view
     amount = format_rupiah(payment.amount)
@@ -183,4 +216,7 @@ def pay_view(payment: Payment, *, with_instructions: bool = True,
         view.qr = qr_svg(payment.qr_string,
                          label=_("Kode QR QRIS untuk membayar %(amount)s", amount=amount))
         view.steps = _qris_steps(amount)
+    elif spec.kind == "cstore":
+        view.code_grouped = group_digits(payment.payment_code)
+        view.steps = _cstore_steps(spec.store, view.code_grouped, amount)
     return view

@@ -33,6 +33,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -49,6 +50,7 @@ from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.orders.models import Checkout, Order, OrderStatus, PaymentStatus
 from app.payments.gateways.base import (
+    METHODS,
     Gateway,
     GatewayError,
     Notification,
@@ -169,6 +171,20 @@ def payable_handler(payment: Payment, news: str):
 
 
 # Creating and charging ---------------------------------------------------------------------
+def payment_method_refusal(method: str, amount: int) -> str:
+    """Why `method` cannot pay `amount` ("" when it can): an unknown method, or more than
+    a retail-outlet cashier takes in one payment (PAYMENT_CSTORE_MAX_AMOUNT)."""
+    spec = METHODS.get(method)
+    if spec is None:
+        return str(_l("Pilih metode pembayaran."))
+    limit = int(current_app.config["PAYMENT_CSTORE_MAX_AMOUNT"])
+    if spec.kind == "cstore" and amount > limit:
+        return str(_l("Pembayaran di gerai retail paling banyak %(limit)s sekali bayar. "
+                      "Pilih Virtual Account, e-wallet, atau QRIS untuk %(amount)s.",
+                      limit=format_rupiah(limit), amount=format_rupiah(amount)))
+    return ""
+
+
 def payment_create(checkout: Checkout) -> Payment:
     """The pending payment of a checkout being placed (same transaction; flushes). The
     gateway is asked for the payment details by `payment_charge` after commit."""
@@ -189,7 +205,8 @@ def payment_of_checkout(checkout_id: int) -> Payment | None:
 
 
 def payment_charge(payment: Payment) -> bool:
-    """Ask the gateway for what the buyer needs (VA number, bill key, deeplink, QRIS) once.
+    """Ask the gateway for what the buyer needs (VA number, bill key, deeplink, QRIS,
+    retail-outlet payment code) once.
     Returns True when the payment is charged; on a gateway failure records the error and
     returns False (the payment page offers to try again). Flushes."""
     if payment.charged_at is not None or payment.status != PayStatus.PENDING:
@@ -209,7 +226,7 @@ def payment_charge(payment: Payment) -> bool:
     payment.transaction_id = charge.transaction_id
     payment.va_number, payment.bill_key = charge.va_number, charge.bill_key
     payment.biller_code, payment.qr_string = charge.biller_code, charge.qr_string
-    payment.deeplink_url = charge.deeplink_url
+    payment.deeplink_url, payment.payment_code = charge.deeplink_url, charge.payment_code
     payment.charged_at, payment.charge_error = utcnow(), ""
     db.session.flush()
     log.info("payment %s charged at %s (%s)", payment.reference, payment.gateway,

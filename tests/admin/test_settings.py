@@ -35,7 +35,8 @@ COMPANY = {"name": "PT Racik Kosmetika Nusantara", "address": "Jl. Industri No. 
            "npwp": "01.234.567.8-901.000", "pkp": "y"}
 TAX = {"ppn_rate": "11,5", "dpp_fraction": "0,9"}
 STOCK = {"low_stock_default": "25"}
-PAYMENT = {"va_expiry": "60", "ewallet_expiry": "5", "gateway": "sandbox"}
+PAYMENT = {"va_expiry": "60", "ewallet_expiry": "5", "cstore_expiry": "1440",
+           "gateway": "sandbox"}
 CRM = {"reassign_threshold": "3"}
 
 
@@ -135,7 +136,8 @@ def test_page_lists_every_section_with_defaults_and_the_nav_entry(db, client):
     assert _input_value(html, "low_stock_default") == "10"
     assert _input_value(html, "reassign_threshold") == "10"
     assert _input_value(html, "name") == "Racik"
-    assert html.count('data-testid="state-') == 12 + 16 + 3  # + maklon (2 sections), backups
+    # + maklon (2 sections), backups; the payments section has 4 (with retail outlets)
+    assert html.count('data-testid="state-') == 13 + 16 + 3
     assert "Diubah" not in html
     assert _table(db) == {}  # looking changes nothing
 
@@ -418,6 +420,19 @@ def test_payment_expiry_follows_the_settings(db, client):
         assert payment.gateway == "sandbox"
 
 
+def test_retail_outlet_expiry_has_its_own_setting(db, client):
+    before = _new_payment(db, "alfamart")
+    assert before.expires_at - before.created_at == timedelta(minutes=1440)
+    _admin(db, client)
+    response = client.post(f"{PAGE}/pembayaran", data={**PAYMENT, "cstore_expiry": "180"})
+    assert response.status_code == 303
+    assert _values(db)["payment.cstore_expiry_minutes"] == 180
+    for method, minutes in (("alfamart", 180), ("indomaret", 180), ("va_bca", 60),
+                            ("qris", 5)):
+        payment = _new_payment(db, method)
+        assert payment.expires_at - payment.created_at == timedelta(minutes=minutes), method
+
+
 def test_midtrans_is_refused_without_a_server_key(app, db, client, monkeypatch):
     monkeypatch.setitem(app.config, "MIDTRANS_SERVER_KEY", "")
     _admin(db, client)
@@ -458,6 +473,9 @@ def test_sandbox_is_refused_where_it_is_switched_off(app, db, client, monkeypatc
     ({"ewallet_expiry": "0"}, "ewallet_expiry"),
     ({"ewallet_expiry": "1441"}, "ewallet_expiry"),
     ({"ewallet_expiry": "lima"}, "ewallet_expiry"),
+    ({"cstore_expiry": "4"}, "cstore_expiry"),
+    ({"cstore_expiry": "10081"}, "cstore_expiry"),
+    ({"cstore_expiry": ""}, "cstore_expiry"),
     ({"gateway": "paypal"}, "gateway"),
     ({"gateway": ""}, "gateway"),
 ])

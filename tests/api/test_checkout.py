@@ -26,7 +26,7 @@ CHECKOUT_FIELDS = {"reference", "payment_method", "payment_method_label", "payme
 ORDER_FIELDS = {"number", "status", "status_label", "payment_status", "store", "item_count",
                 "subtotal", "shipping_cost", "shipping_service", "total", "note", "items"}
 PAYMENT_FIELDS = {"reference", "method", "method_label", "amount", "status", "status_label",
-                  "final", "charged", "expires_at", "paid_at", "created_at",
+                  "store", "final", "charged", "expires_at", "paid_at", "created_at",
                   "checkout_reference", "milestone", "instructions"}
 KEY = "0123456789abcdef-api-key"
 

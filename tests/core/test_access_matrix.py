@@ -46,6 +46,7 @@ from sqlalchemy import select
 
 from app.core.models import EmailOutbox, JobRecord
 from tests.conftest import empty_tables, log_in
+from tests.crm.access import CRM_FRESH
 from tests.factories import (
     make_address,
     make_category,
@@ -242,6 +243,13 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "crm.task_new": {"GET": only(CRM), "POST": only(CRM, status=422)},
     "crm.task_detail": {"GET": only(CRM)},
     "crm.task_status": {"POST": only(CRM, status=422)},
+    "crm.task_edit": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    "crm.activity_edit": {"GET": only(CRM), "POST": only(CRM, status=422)},
+    # A fresh record per cell (tests/crm/access.py): the confirm step, then the action.
+    "crm.record_archive_route": {"GET": only(CRM), "POST": only(CRM, status=303)},
+    "crm.record_delete_route": {"GET": only(CRM), "POST": only(CRM, status=303)},
+    # Restoring is the CRM manager's (admin): staff are refused.
+    "crm.record_restore_route": {"POST": {**only(CRM, status=303), STAFF: 403}},
     "crm.import_upload": {"GET": only(CRM), "POST": only(CRM, status=422)},
     "crm.import_confirm": {"POST": only(CRM, status=422)},
     "crm.team": {"GET": only({"admin"})},
@@ -414,7 +422,7 @@ def _build_world() -> SimpleNamespace:
     from app.audit.models import AuditArchive, AuditEntry
     from app.core.clock import utcnow
     from app.core.storage import storage_put
-    from app.crm.models import Contact, Lead, Task
+    from app.crm.models import Activity, Contact, Lead, Task
     from app.extensions import db
     from app.maklon.milestones import milestone_payment_start
     from app.maklon.models import MaklonFile, MilestonePayment, ProductionStage, RequestStatus
@@ -542,9 +550,12 @@ def _build_world() -> SimpleNamespace:
     lead = Lead(title="Prospek Matriks", company_id=crm_company.id)
     task = Task(title="Tugas Matriks", assignee_id=crm_staff.id)
     db.session.add_all([contact, lead, task])
+    db.session.flush()
+    activity = Activity(kind="note", subject="Catatan Matriks", contact_id=contact.id)
+    db.session.add(activity)
     db.session.commit()
     w.crm = {"company_id": crm_company.id, "contact_id": contact.id, "lead_id": lead.id,
-             "task_id": task.id, "user_id": crm_staff.id}
+             "task_id": task.id, "user_id": crm_staff.id, "activity_id": activity.id}
     w.report_key = storage_put(b"\xef\xbb\xbfNomor\r\n", folder="reports", suffix=".csv")
     # Client A's finished history export (its file is the report file above).
     history_job = JobRecord(job_id="matrix-history-export",
@@ -705,6 +716,7 @@ FRESH: dict[str, Callable[[SimpleNamespace], dict]] = {
     "accounts.session_end": _fresh_session,
     "maklon.request_cancel_route": _fresh_draft,
     "maklon.request_edit": _fresh_draft,
+    **CRM_FRESH,
     "orders.cart_update": _cart_line,
     "orders.cart_remove_route": _cart_line,
     "shipping.admin_rate_update": _fresh_shipping_rate,
@@ -770,6 +782,8 @@ def _args(w) -> dict[str, dict]:
         "crm.activity_new": {"record_type": "kontak", "record_id": crm["contact_id"]},
         "crm.task_detail": {"task_id": crm["task_id"]},
         "crm.task_status": {"task_id": crm["task_id"]},
+        "crm.task_edit": {"task_id": crm["task_id"]},
+        "crm.activity_edit": {"activity_id": crm["activity_id"]},
         "crm.team_position": {"user_id": crm["user_id"]},
         **dict.fromkeys(("maklon.request_edit", "maklon.request_detail",
                          "maklon.request_file_upload"), draft),

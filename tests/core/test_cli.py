@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.accounts.models import Store, User
+from app.accounts.services import user_by_email
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from tests.conftest import log_in
 from tests.factories import make_user
@@ -38,13 +39,40 @@ def test_create_admin_refuses_a_weak_password(app, db, monkeypatch):
 
 
 def test_demo_load_is_idempotent_and_every_demo_login_works(app, make_client, db):
+    from app.catalog.demo import DEMO_RESELLER, DEMO_SELLERS, DEMO_SHOPPERS
+    from app.catalog.models import Category, Product, ProductImage
+    from app.core.storage import storage_backend
+    from app.orders.models import Order, Review
+
+    def counts() -> tuple[int, ...]:
+        return tuple(db.session.scalar(select(func.count(model.id)))
+                     for model in (User, Store, Product, ProductImage, Order, Review))
+
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo", "load"])
+    after_first = counts()
     second = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0 and second.exit_code == 0
+    assert counts() == after_first  # the second load added nothing
     assert DEMO_PASSWORD in first.output and "admin@racik.test" in first.output
-    assert db.session.scalar(select(func.count(User.id))) == len(DEMO_ACCOUNTS)
-    assert db.session.scalar(select(func.count(Store.id))) == 3
+    assert db.session.scalar(select(func.count(User.id))) == (
+        len(DEMO_ACCOUNTS) + len(DEMO_SELLERS) + len(DEMO_SHOPPERS) + 1)
+    assert db.session.scalar(select(func.count(Store.id))) == 3 + len(DEMO_SELLERS)
+    assert user_by_email(DEMO_RESELLER.email) is not None
+    # A real storefront: 120+ products in every category, 8+ cities, varied photos, sales.
+    assert db.session.scalar(select(func.count(Product.id))) >= 120
+    assert db.session.scalar(select(func.count(func.distinct(Store.location)))) >= 8
+    leaves = db.session.scalars(select(Category).where(
+        ~Category.id.in_(select(Category.parent_id).where(Category.parent_id.is_not(None))))).all()
+    stocked = set(db.session.scalars(select(Product.category_id).where(Product.active.is_(True))))
+    assert leaves and all(leaf.id in stocked for leaf in leaves)
+    covers = set(db.session.scalars(select(Product.cover_key)))
+    assert "" not in covers and len(covers) >= 120
+    photo_sizes = {storage_backend().stat(key).size for key in covers}
+    assert len(photo_sizes) >= 100  # drawn differently, not one picture copied
+    assert db.session.scalar(select(func.max(Product.sold_count))) >= 1000
+    assert db.session.scalar(select(func.count(Product.id)).where(Product.rating_count > 0)) >= 20
+    assert db.session.scalar(select(func.count(Review.id))) >= 30
     for account in DEMO_ACCOUNTS:
         user = db.session.scalars(select(User).where(User.email == account.email)).one()
         assert user.role_names == set(account.roles)

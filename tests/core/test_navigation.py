@@ -63,7 +63,8 @@ def test_every_nav_item_has_a_known_group():
 def test_anonymous_header_has_login_register_language_and_search(client, db):
     header = _header(client.get("/").get_data(as_text=True))
     assert 'href="/masuk"' in header and 'href="/daftar"' in header
-    assert 'value="en"' in header and "nav-group" not in header
+    # The anonymous home is shared (core.cache): the language switch is links, no token.
+    assert 'data-lang="en"' in header and "nav-group" not in header
     assert re.search(r'<form method="get" action="/produk"[^>]*role="search"', header)
     assert 'name="q"' in header
 
@@ -120,8 +121,9 @@ def test_every_admin_page_has_the_console_section_navigation(app, client, db):
     with app.test_request_context():
         from flask import url_for
         paths = {item.endpoint: url_for(item.endpoint) for item in admin_items}
-    # dashboard, users, settings, payments, categories, reports, jobs, outbox, audit, backups
-    assert len(paths) == 10
+    # dashboard, users, settings, payments, categories, reports, jobs, outbox, audit, backups,
+    # shipping rates
+    assert len(paths) == 11
     for endpoint, path in paths.items():
         response = client.get(path)
         assert response.status_code == 200, path

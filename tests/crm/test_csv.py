@@ -148,3 +148,29 @@ def test_files_over_2_mb_are_refused(client, db, login_as):
     response = _upload(client, "name\n" + "x" * (2 * 1024 * 1024))
     assert response.status_code == 422
     assert "lebih besar dari 2 MB" in response.get_data(as_text=True)
+
+
+def test_employee_count_family_name_and_birth_date_import_and_export(client, db, login_as):
+    login_as("staff")
+    html = _upload(client, "nama;jumlah karyawan\nPT Besar;1.200\nPT Minus;-4\n"
+                           "PT Kata;banyak\n").get_data(as_text=True)
+    assert re.findall(r'data-row="(\d+)"', html) == ["3", "4"]
+    assert "Jumlah karyawan tidak boleh negatif." in html
+    token = TOKEN.search(html).group(1)
+    response = client.post("/crm/impor/konfirmasi", data={"token": token, "mode": "valid"})
+    assert response.status_code == 303
+    assert db.session.scalars(select(Company.employee_count)).all() == [1200]
+    html = _upload(client, "nama;nama keluarga;tanggal lahir\nAni;Wijaya;1990-05-17\n"
+                           "Budi;;2999-01-01\nCici;;17/05/1990\n",
+                   kind="contacts").get_data(as_text=True)
+    assert re.findall(r'data-row="(\d+)"', html) == ["3", "4"]
+    assert "Tanggal lahir tidak boleh di masa depan." in html
+    token = TOKEN.search(html).group(1)
+    client.post("/crm/impor/konfirmasi", data={"token": token, "mode": "valid"})
+    contact = db.session.scalars(select(Contact)).one()
+    assert (contact.family_name, str(contact.birth_date)) == ("Wijaya", "1990-05-17")
+    exported = client.get("/crm/kontak/ekspor.csv").get_data(as_text=True)
+    assert "family_name" in exported.splitlines()[0] and "Wijaya,1990-05-17" in exported
+    exported = client.get("/crm/perusahaan/ekspor.csv").get_data(as_text=True)
+    assert exported.splitlines()[0].endswith("employee_count")
+    assert exported.splitlines()[1].endswith(",1200")

@@ -59,12 +59,13 @@ def test_task_with_a_related_lead_and_due_date(client, db, login_as):
     login_as(staff)
     form = client.get(f"/crm/tugas/baru?lead_id={lead.id}").get_data(as_text=True)
     assert "Terkait: Serum" in form and "(0 tugas aktif)" in form
+    due = str(wib_today() + timedelta(days=3))  # a due date before today is refused
     response = client.post("/crm/tugas/baru", data={
         "title": "Kirim sampel", "priority": "high", "assignee_id": str(staff.id),
-        "due_date": "2026-12-01", "lead_id": str(lead.id)})
+        "due_date": due, "lead_id": str(lead.id)})
     assert response.status_code == 303
     task = db.session.scalars(select(Task)).one()
-    assert task.lead_id == lead.id and str(task.due_date) == "2026-12-01"
+    assert task.lead_id == lead.id and str(task.due_date) == due
     assert task.created_by_id == staff.id and task.assignment_reason is None
     assert "Kirim sampel" in client.get(f"/crm/prospek/{lead.id}").get_data(as_text=True)
 

@@ -125,6 +125,8 @@ def open_page(browser, base_url: str, context_name: str) -> Iterator[Page]:
 
 def check_layout(page: Page, where: str) -> None:
     """Header touch targets ≥ 44px high; no horizontal scrollbar (when JS can measure it)."""
+    # After a click the DOM can be there before the stylesheets are: measure styled pages.
+    page.wait_for_load_state("load")
     targets = page.locator("header a, header button")
     assert targets.count() > 0, f"{where}: no links or buttons in the header"
     for index in range(targets.count()):

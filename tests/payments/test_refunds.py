@@ -85,7 +85,7 @@ def test_accepted_return_of_a_paid_order_is_refunded_once_for_the_exact_amount(
     [mail] = emails("refund_done")
     assert mail.to_address == shop.buyer_email
     assert number in mail.subject
-    amount = f"Rp {order.total:,}".replace(",", ".")
+    amount = f"Rp\u00a0{order.total:,}".replace(",", ".")
     assert amount in mail.body_text and f"/pesanan/{number}" in mail.body_text
     assert _db.session.scalar(select(func.count(Notice.id)).where(
         Notice.user_id == shop.buyer_id, Notice.kind == "refund_done")) == 1
@@ -263,7 +263,7 @@ def test_order_pages_partial_lists_refunds_with_amount_status_and_date(app, db, 
     assert (view.amount, view.status) == (order.total, "done")
     with app.test_request_context():
         html = render_template("payments/_refunds.html", refunds=[view])
-    assert f"Rp {order.total:,}".replace(",", ".") in html
+    assert f"Rp\u00a0{order.total:,}".replace(",", ".") in html
     assert "Dana sudah dikembalikan" in html and "Pesanan dibatalkan setelah dibayar" in html
     with app.test_request_context():
         assert render_template("payments/_refunds.html", refunds=[]).strip() == ""

@@ -126,7 +126,7 @@ def test_expire_cancels_the_orders_and_puts_the_stock_back(client, db, shop):
         StockMovement.reference == order.number, StockMovement.delta > 0)).all()
     assert reasons == ["expire"]
     assert [(e.transaction_status, e.status_code, e.outcome) for e in events_of(reference)
-            ] == [("expire", "407", "applied")]
+            ] == [("expire", "202", "applied")]
 
 
 @pytest.mark.parametrize(("action", "tx_status", "status"), [

@@ -290,7 +290,8 @@ def write_crm(scene: Scene, clients) -> None:
         company_name=scene.text(160), contact_name=scene.text(120), notes=scene.text(5000),
         estimated_value=5_000_000, owner_id=admin.id), actor=admin)
     task = task_create(title=scene.text(200), description=scene.text(5000), assignee=admin,
-                       actor=admin, due_date=wib_today() - timedelta(days=1), lead_id=lead.id)
+                       actor=admin, due_date=wib_today(), lead_id=lead.id)
+    task.due_date = wib_today() - timedelta(days=1)  # overdue (a new task cannot be)
     activity_log_on(record=lead, kind="note", author=admin, subject=scene.text(300),
                     body=scene.text(5000))
     contact_email_send(contact=contact, subject=scene.text(300), body=scene.text(5000),

@@ -53,7 +53,7 @@ def test_buyer_picks_couriers_per_store_without_javascript(db, live_url):
     text = reloaded.text()
     assert jnt == 2 * 16_000  # Java to Java, 1.6 kg billed as 2 kg
     total = 2 * 50_000 + jne + jnt
-    assert f'data-testid="checkout-total">Rp {total:,}'.replace(",", ".") in text
+    assert f'data-testid="checkout-total">Rp\u00a0{total:,}'.replace(",", ".") in text
     assert f'name="courier-{bandung_id}" value="jne:REG" checked' in text
     assert f'name="courier-{surabaya_id}" value="jnt:EZ" checked' in text
 

@@ -42,7 +42,7 @@ def test_checkout_lists_store_couriers_with_cost_and_etd_cheapest_chosen(db, cli
     store_id = seller.store.id
     for service in ("jne:REG", "sicepat:REG", "gosend:SAMEDAY"):
         assert f'name="courier-{store_id}" value="{service}"' in page
-    assert "Rp 18.000" in page and f"Rp {gosend:,}".replace(",", ".") in page
+    assert "Rp\u00a018.000" in page and f"Rp\u00a0{gosend:,}".replace(",", ".") in page
     assert "Tiba hari ini" in page  # GoSend's etd
     cheapest = min(q.cost for q in rates_quote(
         origin="Bandung", destination="Bandung", grams=1200,
@@ -50,8 +50,8 @@ def test_checkout_lists_store_couriers_with_cost_and_etd_cheapest_chosen(db, cli
     checked = re.search(rf'name="courier-{store_id}" value="([^"]+)" checked', page)
     assert checked is not None
     total = 3 * 50_000 + cheapest
-    assert f'data-testid="checkout-total">Rp {total:,}'.replace(",", ".") in page
-    assert "Rp 7.000" not in page  # the flat cost no longer applies
+    assert f'data-testid="checkout-total">Rp\u00a0{total:,}'.replace(",", ".") in page
+    assert "Rp\u00a07.000" not in page  # the flat cost no longer applies
 
 
 def test_placed_order_costs_what_the_server_computes_not_what_the_client_sends(
@@ -133,7 +133,7 @@ def test_without_javascript_recalculating_keeps_the_choice_and_updates_totals(
     assert f'name="courier-{store_id}" value="jne:REG" checked' in page
     assert 'value="Bungkus rapi"' in page
     assert f'name="idempotency_key" value="{form["idempotency_key"]}"' in page
-    assert 'data-testid="checkout-total">Rp 168.000' in page
+    assert 'data-testid="checkout-total">Rp\u00a0168.000' in page
     assert db.session.scalar(select(func.count(Order.id))) == 0  # nothing placed
 
 
@@ -159,8 +159,8 @@ def test_htmx_courier_change_answers_totals_and_each_store_out_of_band(db, clien
     assert f'id="shipping-{flat_seller.store.id}"' in body
     assert f'name="courier-{store_id}" value="jne:REG" checked' in body
     # 150.000 + 18.000 (JNE, 2 kg) + 10.000 + 12.000 flat
-    assert 'data-testid="checkout-total">Rp 190.000' in body
-    assert "Bayar Rp 190.000" in body
+    assert 'data-testid="checkout-total">Rp\u00a0190.000' in body
+    assert "Bayar Rp\u00a0190.000" in body
     assert "Vary" in response.headers and "HX-Request" in response.headers["Vary"]
 
 
@@ -193,4 +193,4 @@ def test_cart_page_leaves_a_courier_stores_shipping_to_the_checkout(db, client, 
     login_as(buyer)
     page = client.get("/keranjang").get_data(as_text=True)
     assert "Pilih kurir saat checkout" in page
-    assert 'data-testid="cart-total">Rp 150.000' in page  # not the flat Rp 7.000
+    assert 'data-testid="cart-total">Rp\u00a0150.000' in page  # not the flat Rp\u00a07.000

@@ -381,12 +381,15 @@ class MilestonePaymentOut(Output):
     status_label: str
     charged: bool
     expires_at: datetime
-    instruction_kind: str = Field(description="va | bill | ewallet | qris")
+    instruction_kind: str = Field(description="va | bill | ewallet | qris | cstore")
     va_number: str
     bill_key: str
     biller_code: str
     qr_string: str
     deeplink_url: str
+    store: str = Field("", description="alfamart | indomaret (cstore), else empty.")
+    payment_code: str = Field("", description="The code to show at the retail outlet's "
+                                              "cashier (cstore).")
     instructions: list[InstructionStepsOut]
 
 
@@ -728,6 +731,7 @@ def _payment_out(payment, kind: str) -> MilestonePaymentOut:
         va_number=payment.va_number or "", bill_key=payment.bill_key or "",
         biller_code=payment.biller_code or "", qr_string=payment.qr_string or "",
         deeplink_url=payment.deeplink_url or "",
+        store=view.store, payment_code=payment.payment_code or "",
         instructions=[InstructionStepsOut(title=s.title, items=list(s.items))
                       for s in view.steps])
 

@@ -8,7 +8,8 @@
                                                payment details after a failed charge
                                                (Idempotency-Key honoured)
 
-The instructions (VA number, bill key, e-wallet deeplink, QRIS string and the steps) are
+The instructions (VA number, bill key, e-wallet deeplink, QRIS string, the Alfamart /
+Indomaret payment code and the steps) are
 what the payment page shows (`payments.pay_page.pay_view`): only while the payment is
 pending and charged.
 """
@@ -58,7 +59,7 @@ class StepsOut(Output):
 class InstructionsOut(Output):
     """How to pay, as the payment page shows it (only while pending and charged)."""
 
-    kind: str = Field(description="va | bill | ewallet | qris")
+    kind: str = Field(description="va | bill | ewallet | qris | cstore")
     bank_name: str = ""
     va_number: str = Field("", description="The virtual account number (va).")
     va_number_grouped: str = Field("", description="The same in groups of four.")
@@ -68,6 +69,11 @@ class InstructionsOut(Output):
     wallet_name: str = ""
     deeplink_url: str = Field("", description="Opens the e-wallet app (ewallet).")
     qr_string: str = Field("", description="The QRIS payload to draw as a QR code (qris).")
+    store: str = Field("", description="The retail outlet: alfamart | indomaret (cstore).")
+    store_name: str = ""
+    payment_code: str = Field("", description="The code to show at the retail outlet's "
+                                              "cashier (cstore).")
+    payment_code_grouped: str = Field("", description="The same in groups of four.")
     steps: list[StepsOut]
 
 
@@ -87,6 +93,8 @@ class PaymentOut(Output):
     status: str = Field(description="pending | paid | expired | cancelled | denied | review "
                                     "| refunded")
     status_label: str
+    store: str = Field("", description="alfamart | indomaret for a retail-outlet payment, "
+                                       "else empty.")
     final: bool = Field(description="True once the status can no longer change by itself.")
     charged: bool = Field(description="False while pending: the gateway could not be "
                                       "reached; ask again with POST .../payment.")
@@ -110,6 +118,9 @@ def payment_out(payment: Payment) -> PaymentOut:
             wallet_name=view.wallet_name,
             deeplink_url=payment.deeplink_url if view.kind == "ewallet" else "",
             qr_string=payment.qr_string if view.kind == "qris" else "",
+            store=view.store, store_name=view.store_name,
+            payment_code=payment.payment_code if view.kind == "cstore" else "",
+            payment_code_grouped=view.code_grouped,
             steps=[StepsOut(title=s.title, items=list(s.items)) for s in view.steps])
     checkout_reference = milestone = None
     if payment.checkout_id is not None:
@@ -127,7 +138,7 @@ def payment_out(payment: Payment) -> PaymentOut:
         method_label=str(PAYMENT_METHODS.get(payment.method, payment.method)),
         amount=payment.amount, status=payment.status,
         status_label=str(PAY_STATUS_LABELS.get(payment.status, payment.status)),
-        final=view.final, charged=view.charged, expires_at=payment.expires_at,
+        store=view.store, final=view.final, charged=view.charged, expires_at=payment.expires_at,
         paid_at=payment.paid_at,
         created_at=payment.created_at, checkout_reference=checkout_reference,
         milestone=milestone, instructions=instructions)

@@ -36,6 +36,7 @@ from app.maklon.milestones import (
 from app.maklon.models import MaklonRequest, MilestoneKind, MilestonePayment
 from app.maklon.routes import bp
 from app.orders.checkout import PAYMENT_METHODS
+from app.payments.method_choice import first_available, method_groups
 from app.payments.models import Payment
 from app.payments.pay_page import pay_view
 from app.payments.routes.pay import STOP_POLLING, _status_etag
@@ -56,7 +57,9 @@ def _page(req: MaklonRequest, *, status: int = 200, errors: dict | None = None):
     return render_page(
         "maklon/milestones.html", http_status=status, req=req, rows=_rows(req),
         can_pay=current_user.has_role(RoleName.CLIENT) and not is_maklon_staff(current_user),
-        methods=PAYMENT_METHODS, errors=errors or {})
+        methods=PAYMENT_METHODS, errors=errors or {},
+        method_groups_for=lambda amount: method_groups(PAYMENT_METHODS, amount=amount),
+        first_method=first_available)
 
 
 @bp.route("/maklon/<number>/pembayaran")

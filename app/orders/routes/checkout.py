@@ -30,6 +30,7 @@ from app.orders.checkout import (
 )
 from app.orders.models import Checkout, Order
 from app.orders.routes import bp
+from app.payments.method_choice import first_available, method_groups
 from app.payments.pay_page import pay_view
 from app.payments.services import PAY_STATUS_LABELS, payment_charge, payment_of_checkout
 from app.shipping.checkout import courier_choices, plan_for_page
@@ -44,16 +45,21 @@ def _checkout_page(http_status: int = 200, *, error: CheckoutError | None = None
     default = address_default(current_user.id)
     chosen = chosen or {
         "address_id": default.id if default else None,
-        "payment_method": next(iter(PAYMENT_METHODS)),
+        "payment_method": "",
         "idempotency_key": new_idempotency_key(),
         "notes": {},
         "couriers": {},
     }
     cart = cart_view(current_user.id)
+    plan = plan_for_page(cart, addresses, chosen)
+    # Grouped, with the retail outlets disabled above the cashier's limit (payments/
+    # _method_choice.html); the first one available is chosen until the buyer chooses.
+    groups = method_groups(PAYMENT_METHODS, amount=cart.subtotal + plan.total)
+    if not chosen["payment_method"]:
+        chosen["payment_method"] = first_available(groups)
     return render_page("orders/checkout.html", None, http_status,
                        cart=cart, addresses=addresses, methods=PAYMENT_METHODS,
-                       chosen=chosen, error=error,
-                       plan=plan_for_page(cart, addresses, chosen))
+                       method_groups=groups, chosen=chosen, error=error, plan=plan)
 
 
 @bp.route("/checkout", methods=["GET", "POST"])

@@ -29,15 +29,17 @@ from app.core.settings import setting_get
 SETTING_GATEWAY = "payment.gateway"
 SETTING_VA_EXPIRY = "payment.va_expiry_minutes"
 SETTING_EWALLET_EXPIRY = "payment.ewallet_expiry_minutes"
+SETTING_CSTORE_EXPIRY = "payment.cstore_expiry_minutes"
 GATEWAYS = ("sandbox", "midtrans")
 
 @dataclass(frozen=True)
 class MethodSpec:
     """How one of our payment methods (checkout's PAYMENT_METHODS) is charged."""
 
-    payment_type: str  # Midtrans payment_type: bank_transfer, echannel, gopay, qris, ...
+    payment_type: str  # Midtrans payment_type: bank_transfer, echannel, gopay, qris, cstore
     bank: str = ""  # bank_transfer: bca, bni, bri, permata; echannel: mandiri
-    kind: str = "va"  # va | bill | ewallet | qris: which instructions the buyer sees
+    kind: str = "va"  # va | bill | ewallet | qris | cstore: which instructions the buyer sees
+    store: str = ""  # cstore: alfamart | indomaret (Midtrans `cstore.store`)
 
 
 METHODS: dict[str, MethodSpec] = {
@@ -51,7 +53,11 @@ METHODS: dict[str, MethodSpec] = {
     "dana": MethodSpec("dana", kind="ewallet"),
     "shopeepay": MethodSpec("shopeepay", kind="ewallet"),
     "qris": MethodSpec("qris", kind="qris"),
+    # Retail outlets ("over the counter"): a payment code the buyer shows at the cashier.
+    "alfamart": MethodSpec("cstore", kind="cstore", store="alfamart"),
+    "indomaret": MethodSpec("cstore", kind="cstore", store="indomaret"),
 }
+CSTORES = tuple(spec.store for spec in METHODS.values() if spec.kind == "cstore")
 
 
 def method_spec(method: str) -> MethodSpec:
@@ -59,11 +65,17 @@ def method_spec(method: str) -> MethodSpec:
 
 
 def expiry_minutes(method: str) -> int:
-    """How long the buyer has to pay: settings `payment.va_expiry_minutes` (VA and bill)
-    and `payment.ewallet_expiry_minutes` (e-wallet and QRIS), by default the config's
-    PAYMENT_VA_EXPIRY_MINUTES (24 h) and PAYMENT_EWALLET_EXPIRY_MINUTES (15 min)."""
+    """How long the buyer has to pay: settings `payment.va_expiry_minutes` (VA and bill),
+    `payment.ewallet_expiry_minutes` (e-wallet and QRIS) and
+    `payment.cstore_expiry_minutes` (Alfamart, Indomaret), by default the config's
+    PAYMENT_VA_EXPIRY_MINUTES (24 h), PAYMENT_EWALLET_EXPIRY_MINUTES (15 min) and
+    PAYMENT_CSTORE_EXPIRY_MINUTES (24 h, Midtrans's own default for retail outlets)."""
     config = current_app.config
-    if METHODS[method].kind in ("va", "bill"):
+    kind = METHODS[method].kind
+    if kind == "cstore":
+        return int(setting_get(SETTING_CSTORE_EXPIRY,
+                               config["PAYMENT_CSTORE_EXPIRY_MINUTES"]))
+    if kind in ("va", "bill"):
         return int(setting_get(SETTING_VA_EXPIRY, config["PAYMENT_VA_EXPIRY_MINUTES"]))
     return int(setting_get(SETTING_EWALLET_EXPIRY, config["PAYMENT_EWALLET_EXPIRY_MINUTES"]))
 
@@ -128,6 +140,8 @@ class Charge:
     biller_code: str = ""
     qr_string: str = ""
     deeplink_url: str = ""
+    payment_code: str = ""  # cstore: what the cashier types in
+    store: str = ""  # cstore: alfamart | indomaret
     raw: dict[str, Any] = field(default_factory=dict)
 
 

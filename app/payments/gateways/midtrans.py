@@ -1,4 +1,5 @@
-"""Midtrans Core API adapter: charge (bank_transfer, echannel, gopay, shopeepay, qris),
+"""Midtrans Core API adapter: charge (bank_transfer, echannel, gopay, shopeepay, qris,
+cstore),
 status lookup, refund, and notification verification.
 
     POST {base}/v2/charge               create the transaction
@@ -52,6 +53,12 @@ REFUNDABLE = {"gopay", "shopeepay", "qris"}
 # Object"); Mandiri would cut them anywhere, we cut them ourselves.
 BILL_LABEL_MAX = 10
 BILL_VALUE_MAX = 30
+# Retail outlets (cstore): `message` is the label on the Alfamart / Indomaret cashier's
+# screen, at most 20 characters; `alfamart_free_text_1..3` are rows of Alfamart's printed
+# receipt, at most 40 each (docs.midtrans.com "Core API Over the Counter Payment
+# Integration"; samples in tests/payments/midtrans_samples/).
+CSTORE_MESSAGE_MAX = 20
+ALFAMART_FREE_TEXT_MAX = 40
 
 
 def bill_info(*pairs: tuple[str, str]) -> dict[str, str]:
@@ -62,6 +69,16 @@ def bill_info(*pairs: tuple[str, str]) -> dict[str, str]:
         info[f"bill_info{2 * index + 1}"] = _bill_text(label, BILL_LABEL_MAX)
         info[f"bill_info{2 * index + 2}"] = _bill_text(value, BILL_VALUE_MAX)
     return info
+
+
+def cstore_details(store: str, reference: str) -> dict[str, str]:
+    """The charge's `cstore` object for `store` (alfamart | indomaret): the cashier's label
+    and, at Alfamart, a receipt row naming the payment."""
+    details = {"store": store, "message": _bill_text(f"RACIK {reference}", CSTORE_MESSAGE_MAX)}
+    if store == "alfamart":
+        details["alfamart_free_text_1"] = _bill_text(
+            f"Pembayaran RACIK {reference}", ALFAMART_FREE_TEXT_MAX)
+    return details
 
 
 def _bill_text(text: str, limit: int) -> str:
@@ -156,6 +173,8 @@ class MidtransGateway(Gateway):
             body["gopay"] = {"enable_callback": False}
         elif payment_type == "qris":
             body["qris"] = {"acquirer": "gopay"}
+        elif payment_type == "cstore":
+            body["cstore"] = cstore_details(spec.store, reference)
         return body
 
     def charge(self, *, reference: str, amount: int, method: str, expires_at: datetime,
@@ -172,9 +191,14 @@ class MidtransGateway(Gateway):
         result.bill_key = str(answer.get("bill_key", ""))
         result.biller_code = str(answer.get("biller_code", ""))
         result.qr_string = str(answer.get("qr_string", ""))
+        result.payment_code = str(answer.get("payment_code", ""))
+        result.store = str(answer.get("store", ""))
         for action in answer.get("actions") or []:
             if action.get("name") in ("deeplink-redirect", "deeplink"):
                 result.deeplink_url = str(action.get("url", ""))
+        if method_spec(method).kind == "cstore" and not result.payment_code:
+            # Without the code the buyer has nothing to show the cashier: a failed charge.
+            raise GatewayError("Midtrans cstore answer without payment_code")
         return result
 
     def verify(self, payload: Any) -> Notification:

@@ -3,7 +3,8 @@ drop-in.
 
 It keeps its own book (`SandboxTransaction`, what Midtrans would know). A charge answers
 with a virtual-account number per bank, a Mandiri bill key, an e-wallet deeplink (to the
-simulator page, standing in for the wallet app) or a QRIS string. The simulator
+simulator page, standing in for the wallet app), a QRIS string or an Alfamart / Indomaret
+payment code (16 and 12 digits, as in Midtrans's published samples). The simulator
 (`/sandbox/bayar/<reference>`, off in production) pays, expires, denies or cancels the
 transaction through `sandbox_simulate`, which then notifies our own webhook with
 Midtrans-shaped, Midtrans-signed JSON: strings for `status_code` and `gross_amount`
@@ -45,15 +46,19 @@ from app.payments.models import SandboxTransaction
 
 log = logging.getLogger(__name__)
 
-# Midtrans's status codes per transaction status.
+# Midtrans's status codes per transaction status in notifications; a status answer
+# (`GET /v2/{order_id}/status`) says 407 for an expired transaction instead of 202.
 STATUS_CODES = {
-    "pending": "201", "settlement": "200", "capture": "200", "expire": "407",
+    "pending": "201", "settlement": "200", "capture": "200", "expire": "202",
     "deny": "202", "cancel": "200", "refund": "200", "partial_refund": "200",
 }
+STATUS_ANSWER_CODES = {**STATUS_CODES, "expire": "407"}
 # Simulator actions -> the transaction status they produce.
 ACTIONS = {"pay": "settlement", "expire": "expire", "deny": "deny", "cancel": "cancel"}
 VA_PREFIX = {"bca": "70012", "bni": "8808", "bri": "26215", "permata": "8778"}
 MANDIRI_BILLER_CODE = "70012"
+# Retail-outlet payment codes: Alfamart's 16 digits, Indomaret's 12 (Midtrans's samples).
+CSTORE_CODE_DIGITS = {"alfamart": 16, "indomaret": 12}
 MERCHANT_NAME = "RACIK"
 
 
@@ -103,8 +108,8 @@ class SandboxGateway(Gateway):
         else:
             tx = SandboxTransaction(
                 transaction_id=str(uuid.uuid4()), order_id=reference,
-                payment_type=spec.payment_type, bank=spec.bank, gross_amount=amount,
-                expires_at=expires_at)
+                payment_type=spec.payment_type, bank=spec.bank, store=spec.store,
+                gross_amount=amount, expires_at=expires_at)
             if spec.kind == "va":
                 prefix = VA_PREFIX[spec.bank]
                 tx.va_number = prefix + _digits(16 - len(prefix))
@@ -112,6 +117,8 @@ class SandboxGateway(Gateway):
                 tx.bill_key, tx.biller_code = _digits(12), MANDIRI_BILLER_CODE
             elif spec.kind == "qris":
                 tx.qr_string = qris_string(reference, amount)
+            elif spec.kind == "cstore":
+                tx.payment_code = _digits(CSTORE_CODE_DIGITS[spec.store])
             db.session.add(tx)
             db.session.flush()
         deeplink = ""
@@ -122,7 +129,8 @@ class SandboxGateway(Gateway):
         return Charge(transaction_id=tx.transaction_id, expires_at=tx.expires_at,
                       va_number=tx.va_number, bank=tx.bank, bill_key=tx.bill_key,
                       biller_code=tx.biller_code, qr_string=tx.qr_string,
-                      deeplink_url=deeplink, raw=sandbox_payload(tx))
+                      deeplink_url=deeplink, payment_code=tx.payment_code, store=tx.store,
+                      raw=sandbox_payload(tx))
 
     def verify(self, payload: Any) -> Notification:
         return notification_from_payload(
@@ -136,7 +144,7 @@ class SandboxGateway(Gateway):
         if tx.transaction_status == "pending" and utcnow() >= tx.expires_at:
             tx.transaction_status = "expire"  # Midtrans expires it at the deadline
             db.session.flush()
-        return notification_from_payload(self.name, sandbox_payload(tx),
+        return notification_from_payload(self.name, sandbox_payload(tx, answer=True),
                                           current_app.config["PAYMENT_SANDBOX_SERVER_KEY"])
 
     def refund(self, *, reference: str, amount: int, refund_key: str,
@@ -154,10 +162,12 @@ class SandboxGateway(Gateway):
         return RefundResult(done=True, reference=f"RF-{refund_key}")
 
 
-def sandbox_payload(tx: SandboxTransaction, status: str | None = None) -> dict[str, Any]:
-    """The Midtrans-shaped notification body for `tx` (at `status`), signed."""
+def sandbox_payload(tx: SandboxTransaction, status: str | None = None, *,
+                    answer: bool = False) -> dict[str, Any]:
+    """The Midtrans-shaped notification body for `tx` (at `status`), signed; `answer`:
+    the body of a status answer instead (an expired transaction says 407, not 202)."""
     status = status or tx.transaction_status
-    status_code = STATUS_CODES.get(status, "200")
+    status_code = (STATUS_ANSWER_CODES if answer else STATUS_CODES).get(status, "200")
     amount = tx.paid_amount if (status == "settlement" and tx.paid_amount is not None) \
         else tx.gross_amount
     gross = gross_amount_text(amount)
@@ -182,6 +192,11 @@ def sandbox_payload(tx: SandboxTransaction, status: str | None = None) -> dict[s
             payload["va_numbers"] = [{"bank": tx.bank, "va_number": tx.va_number}]
     elif tx.payment_type == "echannel":
         payload["bill_key"], payload["biller_code"] = tx.bill_key, tx.biller_code
+    elif tx.payment_type == "cstore":
+        payload["store"], payload["payment_code"] = tx.store, tx.payment_code
+        if status == "settlement" and tx.store == "indomaret":
+            # Indomaret's settlement carries the outlet's approval code (Midtrans sample).
+            payload["approval_code"] = tx.transaction_id.replace("-", "")[:20].upper()
     if status == "settlement":
         payload["settlement_time"] = f"{to_wib(tx.updated_at or utcnow()):%Y-%m-%d %H:%M:%S}"
     payload["signature_key"] = midtrans_signature(

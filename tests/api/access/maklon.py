@@ -1,5 +1,5 @@
-"""Maklon and CRM: clients see their company's requests (B gets 404 on A's), staff and
-admins see all of them, every other role gets 403; the CRM is staff and admins only."""
+"""Maklon: clients see their company's requests (B gets 404 on A's), staff and admins see
+all of them, every other role gets 403 (the CRM is in crm.py)."""
 
 from __future__ import annotations
 
@@ -36,11 +36,6 @@ ACCESS = {
     "api.maklon_milestone_pay": {"POST": owned(CLIENT_A, 201)},
     "api.maklon_stages": {"GET": _seen()},
     "api.maklon_stage_photo": {"GET": _seen()},
-    "api.crm_leads": {"GET": only(CRM)},
-    "api.crm_lead_get": {"GET": only(CRM)},
-    "api.crm_tasks": {"GET": only(CRM)},
-    "api.crm_companies": {"GET": only(CRM)},
-    "api.crm_company_get": {"GET": only(CRM)},
 }
 
 BODIES = {
@@ -72,6 +67,4 @@ def args(w) -> dict[str, dict]:
         "api.maklon_quote_approve": {**signed, "version": 1},
         "api.maklon_stages": {"number": w.production_number},
         "api.maklon_stage_photo": {"number": w.production_number, "stage_id": w.stage_id},
-        "api.crm_lead_get": {"lead_id": w.crm["lead_id"]},
-        "api.crm_company_get": {"company_id": w.crm["company_id"]},
     }
