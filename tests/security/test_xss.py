@@ -729,11 +729,11 @@ class MarkupScan(HTMLParser):
             self.problems.append(f"forbidden tag {where}")
         if tag == "svg":
             # Ours: the server-drawn QR codes, the analytics charts (app/reports/charts.py)
-            # and the header's icons (_macros/icons.html).
+            # the header's icons (_macros/icons.html) and the home page's mark.
             classes = values.get("class", "").split()
-            self.in_qr = "qr-code" in classes or "chart" in classes or "icon" in classes
+            self.in_qr = bool({"qr-code", "chart", "icon", "home-mark"} & set(classes))
             if not self.in_qr:
-                self.problems.append(f"svg that is not our QR code, chart or icon {where}")
+                self.problems.append(f"svg that is not our QR code, chart, icon or mark {where}")
         if tag == "script" and not values.get("src", "").startswith("/static/"):
             self.problems.append(f"script that is not our static file {where}")
         if tag == "img":
