@@ -12,11 +12,12 @@ from app.accounts.services import role_get, store_create
 from app.catalog.models import Category, Product, Variant
 from app.catalog.services import OptionGroup, ProductData, category_create, product_create
 from app.extensions import db
-from app.orders.cart import cart_add
+from app.orders.cart import cart_add, cart_view
 from app.orders.checkout import checkout_place, new_idempotency_key
 from app.orders.models import Checkout, Order
 from app.payments.gateways.sandbox import sandbox_simulate
 from app.payments.services import payment_charge, payment_of_checkout
+from app.shipping.services import shipping_plan
 
 DEFAULT_PASSWORD = "kopi-susu-gula-aren-42"  # passes the password policy
 _sequence = itertools.count(1)
@@ -92,8 +93,14 @@ def make_checkout(*, buyer: User, lines: list[tuple[Variant, int]],
         Address.user_id == buyer.id, Address.is_default.is_(True))).first()
     if address is None:
         address = make_address(user=buyer)
+    # A store that sends by courier (app/shipping) gets its cheapest service, as the
+    # checkout page preselects it.
+    plan = shipping_plan(cart_view(buyer.id), destination_city=address.city)
+    couriers = {store_id: entry.chosen.service for store_id, entry in plan.stores.items()
+                if not entry.flat and entry.chosen is not None}
     return checkout_place(buyer=buyer, address=address, payment_method=payment_method,
-                          idempotency_key=new_idempotency_key()).checkout
+                          idempotency_key=new_idempotency_key(),
+                          couriers=couriers or None).checkout
 
 
 def make_order(*, buyer: User, variant: Variant, quantity: int = 1,

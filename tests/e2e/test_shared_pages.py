@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import check_console, check_layout
+from tests.e2e.conftest import check_console, check_layout, open_account_menu
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +36,7 @@ def test_browsing_the_catalog_sets_no_cookie_and_language_is_a_link(page: Page) 
     check_layout(page, "store page, anonymous")
 
     # The language switch of a shared page: links (44px targets, checked by check_layout).
+    open_account_menu(page)  # the header's language menu (a <details>)
     english = page.locator("header .lang-switch a[data-lang=en]")
     expect(english).not_to_have_attribute("aria-current", "true")
     english.click()

@@ -84,7 +84,7 @@ def _run(page: Page, buyer: dict) -> None:
     page.fill("[name=email]", buyer["email"])
     page.fill("[name=password]", DEFAULT_PASSWORD)
     page.locator("main button[type=submit]").click()
-    expect(page.get_by_test_id("logout")).to_be_visible()
+    expect(page.get_by_test_id("logout")).to_be_attached()  # in the account menu
     page.goto("/checkout")
     check_layout(page, "checkout with couriers")
     store = page.locator(f"#shipping-{buyer['store_id']}")
