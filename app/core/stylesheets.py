@@ -20,28 +20,29 @@ from flask import has_request_context, request
 ORDER = ("shop", "seller", "crm", "orders", "admin", "maklon", "reports")
 
 BLUEPRINT_SHEETS: dict[str, tuple[str, ...]] = {
-    "accounts": ("orders",),  # the address book
-    "admin": ("orders", "admin", "maklon", "reports"),
+    "accounts": (),
+    "admin": ("admin",),
     "api": ("admin",),
     "audit": ("admin",),
     "catalog": ("shop", "seller", "orders", "admin"),
-    "core": ("seller",),  # the notices list
+    "core": (),
     "crm": ("crm",),
     "crm_public": ("crm",),
     "inventory": ("seller",),
     "main": ("shop",),
-    "maklon": ("shop", "seller", "crm", "orders", "maklon"),
+    "maklon": ("maklon",),
     "notifications": (),
-    "orders": ("shop", "crm", "orders"),
-    "payments": ("shop", "orders", "admin"),
-    "reports": ("orders", "admin", "maklon", "reports"),
-    "shipping": ("crm", "orders", "admin"),
+    "orders": ("shop", "orders"),
+    "payments": ("orders", "admin"),
+    "reports": ("admin", "maklon", "reports"),
+    "shipping": ("orders", "admin"),
 }
 
 ENDPOINT_SHEETS: dict[str, tuple[str, ...]] = {
     "catalog.search": ("shop",),
     "catalog.store": ("shop",),
     "catalog.product": ("shop", "seller", "orders"),  # add to cart, the product layout
+    "maklon.milestone_payment": ("orders", "maklon"),  # the payment instructions
 }
 
 
