@@ -105,7 +105,7 @@ def test_buyer_orders_show_the_store_and_product_thumbnails(page: Page) -> None:
     page.fill("[name=email]", "buyer@racik.test")
     page.fill("[name=password]", DEMO_PASSWORD)
     page.locator("main button[type=submit]").click()
-    expect(page.get_by_test_id("logout")).to_be_visible()
+    expect(page.get_by_test_id("logout")).to_be_attached()  # in the account menu
     page.goto("/pesanan")
     check_layout(page, "buyer orders")
     row = page.get_by_test_id("order-row").first
