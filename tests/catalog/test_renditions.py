@@ -148,6 +148,22 @@ def test_buyer_orders_thumbnails_use_the_rendition(app, db, client):
     assert f'src="/media/{image.thumb_key}"' not in html
 
 
+def test_cart_thumbnail_uses_the_rendition(app, db, client):
+    from app.orders.cart import cart_add
+
+    product = _product_with_photo(db)
+    [image] = product.images
+    buyer = make_user(email="keranjang-rendisi@example.test")
+    cart_add(user=buyer, variant_id=product.variants[0].id, quantity=1)
+    db.session.commit()
+    log_in(client, buyer.email)
+
+    html = client.get("/keranjang").get_data(as_text=True)
+
+    thumbs = [m for m in SRCSET.findall(html) if m[0] == image.card_key]
+    assert thumbs and thumbs[0][3] == "64px" and thumbs[0][4:] == ("64", "64")
+
+
 def test_a_photo_without_rendition_falls_back_to_the_thumbnail(app, db, client):
     product = _product_with_photo(db)
     image = _make_old(db, product)
