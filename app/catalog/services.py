@@ -462,9 +462,10 @@ def photo_renditions_backfill(*, batch: int = 100) -> RenditionsResult:
     `batch` photos; then point each product's cover_card_key at its cover's rendition.
 
     Idempotent: a photo with a card_key is never touched again, so a second run (or one
-    after an interrupted run) does only what is left. A photo whose stored file is missing
-    or damaged is logged and skipped (its cards keep the thumbnail) and does not stop the
-    run. Used by `flask catalog renditions`.
+    after an interrupted run) does only what is left; two runs at once never overwrite
+    each other's rendition (the key is set only where it is still empty). A photo whose
+    stored file is missing or damaged is logged and skipped (its cards keep the
+    thumbnail) and does not stop the run. Used by `flask catalog renditions`.
     """
     made = failed = 0
     skipped: set[int] = set()
@@ -485,9 +486,20 @@ def photo_renditions_backfill(*, batch: int = 100) -> RenditionsResult:
                 skipped.add(image.id)
                 failed += 1
                 continue
-            image.card_key = storage_put(card, folder="products", suffix=".webp")
-            made += 1
+            key = storage_put(card, folder="products", suffix=".webp")
+            # Only where no other run (another host, a second command) got there first:
+            # the loser's file is deleted at the commit, the winner's key stays.
+            won = db.session.execute(
+                update(ProductImage)
+                .where(ProductImage.id == image.id, ProductImage.card_key == "")
+                .values(card_key=key)
+                .execution_options(synchronize_session=False)).rowcount
+            if won:
+                made += 1
+            else:
+                storage_delete(key)
         db.session.commit()
+        db.session.expire_all()
     covers = 0
     rows = db.session.execute(
         select(Product.id, ProductImage.card_key)

@@ -14,7 +14,7 @@ import io
 import re
 
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.catalog.images import CARD_WIDTH, PhotoRejected, card_rendition, photo_process
 from app.catalog.models import Product, ProductImage
@@ -199,6 +199,32 @@ def test_backfill_makes_missing_renditions_and_is_idempotent(app, db):
     assert _files(app) == files
     db.session.expire_all()
     assert db.session.get(ProductImage, image.id).card_key == image.card_key
+
+
+def test_backfill_racing_another_run_keeps_the_winners_rendition(app, db, monkeypatch):
+    """Another run sets the rendition while this one is making it: this run's file is
+    deleted, the other's key stays, nothing is counted twice."""
+    from app.catalog import services
+
+    product = _product_with_photo(db)
+    image = _make_old(db, product)
+    winner = f"products/2026/12/{'a' * 32}.webp"
+    real = services.card_rendition
+
+    def racing(stored: bytes) -> bytes:
+        db.session.execute(update(ProductImage).where(ProductImage.id == image.id)
+                           .values(card_key=winner))
+        return real(stored)
+
+    monkeypatch.setattr(services, "card_rendition", racing)
+    before = _files(app)
+
+    result = services.photo_renditions_backfill()
+
+    assert (result.made, result.failed) == (0, 0)
+    db.session.expire_all()
+    assert db.session.get(ProductImage, image.id).card_key == winner
+    assert _files(app) == before  # the loser's rendition was removed at the commit
 
 
 def test_backfill_skips_a_damaged_stored_photo_and_does_the_others(app, db):
