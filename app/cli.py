@@ -3,6 +3,7 @@
     flask users create-admin EMAIL [--name NAME]   (password asked twice, or RACIK_ADMIN_PASSWORD)
     flask users totp-code EMAIL                      current 2FA code of a demo admin/staff
     flask demo load                                  idempotent demo data (not in production)
+    flask catalog renditions                         card renditions of older photos (idempotent)
     flask mail sweep                                 send every due outbox email now
     flask crm digest                                 send today's task digests now (idempotent)
     flask crm due | telegram-sweep                   "due tomorrow" notices; due Telegram messages
@@ -33,6 +34,16 @@ def register_cli(app: Flask) -> None:
     mail = AppGroup("mail", help="Email outbox.")
     crm = AppGroup("crm", help="CRM.")
     audit = AppGroup("audit", help="Audit log.")
+    catalog = AppGroup("catalog", help="Product catalog.")
+
+    @catalog.command("renditions")
+    def catalog_renditions() -> None:
+        """Make the 240 px card rendition of every product photo stored without one."""
+        from app.catalog.services import photo_renditions_backfill
+
+        result = photo_renditions_backfill()
+        click.echo(f"{result.made} renditions made, {result.failed} photos unreadable, "
+                   f"{result.covers} product covers updated")
 
     @users.command("create-admin")
     @click.argument("email")
@@ -83,6 +94,9 @@ def register_cli(app: Flask) -> None:
         except DemoRefused as error:
             raise click.ClickException(str(error)) from None
         db.session.commit()
+        from app.catalog.services import photo_renditions_backfill
+
+        photo_renditions_backfill()  # a demo database loaded before card renditions existed
         click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for account in accounts:
             two_factor = "  (2FA)" if account.email in DEMO_TOTP_ACCOUNTS else ""
@@ -151,6 +165,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(mail)
     app.cli.add_command(crm)
     app.cli.add_command(audit)
+    app.cli.add_command(catalog)
 
     from app.maklon.cli import register_maklon_cli
 

@@ -102,12 +102,13 @@ def _log_in(browser, base: str, email: str, product_id: int) -> dict:
     page.fill("[name=email]", email)
     page.fill("[name=password]", DEMO_PASSWORD)
     page.locator("main button[type=submit]").click()
-    page.locator("[data-testid=logout], #verify-form").first.wait_for()
+    # The logout button sits in the (closed) account menu: present, not visible.
+    page.locator("[data-testid=logout], #verify-form").first.wait_for(state="attached")
     if page.locator("#verify-form").count():
         page.fill("#verify-form [name=code]", pyotp.TOTP(DEMO_TOTP_SECRET).now())
         page.click("#verify-form button[type=submit]")
         page.wait_for_load_state()
-    page.get_by_test_id("logout").wait_for()
+    page.get_by_test_id("logout").wait_for(state="attached")
     if email == "buyer@racik.test":
         page.goto(f"/produk/{product_id}")
         page.get_by_test_id("add-to-cart").click()

@@ -2,9 +2,11 @@
 
 A file is accepted only if Pillow decodes it as JPEG, PNG or WebP — not by its extension or
 Content-Type. It is then re-encoded from pixels (which drops EXIF/GPS, ICC tricks, comments
-and anything appended after the image data) into a display image (at most 1200 px) and a
-thumbnail (at most 400 px), both WebP. Pixel count is checked from the header before any
-decoding, so a decompression bomb is refused without being expanded.
+and anything appended after the image data) into a display image (at most 1200 px), a
+thumbnail (at most 400 px) and a card rendition (240 px wide: what a product card, a cart
+or order thumbnail shows on a 360 px phone, at a lower quality), all WebP. Pixel count is
+checked from the header before any decoding, so a decompression bomb is refused without
+being expanded.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ log = logging.getLogger(__name__)
 ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
 DISPLAY_SIZE = 1200
 THUMB_SIZE = 400
+CARD_WIDTH = 240  # the card rendition (srcset "240w"; the thumbnail is "400w")
 WEBP_QUALITY = 82
+CARD_QUALITY = 70
 
 
 # Markers of script or markup hidden in an image (polyglot files); a file carrying one is
@@ -60,6 +64,7 @@ class PhotoRejected(Exception):
 class ProcessedPhoto:
     display: bytes
     thumb: bytes
+    card: bytes
     width: int
     height: int
 
@@ -99,6 +104,30 @@ def _encode(image: Image.Image, size: int) -> tuple[bytes, int, int]:
     return buffer.getvalue(), copy.width, copy.height
 
 
+def _encode_card(image: Image.Image) -> bytes:
+    """The card rendition: CARD_WIDTH wide (never enlarged), WebP at CARD_QUALITY."""
+    copy = image.copy()
+    if copy.width > CARD_WIDTH:
+        height = max(1, round(copy.height * CARD_WIDTH / copy.width))
+        copy = copy.resize((CARD_WIDTH, height), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    copy.save(buffer, "WEBP", quality=CARD_QUALITY, method=4)
+    return buffer.getvalue()
+
+
+def card_rendition(stored: bytes) -> bytes:
+    """The card rendition of an already stored (re-encoded) display image, for the backfill
+    of photos stored before renditions existed. Raises PhotoRejected when the stored file
+    cannot be decoded (a damaged file in storage)."""
+    try:
+        with Image.open(io.BytesIO(stored)) as image:
+            image.load()
+            image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
+            return _encode_card(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise PhotoRejected(str(_l("Foto rusak atau tidak dapat dibaca."))) from None
+
+
 def photo_process(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedPhoto:
     """Validate and re-encode one uploaded photo; raises PhotoRejected with a user message."""
     if len(data) > max_bytes:
@@ -135,5 +164,5 @@ def photo_process(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedP
         raise PhotoRejected(str(_l("Foto rusak atau tidak dapat dibaca."))) from None
     display, display_width, display_height = _encode(image, DISPLAY_SIZE)
     thumb, _, _ = _encode(image, THUMB_SIZE)
-    return ProcessedPhoto(display=display, thumb=thumb, width=display_width,
-                          height=display_height)
+    return ProcessedPhoto(display=display, thumb=thumb, card=_encode_card(image),
+                          width=display_width, height=display_height)

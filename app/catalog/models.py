@@ -91,6 +91,9 @@ class Product(db.Model):
     rating_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The first photo's thumbnail: search result cards need nothing else from the photos.
     cover_key: Mapped[str] = mapped_column(String(200), default="")
+    # ... and its card rendition (240 px; "" for photos not yet backfilled: cards then fall
+    # back to cover_key). `flask catalog renditions` fills both.
+    cover_card_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     search_name: Mapped[str] = mapped_column(String(150), default="")
     search_body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -148,7 +151,7 @@ class Variant(db.Model):
 
 
 class ProductImage(db.Model):
-    """A product photo: re-encoded display image and thumbnail in storage."""
+    """A product photo: re-encoded display image, thumbnail and card rendition in storage."""
 
     __tablename__ = "product_images"
 
@@ -158,6 +161,8 @@ class ProductImage(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     display_key: Mapped[str] = mapped_column(String(200))
     thumb_key: Mapped[str] = mapped_column(String(200))
+    # The 240 px card rendition ("" until `flask catalog renditions` made it for an old photo).
+    card_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -273,6 +273,9 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["job_live_progress"] = job_live_progress
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["url_with"] = url_with
+    from app.core.stylesheets import area_sheets
+
+    app.jinja_env.globals["area_sheets"] = area_sheets  # issue 20: per-area CSS
 
     @app.context_processor
     def _globals() -> dict:

@@ -185,6 +185,7 @@ def test_product_detail_has_variants_photos_store_and_rating(api, db):
         "photos": [{"id": product.images[0].id,
                     "url": "http://localhost/media/products/a.webp",
                     "thumb_url": "http://localhost/media/products/a-t.webp",
+                    "card_url": "http://localhost/media/products/a-t.webp",
                     "width": 800, "height": 600}],
         "variants": [
             {"id": red.id, "sku": red.sku, "options": {"Warna": "Merah"},

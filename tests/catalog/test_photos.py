@@ -612,8 +612,11 @@ def test_moved_photo_becomes_the_cover_in_search(db, client, product_id, three_p
     green = three_photos[1]
     client.post(f"/seller/produk/{product_id}/foto/{green}/geser", data={"arah": "naik"})
 
-    cover = db.session.get(ProductImage, green).thumb_key
-    assert f'src="/media/{cover}"' in client.get("/produk").get_data(as_text=True)
+    cover = db.session.get(ProductImage, green)
+    html = client.get("/produk").get_data(as_text=True)
+    # The card shows the cover's 240 px rendition, its thumbnail as the 400w candidate.
+    assert f'src="/media/{cover.card_key}"' in html
+    assert f'/media/{cover.thumb_key} 400w' in html
 
 
 def test_delete_photo_with_htmx_removes_its_row_and_its_files(app, db, client, product_id,

@@ -77,6 +77,7 @@ class PhotoOut(Output):
     id: int
     url: str
     thumb_url: str
+    card_url: str  # the 240 px card rendition (the thumbnail for photos without one yet)
     width: int
     height: int
 
@@ -206,7 +207,8 @@ def category_ref(category: Category) -> CategoryRef:
 
 def photo_out(image: ProductImage) -> PhotoOut:
     return PhotoOut(id=image.id, url=media_url(image.display_key),
-                    thumb_url=media_url(image.thumb_key), width=image.width,
+                    thumb_url=media_url(image.thumb_key),
+                    card_url=media_url(image.card_key or image.thumb_key), width=image.width,
                     height=image.height)
 
 
