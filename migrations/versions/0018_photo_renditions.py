@@ -5,8 +5,8 @@ Existing photos get their rendition from `flask catalog renditions` (idempotent;
 writes through app/core/storage, so it works on the local disk and on S3, on SQLite and
 PostgreSQL), run once after this upgrade.
 
-Revision ID: 0017_photo_renditions
-Revises: 0016_crm_records
+Revision ID: 0018_photo_renditions
+Revises: 0017_pay_cstore
 Create Date: 2026-12-07 01:45:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0017_photo_renditions"
-down_revision = "0016_crm_records"
+revision = "0018_photo_renditions"
+down_revision = "0017_pay_cstore"
 branch_labels = None
 depends_on = None
 
