@@ -57,7 +57,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Company, RoleName, User
@@ -208,8 +208,13 @@ def _page() -> int:
     return max(1, request.args.get("page", 1, type=int) or 1)
 
 
-def _company_choices(empty_label: str) -> list[SelectChoice]:
-    companies = db.session.execute(select(Company.id, Company.name).order_by(Company.name))
+def _company_choices(empty_label: str, keep: int | None = None) -> list[SelectChoice]:
+    """The companies a record can be put under: the active ones, and the one it is under
+    now (`keep`) even when that one is archived."""
+    companies = db.session.execute(
+        select(Company.id, Company.name)
+        .where(or_(Company.archived_at.is_(None), Company.id == keep))
+        .order_by(Company.name))
     return [SelectChoice("", empty_label)] + [SelectChoice(str(cid), name)
                                               for cid, name in companies]
 
@@ -253,8 +258,8 @@ def leads():
                        owners=queries.assignable_users(), sources=LeadSource.ALL)
 
 
-def _lead_form(form: LeadForm) -> LeadForm:
-    form.company_id.choices = _company_choices(_("— Belum terdaftar —"))
+def _lead_form(form: LeadForm, keep_company: int | None = None) -> LeadForm:
+    form.company_id.choices = _company_choices(_("— Belum terdaftar —"), keep_company)
     form.owner_id.choices = _user_choices(_("— Belum ada —"))
     return form
 
@@ -298,7 +303,7 @@ def _lead_detail_page(lead: Lead, move_form: LeadMoveForm, activity_form: Activi
 def lead_edit(lead_id: int):
     lead = _lead_or_404(lead_id)
     form = LeadForm(obj=lead) if request.method == "GET" else LeadForm()
-    _lead_form(form)
+    _lead_form(form, keep_company=lead.company_id)
     if request.method == "GET":
         form.company_id.data = str(lead.company_id or "")
         form.owner_id.data = str(lead.owner_id or "")
@@ -479,7 +484,7 @@ def contact_detail(contact_id: int):
 def contact_edit(contact_id: int):
     contact = _contact_or_404(contact_id)
     form = ContactForm(obj=contact)
-    form.company_id.choices = _company_choices(_("— Tanpa perusahaan —"))
+    form.company_id.choices = _company_choices(_("— Tanpa perusahaan —"), contact.company_id)
     if request.method == "GET":
         form.company_id.data = str(contact.company_id or "")
     done = _form_saved(form, lambda: contact_save(details=form.details(),

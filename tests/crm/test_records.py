@@ -351,3 +351,24 @@ def test_archived_tasks_leave_the_digest_and_the_assignment_load(db):
     db.session.flush()
     outbox = db.session.scalars(select(EmailOutbox)).one()
     assert "Hidup" in outbox.body_text and "Arsip" not in outbox.body_text
+
+
+def test_archived_company_is_not_offered_for_new_records_but_stays_on_its_own(client, db,
+                                                                              login_as):
+    from app.core.clock import utcnow
+
+    active = _company(db, name="PT Aktif Sentosa")
+    archived = _company(db, name="PT Lama Tutup", archived_at=utcnow())
+    lead = Lead(title="Lulur lama", company_id=archived.id, status=LeadStatus.NEW)
+    contact = Contact(name="Dewi", company_id=archived.id)
+    db.session.add_all([lead, contact])
+    db.session.commit()
+    login_as("staff")
+    for path in ("/crm/prospek/baru", "/crm/kontak/baru"):
+        page = client.get(path).get_data(as_text=True)
+        assert f'value="{active.id}"' in page and "PT Aktif Sentosa" in page, path
+        assert "PT Lama Tutup" not in page, path
+    # A record under the archived company keeps it selectable, so saving it changes nothing.
+    for path in (f"/crm/prospek/{lead.id}/ubah", f"/crm/kontak/{contact.id}/ubah"):
+        page = client.get(path).get_data(as_text=True)
+        assert "PT Lama Tutup" in page and "PT Aktif Sentosa" in page, path
