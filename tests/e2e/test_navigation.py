@@ -64,6 +64,7 @@ def _log_in(page: Page, email: str) -> None:
 
 
 def _header_fits(page: Page, where: str) -> None:
+    page.wait_for_load_state("load")  # the stylesheets applied (a page has several)
     height = page.evaluate("() => document.querySelector('header').offsetHeight")
     assert height <= 64, f"{where}: header {height}px"
     check_layout(page, where)

@@ -25,6 +25,7 @@ def open_product(page: Page, name: str) -> None:
     page.goto("/produk?q=" + "+".join(name.split()[:3]).lower())
     page.get_by_test_id("product-card").filter(has_text=name).locator("a").first.click()
     expect(page.locator("h1")).to_have_text(name)
+    page.wait_for_load_state("load")  # measured below: the stylesheets must have applied
 
 
 def test_home_page_is_a_storefront_with_search_shelves_stores_and_the_maklon_offer(

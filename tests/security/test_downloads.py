@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
+from app.core.models import JobRecord, JobStatus
 from app.core.storage import storage_path, storage_put
 from app.payments.models import Invoice
+from app.reports.history import EXPORT_JOB
 from tests.conftest import log_in
 from tests.factories import make_order, make_product, make_user
 
@@ -45,6 +47,9 @@ DOWNLOADS: dict[str, Download] = {
     "reports.export_download": Download(
         "admin", lambda ids: f"/admin/laporan/unduh/{ids['report']}", "text/csv", True,
         r"laporan-\d{8}\.csv"),
+    "reports.history_download": Download(
+        "client", lambda ids: f"/riwayat/unduh/{ids['history']}", "text/csv", True,
+        r"riwayat-maklon-\d{8}\.csv"),
     "maklon.contract_download": Download(
         "client", lambda ids: f"/maklon/{ids['maklon']}/kontrak.pdf", "application/pdf", True,
         r"Kontrak-MK-\d{4}-\d{6}\.pdf"),
@@ -95,9 +100,15 @@ def stored_files(db) -> dict:
     maklon, client = _maklon_files(db)
     report = storage_put(b"\xef\xbb\xbfNomor\r\n", folder="reports",  # as an export job
                          suffix=".csv")
+    # The client's own finished history export job (app/reports/history.py) and its file.
+    history = storage_put(b"\xef\xbb\xbfNomor\r\n", folder="reports", suffix=".csv")
+    db.session.add(JobRecord(job_id="history-export-1", name=EXPORT_JOB,
+                             status=JobStatus.FINISHED, owner_id=client.id,
+                             result={"key": history, "filename": "riwayat-maklon-20261207.csv"}))
     db.session.commit()
     return {
         "report": report,
+        "history": history,
         "invoice": db.session.scalars(select(Invoice.id)).one(),
         "archive": db.session.scalars(select(AuditArchive.id)).one(),
         "photo": key,
