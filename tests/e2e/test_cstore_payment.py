@@ -54,6 +54,7 @@ def choose_and_pay(page: Page, store: str) -> str:
     """Checkout: the grouped choice, the store's card, "Bayar"; returns the total shown."""
     page.get_by_test_id("nav-orders.cart").click()
     page.get_by_test_id("to-checkout").click()
+    page.wait_for_load_state("load")  # sizes are measured below: the stylesheets applied
     choice = page.get_by_test_id("method-choice")
     legends = choice.locator("fieldset.pay-group > legend")
     expect(legends).to_have_text(["Virtual Account", "E-wallet", "QRIS", "Gerai retail"])
@@ -68,6 +69,7 @@ def choose_and_pay(page: Page, store: str) -> str:
     total = page.get_by_test_id("checkout-total").inner_text()
     page.get_by_test_id("pay").click()
     expect(page.locator("h1")).to_have_text("Pesanan dibuat")
+    page.wait_for_load_state("load")
     return total
 
 

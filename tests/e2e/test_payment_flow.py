@@ -40,6 +40,9 @@ def add_to_cart(page: Page, product: str) -> None:
     page.goto("/produk?q=" + product.split()[0].lower())
     page.get_by_test_id("product-card").filter(has_text=product).locator("a").first.click()
     expect(page.locator("h1")).to_have_text(product)
+    # htmx is a deferred script: pressed before the load event, the form would post without
+    # it (a whole page with a flash instead of the mini cart).
+    page.wait_for_load_state("load")
     page.get_by_test_id("add-to-cart").click()
     if page.js_enabled:  # type: ignore[attr-defined]
         expect(page.get_by_test_id("mini-cart")).to_contain_text("Ditambahkan ke keranjang")
