@@ -10,7 +10,8 @@ import pytest
 from flask import render_template_string
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "app" / "templates"
-IMPORT = '{% from "_macros/ui.html" import table, empty, facts, fact, pager, pill, status_pill, paged %}'
+IMPORT = ('{% from "_macros/ui.html" import table, empty, facts, fact, pager, pill, status_pill, '
+          "paged %}")
 
 
 def render(app, source, url="/", **context):
@@ -19,7 +20,8 @@ def render(app, source, url="/", **context):
 
 
 def test_empty_state_is_one_muted_line_with_its_text_and_optional_link(app):
-    html = render(app, '{{ empty("Belum ada arsip.") }}|{{ empty("Belum ada varian.", "/produk/baru", "Tambah") }}')
+    html = render(app, '{{ empty("Belum ada arsip.") }}|'
+                       '{{ empty("Belum ada varian.", "/produk/baru", "Tambah") }}')
     plain, linked = html.split("|")
     assert plain == '<p class="empty">Belum ada arsip.</p>'
     assert linked == '<p class="empty">Belum ada varian. <a href="/produk/baru">Tambah</a></p>'
@@ -31,7 +33,8 @@ def test_empty_state_escapes_its_text(app):
 
 
 def test_pager_links_keep_every_other_query_argument(app):
-    html = render(app, '{{ pager(2, 3, target="#ledger") }}', url="/admin/pembayaran?q=serum&status=paid&hal=2")
+    html = render(app, '{{ pager(2, 3, target="#ledger") }}',
+                  url="/admin/pembayaran?q=serum&status=paid&hal=2")
     prev = re.search(r'<a [^>]*rel="prev"[^>]*>', html)[0]
     nxt = re.search(r'<a [^>]*rel="next"[^>]*>', html)[0]
     assert 'href="/admin/pembayaran?q=serum&amp;status=paid&amp;hal=1"' in prev
@@ -55,9 +58,12 @@ def test_pager_is_absent_for_one_page_and_hides_the_total_when_inexact(app):
 
 @pytest.mark.parametrize("status", ["paid", "unpaid", "expired", "review"])
 def test_status_pill_class_follows_the_kind_and_status(app, status):
-    labels = {"paid": "Lunas", "unpaid": "Belum dibayar", "expired": "Kedaluwarsa", "review": "Diperiksa"}
-    html = render(app, '{{ status_pill("pay", status, labels, "payment-status") }}', status=status, labels=labels)
-    assert html == f'<span class="badge badge-pay-{status}" data-testid="payment-status">{labels[status]}</span>'
+    labels = {"paid": "Lunas", "unpaid": "Belum dibayar", "expired": "Kedaluwarsa",
+              "review": "Diperiksa"}
+    html = render(app, '{{ status_pill("pay", status, labels, "payment-status") }}',
+                  status=status, labels=labels)
+    assert html == (f'<span class="badge badge-pay-{status}" data-testid="payment-status">'
+                    f"{labels[status]}</span>")
 
 
 def test_status_pill_without_a_label_shows_the_status_itself(app):
@@ -66,7 +72,8 @@ def test_status_pill_without_a_label_shows_the_status_itself(app):
 
 
 def test_pill_variant_testid_and_tag(app):
-    html = render(app, '{{ pill("Arsip") }}|{{ pill("Aktif", "ok") }}|{{ pill(w, "gate", "gate-M1", tag="p") }}', w="<b>")
+    html = render(app, '{{ pill("Arsip") }}|{{ pill("Aktif", "ok") }}|'
+                       '{{ pill(w, "gate", "gate-M1", tag="p") }}', w="<b>")
     plain, variant, para = html.split("|")
     assert plain == '<span class="badge">Arsip</span>'
     assert variant == '<span class="badge badge-ok">Aktif</span>'
@@ -88,7 +95,8 @@ def test_table_headers_have_column_scope_and_skip_conditional_columns(app):
 
 def test_table_wrapper_region_is_focusable_only_with_a_label_and_optional(app):
     labelled = render(app, '{% call table(["A"], label="Penjualan") %}{% endcall %}')
-    assert '<div class="table-wrap" tabindex="0" role="region" aria-label="Penjualan">' in labelled
+    assert ('<div class="table-wrap" tabindex="0" role="region" aria-label="Penjualan">'
+            in labelled)
     bare = render(app, '{% call table(["A"], wrap=false) %}{% endcall %}')
     assert "table-wrap" not in bare and bare.startswith("<table>")
 
@@ -96,7 +104,8 @@ def test_table_wrapper_region_is_focusable_only_with_a_label_and_optional(app):
 def test_table_foot_and_headerless_table(app):
     source = ('{% set foot %}<tr><th>Total</th></tr>{% endset %}'
               '{% call table(["A"], foot=foot) %}<tr><td>1</td></tr>{% endcall %}|'
-              '{% call table(None, class_="breakdown") %}<tr><th scope="row">Biaya</th></tr>{% endcall %}')
+              '{% call table(None, class_="breakdown") %}'
+              '<tr><th scope="row">Biaya</th></tr>{% endcall %}')
     with_foot, headerless = render(app, source).split("|")
     assert "<tfoot><tr><th>Total</th></tr></tfoot>" in with_foot
     assert "<thead>" not in headerless and '<th scope="row">Biaya</th>' in headerless
@@ -113,11 +122,13 @@ def test_definition_list_terms_values_classes_and_markup(app):
     assert '<dt>Jumlah</dt><dd class="pay-number" data-testid="amount">Rp 1.000</dd>' in html
     assert '<dt>Toko</dt><dd><a href="/toko/x">X</a></dd>' in html
     assert "<dt>Catatan</dt><dd>&lt;i&gt;</dd>" in html and html.endswith("</dl>")
-    assert render(app, '{% call facts(class_="maklon-spec") %}{% endcall %}').startswith('<dl class="maklon-spec">')
+    bare = render(app, '{% call facts(class_="maklon-spec") %}{% endcall %}')
+    assert bare.startswith('<dl class="maklon-spec">')
 
 
 def test_paged_list_shows_rows_and_pager_or_the_empty_state(app):
-    source = ('{% call paged("company-rows", listing, "Tidak ada perusahaan.", class_="table-wrap", param="page") %}'
+    source = ('{% call paged("company-rows", listing, "Tidak ada perusahaan.", '
+              'class_="table-wrap", param="page") %}'
               "<ul>{% for x in listing.items %}<li>{{ x }}</li>{% endfor %}</ul>{% endcall %}")
     full = render(app, source, url="/crm/perusahaan?q=a",
                   listing=SimpleNamespace(items=["PT A"], page=1, pages=2))
