@@ -158,3 +158,20 @@ def test_area_templates_call_the_shared_macros_instead_of_copying_blocks(area):
         copies += [f"{path.relative_to(TEMPLATES)}: {what}"
                    for what, pattern in COPIED_BLOCKS.items() if pattern.search(text)]
     assert copies == []
+
+
+UI_NAMES = ["table", "empty", "facts", "fact", "pager", "pill", "status_pill", "paged"]
+CALLED = re.compile(r"(?:\{\{-?|\{%-? call(?: \([^)]*\))?)\s*(" + "|".join(UI_NAMES) + r")\(")
+
+
+def test_every_template_imports_the_shared_macros_it_calls():
+    # An unimported macro is only an UndefinedError (a 500) when that branch renders.
+    missing = []
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        known = set(re.findall(r"\{% macro (\w+)", text))
+        for names in re.findall(r'\{% from "[^"]+" import ([^%]+?) %\}', text):
+            known |= {part.split(" as ")[-1].strip() for part in names.split(",")}
+        missing += [f"{path.relative_to(TEMPLATES)}: {name}"
+                    for name in sorted(set(CALLED.findall(text)) - known)]
+    assert missing == []
