@@ -234,6 +234,28 @@ def payment_charge(payment: Payment) -> bool:
     return True
 
 
+def payment_charge_committed(payment: Payment | None, *, locked: bool = False) -> bool:
+    """The one way a request charges a payment it just created or retries: commit what
+    the caller wrote (the payment row, the checkout that made it), then ask the gateway
+    outside that transaction (`payment_charge`: no stock or counter lock is held during
+    the call) and commit its answer. True when the payment is charged (now or already);
+    False when there is no payment or the gateway failed (recorded on the payment: the
+    payment page offers to try again).
+
+    `locked`: the caller holds the payment's row lock (a retry, SELECT ... FOR UPDATE)
+    and checked it is still chargeable; nothing is committed before the call, so two
+    retries never charge twice."""
+    if not locked:
+        db.session.commit()
+    if payment is None:
+        return False
+    if payment.charged_at is not None:
+        return True
+    charged = payment_charge(payment)
+    db.session.commit()
+    return charged
+
+
 # Notifications -----------------------------------------------------------------------------
 # A notification with one of these statuses moves money (or takes it back): with a gateway
 # that `confirms_by_status`, its status answer is applied instead.

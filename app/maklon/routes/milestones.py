@@ -39,7 +39,7 @@ from app.orders.checkout import PAYMENT_METHODS
 from app.payments.method_choice import first_available, method_groups
 from app.payments.models import Payment
 from app.payments.pay_page import pay_status_answer, pay_view
-from app.payments.services import PAY_STATUS_LABELS, payment_charge
+from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed
 
 
 def _rows(req: MaklonRequest) -> list[dict]:
@@ -84,15 +84,11 @@ def milestone_pay(number: str, kind: str):
             return _page(request_or_404(current_user, number), status=422,
                          errors={f"method_{kind}": error.message})
         return render_error(error.status, error.message)
-    db.session.commit()
     reference = payment.reference
-    if payment.charged_at is None:
-        # Ask the gateway after the payment row is committed (as a checkout does).
-        charged = payment_charge(payment)
-        db.session.commit()
-        if not charged:
-            flash(_("Layanan pembayaran belum dapat dihubungi. Coba lagi beberapa saat lagi."),
-                  "error")
+    # Ask the gateway after the payment row is committed (as a checkout does).
+    if not payment_charge_committed(payment):
+        flash(_("Layanan pembayaran belum dapat dihubungi. Coba lagi beberapa saat lagi."),
+              "error")
     return see_other(url_for("maklon.milestone_payment", number=number, reference=reference))
 
 

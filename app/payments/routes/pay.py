@@ -25,7 +25,7 @@ from app.extensions import db
 from app.payments.models import Payment, PayStatus
 from app.payments.pay_page import pay_status_answer, pay_view
 from app.payments.routes import bp
-from app.payments.services import payment_charge
+from app.payments.services import payment_charge_committed
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,7 @@ def pay_retry(reference: str):
         db.session.rollback()
         return render_error(409, _("Batas waktu pembayaran ini sudah lewat. Silakan "
                                    "berbelanja kembali."))
-    charged = payment_charge(payment)
-    db.session.commit()
+    charged = payment_charge_committed(payment, locked=True)
     if charged:
         flash(_("Instruksi pembayaran sudah siap."), "success")
     else:
