@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from app.maklon.milestones import payment_news_connect
+
 bp = Blueprint("maklon", __name__)
+# Maklon sells milestones through payments: its handlers of the payment signals
+# (app.payments.signals) are connected with the blueprint.
+bp.record_once(lambda _state: payment_news_connect())
 
 
 @bp.app_context_processor
