@@ -13,7 +13,7 @@ from app.payments.signals import REQUIRED_NEWS, payable_kinds
 
 APP = Path(__file__).resolve().parents[2] / "app"
 # The payments modules that must know nothing of what is sold.
-LOWER = ("services.py", "signals.py", "invoice_pdf.py", "gateways/base.py")
+LOWER = ("services.py", "signals.py", "invoices.py", "invoice_pdf.py", "gateways/base.py")
 
 
 def test_every_payable_kind_has_a_handler_for_each_news(app):
@@ -40,3 +40,13 @@ def test_payments_lower_modules_import_neither_orders_nor_maklon():
             found += [f"{name}: {module}" for module in modules
                       if module.startswith(("app.orders", "app.maklon"))]
     assert found == []
+
+
+def test_every_sale_an_invoice_can_bill_has_a_registered_invoice_kind(app):
+    """Invoices render what the owning domain drafts: an invoice of an order or of a
+    milestone can always be drafted again (the refunded copy) and asked for its refund."""
+    from app.payments.invoices import invoice_kinds
+    from app.payments.models import Invoice
+
+    sales = {column.name for column in Invoice.__table__.columns if column.foreign_keys}
+    assert sales == {kind.column for kind in invoice_kinds()} == {"order_id", "milestone_id"}
