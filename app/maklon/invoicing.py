@@ -15,14 +15,15 @@ import logging
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
+from app.accounts.models import RoleName, User
 from app.core.clock import utcnow
 from app.core.company import company_identity
 from app.core.http import public_url
 from app.extensions import db
 from app.maklon.milestones import INVOICE_LINE_NAMES
-from app.maklon.models import MilestonePayment, MilestoneStatus
+from app.maklon.models import MaklonRequest, MilestonePayment, MilestoneStatus
 from app.orders.checkout import PAYMENT_METHODS
 from app.payments.invoice_pdf import Line, Party
 from app.payments.invoices import (
@@ -123,7 +124,24 @@ def milestone_invoice_refund(invoice: Invoice) -> InvoiceRefund | None:
     return InvoiceRefund(amount=min(amount, invoice.total), at=payment.updated_at)
 
 
+def _issuer_of(_invoice: Invoice) -> Party:
+    """The maklon company (settings `company.*`) issues every milestone invoice."""
+    company = company_identity()
+    return Party(name=company.name, address_lines=[], npwp=company.npwp)
+
+
+def _readable_by(user: User) -> ColumnElement[bool] | None:
+    """A milestone's invoice: the clients of the ordering company."""
+    if not user.has_role(RoleName.CLIENT) or user.company_id is None:
+        return None
+    return Invoice.milestone_id.in_(
+        select(MilestonePayment.id)
+        .join(MaklonRequest, MaklonRequest.id == MilestonePayment.request_id)
+        .where(MaklonRequest.company_id == user.company_id))
+
+
 def invoicing_connect() -> None:
     """Register maklon's milestone invoices with app.payments.invoices (idempotent)."""
     invoice_kind_register("milestone_id", draft_of=_draft_of,
-                          refund_of=milestone_invoice_refund)
+                          refund_of=milestone_invoice_refund, issuer_of=_issuer_of,
+                          readable_by=_readable_by)

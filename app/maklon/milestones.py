@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
@@ -271,10 +272,19 @@ def _on_refunded(_kind: str, *, payment: Payment, gateway_reference: str) -> Non
     milestone_refunded(payment)
 
 
+def milestone_pay_page(payment: Payment) -> str:
+    """The maklon milestone payment page of `payment`."""
+    number = db.session.scalar(
+        select(MaklonRequest.number).join(MilestonePayment,
+                                          MilestonePayment.request_id == MaklonRequest.id)
+        .where(MilestonePayment.id == payment.milestone_id))
+    return url_for("maklon.milestone_payment", number=number, reference=payment.reference)
+
+
 def payment_news_connect() -> None:
     """Register the payable kind "milestone" and connect its handlers (idempotent; called
     when the maklon blueprint is registered)."""
-    payable_kind_register(PAYABLE_KIND, column="milestone_id")
+    payable_kind_register(PAYABLE_KIND, column="milestone_id", page_of=milestone_pay_page)
     payment_settled.connect(_on_settled, sender=PAYABLE_KIND, weak=False)
     payment_closed.connect(_on_closed, sender=PAYABLE_KIND, weak=False)
     payment_refunded.connect(_on_refunded, sender=PAYABLE_KIND, weak=False)

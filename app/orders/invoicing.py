@@ -17,8 +17,9 @@ import logging
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 
+from app.accounts.models import Store, User
 from app.core.clock import utcnow
 from app.core.http import public_url
 from app.extensions import db
@@ -126,6 +127,19 @@ def order_invoice_refund(invoice: Invoice) -> InvoiceRefund | None:
     return InvoiceRefund(amount=min(int(amount), invoice.total), at=at)
 
 
+def _issuer_of(invoice: Invoice) -> Party:
+    store = invoice.order.store
+    return Party(name=store.name, address_lines=[], npwp=store.npwp or "")
+
+
+def _readable_by(user: User) -> ColumnElement[bool]:
+    """An order's invoice: its buyer and the owner of the store that sold it."""
+    of_orders = (select(Order.id).join(Store, Store.id == Order.store_id)
+                 .where(or_(Order.buyer_id == user.id, Store.owner_id == user.id)))
+    return Invoice.order_id.in_(of_orders)
+
+
 def invoicing_connect() -> None:
     """Register orders' invoices with app.payments.invoices (idempotent)."""
-    invoice_kind_register("order_id", draft_of=_draft_of, refund_of=order_invoice_refund)
+    invoice_kind_register("order_id", draft_of=_draft_of, refund_of=order_invoice_refund,
+                          issuer_of=_issuer_of, readable_by=_readable_by)

@@ -56,7 +56,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import force_locale
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, false, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -273,24 +273,44 @@ class InvoiceMail:
 @dataclass(frozen=True)
 class InvoiceKind:
     """A kind of sale that has invoices, registered by its domain: the Invoice column that
-    names it, how to rebuild the draft of an issued invoice (for the refunded copy) and
-    how much of it went back."""
+    names it, how to rebuild the draft of an issued invoice (for the refunded copy), how
+    much of it went back, who issued it (the public verification page) and which of its
+    invoices a user may download (a condition on Invoice, None: none of them)."""
 
     column: str
     draft_of: Callable[[Invoice], InvoiceDraft]
     refund_of: Callable[[Invoice], InvoiceRefund | None]
+    issuer_of: Callable[[Invoice], Party]
+    readable_by: Callable[[User], ColumnElement[bool] | None]
 
 
 _KINDS: dict[str, InvoiceKind] = {}
 
 
 def invoice_kind_register(column: str, *, draft_of: Callable[[Invoice], InvoiceDraft],
-                          refund_of: Callable[[Invoice], InvoiceRefund | None]) -> None:
+                          refund_of: Callable[[Invoice], InvoiceRefund | None],
+                          issuer_of: Callable[[Invoice], Party],
+                          readable_by: Callable[[User], ColumnElement[bool] | None]) -> None:
     """Register (again: replace) the invoice kind of the sales named by `column`. Raises
     ValueError for a column Invoice does not have."""
     if column not in Invoice.__table__.columns:
         raise ValueError(f"Invoice has no column {column!r}")
-    _KINDS[column] = InvoiceKind(column=column, draft_of=draft_of, refund_of=refund_of)
+    _KINDS[column] = InvoiceKind(column=column, draft_of=draft_of, refund_of=refund_of,
+                                 issuer_of=issuer_of, readable_by=readable_by)
+
+
+def invoice_issuer(invoice: Invoice) -> Party | None:
+    """Who issued `invoice` (name, NPWP), as its kind says; None for no registered kind."""
+    kind = _kind_of(invoice)
+    return kind.issuer_of(invoice) if kind is not None else None
+
+
+def invoices_readable_by(user: User) -> ColumnElement[bool]:
+    """The invoices `user` may download besides an admin: the buyer's and the seller's
+    (orders), the ordering company's clients' (maklon), as each kind says."""
+    allowed = [condition for kind in _KINDS.values()
+               if (condition := kind.readable_by(user)) is not None]
+    return or_(*allowed) if allowed else false()
 
 
 def invoice_kinds() -> tuple[InvoiceKind, ...]:

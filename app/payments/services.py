@@ -48,6 +48,7 @@ from app.core.money import format_rupiah
 from app.core.notices import N_, notice_kind, notice_send
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
+from app.payments import signals as news
 from app.payments.gateways.base import (
     METHODS,
     Gateway,
@@ -60,17 +61,6 @@ from app.payments.gateways.base import (
     status_code_documented,
 )
 from app.payments.models import Payment, PaymentEvent, PayStatus
-from app.payments.signals import (
-    counts_sum,
-    payable_announce,
-    payment_flagged,
-)
-from app.payments.signals import (
-    payment_closed as payment_closed_news,
-)
-from app.payments.signals import (
-    payment_settled as payment_settled_news,
-)
 
 log = logging.getLogger(__name__)
 
@@ -468,7 +458,7 @@ def _after_change(payment: Payment, to: str) -> None:
 
 def _tell_admins_review(payment: Payment, reason: str) -> None:
     log.warning("payment %s flagged for review: %s", payment.reference, reason)
-    payable_announce(payment_flagged, payment, reason=reason)
+    news.payable_announce(news.payment_flagged, payment, reason=reason)
     admins = db.session.scalars(select(User.id).join(User.roles).where(
         Role.name == RoleName.ADMIN, User.active.is_(True))).all()
     for admin_id in admins:
@@ -525,7 +515,8 @@ def payment_settled(payment_id: int) -> dict[str, int]:
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.status != PayStatus.PAID:
         return {"paid": 0, "refunds": 0}
-    counts = counts_sum(payable_announce(payment_settled_news, payment), paid=0, refunds=0)
+    counts = news.counts_sum(news.payable_announce(news.payment_settled, payment),
+                             paid=0, refunds=0)
     db.session.flush()
     log.info("payment %s settled: %s paid, %s refunds", payment.reference, counts["paid"],
              counts["refunds"])
@@ -542,8 +533,8 @@ def payment_closed(payment_id: int) -> dict[str, int]:
     expired = payment.status == PayStatus.EXPIRED or db.session.scalar(
         select(PaymentEvent.id).where(PaymentEvent.payment_id == payment.id,
                                       PaymentEvent.transaction_status == "expire")) is not None
-    counts = counts_sum(payable_announce(payment_closed_news, payment, expired=expired),
-                        cancelled=0)
+    counts = news.counts_sum(
+        news.payable_announce(news.payment_closed, payment, expired=expired), cancelled=0)
     log.info("payment %s %s: %s cancelled", payment.reference, payment.status,
              counts["cancelled"])
     return counts

@@ -31,6 +31,7 @@ Every registered kind must have a handler for each of REQUIRED_NEWS (a test walk
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,18 +61,21 @@ class PayableKind:
     column: str  # the Payment column that names it: "checkout_id", "milestone_id"
     # The domain accounts a refund made at the gateway itself (checkout: a refund per order).
     itemised_refunds: bool = False
+    # The page where the payer pays it, if it has its own (the sandbox's "back" link).
+    page_of: Callable[[Payment], str] | None = None
 
 
 _KINDS: dict[str, PayableKind] = {}
 
 
-def payable_kind_register(name: str, *, column: str,
-                          itemised_refunds: bool = False) -> PayableKind:
+def payable_kind_register(name: str, *, column: str, itemised_refunds: bool = False,
+                          page_of: Callable[[Payment], str] | None = None) -> PayableKind:
     """Register (again: the same) payable kind. Raises ValueError for a column that
     Payment does not have, or a second, different registration of `name`."""
     if column not in Payment.__table__.columns:
         raise ValueError(f"Payment has no column {column!r} for payable kind {name!r}")
-    kind = PayableKind(name=name, column=column, itemised_refunds=itemised_refunds)
+    kind = PayableKind(name=name, column=column, itemised_refunds=itemised_refunds,
+                       page_of=page_of)
     if _KINDS.setdefault(name, kind) != kind:
         raise ValueError(f"payable kind {name!r} registered twice, differently")
     return kind
@@ -87,6 +91,12 @@ def payable_kind_of(payment: Payment) -> PayableKind | None:
         if getattr(payment, kind.column) is not None:
             return kind
     return None
+
+
+def payable_page(payment: Payment) -> str:
+    """The payer's page of what `payment` pays for, "" when its kind has none."""
+    kind = payable_kind_of(payment)
+    return kind.page_of(payment) if kind is not None and kind.page_of is not None else ""
 
 
 def payable_announce(signal: Signal, payment: Payment, **news: Any) -> list[Any]:
