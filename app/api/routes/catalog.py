@@ -304,11 +304,12 @@ class StoreProductsQuery(PageQuery):
            query=ProductSearchQuery, response=Page[ProductSummary], auth=AUTH_PUBLIC)
 def products_search(query: ProductSearchQuery):
     """The web search (`/produk`): the same filters and sorts, active products only. The
-    total stops counting at 1,000 matches, like the web ("lebih dari 1.000"). Unknown
-    `category` or `store`: 422."""
+    total stops counting at 1,000 matches, like the web ("lebih dari 1.000"): then `total`
+    is 1000 and `total_is_lower_bound` true (no `last` link; `next` while pages are full).
+    Unknown `category` or `store`: 422."""
     results = product_search(search_params(query), per_page=query.per_page)
     return page_of([product_summary(p) for p in results.items], results.total, query,
-                   ProductSummary)
+                   ProductSummary, exact=results.exact)
 
 
 def visible_product(product_id: int) -> Product:
@@ -362,4 +363,4 @@ def store_products_list(slug: str, query: StoreProductsQuery):
     results = product_search(SearchParams(store=shop, sort="newest", page=query.page),
                              per_page=query.per_page)
     return page_of([product_summary(p) for p in results.items], results.total, query,
-                   ProductSummary)
+                   ProductSummary, exact=results.exact)
