@@ -123,49 +123,62 @@ def _search_conditions(params: SearchParams) -> list:
     return conditions
 
 
+POPULARITY_ORDER = [Product.sold_count.desc(), Product.id.desc()]  # ix_products_sold
+
+
 def product_search(params: SearchParams, per_page: int = PER_PAGE) -> Page[Product]:
     """One page of active products matching the filters, in a stable order (id breaks
     ties), plus how many match. Keyword matching uses the full-text index.
 
     The count stops at COUNT_CAP + 1 ("lebih dari 1.000 produk"): counting 40,000 matches
-    of a broad word costs more than the page itself.
+    of a broad word costs more than the page itself. That capped count also decides how
+    the page is read:
+
+    - at most COUNT_CAP matches (a narrow keyword): "relevance" ranks them all (ts_rank /
+      bm25 over at most 1,000 rows);
+    - more (a broad keyword): "relevance" is the popularity order (units sold,
+      `ix_products_sold`) and every sort walks its own index (popularity, price, newest,
+      rating), testing the keyword per row and stopping after the page — early
+      termination instead of ranking or sorting every match (`keyword_filter(broad=True)`).
     """
     conditions = _search_conditions(params)
     terms = search_terms(params.q)
     dialect = db.session.get_bind().dialect.name
-    join = rank = None
-    if terms:
-        where, rank, join = keyword_filter(dialect, terms, Product.id)
-        conditions.append(where)
 
-    def matching(*columns) -> Select:
-        stmt = select(*columns).select_from(Product)
-        if join is not None:
-            stmt = stmt.join(join[0], join[1])
-        return stmt.where(*conditions)
+    def matching(*columns, broad: bool = False) -> tuple[Select, Any]:
+        stmt, rank = select(*columns).select_from(Product), None
+        where = list(conditions)
+        if terms:
+            keyword, rank, join = keyword_filter(dialect, terms, Product.id, broad=broad)
+            if join is not None:
+                stmt = stmt.join(join[0], join[1])
+            where.append(keyword)
+        return stmt.where(*where), rank
 
+    counted, _ = matching(literal(1))
     found = db.session.scalar(select(func.count()).select_from(
-        matching(literal(1)).limit(COUNT_CAP + 1).subquery())) or 0
+        counted.limit(COUNT_CAP + 1).subquery())) or 0
+    broad = found > COUNT_CAP
+    listing, rank = matching(Product, broad=broad)
     sort = params.sort if params.sort in SORTS else "newest"
-    if sort == "relevance" and rank is None:
+    if sort == "relevance" and not terms:
         sort = "newest"
     order = {
-        "relevance": [rank, Product.id.desc()],
+        "relevance": POPULARITY_ORDER if rank is None else [rank, Product.id.desc()],
         "newest": [Product.created_at.desc(), Product.id.desc()],
         "price_asc": [Product.price_min.asc(), Product.id.asc()],
         "price_desc": [Product.price_min.desc(), Product.id.desc()],
-        "popular": [Product.sold_count.desc(), Product.id.desc()],
+        "popular": POPULARITY_ORDER,
         "rating": [Product.rating_avg.desc(), Product.rating_count.desc(), Product.id.desc()],
     }[sort]
-    listing = matching(Product)
     page = max(1, params.page)
     products = list(db.session.scalars(
         listing.order_by(*order)
         .options(joinedload(Product.store))
         .limit(per_page).offset((page - 1) * per_page)
     ))
-    return Page(items=products, total=min(found, COUNT_CAP) if found > COUNT_CAP else found,
-                page=page, per_page=per_page, exact=found <= COUNT_CAP)
+    return Page(items=products, total=min(found, COUNT_CAP), page=page, per_page=per_page,
+                exact=not broad)
 
 
 def store_by_slug(slug: str) -> Store | None:
