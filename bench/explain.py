@@ -72,7 +72,7 @@ def print_plans(engine, captured: list[tuple[str, object]], *, analyze: bool = T
 
 def explain(urls: list[str], analyze: bool = True) -> None:
 
-    from app.catalog.queries import product_search
+    from app.catalog.queries import categories_forget, product_search
     from app.catalog.routes import _search_params
     from app.extensions import db
     from bench.catalog_gen import create
@@ -81,6 +81,9 @@ def explain(urls: list[str], analyze: bool = True) -> None:
     with app.app_context():
         engine = db.engine
         for url in urls:
+            # One app context for every URL: drop the previous URL's categories (expired
+            # by its rollback, each would be reloaded by a SELECT of its own).
+            categories_forget()
             with capture_selects(engine) as captured, app.test_request_context(url):
                 params, _problems = _search_params()
                 began = time.perf_counter()
