@@ -60,6 +60,7 @@ from app.catalog.queries import (
     store_rating,
     variant_pick,
 )
+from app.catalog.search import search_terms
 from app.catalog.search_request import SearchRequest, search_request_normalize
 from app.catalog.services import (
     CatalogError,
@@ -161,9 +162,14 @@ def search():
 def _search_page():
     params, problems = _search_params()
     results = product_search(params)
+    # Past COUNT_CAP matches "Paling relevan" is the best-sellers order (product_search):
+    # the page says so rather than pretend it ranked them all.
+    by_popularity = (not results.exact and params.sort == "relevance"
+                     and bool(search_terms(params.q)))
     return render_page("catalog/search.html", "catalog/_results.html",
                        params=params, results=results, problems=problems,
-                       categories=category_flat(), sort_labels=SORT_LABELS)
+                       categories=category_flat(), sort_labels=SORT_LABELS,
+                       by_popularity=by_popularity)
 
 
 @bp.route("/produk/<int:product_id>")

@@ -603,12 +603,18 @@ def test_broad_keyword_relevance_is_the_popularity_order(db, client, monkeypatch
     _ranked_shop(db)
     assert search(q="serum", sort="relevance") == ["Serum Jeruk", "Serum Kunyit",
                                                    "Toner Mawar"]  # narrow: ranked
+    assert 'data-testid="popularity-note"' not in client.get(
+        "/produk?q=serum").get_data(as_text=True)
     monkeypatch.setattr(catalog_queries, "COUNT_CAP", 2)
     page = product_search(SearchParams(q="serum", sort="relevance"))
     assert (page.total, page.exact) == (2, False)
     assert names(page) == ["Toner Mawar", "Serum Kunyit", "Serum Jeruk"]
     assert listed(client, q="serum") == ["Toner Mawar", "Serum Kunyit", "Serum Jeruk"]
-    assert "Lebih dari 2 produk" in client.get("/produk?q=serum").get_data(as_text=True)
+    broad_page = client.get("/produk?q=serum").get_data(as_text=True)
+    assert "Lebih dari 2 produk" in broad_page
+    assert 'data-testid="popularity-note"' in broad_page  # says it is not ranked
+    assert 'data-testid="popularity-note"' not in client.get(
+        "/produk?q=serum&urut=price_asc").get_data(as_text=True)
     # Every explicit sort walks its index and gives the narrow path's order and pages.
     for sort, expected in (("price_asc", ["Serum Jeruk", "Toner Mawar", "Serum Kunyit"]),
                            ("price_desc", ["Serum Kunyit", "Toner Mawar", "Serum Jeruk"]),
