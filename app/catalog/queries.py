@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import Select, func, literal, select, text
+from sqlalchemy import BigInteger, Integer, Select, func, literal, literal_column, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import Store
@@ -104,16 +104,27 @@ class SearchParams:
     page: int = 1
 
 
-def _search_conditions(params: SearchParams) -> list:
+def _search_conditions(params: SearchParams, *, walk_sort: str | None = None) -> list:
+    """The filters' WHERE terms. `walk_sort` (SQLite, more than COUNT_CAP matches): the
+    category and price terms are written `+products.col` where that sort's index cannot
+    serve them, so SQLite walks the sort's index and stops after the page instead of
+    reading every match through ix_products_category_price and sorting them all (a unary
+    `+` keeps a column's value and hides its indexes). A price sort keeps the price range
+    indexable: ix_products_price serves both."""
+    def col(column: Any, type_: Any) -> Any:
+        return literal_column(f"+products.{column.key}", type_) if walk_sort else column
+
+    price = Product.price_min if walk_sort in ("price_asc", "price_desc") else col(
+        Product.price_min, BigInteger())
     conditions = [Product.active.is_(True)]
     if params.category is not None:
         ids = category_with_descendants(params.category.id)
-        conditions.append(Product.category_id.in_(ids) if len(ids) > 1
-                          else Product.category_id == ids[0])
+        category = col(Product.category_id, Integer())
+        conditions.append(category.in_(ids) if len(ids) > 1 else category == ids[0])
     if params.price_min is not None:
-        conditions.append(Product.price_min >= params.price_min)
+        conditions.append(price >= params.price_min)
     if params.price_max is not None:
-        conditions.append(Product.price_min <= params.price_max)
+        conditions.append(price <= params.price_max)
     if params.store is not None:
         conditions.append(Product.store_id == params.store.id)
     if params.in_stock:
@@ -173,13 +184,16 @@ def product_search(params: SearchParams, per_page: int = PER_PAGE) -> Page[Produ
       rating), testing the keyword per row and stopping after the page — early
       termination instead of ranking or sorting every match (`keyword_filter(broad=True)`).
     """
-    conditions = _search_conditions(params)
     terms = search_terms(params.q)
     dialect = db.session.get_bind().dialect.name
+    sort = params.sort if params.sort in SORTS else "newest"
+    if sort == "relevance" and not terms:
+        sort = "newest"
 
     def matching(*columns, broad: bool = False) -> tuple[Select, Any]:
         stmt, rank = select(*columns).select_from(Product), None
-        where = list(conditions)
+        walk = sort if broad and dialect == "sqlite" and params.store is None else None
+        where = _search_conditions(params, walk_sort=walk)
         if terms:
             keyword, rank, join = keyword_filter(dialect, terms, Product.id, broad=broad)
             if join is not None:
@@ -190,9 +204,6 @@ def product_search(params: SearchParams, per_page: int = PER_PAGE) -> Page[Produ
     counted, _ = matching(literal(1))
     found = _count_capped(counted, keyword=bool(terms) and dialect == "postgresql")
     broad = found > COUNT_CAP
-    sort = params.sort if params.sort in SORTS else "newest"
-    if sort == "relevance" and not terms:
-        sort = "newest"
     page = max(1, params.page)
     if broad:
         listing, rank = matching(Product, broad=True)
