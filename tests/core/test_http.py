@@ -32,6 +32,17 @@ def test_pages_have_no_inline_script(client):
                      html)
 
 
+def test_htmx_is_sent_only_to_pages_whose_content_uses_it(client, db):
+    """htmx is 17 KB on the wire: the home page (no hx- attribute) goes without it, the
+    register page (an htmx form) gets it; app.js (menus, busy states) is on both."""
+    home = client.get("/").get_data(as_text=True)
+    register = client.get("/daftar").get_data(as_text=True)
+    assert "hx-get=" not in home and "hx-post=" not in home
+    assert "htmx.min.js" not in home
+    assert "hx-post=" in register and "/static/vendor/htmx.min.js" in register
+    assert "/static/js/app.js" in home and "/static/js/app.js" in register
+
+
 def test_static_files_are_versioned_and_cached_for_long(client):
     html = client.get("/").get_data(as_text=True)
     href = re.search(r'href="(/static/css/app.css\?v=[0-9a-f]{12})"', html).group(1)
