@@ -32,6 +32,34 @@ def test_pages_have_no_inline_script(client):
                      html)
 
 
+def test_a_photo_carries_nosniff_and_caching_but_no_document_headers(app, client):
+    """A product photo is no document: no CSP, frame, referrer or permissions policy (they
+    cost ~450 bytes per photo on the wire), no Expires beside max-age; nosniff and
+    `inline` stay."""
+    import io
+
+    from PIL import Image
+
+    from app.core.storage import storage_put
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 80)).save(buffer, "WEBP")
+    with app.app_context():
+        key = storage_put(buffer.getvalue(), folder="products", suffix=".webp")
+
+    photo = client.get(f"/media/{key}")
+    page = client.get("/")
+
+    assert photo.status_code == 200 and photo.mimetype == "image/webp"
+    assert photo.headers["X-Content-Type-Options"] == "nosniff"
+    assert "immutable" in photo.headers["Cache-Control"]
+    for name in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy",
+                 "Permissions-Policy", "Cross-Origin-Opener-Policy", "Expires"):
+        assert name not in photo.headers, name
+        if name != "Expires":
+            assert name in page.headers, name
+
+
 def test_htmx_is_sent_only_to_pages_whose_content_uses_it(client, db):
     """htmx is 17 KB on the wire: the home page (no hx- attribute) goes without it, the
     register page (an htmx form) gets it; app.js (menus, busy states) is on both."""
