@@ -71,6 +71,17 @@ def test_htmx_is_sent_only_to_pages_whose_content_uses_it(client, db):
     assert "/static/js/app.js" in home and "/static/js/app.js" in register
 
 
+def test_search_gets_htmx_on_intent_not_with_the_page(client, db):
+    """Search's htmx requests all start from the user: app.js is told where htmx is
+    (data-htmx-on-intent) and fetches it when a control is reached for."""
+    html = client.get("/produk").get_data(as_text=True)
+
+    assert 'hx-get="/produk"' in html
+    assert '<script src="/static/vendor/htmx.min.js' not in html
+    assert re.search(r'<script src="/static/js/app.js\?v=\w+" data-htmx-on-intent='
+                     r'"/static/vendor/htmx.min.js\?v=\w+" defer>', html)
+
+
 def test_static_files_are_versioned_and_cached_for_long(client):
     html = client.get("/").get_data(as_text=True)
     href = re.search(r'href="(/static/css/app.css\?v=[0-9a-f]{12})"', html).group(1)
