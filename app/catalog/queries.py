@@ -341,6 +341,7 @@ class ProductBrief:
     stock_total: int
     store: StoreBrief
     cover_card_key: str = ""  # the cover's 240 px card rendition ("" = none yet)
+    cover_mini_key: str = ""  # ... and its 128 px mini rendition
 
 
 @dataclass(frozen=True)
@@ -362,6 +363,7 @@ class StoreFeature:
     rating_count: int
     cover_key: str  # the store's best-selling product's photo ("" when none)
     cover_card_key: str = ""  # ... and its card rendition
+    cover_mini_key: str = ""  # ... and its mini rendition
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,7 @@ def _brief(product: Product) -> ProductBrief:
         rating_avg=Decimal(product.rating_avg or 0).quantize(Decimal("0.1")),
         rating_count=product.rating_count or 0, sold_count=product.sold_count or 0,
         stock_total=product.stock_total or 0, cover_card_key=product.cover_card_key or "",
+        cover_mini_key=product.cover_mini_key or "",
         store=StoreBrief(name=store.name, slug=store.slug, location=store.location or "",
                          low_stock_threshold=store.low_stock_threshold))
 
@@ -434,6 +437,7 @@ def storefront_home() -> StorefrontHome:
             store=brief.store, products=count, rating_count=ratings,
             rating_avg=(Decimal(total) / ratings).quantize(Decimal("0.1")) if ratings
             else Decimal("0"),
-            cover_key=brief.cover_key, cover_card_key=brief.cover_card_key))
+            cover_key=brief.cover_key, cover_card_key=brief.cover_card_key,
+            cover_mini_key=brief.cover_mini_key))
     return StorefrontHome(categories=categories, popular=popular, newest=newest,
                           stores=tuple(stores))
