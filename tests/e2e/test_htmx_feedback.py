@@ -72,7 +72,13 @@ class FailOnce:
         else:
             route.continue_()
 
-    def fail(self) -> None:
+    def fail(self, page: Page) -> None:
+        # The busy button shows before Playwright has handed the route to this handler
+        # (it does so while the sync API waits): let it, up to 5 s, on a loaded machine.
+        for _ in range(250):
+            if self.held:
+                break
+            page.wait_for_timeout(20)
         route = self.held.pop()
         if self.kind == "abort":
             route.abort("internetdisconnected")
@@ -88,7 +94,7 @@ def _fails_then_retries(page: Page, *, url: str, button, kind: str) -> None:
     button.click()
     expect(button).to_have_attribute("aria-busy", "true")
     expect(button).to_be_disabled()
-    handler.fail()
+    handler.fail(page)
     box = page.locator("#htmx-error")
     key = "data-msg-network" if kind == "abort" else "data-msg-server"
     expect(box).to_contain_text(box.get_attribute(key) or "?")
