@@ -55,6 +55,26 @@ class DemoRefused(RuntimeError):
 
 def demo_load() -> list[DemoAccount]:
     """Create the demo accounts (and their stores) that do not exist yet. Flushes only."""
+    demo_accounts_load()
+    _demo_catalog()
+    from app.catalog.demo import demo_shop_load
+
+    demo_shop_load()
+    _demo_crm()
+    _demo_orders()
+    _demo_sales()
+    from app.maklon.demo import demo_maklon
+
+    demo_maklon()
+    from app.shipping.demo import demo_shipping
+
+    demo_shipping()  # last: couriers for every store, weights for every variant
+    return list(DEMO_ACCOUNTS)
+
+
+def demo_accounts_load() -> None:
+    """The demo accounts alone (roles, stores, the admin's and staff's two-factor login),
+    the first step of `demo_load`; what does not exist yet is created. Flushes only."""
     if not current_app.config.get("DEMO_DATA_ALLOWED"):
         raise DemoRefused("demo data is never created in production")
     for account in DEMO_ACCOUNTS:
@@ -72,20 +92,6 @@ def demo_load() -> list[DemoAccount]:
         if account.email in DEMO_TOTP_ACCOUNTS:
             _demo_totp(user)
     db.session.flush()
-    _demo_catalog()
-    from app.catalog.demo import demo_shop_load
-
-    demo_shop_load()
-    _demo_crm()
-    _demo_orders()
-    _demo_sales()
-    from app.maklon.demo import demo_maklon
-
-    demo_maklon()
-    from app.shipping.demo import demo_shipping
-
-    demo_shipping()  # last: couriers for every store, weights for every variant
-    return list(DEMO_ACCOUNTS)
 
 
 def _demo_secret_of(user: User) -> str | None:
