@@ -42,6 +42,7 @@ chromium:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test-sqlite: install chromium
 	$(BIN)/pytest --db=sqlite -m "not production"

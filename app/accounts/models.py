@@ -22,7 +22,7 @@ from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model, db
 
 
 class StaffPosition:
@@ -55,7 +55,7 @@ user_roles = Table(
 )
 
 
-class Role(db.Model):
+class Role(Model):
     __tablename__ = "roles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,7 +65,7 @@ class Role(db.Model):
         return f"<Role {self.name}>"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -122,7 +122,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email}>"
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """One of a user's ten single-use two-factor recovery codes (only its SHA-256)."""
 
     __tablename__ = "recovery_codes"
@@ -134,7 +134,7 @@ class RecoveryCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One login on one device. The cookie carries the raw token; we keep its SHA-256."""
 
     __tablename__ = "user_sessions"
@@ -172,7 +172,7 @@ _SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
             ("Linux", "Linux"))
 
 
-class ApiTokenFamily(db.Model):
+class ApiTokenFamily(Model):
     """One API login (a phone, a partner's system): the chain of refresh tokens it rotated
     through. Revoking the family ends its access tokens at once, too (they name it)."""
 
@@ -191,7 +191,7 @@ class ApiTokenFamily(db.Model):
     user: Mapped[User] = relationship()
 
 
-class ApiRefreshToken(db.Model):
+class ApiRefreshToken(Model):
     """A refresh token of a family: the client holds the raw token, we keep its SHA-256.
     Each is good for one use; using a spent one again revokes the family (theft)."""
 
@@ -208,7 +208,7 @@ class ApiRefreshToken(db.Model):
     family: Mapped[ApiTokenFamily] = relationship()
 
 
-class PasswordResetToken(db.Model):
+class PasswordResetToken(Model):
     """A "forgot password" link: single use, valid for an hour. We keep its SHA-256 only."""
 
     __tablename__ = "password_reset_tokens"
@@ -224,7 +224,7 @@ class PasswordResetToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Store(db.Model):
+class Store(Model):
     __tablename__ = "stores"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -251,7 +251,7 @@ class Store(db.Model):
     owner: Mapped[User] = relationship(back_populates="store")
 
 
-class Address(db.Model):
+class Address(Model):
     """A saved shipping address of a user; at most one is the default."""
 
     __tablename__ = "addresses"
@@ -279,7 +279,7 @@ class Address(db.Model):
                 "postal_code": self.postal_code}
 
 
-class Company(db.Model):
+class Company(Model):
     """A brand owner or prospect: kept by the CRM, a maklon client once a deal is won."""
 
     __tablename__ = "companies"

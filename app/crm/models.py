@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Company, User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
 class LeadStatus:
@@ -102,7 +102,7 @@ class ActivityKind:
     ALL = (*LOGGED, STATUS, ASSIGNMENT)
 
 
-class Contact(db.Model):
+class Contact(Model):
     __tablename__ = "crm_contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,7 +127,7 @@ class Contact(db.Model):
         return f"{self.name} {self.family_name}".strip()
 
 
-class Lead(db.Model):
+class Lead(Model):
     """A sales opportunity moving through the pipeline (LEAD_TRANSITIONS).
 
     A lead may name a prospect that is not a company record yet (`company_name`,
@@ -171,7 +171,7 @@ class Lead(db.Model):
         return self.company.name if self.company else self.company_name
 
 
-class Task(db.Model):
+class Task(Model):
     __tablename__ = "crm_tasks"
     __table_args__ = (
         Index("ix_crm_tasks_assignee_status", "assignee_id", "status"),
@@ -221,7 +221,7 @@ class Task(db.Model):
         return self.status in TaskStatus.ACTIVE
 
 
-class Activity(db.Model):
+class Activity(Model):
     """Something that happened on a CRM record: a call, meeting, email, note, or a status
     change / assignment recorded by the services. Attached to one or more records."""
 
@@ -252,7 +252,7 @@ class Activity(db.Model):
     author: Mapped[User | None] = relationship()
 
 
-class TaskDigestLog(db.Model):
+class TaskDigestLog(Model):
     """One daily task digest sent to one person for one WIB date (so it is never sent
     twice on the same day, whoever runs the job)."""
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
 class StockReason:
@@ -25,7 +25,7 @@ class StockReason:
     ALL = (RESTOCK, ADJUSTMENT, SALE, CANCEL, RETURN, EXPIRE, PRODUCTION, USAGE, CONSUME)
 
 
-class StockMovement(db.Model):
+class StockMovement(Model):
     """One change of a variant's stock or of a raw material's on-hand quantity."""
 
     __tablename__ = "stock_movements"

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Company, User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
 class ProductType:
@@ -126,7 +126,7 @@ class ReservationStatus:
     ALL = (RESERVED, CONSUMED, RELEASED)
 
 
-class RawMaterial(db.Model):
+class RawMaterial(Model):
     """A raw material the factory stocks. Quantities are whole base units (g, ml, pcs);
     `reserved` is what signed orders in raw-material purchase have set aside."""
 
@@ -151,7 +151,7 @@ class RawMaterial(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-class Formula(db.Model):
+class Formula(Model):
     """A company's formula. `composition` is `<key id>:<base64(nonce + AES-256-GCM
     ciphertext)>` of a JSON list of lines ({"material_id", "amount"} per produced unit)."""
 
@@ -172,7 +172,7 @@ class Formula(db.Model):
     company: Mapped[Company] = relationship()
 
 
-class MaklonRequest(db.Model):
+class MaklonRequest(Model):
     """A client's production request; from signing on, the maklon order."""
 
     __tablename__ = "maklon_requests"
@@ -232,7 +232,7 @@ class MaklonRequest(db.Model):
                                                          order_by="ProductionStage.id")
 
 
-class MaklonFile(db.Model):
+class MaklonFile(Model):
     """A file attached to a request: the client's specification or a reference."""
 
     __tablename__ = "maklon_files"
@@ -252,7 +252,7 @@ class MaklonFile(db.Model):
     request: Mapped[MaklonRequest] = relationship(back_populates="files")
 
 
-class Quote(db.Model):
+class Quote(Model):
     """One version of the price offered for a request."""
 
     __tablename__ = "quotes"
@@ -291,7 +291,7 @@ class Quote(db.Model):
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
 
 
-class QuoteMessage(db.Model):
+class QuoteMessage(Model):
     """A message on a request's negotiation thread, optionally a counter-proposal."""
 
     __tablename__ = "quote_messages"
@@ -311,7 +311,7 @@ class QuoteMessage(db.Model):
     author: Mapped[User] = relationship()
 
 
-class ContractSignature(db.Model):
+class ContractSignature(Model):
     """The client's acceptance of a quote, with the evidence a court would ask for.
 
     `signature` = SHA-256(order_id + client_id + timestamp) as the specification says
@@ -345,7 +345,7 @@ class ContractSignature(db.Model):
     client: Mapped[User] = relationship()
 
 
-class MilestonePayment(db.Model):
+class MilestonePayment(Model):
     """One part of a signed order's price: DP, mid-process or final."""
 
     __tablename__ = "milestone_payments"
@@ -371,7 +371,7 @@ class MilestonePayment(db.Model):
     request: Mapped[MaklonRequest] = relationship(back_populates="milestones")
 
 
-class ProductionStage(db.Model):
+class ProductionStage(Model):
     """One stage entered by an order: when, by whom, with a note and optional photo."""
 
     __tablename__ = "production_stages"
@@ -394,7 +394,7 @@ class ProductionStage(db.Model):
     staff: Mapped[User | None] = relationship()
 
 
-class MaterialReservation(db.Model):
+class MaterialReservation(Model):
     """Raw material set aside for (then consumed by) one order's batch."""
 
     __tablename__ = "material_reservations"
@@ -417,7 +417,7 @@ class MaterialReservation(db.Model):
     raw_material: Mapped[RawMaterial] = relationship()
 
 
-class OtdrSnapshot(db.Model):
+class OtdrSnapshot(Model):
     """The on-time delivery rate as the nightly job computed it, per company and overall
     (`company_id` None): completed orders among the last `window` whose completion date
     (WIB) was on or before their promised date."""

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import Store, User
 from app.catalog.models import Product, Variant
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
 class OrderStatus:
@@ -57,7 +57,7 @@ class ReturnStatus:
     ALL = (REQUESTED, ACCEPTED, REJECTED)
 
 
-class CartItem(db.Model):
+class CartItem(Model):
     """One line of a buyer's cart: a variant and a quantity (a cart is a user's lines)."""
 
     __tablename__ = "cart_items"
@@ -76,7 +76,7 @@ class CartItem(db.Model):
     variant: Mapped[Variant] = relationship()
 
 
-class Checkout(db.Model):
+class Checkout(Model):
     """One press of "Bayar": one payment for the orders of every store in the cart."""
 
     __tablename__ = "checkouts"
@@ -101,7 +101,7 @@ class Checkout(db.Model):
     orders: Mapped[list[Order]] = relationship(back_populates="checkout", order_by="Order.id")
 
 
-class Order(db.Model):
+class Order(Model):
     """The part of a checkout that one store fulfils."""
 
     __tablename__ = "orders"
@@ -149,7 +149,7 @@ class Order(db.Model):
                                                     order_by="OrderEvent.id")
 
 
-class OrderItem(db.Model):
+class OrderItem(Model):
     """A snapshot of one cart line at checkout."""
 
     __tablename__ = "order_items"
@@ -182,7 +182,7 @@ class OrderItem(db.Model):
         return ", ".join(f"{k}: {v}" for k, v in self.options.items())
 
 
-class OrderEvent(db.Model):
+class OrderEvent(Model):
     """The status history: who moved the order from where to where, and when."""
 
     __tablename__ = "order_events"
@@ -201,7 +201,7 @@ class OrderEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class Review(db.Model):
+class Review(Model):
     """A verified buyer's rating of a product, once per buyer and product, after delivery."""
 
     __tablename__ = "reviews"
@@ -229,7 +229,7 @@ class Review(db.Model):
     order: Mapped[Order] = relationship()
 
 
-class ReturnRequest(db.Model):
+class ReturnRequest(Model):
     """A buyer's request to return a delivered order (within the return window)."""
 
     __tablename__ = "return_requests"

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.orders.models import Checkout, Order
 
 
@@ -57,7 +57,7 @@ class RefundStatus:
     ALL = (PENDING, DONE, FAILED)
 
 
-class Payment(db.Model):
+class Payment(Model):
     """One payment asked of a buyer through a gateway (one per checkout)."""
 
     __tablename__ = "payments"
@@ -115,7 +115,7 @@ class Payment(db.Model):
                                                  order_by="Refund.id")
 
 
-class PaymentEvent(db.Model):
+class PaymentEvent(Model):
     """One gateway notification as received (or a status lookup's answer), stored once."""
 
     __tablename__ = "payment_events"
@@ -144,7 +144,7 @@ class PaymentEvent(db.Model):
     payment: Mapped[Payment | None] = relationship(back_populates="events")
 
 
-class Refund(db.Model):
+class Refund(Model):
     """Money going back to a buyer for one order (an accepted return, a cancelled paid
     order)."""
 
@@ -173,7 +173,7 @@ class Refund(db.Model):
     order: Mapped[Order] = relationship()
 
 
-class InvoiceCounter(db.Model):
+class InvoiceCounter(Model):
     """The last invoice number issued per issuing entity and year (taken under a lock)."""
 
     __tablename__ = "invoice_counters"
@@ -183,7 +183,7 @@ class InvoiceCounter(db.Model):
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     """The invoice of one paid order: a gapless number per issuer and year and its PDF."""
 
     __tablename__ = "invoices"
@@ -226,7 +226,7 @@ class Invoice(db.Model):
     order: Mapped[Order | None] = relationship()
 
 
-class SandboxTransaction(db.Model):
+class SandboxTransaction(Model):
     """The sandbox gateway's own record of a charge (what Midtrans would know): the
     simulator changes it and notifies our webhook; status lookups read it."""
 

@@ -10,10 +10,10 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class WeeklyReport(db.Model):
+class WeeklyReport(Model):
     """The weekly sales report of one store for one ISO week (e.g. "2026-W47"): the row is
     claimed before the email is queued, so running the job twice sends nothing twice."""
 
@@ -36,7 +36,7 @@ class BackupStatus:
     ALL = (CREATED, VERIFIED, FAILED)
 
 
-class BackupRecord(db.Model):
+class BackupRecord(Model):
     """One encrypted backup archive in BACKUP_DIR and what its manifest says."""
 
     __tablename__ = "backup_records"
