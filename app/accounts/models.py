@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from datetime import datetime
+from enum import StrEnum, nonmember
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -25,7 +28,7 @@ from app.core.clock import UTCDateTime, utcnow
 from app.extensions import Model, db
 
 
-class StaffPosition:
+class StaffPosition(StrEnum):
     """What a staff member does; tasks are only reassigned within one position."""
 
     SALES = "sales"
@@ -33,10 +36,10 @@ class StaffPosition:
     WAREHOUSE = "warehouse"
     QUALITY = "quality"
     FINANCE = "finance"
-    ALL = (SALES, PRODUCTION, WAREHOUSE, QUALITY, FINANCE)
+    ALL = nonmember((SALES, PRODUCTION, WAREHOUSE, QUALITY, FINANCE))
 
 
-class RoleName:
+class RoleName(StrEnum):
     CUSTOMER = "customer"
     SELLER = "seller"
     CLIENT = "client"
@@ -44,7 +47,7 @@ class RoleName:
     ADMIN = "admin"
     # Given to staff on top of "staff": may read formula compositions (every read audited).
     PRODUCTION_MANAGER = "production_manager"
-    ALL = (CUSTOMER, SELLER, CLIENT, STAFF, ADMIN, PRODUCTION_MANAGER)
+    ALL = nonmember((CUSTOMER, SELLER, CLIENT, STAFF, ADMIN, PRODUCTION_MANAGER))
 
 
 user_roles = Table(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from datetime import datetime
+from enum import StrEnum, nonmember
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
@@ -12,12 +15,12 @@ from app.core.clock import UTCDateTime, utcnow
 from app.extensions import Model
 
 
-class JobStatus:
+class JobStatus(StrEnum):
     QUEUED = "queued"
     STARTED = "started"
     FINISHED = "finished"
     FAILED = "failed"
-    FINAL = frozenset({FINISHED, FAILED})
+    FINAL = nonmember(frozenset({FINISHED, FAILED}))
 
 
 class JobRecord(Model):
@@ -47,7 +50,7 @@ class JobRecord(Model):
         return self.status in JobStatus.FINAL
 
 
-class OutboxStatus:
+class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"

@@ -7,7 +7,10 @@ services refuse anything else (409).
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from datetime import date, datetime
+from enum import StrEnum, nonmember
 
 from sqlalchemy import (
     BigInteger,
@@ -26,16 +29,17 @@ from app.core.clock import UTCDateTime, utcnow
 from app.extensions import Model
 
 
-class LeadStatus:
+class LeadStatus(StrEnum):
     NEW = "new"
     CONTACTED = "contacted"
     QUALIFIED = "qualified"
     PROPOSAL = "proposal"
     WON = "won"
     LOST = "lost"
-    PIPELINE = (NEW, CONTACTED, QUALIFIED, PROPOSAL, WON, LOST)  # board columns, in order
-    OPEN = frozenset({NEW, CONTACTED, QUALIFIED, PROPOSAL})
-    FINAL = frozenset({WON, LOST})
+    # The board's columns, in order.
+    PIPELINE = nonmember((NEW, CONTACTED, QUALIFIED, PROPOSAL, WON, LOST))
+    OPEN = nonmember(frozenset({NEW, CONTACTED, QUALIFIED, PROPOSAL}))
+    FINAL = nonmember(frozenset({WON, LOST}))
 
 
 # Allowed moves. Forward one step at a time; back one step from Contacted, Qualified and
@@ -53,21 +57,21 @@ LEAD_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class LeadSource:
+class LeadSource(StrEnum):
     WEBSITE_FORM = "website_form"
     EXHIBITION = "exhibition"
     REFERRAL = "referral"
     MARKETPLACE_SELLER = "marketplace_seller"
     OTHER = "other"
-    ALL = (WEBSITE_FORM, EXHIBITION, REFERRAL, MARKETPLACE_SELLER, OTHER)
+    ALL = nonmember((WEBSITE_FORM, EXHIBITION, REFERRAL, MARKETPLACE_SELLER, OTHER))
 
 
-class TaskStatus:
+class TaskStatus(StrEnum):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DONE = "done"
-    ALL = (OPEN, IN_PROGRESS, DONE)
-    ACTIVE = (OPEN, IN_PROGRESS)
+    ALL = nonmember((OPEN, IN_PROGRESS, DONE))
+    ACTIVE = nonmember((OPEN, IN_PROGRESS))
 
 
 TASK_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -77,29 +81,29 @@ TASK_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class TaskPriority:
+class TaskPriority(StrEnum):
     LOW = "low"
     NORMAL = "normal"
     HIGH = "high"
-    ALL = (LOW, NORMAL, HIGH)
+    ALL = nonmember((LOW, NORMAL, HIGH))
 
 
-class AssignmentReason:
+class AssignmentReason(StrEnum):
     """Why a task's assignee differs from the person it was given to (see assignment.py)."""
 
     REASSIGNED = "reassigned"  # the chosen person had too many active tasks
     NOBODY_AVAILABLE = "nobody_available"  # ... and nobody of the same position could take it
 
 
-class ActivityKind:
+class ActivityKind(StrEnum):
     CALL = "call"
     MEETING = "meeting"
     EMAIL = "email"
     NOTE = "note"
-    LOGGED = (CALL, MEETING, EMAIL, NOTE)  # what a user logs by hand
+    LOGGED = nonmember((CALL, MEETING, EMAIL, NOTE))  # what a user logs by hand
     STATUS = "status"  # pipeline move / task status change
     ASSIGNMENT = "assignment"
-    ALL = (*LOGGED, STATUS, ASSIGNMENT)
+    ALL = nonmember((CALL, MEETING, EMAIL, NOTE, STATUS, ASSIGNMENT))
 
 
 class Contact(Model):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from datetime import datetime
+from enum import StrEnum, nonmember
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,7 +15,7 @@ from app.core.clock import UTCDateTime, utcnow
 from app.extensions import Model
 
 
-class StockReason:
+class StockReason(StrEnum):
     RESTOCK = "restock"
     ADJUSTMENT = "adjustment"
     SALE = "sale"
@@ -22,7 +25,8 @@ class StockReason:
     PRODUCTION = "production"  # finished maklon goods moved into a store's variant
     USAGE = "usage"  # raw material used outside a batch (samples, spills)
     CONSUME = "consume"  # raw material consumed by a maklon batch entering formulation
-    ALL = (RESTOCK, ADJUSTMENT, SALE, CANCEL, RETURN, EXPIRE, PRODUCTION, USAGE, CONSUME)
+    ALL = nonmember((RESTOCK, ADJUSTMENT, SALE, CANCEL, RETURN, EXPIRE, PRODUCTION, USAGE,
+                     CONSUME))
 
 
 class StockMovement(Model):

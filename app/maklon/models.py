@@ -13,6 +13,8 @@ amount per produced unit) exist only inside the ciphertext, never as plaintext r
 
 from __future__ import annotations
 
+from enum import StrEnum, nonmember
+
 from datetime import date, datetime
 from typing import Any
 
@@ -36,17 +38,17 @@ from app.core.clock import UTCDateTime, utcnow
 from app.extensions import Model
 
 
-class ProductType:
+class ProductType(StrEnum):
     SKINCARE = "skincare"
     BODY_CARE = "body_care"
     HAIR_CARE = "hair_care"
     DECORATIVE = "decorative"  # decorative cosmetics (make-up)
     SUPPLEMENT = "supplement"
     OTHER = "other"
-    ALL = (SKINCARE, BODY_CARE, HAIR_CARE, DECORATIVE, SUPPLEMENT, OTHER)
+    ALL = nonmember((SKINCARE, BODY_CARE, HAIR_CARE, DECORATIVE, SUPPLEMENT, OTHER))
 
 
-class Packaging:
+class Packaging(StrEnum):
     BOTTLE = "bottle"
     JAR = "jar"
     TUBE = "tube"
@@ -54,17 +56,17 @@ class Packaging:
     SACHET = "sachet"
     POUCH = "pouch"
     CUSTOM = "custom"  # the client gives the dimensions
-    ALL = (BOTTLE, JAR, TUBE, AIRLESS, SACHET, POUCH, CUSTOM)
+    ALL = nonmember((BOTTLE, JAR, TUBE, AIRLESS, SACHET, POUCH, CUSTOM))
 
 
-class FormulaChoice:
+class FormulaChoice(StrEnum):
     STORED = "stored"  # one of the company's formulas
     DEVELOP = "develop"  # the provider develops one
     UPLOAD = "upload"  # the client uploads a specification
-    ALL = (STORED, DEVELOP, UPLOAD)
+    ALL = nonmember((STORED, DEVELOP, UPLOAD))
 
 
-class RequestStatus:
+class RequestStatus(StrEnum):
     """A request's life; production progress is `MaklonRequest.stage`."""
 
     DRAFT = "draft"  # saved by the client, not validated against capability yet
@@ -73,31 +75,31 @@ class RequestStatus:
     SIGNED = "signed"  # contract signed: a maklon order in production
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-    ALL = (DRAFT, SUBMITTED, NEGOTIATING, SIGNED, COMPLETED, CANCELLED)
+    ALL = nonmember((DRAFT, SUBMITTED, NEGOTIATING, SIGNED, COMPLETED, CANCELLED))
 
 
-class QuoteStatus:
+class QuoteStatus(StrEnum):
     PENDING_APPROVAL = "pending_approval"  # made by staff; an admin must approve it
     APPROVED = "approved"  # the client may sign it (until valid_until)
     SUPERSEDED = "superseded"  # a newer version replaced it
     ACCEPTED = "accepted"  # signed
-    ALL = (PENDING_APPROVAL, APPROVED, SUPERSEDED, ACCEPTED)
+    ALL = nonmember((PENDING_APPROVAL, APPROVED, SUPERSEDED, ACCEPTED))
 
 
-class MilestoneKind:
+class MilestoneKind(StrEnum):
     DP = "dp"  # down payment: unlocks raw-material purchase
     MID = "mid"  # mid-process: unlocks formulation / production
     FINAL = "final"  # unlocks scheduling the shipment
-    ALL = (DP, MID, FINAL)
+    ALL = nonmember((DP, MID, FINAL))
 
 
-class MilestoneStatus:
+class MilestoneStatus(StrEnum):
     UNPAID = "unpaid"
     PAID = "paid"
-    ALL = (UNPAID, PAID)
+    ALL = nonmember((UNPAID, PAID))
 
 
-class Stage:
+class Stage(StrEnum):
     """Production stages in order; QC failing sends the order back to formulation."""
 
     CONCEPT_APPROVED = "concept_approved"
@@ -107,23 +109,23 @@ class Stage:
     PACKAGING = "packaging"
     SHIPPING_SCHEDULED = "shipping_scheduled"
     DONE = "done"
-    ALL = (CONCEPT_APPROVED, MATERIAL_PURCHASE, FORMULATION, QC, PACKAGING,
-           SHIPPING_SCHEDULED, DONE)
+    ALL = nonmember((CONCEPT_APPROVED, MATERIAL_PURCHASE, FORMULATION, QC, PACKAGING,
+           SHIPPING_SCHEDULED, DONE))
     # The six stages production goes through; DONE is where it ends, not a seventh stage.
-    STEPS = ALL[:-1]
+    STEPS = nonmember(ALL[:-1])  # FIXME
 
 
-class MaterialOrigin:
+class MaterialOrigin(StrEnum):
     LOCAL = "local"
     IMPORT = "import"
-    ALL = (LOCAL, IMPORT)
+    ALL = nonmember((LOCAL, IMPORT))
 
 
-class ReservationStatus:
+class ReservationStatus(StrEnum):
     RESERVED = "reserved"  # set aside when the order entered raw-material purchase
     CONSUMED = "consumed"  # used up when it entered formulation
     RELEASED = "released"  # the order was cancelled
-    ALL = (RESERVED, CONSUMED, RELEASED)
+    ALL = nonmember((RESERVED, CONSUMED, RELEASED))
 
 
 class RawMaterial(Model):

@@ -21,9 +21,12 @@ never commit.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import logging
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum, nonmember
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -58,10 +61,10 @@ NOTE_MAX = 1000
 PHOTO_FOLDER = "maklon-stages"
 
 
-class QcResult:
+class QcResult(StrEnum):
     PASS = "pass"  # noqa: S105 (a QC result, not a password)
     FAIL = "fail"
-    ALL = (PASS, FAIL)
+    ALL = nonmember((PASS, FAIL))
 
 
 

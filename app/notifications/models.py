@@ -3,7 +3,10 @@ Telegram outbox."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -57,7 +60,7 @@ class TelegramLink(Model):
     user: Mapped[User] = relationship()
 
 
-class TelegramStatus:
+class TelegramStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"

@@ -18,8 +18,11 @@ and queues the buyer's email in the buyer's language. Services flush, never comm
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import logging
 from collections import defaultdict
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
@@ -49,7 +52,7 @@ TRACKING_NUMBER_MAX = 60
 NOTE_MAX = 300  # OrderEvent.note
 
 
-class Side:
+class Side(StrEnum):
     """Who acts on an order: its buyer, the owner of its store, or the system (jobs)."""
 
     BUYER = "buyer"

@@ -8,7 +8,10 @@ checkout, so later edits of the product never change an order. Money is whole Ru
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from datetime import datetime
+from enum import StrEnum, nonmember
 from typing import Any
 
 from sqlalchemy import (
@@ -31,30 +34,30 @@ from app.core.clock import UTCDateTime, utcnow
 from app.extensions import Model
 
 
-class OrderStatus:
+class OrderStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
     RETURNED = "returned"
-    ALL = (PENDING, PROCESSING, SHIPPED, DELIVERED, CANCELLED, RETURNED)
-    FINAL = (DELIVERED, CANCELLED, RETURNED)  # nothing more happens without a return
+    ALL = nonmember((PENDING, PROCESSING, SHIPPED, DELIVERED, CANCELLED, RETURNED))
+    FINAL = nonmember((DELIVERED, CANCELLED, RETURNED))  # nothing more happens without a return
 
 
-class PaymentStatus:
+class PaymentStatus(StrEnum):
     UNPAID = "unpaid"
     PAID = "paid"
     REFUND_PENDING = "refund_pending"  # a return was accepted; the payments issue refunds
     REFUNDED = "refunded"
-    ALL = (UNPAID, PAID, REFUND_PENDING, REFUNDED)
+    ALL = nonmember((UNPAID, PAID, REFUND_PENDING, REFUNDED))
 
 
-class ReturnStatus:
+class ReturnStatus(StrEnum):
     REQUESTED = "requested"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
-    ALL = (REQUESTED, ACCEPTED, REJECTED)
+    ALL = nonmember((REQUESTED, ACCEPTED, REJECTED))
 
 
 class CartItem(Model):

@@ -11,7 +11,10 @@ per paid order with a gapless number per issuing entity and year, drawn from
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from datetime import datetime
+from enum import StrEnum, nonmember
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +38,7 @@ from app.extensions import Model
 from app.orders.models import Checkout, Order
 
 
-class PayStatus:
+class PayStatus(StrEnum):
     """A payment's state on our side (the gateway's words are mapped onto these)."""
 
     PENDING = "pending"  # created; waiting for the buyer to pay
@@ -45,16 +48,16 @@ class PayStatus:
     DENIED = "denied"
     REVIEW = "review"  # money arrived but not the amount asked: an admin decides
     REFUNDED = "refunded"  # the whole amount went back
-    ALL = (PENDING, PAID, EXPIRED, CANCELLED, DENIED, REVIEW, REFUNDED)
-    FINAL = (EXPIRED, CANCELLED, DENIED, REFUNDED)
-    OPEN = (PENDING,)
+    ALL = nonmember((PENDING, PAID, EXPIRED, CANCELLED, DENIED, REVIEW, REFUNDED))
+    FINAL = nonmember((EXPIRED, CANCELLED, DENIED, REFUNDED))
+    OPEN = nonmember((PENDING,))
 
 
-class RefundStatus:
+class RefundStatus(StrEnum):
     PENDING = "pending"  # recorded; the gateway has not confirmed it yet
     DONE = "done"
     FAILED = "failed"  # the gateway refused; an admin retries
-    ALL = (PENDING, DONE, FAILED)
+    ALL = nonmember((PENDING, DONE, FAILED))
 
 
 class Payment(Model):

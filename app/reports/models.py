@@ -3,7 +3,10 @@ backups made (one row per archive, with its manifest and last verification)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from datetime import datetime
+from enum import StrEnum, nonmember
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
@@ -29,11 +32,11 @@ class WeeklyReport(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class BackupStatus:
+class BackupStatus(StrEnum):
     CREATED = "created"  # written, not verified yet
     VERIFIED = "verified"  # the last verification passed
     FAILED = "failed"  # the last verification failed (see verify_message)
-    ALL = (CREATED, VERIFIED, FAILED)
+    ALL = nonmember((CREATED, VERIFIED, FAILED))
 
 
 class BackupRecord(Model):
