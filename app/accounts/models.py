@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from datetime import datetime
 from enum import StrEnum, nonmember
 

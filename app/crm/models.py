@@ -7,8 +7,6 @@ services refuse anything else (409).
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from datetime import date, datetime
 from enum import StrEnum, nonmember
 

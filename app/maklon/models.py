@@ -13,9 +13,8 @@ amount per produced unit) exist only inside the ciphertext, never as plaintext r
 
 from __future__ import annotations
 
-from enum import StrEnum, nonmember
-
 from datetime import date, datetime
+from enum import StrEnum, nonmember
 from typing import Any
 
 from sqlalchemy import (
@@ -110,9 +109,10 @@ class Stage(StrEnum):
     SHIPPING_SCHEDULED = "shipping_scheduled"
     DONE = "done"
     ALL = nonmember((CONCEPT_APPROVED, MATERIAL_PURCHASE, FORMULATION, QC, PACKAGING,
-           SHIPPING_SCHEDULED, DONE))
+                     SHIPPING_SCHEDULED, DONE))
     # The six stages production goes through; DONE is where it ends, not a seventh stage.
-    STEPS = nonmember(ALL[:-1])  # FIXME
+    STEPS = nonmember((CONCEPT_APPROVED, MATERIAL_PURCHASE, FORMULATION, QC, PACKAGING,
+                       SHIPPING_SCHEDULED))
 
 
 class MaterialOrigin(StrEnum):

@@ -21,8 +21,6 @@ never commit.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import logging
 from dataclasses import dataclass
 from datetime import date

@@ -3,8 +3,6 @@ Telegram outbox."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from datetime import datetime
 from enum import StrEnum
 

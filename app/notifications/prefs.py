@@ -8,8 +8,6 @@ workers at once) find the first and send nothing.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from dataclasses import dataclass
 from enum import StrEnum, nonmember
 from typing import Any

@@ -18,8 +18,6 @@ and queues the buyer's email in the buyer's language. Services flush, never comm
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import logging
 from collections import defaultdict
 from enum import StrEnum

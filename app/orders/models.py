@@ -8,8 +8,6 @@ checkout, so later edits of the product never change an order. Money is whole Ru
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from datetime import datetime
 from enum import StrEnum, nonmember
 from typing import Any

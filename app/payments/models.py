@@ -11,8 +11,6 @@ per paid order with a gapless number per issuing entity and year, drawn from
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from datetime import datetime
 from enum import StrEnum, nonmember
 from typing import Any

@@ -3,8 +3,6 @@ backups made (one row per archive, with its manifest and last verification)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from datetime import datetime
 from enum import StrEnum, nonmember
 from typing import Any

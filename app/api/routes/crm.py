@@ -85,13 +85,15 @@ TAG = "CRM"
 STAFF = (RoleName.STAFF, RoleName.ADMIN)
 WRITE_ERRORS = (409,)
 
-LeadStatusName = Literal[LeadStatus.PIPELINE]  # type: ignore[valid-type]
-LeadSourceName = Literal[LeadSource.ALL]  # type: ignore[valid-type]
-TaskStatusName = Literal[TaskStatus.ALL]  # type: ignore[valid-type]
-TaskStatusFilter = Literal[("active", "all", *TaskStatus.ALL)]  # type: ignore[valid-type]
-PriorityName = Literal[TaskPriority.ALL]  # type: ignore[valid-type]
-LoggedKind = Literal[ActivityKind.LOGGED]  # type: ignore[valid-type]
-ActivityKindName = Literal[ActivityKind.ALL]  # type: ignore[valid-type]
+LeadStatusName = LeadStatus
+LeadSourceName = LeadSource
+TaskStatusName = TaskStatus
+TaskStatusFilter = Literal["active", "all", TaskStatus.OPEN, TaskStatus.IN_PROGRESS,
+                           TaskStatus.DONE]
+PriorityName = TaskPriority
+LoggedKind = Literal[ActivityKind.CALL, ActivityKind.MEETING, ActivityKind.EMAIL,
+                     ActivityKind.NOTE]  # ActivityKind.LOGGED
+ActivityKindName = ActivityKind
 EmployeeCount = Field(None, ge=0, le=EMPLOYEE_COUNT_MAX)
 ARCHIVED = Field(False, description="true: the archived records only (default: the live "
                                     "ones).")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from flask import request, url_for
 from flask_babel import gettext as _
@@ -116,12 +116,17 @@ CLIENT = (RoleName.CLIENT,)
 STAFF = (RoleName.STAFF, RoleName.ADMIN)
 READERS = (RoleName.CLIENT, RoleName.STAFF, RoleName.ADMIN)
 
-ProductTypeName = Literal[ProductType.ALL]  # type: ignore[valid-type]
-PackagingName = Literal[Packaging.ALL]  # type: ignore[valid-type]
-FormulaChoiceName = Literal[FormulaChoice.ALL]  # type: ignore[valid-type]
-RequestStatusName = Literal[RequestStatus.ALL]  # type: ignore[valid-type]
-MilestoneKindName = Literal[MilestoneKind.ALL]  # type: ignore[valid-type]
-PaymentMethodName = Literal[tuple(PAYMENT_METHODS)]  # type: ignore[valid-type]
+ProductTypeName = ProductType
+PackagingName = Packaging
+FormulaChoiceName = FormulaChoice
+RequestStatusName = RequestStatus
+MilestoneKindName = MilestoneKind
+# A choice built at import time from a table: pydantic reads the Literal at run time, a
+# type checker sees the str it is.
+if TYPE_CHECKING:
+    PaymentMethodName = str
+else:
+    PaymentMethodName = Literal[tuple(PAYMENT_METHODS)]
 
 
 # --- models ----------------------------------------------------------------------------------

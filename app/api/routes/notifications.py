@@ -12,8 +12,6 @@ sent from the chat, so it stays on the web page.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from flask_login import current_user
 from pydantic import Field
 
@@ -23,8 +21,8 @@ from app.api.schemas import Input, Output
 from app.api.spec import operation
 from app.extensions import db
 from app.notifications.prefs import (
-    KIND_NAMES,
     Channel,
+    Kind,
     kinds_for,
     notification_optouts,
     notification_prefs_save,
@@ -32,7 +30,7 @@ from app.notifications.prefs import (
 from app.notifications.telegram import telegram_chat_of, telegram_configured
 
 TAG = "Notifikasi"
-KindName = Literal[tuple(sorted(KIND_NAMES))]  # type: ignore[valid-type]
+KindName = Kind
 
 
 class SwitchOut(Output):
@@ -50,7 +48,7 @@ class NotificationsOut(Output):
 
 
 class SwitchIn(Input):
-    kind: KindName  # type: ignore[valid-type]
+    kind: KindName
     email: bool
     telegram: bool
 

@@ -28,7 +28,7 @@ field a 422 naming it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from flask_login import current_user
 from pydantic import Field
@@ -97,9 +97,11 @@ from app.orders.reviews import (
 TAG = "Pesanan"
 REVIEW_TAG = "Ulasan"
 
-StatusName = Literal[OrderStatus.ALL]  # type: ignore[valid-type]
+StatusName = OrderStatus
 # The seller's next step names its target; the status the seller saw is the one before it.
 SELLER_FROM = {to: from_status for from_status, to in SELLER_NEXT.items()}
+SellerStep = Literal[OrderStatus.PROCESSING, OrderStatus.SHIPPED]  # the keys of SELLER_FROM
+assert set(get_args(SellerStep)) == set(SELLER_FROM), "SellerStep is SELLER_NEXT's targets"
 
 
 # --- request models ----------------------------------------------------------------------
@@ -123,7 +125,7 @@ class ReturnIn(Input):
 
 
 class AdvanceIn(Input):
-    to: Literal[tuple(SELLER_FROM)] = Field(  # type: ignore[valid-type]
+    to: SellerStep = Field(
         description="The next step: `processing` (from pending, paid) or `shipped` (from "
                     "processing). Sent twice, the second is a 409.")
     tracking_number: Text(TRACKING_NUMBER_MAX) = Field(
@@ -201,7 +203,7 @@ class ReturnOut(Output):
 
     id: int
     order_number: str
-    status: Literal[ReturnStatus.ALL]  # type: ignore[valid-type]
+    status: ReturnStatus
     status_label: str
     reason: str
     reject_reason: str
@@ -214,7 +216,7 @@ class _OrderSummary(Output):
     number: str
     status: StatusName
     status_label: str
-    payment_status: Literal[PaymentStatus.ALL]  # type: ignore[valid-type]
+    payment_status: PaymentStatus
     item_count: int = Field(description="Units in the order.")
     subtotal: int
     shipping_cost: int
