@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Annotated
 
 from flask import current_app, request
 from flask_login import current_user
@@ -29,7 +30,7 @@ from app.accounts.services import AccountError, normalize_email, password_change
 from app.accounts.totp import second_factor_check, totp_enabled, totp_required
 from app.api import bp
 from app.api.errors import ApiError
-from app.api.schemas import CompanyRef, Input, Output, StoreRef, Text
+from app.api.schemas import CompanyRef, Input, Output, StoreRef, trimmed
 from app.api.spec import AUTH_PUBLIC, operation
 from app.audit.services import audit_record, audit_record_now
 from app.extensions import db, limiter
@@ -39,14 +40,14 @@ TAG = "Autentikasi"
 
 
 class LoginIn(Input):
-    email: Text(320, 1)
+    email: Annotated[str, trimmed(320, 1)]
     password: str = Field(min_length=1, max_length=1000, pattern=r"^[^\x00]*$")
-    totp_code: Text(40) | None = Field(
+    totp_code: Annotated[str, trimmed(40)] | None = Field(
         None, description="The 6-digit code (or a recovery code) when 2FA is on.")
 
 
 class RefreshIn(Input):
-    refresh_token: Text(200, 1)
+    refresh_token: Annotated[str, trimmed(200, 1)]
 
 
 class PasswordIn(Input):

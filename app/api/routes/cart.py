@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from flask import abort, request, url_for
 from flask_babel import gettext as _
@@ -35,7 +35,7 @@ from app.api import bp
 from app.api.errors import ApiError
 from app.api.routes.payments import PaymentOut, payment_out, reference_or_404
 from app.api.routes.shipping import CourierChoiceIn
-from app.api.schemas import Id, Input, Output, Quantity, StoreRef, Text
+from app.api.schemas import Id, Input, Output, Quantity, StoreRef, trimmed
 from app.api.spec import operation
 from app.core.security import owned_or_404
 from app.extensions import db
@@ -140,7 +140,7 @@ class CartQuantityIn(Input):
 
 class StoreNoteIn(Input):
     store_id: Id
-    note: Text(NOTE_MAX)
+    note: Annotated[str, trimmed(NOTE_MAX)]
 
 
 class CheckoutIn(Input):

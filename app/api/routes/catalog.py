@@ -26,7 +26,7 @@ from pydantic import Field, StringConstraints
 from app.accounts.models import Store
 from app.api import bp
 from app.api.errors import ApiError
-from app.api.schemas import Output, Page, PageQuery, Rupiah, Text
+from app.api.schemas import Output, Page, PageQuery, Rupiah, trimmed
 from app.api.spec import AUTH_PUBLIC, operation, page_of
 from app.catalog.models import Category, Product, ProductImage, Variant
 from app.catalog.queries import (
@@ -264,7 +264,8 @@ def _tree(nodes: list[CategoryNode]) -> list[CategoryTreeNode]:
 
 
 class ProductSearchQuery(PageQuery):
-    q: Text(100) = Field("", description="Keywords (full text, spelling variants).")
+    q: Annotated[str, trimmed(100)] = Field(
+        "", description="Keywords (full text, spelling variants).")
     category: Slug | None = Field(None, description="A category slug; its sub-categories count.")
     price_min: Price | None = Field(None, description="Lowest price, Rupiah.")
     price_max: Price | None = Field(None, description="Highest price, Rupiah.")

@@ -16,7 +16,7 @@ message. The owner (company, store) comes from the token's user, never from the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import url_for
 from flask_babel import get_locale
@@ -29,7 +29,7 @@ from app.accounts.current import my_store
 from app.accounts.models import RoleName
 from app.api import bp
 from app.api.errors import ApiError
-from app.api.schemas import Count, Input, Output, Page, PageQuery, Rupiah, Text
+from app.api.schemas import Count, Input, Output, Page, PageQuery, Rupiah, trimmed
 from app.api.spec import operation, page_of
 from app.core.models import JobRecord, JobStatus
 from app.core.security import owned_or_404
@@ -57,40 +57,44 @@ DATE_HELP = "A WIB calendar date: 2026-12-07 (also 07/12/2026)."
 
 
 class HistoryQuery(PageQuery):
-    date_from: Text(20) = Field("", description=DATE_HELP + " From this day on.")
-    date_to: Text(20) = Field("", description=DATE_HELP + " Up to this day.")
-    status: Text(30) = Field("", description="The status code; empty: every status.")
+    date_from: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP + " From this day on.")
+    date_to: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP + " Up to this day.")
+    status: Annotated[str, trimmed(30)] = Field(
+        "", description="The status code; empty: every status.")
 
 
 class MaklonHistoryQuery(HistoryQuery):
-    payment_status: Text(20) = Field("", description="lunas (every milestone paid), "
-                                     "bertahap (some paid), tertunda (none paid); empty: all.")
-    product_type: Text(30) = Field("", description="The product type code; empty: all.")
+    payment_status: Annotated[str, trimmed(20)] = Field(
+        "", description="lunas (every milestone paid), "
+                        "bertahap (some paid), tertunda (none paid); empty: all.")
+    product_type: Annotated[str, trimmed(30)] = Field(
+        "", description="The product type code; empty: all.")
 
 
 class SellerHistoryQuery(HistoryQuery):
-    method: Text(30) = Field("", description="The payment method code; empty: all.")
+    method: Annotated[str, trimmed(30)] = Field(
+        "", description="The payment method code; empty: all.")
 
 
 class MaklonExportIn(Input):
     """The export of the filtered maklon history (the list's filters, no paging)."""
 
     format: Literal["csv", "pdf"]
-    date_from: Text(20) = Field("", description=DATE_HELP)
-    date_to: Text(20) = Field("", description=DATE_HELP)
-    status: Text(30) = ""
-    payment_status: Text(20) = ""
-    product_type: Text(30) = ""
+    date_from: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP)
+    date_to: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP)
+    status: Annotated[str, trimmed(30)] = ""
+    payment_status: Annotated[str, trimmed(20)] = ""
+    product_type: Annotated[str, trimmed(30)] = ""
 
 
 class SellerExportIn(Input):
     """The export of the filtered order history (the list's filters, no paging)."""
 
     format: Literal["csv", "pdf"]
-    date_from: Text(20) = Field("", description=DATE_HELP)
-    date_to: Text(20) = Field("", description=DATE_HELP)
-    status: Text(30) = ""
-    method: Text(30) = ""
+    date_from: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP)
+    date_to: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP)
+    status: Annotated[str, trimmed(30)] = ""
+    method: Annotated[str, trimmed(30)] = ""
 
 
 class ExportJobOut(Output):

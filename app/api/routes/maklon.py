@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from flask import request, url_for
 from flask_babel import gettext as _
@@ -39,7 +39,7 @@ from app.accounts.models import RoleName
 from app.accounts.totp import totp_enabled
 from app.api import bp
 from app.api.errors import ApiError
-from app.api.schemas import CompanyRef, Input, Output, Page, PageQuery, Text
+from app.api.schemas import CompanyRef, Input, Output, Page, PageQuery, trimmed
 from app.api.spec import operation, page_of
 from app.extensions import db
 from app.maklon.access import (
@@ -135,7 +135,7 @@ class RequestSpecIn(Input):
     """The specification, as the web request form takes it (types and lengths only; whether
     the factory can make it is judged on submit)."""
 
-    product_name: Text(120) = ""
+    product_name: Annotated[str, trimmed(120)] = ""
     product_type: ProductTypeName | None = None
     packaging: PackagingName | None = None
     size: int | None = Field(None, ge=1, le=SIZE_MAX, description="Content per unit.")
@@ -149,7 +149,7 @@ class RequestSpecIn(Input):
     formula_id: int | None = Field(None, ge=1, le=2**31 - 1,
                                    description="One of the company's formulas (`stored`).")
     desired_date: date | None = Field(None, description="Desired delivery date.")
-    notes: Text(2000) = ""
+    notes: Annotated[str, trimmed(2000)] = ""
 
     def values(self) -> dict[str, Any]:
         """The typed fields as RequestForm.values() gives them to the services."""
@@ -165,10 +165,11 @@ class RequestSpecIn(Input):
 class RequestIn(RequestSpecIn):
     draft: bool = Field(False, description="true: save a draft (anything partial is kept); "
                                            "false: validate against capability and submit.")
-    company_name: Text(160) = Field("", description="Required for a client without a "
-                                                    "company yet (the first request).")
-    company_npwp: Text(32) = ""
-    company_address: Text(500) = ""
+    company_name: Annotated[str, trimmed(160)] = Field(
+        "", description="Required for a client without a "
+                        "company yet (the first request).")
+    company_npwp: Annotated[str, trimmed(32)] = ""
+    company_address: Annotated[str, trimmed(500)] = ""
 
 
 class RequestListQuery(PageQuery):
@@ -302,11 +303,11 @@ class QuoteIn(Input):
                                                                   "latest version's split.")
     split_mid: int | None = Field(None, ge=1, le=100)
     split_final: int | None = Field(None, ge=1, le=100)
-    note: Text(MESSAGE_MAX) = ""
+    note: Annotated[str, trimmed(MESSAGE_MAX)] = ""
 
 
 class MessageIn(Input):
-    body: Text(MESSAGE_MAX, 1)
+    body: Annotated[str, trimmed(MESSAGE_MAX, 1)]
     counter_unit_price: int | None = Field(None, ge=1, le=PRICE_MAX)
     counter_quantity: int | None = Field(None, ge=1, le=QUOTE_QUANTITY_MAX)
     counter_date: date | None = None
@@ -332,7 +333,7 @@ class AcceptIn(Input):
     code from the authenticator app."""
 
     password: str | None = Field(None, max_length=1000, pattern=r"^[^\x00]*$")
-    totp_code: Text(40) | None = None
+    totp_code: Annotated[str, trimmed(40)] | None = None
 
 
 class ContractOut(Output):

@@ -28,7 +28,7 @@ field a 422 naming it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from flask_login import current_user
 from pydantic import Field
@@ -39,7 +39,7 @@ from app.accounts.models import Store
 from app.api import bp
 from app.api.errors import ApiError
 from app.api.routes.shipping import OrderShippingOut, order_shipping_out
-from app.api.schemas import Input, Output, Page, PageQuery, StoreRef, Text
+from app.api.schemas import Input, Output, Page, PageQuery, StoreRef, trimmed
 from app.api.spec import AUTH_PUBLIC, operation, page_of
 from app.catalog.models import Product
 from app.catalog.queries import product_visible
@@ -116,40 +116,44 @@ class SellerReviewQuery(PageQuery):
 
 
 class BuyerCancelIn(Input):
-    reason: Text(NOTE_MAX) = Field("", description="Optional: why (the seller reads it).")
+    reason: Annotated[str, trimmed(NOTE_MAX)] = Field(
+        "", description="Optional: why (the seller reads it).")
 
 
 class ReturnIn(Input):
-    reason: Text(REASON_MAX, 1) = Field(description="Why the order goes back (the seller "
-                                                    "reads it).")
+    reason: Annotated[str, trimmed(REASON_MAX, 1)] = Field(
+        description="Why the order goes back (the seller "
+                    "reads it).")
 
 
 class AdvanceIn(Input):
     to: SellerStep = Field(
         description="The next step: `processing` (from pending, paid) or `shipped` (from "
                     "processing). Sent twice, the second is a 409.")
-    tracking_number: Text(TRACKING_NUMBER_MAX) = Field(
+    tracking_number: Annotated[str, trimmed(TRACKING_NUMBER_MAX)] = Field(
         "", description="The courier's tracking number (resi), with `shipped`.")
 
 
 class SellerCancelIn(Input):
-    reason: Text(NOTE_MAX) = Field("", description="Required: the buyer reads it.")
+    reason: Annotated[str, trimmed(NOTE_MAX)] = Field(
+        "", description="Required: the buyer reads it.")
     from_status: StatusName | None = Field(
         None, description="The status the seller saw: a stale one is a 409.")
 
 
 class ReturnRejectIn(Input):
-    reason: Text(REASON_MAX, 1) = Field(description="Why the return is refused (the buyer "
-                                                    "reads it).")
+    reason: Annotated[str, trimmed(REASON_MAX, 1)] = Field(
+        description="Why the return is refused (the buyer "
+                    "reads it).")
 
 
 class ReviewIn(Input):
     rating: int = Field(ge=1, le=5, description="Stars, 1 to 5.")
-    comment: Text(MAX_COMMENT) = ""
+    comment: Annotated[str, trimmed(MAX_COMMENT)] = ""
 
 
 class ReplyIn(Input):
-    reply: Text(MAX_REPLY, 1)
+    reply: Annotated[str, trimmed(MAX_REPLY, 1)]
 
 
 # --- response models ---------------------------------------------------------------------
