@@ -31,6 +31,7 @@ from sqlalchemy.orm import joinedload
 
 from app.accounts.models import ApiRefreshToken, ApiTokenFamily, User
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -164,10 +165,10 @@ def refresh_rotate(raw: str) -> tuple[User, TokenPair]:
     now = utcnow()
     # Spend it with a conditional UPDATE: of two requests racing with one token, one wins
     # and the other is a reuse (and ends the family, as a thief's would).
-    spent = db.session.execute(
+    spent = rowcount(db.session.execute(
         update(ApiRefreshToken).where(ApiRefreshToken.id == row.id,
                                       ApiRefreshToken.used_at.is_(None))
-        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+        .values(used_at=now).execution_options(synchronize_session=False)))
     if not spent:
         family_revoke(family_id=family.id, reason="reuse")
         log.warning("refresh token of family %s used twice: family revoked (user %s)",
@@ -186,11 +187,11 @@ def refresh_rotate(raw: str) -> tuple[User, TokenPair]:
 def family_revoke(*, family_id: int, reason: str) -> bool:
     """End one API login (its refresh tokens and, at their next request, its access
     tokens). False when it had already ended."""
-    return bool(db.session.execute(
+    return bool(rowcount(db.session.execute(
         update(ApiTokenFamily).where(ApiTokenFamily.id == family_id,
                                      ApiTokenFamily.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
-        .execution_options(synchronize_session=False)).rowcount)
+        .execution_options(synchronize_session=False))))
 
 
 def families_revoke(*, user_id: int, reason: str, keep: int | None = None) -> int:
@@ -201,7 +202,7 @@ def families_revoke(*, user_id: int, reason: str, keep: int | None = None) -> in
             .execution_options(synchronize_session=False))
     if keep is not None:
         stmt = stmt.where(ApiTokenFamily.id != keep)
-    return db.session.execute(stmt).rowcount
+    return rowcount(db.session.execute(stmt))
 
 
 def families_sweep(*, now: datetime | None = None) -> int:
@@ -217,4 +218,4 @@ def families_sweep(*, now: datetime | None = None) -> int:
                ApiTokenFamily.last_used_at < now - current_app.config["API_REFRESH_TTL"])
     doomed = select(ApiTokenFamily.id).where(dead)
     db.session.execute(delete(ApiRefreshToken).where(ApiRefreshToken.family_id.in_(doomed)))
-    return db.session.execute(delete(ApiTokenFamily).where(dead)).rowcount
+    return rowcount(db.session.execute(delete(ApiTokenFamily).where(dead)))

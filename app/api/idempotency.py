@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.api.errors import ApiError
 from app.api.models import IdempotencyRecord
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -80,11 +81,11 @@ def _answer_existing(record: IdempotencyRecord, fingerprint: str) -> Response | 
     if record.completed_at is not None:
         log.info("idempotency key of user %s replayed", current_user.id)
         return _replay(record)
-    taken = db.session.execute(
+    taken = rowcount(db.session.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.id == record.id, IdempotencyRecord.completed_at.is_(None),
                IdempotencyRecord.created_at < utcnow() - _abandoned())
-        .values(created_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        .values(created_at=utcnow()).execution_options(synchronize_session=False)))
     if not taken:
         raise ApiError(409, "idempotency_in_progress")
     db.session.commit()
@@ -196,5 +197,5 @@ def idempotency_release_open_claim(exc: BaseException | None = None) -> None:
 def idempotency_sweep(*, now=None) -> int:
     """Forget keys older than RETENTION. Returns how many were removed."""
     cutoff = (now or utcnow()) - RETENTION
-    return db.session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)).rowcount
+    return rowcount(db.session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)))

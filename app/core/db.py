@@ -12,11 +12,11 @@ import contextvars
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, g, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -174,6 +174,14 @@ HAND_MADE_SCHEMA = {
     ("column", "search_vector"),
     ("index", "ix_products_search"),
 }
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The number of rows an UPDATE or DELETE touched. `Session.execute` is typed to return
+    a plain `Result` when it cannot tell the statement's kind; a DML statement's result is
+    always a `CursorResult`, which counts them."""
+    assert isinstance(result, CursorResult), type(result)
+    return result.rowcount
 
 
 def add_once(row: T, find: Callable[[], T | None]) -> tuple[T, bool]:

@@ -46,6 +46,7 @@ from sqlalchemy import or_, select, update
 
 from app.accounts.models import User
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.queue import enqueue_after_commit, redis_connection
 from app.core.settings import setting_get, setting_set
 from app.extensions import db
@@ -295,7 +296,7 @@ def telegram_send(message_id: int) -> dict[str, Any]:
     attempt, so RQ retries."""
     now = utcnow()
     claimant = _claimant()
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(TelegramMessage)
         .where(TelegramMessage.id == message_id,
                or_(TelegramMessage.status == TelegramStatus.PENDING,
@@ -304,7 +305,7 @@ def telegram_send(message_id: int) -> dict[str, Any]:
                          TelegramMessage.claimed_by == claimant)))
         .values(status=TelegramStatus.SENDING, claimed_at=now, claimed_by=claimant)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.commit()  # the claim is visible before the network call
     if not claimed:
         return {"sent": False, "reason": "not pending"}

@@ -29,6 +29,7 @@ from sqlalchemy.orm.util import identity_key
 from app.accounts.models import Store, User
 from app.catalog.models import Product
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.http import app_path
 from app.core.notices import N_, notice_kind, notice_send
 from app.core.pagination import Page
@@ -184,11 +185,11 @@ def review_reply(*, seller_store: Store, review: Review, reply: str | None) -> R
         raise ReviewError(ALREADY_REPLIED)
     text = _clean_text(reply, field="reply", limit=MAX_REPLY, required=True)
     now = utcnow()
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(Review).where(Review.id == review.id, Review.replied_at.is_(None))
         .values(reply=text, replied_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not claimed:
         raise ReviewError(ALREADY_REPLIED)
     set_committed_value(review, "reply", text)
