@@ -120,14 +120,48 @@ def http_error_response(error: HTTPException) -> Response:
     return response
 
 
-# Pydantic's error types -> a message in the user's language (with the limit in it).
+# Pydantic's error types whose message says no more than the type -> that message.
+_TYPE_MESSAGES: dict[str, Any] = {
+    "missing": _l("Wajib diisi."),
+    "extra_forbidden": _l("Kolom ini tidak dikenal."),
+    "int_parsing": _l("Harus bilangan bulat."),
+    "int_type": _l("Harus bilangan bulat."),
+    "int_from_float": _l("Harus bilangan bulat."),
+    "bool_parsing": _l("Harus true atau false."),
+    "bool_type": _l("Harus true atau false."),
+    "string_type": _l("Harus berupa teks."),
+    "list_type": _l("Harus berupa daftar."),
+    "tuple_type": _l("Harus berupa daftar."),
+    "set_type": _l("Harus berupa daftar."),
+    "dict_type": _l("Harus berupa objek JSON."),
+    "model_type": _l("Harus berupa objek JSON."),
+    "model_attributes_type": _l("Harus berupa objek JSON."),
+    "date_parsing": _l("Tanggal harus berformat YYYY-MM-DD."),
+    "date_from_datetime_parsing": _l("Tanggal harus berformat YYYY-MM-DD."),
+    "date_type": _l("Tanggal harus berformat YYYY-MM-DD."),
+    "date_from_datetime_inexact": _l("Tanggal harus berformat YYYY-MM-DD."),
+    "string_pattern_mismatch": _l("Formatnya tidak valid."),
+}
+
+
 def _validation_message(error: dict) -> str:
+    """Pydantic's error -> a message in the user's language (with the limit in it)."""
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return _("Wajib diisi.")
-    if kind == "extra_forbidden":
-        return _("Kolom ini tidak dikenal.")
+    if kind in _TYPE_MESSAGES:
+        return str(_TYPE_MESSAGES[kind])
+    limited = _limit_message(kind, ctx)
+    if limited is not None:
+        return limited
+    if kind in ("enum", "literal_error"):
+        return _("Pilih salah satu: %(choices)s.", choices=ctx.get("expected", ""))
+    if kind == "value_error" and ctx.get("error") is not None:
+        return str(ctx["error"])
+    return _("Nilai tidak valid.")
+
+
+def _limit_message(kind: str, ctx: dict[str, Any]) -> str | None:
+    """The message of a length or range error, naming the limit; None for other errors."""
     if kind == "string_too_short":
         if ctx.get("min_length") == 1:
             return _("Wajib diisi.")
@@ -142,26 +176,7 @@ def _validation_message(error: dict) -> str:
         return _("Minimal %(n)s.", n=ctx.get("ge", ctx.get("gt")))
     if kind in ("less_than_equal", "less_than"):
         return _("Maksimal %(n)s.", n=ctx.get("le", ctx.get("lt")))
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return _("Harus bilangan bulat.")
-    if kind in ("bool_parsing", "bool_type"):
-        return _("Harus true atau false.")
-    if kind in ("string_type",):
-        return _("Harus berupa teks.")
-    if kind in ("list_type", "tuple_type", "set_type"):
-        return _("Harus berupa daftar.")
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return _("Harus berupa objek JSON.")
-    if kind in ("enum", "literal_error"):
-        return _("Pilih salah satu: %(choices)s.", choices=ctx.get("expected", ""))
-    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type",
-                "date_from_datetime_inexact"):
-        return _("Tanggal harus berformat YYYY-MM-DD.")
-    if kind == "string_pattern_mismatch":
-        return _("Formatnya tidak valid.")
-    if kind == "value_error" and ctx.get("error") is not None:
-        return str(ctx["error"])
-    return _("Nilai tidak valid.")
+    return None
 
 
 def validation_fields(error: ValidationError, prefix: str = "") -> dict[str, str]:

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -116,22 +117,8 @@ def _check_product(store: Store, data: ProductData, product: Product | None) -> 
         add("specifications", _l("Maksimal %(n)s baris spesifikasi.", n=MAX_SPECIFICATIONS))
     if len(data.option_groups) > MAX_OPTION_GROUPS:
         add("options", _l("Maksimal %(n)s kelompok opsi.", n=MAX_OPTION_GROUPS))
-    seen_groups: set[str] = set()
-    for group in data.option_groups:
-        key = group.name.casefold()
-        if not group.name:
-            add("options", _l("Setiap kelompok opsi perlu nama (misalnya Warna)."))
-        elif key in seen_groups:
-            add("options", _l("Nama kelompok opsi \"%(name)s\" dipakai dua kali.", name=group.name))
-        seen_groups.add(key)
-        if not group.values:
-            add("options", _l("Kelompok \"%(name)s\" belum punya nilai; produk harus punya "
-                              "minimal satu varian.", name=group.name or "?"))
-        folded = [v.casefold() for v in group.values]
-        duplicates = sorted({v for v in group.values if folded.count(v.casefold()) > 1})
-        if duplicates:
-            add("options", _l("Nilai opsi ganda di \"%(name)s\": %(values)s.",
-                              name=group.name, values=", ".join(duplicates)))
+    for message in _option_group_problems(data.option_groups):
+        add("options", message)
     if "options" not in errors:
         count = len(option_combinations(data.option_groups))
         if count > MAX_VARIANTS:
@@ -147,6 +134,30 @@ def _check_product(store: Store, data: ProductData, product: Product | None) -> 
             add("sku", problem)
     if errors:
         raise CatalogError(errors)
+
+
+def _option_group_problems(groups: list[OptionGroup]) -> list[Any]:
+    """What is wrong with the option groups: a missing or repeated name, no values,
+    repeated values."""
+    problems: list[Any] = []
+    seen_groups: set[str] = set()
+    for group in groups:
+        key = group.name.casefold()
+        if not group.name:
+            problems.append(_l("Setiap kelompok opsi perlu nama (misalnya Warna)."))
+        elif key in seen_groups:
+            problems.append(_l("Nama kelompok opsi \"%(name)s\" dipakai dua kali.",
+                               name=group.name))
+        seen_groups.add(key)
+        if not group.values:
+            problems.append(_l("Kelompok \"%(name)s\" belum punya nilai; produk harus punya "
+                               "minimal satu varian.", name=group.name or "?"))
+        folded = [v.casefold() for v in group.values]
+        duplicates = sorted({v for v in group.values if folded.count(v.casefold()) > 1})
+        if duplicates:
+            problems.append(_l("Nilai opsi ganda di \"%(name)s\": %(values)s.",
+                               name=group.name, values=", ".join(duplicates)))
+    return problems
 
 
 def _sku_problem(store_id: int, sku: str, *, exclude_product: int | None = None,
