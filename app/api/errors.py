@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from enum import StrEnum
 from typing import Any
 
 from flask import Response
@@ -17,41 +18,52 @@ from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from app.accounts.api_tokens import TokenErrorCode
+from app.api.error_codes import ApiErrorCode
+
 log = logging.getLogger(__name__)
 
 # status -> (default code, default message)
-DEFAULTS: dict[int, tuple[str, Any]] = {
-    400: ("bad_request", _l("Permintaan tidak valid.")),
-    401: ("unauthorized", _l("Perlu masuk: kirim token akses yang masih berlaku.")),
-    403: ("forbidden", _l("Anda tidak memiliki izin untuk tindakan ini.")),
-    404: ("not_found", _l("Data yang Anda cari tidak ada.")),
-    405: ("method_not_allowed", _l("Metode ini tidak didukung di alamat ini.")),
-    409: ("conflict", _l("Tindakan ini bertentangan dengan keadaan data saat ini.")),
-    413: ("payload_too_large", _l("Permintaan melebihi batas ukuran.")),
-    415: ("unsupported_media_type", _l("Kirim isi permintaan sebagai application/json.")),
-    422: ("validation_failed", _l("Data yang dikirim tidak valid.")),
-    429: ("rate_limited", _l("Terlalu banyak permintaan. Silakan coba lagi nanti.")),
-    500: ("server_error", _l("Terjadi kesalahan pada server. Kesalahan ini sudah dicatat.")),
+DEFAULTS: dict[int, tuple[ApiErrorCode, Any]] = {
+    400: (ApiErrorCode.BAD_REQUEST, _l("Permintaan tidak valid.")),
+    401: (ApiErrorCode.UNAUTHORIZED, _l("Perlu masuk: kirim token akses yang masih berlaku.")),
+    403: (ApiErrorCode.FORBIDDEN, _l("Anda tidak memiliki izin untuk tindakan ini.")),
+    404: (ApiErrorCode.NOT_FOUND, _l("Data yang Anda cari tidak ada.")),
+    405: (ApiErrorCode.METHOD_NOT_ALLOWED, _l("Metode ini tidak didukung di alamat ini.")),
+    409: (ApiErrorCode.CONFLICT,
+          _l("Tindakan ini bertentangan dengan keadaan data saat ini.")),
+    413: (ApiErrorCode.PAYLOAD_TOO_LARGE, _l("Permintaan melebihi batas ukuran.")),
+    415: (ApiErrorCode.UNSUPPORTED_MEDIA_TYPE,
+          _l("Kirim isi permintaan sebagai application/json.")),
+    422: (ApiErrorCode.VALIDATION_FAILED, _l("Data yang dikirim tidak valid.")),
+    429: (ApiErrorCode.RATE_LIMITED, _l("Terlalu banyak permintaan. Silakan coba lagi nanti.")),
+    500: (ApiErrorCode.SERVER_ERROR,
+          _l("Terjadi kesalahan pada server. Kesalahan ini sudah dicatat.")),
 }
 
 # Stable codes with their own message (401s of the token lifecycle, and shared 4xx).
-MESSAGES: dict[str, Any] = {
-    "invalid_credentials": _l("Email atau kata sandi salah."),
-    "token_expired": _l("Token sudah kedaluwarsa."),
-    "token_invalid": _l("Token tidak valid."),
-    "token_revoked": _l("Token sudah dicabut. Silakan masuk kembali."),
-    "token_reused": _l("Token pembaruan ini sudah pernah dipakai. Demi keamanan, semua token "
-                       "dari login ini dicabut; silakan masuk kembali."),
-    "totp_required": _l("Masukkan kode verifikasi dua langkah (totp_code)."),
-    "totp_invalid": _l("Kode verifikasi dua langkah salah."),
-    "totp_setup_required": _l("Peran Anda wajib memakai verifikasi dua langkah. Aktifkan "
-                              "dulu melalui situs web."),
-    "invalid_json": _l("Isi permintaan bukan JSON yang valid."),
-    "idempotency_key_invalid": _l("Idempotency-Key harus 1-255 karakter ASCII yang terlihat."),
-    "idempotency_key_mismatch": _l("Idempotency-Key ini sudah dipakai untuk permintaan yang "
-                                   "berbeda."),
-    "idempotency_in_progress": _l("Permintaan dengan Idempotency-Key ini masih diproses. "
-                                  "Coba lagi sebentar lagi."),
+MESSAGES: dict[StrEnum, Any] = {
+    ApiErrorCode.INVALID_CREDENTIALS: _l("Email atau kata sandi salah."),
+    TokenErrorCode.TOKEN_EXPIRED: _l("Token sudah kedaluwarsa."),
+    TokenErrorCode.TOKEN_INVALID: _l("Token tidak valid."),
+    TokenErrorCode.TOKEN_REVOKED: _l("Token sudah dicabut. Silakan masuk kembali."),
+    TokenErrorCode.TOKEN_REUSED: _l(
+        "Token pembaruan ini sudah pernah dipakai. Demi keamanan, semua token "
+        "dari login ini dicabut; silakan masuk kembali."),
+    ApiErrorCode.TOTP_REQUIRED: _l("Masukkan kode verifikasi dua langkah (totp_code)."),
+    ApiErrorCode.TOTP_INVALID: _l("Kode verifikasi dua langkah salah."),
+    ApiErrorCode.TOTP_SETUP_REQUIRED: _l(
+        "Peran Anda wajib memakai verifikasi dua langkah. Aktifkan "
+        "dulu melalui situs web."),
+    ApiErrorCode.INVALID_JSON: _l("Isi permintaan bukan JSON yang valid."),
+    ApiErrorCode.IDEMPOTENCY_KEY_INVALID: _l(
+        "Idempotency-Key harus 1-255 karakter ASCII yang terlihat."),
+    ApiErrorCode.IDEMPOTENCY_KEY_MISMATCH: _l(
+        "Idempotency-Key ini sudah dipakai untuk permintaan yang "
+        "berbeda."),
+    ApiErrorCode.IDEMPOTENCY_IN_PROGRESS: _l(
+        "Permintaan dengan Idempotency-Key ini masih diproses. "
+        "Coba lagi sebentar lagi."),
 }
 
 ERROR_SCHEMA = {
@@ -72,7 +84,7 @@ ERROR_SCHEMA = {
 class ApiError(Exception):
     """Raise from an API view to answer `status` in the error format."""
 
-    def __init__(self, status: int, code: str | None = None, message: object = None,
+    def __init__(self, status: int, code: StrEnum | None = None, message: object = None,
                  fields: dict[str, object] | None = None, headers: dict[str, str] | None = None):
         super().__init__(code or status)
         self.status = status
@@ -82,7 +94,7 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, code: str | None = None, message: object = None,
+def error_response(status: int, code: StrEnum | None = None, message: object = None,
                    fields: dict[str, object] | None = None,
                    headers: dict[str, str] | None = None) -> Response:
     default_code, default_message = DEFAULTS.get(status, DEFAULTS[500])
@@ -121,7 +133,7 @@ def http_error_response(error: HTTPException) -> Response:
 
 
 # Pydantic's error types whose message says no more than the type -> that message.
-_TYPE_MESSAGES: dict[str, Any] = {
+_TYPE_MESSAGES: dict[StrEnum, Any] = {
     "missing": _l("Wajib diisi."),
     "extra_forbidden": _l("Kolom ini tidak dikenal."),
     "int_parsing": _l("Harus bilangan bulat."),
@@ -188,4 +200,4 @@ def validation_fields(error: ValidationError, prefix: str = "") -> dict[str, str
 
 
 def validation_error(error: ValidationError) -> ApiError:
-    return ApiError(422, "validation_failed", fields=validation_fields(error))
+    return ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields=validation_fields(error))

@@ -32,6 +32,7 @@ from flask_login import current_user
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.models import IdempotencyRecord
 from app.core.clock import utcnow
@@ -77,7 +78,7 @@ def _existing(key: str) -> IdempotencyRecord | None:
 def _answer_existing(record: IdempotencyRecord, fingerprint: str) -> Response | None:
     """The answer to a repeat, or None when the old claim was abandoned and is ours now."""
     if record.request_hash != fingerprint:
-        raise ApiError(422, "idempotency_key_mismatch", fields={"Idempotency-Key": ""})
+        raise ApiError(422, ApiErrorCode.IDEMPOTENCY_KEY_MISMATCH, fields={"Idempotency-Key": ""})
     if record.completed_at is not None:
         log.info("idempotency key of user %s replayed", current_user.id)
         return _replay(record)
@@ -87,7 +88,7 @@ def _answer_existing(record: IdempotencyRecord, fingerprint: str) -> Response | 
                IdempotencyRecord.created_at < utcnow() - _abandoned())
         .values(created_at=utcnow()).execution_options(synchronize_session=False)))
     if not taken:
-        raise ApiError(409, "idempotency_in_progress")
+        raise ApiError(409, ApiErrorCode.IDEMPOTENCY_IN_PROGRESS)
     db.session.commit()
     return None
 
@@ -98,7 +99,7 @@ def idempotent_call(call: Callable[[], Response]) -> Response:
     if key is None:
         return call()
     if not KEY.match(key):
-        raise ApiError(400, "idempotency_key_invalid")
+        raise ApiError(400, ApiErrorCode.IDEMPOTENCY_KEY_INVALID)
     fingerprint = _fingerprint()
     record = _existing(key)
     if record is not None:
@@ -118,7 +119,7 @@ def idempotent_call(call: Callable[[], Response]) -> Response:
             db.session.rollback()
             record = _existing(key)
             if record is None:
-                raise ApiError(409, "idempotency_in_progress") from None
+                raise ApiError(409, ApiErrorCode.IDEMPOTENCY_IN_PROGRESS) from None
             replay = _answer_existing(record, fingerprint)
             if replay is not None:
                 return replay

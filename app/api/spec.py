@@ -32,6 +32,7 @@ from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import DEFAULTS, ERROR_SCHEMA, ApiError, validation_error
 from app.api.schemas import INT_MAX, Page, PageQuery
 
@@ -151,13 +152,13 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise ApiError(415)
     data = request.get_json(silent=True)
     if data is None:
-        raise ApiError(400, "invalid_json")
+        raise ApiError(400, ApiErrorCode.INVALID_JSON)
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise validation_error(error) from None
     except RecursionError:
-        raise ApiError(400, "invalid_json") from None
+        raise ApiError(400, ApiErrorCode.INVALID_JSON) from None
 
 
 # --- response --------------------------------------------------------------------------------

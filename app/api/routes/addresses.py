@@ -49,6 +49,7 @@ from app.accounts.forms import (
 )
 from app.accounts.models import Address
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.schemas import Input, Output, Page, PageQuery
 from app.api.spec import operation, page_of
@@ -143,13 +144,13 @@ def _validated(values: dict[str, Any], make_default: bool) -> AddressData:
         formdata["make_default"] = "y"
     form = AddressForm(formdata=formdata, meta={"csrf": False})
     if not form.validate():
-        raise ApiError(422, "validation_failed", fields={
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields={
             name: str(errors[0]) for name, errors in form.errors.items() if errors})
     return form.address_data()
 
 
 def _limit_reached(error: AddressError) -> ApiError:
-    return ApiError(409, "address_limit", error.message)
+    return ApiError(409, ApiErrorCode.ADDRESS_LIMIT, error.message)
 
 
 # --- operations ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from pydantic import Field, StringConstraints
 
 from app.accounts.models import Store
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.schemas import Output, Page, PageQuery, Rupiah, trimmed
 from app.api.spec import AUTH_PUBLIC, operation, page_of
@@ -291,7 +292,7 @@ def search_params(query: ProductSearchQuery) -> SearchParams:
         if params.store is None:
             fields["store"] = _("Toko tidak ditemukan.")
     if fields:
-        raise ApiError(422, "validation_failed", fields=fields)
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields=fields)
     if params.price_min is not None and params.price_max is not None \
             and params.price_min > params.price_max:
         params.price_min, params.price_max = params.price_max, params.price_min

@@ -38,6 +38,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.accounts.models import Company, RoleName, User
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.schemas import CompanyRef, Id, Input, Output, Page, PageQuery, Rupiah, trimmed
 from app.api.spec import operation, page_of
@@ -431,16 +432,16 @@ def _rules(fields: dict[str, str] | None = None) -> Iterator[None]:
     try:
         yield
     except ManagerOnly as error:
-        raise ApiError(403, "crm_manager_only", error.message) from None
+        raise ApiError(403, ApiErrorCode.CRM_MANAGER_ONLY, error.message) from None
     except RecordGone as error:
-        raise ApiError(404, "not_found", error.message) from None
+        raise ApiError(404, ApiErrorCode.NOT_FOUND, error.message) from None
     except DeleteRefused as error:
-        raise ApiError(409, "crm_delete_refused", error.message) from None
+        raise ApiError(409, ApiErrorCode.CRM_DELETE_REFUSED, error.message) from None
     except TransitionRefused as error:
-        raise ApiError(409, "crm_conflict", error.message) from None
+        raise ApiError(409, ApiErrorCode.CRM_CONFLICT, error.message) from None
     except CrmError as error:
         field = (fields or {}).get(error.field or "", error.field)
-        raise ApiError(422, "validation_failed", error.message,
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                        fields={field: error.message} if field else {}) from None
 
 
@@ -454,7 +455,7 @@ def _form_checked(form_class: type, values: dict[str, Any], choices: tuple[str, 
     for name in choices:
         getattr(form, name).choices = [("", ""), (formdata.get(name, ""), "")]
     if not form.validate():
-        raise ApiError(422, "validation_failed", fields={
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields={
             name: str(errors[0]) for name, errors in form.errors.items() if errors})
     return form
 
@@ -823,11 +824,11 @@ def crm_activity_create(body: ActivityIn):
     if len(named) != 1:
         message = gettext("Sebutkan tepat satu catatan: perusahaan, kontak, prospek atau "
                           "tugas.")
-        raise ApiError(422, "validation_failed", message, fields={"company_id": message})
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, message, fields={"company_id": message})
     name, record_id = named[0]
     record = db.session.get(ACTIVITY_RECORDS[name], record_id)
     if record is None:
-        raise ApiError(422, "validation_failed", fields={name: gettext(
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields={name: gettext(
             "Data yang Anda cari tidak ada.")})
     with _rules():
         activity = activity_log_on(record=record, kind=body.kind, author=current_user,

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from app.accounts.current import my_store
 from app.accounts.models import RoleName
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.schemas import Count, Input, Output, Page, PageQuery, Rupiah, trimmed
 from app.api.spec import operation, page_of
@@ -168,7 +169,7 @@ def _filters(query: Input, parse) -> HistoryFilters:
                 fields[name] = alone[0]
         if not fields:
             fields["date_to"] = problems[0]
-        raise ApiError(422, "validation_failed", " ".join(problems), fields=fields)
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, " ".join(problems), fields=fields)
     return filters
 
 
@@ -236,7 +237,7 @@ def _export_job(report, body, filters: HistoryFilters):
     try:
         export_check(report, body.format, rows)
     except ExportError as error:
-        raise ApiError(422, "validation_failed", error.message,
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                        fields={"format": error.message}) from None
     job = history_export_enqueue(report=report, fmt=body.format, filters=filters,
                                  owner_id=current_user.id, rows=rows,
@@ -290,7 +291,8 @@ def history_export_file(job_id: int):
     """The CSV or PDF. 409 while the job is not finished; 404 for another user's job."""
     job = _my_job(job_id)
     if job.status != JobStatus.FINISHED or not job.result:
-        raise ApiError(409, "export_not_ready", _("Ekspor belum selesai; coba lagi nanti."))
+        raise ApiError(409, ApiErrorCode.EXPORT_NOT_READY,
+                       _("Ekspor belum selesai; coba lagi nanti."))
     key = job.result.get("key", "")
     if not key or storage_stat(key) is None:
         raise ApiError(404)

@@ -38,6 +38,7 @@ from app.accounts.forms import npwp_normalize
 from app.accounts.models import RoleName
 from app.accounts.totp import totp_enabled
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.schemas import CompanyRef, Input, Output, Page, PageQuery, trimmed
 from app.api.spec import operation, page_of
@@ -483,7 +484,7 @@ def _formula_not_ours(body: RequestSpecIn) -> dict[str, str]:
 
 
 def _invalid(errors: dict[str, str]) -> ApiError:
-    return ApiError(422, "validation_failed", fields=errors)
+    return ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields=errors)
 
 
 # --- requests --------------------------------------------------------------------------------
@@ -528,7 +529,7 @@ def maklon_request_create(body: RequestIn):
     except RequestInvalid as invalid:
         raise _invalid(invalid.errors) from None
     except RequestConflict as conflict:
-        raise ApiError(409, "conflict", conflict.message) from None
+        raise ApiError(409, ApiErrorCode.CONFLICT, conflict.message) from None
     number = saved.number
     db.session.commit()
     log.info("api: maklon request %s %s by user %s", number,
@@ -579,11 +580,11 @@ def _quote_out(quote: Quote) -> QuoteOut:
 
 def _quote_error(error: QuoteError) -> ApiError:
     if error.status == 422:
-        return ApiError(422, "validation_failed",
+        return ApiError(422, ApiErrorCode.VALIDATION_FAILED,
                         fields={key or "body": message for key, message in error.errors.items()})
     if error.status == 403:
-        return ApiError(403, "forbidden", error.message)
-    return ApiError(409, "conflict", error.message)
+        return ApiError(403, ApiErrorCode.FORBIDDEN, error.message)
+    return ApiError(409, ApiErrorCode.CONFLICT, error.message)
 
 
 @operation(bp, "/maklon/requests/<number>/quotes", "GET", tag=TAG, summary="The quote "
@@ -693,9 +694,9 @@ def maklon_accept(number: str, body: AcceptIn):
                                                 user_agent=request.user_agent.string or ""))
     except ContractError as error:
         if error.status == 422:
-            raise ApiError(422, "validation_failed", error.message,
+            raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                            fields={field: error.message}) from None
-        raise ApiError(409, "conflict", error.message) from None
+        raise ApiError(409, ApiErrorCode.CONFLICT, error.message) from None
     db.session.commit()
     row = contract_of(req.id)
     req = _visible(number)
@@ -765,9 +766,9 @@ def maklon_milestone_pay(number: str, kind: str, body: PaymentIn):
                                                    method=body.method)
     except MilestoneError as error:
         if error.status == 422:
-            raise ApiError(422, "validation_failed", error.message,
+            raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                            fields={"method": error.message}) from None
-        raise ApiError(409, "conflict", error.message) from None
+        raise ApiError(409, ApiErrorCode.CONFLICT, error.message) from None
     db.session.commit()
     if payment.charged_at is None:
         # Ask the gateway after the payment row is committed (as the web does).

@@ -16,6 +16,7 @@ from flask_login import current_user
 from pydantic import Field
 
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.schemas import Input, Output
 from app.api.spec import operation
@@ -82,7 +83,7 @@ def notifications_put(body: NotificationsIn):
     mine = {info.kind for info in kinds_for(current_user)}
     foreign = sorted({switch.kind for switch in body.switches} - mine)
     if foreign:
-        raise ApiError(422, "validation_failed", fields={
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields={
             "switches": f"not one of your kinds: {', '.join(foreign)}"})
     off = notification_optouts(current_user.id)
     enabled = {(kind, channel) for kind in mine for channel in Channel.ALL

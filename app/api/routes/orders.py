@@ -37,6 +37,7 @@ from sqlalchemy import select
 from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.routes.shipping import OrderShippingOut, order_shipping_out
 from app.api.schemas import Input, Output, Page, PageQuery, StoreRef, trimmed
@@ -411,8 +412,8 @@ def _refused(error: OrderError, field: str | None = None) -> ApiError:
     """A lifecycle refusal (409 `illegal_transition`) or a bad field (422 naming
     `field`, or the service's own field name)."""
     if isinstance(error, TransitionError):
-        return ApiError(409, "illegal_transition", error.message)
-    return ApiError(422, "validation_failed", error.message,
+        return ApiError(409, ApiErrorCode.ILLEGAL_TRANSITION, error.message)
+    return ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                     fields={field or error.field or "body": error.message})
 
 
@@ -500,8 +501,8 @@ def review_new(number: str, item_id: int, body: ReviewIn):
                                rating=body.rating, comment=body.comment)
     except ReviewError as error:
         if error.status == 409:
-            raise ApiError(409, "review_not_allowed", error.message) from None
-        raise ApiError(422, "validation_failed", error.message,
+            raise ApiError(409, ApiErrorCode.REVIEW_NOT_ALLOWED, error.message) from None
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                        fields={error.field: error.message}) from None
     db.session.commit()
     return review_out(review), 201
@@ -644,8 +645,8 @@ def review_reply_route(review_id: int, body: ReplyIn):
         review_reply(seller_store=shop, review=review, reply=body.reply)
     except ReviewError as error:
         if error.status == 409:
-            raise ApiError(409, "already_replied", error.message) from None
-        raise ApiError(422, "validation_failed", error.message,
+            raise ApiError(409, ApiErrorCode.ALREADY_REPLIED, error.message) from None
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                        fields={error.field: error.message}) from None
     db.session.commit()
     return review_out(review)

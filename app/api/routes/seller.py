@@ -29,6 +29,7 @@ from pydantic import Field
 
 from app.accounts.current import my_store
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.routes.catalog import (
     ProductFields,
@@ -217,13 +218,15 @@ def _catalog_refused(error: CatalogError, rename=None) -> ApiError:
     for name, messages in error.errors.items():
         key = rename(name) if rename else _FIELDS.get(name, name)
         fields.setdefault(key, " ".join(messages))
-    return ApiError(422, "validation_failed", str(error) or None, fields=fields)
+    return ApiError(422, ApiErrorCode.VALIDATION_FAILED, str(error) or None, fields=fields)
 
 
 def _stock_refused(error: StockError, field: str) -> ApiError:
     if isinstance(error, StockConflict):
-        return ApiError(409, "stock_conflict", error.message, fields={field: error.message})
-    return ApiError(422, "validation_failed", error.message, fields={field: error.message})
+        return ApiError(409, ApiErrorCode.STOCK_CONFLICT, error.message,
+                        fields={field: error.message})
+    return ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
+                    fields={field: error.message})
 
 
 def _data(body: ProductIn | ProductPatchIn, product: Product | None = None) -> ProductData:
@@ -357,7 +360,7 @@ def seller_variants_update(product_id: int, body: VariantsIn):
                             else variant.stock),
             weight_grams=change.weight_grams))
     if fields:
-        raise ApiError(422, "validation_failed", fields=fields)
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields=fields)
 
     def rename(name: str) -> str:
         kind, _sep, raw = name.partition("-")
