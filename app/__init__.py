@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -174,20 +175,11 @@ def _init_extensions(app: Flask) -> None:
     from app.core.cache import init_cache
 
     init_cache(app)
-    # Import every domain's models so metadata (and Alembic) sees all tables.
-    import app.accounts.models
-    import app.api.models
-    import app.audit.models
-    import app.catalog.models
-    import app.core.models
-    import app.crm.models
-    import app.inventory.models
-    import app.maklon.models
-    import app.notifications.models
-    import app.orders.models
-    import app.payments.models
-    import app.reports.models
-    import app.shipping.models
+    # Import every domain's models so metadata (and Alembic) sees all tables. (By name: an
+    # `import app.x.models` here would rebind this function's `app` to the package.)
+    for domain in ("accounts", "api", "audit", "catalog", "core", "crm", "inventory",
+                   "maklon", "notifications", "orders", "payments", "reports", "shipping"):
+        importlib.import_module(f"app.{domain}.models")
 
 
 def _unauthorized():

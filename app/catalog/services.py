@@ -33,6 +33,7 @@ from app.catalog.images import PhotoRejected, card_rendition, photo_process
 from app.catalog.models import Category, Product, ProductImage, Variant
 from app.catalog.queries import categories_forget
 from app.catalog.search import search_normalize
+from app.core.db import rowcount
 from app.core.storage import storage_delete, storage_put, storage_read
 from app.extensions import db
 from app.inventory.models import StockReason
@@ -500,11 +501,11 @@ def photo_renditions_backfill(*, batch: int = 100) -> RenditionsResult:
             key = storage_put(card, folder="products", suffix=".webp")
             # Only where no other run (another host, a second command) got there first:
             # the loser's file is deleted at the commit, the winner's key stays.
-            won = db.session.execute(
+            won = rowcount(db.session.execute(
                 update(ProductImage)
                 .where(ProductImage.id == image.id, ProductImage.card_key == "")
                 .values(card_key=key)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False)))
             if won:
                 made += 1
             else:

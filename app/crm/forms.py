@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -32,19 +34,19 @@ from app.core.forms import RupiahField, WholeNumberField
 from app.crm.models import ActivityKind, LeadSource, TaskPriority
 from app.crm.services import CompanyDetails, ContactDetails, LeadDetails
 
-SOURCE_LABELS = {
+SOURCE_LABELS: dict[str, Any] = {
     LeadSource.WEBSITE_FORM: _l("Formulir situs"),
     LeadSource.EXHIBITION: _l("Pameran"),
     LeadSource.REFERRAL: _l("Referensi"),
     LeadSource.MARKETPLACE_SELLER: _l("Penjual marketplace"),
     LeadSource.OTHER: _l("Lainnya"),
 }
-PRIORITY_LABELS = {
+PRIORITY_LABELS: dict[str, Any] = {
     TaskPriority.LOW: _l("Rendah"),
     TaskPriority.NORMAL: _l("Normal"),
     TaskPriority.HIGH: _l("Tinggi"),
 }
-ACTIVITY_LABELS = {
+ACTIVITY_LABELS: dict[str, Any] = {
     ActivityKind.CALL: _l("Telepon"),
     ActivityKind.MEETING: _l("Rapat"),
     ActivityKind.EMAIL: _l("Email"),
@@ -55,7 +57,7 @@ ACTIVITY_LABELS = {
     "lead": _l("Prospek"),
     "contact": _l("Kontak"),
 }
-POSITION_LABELS = {
+POSITION_LABELS: dict[str, Any] = {
     StaffPosition.SALES: _l("Penjualan"),
     StaffPosition.PRODUCTION: _l("Produksi"),
     StaffPosition.WAREHOUSE: _l("Gudang"),

@@ -19,6 +19,8 @@ Each POST answers the row fragment to htmx and redirects (303) back to the page 
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -45,7 +47,7 @@ from app.inventory.services import (
 bp = Blueprint("inventory", __name__)
 
 QUICK_ADD = 10
-STOCK_REASON_LABELS = {
+STOCK_REASON_LABELS: dict[str, Any] = {
     StockReason.RESTOCK: _l("Tambah stok"),
     StockReason.ADJUSTMENT: _l("Penyesuaian"),
     StockReason.SALE: _l("Penjualan"),

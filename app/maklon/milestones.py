@@ -29,6 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
@@ -189,11 +190,11 @@ def milestone_settled(payment: Payment) -> bool:
     """A milestone's payment settled: mark the milestone PAID (once), audit, queue its
     invoice and email the client. Idempotent: False when it was paid already."""
     now = utcnow()
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(MilestonePayment).where(MilestonePayment.id == payment.milestone_id,
                                        MilestonePayment.status == MilestoneStatus.UNPAID)
         .values(status=MilestoneStatus.PAID, paid_at=payment.paid_at or now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     milestone = db.session.get(MilestonePayment, payment.milestone_id)
@@ -224,11 +225,11 @@ def milestone_refunded(payment: Payment) -> bool:
     when the milestone was not paid (nothing to undo)."""
     from app.accounts.models import Role, RoleName
 
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(MilestonePayment).where(MilestonePayment.id == payment.milestone_id,
                                        MilestonePayment.status == MilestoneStatus.PAID)
         .values(status=MilestoneStatus.UNPAID, paid_at=None)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     milestone = db.session.get(MilestonePayment, payment.milestone_id)

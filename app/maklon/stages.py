@@ -78,7 +78,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (Stage.SHIPPING_SCHEDULED, Stage.DONE): "",
 }
 # The forward step from each stage (QC's forward step is "pass"; "fail" goes back).
-NEXT_STAGE = {
+NEXT_STAGE: dict[str, str] = {
     Stage.CONCEPT_APPROVED: Stage.MATERIAL_PURCHASE,
     Stage.MATERIAL_PURCHASE: Stage.FORMULATION,
     Stage.FORMULATION: Stage.QC,
@@ -87,7 +87,7 @@ NEXT_STAGE = {
     Stage.SHIPPING_SCHEDULED: Stage.DONE,
 }
 # Entering this stage needs that milestone paid.
-GATES = {
+GATES: dict[str, str] = {
     Stage.MATERIAL_PURCHASE: MilestoneKind.DP,
     Stage.FORMULATION: MilestoneKind.MID,
     Stage.SHIPPING_SCHEDULED: MilestoneKind.FINAL,

@@ -22,7 +22,7 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select, update
@@ -60,7 +60,7 @@ class Side(StrEnum):
     SYSTEM = "system"
 
 
-ORDER_STATUS_LABELS = {
+ORDER_STATUS_LABELS: dict[str, Any] = {
     OrderStatus.PENDING: _l("Menunggu diproses"),
     OrderStatus.PROCESSING: _l("Diproses"),
     OrderStatus.SHIPPED: _l("Dikirim"),
@@ -81,17 +81,17 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 # The seller's "next step" button: from -> to.
-SELLER_NEXT = {
+SELLER_NEXT: dict[str, str] = {
     OrderStatus.PENDING: OrderStatus.PROCESSING,
     OrderStatus.PROCESSING: OrderStatus.SHIPPED,
 }
-SELLER_NEXT_LABELS = {
+SELLER_NEXT_LABELS: dict[str, Any] = {
     OrderStatus.PENDING: _l("Proses pesanan"),
     OrderStatus.PROCESSING: _l("Tandai dikirim"),
 }
 
 # The timestamp column each status stamps.
-STATUS_TIMESTAMPS = {
+STATUS_TIMESTAMPS: dict[str, str] = {
     OrderStatus.PROCESSING: "processing_at",
     OrderStatus.SHIPPED: "shipped_at",
     OrderStatus.DELIVERED: "delivered_at",

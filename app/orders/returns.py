@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -18,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Store, User
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.notices import N_, notice_kind, notice_send
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 RETURN_WINDOW = timedelta(days=7)
 REASON_MAX = 1000
 
-RETURN_STATUS_LABELS = {
+RETURN_STATUS_LABELS: dict[str, Any] = {
     ReturnStatus.REQUESTED: _l("Menunggu keputusan penjual"),
     ReturnStatus.ACCEPTED: _l("Diterima"),
     ReturnStatus.REJECTED: _l("Ditolak"),
@@ -112,11 +114,11 @@ def _decide(request: ReturnRequest, status: str, actor: User, reject_reason: str
     now = utcnow()
     values = {"status": status, "decided_by_id": actor.id, "decided_at": now,
               "reject_reason": reject_reason, "refund_amount": refund_amount}
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(ReturnRequest)
         .where(ReturnRequest.id == request.id, ReturnRequest.status == ReturnStatus.REQUESTED)
         .values(**values).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if claimed != 1:
         raise TransitionError(_l("Permintaan retur ini sudah diputuskan."))
     for key, value in values.items():
@@ -145,11 +147,11 @@ def return_accept(*, request: ReturnRequest, actor: User) -> ReturnRequest:
     _decide(request, ReturnStatus.ACCEPTED, actor, refund_amount=order.total)
     order_transition(order=order, to=OrderStatus.RETURNED, actor=actor, side=Side.SELLER,
                      from_status=OrderStatus.DELIVERED, return_request=request, notify=False)
-    refund = db.session.execute(
+    refund = rowcount(db.session.execute(
         update(Order).where(Order.id == order.id, Order.payment_status == PaymentStatus.PAID)
         .values(payment_status=PaymentStatus.REFUND_PENDING)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if refund:
         set_committed_value(order, "payment_status", PaymentStatus.REFUND_PENDING)
         # Recorded and paid back through the gateway by the refund job, after commit.

@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -41,7 +42,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import Role, RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
-from app.core.db import add_once
+from app.core.db import add_once, rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
@@ -97,7 +98,7 @@ def pay_allowed(current: str, to: str, by: str) -> bool:
     """True when PAY_TRANSITIONS lets `by` move a payment from `current` to `to`."""
     return by in PAY_TRANSITIONS.get((current, to), frozenset())
 
-PAY_STATUS_LABELS = {
+PAY_STATUS_LABELS: dict[str, Any] = {
     PayStatus.PENDING: _l("Menunggu pembayaran"),
     PayStatus.PAID: _l("Lunas"),
     PayStatus.EXPIRED: _l("Kedaluwarsa"),
@@ -434,9 +435,9 @@ def payment_claim(payment: Payment, to: str, values: dict[str, object] | None = 
     values = {"status": to, "updated_at": now, **(values or {})}
     if to in CLOSED:
         values["closed_at"] = now
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.status == current)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
+        .values(**values).execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     for key, value in values.items():
@@ -521,22 +522,22 @@ def payment_settled(payment_id: int) -> dict[str, int]:
     if payment.checkout_id is None:
         return {"paid": 0, "refunds": 0}
     checkout = db.session.get(Checkout, payment.checkout_id)
-    first = db.session.execute(
+    first = rowcount(db.session.execute(
         update(Checkout).where(Checkout.id == checkout.id,
                                Checkout.payment_status == PaymentStatus.UNPAID)
         .values(payment_status=PaymentStatus.PAID)
-        .execution_options(synchronize_session=False)).rowcount == 1
+        .execution_options(synchronize_session=False))) == 1
     paid = refunds = 0
     orders = db.session.scalars(select(Order).where(Order.checkout_id == checkout.id)
                                 .order_by(Order.id)).all()
     for order in orders:
         cancelled = order.status == OrderStatus.CANCELLED
         to = PaymentStatus.REFUND_PENDING if cancelled else PaymentStatus.PAID
-        changed = db.session.execute(
+        changed = rowcount(db.session.execute(
             update(Order).where(Order.id == order.id,
                                 Order.payment_status == PaymentStatus.UNPAID)
             .values(payment_status=to, updated_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         if not changed:
             continue
         set_committed_value(order, "payment_status", to)
