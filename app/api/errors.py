@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask import Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from werkzeug.exceptions import HTTPException
 
 from app.accounts.api_tokens import TokenErrorCode
@@ -85,7 +87,7 @@ class ApiError(Exception):
     """Raise from an API view to answer `status` in the error format."""
 
     def __init__(self, status: int, code: StrEnum | None = None, message: object = None,
-                 fields: dict[str, object] | None = None, headers: dict[str, str] | None = None):
+                 fields: Mapping[str, object] | None = None, headers: dict[str, str] | None = None):
         super().__init__(code or status)
         self.status = status
         self.code = code or DEFAULTS.get(status, DEFAULTS[500])[0]
@@ -95,7 +97,7 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: StrEnum | None = None, message: object = None,
-                   fields: dict[str, object] | None = None,
+                   fields: Mapping[str, object] | None = None,
                    headers: dict[str, str] | None = None) -> Response:
     default_code, default_message = DEFAULTS.get(status, DEFAULTS[500])
     code = code or default_code
@@ -122,8 +124,9 @@ def http_error_response(error: HTTPException) -> Response:
     """A werkzeug HTTPException (routing 404/405, 413, the limiter's 429) in the format."""
     status = error.code or 500
     headers = {}
-    if status == 405 and getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(error.valid_methods)
+    methods = getattr(error, "valid_methods", None)  # MethodNotAllowed's
+    if status == 405 and methods:
+        headers["Allow"] = ", ".join(methods)
     if status == 429:
         from app.core.http import _retry_minutes
 
@@ -133,7 +136,7 @@ def http_error_response(error: HTTPException) -> Response:
 
 
 # Pydantic's error types whose message says no more than the type -> that message.
-_TYPE_MESSAGES: dict[StrEnum, Any] = {
+_TYPE_MESSAGES: dict[str, Any] = {
     "missing": _l("Wajib diisi."),
     "extra_forbidden": _l("Kolom ini tidak dikenal."),
     "int_parsing": _l("Harus bilangan bulat."),
@@ -156,10 +159,10 @@ _TYPE_MESSAGES: dict[StrEnum, Any] = {
 }
 
 
-def _validation_message(error: dict) -> str:
+def _validation_message(error: ErrorDetails) -> str:
     """Pydantic's error -> a message in the user's language (with the limit in it)."""
     kind = error.get("type", "")
-    ctx = error.get("ctx") or {}
+    ctx: dict[str, Any] = error.get("ctx") or {}
     if kind in _TYPE_MESSAGES:
         return str(_TYPE_MESSAGES[kind])
     limited = _limit_message(kind, ctx)
