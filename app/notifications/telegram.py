@@ -45,6 +45,7 @@ from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 
 from app.accounts.models import User
+from app.core.app_object import current_app_object
 from app.core.clock import utcnow
 from app.core.db import rowcount
 from app.core.queue import enqueue_after_commit, redis_connection
@@ -487,7 +488,7 @@ class RateLimiter:
 
 def rate_limiter() -> RateLimiter:
     """The app's limiter (Redis-backed when jobs run on RQ)."""
-    app = current_app._get_current_object()
+    app = current_app_object()
     limiter = app.extensions.get("racik_telegram_rate")
     if limiter is None:
         client = redis_connection(app) if app.config.get("JOBS_MODE_ACTIVE") == "rq" else None
