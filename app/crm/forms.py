@@ -149,7 +149,7 @@ class ContactForm(FlaskForm):
     def details(self) -> ContactDetails:
         """What the web form and the API hand to `contact_save`."""
         return ContactDetails(
-            name=self.name.data, company_id=int_or_none(self.company_id.data),
+            name=self.name.data or "", company_id=int_or_none(self.company_id.data),
             family_name=self.family_name.data or "", birth_date=self.birth_date.data,
             position=self.position.data or "", phone=self.phone.data or "",
             email=self.email.data or "", whatsapp=self.whatsapp.data or "",
@@ -187,7 +187,7 @@ class LeadForm(FlaskForm):
         """What the web form and the API hand to `lead_create` / `lead_update` (the form
         has no contact field: `contact_id` is the lead's, kept on edit)."""
         return LeadDetails(
-            title=self.title.data, source=self.source.data,
+            title=self.title.data or "", source=self.source.data,
             estimated_value=self.estimated_value.data or 0,
             company_id=int_or_none(self.company_id.data),
             contact_id=contact_id,
