@@ -289,7 +289,7 @@ def product_create(*, store: Store, data: ProductData, actor: User) -> Product:
 
 def product_update(*, product: Product, data: ProductData, actor: User) -> Product:
     """Change a product's details and option groups (variants follow)."""
-    store = db.session.get(Store, product.store_id)
+    store = db.session.get_one(Store, product.store_id)
     _check_product(store, data, product)
     prices = _prices(product)
     _apply_fields(product, data)

@@ -531,8 +531,8 @@ def task_update(*, task: Task, details: TaskDetails, actor: User) -> int | None:
     task.assignment_reason = None
     task.assignment_load = None
     db.session.flush()
-    new = db.session.get(User, details.assignee_id)
-    old = db.session.get(User, previous)
+    new = db.session.get_one(User, details.assignee_id)
+    old = db.session.get(User, previous) if previous is not None else None
     with force_locale("id"):
         subject = str(_l("Dialihkan dari %(old)s ke %(new)s",
                          old=old.name if old else "—", new=new.name))

@@ -151,7 +151,7 @@ def stock_set(*, variant: Variant, new_stock: int, actor: User | None,
 def _low_stock_check(variant: Variant, *, old_stock: int, new_stock: int) -> None:
     if not variant.active:
         return  # a removed option combination whose stock is written off: nothing to restock
-    store = db.session.get(Store, variant.store_id)
+    store = db.session.get_one(Store, variant.store_id)
     threshold = store.low_stock_threshold
     if new_stock >= threshold:
         if variant.low_stock_alerted:
@@ -170,7 +170,7 @@ def _low_stock_check(variant: Variant, *, old_stock: int, new_stock: int) -> Non
     set_committed_value(variant, "low_stock_alerted", True)
     if not claimed:
         return
-    product = db.session.get(Product, variant.product_id)
+    product = db.session.get_one(Product, variant.product_id)
     owner = store.owner
     params = {"product": product.name, "variant": variant.label or "",
               "stock": new_stock, "threshold": threshold}

@@ -240,7 +240,7 @@ def telegram_update_handle(update_: dict[str, Any]) -> str:
     link.code_expires_at = None
     link.unlinked_reason = ""
     db.session.flush()
-    user = db.session.get(User, link.user_id)
+    user = db.session.get_one(User, link.user_id)
     _reply(chat_id, "telegram/linked.txt", locale=user.locale, user_id=user.id,
            name=user.name)
     log.info("telegram chat linked to user %s", link.user_id)

@@ -123,7 +123,7 @@ def order_sides(order: Order, actor: User | None) -> set[str]:
     """The sides `actor` may act on for this order (a seller may buy from their own store)."""
     if actor is None:
         return {Side.SYSTEM}
-    sides = set()
+    sides: set[str] = set()
     if order.buyer_id == actor.id:
         sides.add(Side.BUYER)
     owner_id = db.session.scalar(select(Store.owner_id).where(Store.id == order.store_id))
@@ -368,7 +368,7 @@ def _refund_cancelled(order: Order) -> None:
 
 
 def _tell_buyer(order: Order, to: str, note: str) -> None:
-    buyer = db.session.get(User, order.buyer_id)
+    buyer = order.buyer
     mail_queue(to=buyer.email, template="order_status", locale=buyer.locale,
                subject=_l("Pesanan %(number)s: %(status)s", number=order.number,
                           status=ORDER_STATUS_LABELS[to]),
@@ -377,7 +377,7 @@ def _tell_buyer(order: Order, to: str, note: str) -> None:
 
 
 def _tell_seller(order: Order, to: str) -> None:
-    store = db.session.get(Store, order.store_id)
+    store = order.store
     kind = ORDER_CANCELLED_NOTICE if to == OrderStatus.CANCELLED else ORDER_DELIVERED_NOTICE
     notice_send(user_id=store.owner_id, kind=kind, params={"number": order.number},
                 link=app_path("orders.seller_order", number=order.number))

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.accounts.models import Store, User
+from app.accounts.models import User
 from app.core.clock import utcnow
 from app.core.db import rowcount
 from app.core.http import app_path, public_url
@@ -96,8 +96,7 @@ def return_request(*, order: Order, buyer: User, reason: str) -> ReturnRequest:
         # The same buyer in another tab got there first (one return per order).
         raise TransitionError(_l("Retur untuk pesanan %(number)s sudah pernah diajukan.",
                                  number=order.number)) from None
-    store = db.session.get(Store, order.store_id)
-    owner = db.session.get(User, store.owner_id)
+    owner = order.store.owner
     notice_send(user_id=owner.id, kind=RETURN_REQUESTED_NOTICE, params={"number": order.number},
                 link=app_path("orders.seller_order", number=order.number))
     mail_queue(to=owner.email, template="return_requested", locale=owner.locale,
@@ -126,8 +125,8 @@ def _decide(request: ReturnRequest, status: str, actor: User, reject_reason: str
 
 
 def _check_seller(request: ReturnRequest, actor: User) -> Order:
-    order = db.session.get(Order, request.order_id)
-    store = db.session.get(Store, order.store_id)
+    order = request.order
+    store = order.store
     if store.owner_id != actor.id:
         raise TransitionError(_l("Hanya penjual pesanan ini yang dapat memutuskan retur."))
     if request.status != ReturnStatus.REQUESTED:
@@ -176,7 +175,7 @@ def return_reject(*, request: ReturnRequest, actor: User, reason: str) -> Return
 
 
 def _tell_buyer(request: ReturnRequest, order: Order) -> None:
-    buyer = db.session.get(User, order.buyer_id)
+    buyer = order.buyer
     accepted = request.status == ReturnStatus.ACCEPTED
     subject = (_l("Retur pesanan %(number)s diterima", number=order.number) if accepted
                else _l("Retur pesanan %(number)s ditolak", number=order.number))

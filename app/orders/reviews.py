@@ -127,7 +127,7 @@ def review_create(*, buyer: User, order: Order, item: OrderItem, rating: object,
                  item.product_id, buyer.id)
         raise ReviewError(ALREADY_REVIEWED) from None
     product = _rating_add(item.product_id, rating)
-    store = db.session.get(Store, order.store_id)
+    store = db.session.get_one(Store, order.store_id)
     # Names are cut so the stored message fits notices.message (300 characters).
     notice_send(user_id=store.owner_id, kind=REVIEW_NEW_NOTICE,
                 params={"rating": rating, "product": product.name,
@@ -158,7 +158,7 @@ def _rating_add(product_id: int, rating: int) -> Product:
     )
     product = db.session.identity_map.get(identity_key(Product, product_id))
     if product is None:
-        return db.session.get(Product, product_id)
+        return db.session.get_one(Product, product_id)
     for name, value in (("rating_total", total), ("rating_count", count),
                         ("rating_avg", average)):
         set_committed_value(product, name, value)

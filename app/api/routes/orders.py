@@ -615,7 +615,7 @@ def product_reviews(product_id: int, query: PageQuery):
     """Newest first, the buyer's first name only. 404 for an unknown product, or an
     archived one to anybody but its seller (like the web page)."""
     product = db.session.get(Product, product_id)
-    if not product_visible(product, current_user):
+    if product is None or not product_visible(product, current_user):
         raise ApiError(404)
     reviews = product_reviews_page(product.id, query.page, per_page=query.per_page)
     return page_of([_product_review(review) for review in reviews.items], reviews.total,

@@ -104,7 +104,7 @@ def _done(material: RawMaterial, message: str):
 
 def _refused(material_id: int, errors: dict[str, str], *, mode: str):
     db.session.rollback()
-    material = db.session.get(RawMaterial, material_id)
+    material = db.session.get_one(RawMaterial, material_id)
     typed = {k: v for k, v in request.form.items() if k != "csrf_token"}
     if is_htmx():
         return _row(material, mode=mode, errors=errors, typed=typed, status=422)
