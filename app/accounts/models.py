@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum, nonmember
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -95,7 +96,9 @@ class User(UserMixin, Model):
     store: Mapped[Store | None] = relationship(back_populates="owner", uselist=False)
 
     # Set by the user loader: the UserSession this request runs in (see accounts.sessions).
-    current_session = None  # UserSession | None; not a column
+    if TYPE_CHECKING:  # (an annotation SQLAlchemy would read as a column)
+        current_session: UserSession | None
+    current_session = None  # not a column
     api_family_id = None  # int | None: the API login (token family) of this request
 
     @property
@@ -154,7 +157,9 @@ class UserSession(Model):
     user: Mapped[User] = relationship()
 
     # Only known in the request that created or loaded the session; never stored.
-    raw_token = None  # str | None; not a column
+    if TYPE_CHECKING:  # (an annotation SQLAlchemy would read as a column)
+        raw_token: str | None
+    raw_token = None  # not a column
 
     @property
     def device(self) -> str:

@@ -171,7 +171,8 @@ def json_body(model: BaseModel) -> str:
 def make_api_response(result: Any, op: Operation) -> Response:
     if isinstance(result, Response):
         return result
-    status, headers = op.status, {}
+    status: int = op.status
+    headers: dict[str, str] = {}
     if isinstance(result, tuple):
         result, status, *rest = result
         headers = rest[0] if rest else {}
@@ -300,7 +301,7 @@ def component_models(models: Iterable[type[BaseModel]]) -> dict[str, type]:
     fall back to module-qualified names (`app__api__routes__cart__StoreRef`) with one shared
     title, and generated clients drop both ("Could not find reference")."""
     named: dict[str, type] = {}
-    pending = list(models)
+    pending: list[type] = list(models)
     seen: set[type] = set()
     while pending:
         model = pending.pop()
@@ -421,7 +422,7 @@ def _operation_entry(op: Operation, parameters: list[dict[str, Any]],
 def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
     """The OpenAPI 3.1 document of every registered operation. Every component is named
     after its model, and no two models share a name (SchemaNameClash)."""
-    models: list[tuple[type[BaseModel], str]] = []
+    models: list[tuple[type[BaseModel], typing.Literal["validation", "serialization"]]] = []
     for op in OPERATIONS:
         if op.body is not None:
             models.append((op.body, "validation"))

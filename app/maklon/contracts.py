@@ -344,6 +344,7 @@ def contract_sign(*, request: MaklonRequest, client: User, secret: str,
     problem = quote_unacceptable(quote)
     if problem:
         raise ContractError(problem)
+    assert quote is not None  # quote_unacceptable refuses a missing quote
     auth_method = credential_check(client, secret)
     # Lock the request and judge again: a second tab may have signed meanwhile.
     request = db.session.scalars(select(MaklonRequest).where(MaklonRequest.id == request.id)
@@ -355,6 +356,7 @@ def contract_sign(*, request: MaklonRequest, client: User, secret: str,
     problem = quote_unacceptable(quote)
     if problem:
         raise ContractError(problem)
+    assert quote is not None  # quote_unacceptable refuses a missing quote
 
     now = utcnow()
     signed_at_text = now.isoformat(timespec="microseconds")

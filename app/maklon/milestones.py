@@ -52,9 +52,10 @@ from app.payments.services import payment_method_refusal
 
 log = logging.getLogger(__name__)
 
-UNLOCKS = {MilestoneKind.DP: Stage.MATERIAL_PURCHASE, MilestoneKind.MID: Stage.FORMULATION,
-           MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
-POSITIONS = {MilestoneKind.DP: 1, MilestoneKind.MID: 2, MilestoneKind.FINAL: 3}
+UNLOCKS: dict[str, str] = {
+    MilestoneKind.DP: Stage.MATERIAL_PURCHASE, MilestoneKind.MID: Stage.FORMULATION,
+    MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
+POSITIONS: dict[str, int] = {MilestoneKind.DP: 1, MilestoneKind.MID: 2, MilestoneKind.FINAL: 3}
 KIND_BY_SLUG = {kind: kind for kind in MilestoneKind.ALL}
 INVOICE_LINE_NAMES = {MilestoneKind.DP: "Termin DP", MilestoneKind.MID: "Termin Tengah",
                       MilestoneKind.FINAL: "Termin Pelunasan"}
