@@ -306,7 +306,7 @@ def request_submit(*, client: User, values: dict[str, Any],
                  after={"status": RequestStatus.SUBMITTED, "quantity": request.quantity,
                         "product_type": request.product_type,
                         "estimate_total": (request.estimate.get("result") or {}).get("total")})
-    company_name = db.session.get(Company, request.company_id).name
+    company_name = db.session.get_one(Company, request.company_id).name
     link = app_path("maklon.request_detail", number=request.number)
     for user_id in staff_ids():
         notice_send(user_id=user_id, kind=REQUEST_SUBMITTED_NOTICE, link=link,
