@@ -213,7 +213,7 @@ def photo_out(image: ProductImage) -> PhotoOut:
                     height=image.height)
 
 
-def availability(variant: Variant, threshold: int) -> str:
+def availability(variant: Variant, threshold: int) -> Availability:
     """The product page's badge: "Habis" at 0, "Sisa n" under the threshold."""
     if variant.stock <= 0:
         return "out_of_stock"

@@ -340,8 +340,9 @@ def _seller_summary(order: Order) -> dict:
 
 
 def _event(order: Order, event: OrderEvent) -> EventOut:
-    by = ("system" if event.actor_id is None
-          else "buyer" if event.actor_id == order.buyer_id else "seller")
+    by: Literal["buyer", "seller", "system"] = (
+        "system" if event.actor_id is None
+        else "buyer" if event.actor_id == order.buyer_id else "seller")
     return EventOut(from_status=event.from_status, to_status=event.to_status,
                     to_status_label=str(ORDER_STATUS_LABELS.get(event.to_status,
                                                                 event.to_status)),
@@ -350,7 +351,7 @@ def _event(order: Order, event: OrderEvent) -> EventOut:
 
 
 def _return(ret: ReturnRequest, number: str) -> ReturnOut:
-    return ReturnOut(id=ret.id, order_number=number, status=ret.status,
+    return ReturnOut(id=ret.id, order_number=number, status=ReturnStatus(ret.status),
                      status_label=str(RETURN_STATUS_LABELS[ret.status]), reason=ret.reason,
                      reject_reason=ret.reject_reason, refund_amount=ret.refund_amount,
                      created_at=ret.created_at, decided_at=ret.decided_at)
