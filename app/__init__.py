@@ -36,7 +36,8 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     if app.config["PROXY_FIX_X_FOR"]:
         count = app.config["PROXY_FIX_X_FOR"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,
+        # Flask's documented way to add WSGI middleware; its typing calls wsgi_app a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,  # type: ignore[method-assign]
                                 x_host=app.config["PROXY_FIX_X_HOST"],
                                 x_port=app.config["PROXY_FIX_X_PORT"])
 
@@ -117,7 +118,7 @@ def _select_locale() -> str:
         # A streamed body runs after the request's teardown removed the session: reading
         # the detached user would raise DetachedInstanceError, so ask the database.
         locale = _stored_locale(state.identity)
-        if locale in current_app.config["LANGUAGES"]:
+        if locale is not None and locale in current_app.config["LANGUAGES"]:
             return locale
     elif user is not None and user.is_authenticated:
         return user.locale
@@ -125,7 +126,9 @@ def _select_locale() -> str:
     # they can be shared by caches); the session's `lang` of older sessions still counts.
     language = session.get("lang") or request.cookies.get(
         current_app.config["LANGUAGE_COOKIE_NAME"])
-    return language if language in current_app.config["LANGUAGES"] else "id"
+    if isinstance(language, str) and language in current_app.config["LANGUAGES"]:
+        return language
+    return "id"
 
 
 def _stored_locale(identity: tuple | None) -> str | None:

@@ -99,7 +99,9 @@ class User(UserMixin, Model):
     if TYPE_CHECKING:  # (an annotation SQLAlchemy would read as a column)
         current_session: UserSession | None
     current_session = None  # not a column
-    api_family_id = None  # int | None: the API login (token family) of this request
+    if TYPE_CHECKING:  # (an annotation SQLAlchemy would read as a column)
+        api_family_id: int | None
+    api_family_id = None  # the API login (token family) of this request
 
     @property
     def is_active(self) -> bool:  # Flask-Login

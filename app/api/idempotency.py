@@ -155,7 +155,7 @@ def _rollback_quietly() -> None:
         db.session.rollback()
     except DBAPIError:
         log.warning("rollback on a dead connection", exc_info=True)
-        db.session.invalidate()
+        db.session().invalidate()  # scoped_session's typing lacks invalidate
 
 
 def _write_twice(statement) -> bool:

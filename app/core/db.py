@@ -92,7 +92,7 @@ def _end_session_quietly(end: Callable[[], None], what: str) -> None:
         log.warning("%s failed on a dead database connection; dropped it", what,
                     exc_info=True)
         try:
-            db.session.invalidate()
+            db.session().invalidate()  # scoped_session's typing lacks invalidate
         except Exception:  # nothing more can be done with that connection
             log.debug("invalidate failed", exc_info=True)
 
