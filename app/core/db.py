@@ -139,7 +139,8 @@ def init_dead_connection_guard(app: Flask) -> None:
                 return handle(again)
         return handle(error)
 
-    app.handle_user_exception = handle_user_exception  # type: ignore[method-assign]
+    # This app's handler wraps Flask's bound one; Flask's typing only knows the method.
+    app.handle_user_exception = handle_user_exception  # type: ignore[method-assign, assignment]
 
 
 def after_outer_commit(listener: Callable[[Session], None]) -> None:
