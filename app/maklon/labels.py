@@ -108,7 +108,7 @@ MILESTONE_PHRASES: dict[str, Any] = {
     MilestoneKind.MID: _l("termin tengah"),
     MilestoneKind.FINAL: _l("pelunasan"),
 }
-MILESTONE_STATUS_LABELS = {MilestoneStatus.UNPAID: _l("Belum dibayar"),
+MILESTONE_STATUS_LABELS: dict[str, Any] = {MilestoneStatus.UNPAID: _l("Belum dibayar"),
                            MilestoneStatus.PAID: _l("Lunas")}
 
 DIFF_LABELS = {

@@ -322,7 +322,7 @@ def visible_product(product_id: int) -> Product:
     """The product for its public page: 404 when missing, or archived and not the
     caller's own (the web product page's rule)."""
     item = product_public(product_id)
-    if not product_visible(item, current_user):
+    if item is None or not product_visible(item, current_user):
         raise ApiError(404)
     return item
 

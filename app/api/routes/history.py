@@ -102,7 +102,7 @@ class ExportJobOut(Output):
     """An export job of mine."""
 
     id: int
-    status: Literal["queued", "started", "finished", "failed"]
+    status: JobStatus
     progress: int = Field(ge=0, le=100)
     description: str
     rows: int | None = Field(description="Rows in the file, once finished.")
@@ -226,7 +226,8 @@ def seller_history(query: SellerHistoryQuery):
 def _job_out(job: JobRecord) -> ExportJobOut:
     finished = job.status == JobStatus.FINISHED and bool(job.result)
     return ExportJobOut(
-        id=job.id, status=job.status, progress=job.progress, description=job.description,
+        id=job.id, status=JobStatus(job.status), progress=job.progress,
+        description=job.description,
         rows=job.result.get("rows") if finished and job.result else None,
         file_url=url_for("api.history_export_file", job_id=job.id) if finished else None,
         created_at=job.created_at, finished_at=job.finished_at)
