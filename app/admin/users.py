@@ -20,7 +20,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from limits import parse as parse_limit
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from app.accounts.models import PasswordResetToken, Role, RoleName, User, UserSession
 from app.accounts.password_reset import reset_request
@@ -65,7 +65,7 @@ def users_page(*, query: str = "", role: str = "", status: str = "",
                page: int = 1) -> Page[User]:
     """Users, newest first, whose name or email contains `query` (any case), holding `role`
     and active/inactive per `status` ("" for any)."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     query = query.strip()
     if query:
         pattern = _like_pattern(query.lower())

@@ -64,7 +64,7 @@ def _my_variant(variant_id: int) -> tuple[Store, Variant]:
 
 def _page_args() -> dict:
     """The list state (filter, sort, page) carried through edits and redirects."""
-    args = {}
+    args: dict[str, str | int] = {}
     if request.values.get("rendah") == "1":
         args["rendah"] = "1"
     if request.values.get("urut") in ("stok", "-stok"):
@@ -105,7 +105,7 @@ def _refused(shop: Store, variant: Variant, error: StockError, typed: str | None
              confirming: bool = False):
     db.session.rollback()
     status = 409 if isinstance(error, StockConflict) else 422
-    variant = db.session.get(Variant, variant.id)
+    variant = db.session.get_one(Variant, variant.id)
     if confirming:  # "Kosongkan" refused: ask again, with the stock as it is now
         if is_htmx():
             return _row(shop, variant, confirming=True, error=error.message, status=status)
