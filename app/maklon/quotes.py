@@ -172,6 +172,8 @@ def terms_parse(form: Any, *, today: date | None = None) -> QuoteTerms:
         errors["note"] = _l("Maksimal %(max)d karakter.", max=MESSAGE_MAX)
     if errors:
         raise QuoteError(errors)
+    # Each of these is missing only with its error above.
+    assert delivery is not None and valid_until is not None and split is not None
     return QuoteTerms(delivery_date=delivery, valid_until=valid_until, split=split,
                       quantity=quantity, margin_pct=pcts["margin_pct"],
                       discount_pct=pcts["discount_pct"], note=note)

@@ -196,6 +196,7 @@ def _company_ensure(client: User, company: dict[str, str] | None) -> int:
     """The client's company id, creating the company with the first save."""
     if client.company_id is not None:
         return client.company_id
+    assert company is not None  # _company_errors refused a first request without one
     row = Company(name=company["name"].strip()[:160], npwp=company.get("npwp") or "",
                   address=company.get("address") or "", is_client=True)
     db.session.add(row)
