@@ -1,11 +1,13 @@
 """Payment tables: payments, every gateway notification, invoices and their counters,
 refunds, and the sandbox gateway's own book.
 
-A `Payment` pays one payable: today a marketplace `Checkout` (maklon milestones will add
-their own foreign key). Its `reference` is the `order_id` the gateway knows. Every
-notification received is a `PaymentEvent`, unique per gateway event (`event_key`), so a
-notification delivered five times is one row with `deliveries = 5`. An `Invoice` is issued
-per paid order with a gapless number per issuing entity and year, drawn from
+A `Payment` pays one payable: a marketplace checkout or a maklon milestone (one foreign
+key each; the owning domains register them as payable kinds, app.payments.signals). The
+relationships to orders' tables are named by string: payments does not import orders.
+Its `reference` is the `order_id` the gateway knows. Every notification received is a
+`PaymentEvent`, unique per gateway event (`event_key`), so a notification delivered five
+times is one row with `deliveries = 5`. An `Invoice` is issued per paid order (or
+milestone) with a gapless number per issuing entity and year, drawn from
 `InvoiceCounter` under a row lock. Money is whole Rupiah (BigInteger).
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum, nonmember
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -33,7 +35,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
 from app.extensions import Model
-from app.orders.models import Checkout, Order
+
+if TYPE_CHECKING:  # for the annotations only: the mapper resolves the names at configure time
+    from app.orders.models import Checkout, Order
 
 
 class PayStatus(StrEnum):
@@ -108,7 +112,7 @@ class Payment(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    checkout: Mapped[Checkout | None] = relationship()
+    checkout: Mapped[Checkout | None] = relationship("Checkout")
     payer: Mapped[User] = relationship()
     events: Mapped[list[PaymentEvent]] = relationship(back_populates="payment",
                                                       order_by="PaymentEvent.id")
@@ -171,7 +175,7 @@ class Refund(Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     payment: Mapped[Payment] = relationship(back_populates="refunds")
-    order: Mapped[Order] = relationship()
+    order: Mapped[Order] = relationship("Order")
 
 
 class InvoiceCounter(Model):
@@ -224,7 +228,7 @@ class Invoice(Model):
     size: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    order: Mapped[Order | None] = relationship()
+    order: Mapped[Order | None] = relationship("Order")
 
 
 class SandboxTransaction(Model):
