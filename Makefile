@@ -42,6 +42,7 @@ chromium:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # pytest-xdist workers for test-sqlite and test-postgres (PYTEST_WORKERS=0: one process).
 # `loadgroup` keeps the Redis tests (one shared REDIS_URL) on one worker; every worker has

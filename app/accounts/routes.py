@@ -149,12 +149,13 @@ def register():
     if form.validate_on_submit():
         store = None
         if form.account_type.data == "seller":
-            store = StoreDetails(name=form.store_name.data, location=form.store_location.data)
+            store = StoreDetails(name=form.store_name.data or "",
+                                 location=form.store_location.data or "")
         try:
             user = user_register(
-                name=form.name.data,
-                email=form.email.data,
-                password=form.password.data,
+                name=form.name.data or "",
+                email=form.email.data or "",
+                password=form.password.data or "",
                 phone=form.phone.data or "",
                 locale=session.get("lang", current_app.config["BABEL_DEFAULT_LOCALE"]),
                 store=store,
@@ -204,7 +205,7 @@ def login():
         return redirect(next_url)
     form = LoginForm()
     if form.validate_on_submit():
-        user = user_authenticate(email=form.email.data, password=form.password.data)
+        user = user_authenticate(email=form.email.data or "", password=form.password.data or "")
         if user is not None and totp_enabled(user):
             # No session yet: the second step (/masuk/verifikasi) opens it.
             db.session.commit()
@@ -245,7 +246,7 @@ def logout():
 def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        profile_update(user=current_user, name=form.name.data, phone=form.phone.data or "",
+        profile_update(user=current_user, name=form.name.data or "", phone=form.phone.data or "",
                        locale=form.locale.data, npwp=form.npwp.data or "")
         db.session.commit()
         session["lang"] = current_user.locale
@@ -264,8 +265,8 @@ def change_password():
         try:
             ended = password_change(
                 user=current_user,
-                current_password=form.current_password.data,
-                new_password=form.new_password.data,
+                current_password=form.current_password.data or "",
+                new_password=form.new_password.data or "",
             )
         except AccountError as error:
             db.session.rollback()
@@ -345,7 +346,7 @@ def _reset_sent(response) -> bool:
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        reset_request(email=normalize_email(form.email.data))
+        reset_request(email=normalize_email(form.email.data or ""))
         db.session.commit()
         return see_other(url_for("accounts.forgot_password_sent"))
     return render_page("accounts/forgot.html", http_status=form_status(), form=form)
@@ -364,7 +365,7 @@ def reset_password(token: str):
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            reset_complete(row=link, new_password=form.new_password.data)
+            reset_complete(row=link, new_password=form.new_password.data or "")
         except ResetLinkInvalid:
             db.session.rollback()
             return render_page("accounts/reset_invalid.html", http_status=410)

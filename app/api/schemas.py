@@ -25,10 +25,11 @@ Count = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
 _NO_NUL = r"^[^\x00]*$"
 
 
-def Text(max_length: int, min_length: int = 0) -> Any:
-    """A trimmed string of at most `max_length` characters (min_length=1: required)."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
-                                            max_length=max_length, pattern=_NO_NUL)]
+def trimmed(max_length: int, min_length: int = 0) -> StringConstraints:
+    """The constraints of a trimmed string of at most `max_length` characters
+    (min_length=1: required), without NUL bytes: `Annotated[str, trimmed(120)]`."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length,
+                             max_length=max_length, pattern=_NO_NUL)
 
 
 def _check_strings(value: Any) -> None:

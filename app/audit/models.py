@@ -17,10 +17,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     __tablename__ = "audit_entries"
     __table_args__ = (
         Index("ix_audit_entries_created", "created_at", "id"),
@@ -51,7 +51,7 @@ class AuditEntry(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class AuditArchive(db.Model):
+class AuditArchive(Model):
     """One archived run of audit rows (ids first_id..last_id), kept as a file."""
 
     __tablename__ = "audit_archives"

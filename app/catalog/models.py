@@ -33,10 +33,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Store
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class Category(db.Model):
+class Category(Model):
     """A node of the (small, admin-managed) category tree."""
 
     __tablename__ = "categories"
@@ -58,7 +58,7 @@ class Category(db.Model):
         return self.name_en if locale == "en" and self.name_en else self.name
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "products"
     __table_args__ = (
         Index("ix_products_listing", "active", "created_at", "id"),
@@ -115,7 +115,7 @@ class Product(db.Model):
         return [v for v in self.variants if v.active]
 
 
-class Variant(db.Model):
+class Variant(Model):
     """One purchasable combination of a product's options, with its own SKU, price, stock."""
 
     __tablename__ = "variants"
@@ -152,7 +152,7 @@ class Variant(db.Model):
         return ", ".join(f"{k}: {v}" for k, v in self.options.items())
 
 
-class ProductImage(db.Model):
+class ProductImage(Model):
     """A product photo: re-encoded display image, thumbnail and card rendition in storage."""
 
     __tablename__ = "product_images"

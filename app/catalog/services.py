@@ -19,6 +19,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -32,6 +33,7 @@ from app.catalog.images import PhotoRejected, card_rendition, mini_rendition, ph
 from app.catalog.models import Category, Product, ProductImage, Variant
 from app.catalog.queries import categories_forget
 from app.catalog.search import search_normalize
+from app.core.db import rowcount
 from app.core.storage import storage_delete, storage_put, storage_read
 from app.extensions import db
 from app.inventory.models import StockReason
@@ -116,22 +118,8 @@ def _check_product(store: Store, data: ProductData, product: Product | None) -> 
         add("specifications", _l("Maksimal %(n)s baris spesifikasi.", n=MAX_SPECIFICATIONS))
     if len(data.option_groups) > MAX_OPTION_GROUPS:
         add("options", _l("Maksimal %(n)s kelompok opsi.", n=MAX_OPTION_GROUPS))
-    seen_groups: set[str] = set()
-    for group in data.option_groups:
-        key = group.name.casefold()
-        if not group.name:
-            add("options", _l("Setiap kelompok opsi perlu nama (misalnya Warna)."))
-        elif key in seen_groups:
-            add("options", _l("Nama kelompok opsi \"%(name)s\" dipakai dua kali.", name=group.name))
-        seen_groups.add(key)
-        if not group.values:
-            add("options", _l("Kelompok \"%(name)s\" belum punya nilai; produk harus punya "
-                              "minimal satu varian.", name=group.name or "?"))
-        folded = [v.casefold() for v in group.values]
-        duplicates = sorted({v for v in group.values if folded.count(v.casefold()) > 1})
-        if duplicates:
-            add("options", _l("Nilai opsi ganda di \"%(name)s\": %(values)s.",
-                              name=group.name, values=", ".join(duplicates)))
+    for message in _option_group_problems(data.option_groups):
+        add("options", message)
     if "options" not in errors:
         count = len(option_combinations(data.option_groups))
         if count > MAX_VARIANTS:
@@ -147,6 +135,30 @@ def _check_product(store: Store, data: ProductData, product: Product | None) -> 
             add("sku", problem)
     if errors:
         raise CatalogError(errors)
+
+
+def _option_group_problems(groups: list[OptionGroup]) -> list[Any]:
+    """What is wrong with the option groups: a missing or repeated name, no values,
+    repeated values."""
+    problems: list[Any] = []
+    seen_groups: set[str] = set()
+    for group in groups:
+        key = group.name.casefold()
+        if not group.name:
+            problems.append(_l("Setiap kelompok opsi perlu nama (misalnya Warna)."))
+        elif key in seen_groups:
+            problems.append(_l("Nama kelompok opsi \"%(name)s\" dipakai dua kali.",
+                               name=group.name))
+        seen_groups.add(key)
+        if not group.values:
+            problems.append(_l("Kelompok \"%(name)s\" belum punya nilai; produk harus punya "
+                               "minimal satu varian.", name=group.name or "?"))
+        folded = [v.casefold() for v in group.values]
+        duplicates = sorted({v for v in group.values if folded.count(v.casefold()) > 1})
+        if duplicates:
+            problems.append(_l("Nilai opsi ganda di \"%(name)s\": %(values)s.",
+                               name=group.name, values=", ".join(duplicates)))
+    return problems
 
 
 def _sku_problem(store_id: int, sku: str, *, exclude_product: int | None = None,
@@ -277,7 +289,7 @@ def product_create(*, store: Store, data: ProductData, actor: User) -> Product:
 
 def product_update(*, product: Product, data: ProductData, actor: User) -> Product:
     """Change a product's details and option groups (variants follow)."""
-    store = db.session.get(Store, product.store_id)
+    store = db.session.get_one(Store, product.store_id)
     _check_product(store, data, product)
     prices = _prices(product)
     _apply_fields(product, data)
@@ -505,11 +517,11 @@ def photo_renditions_backfill(*, batch: int = 100) -> RenditionsResult:
                 key = storage_put(data, folder="products", suffix=".webp")
                 # Only where no other run (another host, a second command) got there
                 # first: the loser's file is deleted at the commit, the winner's key stays.
-                won = db.session.execute(
+                won = rowcount(db.session.execute(
                     update(ProductImage)
                     .where(ProductImage.id == image.id, getattr(ProductImage, column) == "")
                     .values({column: key})
-                    .execution_options(synchronize_session=False)).rowcount
+                    .execution_options(synchronize_session=False)))
                 if won:
                     made += 1
                 else:

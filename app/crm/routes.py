@@ -58,7 +58,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.2, missing from its stubs
 
 from app.accounts.models import Company, RoleName, User
 from app.core.clock import WIB, utcnow

@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 
 from app.audit.services import audit_record
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.extensions import db
 from app.maklon.formula_crypto import (
     CompositionUnreadable,
@@ -233,11 +234,11 @@ def formulas_rotate(*, batch_size: int = 200, actor: Any = None,
                 result.failed.append((formula_id, str(error)))
                 continue
             composition, new_key = encrypt_lines(formula_id, lines)
-            changed = db.session.execute(
+            changed = rowcount(db.session.execute(
                 update(Formula).where(Formula.id == formula_id,
                                       Formula.composition == stored)
                 .values(composition=composition, key_id=new_key)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False)))
             if changed:
                 result.rotated += 1
                 log.info("formula %s re-encrypted: key %s -> %s", formula_id, old_key,

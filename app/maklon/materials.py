@@ -147,7 +147,7 @@ def shortages(request: MaklonRequest) -> list[ShortageLine]:
     """What the reserved batch would miss if consumed now."""
     lines = []
     for row in _reservations(request, ReservationStatus.RESERVED):
-        material = db.session.get(RawMaterial, row.raw_material_id)
+        material = db.session.get_one(RawMaterial, row.raw_material_id)
         db.session.refresh(material)
         if material.on_hand < row.quantity:
             lines.append(ShortageLine(material=material, needed=row.quantity,
@@ -166,7 +166,7 @@ def materials_consume(request: MaklonRequest, *, actor: Any) -> int:
     try:
         with db.session.begin_nested():
             for row in rows:
-                material = db.session.get(RawMaterial, row.raw_material_id)
+                material = db.session.get_one(RawMaterial, row.raw_material_id)
                 material_change(material=material, delta=-row.quantity,
                                 reason=StockReason.CONSUME, actor=actor,
                                 reference=request.number)

@@ -31,6 +31,7 @@ from sqlalchemy import select, update
 from app.accounts.models import Role, RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
@@ -59,9 +60,10 @@ from app.payments.signals import (
 
 log = logging.getLogger(__name__)
 
-UNLOCKS = {MilestoneKind.DP: Stage.MATERIAL_PURCHASE, MilestoneKind.MID: Stage.FORMULATION,
-           MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
-POSITIONS = {MilestoneKind.DP: 1, MilestoneKind.MID: 2, MilestoneKind.FINAL: 3}
+UNLOCKS: dict[str, str] = {
+    MilestoneKind.DP: Stage.MATERIAL_PURCHASE, MilestoneKind.MID: Stage.FORMULATION,
+    MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
+POSITIONS: dict[str, int] = {MilestoneKind.DP: 1, MilestoneKind.MID: 2, MilestoneKind.FINAL: 3}
 KIND_BY_SLUG = {kind: kind for kind in MilestoneKind.ALL}
 INVOICE_LINE_NAMES = {MilestoneKind.DP: "Termin DP", MilestoneKind.MID: "Termin Tengah",
                       MilestoneKind.FINAL: "Termin Pelunasan"}
@@ -193,11 +195,11 @@ def milestone_settled(payment: Payment) -> bool:
     """A milestone's payment settled: mark the milestone PAID (once), audit, queue its
     invoice and email the client. Idempotent: False when it was paid already."""
     now = utcnow()
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(MilestonePayment).where(MilestonePayment.id == payment.milestone_id,
                                        MilestonePayment.status == MilestoneStatus.UNPAID)
         .values(status=MilestoneStatus.PAID, paid_at=payment.paid_at or now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     milestone = db.session.get(MilestonePayment, payment.milestone_id)
@@ -226,11 +228,11 @@ def milestone_refunded(payment: Payment) -> bool:
     is UNPAID again (once; the production gate it opens closes, the client may pay
     again), audited ("maklon.milestone_refunded"), client and admins told. Returns False
     when the milestone was not paid (nothing to undo)."""
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(MilestonePayment).where(MilestonePayment.id == payment.milestone_id,
                                        MilestonePayment.status == MilestoneStatus.PAID)
         .values(status=MilestoneStatus.UNPAID, paid_at=None)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     milestone = db.session.get(MilestonePayment, payment.milestone_id)

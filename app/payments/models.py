@@ -14,6 +14,7 @@ milestone) with a gapless number per issuing entity and year, drawn from
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum, nonmember
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -33,13 +34,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 if TYPE_CHECKING:  # for the annotations only: the mapper resolves the names at configure time
     from app.orders.models import Checkout, Order
 
 
-class PayStatus:
+class PayStatus(StrEnum):
     """A payment's state on our side (the gateway's words are mapped onto these)."""
 
     PENDING = "pending"  # created; waiting for the buyer to pay
@@ -49,19 +50,19 @@ class PayStatus:
     DENIED = "denied"
     REVIEW = "review"  # money arrived but not the amount asked: an admin decides
     REFUNDED = "refunded"  # the whole amount went back
-    ALL = (PENDING, PAID, EXPIRED, CANCELLED, DENIED, REVIEW, REFUNDED)
-    FINAL = (EXPIRED, CANCELLED, DENIED, REFUNDED)
-    OPEN = (PENDING,)
+    ALL = nonmember((PENDING, PAID, EXPIRED, CANCELLED, DENIED, REVIEW, REFUNDED))
+    FINAL = nonmember((EXPIRED, CANCELLED, DENIED, REFUNDED))
+    OPEN = nonmember((PENDING,))
 
 
-class RefundStatus:
+class RefundStatus(StrEnum):
     PENDING = "pending"  # recorded; the gateway has not confirmed it yet
     DONE = "done"
     FAILED = "failed"  # the gateway refused; an admin retries
-    ALL = (PENDING, DONE, FAILED)
+    ALL = nonmember((PENDING, DONE, FAILED))
 
 
-class Payment(db.Model):
+class Payment(Model):
     """One payment asked of a buyer through a gateway (one per checkout)."""
 
     __tablename__ = "payments"
@@ -119,7 +120,7 @@ class Payment(db.Model):
                                                  order_by="Refund.id")
 
 
-class PaymentEvent(db.Model):
+class PaymentEvent(Model):
     """One gateway notification as received (or a status lookup's answer), stored once."""
 
     __tablename__ = "payment_events"
@@ -148,7 +149,7 @@ class PaymentEvent(db.Model):
     payment: Mapped[Payment | None] = relationship(back_populates="events")
 
 
-class Refund(db.Model):
+class Refund(Model):
     """Money going back to a buyer for one order (an accepted return, a cancelled paid
     order)."""
 
@@ -177,7 +178,7 @@ class Refund(db.Model):
     order: Mapped[Order] = relationship("Order")
 
 
-class InvoiceCounter(db.Model):
+class InvoiceCounter(Model):
     """The last invoice number issued per issuing entity and year (taken under a lock)."""
 
     __tablename__ = "invoice_counters"
@@ -187,7 +188,7 @@ class InvoiceCounter(db.Model):
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     """The invoice of one paid order: a gapless number per issuer and year and its PDF."""
 
     __tablename__ = "invoices"
@@ -230,7 +231,7 @@ class Invoice(db.Model):
     order: Mapped[Order | None] = relationship("Order")
 
 
-class SandboxTransaction(db.Model):
+class SandboxTransaction(Model):
     """The sandbox gateway's own record of a charge (what Midtrans would know): the
     simulator changes it and notifies our webhook; status lookups read it."""
 

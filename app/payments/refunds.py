@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -38,7 +39,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import Role, RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
-from app.core.db import add_once
+from app.core.db import add_once, rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
@@ -74,12 +75,12 @@ class RefundCause:
     ORDER_CAUSES = (RETURN, CANCELLED)
 
 
-REFUND_STATUS_LABELS = {
+REFUND_STATUS_LABELS: dict[str, Any] = {
     RefundStatus.PENDING: _l("Menunggu pengembalian"),
     RefundStatus.DONE: _l("Dana sudah dikembalikan"),
     RefundStatus.FAILED: _l("Gagal, sedang ditangani admin"),
 }
-REFUND_REASONS = {
+REFUND_REASONS: dict[str, Any] = {
     RefundCause.RETURN: _l("Retur diterima penjual"),
     RefundCause.CANCELLED: _l("Pesanan dibatalkan setelah dibayar"),
     RefundCause.REVIEW: _l("Pembayaran tidak sesuai, dana dikembalikan admin"),
@@ -261,9 +262,9 @@ def refund_complete(refund: Refund, payment: Payment, *, gateway_reference: str,
     previous = refund.status
     values = {"status": RefundStatus.DONE, "done_at": now, "error": "",
               "gateway_reference": gateway_reference[:80]}
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(Refund).where(Refund.id == refund.id, Refund.status != RefundStatus.DONE)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
+        .values(**values).execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     for key, value in values.items():

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -42,7 +43,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import Role, RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
-from app.core.db import add_once
+from app.core.db import add_once, rowcount
 from app.core.http import app_path
 from app.core.money import format_rupiah
 from app.core.notices import N_, notice_kind, notice_send
@@ -97,7 +98,7 @@ def pay_allowed(current: str, to: str, by: str) -> bool:
     """True when PAY_TRANSITIONS lets `by` move a payment from `current` to `to`."""
     return by in PAY_TRANSITIONS.get((current, to), frozenset())
 
-PAY_STATUS_LABELS = {
+PAY_STATUS_LABELS: dict[str, Any] = {
     PayStatus.PENDING: _l("Menunggu pembayaran"),
     PayStatus.PAID: _l("Lunas"),
     PayStatus.EXPIRED: _l("Kedaluwarsa"),
@@ -433,9 +434,9 @@ def payment_claim(payment: Payment, to: str, values: dict[str, object] | None = 
     values = {"status": to, "updated_at": now, **(values or {})}
     if to in CLOSED:
         values["closed_at"] = now
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.status == current)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
+        .values(**values).execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     for key, value in values.items():

@@ -4,16 +4,17 @@ backups made (one row per archive, with its manifest and last verification)."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum, nonmember
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class WeeklyReport(db.Model):
+class WeeklyReport(Model):
     """The weekly sales report of one store for one ISO week (e.g. "2026-W47"): the row is
     claimed before the email is queued, so running the job twice sends nothing twice."""
 
@@ -29,14 +30,14 @@ class WeeklyReport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class BackupStatus:
+class BackupStatus(StrEnum):
     CREATED = "created"  # written, not verified yet
     VERIFIED = "verified"  # the last verification passed
     FAILED = "failed"  # the last verification failed (see verify_message)
-    ALL = (CREATED, VERIFIED, FAILED)
+    ALL = nonmember((CREATED, VERIFIED, FAILED))
 
 
-class BackupRecord(db.Model):
+class BackupRecord(Model):
     """One encrypted backup archive in BACKUP_DIR and what its manifest says."""
 
     __tablename__ = "backup_records"

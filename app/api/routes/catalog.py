@@ -25,8 +25,9 @@ from pydantic import Field, StringConstraints
 
 from app.accounts.models import Store
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
-from app.api.schemas import Output, Page, PageQuery, Rupiah, Text
+from app.api.schemas import Output, Page, PageQuery, Rupiah, trimmed
 from app.api.spec import AUTH_PUBLIC, operation, page_of
 from app.catalog.models import Category, Product, ProductImage, Variant
 from app.catalog.queries import (
@@ -212,7 +213,7 @@ def photo_out(image: ProductImage) -> PhotoOut:
                     height=image.height)
 
 
-def availability(variant: Variant, threshold: int) -> str:
+def availability(variant: Variant, threshold: int) -> Availability:
     """The product page's badge: "Habis" at 0, "Sisa n" under the threshold."""
     if variant.stock <= 0:
         return "out_of_stock"
@@ -264,7 +265,8 @@ def _tree(nodes: list[CategoryNode]) -> list[CategoryTreeNode]:
 
 
 class ProductSearchQuery(PageQuery):
-    q: Text(100) = Field("", description="Keywords (full text, spelling variants).")
+    q: Annotated[str, trimmed(100)] = Field(
+        "", description="Keywords (full text, spelling variants).")
     category: Slug | None = Field(None, description="A category slug; its sub-categories count.")
     price_min: Price | None = Field(None, description="Lowest price, Rupiah.")
     price_max: Price | None = Field(None, description="Highest price, Rupiah.")
@@ -289,7 +291,7 @@ def search_params(query: ProductSearchQuery) -> SearchParams:
     if "store" in normalized.unknown:
         fields["store"] = _("Toko tidak ditemukan.")
     if fields:
-        raise ApiError(422, "validation_failed", fields=fields)
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields=fields)
     return normalized.params
 
 
@@ -316,7 +318,7 @@ def visible_product(product_id: int) -> Product:
     """The product for its public page: 404 when missing, or archived and not the
     caller's own (the web product page's rule)."""
     item = product_public(product_id)
-    if not product_visible(item, current_user):
+    if item is None or not product_visible(item, current_user):
         raise ApiError(404)
     return item
 

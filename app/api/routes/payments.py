@@ -28,6 +28,7 @@ from sqlalchemy import Select, or_, select
 
 from app.accounts.models import RoleName
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.schemas import Output
 from app.api.spec import operation
@@ -189,8 +190,8 @@ def payment_retry(reference: str):
         return payment_out(payment)
     if payment.status != PayStatus.PENDING or payment.expires_at <= utcnow():
         db.session.rollback()
-        raise ApiError(409, "payment_closed", _("Batas waktu pembayaran ini sudah lewat. "
-                                                "Silakan berbelanja kembali."))
+        raise ApiError(409, ApiErrorCode.PAYMENT_CLOSED,
+                       _("Batas waktu pembayaran ini sudah lewat. Silakan berbelanja kembali."))
     charged = payment_charge_committed(payment, locked=True)
     log.info("api payment %s charge retried: %s", payment.reference,
              "charged" if charged else "still failing")

@@ -168,6 +168,7 @@ def contract_verify_page():
     if errors:
         return render_page("maklon/contract_verify.html", http_status=422, code=code,
                            errors=errors, result=None)
+    assert row is not None  # no code, or an unknown one, is an error above
     problems = contract_verify(row, data)
     return render_page("maklon/contract_verify.html", code=code, errors={},
                        result={"valid": not problems, "problems": problems, "row": row,

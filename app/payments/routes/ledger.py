@@ -14,6 +14,8 @@ and redirects (303) back to the payment with a flash.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -47,7 +49,7 @@ EVENT_SOURCE_LABELS = {
 }
 
 
-ORDER_PAYMENT_LABELS = {
+ORDER_PAYMENT_LABELS: dict[str, Any] = {
     PaymentStatus.UNPAID: _l("Belum dibayar"),
     PaymentStatus.PAID: _l("Lunas"),
     PaymentStatus.REFUND_PENDING: _l("Menunggu pengembalian dana"),

@@ -10,6 +10,8 @@ URL table:
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -27,7 +29,7 @@ from app.reports.dashboards import ClientDashboard, admin_dashboard, client_dash
 from app.reports.models import BackupStatus
 from app.reports.routes import bp
 
-BACKUP_STATUS_LABELS = {
+BACKUP_STATUS_LABELS: dict[str, Any] = {
     BackupStatus.CREATED: _l("Belum diverifikasi"),
     BackupStatus.VERIFIED: _l("Terverifikasi"),
     BackupStatus.FAILED: _l("Verifikasi gagal"),
