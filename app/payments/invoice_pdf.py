@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 from flask_babel import format_decimal
@@ -82,8 +84,8 @@ class InvoiceDocument:
 
     number: str
     order_number: str
-    issued_at: object  # datetime (UTC); shown in WIB
-    paid_at: object | None
+    issued_at: datetime  # UTC; shown in WIB
+    paid_at: datetime | None
     seller: Party
     buyer: Party
     lines: list[Line]
@@ -112,7 +114,7 @@ class InvoiceDocument:
     # flat cost (app.shipping).
     shipping_label: str = ""
     refunded_amount: int = 0
-    refunded_at: object | None = None  # datetime (UTC) of the last refund
+    refunded_at: datetime | None = None  # UTC, of the last refund
     original_sha256: str = ""  # on a status copy: the SHA-256 of the archived original
 
 
@@ -237,7 +239,7 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
     # The code under the QR code: one line in a column wider than the code (50 mm), the
     # font shrunk if a code of wide letters would still not fit.
     code_width = 50 * mm
-    heading = [
+    heading: list[list[Any]] = [
         [[logo, Spacer(1, 2 * mm), title] if logo else title, _qr(doc.verification_url)],
         [_p(doc.number, _HEAD),
          OneLine(verification_code_display(doc.verification_code), width=code_width)],
@@ -276,8 +278,9 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
                                  ("TOPPADDING", (0, 0), (-1, -1), 6)]))
     story += [parties, Spacer(1, 6 * mm)]
 
-    rows = [[_p(_("Produk"), _HEAD), _p(_("Jumlah"), _RIGHT_HEAD),
-             _p(_("Harga satuan"), _RIGHT_HEAD), _p(_("Total"), _RIGHT_HEAD)]]
+    rows: list[list[Paragraph | list[Paragraph]]] = [
+        [_p(_("Produk"), _HEAD), _p(_("Jumlah"), _RIGHT_HEAD),
+         _p(_("Harga satuan"), _RIGHT_HEAD), _p(_("Total"), _RIGHT_HEAD)]]
     for line in doc.lines:
         product = [_p(line.product)] + ([_p(line.options, _SMALL)] if line.options else [])
         rows.append([product, _p(str(line.quantity), _RIGHT),

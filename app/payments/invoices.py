@@ -452,7 +452,9 @@ def invoice_refunded_copy(invoice: Invoice) -> bytes | None:
     the stored original (LUNAS) is then the download. Rendered in the current request's
     language; nothing is stored."""
     kind = _kind_of(invoice)
-    refund = kind.refund_of(invoice) if kind is not None else None
+    if kind is None:
+        return None
+    refund = kind.refund_of(invoice)
     if refund is None:
         return None
     status = {"status": InvoiceStatus.REFUNDED, "refunded_amount": refund.amount,

@@ -142,7 +142,9 @@ def ledger_daily_totals(filters: LedgerFilters) -> DailyTotals:
     count, received, refunded = db.session.execute(
         select(func.count(Payment.id), func.coalesce(func.sum(Payment.paid_amount), 0),
                func.coalesce(func.sum(Payment.refunded_amount), 0)).where(*conditions)).one()
-    totals.count, totals.received, totals.refunded = int(count), int(received), int(refunded)
+    # coalesce(..., 0) never gives NULL; `or 0` only tells mypy so
+    totals.count = int(count)
+    totals.received, totals.refunded = int(received or 0), int(refunded or 0)
     return totals
 
 

@@ -175,12 +175,13 @@ def refund_order(order_id: int, cause: str) -> dict:
         return {"refund": None, "status": "skipped"}
     amount = order.total
     if cause == RefundCause.RETURN:
-        amount = db.session.scalar(select(ReturnRequest.refund_amount).where(
+        accepted = db.session.scalar(select(ReturnRequest.refund_amount).where(
             ReturnRequest.order_id == order.id,
             ReturnRequest.status == ReturnStatus.ACCEPTED))
-        if not amount:
+        if not accepted:
             log.error("refund of order %s: no accepted return with an amount", order.number)
             return {"refund": None, "status": "skipped"}
+        amount = accepted
     refund = refund_record(payment=payment, order=order, key=refund_key(order, cause),
                      amount=amount, reason=str(REFUND_REASONS[cause]))
     _execute(refund, payment)
@@ -244,7 +245,7 @@ def _leave_for_admin(refund: Refund, status: str, error: str) -> None:
     db.session.flush()
     if not first:
         return  # admins were told already
-    order = db.session.get(Order, refund.order_id)
+    order = db.session.get_one(Order, refund.order_id)  # FK, RESTRICT
     admins = db.session.scalars(select(User.id).join(User.roles).where(
         Role.name == RoleName.ADMIN, User.active.is_(True))).all()
     for admin_id in admins:
@@ -297,8 +298,8 @@ def refund_complete(refund: Refund, payment: Payment, *, gateway_reference: str,
 
 
 def _tell_buyer(refund: Refund, payment: Payment) -> None:
-    order = db.session.get(Order, refund.order_id)
-    buyer = db.session.get(User, order.buyer_id)
+    order = db.session.get_one(Order, refund.order_id)  # FKs, RESTRICT
+    buyer = db.session.get_one(User, order.buyer_id)
     amount = format_rupiah(refund.amount)
     notice_send(user_id=buyer.id, kind=REFUND_DONE_NOTICE,
                 params={"amount": amount, "number": order.number},
@@ -362,7 +363,7 @@ def refund_mark_done(*, refund: Refund, actor: User) -> Refund:
     refund = _locked(refund.id)
     if refund.status == RefundStatus.DONE:
         raise RefundError(_l("Pengembalian dana ini sudah selesai."))
-    payment = db.session.get(Payment, refund.payment_id)
+    payment = db.session.get_one(Payment, refund.payment_id)  # FK, RESTRICT
     if not refund_complete(refund, payment, gateway_reference=f"manual:{actor.id}", actor=actor):
         raise RefundError(_l("Pengembalian dana ini sudah selesai."))
     log.info("refund %s paid out by hand by admin %s", refund.refund_key, actor.id)
@@ -376,7 +377,7 @@ def refund_retry(*, refund: Refund, actor: User) -> Refund:
     refund = _locked(refund.id)
     if refund.status == RefundStatus.DONE:
         raise RefundError(_l("Pengembalian dana ini sudah selesai."))
-    payment = db.session.get(Payment, refund.payment_id)
+    payment = db.session.get_one(Payment, refund.payment_id)  # FK, RESTRICT
     _execute(refund, payment, actor)
     log.info("refund %s retried by admin %s: %s", refund.refund_key, actor.id, refund.status)
     return refund

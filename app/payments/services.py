@@ -189,7 +189,7 @@ def payment_charge(payment: Payment) -> bool:
     returns False (the payment page offers to try again). Flushes."""
     if payment.charged_at is not None or payment.status != PayStatus.PENDING:
         return payment.charged_at is not None
-    buyer = db.session.get(User, payment.payer_id)
+    buyer = db.session.get_one(User, payment.payer_id)  # FK, RESTRICT
     try:
         charge = gateway_get(payment.gateway).charge(
             reference=payment.reference, amount=payment.amount, method=payment.method,

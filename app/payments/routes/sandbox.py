@@ -133,8 +133,8 @@ def sandbox_pay(reference: str):
     if tx is None:
         abort(404)
     form = request.form
-    typed = {"amount": form.get("amount", ""), "twice": bool(form.get("twice")),
-             "out_of_order": bool(form.get("out_of_order"))}
+    twice, out_of_order = bool(form.get("twice")), bool(form.get("out_of_order"))
+    typed = {"amount": form.get("amount", ""), "twice": twice, "out_of_order": out_of_order}
     try:
         action, amount = _read_form(form)
         if tx.transaction_status != "pending":
@@ -143,12 +143,14 @@ def sandbox_pay(reference: str):
                 "pembayaran dapat disimulasikan.",
                 status=TX_STATUS_LABELS.get(tx.transaction_status, tx.transaction_status)))
         sandbox_simulate(reference=reference, action=action, amount=amount,
-                         twice=typed["twice"], out_of_order=typed["out_of_order"])
+                         twice=twice, out_of_order=out_of_order)
     except (SimulatorInputError, SandboxError) as error:
         db.session.rollback()
         message = error.message if isinstance(error, SimulatorInputError) else str(error)
         field = error.field if isinstance(error, SimulatorInputError) else ""
         tx = sandbox_transaction(reference)
+        if tx is None:  # gone since the lock was taken
+            abort(404)
         return _page(tx, http_status=422, errors={field or "action": message}, typed=typed)
     db.session.commit()
     log.info("sandbox simulator: %s %s by user %s", reference, action, current_user.id)
@@ -159,6 +161,6 @@ def sandbox_pay(reference: str):
             and payment.checkout_id is not None:
         return see_other(url_for("orders.checkout_detail", reference=reference))
     page = payable_page(payment) if payment is not None else ""
-    if page and payment.payer_id == current_user.id:
+    if page and payment is not None and payment.payer_id == current_user.id:
         return see_other(page)
     return see_other(url_for("payments.sandbox_pay", reference=reference))
