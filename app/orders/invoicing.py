@@ -105,15 +105,22 @@ def order_invoice_draft(order: Order, tax: InvoiceTax, *, payment_method: str,
         printed={"shipping_label": order_shipping(order, with_events=False).name})
 
 
+def _order_of(invoice: Invoice) -> Order:
+    """The order of an invoice of this kind: the kind is registered on `order_id`, so only
+    invoices that have one (an FK, RESTRICT) come here."""
+    assert invoice.order is not None, invoice.id
+    return invoice.order
+
+
 def _draft_of(invoice: Invoice) -> InvoiceDraft:
-    return order_invoice_draft(invoice.order, invoice_row_tax(invoice),
+    return order_invoice_draft(_order_of(invoice), invoice_row_tax(invoice),
                                payment_method=invoice.payment_method, paid_at=invoice.paid_at)
 
 
 def order_invoice_refund(invoice: Invoice) -> InvoiceRefund | None:
     """An order's done refunds, or its payment REFUNDED / the order's payment status
     refunded (all of it, when no refund row of ours says how much)."""
-    order = invoice.order
+    order = _order_of(invoice)
     amount, at = db.session.execute(
         select(func.coalesce(func.sum(Refund.amount), 0), func.max(Refund.done_at))
         .where(Refund.order_id == order.id, Refund.status == RefundStatus.DONE)).one()
@@ -128,7 +135,7 @@ def order_invoice_refund(invoice: Invoice) -> InvoiceRefund | None:
 
 
 def _issuer_of(invoice: Invoice) -> Party:
-    store = invoice.order.store
+    store = _order_of(invoice).store
     return Party(name=store.name, address_lines=[], npwp=store.npwp or "")
 
 

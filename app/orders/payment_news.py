@@ -25,6 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.notices import N_, notice_kind, notice_send
@@ -60,23 +61,25 @@ def checkout_settled(_kind: str, *, payment: Payment) -> dict[str, int]:
     """The checkout's orders become PAID (sellers may process them), each gets its invoice
     job, buyer and sellers are told. A cancelled order of a paid checkout gets a refund.
     Idempotent: conditional UPDATEs, so running twice changes nothing more."""
-    checkout = db.session.get(Checkout, payment.checkout_id)
-    first = db.session.execute(
+    # the "checkout" payable kind routes here only payments that have a checkout (FK)
+    assert payment.checkout_id is not None
+    checkout = db.session.get_one(Checkout, payment.checkout_id)
+    first = rowcount(db.session.execute(
         update(Checkout).where(Checkout.id == checkout.id,
                                Checkout.payment_status == PaymentStatus.UNPAID)
         .values(payment_status=PaymentStatus.PAID)
-        .execution_options(synchronize_session=False)).rowcount == 1
+        .execution_options(synchronize_session=False))) == 1
     paid = refunds = 0
     orders = db.session.scalars(select(Order).where(Order.checkout_id == checkout.id)
                                 .order_by(Order.id)).all()
     for order in orders:
         cancelled = order.status == OrderStatus.CANCELLED
         to = PaymentStatus.REFUND_PENDING if cancelled else PaymentStatus.PAID
-        changed = db.session.execute(
+        changed = rowcount(db.session.execute(
             update(Order).where(Order.id == order.id,
                                 Order.payment_status == PaymentStatus.UNPAID)
             .values(payment_status=to, updated_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         if not changed:
             continue
         set_committed_value(order, "payment_status", to)
@@ -91,7 +94,7 @@ def checkout_settled(_kind: str, *, payment: Payment) -> dict[str, int]:
                     params={"number": order.number},
                     link=app_path("orders.seller_order", number=order.number))
     if first:
-        buyer = db.session.get(User, payment.payer_id)
+        buyer = db.session.get_one(User, payment.payer_id)  # FK, RESTRICT
         mail_queue(to=buyer.email, template="payment_received", locale=buyer.locale,
                    subject=_l("Pembayaran diterima: %(reference)s",
                               reference=checkout.reference),
@@ -141,11 +144,11 @@ def checkout_refunded(_kind: str, *, payment: Payment, gateway_reference: str) -
         done = db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
             Refund.order_id == order.id, Refund.status == RefundStatus.DONE)) or 0
         amount = min(order.total - done, left)
-        changed = db.session.execute(
+        changed = rowcount(db.session.execute(
             update(Order).where(Order.id == order.id,
                                 Order.payment_status == PaymentStatus.PAID)
             .values(payment_status=PaymentStatus.REFUND_PENDING, updated_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         if not changed:
             continue
         set_committed_value(order, "payment_status", PaymentStatus.REFUND_PENDING)

@@ -73,22 +73,20 @@ def checkout():
         store_id = parse_int(key.removeprefix("note-")) if key.startswith("note-") else None
         if store_id is not None and value.strip():
             notes[store_id] = value.strip()[:NOTE_MAX]
-    chosen = {
-        "address_id": parse_int(form.get("address_id")),
-        "payment_method": form.get("payment_method", ""),
-        "idempotency_key": form.get("idempotency_key", ""),
-        "notes": notes,
-        "couriers": courier_choices(form),
-    }
+    address_id = parse_int(form.get("address_id"))
+    payment_method = form.get("payment_method", "")
+    idempotency_key = form.get("idempotency_key", "")
+    couriers = courier_choices(form)
+    chosen = {"address_id": address_id, "payment_method": payment_method,
+              "idempotency_key": idempotency_key, "notes": notes, "couriers": couriers}
     if form.get("reprice"):  # without JavaScript: the courier or address changed
         return _checkout_page(chosen=chosen)
     try:
         result = checkout_place(
             buyer=current_user,
-            address=address_owned(user=current_user, address_id=chosen["address_id"]),
-            payment_method=chosen["payment_method"],
-            idempotency_key=chosen["idempotency_key"], notes=notes,
-            couriers=chosen["couriers"])
+            address=address_owned(user=current_user, address_id=address_id),
+            payment_method=payment_method, idempotency_key=idempotency_key, notes=notes,
+            couriers=couriers)
     except CheckoutError as error:
         db.session.rollback()
         if error.short:

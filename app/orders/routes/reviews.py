@@ -121,7 +121,7 @@ def product_reviews(product_id: int):
 
 def _list_args() -> dict:
     """The list state (filter, page) kept through a reply and its redirect."""
-    args = {}
+    args: dict[str, str | int] = {}
     if request.values.get("belum") == "1":
         args["belum"] = "1"
     page = parse_int(request.values.get("hal"))
