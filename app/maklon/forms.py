@@ -10,9 +10,10 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import Field, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.2, missing from its stubs
 from wtforms.validators import Optional, StopValidation, ValidationError
+from wtforms.widgets import TextInput
 
 from app.accounts.forms import NpwpField
 from app.core.forms import WholeNumberField, max_length, strip
@@ -46,9 +47,13 @@ def parse_date(text: str) -> date | None:
     return None
 
 
-class DateTextField(StringField):
+class DateTextField(Field):
     """A date (`<input type="date">`): `data` is a date or None; an unreadable one stops
-    validation with a message in our language (WTForms' own DateField's is English)."""
+    validation with a message in our language (WTForms' own DateField's is English).
+    A text input like StringField, whose `data` is typed str, hence a plain Field."""
+
+    widget = TextInput()
+    data: date | None
 
     def process_formdata(self, valuelist: list[str]) -> None:
         raw = valuelist[0] if valuelist else ""

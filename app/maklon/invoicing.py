@@ -105,7 +105,8 @@ def milestone_invoice_draft(milestone: MilestonePayment, tax: InvoiceTax, *,
 
 
 def _draft_of(invoice: Invoice) -> InvoiceDraft:
-    milestone = db.session.get(MilestonePayment, invoice.milestone_id)
+    # the kind is registered on `milestone_id`: only invoices with one (FK, RESTRICT) come
+    milestone = db.session.get_one(MilestonePayment, invoice.milestone_id)
     return milestone_invoice_draft(milestone, invoice_row_tax(invoice),
                                    payment_method=invoice.payment_method,
                                    paid_at=invoice.paid_at)

@@ -65,8 +65,9 @@ UNLOCKS: dict[str, str] = {
     MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
 POSITIONS: dict[str, int] = {MilestoneKind.DP: 1, MilestoneKind.MID: 2, MilestoneKind.FINAL: 3}
 KIND_BY_SLUG = {kind: kind for kind in MilestoneKind.ALL}
-INVOICE_LINE_NAMES = {MilestoneKind.DP: "Termin DP", MilestoneKind.MID: "Termin Tengah",
-                      MilestoneKind.FINAL: "Termin Pelunasan"}
+INVOICE_LINE_NAMES: dict[str, str] = {
+    MilestoneKind.DP: "Termin DP", MilestoneKind.MID: "Termin Tengah",
+    MilestoneKind.FINAL: "Termin Pelunasan"}
 
 
 MILESTONE_REFUNDED_NOTICE = "milestone_refunded"
@@ -164,7 +165,7 @@ def milestone_payment_start(*, milestone: MilestonePayment, payer: User,
         .with_for_update().execution_options(populate_existing=True)).one()
     if milestone.status == MilestoneStatus.PAID:
         raise MilestoneError(_l("Termin ini sudah lunas."))
-    request = db.session.get(MaklonRequest, milestone.request_id)
+    request = db.session.get_one(MaklonRequest, milestone.request_id)  # FK, RESTRICT
     if request.status != RequestStatus.SIGNED:
         raise MilestoneError(_l("Pesanan ini tidak menerima pembayaran."))
     if not milestone_is_due(milestone, request):
@@ -202,7 +203,8 @@ def milestone_settled(payment: Payment) -> bool:
         .execution_options(synchronize_session=False)))
     if changed != 1:
         return False
-    milestone = db.session.get(MilestonePayment, payment.milestone_id)
+    # the UPDATE above just touched it
+    milestone = db.session.get_one(MilestonePayment, payment.milestone_id)
     db.session.refresh(milestone)
     request = milestone.request
     audit_record("maklon.milestone_paid", actor=None, object_type="maklon_request",
@@ -235,7 +237,8 @@ def milestone_refunded(payment: Payment) -> bool:
         .execution_options(synchronize_session=False)))
     if changed != 1:
         return False
-    milestone = db.session.get(MilestonePayment, payment.milestone_id)
+    # the UPDATE above just touched it
+    milestone = db.session.get_one(MilestonePayment, payment.milestone_id)
     db.session.refresh(milestone)
     request = milestone.request
     audit_record("maklon.milestone_refunded", actor=None, object_type="maklon_request",

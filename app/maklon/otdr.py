@@ -48,13 +48,16 @@ def otdr_compute(*, window: int | None = None) -> list[OtdrSnapshot]:
     least one completed order. Returns the snapshots added (flushed). Safe to run twice
     (a later snapshot simply becomes the newest)."""
     window = window or otdr_window()
-    rows = db.session.execute(
+    found = db.session.execute(
         select(MaklonRequest.company_id, MaklonRequest.completed_at,
                MaklonRequest.promised_date)
         .where(MaklonRequest.status == RequestStatus.COMPLETED,
                MaklonRequest.completed_at.is_not(None),
                MaklonRequest.promised_date.is_not(None))
         .order_by(MaklonRequest.completed_at.desc(), MaklonRequest.id.desc())).all()
+    # the query keeps only rows with both dates; the filter tells the type checker
+    rows = [(company_id, done, promised) for company_id, done, promised in found
+            if done is not None and promised is not None]
     now = utcnow()
     overall = [is_on_time(done, promised) for _, done, promised in rows[:window]]
     per_company: dict[int, list[bool]] = defaultdict(list)

@@ -160,7 +160,7 @@ def material_edit(material_id: int):
     if request.method == "GET":
         stock = request.args.get("stok") == "1"
         if not is_htmx():
-            target = {"stok": material.id} if stock else {"ubah": material.id}
+            target: dict[str, Any] = {"stok": material.id} if stock else {"ubah": material.id}
             return see_other(url_for("maklon.materials", **target, **_list_args())
                              + f"#m{material.id}")
         return _row(material, mode="stock" if stock else "edit")

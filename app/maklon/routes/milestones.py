@@ -13,6 +13,8 @@ URL table:
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from flask import current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -103,7 +105,8 @@ def _payment_of(req: MaklonRequest, reference: str) -> Payment:
 def milestone_payment(number: str, reference: str):
     req = request_or_404(current_user, number)
     payment = _payment_of(req, reference)
-    milestone = db.session.get(MilestonePayment, payment.milestone_id)
+    # joined on its milestone above (FK, RESTRICT)
+    milestone = db.session.get_one(MilestonePayment, payment.milestone_id)
     return render_page(
         "maklon/milestone_pay.html", req=req, payment=payment, milestone=milestone,
         label=MILESTONE_LABELS[milestone.kind], view=pay_view(payment),
@@ -124,7 +127,13 @@ def milestone_pay_status(number: str, reference: str):
         oob=True, **_status_urls(req, reference)))
 
 
-def _status_urls(req: MaklonRequest, reference: str) -> dict[str, str]:
+class StatusUrls(TypedDict):
+    status_url: str
+    page_url: str
+    milestone_page: str
+
+
+def _status_urls(req: MaklonRequest, reference: str) -> StatusUrls:
     return {"status_url": url_for("maklon.milestone_pay_status", number=req.number,
                                   reference=reference),
             "page_url": url_for("maklon.milestone_payment", number=req.number,
