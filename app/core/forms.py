@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from wtforms import Field
 from wtforms.validators import InputRequired, Length, StopValidation
+from wtforms.widgets import TextInput
 
 from app.core.money import format_rupiah
 
@@ -116,11 +117,15 @@ def read_rupiah(text: str | None, *, minimum: int = 0, maximum: int,
                     shown=format_rupiah, negative_message=negative_message)
 
 
-class _ParsedTextField(StringField):
+class _ParsedTextField(Field):
     """A number typed as text within [minimum, maximum]: `data` is the number (None when
     empty or refused); the box keeps what the user typed, and a refused value stops
     validation with what is wrong with it (not a number, negative or below the minimum,
-    too large), in the user's language, unlike WTForms' own number fields."""
+    too large), in the user's language, unlike WTForms' own number fields. A text input
+    like StringField, whose `data` is typed str, hence a plain Field."""
+
+    widget = TextInput()
+    data: int | None
 
     invalid_message: object = ""
 

@@ -66,7 +66,7 @@ def _jobs(client, config) -> dict[str, Any]:
 
     now = time.time()
     alive_within = config["JOBS_WORKER_TTL"] + 30
-    workers = []
+    workers: list[dict[str, Any]] = []
     for worker in Worker.all(connection=client):
         beat = worker.last_heartbeat.timestamp() if worker.last_heartbeat else 0
         workers.append({"name": worker.name, "state": str(worker.get_state()),

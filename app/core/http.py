@@ -68,7 +68,7 @@ ERROR_MESSAGES = {
 def is_htmx() -> bool:
     """True for an htmx request that wants a fragment (not a boosted full-page load)."""
     htmx = getattr(request, "htmx", None)  # htmx-flask's view of the request's headers
-    return bool(htmx) and not htmx.boosted
+    return htmx is not None and bool(htmx) and not htmx.boosted
 
 
 def render_page(page: str, partial: str | None = None, http_status: int = 200,

@@ -135,9 +135,10 @@ class _ScrapeCollector:
             try:
                 from rq import Queue
 
-                for field, value in client.hgetall(_JOBS_KEY).items():
-                    queue, _, outcome = field.decode().partition("|")
-                    counts[(queue, outcome)] = counts.get((queue, outcome), 0) + float(value)
+                for field, tally in client.hgetall(_JOBS_KEY).items():
+                    key = field.decode() if isinstance(field, bytes) else field
+                    name, _, outcome = key.partition("|")
+                    counts[(name, outcome)] = counts.get((name, outcome), 0) + float(tally)
                 for name in QUEUES:
                     queue = Queue(name, connection=client)
                     depth.add_metric([name, "queued"], queue.count)
@@ -146,8 +147,8 @@ class _ScrapeCollector:
                     depth.add_metric([name, "failed"], queue.failed_job_registry.count)
             except Exception:
                 log.warning("metrics: Redis unavailable")
-        for (queue, outcome), value in sorted(counts.items()):
-            jobs.add_metric([queue, outcome], value)
+        for (name, outcome), value in sorted(counts.items()):
+            jobs.add_metric([name, outcome], value)
         yield jobs
         yield depth
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import func, select, update
+from sqlalchemy import String, func, select, update
 
 from app.core.clock import utcnow
 from app.core.db import rowcount
@@ -24,7 +24,9 @@ def N_(msgid: str) -> str:
 
 
 NOTICE_TEXTS: dict[str, str] = {}  # kind -> Indonesian msgid with %(name)s placeholders
-MESSAGE_MAX = Notice.__table__.c.message.type.length  # 300
+_MESSAGE_TYPE = Notice.__table__.c.message.type
+assert isinstance(_MESSAGE_TYPE, String)  # a String(300) column
+MESSAGE_MAX = _MESSAGE_TYPE.length  # 300
 
 
 def notice_kind(kind: str, msgid: str) -> None:

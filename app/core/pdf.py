@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Literal
 
 from reportlab import rl_config
 from reportlab.graphics.shapes import STATE_DEFAULTS
@@ -68,8 +69,9 @@ def pdf_fonts() -> None:
         files = pdf_font_files()
         for name, path in files.items():
             pdfmetrics.registerFont(TTFont(name, str(path)))
-        for bold, italic, name in ((0, 0, FONT), (1, 0, FONT_BOLD), (0, 1, FONT),
-                                   (1, 1, FONT_BOLD)):
+        faces: tuple[tuple[Literal[0, 1], Literal[0, 1], str], ...] = (
+            (0, 0, FONT), (1, 0, FONT_BOLD), (0, 1, FONT), (1, 1, FONT_BOLD))
+        for bold, italic, name in faces:
             addMapping(FONT, bold, italic, name)
         # reportlab's own defaults name Helvetica: a canvas selects it first, every table
         # cell selects it, a drawing (the QR code) too. Each of those lands in the PDF as

@@ -39,6 +39,7 @@ from typing import IO, Any, Protocol
 
 from flask import Flask, Response, abort, current_app, redirect, request, send_file
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.core.clock import utcnow
 from app.core.db import after_outer_commit, after_outer_rollback
@@ -416,7 +417,7 @@ def _chunks(backend: Backend, key: str) -> Iterator[bytes]:
 
 
 def _streamed(backend: Backend, key: str, stored: StoredFile, *,
-              mimetype: str, max_age: int, etag: str | None) -> Response:
+              mimetype: str, max_age: int, etag: str | None) -> BaseResponse:
     """The object streamed through the app, with the headers `send_file` would give."""
     response = Response(_chunks(backend, key), mimetype=mimetype, direct_passthrough=True)
     response.content_length = stored.size
@@ -431,7 +432,7 @@ def _streamed(backend: Backend, key: str, stored: StoredFile, *,
     return response.make_conditional(request.environ)
 
 
-def storage_send(key: str, *, public_only: bool = True) -> Response:
+def storage_send(key: str, *, public_only: bool = True) -> BaseResponse:
     """Serve a stored file inline with its own Content-Type, `nosniff`, and a long cache
     lifetime (a key never changes content); always through the app. With `public_only`
     (a key from the URL), only files inside PUBLIC_FOLDERS; 404 otherwise, and for a key
@@ -448,7 +449,8 @@ def storage_send(key: str, *, public_only: bool = True) -> Response:
         path = backend.path(key)
         if not path.is_file():
             abort(404)
-        response = send_file(path, mimetype=mimetype, max_age=max_age, conditional=True)
+        response: BaseResponse = send_file(path, mimetype=mimetype, max_age=max_age,
+                                           conditional=True)
     else:
         stored = backend.stat(key)
         if stored is None:
@@ -469,7 +471,7 @@ def url_expiry(config: Any) -> int:
 
 
 def storage_download(key: str, *, mimetype: str, filename: str, etag: str | None = None,
-                     disposition: str | None = None) -> Response:
+                     disposition: str | None = None) -> BaseResponse:
     """A private stored file as an attachment named `filename` (or with the caller's own
     Content-Disposition `disposition`), for a caller that has
     already checked the user's access: on the local disk `send_file` (conditional); in a
@@ -481,7 +483,8 @@ def storage_download(key: str, *, mimetype: str, filename: str, etag: str | None
         path = backend.path(key)
         if not path.is_file():
             abort(404)
-        response = send_file(path, mimetype=mimetype, max_age=0, conditional=True,
+        response: BaseResponse = send_file(path, mimetype=mimetype, max_age=0,
+                                           conditional=True,
                              etag=etag if etag is not None else True)
         response.headers["Content-Disposition"] = disposition or content_disposition(filename)
     else:
