@@ -301,9 +301,10 @@ def csv_export(kind: str) -> Iterator[str]:
         for company in db.session.scalars(stmt.execution_options(yield_per=500)):
             yield emit([_safe(getattr(company, column)) for column in columns])
     else:
-        stmt = select(Contact, Company.name).outerjoin(
+        contacts = select(Contact, Company.name).outerjoin(
             Company, Company.id == Contact.company_id).order_by(Contact.id)
-        for contact, company_name in db.session.execute(stmt.execution_options(yield_per=500)):
+        for contact, company_name in db.session.execute(
+                contacts.execution_options(yield_per=500)):
             yield emit([_safe(company_name or "") if column == "company"
                         else _safe(getattr(contact, column)) for column in columns])
 

@@ -162,7 +162,7 @@ def task_due_notices_send(*, today: date | None = None) -> dict[str, int]:
     emails = telegrams = 0
     for task in tasks:
         assignee = task.assignee
-        event_key = f"task:{task.id}:{task.due_date.isoformat()}"
+        event_key = f"task:{task.id}:{tomorrow.isoformat()}"  # its due date (the query)
         context = _task_context(task, kind=Kind.TASK_DUE)
         if notification_claim(user=assignee, kind=Kind.TASK_DUE, channel=Channel.EMAIL,
                               event_key=event_key):

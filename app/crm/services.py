@@ -740,7 +740,8 @@ def task_digest_send(*, today: date | None = None) -> dict[str, int]:
             subject=_l("Tugas Anda hari ini: %(count)s jatuh tempo atau terlambat",
                        count=len(tasks)),
             user_name=person.name, today=today,
-            overdue=[t for t in tasks if t.due_date < today],
+            # due_date is never None here (the query above), said again for the checker
+            overdue=[t for t in tasks if t.due_date is not None and t.due_date < today],
             due_today=[t for t in tasks if t.due_date == today],
             task_urls={t.id: public_url("crm.task_detail", task_id=t.id) for t in tasks},
             tasks_url=public_url("crm.tasks"),
