@@ -173,9 +173,9 @@ def photo_process(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedP
                 if width * height > max_pixels or width < 1 or height < 1:
                     raise PhotoRejected(str(_l("Resolusi foto terlalu besar.")))
                 probe.verify()  # structure and checksums, without decoding pixels
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                image = _upright(image)
+            with Image.open(io.BytesIO(data)) as opened:
+                opened.load()
+                image = _upright(opened)
                 image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
     except PhotoRejected:
         raise

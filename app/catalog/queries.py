@@ -7,7 +7,17 @@ from decimal import Decimal
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import BigInteger, Integer, Select, func, literal, literal_column, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import Store
@@ -116,7 +126,7 @@ def _search_conditions(params: SearchParams, *, walk_sort: str | None = None) ->
 
     price = Product.price_min if walk_sort in ("price_asc", "price_desc") else col(
         Product.price_min, BigInteger())
-    conditions = [Product.active.is_(True)]
+    conditions: list[ColumnElement[bool]] = [Product.active.is_(True)]
     if params.category is not None:
         ids = category_with_descendants(params.category.id)
         category = col(Product.category_id, Integer())

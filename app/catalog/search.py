@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal_column, select, table
 from sqlalchemy import column as sql_column
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.expression import ColumnClause
 
 MAX_TERMS = 8
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -101,7 +104,8 @@ def sqlite_match(terms: list[tuple[str, ...]]) -> str:
 product_fts = table("product_fts", sql_column("rowid"), sql_column("rank"))
 
 
-def keyword_filter(dialect: str, terms: list[tuple[str, ...]], product_id: ColumnElement, *,
+def keyword_filter(dialect: str, terms: list[tuple[str, ...]],
+                   product_id: ColumnElement | InstrumentedAttribute, *,
                    broad: bool = False):
     """(where-clause, rank expression, extra FROM/join or None) for the current dialect.
 
@@ -115,7 +119,7 @@ def keyword_filter(dialect: str, terms: list[tuple[str, ...]], product_id: Colum
     into rowid lookups (which would bring back the sort).
     """
     if dialect == "postgresql":
-        vector = literal_column("products.search_vector")
+        vector: ColumnClause[Any] = literal_column("products.search_vector")
         tsquery = func.to_tsquery("simple", postgres_tsquery(terms))
         return vector.op("@@")(tsquery), (None if broad else -func.ts_rank(vector, tsquery)), None
     match = literal_column("product_fts").op("MATCH")(sqlite_match(terms))

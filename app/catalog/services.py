@@ -223,11 +223,11 @@ def _variants_sync(product: Product, store: Store, data: ProductData, actor: Use
     by_key = {v.options_key: v for v in product.variants}
     wanted_keys = {options_key(o) for o in wanted}
     taken = _store_skus(store.id)
-    for variant in list(product.variants):
-        if variant.options_key not in wanted_keys and variant.active:
-            variant.active = False
-            if variant.stock > 0:
-                stock_set(variant=variant, new_stock=0, actor=actor,
+    for gone in list(product.variants):
+        if gone.options_key not in wanted_keys and gone.active:
+            gone.active = False
+            if gone.stock > 0:
+                stock_set(variant=gone, new_stock=0, actor=actor,
                           reference=str(_l("kombinasi opsi dihapus")))
     fresh: list[Variant] = []
     for position, options in enumerate(wanted):
@@ -313,6 +313,7 @@ def variants_update(*, product: Product, changes: list[VariantChange], actor: Us
     errors: dict[str, list[str]] = {}
     seen_skus: set[str] = set()
     for change in relevant:
+        problem: str | None
         if change.sku.lower() in seen_skus and SKU_PATTERN.match(change.sku):
             problem = str(_l("SKU %(sku)s dipakai dua kali.", sku=change.sku))
         else:
