@@ -99,7 +99,7 @@ class Page(Output, Generic[T]):
                            "the `next` link while a page comes back full.")
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         return "".join(getattr(param, "__name__", str(param)) for param in params) + "Page"
 
 

@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from flask import current_app
 from sqlalchemy import select
@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 MIN_WEIGHT_GRAMS = 1000  # couriers charge at least one kilogram
 
 
+SourceName = Literal["table", "aggregator"]  # where a quote's price came from
+
+
 @dataclass(frozen=True)
 class Quote:
     """One service's price for one parcel."""
@@ -45,7 +48,7 @@ class Quote:
     service: str  # "jne:REG"
     cost: int
     etd: str  # "2-3" days; "0" the same day
-    source: str = "table"
+    source: SourceName = "table"
 
     @property
     def info(self) -> Service:
@@ -77,7 +80,7 @@ class RateSourceError(Exception):
 
 
 class RateSource(Protocol):
-    name: str
+    name: SourceName
 
     def quote(self, *, origin: str, destination: str, grams: int,
               services: list[str]) -> list[Quote]: ...
@@ -93,7 +96,7 @@ def _etd(low: int, high: int) -> str:
 
 
 class TableSource:
-    name = "table"
+    name: SourceName = "table"
 
     def quote(self, *, origin: str, destination: str, grams: int,
               services: list[str]) -> list[Quote]:
@@ -117,7 +120,7 @@ class TableSource:
 class AggregatorSource:
     """The external API (see the module docstring); raises RateSourceError."""
 
-    name = "aggregator"
+    name: SourceName = "aggregator"
 
     def __init__(self, url: str, key: str, timeout: float):
         self.url = url.rstrip("/")

@@ -84,10 +84,11 @@ def store_couriers_set(*, store: Store, services: list[str], actor: User) -> lis
     for key in wanted:
         if key not in before:
             # A double submit in another tab may insert the same row first: keep that one.
-            add_once(StoreCourier(store_id=store.id, service=key),
-                     lambda key=key: db.session.scalars(select(StoreCourier).where(
-                         StoreCourier.store_id == store.id,
-                         StoreCourier.service == key)).first())
+            def existing(key: str = key) -> StoreCourier | None:
+                return db.session.scalars(select(StoreCourier).where(
+                    StoreCourier.store_id == store.id, StoreCourier.service == key)).first()
+
+            add_once(StoreCourier(store_id=store.id, service=key), existing)
     db.session.flush()
     if before != wanted:
         audit_record("store.couriers", actor=actor, object_type="store", object_id=store.id,

@@ -27,6 +27,7 @@ field a 422 naming it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal, get_args
 
@@ -235,7 +236,7 @@ class BuyerOrderSummary(_OrderSummary):
 
     store: StoreRef
     checkout_reference: str = Field(description="The checkout to pay (while unpaid).")
-    items: list[OrderItemOut]
+    items: Sequence[OrderItemOut]  # Sequence: BuyerOrderOut narrows it to BuyerItemOut
 
 
 class _OrderDetail(Output):
@@ -573,7 +574,8 @@ def _store_return(return_id: int) -> ReturnRequest:
 
 
 def _order_number(ret: ReturnRequest) -> str:
-    return db.session.scalar(select(Order.number).where(Order.id == ret.order_id))
+    # the return's order: an FK, so the row is there
+    return db.session.scalars(select(Order.number).where(Order.id == ret.order_id)).one()
 
 
 @operation(bp, "/seller/returns/<id:return_id>/accept", "POST", tag=TAG,

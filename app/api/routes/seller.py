@@ -244,11 +244,12 @@ def _data(body: ProductIn | ProductPatchIn, product: Product | None = None) -> P
         category_id=pick("category_id", product.category_id if product else 0),
         price=pick("price", product.price if product else 0),
         specifications=([(s.label, s.value) for s in specs] if specs is not None
-                        else [(s["label"], s["value"]) for s in product.specifications]),
+                        else [(s["label"], s["value"])
+                              for s in (product.specifications if product else [])]),
         option_groups=([OptionGroup(name=g.name, values=list(g.values)) for g in groups]
                        if groups is not None
                        else [OptionGroup(name=g["name"], values=list(g["values"]))
-                             for g in product.option_groups]),
+                             for g in (product.option_groups if product else [])]),
         initial_stock=getattr(body, "initial_stock", 0) if product is None else 0,
         sku=getattr(body, "sku", "") if product is None else "",
     )
