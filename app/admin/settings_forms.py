@@ -4,6 +4,7 @@ own. Messages are Indonesian source strings, translated by Flask-Babel."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -11,10 +12,11 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, FormField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, Field, FormField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.2, missing from its stubs
 from wtforms.form import Form
 from wtforms.validators import Optional, StopValidation, ValidationError
+from wtforms.widgets import TextInput
 
 from app.accounts.forms import NpwpField
 from app.core.forms import RupiahField, WholeNumberField, max_length, required, strip
@@ -181,7 +183,8 @@ def _rupiah(label, high: int = 1_000_000_000) -> RupiahField:
                        maximum=high)
 
 
-def _mapping_form(names: tuple[str, ...], labels: dict, make_field) -> type:
+def _mapping_form(names: tuple[str, ...], labels: dict,
+                  make_field: Callable[[Any], Any]) -> type[Form]:
     """A sub-form with one field per name (its `data` is {name: value})."""
     return type("MappingForm", (Form,), {name: make_field(labels[name]) for name in names})
 
@@ -252,15 +255,24 @@ def tiers_text(tiers: Any) -> str:
         return ""
 
 
-class TiersField(StringField):
-    """Quantity discount tiers typed as text; `data` becomes the stored list once valid."""
+class TiersField(Field):
+    """Quantity discount tiers typed as text; `data` becomes the stored list once valid.
+    A text input like StringField, whose `data` is typed str, hence a plain Field."""
+
+    widget = TextInput()
+    data: str | list | None
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist:  # as StringField does
+            self.data = valuelist[0]
 
     def process_data(self, value) -> None:
         self.data = tiers_text(value) if isinstance(value, list | tuple) else value
 
     def pre_validate(self, form) -> None:
         try:
-            self.data = tiers_parse(self.data or "")
+            text = self.data if isinstance(self.data, str) else tiers_text(self.data or [])
+            self.data = tiers_parse(text)
         except ValueError as error:
             raise StopValidation(str(error.args[0])) from None
 
