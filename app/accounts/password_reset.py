@@ -16,6 +16,7 @@ import hashlib
 import logging
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import render_template, request
 from flask_babel import force_locale
@@ -48,7 +49,7 @@ def reset_request(*, email: str) -> None:
     work and send nothing. Never tells which happened."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    context = {"link": public_url("accounts.reset_password", token=token),
+    context: dict[str, Any] = {"link": public_url("accounts.reset_password", token=token),
                "expires_at": now + TOKEN_LIFETIME}
     user = user_by_email(email)
     if user is None or not user.active:

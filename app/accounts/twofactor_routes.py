@@ -102,7 +102,7 @@ def login_verify():
         return redirect(url_for("main.index"))
     pending = _pending_login()
     user = db.session.get(User, pending["user_id"]) if pending else None
-    if user is None or not user.active or not totp_enabled(user):
+    if pending is None or user is None or not user.active or not totp_enabled(user):
         if PENDING_LOGIN_KEY in session:
             session.pop(PENDING_LOGIN_KEY)
             flash(_("Waktu verifikasi habis. Silakan masuk lagi."), "info")

@@ -82,8 +82,9 @@ def preferences():
                                422, **_prefs_context(form=form, error=_(
                                    "Pilihan notifikasi tidak dikenal. Muat ulang halaman "
                                    "lalu coba lagi.")))
+        # every value is "kind:channel" (checked against `allowed` above)
         notification_prefs_save(user=current_user, enabled={
-            tuple(value.split(":", 1)) for value in chosen})
+            (kind, channel) for kind, _sep, channel in (v.partition(":") for v in chosen)})
         db.session.commit()
         if request.headers.get("HX-Request"):
             return render_page("notifications/preferences.html", "notifications/_prefs.html",

@@ -142,8 +142,8 @@ def report_pdf(report: Report, filters: Any,
     ]))
     story.append(table)
     story.append(Spacer(1, 4 * mm))
-    for index, (label, value) in enumerate(report.totals(filters)):
-        text = format_rupiah(value) if index > 0 else str(value)
+    for index, (label, total) in enumerate(report.totals(filters)):
+        text = format_rupiah(total) if index > 0 else str(total)
         story.append(Paragraph(f"<b>{escape(str(label))}:</b> {escape(text)}", _INFO))
     document.build(story)
     return buffer.getvalue()

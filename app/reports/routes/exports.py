@@ -13,10 +13,13 @@ URL table:
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import Response, abort, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.accounts.models import RoleName
 from app.audit.services import audit_record
@@ -70,7 +73,10 @@ def reports_page():
                        problems=problems, job=None, export_error="", **context)
 
 
-def _download_headers(response: Response, filename: str) -> Response:
+_R = TypeVar("_R", bound=BaseResponse)  # a Flask response, or werkzeug's from redirect()
+
+
+def _download_headers(response: _R, filename: str) -> _R:
     response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control.private = True
