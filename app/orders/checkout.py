@@ -28,6 +28,7 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -91,12 +92,26 @@ class ShortLine:
     available: int
 
 
+class CheckoutErrorCode(StrEnum):
+    """The rule that refused a checkout, as the API names it."""
+
+    FORM_EXPIRED = "form_expired"
+    ADDRESS_INVALID = "address_invalid"
+    PAYMENT_METHOD_INVALID = "payment_method_invalid"
+    CART_EMPTY = "cart_empty"
+    CART_BLOCKED = "cart_blocked"
+    OUT_OF_STOCK = "out_of_stock"
+    COURIER_REQUIRED = "courier_required"
+    COURIER_UNAVAILABLE = "courier_unavailable"
+    ADDRESS_REQUIRED = "address_required"
+    CHECKOUT_REFUSED = "checkout_refused"
+
+
 class CheckoutError(Exception):
     """The checkout was refused; nothing may be committed. `short` lists the lines whose
     stock ran out (a lost race), `field` names the form field a message belongs to, `code`
-    the rule that refused it (for the API): form_expired, address_invalid,
-    payment_method_invalid, cart_empty, cart_blocked, out_of_stock, courier_required,
-    courier_unavailable."""
+    the rule that refused it (for the API, a CheckoutErrorCode; given as its text, e.g.
+    a shipping problem's code)."""
 
     def __init__(self, message: object, *, short: list[ShortLine] | None = None,
                  field: str = "", code: str = ""):
@@ -104,7 +119,9 @@ class CheckoutError(Exception):
         self.message = str(message)
         self.short = short or []
         self.field = field
-        self.code = code or ("out_of_stock" if self.short else "checkout_refused")
+        fallback = (CheckoutErrorCode.OUT_OF_STOCK if self.short
+                    else CheckoutErrorCode.CHECKOUT_REFUSED)
+        self.code = CheckoutErrorCode(code) if code in set(CheckoutErrorCode) else fallback
 
 
 @dataclass
