@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from app.core.mail import outbox_retry
 from app.core.models import EmailOutbox, JobRecord, OutboxStatus
 from app.core.queue import enqueue_after_commit
 from app.core.security import owned_or_404, role_required
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
 
 bp = Blueprint("admin", __name__)
@@ -89,3 +91,16 @@ def outbox_resend(outbox_id: int):
 # routes on `bp`.
 from app.admin import settings_routes, user_routes  # noqa: E402,F401
 from app.reports.backups import routes as backup_routes  # noqa: E402,F401
+
+# This blueprint's entries in the header (app.core.templating: domains register their
+# menu items and badges; `order` is the place in the header).
+nav_on_register(
+    bp,
+    NavItem(_l("Pengguna"), "admin.users", frozenset({"admin"}), group="admin", order=170),
+    NavItem(_l("Pengaturan"), "admin.settings", frozenset({"admin"}), group="admin",
+            order=180),
+    NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"}), group="admin",
+            order=220),
+    NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"}), group="admin",
+            order=230),
+)

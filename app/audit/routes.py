@@ -12,6 +12,7 @@ URL table:
 from __future__ import annotations
 
 from flask import Blueprint, abort, request
+from flask_babel import lazy_gettext as _l
 
 from app.accounts.models import RoleName
 from app.audit.queries import (
@@ -26,6 +27,7 @@ from app.audit.services import ACTIONS
 from app.core.http import render_page
 from app.core.security import role_required
 from app.core.storage import storage_download
+from app.core.templating import NavItem, nav_on_register
 
 bp = Blueprint("audit", __name__)
 
@@ -52,3 +54,11 @@ def archive_download(archive_id: int):
         filename=f"audit-{archive.first_id}-{archive.last_id}.jsonl.gz")
     response.cache_control.no_store = True
     return response
+
+
+# This blueprint's entries in the header (app.core.templating: domains register their
+# menu items and badges; `order` is the place in the header).
+nav_on_register(
+    bp,
+    NavItem(_l("Log audit"), "audit.index", frozenset({"admin"}), group="admin", order=240),
+)

@@ -79,6 +79,7 @@ from app.core.cache import is_shared_view, public_page
 from app.core.forms import parse_int, parse_rupiah
 from app.core.http import form_status, is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
 from app.inventory.services import StockError
 
@@ -501,3 +502,14 @@ def category_delete_route(category_id: int):
     db.session.commit()
     flash(_("Kategori dihapus."), "success")
     return see_other(url_for("catalog.categories"))
+
+
+# This blueprint's entries in the header (app.core.templating: domains register their
+# menu items and badges; `order` is the place in the header).
+nav_on_register(
+    bp,
+    NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"}), group="store",
+            order=40),
+    NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"}), group="admin",
+            order=200),
+)

@@ -23,7 +23,7 @@ from app.accounts.models import RoleName
 from app.core.forms import NumberInputError, parse_int, read_rupiah, read_whole_number
 from app.core.http import is_htmx, render_page, see_other
 from app.core.security import owned_or_404, role_required
-from app.core.templating import NAVIGATION, NavItem
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
 from app.orders.cart import cart_view
 from app.orders.models import Order
@@ -45,9 +45,8 @@ from app.shipping.view import etd_label, kg_label, order_shipping
 
 bp = Blueprint("shipping", __name__)
 # The admin's way to the rate table (a domain adds its own menu entry; core stays generic).
-if not any(item.endpoint == "shipping.admin_rates" for item in NAVIGATION):
-    NAVIGATION.append(NavItem(_l("Tarif ongkir"), "shipping.admin_rates", frozenset({"admin"}),
-                                  group="admin"))
+nav_on_register(bp, NavItem(_l("Tarif ongkir"), "shipping.admin_rates", frozenset({"admin"}),
+                            group="admin", order=260))
 bp.add_app_template_global(order_shipping, "order_shipping")
 bp.add_app_template_filter(etd_label, "shipping_etd")
 bp.add_app_template_filter(kg_label, "shipping_kg")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import flash, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,6 +20,7 @@ from app.core.http import render_page, see_other
 from app.core.models import JobRecord
 from app.core.queue import enqueue_after_commit
 from app.core.security import owned_or_404, role_required
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
 from app.reports.backups.offsite import last_offsite, offsite_remote
 from app.reports.models import BackupRecord
@@ -64,3 +66,11 @@ def backups_verify(backup_id: int):
     db.session.commit()
     flash(_("Verifikasi dijadwalkan; statusnya diperbarui otomatis."), "success")
     return see_other(url_for("admin.backups"))
+
+
+# This blueprint's entries in the header (app.core.templating: domains register their
+# menu items and badges; `order` is the place in the header).
+nav_on_register(
+    bp,
+    NavItem(_l("Cadangan"), "admin.backups", frozenset({"admin"}), group="admin", order=250),
+)
