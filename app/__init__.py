@@ -178,6 +178,7 @@ def _init_extensions(app: Flask) -> None:
     import app.accounts.models
     import app.api.models
     import app.audit.models
+    import app.backups.models
     import app.catalog.models
     import app.core.models
     import app.crm.models
@@ -224,6 +225,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.api import init_api
     from app.audit.routes import bp as audit_bp
+    from app.backups.routes import bp as backups_bp
     from app.catalog.routes import bp as catalog_bp
     from app.core.routes import bp as core_bp
     from app.crm.routes import bp as crm_bp
@@ -242,6 +244,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/admin/audit")
+    app.register_blueprint(backups_bp, url_prefix="/admin")
     app.register_blueprint(catalog_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(orders_bp)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pyotp
 from flask import current_app
 
+from app.accounts.demo import DEMO_PASSWORD
 from app.accounts.models import RoleName, User
 from app.accounts.passwords import password_hash
 from app.accounts.services import role_get, store_create, user_by_email
@@ -18,7 +19,6 @@ from app.accounts.totp import SecretUnreadable, secret_decrypt, secret_encrypt
 from app.core.clock import utcnow
 from app.extensions import db
 
-DEMO_PASSWORD = "racik-demo-2026"  # noqa: S105 - documented demo credential
 # The demo admin and staff use two-factor login (their roles must) with this documented
 # secret: add it to an authenticator app, or print the current code with
 # `flask users totp-code admin@racik.test`. Demo data only: never in production.

@@ -7,7 +7,7 @@ URL table:
     POST /admin/email/<id>/kirim-ulang          put a failed/pending email back in the queue
     /admin/pengguna...                          user management: see app.admin.user_routes
     /admin/pengaturan...                        system settings: see app.admin.settings_routes
-    /admin/cadangan...                          backups: see app.reports.backups.routes
+    /admin/cadangan...                          backups: their own blueprint, app.backups.routes
 """
 
 from __future__ import annotations
@@ -90,7 +90,6 @@ def outbox_resend(outbox_id: int):
 # User management and settings live in their own modules; importing them registers their
 # routes on `bp`.
 from app.admin import settings_routes, user_routes  # noqa: E402,F401
-from app.reports.backups import routes as backup_routes  # noqa: E402,F401
 
 # This blueprint's entries in the header (app.core.templating: domains register their
 # menu items and badges; `order` is the place in the header).

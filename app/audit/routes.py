@@ -14,7 +14,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, request
 from flask_babel import lazy_gettext as _l
 
-from app.accounts.models import RoleName
 from app.audit.queries import (
     OBJECT_TYPES,
     audit_archive_get,
@@ -23,17 +22,19 @@ from app.audit.queries import (
     audit_page,
     change_lines,
 )
-from app.audit.services import ACTIONS
+from app.audit.services import ACTIONS, settings_audit_connect
 from app.core.http import render_page
 from app.core.security import role_required
 from app.core.storage import storage_download
 from app.core.templating import NavItem, nav_on_register
 
 bp = Blueprint("audit", __name__)
+# Changed settings are audited (app.core.settings announces them).
+bp.record_once(lambda _state: settings_audit_connect())
 
 
 @bp.get("")
-@role_required(RoleName.ADMIN)
+@role_required("admin")
 def index():
     filters, problems = audit_filters(request.args)
     return render_page("audit/index.html", "audit/_entries.html",
@@ -43,7 +44,7 @@ def index():
 
 
 @bp.get("/arsip/<int:archive_id>/unduh")
-@role_required(RoleName.ADMIN)
+@role_required("admin")
 def archive_download(archive_id: int):
     """The archive's file as a download; 404 when the archive or its file is gone."""
     archive = audit_archive_get(archive_id)

@@ -50,6 +50,7 @@ from typing import TypeVar
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     request,
@@ -391,7 +392,10 @@ def company_new():
 
 
 def _company_or_404(company_id: int) -> Company:
-    return owned_or_404(select(Company).where(Company.id == company_id))
+    company = queries.company_get(company_id)  # the API's lookup too
+    if company is None:
+        abort(404)
+    return company
 
 
 @bp.route("/perusahaan/<int:company_id>")

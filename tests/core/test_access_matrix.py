@@ -166,9 +166,9 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "admin.settings_logo": {"GET": only({"admin"})},
     # Backups: admin only; both buttons enqueue a tracked job (sync here) and redirect. The
     # backup under test has no file, so its verification fails (recorded, not a 500).
-    "admin.backups": {"GET": only({"admin"})},
-    "admin.backups_create": {"POST": only({"admin"}, status=303)},
-    "admin.backups_verify": {"POST": only({"admin"}, status=303)},
+    "backups.index": {"GET": only({"admin"})},
+    "backups.create": {"POST": only({"admin"}, status=303)},
+    "backups.verify": {"POST": only({"admin"}, status=303)},
     # Audit log: read-only (no write route exists); an archive file is for admins only.
     "audit.index": {"GET": only({"admin"})},
     "audit.archive_download": {"GET": only({"admin"})},
@@ -535,7 +535,7 @@ def _build_world() -> SimpleNamespace:
     audit_archive()
     _company_logo()
     w.outbox_id = outbox.id
-    from app.reports.models import BackupRecord
+    from app.backups.models import BackupRecord
 
     backup = BackupRecord(filename="racik-matriks.rbk", sha256="0" * 64)
     db.session.add(backup)
@@ -743,7 +743,7 @@ def _args(w) -> dict[str, dict]:
         "core.job_status": {"job_id": w.job_id},
         "core.media": {"key": w.photo_key},
         "admin.outbox_resend": {"outbox_id": w.outbox_id},
-        "admin.backups_verify": {"backup_id": w.backup_id},
+        "backups.verify": {"backup_id": w.backup_id},
         "admin.settings_save": {"section": "pajak"},
         "audit.archive_download": {"archive_id": w.archive_id},
         "accounts.reset_password": {"token": "no-such-link"},

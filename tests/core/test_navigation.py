@@ -154,7 +154,7 @@ def test_domains_register_the_header_in_its_old_order(app):
         "maklon.formulas", "maklon.board", "maklon.materials", "crm.board", "crm.tasks",
         "reports.admin_dashboard_page", "admin.users", "admin.settings", "payments.ledger",
         "catalog.categories", "reports.reports_page", "admin.jobs", "admin.outbox",
-        "audit.index", "admin.backups", "shipping.admin_rates"]
+        "audit.index", "backups.index", "shipping.admin_rates"]
     # Badges are the domains' own functions, not "module:function" strings core imports.
     assert all(item.badge is None or callable(item.badge) for item in nav_items(app))
 
