@@ -122,7 +122,9 @@ class MaterialOrigin:
 class ReservationStatus:
     RESERVED = "reserved"  # set aside when the order entered raw-material purchase
     CONSUMED = "consumed"  # used up when it entered formulation
-    RELEASED = "released"  # the order was cancelled
+    # Given back by a cancelled order: no path cancels a signed order yet (issue 23: it
+    # needs payments to void open milestone payments first), so nothing sets it today.
+    RELEASED = "released"
     ALL = (RESERVED, CONSUMED, RELEASED)
 
 
