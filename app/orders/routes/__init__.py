@@ -25,3 +25,10 @@ from app.orders.navigation import ORDERS_NAV  # noqa: E402
 from app.orders.routes import cart, checkout, orders, reviews  # noqa: E402,F401
 
 nav_on_register(bp, *ORDERS_NAV)
+
+
+@bp.record_once
+def _reviews_on_product_pages(state) -> None:
+    from app.orders.reviews import reviews_on_product_pages
+
+    reviews_on_product_pages(state.app)
