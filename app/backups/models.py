@@ -42,7 +42,7 @@ class BackupRecord(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # The off-site copy (BACKUP_REMOTE, app/reports/backups/offsite.py): the last attempt's
+    # The off-site copy (BACKUP_REMOTE, app/backups/offsite.py): the last attempt's
     # outcome ("" none yet, copied, failed), when, where to, the size found there, the
     # error; offsite_removed_at once the remote's rotation deleted it.
     offsite_status: Mapped[str] = mapped_column(String(20), default="", server_default="")
