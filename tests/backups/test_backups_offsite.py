@@ -26,9 +26,9 @@ from app.backups.create import backup_dir, create_backup
 from app.backups.models import BackupRecord, BackupStatus
 from app.backups.offsite import OffsiteStatus, offsite_copy, offsite_rotate
 from app.backups.verify import verify_backup
+from tests.backups.test_backups import _needs_tools, _some_data, content_checksums
 from tests.conftest import missing_service
 from tests.factories import make_user
-from tests.backups.test_backups import _needs_tools, _some_data, content_checksums
 
 
 def _rclone_binary() -> str:

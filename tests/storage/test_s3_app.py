@@ -14,8 +14,8 @@ from app.backups.models import BackupRecord
 from app.backups.restore import restore_backup
 from app.core.storage import storage_delete, storage_put, storage_read
 from app.payments.models import Invoice
-from tests.factories import make_order, make_product, make_user
 from tests.backups.test_backups import _needs_tools
+from tests.factories import make_order, make_product, make_user
 from tests.s3 import bucket_objects
 
 
