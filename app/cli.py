@@ -3,7 +3,7 @@
     flask users create-admin EMAIL [--name NAME]   (password asked twice, or RACIK_ADMIN_PASSWORD)
     flask users totp-code EMAIL                      current 2FA code of a demo admin/staff
     flask demo load                                  idempotent demo data (not in production)
-    flask catalog renditions                         card renditions of older photos (idempotent)
+    flask catalog renditions                         card/mini renditions of old photos (idempotent)
     flask mail sweep                                 send every due outbox email now
     flask crm digest                                 send today's task digests now (idempotent)
     flask crm due | telegram-sweep                   "due tomorrow" notices; due Telegram messages
@@ -38,7 +38,7 @@ def register_cli(app: Flask) -> None:
 
     @catalog.command("renditions")
     def catalog_renditions() -> None:
-        """Make the 240 px card rendition of every product photo stored without one."""
+        """Make the 240 px card and 128 px mini renditions of every product photo lacking one."""
         from app.catalog.services import photo_renditions_backfill
 
         result = photo_renditions_backfill()

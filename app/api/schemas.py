@@ -89,8 +89,13 @@ class Page(Output, Generic[T]):
     items: list[T]
     page: int
     per_page: int
-    total: int = Field(description="Items over all pages.")
-    pages: int
+    total: int = Field(description="Items over all pages; a lower bound when "
+                                   "`total_is_lower_bound` (product search stops counting "
+                                   "at 1,000: \"lebih dari 1.000\").")
+    pages: int = Field(description="Pages over `total` (a lower bound with it).")
+    total_is_lower_bound: bool = Field(
+        False, description="True when more items match than `total` counts: keep following "
+                           "the `next` link while a page comes back full.")
 
     @classmethod
     def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:

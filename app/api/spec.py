@@ -199,21 +199,29 @@ def _link_headers(response: Response, page: Page) -> None:
         args["per_page"] = [str(page.per_page)]
         return f"{request.base_url}?{urlencode(args, doseq=True)}"
 
-    links = [f'<{url(1)}>; rel="first"', f'<{url(page.pages)}>; rel="last"']
+    links = [f'<{url(1)}>; rel="first"']
+    if not page.total_is_lower_bound:  # a capped count knows no last page
+        links.append(f'<{url(page.pages)}>; rel="last"')
     if page.page > 1:
-        links.append(f'<{url(min(page.page - 1, page.pages))}>; rel="prev"')
-    if page.page < page.pages:
+        previous = page.page - 1 if page.total_is_lower_bound else min(page.page - 1,
+                                                                       page.pages)
+        links.append(f'<{url(previous)}>; rel="prev"')
+    if page.page < page.pages or (page.total_is_lower_bound
+                                  and len(page.items) == page.per_page):
         links.append(f'<{url(page.page + 1)}>; rel="next"')
     response.headers["Link"] = ", ".join(links)
     response.headers["X-Total-Count"] = str(page.total)
 
 
-def page_of(items: list[Any], total: int, query: PageQuery, model: type[BaseModel]) -> Page:
-    """A `Page` response of `model`s built from domain objects (or dicts)."""
+def page_of(items: list[Any], total: int, query: PageQuery, model: type[BaseModel], *,
+            exact: bool = True) -> Page:
+    """A `Page` response of `model`s built from domain objects (or dicts). `exact=False`:
+    `total` is a lower bound (a capped count), said so by `total_is_lower_bound`."""
     pages = max(1, -(-total // query.per_page))
     return Page[model](  # type: ignore[valid-type]
         items=[model.model_validate(item) for item in items],
-        page=query.page, per_page=query.per_page, total=total, pages=pages)
+        page=query.page, per_page=query.per_page, total=total, pages=pages,
+        total_is_lower_bound=not exact)
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------
@@ -376,9 +384,11 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
                 "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
             if op.paginated and status == op.status:
                 entry["headers"] = {
-                    "Link": {"description": "first, prev, next and last page URLs",
+                    "Link": {"description": "first, prev, next and last page URLs (no "
+                                            "last when the total is a lower bound)",
                              "schema": {"type": "string"}},
-                    "X-Total-Count": {"schema": {"type": "string"}}}
+                    "X-Total-Count": {"description": "`total` of the body",
+                                      "schema": {"type": "string"}}}
             responses[str(status)] = entry
         if op.method == "GET":
             responses["304"] = {"description": "Not modified (If-None-Match matched the ETag)."}

@@ -94,6 +94,8 @@ class Product(db.Model):
     # ... and its card rendition (240 px; "" for photos not yet backfilled: cards then fall
     # back to cover_key). `flask catalog renditions` fills both.
     cover_card_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # ... and its 128 px mini rendition (56-64 px thumbnails; "" until backfilled).
+    cover_mini_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     search_name: Mapped[str] = mapped_column(String(150), default="")
     search_body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -163,6 +165,8 @@ class ProductImage(db.Model):
     thumb_key: Mapped[str] = mapped_column(String(200))
     # The 240 px card rendition ("" until `flask catalog renditions` made it for an old photo).
     card_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # The 128 px mini rendition ("" until `flask catalog renditions` made it).
+    mini_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,18 +1,20 @@
 """Payment tables: payments, every gateway notification, invoices and their counters,
 refunds, and the sandbox gateway's own book.
 
-A `Payment` pays one payable: today a marketplace `Checkout` (maklon milestones will add
-their own foreign key). Its `reference` is the `order_id` the gateway knows. Every
-notification received is a `PaymentEvent`, unique per gateway event (`event_key`), so a
-notification delivered five times is one row with `deliveries = 5`. An `Invoice` is issued
-per paid order with a gapless number per issuing entity and year, drawn from
+A `Payment` pays one payable: a marketplace checkout or a maklon milestone (one foreign
+key each; the owning domains register them as payable kinds, app.payments.signals). The
+relationships to orders' tables are named by string: payments does not import orders.
+Its `reference` is the `order_id` the gateway knows. Every notification received is a
+`PaymentEvent`, unique per gateway event (`event_key`), so a notification delivered five
+times is one row with `deliveries = 5`. An `Invoice` is issued per paid order (or
+milestone) with a gapless number per issuing entity and year, drawn from
 `InvoiceCounter` under a row lock. Money is whole Rupiah (BigInteger).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -32,7 +34,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
 from app.extensions import db
-from app.orders.models import Checkout, Order
+
+if TYPE_CHECKING:  # for the annotations only: the mapper resolves the names at configure time
+    from app.orders.models import Checkout, Order
 
 
 class PayStatus:
@@ -107,7 +111,7 @@ class Payment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    checkout: Mapped[Checkout | None] = relationship()
+    checkout: Mapped[Checkout | None] = relationship("Checkout")
     payer: Mapped[User] = relationship()
     events: Mapped[list[PaymentEvent]] = relationship(back_populates="payment",
                                                       order_by="PaymentEvent.id")
@@ -170,7 +174,7 @@ class Refund(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     payment: Mapped[Payment] = relationship(back_populates="refunds")
-    order: Mapped[Order] = relationship()
+    order: Mapped[Order] = relationship("Order")
 
 
 class InvoiceCounter(db.Model):
@@ -223,7 +227,7 @@ class Invoice(db.Model):
     size: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    order: Mapped[Order | None] = relationship()
+    order: Mapped[Order | None] = relationship("Order")
 
 
 class SandboxTransaction(db.Model):

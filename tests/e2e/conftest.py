@@ -173,7 +173,10 @@ def htmx_settled(page: Page) -> None:
     a plain link click (a full page load)."""
     if page.js_enabled:  # type: ignore[attr-defined]
         # htmx marks an element it has wired up with `initHash` in its internal data.
+        # A page that gets htmx on intent (app.js data-htmx-on-intent) is settled while
+        # htmx is not there yet: app.js holds a click made before it arrives.
         page.wait_for_function(
-            "() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')"
+            "() => (!window.htmx && document.querySelector('script[data-htmx-on-intent]'))"
+            " || !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')"
             " && [...document.querySelectorAll('[hx-get], [hx-post]')].every("
             "e => (e['htmx-internal-data'] || {}).initHash)")

@@ -58,7 +58,7 @@ from app.orders.checkout import (
 )
 from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.orders.models import CartItem, Checkout, Order
-from app.payments.services import payment_charge, payment_of_checkout
+from app.payments.services import payment_charge_committed, payment_of_checkout
 from app.shipping.view import order_shipping
 
 log = logging.getLogger(__name__)
@@ -393,13 +393,9 @@ def checkout_create(body: CheckoutIn):
             log.info("api checkout refused for user %s: %s lines short", current_user.id,
                      len(error.short))
         raise _checkout_error(error) from None
-    db.session.commit()
-    payment = payment_of_checkout(result.checkout.id)
-    if payment is not None and payment.charged_at is None:
-        # Outside the checkout's transaction: the gateway call holds no stock lock. A
-        # failure is recorded; POST /checkouts/<reference>/payment tries again.
-        payment_charge(payment)
-        db.session.commit()
+    # The gateway is asked outside the checkout's transaction; a failure is recorded and
+    # POST /checkouts/<reference>/payment tries again.
+    payment_charge_committed(payment_of_checkout(result.checkout.id))
     reference = result.checkout.reference
     if result.replayed:
         log.info("api checkout %s submitted again: answered with the first", reference)

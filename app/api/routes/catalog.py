@@ -33,7 +33,6 @@ from app.catalog.queries import (
     SORTS,
     CategoryNode,
     SearchParams,
-    category_by_slug,
     category_tree,
     product_public,
     product_search,
@@ -41,6 +40,7 @@ from app.catalog.queries import (
     store_by_slug,
     store_rating,
 )
+from app.catalog.search_request import SearchRequest, search_request_normalize
 from app.catalog.services import MAX_PRICE
 
 TAG = "Produk"
@@ -276,26 +276,21 @@ class ProductSearchQuery(PageQuery):
 
 
 def search_params(query: ProductSearchQuery) -> SearchParams:
-    """The web search's `SearchParams` for the API query. An unknown category or store is a
-    422 (the web ignores it with a message); min above max is swapped, like the web."""
-    params = SearchParams(q=query.q, price_min=query.price_min, price_max=query.price_max,
-                          in_stock=query.in_stock, rating_min=query.rating, page=query.page)
+    """The web search's `SearchParams` for the API query, by the web's own normalisation
+    (`search_request_normalize`). An unknown category or store is a 422 (the web ignores
+    it with a message); min above max is swapped, like the web."""
+    normalized = search_request_normalize(SearchRequest(
+        q=query.q, category=query.category or "", price_min=query.price_min,
+        price_max=query.price_max, store=query.store or "", in_stock=query.in_stock,
+        rating=query.rating, sort=query.sort or "", page=query.page))
     fields: dict[str, str] = {}
-    if query.category:
-        params.category = category_by_slug(query.category)
-        if params.category is None:
-            fields["category"] = _("Kategori tidak ditemukan.")
-    if query.store:
-        params.store = store_by_slug(query.store)
-        if params.store is None:
-            fields["store"] = _("Toko tidak ditemukan.")
+    if "category" in normalized.unknown:
+        fields["category"] = _("Kategori tidak ditemukan.")
+    if "store" in normalized.unknown:
+        fields["store"] = _("Toko tidak ditemukan.")
     if fields:
         raise ApiError(422, "validation_failed", fields=fields)
-    if params.price_min is not None and params.price_max is not None \
-            and params.price_min > params.price_max:
-        params.price_min, params.price_max = params.price_max, params.price_min
-    params.sort = query.sort or ("relevance" if params.q else "newest")
-    return params
+    return normalized.params
 
 
 class StoreProductsQuery(PageQuery):
@@ -309,11 +304,12 @@ class StoreProductsQuery(PageQuery):
            query=ProductSearchQuery, response=Page[ProductSummary], auth=AUTH_PUBLIC)
 def products_search(query: ProductSearchQuery):
     """The web search (`/produk`): the same filters and sorts, active products only. The
-    total stops counting at 1,000 matches, like the web ("lebih dari 1.000"). Unknown
-    `category` or `store`: 422."""
+    total stops counting at 1,000 matches, like the web ("lebih dari 1.000"): then `total`
+    is 1000 and `total_is_lower_bound` true (no `last` link; `next` while pages are full).
+    Unknown `category` or `store`: 422."""
     results = product_search(search_params(query), per_page=query.per_page)
     return page_of([product_summary(p) for p in results.items], results.total, query,
-                   ProductSummary)
+                   ProductSummary, exact=results.exact)
 
 
 def visible_product(product_id: int) -> Product:
@@ -367,4 +363,4 @@ def store_products_list(slug: str, query: StoreProductsQuery):
     results = product_search(SearchParams(store=shop, sort="newest", page=query.page),
                              per_page=query.per_page)
     return page_of([product_summary(p) for p in results.items], results.total, query,
-                   ProductSummary)
+                   ProductSummary, exact=results.exact)

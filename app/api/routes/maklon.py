@@ -108,7 +108,7 @@ from app.maklon.stage_photos import stage_photo_response
 from app.maklon.stages import request_history, stage_progress
 from app.orders.checkout import PAYMENT_METHODS
 from app.payments.pay_page import pay_view
-from app.payments.services import PAY_STATUS_LABELS, payment_charge
+from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed
 
 log = logging.getLogger(__name__)
 TAG = "Maklon"
@@ -762,12 +762,9 @@ def maklon_milestone_pay(number: str, kind: str, body: PaymentIn):
             raise ApiError(422, "validation_failed", error.message,
                            fields={"method": error.message}) from None
         raise ApiError(409, "conflict", error.message) from None
-    db.session.commit()
-    if payment.charged_at is None:
-        # Ask the gateway after the payment row is committed (as the web does).
-        if not payment_charge(payment):
-            log.info("api: milestone payment %s not charged yet", payment.reference)
-        db.session.commit()
+    # Ask the gateway after the payment row is committed (as the web does).
+    if not payment_charge_committed(payment):
+        log.info("api: milestone payment %s not charged yet", payment.reference)
     return _payment_out(payment, kind), 201 if created else 200
 
 

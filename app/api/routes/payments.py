@@ -42,7 +42,7 @@ from app.orders.models import Checkout
 from app.payments.models import Payment, PayStatus
 from app.payments.pay_page import pay_view
 from app.payments.queries import buyer_payment
-from app.payments.services import PAY_STATUS_LABELS, payment_charge
+from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed
 
 log = logging.getLogger(__name__)
 TAG = "Pembayaran"
@@ -191,8 +191,7 @@ def payment_retry(reference: str):
         db.session.rollback()
         raise ApiError(409, "payment_closed", _("Batas waktu pembayaran ini sudah lewat. "
                                                 "Silakan berbelanja kembali."))
-    charged = payment_charge(payment)
-    db.session.commit()
+    charged = payment_charge_committed(payment, locked=True)
     log.info("api payment %s charge retried: %s", payment.reference,
              "charged" if charged else "still failing")
     return payment_out(payment)

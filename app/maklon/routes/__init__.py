@@ -15,7 +15,16 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from app.maklon.invoicing import invoicing_connect
+from app.maklon.milestones import payment_news_connect
+
 bp = Blueprint("maklon", __name__)
+# Maklon sells milestones through payments: its handlers of the payment signals
+# (app.payments.signals) and its invoice kind are connected with the blueprint.
+@bp.record_once
+def _sell_through_payments(_state) -> None:
+    payment_news_connect()
+    invoicing_connect()
 
 
 @bp.app_context_processor

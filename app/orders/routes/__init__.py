@@ -16,7 +16,17 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from app.orders.invoicing import invoicing_connect
+from app.orders.payment_news import payment_news_connect
+
 bp = Blueprint("orders", __name__)
+# Orders sells through payments: its handlers of the payment signals (app.payments.signals)
+# and its invoice kind are connected with the blueprint, so an app without them cannot
+# exist.
+@bp.record_once
+def _sell_through_payments(_state) -> None:
+    payment_news_connect()
+    invoicing_connect()
 
 from app.core.templating import nav_on_register  # noqa: E402
 
