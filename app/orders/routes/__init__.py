@@ -32,7 +32,7 @@ from app.core.templating import nav_on_register  # noqa: E402
 
 # The header's entries of this blueprint (core knows no domain: domains register them).
 from app.orders.navigation import ORDERS_NAV  # noqa: E402
-from app.orders.routes import cart, checkout, orders, reviews  # noqa: E402,F401
+from app.orders.routes import cart, checkout, orders, reviews, shipping  # noqa: E402,F401
 
 nav_on_register(bp, *ORDERS_NAV)
 
