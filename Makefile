@@ -40,9 +40,12 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils postgresql-client nginx rclone openssh-server fonts-dejavu-core >/dev/null) \
 	  || echo "WARNING: could not install chromium/poppler-utils/postgresql-client/nginx/rclone/openssh-server/fonts-dejavu-core; those tests will be skipped (or fail under CI=true)"; }
 
+# ruff (with the mccabe ceiling), mypy on app/ and jobs/, then the import arrows of
+# .importlinter (core below everything, api/admin on top, no cycles).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # pytest-xdist workers for test-sqlite and test-postgres (PYTEST_WORKERS=0: one process).
 # `loadgroup` keeps the Redis tests (one shared REDIS_URL) on one worker; every worker has

@@ -180,7 +180,7 @@ def _init_extensions(app: Flask) -> None:
     init_cache(app)
     # Import every domain's models so metadata (and Alembic) sees all tables. (By name: an
     # `import app.x.models` here would rebind this function's `app` to the package.)
-    for domain in ("accounts", "api", "audit", "catalog", "core", "crm", "inventory",
+    for domain in ("accounts", "api", "audit", "backups", "catalog", "core", "crm", "inventory",
                    "maklon", "notifications", "orders", "payments", "reports", "shipping"):
         importlib.import_module(f"app.{domain}.models")
 
@@ -219,6 +219,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.api import init_api
     from app.audit.routes import bp as audit_bp
+    from app.backups.routes import bp as backups_bp
     from app.catalog.routes import bp as catalog_bp
     from app.core.routes import bp as core_bp
     from app.crm.routes import bp as crm_bp
@@ -237,6 +238,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/admin/audit")
+    app.register_blueprint(backups_bp, url_prefix="/admin")
     app.register_blueprint(catalog_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(orders_bp)

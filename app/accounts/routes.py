@@ -54,6 +54,7 @@ from app.accounts.forms import (
     RegisterForm,
     ResetRequestForm,
 )
+from app.accounts.login_limits import login_account_key, login_ip_key
 from app.accounts.models import Address, User, UserSession
 from app.accounts.password_reset import (
     ResetLinkInvalid,
@@ -170,17 +171,6 @@ def register():
     status = 422 if request.method == "POST" else 200
     return render_page("accounts/register.html", "accounts/_register_form.html", status,
                        form=form)
-
-
-def login_account_key(email: str) -> str:
-    """The limit key of logins to one account: the same for the web and the API login,
-    which share their limits (scope "login-account")."""
-    return "login-account:" + normalize_email(email)[:320]
-
-
-def login_ip_key() -> str:
-    """The limit key of logins from one address (scope "login-ip"), web and API."""
-    return "login-ip:" + (get_remote_address() or "")
 
 
 def _login_account_key() -> str:
