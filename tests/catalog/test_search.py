@@ -627,3 +627,22 @@ def test_broad_keyword_relevance_is_the_popularity_order(db, client, monkeypatch
         monkeypatch.setattr(catalog_queries, "COUNT_CAP", 2)
         assert [search(q="serum", sort=sort), *pages] == [expected, expected[:2],
                                                            expected[2:]]
+
+
+@pytest.mark.parametrize("rows_per_hit", [0, 1, 40])
+def test_broad_keyword_pages_are_exact_whether_the_walk_budget_suffices_or_not(
+        db, monkeypatch, rows_per_hit):
+    """PostgreSQL walks a bounded prefix of the sort order for a broad keyword and sorts
+    all matches when that budget runs out (0: always, 1: for later pages); every page is
+    the same either way (SQLite has no budget: the same assertions hold)."""
+    import app.catalog.queries as catalog_queries
+
+    _ranked_shop(db)
+    monkeypatch.setattr(catalog_queries, "COUNT_CAP", 2)
+    monkeypatch.setattr(catalog_queries, "WALK_ROWS_PER_HIT", rows_per_hit)
+    for sort, expected in (("relevance", ["Toner Mawar", "Serum Kunyit", "Serum Jeruk"]),
+                           ("price_asc", ["Serum Jeruk", "Toner Mawar", "Serum Kunyit"]),
+                           ("newest", ["Serum Jeruk", "Toner Mawar", "Serum Kunyit"])):
+        pages = [names(product_search(SearchParams(q="serum", sort=sort, page=n), per_page=2))
+                 for n in (1, 2, 3)]
+        assert pages == [expected[:2], expected[2:], []], sort
