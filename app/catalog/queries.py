@@ -148,7 +148,7 @@ def _walk_with_budget(params: SearchParams, sort: str, terms: list, key_columns:
     page means the budget ran out (a word in 0.3 % of a million products still has 3,000
     matches, "broad" by the count); the caller then sorts all the matches instead of
     walking on (that walk read 290 rows per hit: 259 ms at 1M)."""
-    budget = min(WALK_ROWS_PER_HIT * wanted, WALK_MAX_ROWS)
+    budget = min(WALK_ROWS_PER_HIT * min(wanted, COUNT_CAP), WALK_MAX_ROWS)
     walked = (select(*key_columns).where(*_search_conditions(params))
               .order_by(*_sort_order(sort, None, Product)).limit(budget).subquery("walked"))
     keyword, _rank, _join = keyword_filter("postgresql", terms, Product.id, broad=True)
@@ -204,7 +204,9 @@ def product_search(params: SearchParams, per_page: int = PER_PAGE) -> Page[Produ
     - more (a broad keyword): "relevance" is the popularity order (units sold,
       `ix_products_sold`) and every sort walks its own index (popularity, price, newest,
       rating), testing the keyword per row and stopping after the page — early
-      termination instead of ranking or sorting every match (`keyword_filter(broad=True)`).
+      termination instead of ranking or sorting every match (`keyword_filter(broad=True)`;
+      on PostgreSQL a bounded walk, `_walk_with_budget`). Only the first COUNT_CAP matches
+      are listed ("lebih dari 1.000": refine the search); later pages are empty.
     """
     terms = search_terms(params.q)
     dialect = db.session.get_bind().dialect.name
@@ -254,7 +256,10 @@ def product_search(params: SearchParams, per_page: int = PER_PAGE) -> Page[Produ
         return read(select(Product).join(head, head.c.id == Product.id).order_by(
             *_sort_order(sort, head.c.rank if rank is not None else None, head.c)))
 
-    if not found:
+    if not found or (broad and offset >= COUNT_CAP):
+        # Past COUNT_CAP matches only the first COUNT_CAP are listed ("Lebih dari 1.000":
+        # refine the search): page 10,000 of a word in 400,000 products would otherwise
+        # sort them all (27 s at 1M products).
         products: list[Product] = []
     elif not broad:
         products = sorted_matches(COUNT_CAP + 1)
@@ -265,6 +270,8 @@ def product_search(params: SearchParams, per_page: int = PER_PAGE) -> Page[Produ
     else:
         listing, rank = matching(Product, broad=True)
         products = read(listing.order_by(*_sort_order(sort, rank, Product)))
+    if broad:
+        products = products[:max(0, COUNT_CAP - offset)]
     return Page(items=products, total=min(found, COUNT_CAP), page=page, per_page=per_page,
                 exact=not broad)
 
