@@ -283,7 +283,8 @@ def init_templating(app: Flask) -> None:
         menus: list[NavMenu] = []
         unread = 0
         in_request = has_request_context()  # emails are rendered by jobs, outside requests
-        if in_request and current_user.is_authenticated:
+        # An email rendered during a request (a checkout queues three) has no menus.
+        if in_request and current_user.is_authenticated and not g.get("racik_email"):
             nav = [item for item in NAVIGATION if item.visible_to(current_user)]
             menus = nav_menus(nav, current_user)
             unread = _unread_notices()
