@@ -9,7 +9,16 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Flask, g, has_app_context, has_request_context, request, url_for
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_date, format_time, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -153,6 +162,13 @@ def _unread_notices() -> int:
     return g.unread_notices
 
 
+def csrf_token_issued() -> bool:
+    """True when this visitor already holds a CSRF token (their session has one, or this
+    request made one): only then may a page hand it out without starting a session."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return field in g or field in session
+
+
 def date_field(value: date | None) -> str:
     """A date as a date field shows and reads it back (app/core/filters.py): HH/BB/TTTT."""
     return value.strftime("%d/%m/%Y") if value else ""
@@ -276,6 +292,7 @@ def init_templating(app: Flask) -> None:
     from app.core.stylesheets import area_sheets
 
     app.jinja_env.globals["area_sheets"] = area_sheets  # issue 20: per-area CSS
+    app.jinja_env.globals["csrf_token_issued"] = csrf_token_issued
 
     @app.context_processor
     def _globals() -> dict:
