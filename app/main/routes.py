@@ -12,7 +12,7 @@ from flask import Blueprint, render_template
 
 from app.catalog.cache import CATALOG, CATEGORIES
 from app.catalog.queries import storefront_home
-from app.core.cache import cached, page_key, public_page, shared_view
+from app.core.cache import cached, public_page, shared_page
 
 bp = Blueprint("main", __name__)
 
@@ -25,9 +25,7 @@ def index():
         home = cached("home", storefront_home, tags=[CATALOG, CATEGORIES])
         return render_template("main/index.html", home=home)
 
-    if shared_view():
-        # An anonymous visitor's page is the same for all of them (no token, no flash, no
-        # name; per language and htmx): the rendered HTML is kept under the same tags, so
-        # the ~30 KB of cards is not rendered again on every first visit.
-        return cached("page:" + page_key(), page, tags=[CATALOG, CATEGORIES])
-    return page()
+    # An anonymous visitor's page is the same for all of them (no token, no flash, no name;
+    # per language and htmx): its HTML is kept under the same tags, so the ~30 KB of cards
+    # is not rendered again on every first visit.
+    return shared_page(page, tags=[CATALOG, CATEGORIES])
