@@ -40,14 +40,24 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils postgresql-client nginx rclone openssh-server fonts-dejavu-core >/dev/null) \
 	  || echo "WARNING: could not install chromium/poppler-utils/postgresql-client/nginx/rclone/openssh-server/fonts-dejavu-core; those tests will be skipped (or fail under CI=true)"; }
 
+# ruff (with the mccabe ceiling), mypy on app/ and jobs/, then the import arrows of
+# .importlinter (core below everything, api/admin on top, no cycles).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# pytest-xdist workers for test-sqlite and test-postgres (PYTEST_WORKERS=0: one process).
+# `loadgroup` keeps the Redis tests (one shared REDIS_URL) on one worker; every worker has
+# its own SQLite file or PostgreSQL database (<TEST_DATABASE_URL's database>_gw0, _gw1, …).
+PYTEST_WORKERS ?= 2
+XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 
 test-sqlite: install chromium
-	$(BIN)/pytest --db=sqlite -m "not production"
+	$(BIN)/pytest $(XDIST) --db=sqlite -m "not production"
 
 test-postgres: install chromium
-	$(BIN)/pytest --db=postgres -m "not e2e and not production"
+	$(BIN)/pytest $(XDIST) --db=postgres -m "not e2e and not production"
 
 # The production topology of docker-compose.yml rebuilt with processes from the repository's
 # own production files (nginx TLS, 2 gunicorn nodes, 2 RQ workers, cron, SMTP, PostgreSQL
@@ -67,7 +77,7 @@ cert:
 test: lint test-sqlite test-postgres
 
 e2e: install chromium
-	$(BIN)/pytest --db=sqlite -m e2e
+	$(BIN)/pytest $(XDIST) --db=sqlite -m e2e
 
 # wrk (Debian) is the load generator of the page benchmarks; installed like the test tools.
 bench-tools:

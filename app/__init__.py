@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     if app.config["PROXY_FIX_X_FOR"]:
         count = app.config["PROXY_FIX_X_FOR"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,
+        # Flask's documented way to add WSGI middleware; its typing calls wsgi_app a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,  # type: ignore[method-assign]
                                 x_host=app.config["PROXY_FIX_X_HOST"],
                                 x_port=app.config["PROXY_FIX_X_PORT"])
 
@@ -116,7 +118,7 @@ def _select_locale() -> str:
         # A streamed body runs after the request's teardown removed the session: reading
         # the detached user would raise DetachedInstanceError, so ask the database.
         locale = _stored_locale(state.identity)
-        if locale in current_app.config["LANGUAGES"]:
+        if locale is not None and locale in current_app.config["LANGUAGES"]:
             return locale
     elif user is not None and user.is_authenticated:
         return user.locale
@@ -124,7 +126,9 @@ def _select_locale() -> str:
     # they can be shared by caches); the session's `lang` of older sessions still counts.
     language = session.get("lang") or request.cookies.get(
         current_app.config["LANGUAGE_COOKIE_NAME"])
-    return language if language in current_app.config["LANGUAGES"] else "id"
+    if isinstance(language, str) and language in current_app.config["LANGUAGES"]:
+        return language
+    return "id"
 
 
 def _stored_locale(identity: tuple | None) -> str | None:
@@ -175,20 +179,11 @@ def _init_extensions(app: Flask) -> None:
     from app.core.cache import init_cache
 
     init_cache(app)
-    # Import every domain's models so metadata (and Alembic) sees all tables.
-    import app.accounts.models
-    import app.api.models
-    import app.audit.models
-    import app.catalog.models
-    import app.core.models
-    import app.crm.models
-    import app.inventory.models
-    import app.maklon.models
-    import app.notifications.models
-    import app.orders.models
-    import app.payments.models
-    import app.reports.models
-    import app.shipping.models
+    # Import every domain's models so metadata (and Alembic) sees all tables. (By name: an
+    # `import app.x.models` here would rebind this function's `app` to the package.)
+    for domain in ("accounts", "api", "audit", "backups", "catalog", "core", "crm", "inventory",
+                   "maklon", "notifications", "orders", "payments", "reports", "shipping"):
+        importlib.import_module(f"app.{domain}.models")
 
 
 def _limit_checks_where_needed(app: Flask) -> None:
@@ -249,6 +244,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.api import init_api
     from app.audit.routes import bp as audit_bp
+    from app.backups.routes import bp as backups_bp
     from app.catalog.routes import bp as catalog_bp
     from app.core.routes import bp as core_bp
     from app.crm.routes import bp as crm_bp
@@ -267,6 +263,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/admin/audit")
+    app.register_blueprint(backups_bp, url_prefix="/admin")
     app.register_blueprint(catalog_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(orders_bp)

@@ -7,10 +7,12 @@ nothing: rows are looked up by their natural keys before being created.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyotp
 from flask import current_app
 
+from app.accounts.demo import DEMO_PASSWORD
 from app.accounts.models import RoleName, User
 from app.accounts.passwords import password_hash
 from app.accounts.services import role_get, store_create, user_by_email
@@ -18,7 +20,12 @@ from app.accounts.totp import SecretUnreadable, secret_decrypt, secret_encrypt
 from app.core.clock import utcnow
 from app.extensions import db
 
-DEMO_PASSWORD = "racik-demo-2026"  # noqa: S105 - documented demo credential
+if TYPE_CHECKING:
+    from app.accounts.models import Store
+    from app.catalog.models import Product
+    from app.orders.models import Order
+    from app.payments.models import Payment
+
 # The demo admin and staff use two-factor login (their roles must) with this documented
 # secret: add it to an authenticator app, or print the current code with
 # `flask users totp-code admin@racik.test`. Demo data only: never in production.
@@ -55,6 +62,26 @@ class DemoRefused(RuntimeError):
 
 def demo_load() -> list[DemoAccount]:
     """Create the demo accounts (and their stores) that do not exist yet. Flushes only."""
+    demo_accounts_load()
+    _demo_catalog()
+    from app.catalog.demo import demo_shop_load
+
+    demo_shop_load()
+    _demo_crm()
+    _demo_orders()
+    _demo_sales()
+    from app.maklon.demo import demo_maklon
+
+    demo_maklon()
+    from app.shipping.demo import demo_shipping
+
+    demo_shipping()  # last: couriers for every store, weights for every variant
+    return list(DEMO_ACCOUNTS)
+
+
+def demo_accounts_load() -> None:
+    """The demo accounts alone (roles, stores, the admin's and staff's two-factor login),
+    the first step of `demo_load`; what does not exist yet is created. Flushes only."""
     if not current_app.config.get("DEMO_DATA_ALLOWED"):
         raise DemoRefused("demo data is never created in production")
     for account in DEMO_ACCOUNTS:
@@ -72,20 +99,6 @@ def demo_load() -> list[DemoAccount]:
         if account.email in DEMO_TOTP_ACCOUNTS:
             _demo_totp(user)
     db.session.flush()
-    _demo_catalog()
-    from app.catalog.demo import demo_shop_load
-
-    demo_shop_load()
-    _demo_crm()
-    _demo_orders()
-    _demo_sales()
-    from app.maklon.demo import demo_maklon
-
-    demo_maklon()
-    from app.shipping.demo import demo_shipping
-
-    demo_shipping()  # last: couriers for every store, weights for every variant
-    return list(DEMO_ACCOUNTS)
 
 
 def _demo_secret_of(user: User) -> str | None:
@@ -319,14 +332,14 @@ def _demo_orders() -> None:
     from app.orders.models import Checkout
     from app.orders.reviews import review_create
     from app.payments.gateways.sandbox import sandbox_pay_now
-    from app.payments.services import payment_charge, payment_of_checkout
+    from app.payments.services import payment_charge
 
     for email, cost in (("seller@racik.test", 12_000), ("seller2@racik.test", 9_000),
                         ("client@racik.test", 15_000)):
-        store = user_by_email(email).store
+        store = _demo_store(email)
         if store.shipping_cost == 0:
             store.shipping_cost = cost
-    buyer = user_by_email("buyer@racik.test")
+    buyer = _demo_user("buyer@racik.test")
     for email, street, city, province, postal_code in (
             ("buyer@racik.test", "Jl. Malioboro No. 52, Sosromenduran", "Yogyakarta",
              "DI Yogyakarta", "55271"),
@@ -336,7 +349,7 @@ def _demo_orders() -> None:
              "60275"),
             ("client@racik.test", "Jl. Kemang Raya No. 5, Mampang", "Jakarta Selatan",
              "DKI Jakarta", "12730")):
-        user = user_by_email(email)
+        user = _demo_user(email)
         if not addresses_of(user.id):
             address_create(user=user, data=AddressData(
                 label="Rumah", recipient=user.name, phone="081234567890",
@@ -352,7 +365,7 @@ def _demo_orders() -> None:
         checkout = checkout_place(buyer=buyer, address=addresses_of(buyer.id)[0],
                                   payment_method="va_bca",
                                   idempotency_key=new_idempotency_key()).checkout
-        payment = payment_of_checkout(checkout.id)
+        payment = _demo_payment(checkout.id)
         payment_charge(payment)
         if paid:  # through the sandbox gateway, as if the buyer had transferred the money
             sandbox_pay_now(payment.reference)
@@ -377,6 +390,67 @@ def _demo_orders() -> None:
     place("Lipstik Matte Tahan Lama", "Minyak Kemiri Penumbuh Rambut", paid=False)
 
 
+def _demo_user(email: str) -> User:
+    """A demo account that demo_load made. Raises DemoRefused when it is missing."""
+    user = user_by_email(email)
+    if user is None:
+        raise DemoRefused(f"demo account {email} is missing")
+    return user
+
+
+def _demo_store(email: str) -> Store:
+    """The store of a demo seller. Raises DemoRefused when it has none."""
+    store = _demo_user(email).store
+    if store is None:
+        raise DemoRefused(f"demo seller {email} has no store")
+    return store
+
+
+def _demo_payment(checkout_id: int) -> Payment:
+    """The payment a demo checkout just made."""
+    from app.payments.services import payment_of_checkout
+
+    payment = payment_of_checkout(checkout_id)
+    if payment is None:
+        raise DemoRefused(f"checkout {checkout_id} has no payment")
+    return payment
+
+
+def _demo_buy(buyer: User, lines: list[tuple[Product, int]]) -> list[Order]:
+    """`buyer` buys `lines` (those in stock) through cart, checkout and the sandbox
+    payment; each store ships and the buyer confirms receipt. The delivered orders."""
+    from app.accounts.addresses import AddressData, address_create, addresses_of
+    from app.orders.cart import cart_add
+    from app.orders.checkout import checkout_place, new_idempotency_key
+    from app.orders.lifecycle import order_advance, order_confirm
+    from app.payments.gateways.sandbox import sandbox_pay_now
+    from app.payments.services import payment_charge
+
+    if not addresses_of(buyer.id):
+        address_create(user=buyer, data=AddressData(
+            label="Rumah", recipient=buyer.name, phone="081298765432",
+            street="Jl. Merdeka No. 10", city="Jakarta Barat", province="DKI Jakarta",
+            postal_code="11110", make_default=True))
+    for product, quantity in lines:
+        variant = max(product.active_variants, key=lambda v: v.stock)
+        if variant.stock >= quantity:
+            cart_add(user=buyer, variant_id=variant.id, quantity=quantity)
+    checkout = checkout_place(buyer=buyer, address=addresses_of(buyer.id)[0],
+                              payment_method="va_bca",
+                              idempotency_key=new_idempotency_key()).checkout
+    payment = _demo_payment(checkout.id)
+    payment_charge(payment)
+    sandbox_pay_now(payment.reference)
+    db.session.refresh(checkout)
+    for order in checkout.orders:
+        owner = order.store.owner
+        order_advance(order=order, actor=owner, from_status="pending")
+        order_advance(order=order, actor=owner, from_status="processing",
+                      tracking_number=f"JNE{order.id:010d}")
+        order_confirm(order=order, actor=buyer)
+    return list(checkout.orders)
+
+
 def _demo_sales() -> None:
     """Delivered orders of the demo shoppers of app.catalog.demo (and the reseller's
     cartons), most of them reviewed: through the real cart, checkout, sandbox payment and
@@ -386,7 +460,6 @@ def _demo_sales() -> None:
 
     from sqlalchemy import select
 
-    from app.accounts.addresses import AddressData, address_create, addresses_of
     from app.catalog.demo import (
         DEMO_CATALOGUE,
         DEMO_RESELLER,
@@ -395,13 +468,8 @@ def _demo_sales() -> None:
         SALES_SEED,
     )
     from app.catalog.models import Product
-    from app.orders.cart import cart_add
-    from app.orders.checkout import checkout_place, new_idempotency_key
-    from app.orders.lifecycle import order_advance, order_confirm
     from app.orders.models import Checkout
     from app.orders.reviews import review_create
-    from app.payments.gateways.sandbox import sandbox_pay_now
-    from app.payments.services import payment_charge, payment_of_checkout
 
     first = user_by_email(DEMO_SHOPPERS[0].email)
     if first is None or db.session.scalars(
@@ -414,35 +482,10 @@ def _demo_sales() -> None:
     if not products:
         return
     for email in {p.store.owner.email for p in products}:
-        store = user_by_email(email).store
+        store = _demo_store(email)
         if store.shipping_cost == 0:
             store.shipping_cost = 10_000
     rng = random.Random(SALES_SEED)  # noqa: S311 - repeatable demo data, not a secret
-
-    def buy(buyer: User, lines: list[tuple[Product, int]]) -> list:
-        if not addresses_of(buyer.id):
-            address_create(user=buyer, data=AddressData(
-                label="Rumah", recipient=buyer.name, phone="081298765432",
-                street="Jl. Merdeka No. 10", city="Jakarta Barat", province="DKI Jakarta",
-                postal_code="11110", make_default=True))
-        for product, quantity in lines:
-            variant = max(product.active_variants, key=lambda v: v.stock)
-            if variant.stock >= quantity:
-                cart_add(user=buyer, variant_id=variant.id, quantity=quantity)
-        checkout = checkout_place(buyer=buyer, address=addresses_of(buyer.id)[0],
-                                  payment_method="va_bca",
-                                  idempotency_key=new_idempotency_key()).checkout
-        payment = payment_of_checkout(checkout.id)
-        payment_charge(payment)
-        sandbox_pay_now(payment.reference)
-        db.session.refresh(checkout)
-        for order in checkout.orders:
-            owner = order.store.owner
-            order_advance(order=order, actor=owner, from_status="pending")
-            order_advance(order=order, actor=owner, from_status="processing",
-                          tracking_number=f"JNE{order.id:010d}")
-            order_confirm(order=order, actor=buyer)
-        return list(checkout.orders)
 
     # Each shopper: one checkout of four products from each of two stores (two orders),
     # most of them reviewed. Few orders, many products: every order costs an invoice PDF.
@@ -451,10 +494,10 @@ def _demo_sales() -> None:
         if product.stock_total > 0:
             by_store.setdefault(product.store_id, []).append(product)
     for person in DEMO_SHOPPERS:
-        buyer = user_by_email(person.email)
+        buyer = _demo_user(person.email)
         stores = rng.sample(sorted(by_store), 2)
         picks = [p for store_id in stores for p in rng.sample(by_store[store_id], 4)]
-        for order in buy(buyer, [(p, rng.randint(1, 3)) for p in picks]):
+        for order in _demo_buy(buyer, [(p, rng.randint(1, 3)) for p in picks]):
             for item in order.items:
                 if rng.random() < 0.2:
                     continue
@@ -462,8 +505,8 @@ def _demo_sales() -> None:
                 review_create(buyer=buyer, order=order, item=item, rating=rating,
                               comment=comment)
     # The reseller's cartons: one product reaches "Terjual 1,2 rb", another 999.
-    reseller = user_by_email(DEMO_RESELLER.email)
+    reseller = _demo_user(DEMO_RESELLER.email)
     cartons = [p for p in products if p.stock_total >= 2_000][:2]
     if len(cartons) == 2:
-        buy(reseller, [(cartons[0], 999), (cartons[1], 999)])
-        buy(reseller, [(cartons[0], 250)])
+        _demo_buy(reseller, [(cartons[0], 999), (cartons[1], 999)])
+        _demo_buy(reseller, [(cartons[0], 250)])

@@ -42,21 +42,36 @@ def capture_selects(engine) -> Iterator[list[tuple[str, object]]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def print_plans(engine, captured: list[tuple[str, object]], *, analyze: bool = True) -> None:
+BRIEF_SKIP = ("Buffers:", "Planning:", "Planning Time", "Cache Key", "Cache Mode", "Hits:",
+              "Sort Method", "Heap Blocks", "Memory Usage")
+
+
+def print_plans(engine, captured: list[tuple[str, object]], *, analyze: bool = True,
+                brief: bool = False) -> None:
     """Print each captured SELECT with its plan: `EXPLAIN (ANALYZE, BUFFERS)` on
-    PostgreSQL, `EXPLAIN QUERY PLAN` and a timed re-run on SQLite (rolled back after)."""
+    PostgreSQL, `EXPLAIN QUERY PLAN` and a timed re-run on SQLite (rolled back after).
+    `brief`: only the plans of the product queries, without SQL text and noise lines (the
+    form bench/README.md quotes)."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         for statement, parameters in captured:
+            if brief and ("FROM categories" in statement or "set_config" in statement):
+                if "set_config" in statement:  # still applied: the count's plan needs it
+                    cursor.execute(statement, parameters)
+                continue
             print("-" * 100)
-            print(statement.strip())
-            print(f"  params: {parameters}")
+            if brief:
+                print("  " + ("count" if "count(*)" in statement else "page"))
+            else:
+                print(statement.strip())
+                print(f"  params: {parameters}")
             if engine.dialect.name == "postgresql":
                 prefix = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
                 cursor.execute(prefix + statement, parameters)
                 for (line,) in cursor.fetchall():
-                    print("  " + line)
+                    if not (brief and line.strip().startswith(BRIEF_SKIP)):
+                        print("  " + (line[:150] if brief else line))
             else:
                 cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
                 for row in cursor.fetchall():
@@ -70,9 +85,9 @@ def print_plans(engine, captured: list[tuple[str, object]], *, analyze: bool = T
         raw.close()
 
 
-def explain(urls: list[str], analyze: bool = True) -> None:
+def explain(urls: list[str], analyze: bool = True, brief: bool = False) -> None:
 
-    from app.catalog.queries import product_search
+    from app.catalog.queries import categories_forget, product_search
     from app.catalog.routes import _search_params
     from app.extensions import db
     from bench.catalog_gen import create
@@ -81,6 +96,9 @@ def explain(urls: list[str], analyze: bool = True) -> None:
     with app.app_context():
         engine = db.engine
         for url in urls:
+            # One app context for every URL: drop the previous URL's categories (expired
+            # by its rollback, each would be reloaded by a SELECT of its own).
+            categories_forget()
             with capture_selects(engine) as captured, app.test_request_context(url):
                 params, _problems = _search_params()
                 began = time.perf_counter()
@@ -89,7 +107,7 @@ def explain(urls: list[str], analyze: bool = True) -> None:
             print("=" * 100)
             print(f"{url}\n  {result.total:,} found, product_search {elapsed:.1f} ms, "
                   f"{len(captured)} SELECTs (incl. the route's category lookup)")
-            print_plans(engine, captured, analyze=analyze)
+            print_plans(engine, captured, analyze=analyze, brief=brief)
             db.session.rollback()
 
 
@@ -98,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("urls", nargs="*")
     parser.add_argument("--slowest", nargs=2, metavar=("N", "PROBE_JSON"))
     parser.add_argument("--no-analyze", action="store_true", help="PostgreSQL: plan only")
+    parser.add_argument("--brief", action="store_true",
+                        help="only the product queries' plans, no SQL text")
     args = parser.parse_args(argv)
     urls = list(args.urls)
     if args.slowest:
@@ -106,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         urls += [r["url"] for r in sorted(rows, key=lambda r: -r["ms"])[:count]]
     if not urls:
         parser.error("give URLs or --slowest N FILE")
-    explain(urls, analyze=not args.no_analyze)
+    explain(urls, analyze=not args.no_analyze, brief=args.brief)
     return 0
 
 

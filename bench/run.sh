@@ -14,6 +14,8 @@
 #             Zipf mix and all-unique URLs, beside the floor (issue 21)
 #   production bench/production.sh: the production topology under faults (issue 19):
 #             failed requests, recovery times (bench/results/production.json)
+#   search    bench/search.sh: product search at 100k (SQLite, PostgreSQL) and 1M products
+#             (PostgreSQL), a Zipf mix and all-unique URLs, beside the floor (issue 24)
 #   weight    bench/pages_weight.py: bytes on the wire of each key page's first load through
 #             the production nginx (gzip), unused CSS, Lighthouse mobile of home, search and
 #             a product (issue 20; bench/results/weight.json)
@@ -32,12 +34,12 @@ cd "$ROOT"
 # api; none = all.
 PARTS=("$@")
 if ((${#PARTS[@]} == 0)); then
-  PARTS=(pages checkout orders payments maklon reports api cache production weight)
+  PARTS=(pages checkout orders payments maklon reports api cache search production weight)
 fi
 for part in "${PARTS[@]}"; do
   case "$part" in
-    pages|checkout|orders|payments|maklon|reports|api|cache|production|weight) ;;
-    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports, api, cache, production, weight)" >&2; exit 2 ;;
+    pages|checkout|orders|payments|maklon|reports|api|cache|search|production|weight) ;;
+    *) echo "unknown part '$part' (pages, checkout, orders, payments, maklon, reports, api, cache, search, production, weight)" >&2; exit 2 ;;
   esac
 done
 wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
@@ -45,7 +47,7 @@ wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
 export BENCH_RUN_ID="${BENCH_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)-$$}"
 echo "==> bench run $BENCH_RUN_ID; load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"
 status=0
-for part in pages checkout orders payments maklon reports api cache production; do
+for part in pages checkout orders payments maklon reports api cache search production; do
   if wants "$part"; then
     bash "bench/$part.sh" || status=$?
   fi

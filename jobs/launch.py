@@ -35,7 +35,11 @@ def main() -> None:
         for child in children:
             child.wait(timeout=10)
 
-    signal.signal(signal.SIGTERM, lambda *a: (stop_children(), sys.exit(0)))
+    def stop(*_signal: object) -> None:
+        stop_children()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     # The same HOST/PORT the configuration's PUBLIC_BASE_URL defaults to (app/config.py).
     host, port = app.config["LISTEN_HOST"], app.config["LISTEN_PORT"]
     try:

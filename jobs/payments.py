@@ -24,9 +24,9 @@ def reconcile() -> dict:
 
 def invoice_issue(order_id: int) -> dict:
     """Queue `invoices`: the PDF invoice of one paid order (idempotent per order)."""
-    from app.payments.invoices import invoice_issue as issue
+    from app.orders.invoicing import order_invoice_issue
 
-    return issue(order_id)
+    return order_invoice_issue(order_id)
 
 
 def refund_order(order_id: int, cause: str) -> dict:
@@ -46,6 +46,6 @@ def sandbox_deliver(payloads: list[dict[str, Any]]) -> list[int]:
 
 def milestone_invoice_issue(milestone_id: int) -> dict:
     """Queue `invoices`: the PDF invoice of one paid maklon milestone (idempotent)."""
-    from app.payments.invoices import milestone_invoice_issue as issue
+    from app.maklon.invoicing import milestone_invoice_issue
 
-    return issue(milestone_id)
+    return milestone_invoice_issue(milestone_id)

@@ -6,6 +6,13 @@
 The schema is built by running the Alembic migrations (so every run also proves they
 apply); every table is emptied after each test. Services that are missing (PostgreSQL,
 Redis, Chromium) fail the run under CI=true and are a loud skip elsewhere.
+
+Parallel runs (pytest-xdist, `make test` uses `-n 2 --dist loadgroup`): every worker is its
+own process with its own `app`, its own SQLite file (tmp_path_factory is per worker) or its
+own PostgreSQL database (`<TEST_DATABASE_URL's database>_gw0`, `_gw1`, … created on first
+use), its own live servers on free ports and its own demo-shop copy (tests/demo_copy.py).
+The tests that use Redis (one shared REDIS_URL, flushed by `redis_url`) all run on one
+worker: they are the xdist group "redis".
 """
 
 from __future__ import annotations
@@ -46,11 +53,50 @@ def missing_service(message: str) -> None:
     pytest.skip(f"SKIPPED (service missing): {message}")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist the tests that use the one Redis database go to one worker (loadgroup)."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "redis_url" in fixtures or item.get_closest_marker("redis") or "redis" in item.name:
+            item.add_marker(pytest.mark.xdist_group("redis"))
+
+
+def xdist_worker() -> str:
+    """"gw0", "gw1", … in a pytest-xdist worker; "" in a plain (serial) run."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _worker_database(url: str) -> str:
+    """The xdist worker's own PostgreSQL database next to `url`'s (created when missing,
+    through the server's maintenance database); `url` itself in a serial run."""
+    worker = xdist_worker()
+    if not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    suite = make_url(url)
+    name = f"{suite.database}_{worker}"
+    server = create_engine(suite.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                        {"n": name}).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        server.dispose()
+    return suite.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(request: pytest.FixtureRequest, tmp_path_factory) -> str:
     if request.config.getoption("--db") == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'racik-test.db'}"
     url = normalize_database_url(os.environ.get("TEST_DATABASE_URL", "postgresql:///test"))
+    try:
+        url = _worker_database(url)
+    except Exception as error:
+        missing_service(f"PostgreSQL at {url}: {error}")
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:

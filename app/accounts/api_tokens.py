@@ -23,6 +23,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import jwt
 from flask import current_app, request
@@ -31,6 +32,7 @@ from sqlalchemy.orm import joinedload
 
 from app.accounts.models import ApiRefreshToken, ApiTokenFamily, User
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -40,10 +42,22 @@ AUDIENCE = "racik-api"
 ALGORITHM = "HS256"
 
 
+class TokenErrorCode(StrEnum):
+    """Why a token is not accepted: the stable error code of the API's 401."""
+
+    # (Error codes, not secrets: S105.) Unknown, malformed or badly signed:
+    TOKEN_INVALID = "token_invalid"  # noqa: S105
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105
+    # Its login ended, or the user was deactivated:
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105
+    # A refresh token used twice: the whole login is revoked.
+    TOKEN_REUSED = "token_reused"  # noqa: S105
+
+
 class TokenError(Exception):
     """A token the API does not accept. `code` is the stable error code of the answer."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: TokenErrorCode):
         super().__init__(code)
         self.code = code
 
@@ -81,20 +95,20 @@ def access_token_encode(*, user_id: int, family_id: int) -> str:
 
 
 def access_token_claims(raw: str) -> dict:
-    """The checked claims of an access token. Raises TokenError("token_expired") or
-    TokenError("token_invalid")."""
+    """The checked claims of an access token. Raises TokenError (TOKEN_EXPIRED or
+    TOKEN_INVALID)."""
     if not raw or len(raw) > 2000:
-        raise TokenError("token_invalid")
+        raise TokenError(TokenErrorCode.TOKEN_INVALID)
     try:
         claims = jwt.decode(raw, _signing_key(), algorithms=[ALGORITHM], audience=AUDIENCE,
                             issuer=ISSUER, options={"require": ["exp", "iat", "sub", "fam"]})
     except jwt.ExpiredSignatureError as error:
-        raise TokenError("token_expired") from error
+        raise TokenError(TokenErrorCode.TOKEN_EXPIRED) from error
     except jwt.PyJWTError as error:
-        raise TokenError("token_invalid") from error
+        raise TokenError(TokenErrorCode.TOKEN_INVALID) from error
     if claims.get("typ") != "access" or not str(claims["sub"]).isdigit() \
             or not isinstance(claims["fam"], int):
-        raise TokenError("token_invalid")
+        raise TokenError(TokenErrorCode.TOKEN_INVALID)
     return claims
 
 
@@ -110,7 +124,7 @@ def access_token_user(raw: str) -> tuple[User, int]:
         .options(joinedload(User.roles))
     ).unique().scalar_one_or_none()
     if user is None:
-        raise TokenError("token_revoked")
+        raise TokenError(TokenErrorCode.TOKEN_REVOKED)
     return user, claims["fam"]
 
 
@@ -152,22 +166,22 @@ def refresh_rotate(raw: str) -> tuple[User, TokenPair]:
     ended or user deactivated) or "token_reused" (already spent: the family is revoked now,
     and the caller must commit that)."""
     if not raw or len(raw) > 200:
-        raise TokenError("token_invalid")
+        raise TokenError(TokenErrorCode.TOKEN_INVALID)
     row = db.session.execute(
         select(ApiRefreshToken).where(ApiRefreshToken.token_hash == _digest(raw))
     ).scalar_one_or_none()
     if row is None:
-        raise TokenError("token_invalid")
+        raise TokenError(TokenErrorCode.TOKEN_INVALID)
     family = row.family
     if family.revoked_at is not None or not family.user.active:
-        raise TokenError("token_revoked")
+        raise TokenError(TokenErrorCode.TOKEN_REVOKED)
     now = utcnow()
     # Spend it with a conditional UPDATE: of two requests racing with one token, one wins
     # and the other is a reuse (and ends the family, as a thief's would).
-    spent = db.session.execute(
+    spent = rowcount(db.session.execute(
         update(ApiRefreshToken).where(ApiRefreshToken.id == row.id,
                                       ApiRefreshToken.used_at.is_(None))
-        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+        .values(used_at=now).execution_options(synchronize_session=False)))
     if not spent:
         family_revoke(family_id=family.id, reason="reuse")
         log.warning("refresh token of family %s used twice: family revoked (user %s)",
@@ -176,9 +190,9 @@ def refresh_rotate(raw: str) -> tuple[User, TokenPair]:
 
         audit_record("auth.api_token_reuse", actor=family.user, object_type="user",
                      object_id=family.user_id, after={"family": family.id})
-        raise TokenError("token_reused")
+        raise TokenError(TokenErrorCode.TOKEN_REUSED)
     if row.expires_at <= now:
-        raise TokenError("token_expired")
+        raise TokenError(TokenErrorCode.TOKEN_EXPIRED)
     family.last_used_at = now
     return family.user, _pair(family)
 
@@ -186,11 +200,11 @@ def refresh_rotate(raw: str) -> tuple[User, TokenPair]:
 def family_revoke(*, family_id: int, reason: str) -> bool:
     """End one API login (its refresh tokens and, at their next request, its access
     tokens). False when it had already ended."""
-    return bool(db.session.execute(
+    return bool(rowcount(db.session.execute(
         update(ApiTokenFamily).where(ApiTokenFamily.id == family_id,
                                      ApiTokenFamily.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
-        .execution_options(synchronize_session=False)).rowcount)
+        .execution_options(synchronize_session=False))))
 
 
 def families_revoke(*, user_id: int, reason: str, keep: int | None = None) -> int:
@@ -201,7 +215,7 @@ def families_revoke(*, user_id: int, reason: str, keep: int | None = None) -> in
             .execution_options(synchronize_session=False))
     if keep is not None:
         stmt = stmt.where(ApiTokenFamily.id != keep)
-    return db.session.execute(stmt).rowcount
+    return rowcount(db.session.execute(stmt))
 
 
 def families_sweep(*, now: datetime | None = None) -> int:
@@ -217,4 +231,4 @@ def families_sweep(*, now: datetime | None = None) -> int:
                ApiTokenFamily.last_used_at < now - current_app.config["API_REFRESH_TTL"])
     doomed = select(ApiTokenFamily.id).where(dead)
     db.session.execute(delete(ApiRefreshToken).where(ApiRefreshToken.family_id.in_(doomed)))
-    return db.session.execute(delete(ApiTokenFamily).where(dead)).rowcount
+    return rowcount(db.session.execute(delete(ApiTokenFamily).where(dead)))

@@ -19,7 +19,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.2, missing from its stubs
 from wtforms.validators import (
     EqualTo,
     Optional,
@@ -226,10 +226,10 @@ class AddressForm(FlaskForm):
 
     def address_data(self) -> AddressData:
         """What was typed, for `address_create` / `address_update` (after `validate()`)."""
-        return AddressData(label=self.label.data or "", recipient=self.recipient.data,
-                           phone=self.phone.data, street=self.street.data,
-                           city=self.city.data, province=self.province.data,
-                           postal_code=self.postal_code.data,
+        return AddressData(label=self.label.data or "", recipient=self.recipient.data or "",
+                           phone=self.phone.data or "", street=self.street.data or "",
+                           city=self.city.data or "", province=self.province.data,
+                           postal_code=self.postal_code.data or "",
                            make_default=bool(self.make_default.data))
 
 

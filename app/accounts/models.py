@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum, nonmember
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -22,10 +24,10 @@ from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model, db
 
 
-class StaffPosition:
+class StaffPosition(StrEnum):
     """What a staff member does; tasks are only reassigned within one position."""
 
     SALES = "sales"
@@ -33,10 +35,10 @@ class StaffPosition:
     WAREHOUSE = "warehouse"
     QUALITY = "quality"
     FINANCE = "finance"
-    ALL = (SALES, PRODUCTION, WAREHOUSE, QUALITY, FINANCE)
+    ALL = nonmember((SALES, PRODUCTION, WAREHOUSE, QUALITY, FINANCE))
 
 
-class RoleName:
+class RoleName(StrEnum):
     CUSTOMER = "customer"
     SELLER = "seller"
     CLIENT = "client"
@@ -44,7 +46,7 @@ class RoleName:
     ADMIN = "admin"
     # Given to staff on top of "staff": may read formula compositions (every read audited).
     PRODUCTION_MANAGER = "production_manager"
-    ALL = (CUSTOMER, SELLER, CLIENT, STAFF, ADMIN, PRODUCTION_MANAGER)
+    ALL = nonmember((CUSTOMER, SELLER, CLIENT, STAFF, ADMIN, PRODUCTION_MANAGER))
 
 
 user_roles = Table(
@@ -55,7 +57,7 @@ user_roles = Table(
 )
 
 
-class Role(db.Model):
+class Role(Model):
     __tablename__ = "roles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,7 +67,7 @@ class Role(db.Model):
         return f"<Role {self.name}>"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,8 +96,12 @@ class User(UserMixin, db.Model):
     store: Mapped[Store | None] = relationship(back_populates="owner", uselist=False)
 
     # Set by the user loader: the UserSession this request runs in (see accounts.sessions).
-    current_session = None  # UserSession | None; not a column
-    api_family_id = None  # int | None: the API login (token family) of this request
+    if TYPE_CHECKING:  # (an annotation SQLAlchemy would read as a column)
+        current_session: UserSession | None
+    current_session = None  # not a column
+    if TYPE_CHECKING:  # (an annotation SQLAlchemy would read as a column)
+        api_family_id: int | None
+    api_family_id = None  # the API login (token family) of this request
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -122,7 +128,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email}>"
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """One of a user's ten single-use two-factor recovery codes (only its SHA-256)."""
 
     __tablename__ = "recovery_codes"
@@ -134,7 +140,7 @@ class RecoveryCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One login on one device. The cookie carries the raw token; we keep its SHA-256."""
 
     __tablename__ = "user_sessions"
@@ -153,7 +159,9 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship()
 
     # Only known in the request that created or loaded the session; never stored.
-    raw_token = None  # str | None; not a column
+    if TYPE_CHECKING:  # (an annotation SQLAlchemy would read as a column)
+        raw_token: str | None
+    raw_token = None  # not a column
 
     @property
     def device(self) -> str:
@@ -172,7 +180,7 @@ _SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
             ("Linux", "Linux"))
 
 
-class ApiTokenFamily(db.Model):
+class ApiTokenFamily(Model):
     """One API login (a phone, a partner's system): the chain of refresh tokens it rotated
     through. Revoking the family ends its access tokens at once, too (they name it)."""
 
@@ -191,7 +199,7 @@ class ApiTokenFamily(db.Model):
     user: Mapped[User] = relationship()
 
 
-class ApiRefreshToken(db.Model):
+class ApiRefreshToken(Model):
     """A refresh token of a family: the client holds the raw token, we keep its SHA-256.
     Each is good for one use; using a spent one again revokes the family (theft)."""
 
@@ -208,7 +216,7 @@ class ApiRefreshToken(db.Model):
     family: Mapped[ApiTokenFamily] = relationship()
 
 
-class PasswordResetToken(db.Model):
+class PasswordResetToken(Model):
     """A "forgot password" link: single use, valid for an hour. We keep its SHA-256 only."""
 
     __tablename__ = "password_reset_tokens"
@@ -224,7 +232,7 @@ class PasswordResetToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Store(db.Model):
+class Store(Model):
     __tablename__ = "stores"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -251,7 +259,7 @@ class Store(db.Model):
     owner: Mapped[User] = relationship(back_populates="store")
 
 
-class Address(db.Model):
+class Address(Model):
     """A saved shipping address of a user; at most one is the default."""
 
     __tablename__ = "addresses"
@@ -279,7 +287,7 @@ class Address(db.Model):
                 "postal_code": self.postal_code}
 
 
-class Company(db.Model):
+class Company(Model):
     """A brand owner or prospect: kept by the CRM, a maklon client once a deal is won."""
 
     __tablename__ = "companies"

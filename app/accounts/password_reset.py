@@ -28,6 +28,7 @@ from app.accounts.services import AccountError, user_by_email
 from app.accounts.sessions import sessions_revoke_others
 from app.audit.services import audit_record
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.http import public_url
 from app.core.mail import mail_queue
 from app.extensions import db
@@ -92,10 +93,10 @@ def reset_complete(*, row: PasswordResetToken, new_password: str) -> User:
     if problems:
         raise AccountError(problems[0], field="new_password")
     now = utcnow()
-    taken = db.session.execute(
+    taken = rowcount(db.session.execute(
         update(PasswordResetToken)
         .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+        .values(used_at=now).execution_options(synchronize_session=False)))
     if not taken:  # another tab used the link a moment ago
         raise ResetLinkInvalid()
     db.session.execute(

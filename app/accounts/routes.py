@@ -54,6 +54,7 @@ from app.accounts.forms import (
     RegisterForm,
     ResetRequestForm,
 )
+from app.accounts.login_limits import login_account_key, login_ip_key
 from app.accounts.models import Address, User, UserSession
 from app.accounts.password_reset import (
     ResetLinkInvalid,
@@ -150,12 +151,13 @@ def register():
     if form.validate_on_submit():
         store = None
         if form.account_type.data == "seller":
-            store = StoreDetails(name=form.store_name.data, location=form.store_location.data)
+            store = StoreDetails(name=form.store_name.data or "",
+                                 location=form.store_location.data or "")
         try:
             user = user_register(
-                name=form.name.data,
-                email=form.email.data,
-                password=form.password.data,
+                name=form.name.data or "",
+                email=form.email.data or "",
+                password=form.password.data or "",
                 phone=form.phone.data or "",
                 locale=session.get("lang", current_app.config["BABEL_DEFAULT_LOCALE"]),
                 store=store,
@@ -170,17 +172,6 @@ def register():
     status = 422 if request.method == "POST" else 200
     return render_page("accounts/register.html", "accounts/_register_form.html", status,
                        form=form)
-
-
-def login_account_key(email: str) -> str:
-    """The limit key of logins to one account: the same for the web and the API login,
-    which share their limits (scope "login-account")."""
-    return "login-account:" + normalize_email(email)[:320]
-
-
-def login_ip_key() -> str:
-    """The limit key of logins from one address (scope "login-ip"), web and API."""
-    return "login-ip:" + (get_remote_address() or "")
 
 
 def _login_account_key() -> str:
@@ -217,7 +208,7 @@ def _login_submit(next_url: str):
     """The POST of /masuk (see `login`)."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = user_authenticate(email=form.email.data, password=form.password.data)
+        user = user_authenticate(email=form.email.data or "", password=form.password.data or "")
         if user is not None and totp_enabled(user):
             # No session yet: the second step (/masuk/verifikasi) opens it.
             db.session.commit()
@@ -258,7 +249,7 @@ def logout():
 def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        profile_update(user=current_user, name=form.name.data, phone=form.phone.data or "",
+        profile_update(user=current_user, name=form.name.data or "", phone=form.phone.data or "",
                        locale=form.locale.data, npwp=form.npwp.data or "")
         db.session.commit()
         session["lang"] = current_user.locale
@@ -277,8 +268,8 @@ def change_password():
         try:
             ended = password_change(
                 user=current_user,
-                current_password=form.current_password.data,
-                new_password=form.new_password.data,
+                current_password=form.current_password.data or "",
+                new_password=form.new_password.data or "",
             )
         except AccountError as error:
             db.session.rollback()
@@ -358,7 +349,7 @@ def _reset_sent(response) -> bool:
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        reset_request(email=normalize_email(form.email.data))
+        reset_request(email=normalize_email(form.email.data or ""))
         db.session.commit()
         return see_other(url_for("accounts.forgot_password_sent"))
     return render_page("accounts/forgot.html", http_status=form_status(), form=form)
@@ -377,7 +368,7 @@ def reset_password(token: str):
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            reset_complete(row=link, new_password=form.new_password.data)
+            reset_complete(row=link, new_password=form.new_password.data or "")
         except ResetLinkInvalid:
             db.session.rollback()
             return render_page("accounts/reset_invalid.html", http_status=410)

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from app.accounts.models import User, UserSession
 from app.core.clock import utcnow
-from app.core.db import transactions_may_write, write_connection
+from app.core.db import rowcount, transactions_may_write, write_connection
 from app.extensions import db
 
 TOUCH_EVERY = timedelta(minutes=1)
@@ -136,4 +136,4 @@ def sessions_revoke_others(*, user: User, keep: UserSession | None,
     )
     if keep is not None:
         stmt = stmt.where(UserSession.id != keep.id)
-    return db.session.execute(stmt).rowcount
+    return rowcount(db.session.execute(stmt))

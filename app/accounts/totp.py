@@ -36,6 +36,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import RecoveryCode, User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -145,9 +146,9 @@ def totp_verify(user: User, code: str, *, now: datetime | None = None) -> bool:
     step = _matching_step(secret, code, _now(now))
     if step is None:
         return False
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(User).where(User.id == user.id, User.totp_last_step < step)
-        .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount
+        .values(totp_last_step=step).execution_options(synchronize_session=False)))
     if claimed != 1:
         log.info("two-factor code replayed for user %s", user.id)
         return False
@@ -175,11 +176,11 @@ def totp_enable(*, user: User, secret: str, code: str,
     step = totp_code_check(secret, code, now=now)
     if step is None:
         return None
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(User).where(User.id == user.id, User.totp_enabled_at.is_(None))
         .values(totp_secret=secret_encrypt(secret), totp_enabled_at=now,
                 totp_last_step=step)  # the enrolment code cannot be used again to log in
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if changed != 1:
         return None
     db.session.refresh(user, ["totp_secret", "totp_enabled_at", "totp_last_step"])
@@ -193,10 +194,10 @@ def totp_enable(*, user: User, secret: str, code: str,
 def totp_disable(*, user: User) -> bool:
     """Switch two-factor login off (the secret and the recovery codes are deleted).
     False when it was not on. The caller refuses this for required roles."""
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(User).where(User.id == user.id, User.totp_enabled_at.is_not(None))
         .values(totp_secret="", totp_enabled_at=None)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     db.session.refresh(user, ["totp_secret", "totp_enabled_at"])
@@ -250,11 +251,11 @@ def recovery_code_use(user: User, code: str) -> bool:
     code = normalize_code(code)
     if not totp_enabled(user) or not _RECOVERY.match(code):
         return False
-    spent = db.session.execute(
+    spent = rowcount(db.session.execute(
         update(RecoveryCode).where(RecoveryCode.user_id == user.id,
                                    RecoveryCode.code_hash == _recovery_digest(code),
                                    RecoveryCode.used_at.is_(None))
-        .values(used_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        .values(used_at=utcnow()).execution_options(synchronize_session=False)))
     if spent != 1:
         return False
     audit_record("auth.recovery_code_used", actor=user, object_type="user", object_id=user.id)

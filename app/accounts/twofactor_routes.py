@@ -109,7 +109,7 @@ def login_verify():
         return redirect(url_for("accounts.login"))
     form = SecondFactorForm()
     if form.validate_on_submit():
-        how = second_factor_check(user, form.code.data)
+        how = second_factor_check(user, form.code.data or "")
         if how is not None:
             audit_record("auth.login", actor=user, object_type="user", object_id=user.id,
                          note=how)
@@ -138,11 +138,11 @@ def reauth():
     needs_code = totp_enabled(current_user)
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        if not password_verify(user.password_hash, form.password.data):
+        if not password_verify(user.password_hash, form.password.data or ""):
             form.password.errors = [_("Kata sandi salah.")]
         elif needs_code and not (form.code.data or "").strip():
             form.code.errors = [_("Wajib diisi.")]
-        elif needs_code and second_factor_check(user, form.code.data) is None:
+        elif needs_code and second_factor_check(user, form.code.data or "") is None:
             _code_failed(user, "reauth")
             form.code.errors = [_wrong_code()]
         else:
@@ -192,7 +192,7 @@ def totp():
     secret = _enrol_secret()
     form = TotpEnableForm()
     if form.validate_on_submit():
-        codes = totp_enable(user=user, secret=secret, code=form.code.data)
+        codes = totp_enable(user=user, secret=secret, code=form.code.data or "")
         if codes is not None:
             db.session.commit()
             session.pop(ENROL_KEY, None)

@@ -20,7 +20,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from limits import parse as parse_limit
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from app.accounts.models import PasswordResetToken, Role, RoleName, User, UserSession
 from app.accounts.password_reset import reset_request
@@ -28,6 +28,7 @@ from app.accounts.services import role_get
 from app.accounts.sessions import session_idle_expired, sessions_revoke_others
 from app.audit.services import audit_record
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.pagination import Page
 from app.extensions import db
 
@@ -64,7 +65,7 @@ def users_page(*, query: str = "", role: str = "", status: str = "",
                page: int = 1) -> Page[User]:
     """Users, newest first, whose name or email contains `query` (any case), holding `role`
     and active/inactive per `status` ("" for any)."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     query = query.strip()
     if query:
         pattern = _like_pattern(query.lower())
@@ -180,9 +181,9 @@ def user_deactivate(*, user: User, actor: User) -> int | None:
             and _other_active_admins(user.id) == 0:
         raise UserAdminError(_l("%(name)s adalah admin aktif terakhir dan tidak dapat "
                                 "dinonaktifkan.", name=user.name))
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(User).where(User.id == user.id, User.active.is_(True)).values(active=False)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if not changed:
         return None
     ended = sessions_revoke_others(user=user, keep=None)
@@ -195,9 +196,9 @@ def user_deactivate(*, user: User, actor: User) -> int | None:
 
 def user_activate(*, user: User, actor: User) -> bool:
     """Let `user` log in again (their old sessions stay ended). False: already active."""
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(User).where(User.id == user.id, User.active.is_(False)).values(active=True)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if not changed:
         return False
     db.session.expire(user, ["active"])
@@ -237,10 +238,10 @@ def user_reset_link_send(*, user: User, actor: User) -> bool:
 
 def user_session_end(*, user_session: UserSession, actor: User) -> bool:
     """End one session of a user. False: it had ended already (a second click)."""
-    ended = db.session.execute(
+    ended = rowcount(db.session.execute(
         update(UserSession).where(UserSession.id == user_session.id,
                                   UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False)))
     if not ended:
         return False
     db.session.expire(user_session, ["revoked_at"])

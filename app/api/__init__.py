@@ -62,7 +62,7 @@ limiter.limit(lambda: current_app.config["API_LIMIT"], key_func=_api_limit_key, 
 def _authenticate() -> None:
     """The user is the access token's, never the browser session's: a request without a
     token is anonymous here even when a cookie is sent."""
-    from app.accounts.api_tokens import TokenError, access_token_user
+    from app.accounts.api_tokens import TokenError, TokenErrorCode, access_token_user
 
     g._login_user = login_manager.anonymous_user()
     header = request.headers.get("Authorization")
@@ -70,7 +70,7 @@ def _authenticate() -> None:
         return
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "token_invalid",
+        raise ApiError(401, TokenErrorCode.TOKEN_INVALID,
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     try:
         user, family_id = access_token_user(token.strip())

@@ -32,9 +32,11 @@ from flask_login import current_user
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.models import IdempotencyRecord
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -76,17 +78,17 @@ def _existing(key: str) -> IdempotencyRecord | None:
 def _answer_existing(record: IdempotencyRecord, fingerprint: str) -> Response | None:
     """The answer to a repeat, or None when the old claim was abandoned and is ours now."""
     if record.request_hash != fingerprint:
-        raise ApiError(422, "idempotency_key_mismatch", fields={"Idempotency-Key": ""})
+        raise ApiError(422, ApiErrorCode.IDEMPOTENCY_KEY_MISMATCH, fields={"Idempotency-Key": ""})
     if record.completed_at is not None:
         log.info("idempotency key of user %s replayed", current_user.id)
         return _replay(record)
-    taken = db.session.execute(
+    taken = rowcount(db.session.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.id == record.id, IdempotencyRecord.completed_at.is_(None),
                IdempotencyRecord.created_at < utcnow() - _abandoned())
-        .values(created_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        .values(created_at=utcnow()).execution_options(synchronize_session=False)))
     if not taken:
-        raise ApiError(409, "idempotency_in_progress")
+        raise ApiError(409, ApiErrorCode.IDEMPOTENCY_IN_PROGRESS)
     db.session.commit()
     return None
 
@@ -97,7 +99,7 @@ def idempotent_call(call: Callable[[], Response]) -> Response:
     if key is None:
         return call()
     if not KEY.match(key):
-        raise ApiError(400, "idempotency_key_invalid")
+        raise ApiError(400, ApiErrorCode.IDEMPOTENCY_KEY_INVALID)
     fingerprint = _fingerprint()
     record = _existing(key)
     if record is not None:
@@ -117,7 +119,7 @@ def idempotent_call(call: Callable[[], Response]) -> Response:
             db.session.rollback()
             record = _existing(key)
             if record is None:
-                raise ApiError(409, "idempotency_in_progress") from None
+                raise ApiError(409, ApiErrorCode.IDEMPOTENCY_IN_PROGRESS) from None
             replay = _answer_existing(record, fingerprint)
             if replay is not None:
                 return replay
@@ -153,7 +155,7 @@ def _rollback_quietly() -> None:
         db.session.rollback()
     except DBAPIError:
         log.warning("rollback on a dead connection", exc_info=True)
-        db.session.invalidate()
+        db.session().invalidate()  # scoped_session's typing lacks invalidate
 
 
 def _write_twice(statement) -> bool:
@@ -196,5 +198,5 @@ def idempotency_release_open_claim(exc: BaseException | None = None) -> None:
 def idempotency_sweep(*, now=None) -> int:
     """Forget keys older than RETENTION. Returns how many were removed."""
     cutoff = (now or utcnow()) - RETENTION
-    return db.session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)).rowcount
+    return rowcount(db.session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)))

@@ -8,10 +8,10 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class IdempotencyRecord(db.Model):
+class IdempotencyRecord(Model):
     """One `Idempotency-Key` of one user: the request it came with (method, path and a
     hash of the body) and, once answered, the response to replay to a repeat."""
 

@@ -25,10 +25,11 @@ Count = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
 _NO_NUL = r"^[^\x00]*$"
 
 
-def Text(max_length: int, min_length: int = 0) -> Any:
-    """A trimmed string of at most `max_length` characters (min_length=1: required)."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
-                                            max_length=max_length, pattern=_NO_NUL)]
+def trimmed(max_length: int, min_length: int = 0) -> StringConstraints:
+    """The constraints of a trimmed string of at most `max_length` characters
+    (min_length=1: required), without NUL bytes: `Annotated[str, trimmed(120)]`."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length,
+                             max_length=max_length, pattern=_NO_NUL)
 
 
 def _check_strings(value: Any) -> None:
@@ -89,8 +90,13 @@ class Page(Output, Generic[T]):
     items: list[T]
     page: int
     per_page: int
-    total: int = Field(description="Items over all pages.")
-    pages: int
+    total: int = Field(description="Items over all pages; a lower bound when "
+                                   "`total_is_lower_bound` (product search stops counting "
+                                   "at 1,000: \"lebih dari 1.000\").")
+    pages: int = Field(description="Pages over `total` (a lower bound with it).")
+    total_is_lower_bound: bool = Field(
+        False, description="True when more items match than `total` counts: keep following "
+                           "the `next` link while a page comes back full.")
 
     @classmethod
     def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:

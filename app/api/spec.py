@@ -32,6 +32,7 @@ from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import DEFAULTS, ERROR_SCHEMA, ApiError, validation_error
 from app.api.schemas import INT_MAX, Page, PageQuery
 
@@ -151,13 +152,13 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise ApiError(415)
     data = request.get_json(silent=True)
     if data is None:
-        raise ApiError(400, "invalid_json")
+        raise ApiError(400, ApiErrorCode.INVALID_JSON)
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise validation_error(error) from None
     except RecursionError:
-        raise ApiError(400, "invalid_json") from None
+        raise ApiError(400, ApiErrorCode.INVALID_JSON) from None
 
 
 # --- response --------------------------------------------------------------------------------
@@ -170,7 +171,8 @@ def json_body(model: BaseModel) -> str:
 def make_api_response(result: Any, op: Operation) -> Response:
     if isinstance(result, Response):
         return result
-    status, headers = op.status, {}
+    status: int = op.status
+    headers: dict[str, str] = {}
     if isinstance(result, tuple):
         result, status, *rest = result
         headers = rest[0] if rest else {}
@@ -199,21 +201,29 @@ def _link_headers(response: Response, page: Page) -> None:
         args["per_page"] = [str(page.per_page)]
         return f"{request.base_url}?{urlencode(args, doseq=True)}"
 
-    links = [f'<{url(1)}>; rel="first"', f'<{url(page.pages)}>; rel="last"']
+    links = [f'<{url(1)}>; rel="first"']
+    if not page.total_is_lower_bound:  # a capped count knows no last page
+        links.append(f'<{url(page.pages)}>; rel="last"')
     if page.page > 1:
-        links.append(f'<{url(min(page.page - 1, page.pages))}>; rel="prev"')
-    if page.page < page.pages:
+        previous = page.page - 1 if page.total_is_lower_bound else min(page.page - 1,
+                                                                       page.pages)
+        links.append(f'<{url(previous)}>; rel="prev"')
+    if page.page < page.pages or (page.total_is_lower_bound
+                                  and len(page.items) == page.per_page):
         links.append(f'<{url(page.page + 1)}>; rel="next"')
     response.headers["Link"] = ", ".join(links)
     response.headers["X-Total-Count"] = str(page.total)
 
 
-def page_of(items: list[Any], total: int, query: PageQuery, model: type[BaseModel]) -> Page:
-    """A `Page` response of `model`s built from domain objects (or dicts)."""
+def page_of(items: list[Any], total: int, query: PageQuery, model: type[BaseModel], *,
+            exact: bool = True) -> Page:
+    """A `Page` response of `model`s built from domain objects (or dicts). `exact=False`:
+    `total` is a lower bound (a capped count), said so by `total_is_lower_bound`."""
     pages = max(1, -(-total // query.per_page))
     return Page[model](  # type: ignore[valid-type]
         items=[model.model_validate(item) for item in items],
-        page=query.page, per_page=query.per_page, total=total, pages=pages)
+        page=query.page, per_page=query.per_page, total=total, pages=pages,
+        total_is_lower_bound=not exact)
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------
@@ -299,7 +309,7 @@ def component_models(models: Iterable[type[BaseModel]]) -> dict[str, type]:
     fall back to module-qualified names (`app__api__routes__cart__StoreRef`) with one shared
     title, and generated clients drop both ("Could not find reference")."""
     named: dict[str, type] = {}
-    pending = list(models)
+    pending: list[type] = list(models)
     seen: set[type] = set()
     while pending:
         model = pending.pop()
@@ -329,10 +339,100 @@ def _component_schemas(defs: dict[str, Any], named: dict[str, type]) -> dict[str
     return {name: {**schema, "title": name} for name, schema in defs.items()}
 
 
+def _operation_parameters(op: Operation,
+                          schemas: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The operation's OpenAPI path and its parameters: path, query (their nested
+    components go into `schemas`) and the Idempotency-Key header."""
+    path, parameters = _path_and_parameters(op.rule)
+    if op.query is not None:
+        parameters += _query_parameters(op.query, schemas)
+    if op.idempotent:
+        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "description": "Repeat a request safely: the same key and "
+                                          "body answer the first response again.",
+                           "schema": {"type": "string", "minLength": 1,
+                                      "maxLength": 255, "pattern": r"^[\x21-\x7e]+$"}})
+    return path, parameters
+
+
+def _success_responses(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
+    """The operation's own answers: a file, nothing, or its response models."""
+    responses: dict[str, Any] = {}
+    for status, model in ((op.status, op.response), *op.extra_responses.items()):
+        if op.media_type and status == op.status:
+            types = ((op.media_type,) if isinstance(op.media_type, str)
+                     else op.media_type)
+            responses[str(status)] = {"description": "The file.", "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in types}}
+            continue
+        if model is None:
+            responses[str(status)] = {"description": "Done, nothing to return."}
+            continue
+        entry: dict[str, Any] = {
+            "description": (model.__doc__ or "OK").strip().splitlines()[0],
+            "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
+        if op.paginated and status == op.status:
+            entry["headers"] = {
+                "Link": {"description": "first, prev, next and last page URLs (no "
+                                        "last when the total is a lower bound)",
+                         "schema": {"type": "string"}},
+                "X-Total-Count": {"description": "`total` of the body",
+                                  "schema": {"type": "string"}}}
+        responses[str(status)] = entry
+    if op.method == "GET":
+        responses["304"] = {"description": "Not modified (If-None-Match matched the ETag)."}
+    return responses
+
+
+def _error_statuses(op: Operation, parameters: list[dict[str, Any]]) -> set[int]:
+    """The error statuses the operation can answer, from what it takes and who may call."""
+    # 401 everywhere: a bad token is refused even on public operations.
+    statuses = set(STANDARD_ERRORS) | set(op.errors) | {401}
+    if op.roles:
+        statuses.add(403)
+    if parameters and any(p["in"] == "path" for p in parameters):
+        statuses.add(404)
+    if op.query is not None or op.body is not None:
+        statuses.add(422)
+    if op.body is not None:
+        statuses |= {413, 415}
+    if op.idempotent:
+        statuses |= {409, 422}
+    return statuses
+
+
+def _operation_entry(op: Operation, parameters: list[dict[str, Any]],
+                     refs: dict[Any, Any]) -> dict[str, Any]:
+    """The operation object of the document."""
+    responses = _success_responses(op, refs)
+    for status in sorted(_error_statuses(op, parameters)):
+        responses[str(status)] = _error(ERROR_DESCRIPTIONS.get(status, DEFAULTS[status][0]))
+    entry: dict[str, Any] = {
+        "operationId": op.endpoint.removeprefix("api.").replace(".", "_"),
+        "tags": [op.tag],
+        "summary": op.summary,
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if op.description:
+        entry["description"] = " ".join(op.description.split())
+    if op.body is not None:
+        entry["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": refs[(op.body, "validation")]}}}
+    if op.auth == AUTH_PUBLIC:
+        entry["security"] = [{}, {"bearer": []}]
+    else:
+        entry["security"] = [{"bearer": []}]
+    if op.roles:
+        entry["x-roles"] = list(op.roles)
+    return entry
+
+
 def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
     """The OpenAPI 3.1 document of every registered operation. Every component is named
     after its model, and no two models share a name (SchemaNameClash)."""
-    models: list[tuple[type[BaseModel], str]] = []
+    models: list[tuple[type[BaseModel], typing.Literal["validation", "serialization"]]] = []
     for op in OPERATIONS:
         if op.body is not None:
             models.append((op.body, "validation"))
@@ -350,71 +450,8 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        path, parameters = _path_and_parameters(op.rule)
-        if op.query is not None:
-            parameters += _query_parameters(op.query, schemas)
-        if op.idempotent:
-            parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                               "description": "Repeat a request safely: the same key and "
-                                              "body answer the first response again.",
-                               "schema": {"type": "string", "minLength": 1,
-                                          "maxLength": 255, "pattern": r"^[\x21-\x7e]+$"}})
-        responses: dict[str, Any] = {}
-        for status, model in ((op.status, op.response), *op.extra_responses.items()):
-            if op.media_type and status == op.status:
-                types = ((op.media_type,) if isinstance(op.media_type, str)
-                         else op.media_type)
-                responses[str(status)] = {"description": "The file.", "content": {
-                    media: {"schema": {"type": "string", "format": "binary"}}
-                    for media in types}}
-                continue
-            if model is None:
-                responses[str(status)] = {"description": "Done, nothing to return."}
-                continue
-            entry: dict[str, Any] = {
-                "description": (model.__doc__ or "OK").strip().splitlines()[0],
-                "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
-            if op.paginated and status == op.status:
-                entry["headers"] = {
-                    "Link": {"description": "first, prev, next and last page URLs",
-                             "schema": {"type": "string"}},
-                    "X-Total-Count": {"schema": {"type": "string"}}}
-            responses[str(status)] = entry
-        if op.method == "GET":
-            responses["304"] = {"description": "Not modified (If-None-Match matched the ETag)."}
-        # 401 everywhere: a bad token is refused even on public operations.
-        statuses = set(STANDARD_ERRORS) | set(op.errors) | {401}
-        if op.roles:
-            statuses.add(403)
-        if parameters and any(p["in"] == "path" for p in parameters):
-            statuses.add(404)
-        if op.query is not None or op.body is not None:
-            statuses.add(422)
-        if op.body is not None:
-            statuses |= {413, 415}
-        if op.idempotent:
-            statuses |= {409, 422}
-        for status in sorted(statuses):
-            responses[str(status)] = _error(ERROR_DESCRIPTIONS.get(status, DEFAULTS[status][0]))
-        entry = {
-            "operationId": op.endpoint.removeprefix("api.").replace(".", "_"),
-            "tags": [op.tag],
-            "summary": op.summary,
-            "parameters": parameters,
-            "responses": responses,
-        }
-        if op.description:
-            entry["description"] = " ".join(op.description.split())
-        if op.body is not None:
-            entry["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": refs[(op.body, "validation")]}}}
-        if op.auth == AUTH_PUBLIC:
-            entry["security"] = [{}, {"bearer": []}]
-        else:
-            entry["security"] = [{"bearer": []}]
-        if op.roles:
-            entry["x-roles"] = list(op.roles)
-        paths.setdefault(path, {})[op.method.lower()] = entry
+        path, parameters = _operation_parameters(op, schemas)
+        paths.setdefault(path, {})[op.method.lower()] = _operation_entry(op, parameters, refs)
 
     return {
         "openapi": "3.1.0",

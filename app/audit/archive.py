@@ -33,6 +33,7 @@ from sqlalchemy import delete, func, select
 from app.audit.models import AuditArchive, AuditEntry
 from app.audit.services import audit_record
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.storage import storage_put
 from app.extensions import db
 
@@ -120,9 +121,9 @@ def _archive_chunk(start: int, target_last: int) -> AuditArchive | None:
                            sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     db.session.add(archive)
     db.session.flush()  # the trigger allows the DELETE only once this row exists
-    deleted = db.session.execute(
+    deleted = rowcount(db.session.execute(
         delete(AuditEntry).where(AuditEntry.id >= start, AuditEntry.id <= last_id)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if deleted != count:
         # Another run archived (some of) them meanwhile: roll back rather than keep two
         # archives of the same rows or a file of rows that were not deleted.

@@ -10,17 +10,19 @@ silently.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
+
+if TYPE_CHECKING:  # for the type checker only: no import arrow at run time
+    from app.accounts.models import User
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     __tablename__ = "audit_entries"
     __table_args__ = (
         Index("ix_audit_entries_created", "created_at", "id"),
@@ -48,10 +50,11 @@ class AuditEntry(db.Model):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     note: Mapped[str] = mapped_column(String(300), default="")
 
-    actor: Mapped[User | None] = relationship()
+    # By name, not import: audit sits below accounts' users in no import (accounts audits).
+    actor: Mapped[User | None] = relationship("User")
 
 
-class AuditArchive(db.Model):
+class AuditArchive(Model):
     """One archived run of audit rows (ids first_id..last_id), kept as a file."""
 
     __tablename__ = "audit_archives"

@@ -3,8 +3,10 @@
 A file is accepted only if Pillow decodes it as JPEG, PNG or WebP — not by its extension or
 Content-Type. It is then re-encoded from pixels (which drops EXIF/GPS, ICC tricks, comments
 and anything appended after the image data) into a display image (at most 1200 px), a
-thumbnail (at most 400 px) and a card rendition (240 px wide: what a product card, a cart
-or order thumbnail shows on a 360 px phone, at a lower quality), all WebP. Pixel count is
+thumbnail (at most 400 px), a card rendition (240 px wide: what a product card shows on a
+360 px phone, at a lower quality) and a mini rendition (128 px wide: the 56-64 px
+thumbnails of the cart, the order list, the gallery and the home page's stores, sharp on a
+2x screen), all WebP. Pixel count is
 checked from the header before any decoding, so a decompression bomb is refused without
 being expanded.
 """
@@ -29,6 +31,8 @@ THUMB_SIZE = 400
 CARD_WIDTH = 240  # the card rendition (srcset "240w"; the thumbnail is "400w")
 WEBP_QUALITY = 82
 CARD_QUALITY = 70
+MINI_WIDTH = 128  # the mini rendition (srcset "128w"): 2x the 56-64 px thumbnails
+MINI_QUALITY = 60
 
 
 # Markers of script or markup hidden in an image (polyglot files); a file carrying one is
@@ -65,6 +69,7 @@ class ProcessedPhoto:
     display: bytes
     thumb: bytes
     card: bytes
+    mini: bytes
     width: int
     height: int
 
@@ -104,28 +109,47 @@ def _encode(image: Image.Image, size: int) -> tuple[bytes, int, int]:
     return buffer.getvalue(), copy.width, copy.height
 
 
+def _encode_width(image: Image.Image, width: int, quality: int) -> bytes:
+    """`width` wide (never enlarged), WebP at `quality`."""
+    copy = image.copy()
+    if copy.width > width:
+        height = max(1, round(copy.height * width / copy.width))
+        copy = copy.resize((width, height), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    copy.save(buffer, "WEBP", quality=quality, method=4)
+    return buffer.getvalue()
+
+
 def _encode_card(image: Image.Image) -> bytes:
     """The card rendition: CARD_WIDTH wide (never enlarged), WebP at CARD_QUALITY."""
-    copy = image.copy()
-    if copy.width > CARD_WIDTH:
-        height = max(1, round(copy.height * CARD_WIDTH / copy.width))
-        copy = copy.resize((CARD_WIDTH, height), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    copy.save(buffer, "WEBP", quality=CARD_QUALITY, method=4)
-    return buffer.getvalue()
+    return _encode_width(image, CARD_WIDTH, CARD_QUALITY)
+
+
+def _encode_mini(image: Image.Image) -> bytes:
+    """The mini rendition: MINI_WIDTH wide (never enlarged), WebP at MINI_QUALITY."""
+    return _encode_width(image, MINI_WIDTH, MINI_QUALITY)
+
+
+def _stored_image(stored: bytes) -> Image.Image:
+    try:
+        with Image.open(io.BytesIO(stored)) as image:
+            image.load()
+            return image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise PhotoRejected(str(_l("Foto rusak atau tidak dapat dibaca."))) from None
 
 
 def card_rendition(stored: bytes) -> bytes:
     """The card rendition of an already stored (re-encoded) display image, for the backfill
     of photos stored before renditions existed. Raises PhotoRejected when the stored file
     cannot be decoded (a damaged file in storage)."""
-    try:
-        with Image.open(io.BytesIO(stored)) as image:
-            image.load()
-            image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
-            return _encode_card(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise PhotoRejected(str(_l("Foto rusak atau tidak dapat dibaca."))) from None
+    return _encode_card(_stored_image(stored))
+
+
+def mini_rendition(stored: bytes) -> bytes:
+    """The mini rendition of an already stored display image (the backfill's, as
+    card_rendition). Raises PhotoRejected when the stored file cannot be decoded."""
+    return _encode_mini(_stored_image(stored))
 
 
 def photo_process(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedPhoto:
@@ -165,4 +189,5 @@ def photo_process(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedP
     display, display_width, display_height = _encode(image, DISPLAY_SIZE)
     thumb, _, _ = _encode(image, THUMB_SIZE)
     return ProcessedPhoto(display=display, thumb=thumb, card=_encode_card(image),
+                          mini=_encode_mini(image),
                           width=display_width, height=display_height)

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Store
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class Category(db.Model):
+class Category(Model):
     """A node of the (small, admin-managed) category tree."""
 
     __tablename__ = "categories"
@@ -58,7 +58,7 @@ class Category(db.Model):
         return self.name_en if locale == "en" and self.name_en else self.name
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "products"
     __table_args__ = (
         Index("ix_products_listing", "active", "created_at", "id"),
@@ -94,6 +94,8 @@ class Product(db.Model):
     # ... and its card rendition (240 px; "" for photos not yet backfilled: cards then fall
     # back to cover_key). `flask catalog renditions` fills both.
     cover_card_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # ... and its 128 px mini rendition (56-64 px thumbnails; "" until backfilled).
+    cover_mini_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     search_name: Mapped[str] = mapped_column(String(150), default="")
     search_body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -113,7 +115,7 @@ class Product(db.Model):
         return [v for v in self.variants if v.active]
 
 
-class Variant(db.Model):
+class Variant(Model):
     """One purchasable combination of a product's options, with its own SKU, price, stock."""
 
     __tablename__ = "variants"
@@ -150,7 +152,7 @@ class Variant(db.Model):
         return ", ".join(f"{k}: {v}" for k, v in self.options.items())
 
 
-class ProductImage(db.Model):
+class ProductImage(Model):
     """A product photo: re-encoded display image, thumbnail and card rendition in storage."""
 
     __tablename__ = "product_images"
@@ -163,6 +165,8 @@ class ProductImage(db.Model):
     thumb_key: Mapped[str] = mapped_column(String(200))
     # The 240 px card rendition ("" until `flask catalog renditions` made it for an old photo).
     card_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # The 128 px mini rendition ("" until `flask catalog renditions` made it).
+    mini_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import BigInteger, Integer, Select, func, literal, literal_column, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import Store
@@ -104,16 +104,27 @@ class SearchParams:
     page: int = 1
 
 
-def _search_conditions(params: SearchParams) -> list:
+def _search_conditions(params: SearchParams, *, walk_sort: str | None = None) -> list:
+    """The filters' WHERE terms. `walk_sort` (SQLite, more than COUNT_CAP matches): the
+    category and price terms are written `+products.col` where that sort's index cannot
+    serve them, so SQLite walks the sort's index and stops after the page instead of
+    reading every match through ix_products_category_price and sorting them all (a unary
+    `+` keeps a column's value and hides its indexes). A price sort keeps the price range
+    indexable: ix_products_price serves both."""
+    def col(column: Any, type_: Any) -> Any:
+        return literal_column(f"+products.{column.key}", type_) if walk_sort else column
+
+    price = Product.price_min if walk_sort in ("price_asc", "price_desc") else col(
+        Product.price_min, BigInteger())
     conditions = [Product.active.is_(True)]
     if params.category is not None:
         ids = category_with_descendants(params.category.id)
-        conditions.append(Product.category_id.in_(ids) if len(ids) > 1
-                          else Product.category_id == ids[0])
+        category = col(Product.category_id, Integer())
+        conditions.append(category.in_(ids) if len(ids) > 1 else category == ids[0])
     if params.price_min is not None:
-        conditions.append(Product.price_min >= params.price_min)
+        conditions.append(price >= params.price_min)
     if params.price_max is not None:
-        conditions.append(Product.price_min <= params.price_max)
+        conditions.append(price <= params.price_max)
     if params.store is not None:
         conditions.append(Product.store_id == params.store.id)
     if params.in_stock:
@@ -123,49 +134,100 @@ def _search_conditions(params: SearchParams) -> list:
     return conditions
 
 
+def _count_capped(counted: Select, *, keyword: bool) -> int:
+    """How many rows `counted` finds, stopping at COUNT_CAP + 1.
+
+    `keyword` (PostgreSQL with a keyword): the count reads the GIN index's bitmap and
+    rechecks at most COUNT_CAP + 1 rows. Left alone, the planner picks a sequential scan
+    "that stops after 1,001 matches", which for a word in 5 % of the products reads and
+    tests 20,000 rows (50 ms and more on two busy cores); the bitmap costs a few ms at any
+    selectivity. `set_config(..., true)` lasts for this transaction only and is put back
+    (to PostgreSQL's default, on) right after the count.
+    """
+    stmt = select(func.count()).select_from(counted.limit(COUNT_CAP + 1).subquery())
+    if not keyword:
+        return db.session.scalar(stmt) or 0
+    db.session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+    try:
+        return db.session.scalar(stmt) or 0
+    finally:
+        db.session.execute(text("SELECT set_config('enable_seqscan', 'on', true)"))
+
+
+def _sort_order(sort: str, rank: Any, columns: Any) -> list:
+    """ORDER BY of a sort over `columns` (the Product class, or a subquery's `.c` with the
+    same names); id breaks ties. Relevance without a rank is the popularity order."""
+    c = columns
+    popularity = [c.sold_count.desc(), c.id.desc()]  # ix_products_sold
+    return {
+        "relevance": popularity if rank is None else [rank, c.id.desc()],
+        "newest": [c.created_at.desc(), c.id.desc()],
+        "price_asc": [c.price_min.asc(), c.id.asc()],
+        "price_desc": [c.price_min.desc(), c.id.desc()],
+        "popular": popularity,
+        "rating": [c.rating_avg.desc(), c.rating_count.desc(), c.id.desc()],
+    }[sort]
+
+
 def product_search(params: SearchParams, per_page: int = PER_PAGE) -> Page[Product]:
     """One page of active products matching the filters, in a stable order (id breaks
     ties), plus how many match. Keyword matching uses the full-text index.
 
     The count stops at COUNT_CAP + 1 ("lebih dari 1.000 produk"): counting 40,000 matches
-    of a broad word costs more than the page itself.
+    of a broad word costs more than the page itself. That capped count also decides how
+    the page is read:
+
+    - at most COUNT_CAP matches (a narrow keyword): "relevance" ranks them all (ts_rank /
+      bm25 over at most 1,000 rows);
+    - more (a broad keyword): "relevance" is the popularity order (units sold,
+      `ix_products_sold`) and every sort walks its own index (popularity, price, newest,
+      rating), testing the keyword per row and stopping after the page — early
+      termination instead of ranking or sorting every match (`keyword_filter(broad=True)`).
     """
-    conditions = _search_conditions(params)
     terms = search_terms(params.q)
     dialect = db.session.get_bind().dialect.name
-    join = rank = None
-    if terms:
-        where, rank, join = keyword_filter(dialect, terms, Product.id)
-        conditions.append(where)
-
-    def matching(*columns) -> Select:
-        stmt = select(*columns).select_from(Product)
-        if join is not None:
-            stmt = stmt.join(join[0], join[1])
-        return stmt.where(*conditions)
-
-    found = db.session.scalar(select(func.count()).select_from(
-        matching(literal(1)).limit(COUNT_CAP + 1).subquery())) or 0
     sort = params.sort if params.sort in SORTS else "newest"
-    if sort == "relevance" and rank is None:
+    if sort == "relevance" and not terms:
         sort = "newest"
-    order = {
-        "relevance": [rank, Product.id.desc()],
-        "newest": [Product.created_at.desc(), Product.id.desc()],
-        "price_asc": [Product.price_min.asc(), Product.id.asc()],
-        "price_desc": [Product.price_min.desc(), Product.id.desc()],
-        "popular": [Product.sold_count.desc(), Product.id.desc()],
-        "rating": [Product.rating_avg.desc(), Product.rating_count.desc(), Product.id.desc()],
-    }[sort]
-    listing = matching(Product)
+
+    def matching(*columns, broad: bool = False) -> tuple[Select, Any]:
+        stmt, rank = select(*columns).select_from(Product), None
+        walk = sort if broad and dialect == "sqlite" and params.store is None else None
+        where = _search_conditions(params, walk_sort=walk)
+        if terms:
+            keyword, rank, join = keyword_filter(dialect, terms, Product.id, broad=broad)
+            if join is not None:
+                stmt = stmt.join(join[0], join[1])
+            where.append(keyword)
+        return stmt.where(*where), rank
+
+    counted, _ = matching(literal(1))
+    found = _count_capped(counted, keyword=bool(terms) and dialect == "postgresql")
+    broad = found > COUNT_CAP
     page = max(1, params.page)
+    if broad:
+        listing, rank = matching(Product, broad=True)
+        stmt = listing.order_by(*_sort_order(sort, rank, Product))
+    else:
+        # At most COUNT_CAP matches: read them through the filters' best index (the GIN /
+        # FTS5 index for a keyword, a bitmap of the filter indexes) and sort that short
+        # list. OFFSET 0 is a planner fence: without it PostgreSQL may walk the sort
+        # index and test every row for a match that is rare (3,500 rows for 24 found).
+        keys, rank = matching(Product.id, Product.created_at, Product.price_min,
+                           Product.sold_count, Product.rating_avg, Product.rating_count)
+        if rank is not None:
+            keys = keys.add_columns(rank.label("rank"))
+        found_rows = keys.limit(COUNT_CAP + 1).offset(0).subquery("found")
+        order = _sort_order(sort, found_rows.c.rank if rank is not None else None,
+                            found_rows.c)
+        stmt = (select(Product).join(found_rows, found_rows.c.id == Product.id)
+                .order_by(*order))
     products = list(db.session.scalars(
-        listing.order_by(*order)
-        .options(joinedload(Product.store))
+        stmt.options(joinedload(Product.store))
         .limit(per_page).offset((page - 1) * per_page)
-    ))
-    return Page(items=products, total=min(found, COUNT_CAP) if found > COUNT_CAP else found,
-                page=page, per_page=per_page, exact=found <= COUNT_CAP)
+    )) if found else []
+    return Page(items=products, total=min(found, COUNT_CAP), page=page, per_page=per_page,
+                exact=not broad)
 
 
 def store_by_slug(slug: str) -> Store | None:
@@ -279,6 +341,7 @@ class ProductBrief:
     stock_total: int
     store: StoreBrief
     cover_card_key: str = ""  # the cover's 240 px card rendition ("" = none yet)
+    cover_mini_key: str = ""  # ... and its 128 px mini rendition
 
 
 @dataclass(frozen=True)
@@ -300,6 +363,7 @@ class StoreFeature:
     rating_count: int
     cover_key: str  # the store's best-selling product's photo ("" when none)
     cover_card_key: str = ""  # ... and its card rendition
+    cover_mini_key: str = ""  # ... and its mini rendition
 
 
 @dataclass(frozen=True)
@@ -318,6 +382,7 @@ def _brief(product: Product) -> ProductBrief:
         rating_avg=Decimal(product.rating_avg or 0).quantize(Decimal("0.1")),
         rating_count=product.rating_count or 0, sold_count=product.sold_count or 0,
         stock_total=product.stock_total or 0, cover_card_key=product.cover_card_key or "",
+        cover_mini_key=product.cover_mini_key or "",
         store=StoreBrief(name=store.name, slug=store.slug, location=store.location or "",
                          low_stock_threshold=store.low_stock_threshold))
 
@@ -372,6 +437,7 @@ def storefront_home() -> StorefrontHome:
             store=brief.store, products=count, rating_count=ratings,
             rating_avg=(Decimal(total) / ratings).quantize(Decimal("0.1")) if ratings
             else Decimal("0"),
-            cover_key=brief.cover_key, cover_card_key=brief.cover_card_key))
+            cover_key=brief.cover_key, cover_card_key=brief.cover_card_key,
+            cover_mini_key=brief.cover_mini_key))
     return StorefrontHome(categories=categories, popular=popular, newest=newest,
                           stores=tuple(stores))

@@ -46,22 +46,19 @@ from app.catalog.forms import (
     variant_changes,
 )
 from app.catalog.models import Category, Product
+from app.catalog.product_page import product_page
 from app.catalog.queries import (
-    SORTS,
     SearchParams,
-    category_by_slug,
     category_flat,
-    is_own_product,
     owned_image,
     owned_product,
-    product_public,
     product_search,
-    product_visible,
     store_by_slug,
     store_products,
     store_rating,
-    variant_pick,
 )
+from app.catalog.search import search_terms
+from app.catalog.search_request import SearchRequest, search_request_normalize
 from app.catalog.services import (
     CatalogError,
     ProductData,
@@ -82,9 +79,9 @@ from app.core.cache import is_shared_view, public_page
 from app.core.forms import parse_int, parse_rupiah
 from app.core.http import form_status, is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
 from app.inventory.services import StockError
-from app.orders.reviews import product_reviews_page, rating_distribution
 
 log = logging.getLogger(__name__)
 
@@ -121,42 +118,34 @@ def rating_one_decimal(value) -> str:
 
 
 def _search_params() -> tuple[SearchParams, list[str]]:
-    """Read the filters from the query string; bad values are ignored with a message."""
+    """Read the filters from the query string (`search_request_normalize` applies the
+    rules the API shares); bad values are ignored with a message."""
     args = request.args
-    params = SearchParams(q=(args.get("q") or "").strip()[:100])
-    problems: list[str] = []
-    slug = args.get("kategori") or ""
-    if slug:
-        params.category = category_by_slug(slug)
-        if params.category is None:
-            problems.append(_("Kategori tidak ditemukan; filter kategori diabaikan."))
-    for name, attr in (("harga_min", "price_min"), ("harga_max", "price_max")):
+    price_problems: list[str] = []
+    prices: dict[str, int | None] = {}
+    for name in ("harga_min", "harga_max"):
         raw = args.get(name) or ""
+        prices[name] = None
         if raw.strip():
-            value = parse_rupiah(raw)
-            if value is None:
-                problems.append(_("Harga \"%(value)s\" tidak valid; tulis angka Rupiah, "
-                                  "misalnya 50000.", value=raw[:20]))
-            else:
-                setattr(params, attr, value)
-    if params.price_min is not None and params.price_max is not None \
-            and params.price_min > params.price_max:
+            prices[name] = parse_rupiah(raw)
+            if prices[name] is None:
+                price_problems.append(_("Harga \"%(value)s\" tidak valid; tulis angka Rupiah, "
+                                        "misalnya 50000.", value=raw[:20]))
+    normalized = search_request_normalize(SearchRequest(
+        q=args.get("q") or "", category=args.get("kategori") or "",
+        price_min=prices["harga_min"], price_max=prices["harga_max"],
+        store=args.get("toko") or "", in_stock=args.get("tersedia") in ("1", "on", "true"),
+        rating=parse_int(args.get("rating")), sort=args.get("urut") or "",
+        page=parse_int(args.get("hal"))))
+    problems: list[str] = []
+    if "category" in normalized.unknown:
+        problems.append(_("Kategori tidak ditemukan; filter kategori diabaikan."))
+    problems.extend(price_problems)
+    if normalized.prices_swapped:
         problems.append(_("Harga minimum lebih besar dari maksimum; keduanya ditukar."))
-        params.price_min, params.price_max = params.price_max, params.price_min
-    store_slug = args.get("toko") or ""
-    if store_slug:
-        params.store = store_by_slug(store_slug)
-        if params.store is None:
-            problems.append(_("Toko tidak ditemukan; filter toko diabaikan."))
-    params.in_stock = args.get("tersedia") in ("1", "on", "true")
-    rating = parse_int(args.get("rating"))
-    if rating is not None and 1 <= rating <= 5:
-        params.rating_min = rating
-    sort = args.get("urut") or ""
-    params.sort = sort if sort in SORTS else ("relevance" if params.q else "newest")
-    page = parse_int(args.get("hal"))
-    params.page = page if page is not None and 1 <= page <= 10_000 else 1
-    return params, problems
+    if "store" in normalized.unknown:
+        problems.append(_("Toko tidak ditemukan; filter toko diabaikan."))
+    return normalized.params, problems
 
 
 @bp.route("/produk")
@@ -170,9 +159,14 @@ def search():
 def _search_page():
     params, problems = _search_params()
     results = product_search(params)
+    # Past COUNT_CAP matches "Paling relevan" is the best-sellers order (product_search):
+    # the page says so rather than pretend it ranked them all.
+    by_popularity = (not results.exact and params.sort == "relevance"
+                     and bool(search_terms(params.q)))
     return render_page("catalog/search.html", "catalog/_results.html",
                        params=params, results=results, problems=problems,
-                       categories=category_flat(), sort_labels=SORT_LABELS)
+                       categories=category_flat(), sort_labels=SORT_LABELS,
+                       by_popularity=by_popularity)
 
 
 @bp.route("/produk/<int:product_id>")
@@ -182,28 +176,9 @@ def product(product_id: int):
         store_id = db.session.scalar(select(Product.store_id).where(Product.id == product_id))
         if store_id is None:
             abort(404)
-        return page_cached(lambda: _product_page(product_id),
+        return page_cached(lambda: product_page(product_id),
                            tags=product_page_tags(product_id, store_id))
-    return _product_page(product_id)
-
-
-def _product_page(product_id: int):
-    item = product_public(product_id)
-    if not product_visible(item, current_user):
-        abort(404)
-    is_owner = is_own_product(item, current_user)
-    chosen = {group["name"]: request.args.get(f"opsi-{index}", "")
-              for index, group in enumerate(item.option_groups)}
-    if item.option_groups and not any(chosen.values()):
-        first = item.active_variants[0] if item.active_variants else None
-        chosen = dict(first.options) if first else chosen
-    variant = variant_pick(item, chosen)
-    rating, rating_count = item.rating_avg, item.rating_count
-    return render_page("catalog/product.html", "catalog/_variant.html", product=item,
-                       variant=variant, chosen=chosen, is_owner=is_owner,
-                       rating=rating, rating_count=rating_count,
-                       reviews=product_reviews_page(item.id),
-                       rating_bars=rating_distribution(item.id))
+    return product_page(product_id)
 
 
 @bp.route("/toko/<slug>")
@@ -524,3 +499,14 @@ def category_delete_route(category_id: int):
     db.session.commit()
     flash(_("Kategori dihapus."), "success")
     return see_other(url_for("catalog.categories"))
+
+
+# This blueprint's entries in the header (app.core.templating: domains register their
+# menu items and badges; `order` is the place in the header).
+nav_on_register(
+    bp,
+    NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"}), group="store",
+            order=40),
+    NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"}), group="admin",
+            order=200),
+)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import ColumnElement, func, literal_column, table
+from sqlalchemy import ColumnElement, func, literal_column, select, table
 from sqlalchemy import column as sql_column
 
 MAX_TERMS = 8
@@ -101,14 +101,25 @@ def sqlite_match(terms: list[tuple[str, ...]]) -> str:
 product_fts = table("product_fts", sql_column("rowid"), sql_column("rank"))
 
 
-def keyword_filter(dialect: str, terms: list[tuple[str, ...]], product_id: ColumnElement):
+def keyword_filter(dialect: str, terms: list[tuple[str, ...]], product_id: ColumnElement, *,
+                   broad: bool = False):
     """(where-clause, rank expression, extra FROM/join or None) for the current dialect.
 
-    The rank sorts ascending (best first) on both backends.
+    The rank sorts ascending (best first) on both backends. `broad` (more matches than a
+    page can rank, see `product_search`): no rank, and a filter that lets the database
+    walk the sort order's index and stop after a page. On PostgreSQL the `@@` test is
+    already such a filter (checked per row of the index walk). On SQLite a join would put
+    the FTS5 scan on the outside, then sort every match; instead the matches become an
+    IN list (`LIST SUBQUERY`: one pass over the FTS doclists, a rowid set) probed while
+    `products` is walked in index order. The unary `+` keeps SQLite from turning the IN
+    into rowid lookups (which would bring back the sort).
     """
     if dialect == "postgresql":
         vector = literal_column("products.search_vector")
         tsquery = func.to_tsquery("simple", postgres_tsquery(terms))
-        return vector.op("@@")(tsquery), -func.ts_rank(vector, tsquery), None
+        return vector.op("@@")(tsquery), (None if broad else -func.ts_rank(vector, tsquery)), None
     match = literal_column("product_fts").op("MATCH")(sqlite_match(terms))
+    if broad:
+        matches = select(product_fts.c.rowid).where(match)
+        return literal_column("+products.id").in_(matches), None, None
     return match, product_fts.c.rank, (product_fts, product_fts.c.rowid == product_id)

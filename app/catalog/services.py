@@ -19,6 +19,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -28,10 +29,11 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import Store, User
 from app.accounts.services import slugify
 from app.audit.services import audit_record
-from app.catalog.images import PhotoRejected, card_rendition, photo_process
+from app.catalog.images import PhotoRejected, card_rendition, mini_rendition, photo_process
 from app.catalog.models import Category, Product, ProductImage, Variant
 from app.catalog.queries import categories_forget
 from app.catalog.search import search_normalize
+from app.core.db import rowcount
 from app.core.storage import storage_delete, storage_put, storage_read
 from app.extensions import db
 from app.inventory.models import StockReason
@@ -116,22 +118,8 @@ def _check_product(store: Store, data: ProductData, product: Product | None) -> 
         add("specifications", _l("Maksimal %(n)s baris spesifikasi.", n=MAX_SPECIFICATIONS))
     if len(data.option_groups) > MAX_OPTION_GROUPS:
         add("options", _l("Maksimal %(n)s kelompok opsi.", n=MAX_OPTION_GROUPS))
-    seen_groups: set[str] = set()
-    for group in data.option_groups:
-        key = group.name.casefold()
-        if not group.name:
-            add("options", _l("Setiap kelompok opsi perlu nama (misalnya Warna)."))
-        elif key in seen_groups:
-            add("options", _l("Nama kelompok opsi \"%(name)s\" dipakai dua kali.", name=group.name))
-        seen_groups.add(key)
-        if not group.values:
-            add("options", _l("Kelompok \"%(name)s\" belum punya nilai; produk harus punya "
-                              "minimal satu varian.", name=group.name or "?"))
-        folded = [v.casefold() for v in group.values]
-        duplicates = sorted({v for v in group.values if folded.count(v.casefold()) > 1})
-        if duplicates:
-            add("options", _l("Nilai opsi ganda di \"%(name)s\": %(values)s.",
-                              name=group.name, values=", ".join(duplicates)))
+    for message in _option_group_problems(data.option_groups):
+        add("options", message)
     if "options" not in errors:
         count = len(option_combinations(data.option_groups))
         if count > MAX_VARIANTS:
@@ -147,6 +135,30 @@ def _check_product(store: Store, data: ProductData, product: Product | None) -> 
             add("sku", problem)
     if errors:
         raise CatalogError(errors)
+
+
+def _option_group_problems(groups: list[OptionGroup]) -> list[Any]:
+    """What is wrong with the option groups: a missing or repeated name, no values,
+    repeated values."""
+    problems: list[Any] = []
+    seen_groups: set[str] = set()
+    for group in groups:
+        key = group.name.casefold()
+        if not group.name:
+            problems.append(_l("Setiap kelompok opsi perlu nama (misalnya Warna)."))
+        elif key in seen_groups:
+            problems.append(_l("Nama kelompok opsi \"%(name)s\" dipakai dua kali.",
+                               name=group.name))
+        seen_groups.add(key)
+        if not group.values:
+            problems.append(_l("Kelompok \"%(name)s\" belum punya nilai; produk harus punya "
+                               "minimal satu varian.", name=group.name or "?"))
+        folded = [v.casefold() for v in group.values]
+        duplicates = sorted({v for v in group.values if folded.count(v.casefold()) > 1})
+        if duplicates:
+            problems.append(_l("Nilai opsi ganda di \"%(name)s\": %(values)s.",
+                               name=group.name, values=", ".join(duplicates)))
+    return problems
 
 
 def _sku_problem(store_id: int, sku: str, *, exclude_product: int | None = None,
@@ -277,7 +289,7 @@ def product_create(*, store: Store, data: ProductData, actor: User) -> Product:
 
 def product_update(*, product: Product, data: ProductData, actor: User) -> Product:
     """Change a product's details and option groups (variants follow)."""
-    store = db.session.get(Store, product.store_id)
+    store = db.session.get_one(Store, product.store_id)
     _check_product(store, data, product)
     prices = _prices(product)
     _apply_fields(product, data)
@@ -398,6 +410,7 @@ def product_photos_add(*, product: Product, files: list[bytes]) -> list[ProductI
             display_key=storage_put(photo.display, folder="products", suffix=".webp"),
             thumb_key=storage_put(photo.thumb, folder="products", suffix=".webp"),
             card_key=storage_put(photo.card, folder="products", suffix=".webp"),
+            mini_key=storage_put(photo.mini, folder="products", suffix=".webp"),
             width=photo.width, height=photo.height, position=position,
         )
         position += 1
@@ -421,8 +434,9 @@ def product_photo_delete(*, product: Product, image: ProductImage) -> None:
     product.images.remove(image)
     storage_delete(image.display_key)
     storage_delete(image.thumb_key)
-    if image.card_key:
-        storage_delete(image.card_key)
+    for rendition in (image.card_key, image.mini_key):
+        if rendition:
+            storage_delete(rendition)
     _renumber(product)
     _cover_refresh(product)
     db.session.flush()
@@ -439,6 +453,7 @@ def product_photo_move(*, product: Product, image: ProductImage, offset: int) ->
         item.position = position
     product.cover_key = images[0].thumb_key if images else ""
     product.cover_card_key = images[0].card_key if images else ""
+    product.cover_mini_key = images[0].mini_key if images else ""
     db.session.flush()
     db.session.expire(product, ["images"])
 
@@ -447,30 +462,41 @@ def _cover_refresh(product: Product) -> None:
     ordered = sorted(product.images, key=lambda i: i.position)
     product.cover_key = ordered[0].thumb_key if ordered else ""
     product.cover_card_key = ordered[0].card_key if ordered else ""
+    product.cover_mini_key = ordered[0].mini_key if ordered else ""
 
 
 @dataclass(frozen=True)
 class RenditionsResult:
-    made: int  # card renditions made now
+    made: int  # renditions (card or mini) made now
     failed: int  # photos whose stored file could not be read or decoded (left as they are)
-    covers: int  # products whose cover_card_key was set
+    covers: int  # products whose cover_card_key or cover_mini_key was set
+
+
+# The renditions a stored photo may lack: (ProductImage column, Product cover column).
+_RENDITIONS = (("card_key", "cover_card_key"), ("mini_key", "cover_mini_key"))
+
+
+def _rendition_make(column: str, stored: bytes) -> bytes:
+    return card_rendition(stored) if column == "card_key" else mini_rendition(stored)
 
 
 def photo_renditions_backfill(*, batch: int = 100) -> RenditionsResult:
-    """Make the card rendition of every stored photo that has none (photos stored before
-    renditions existed), through the storage module (local disk or S3), committing every
-    `batch` photos; then point each product's cover_card_key at its cover's rendition.
+    """Make the card (240 px) and mini (128 px) renditions of every stored photo that lacks
+    one (photos stored before that rendition existed), through the storage module (local
+    disk or S3), committing every `batch` photos; then point each product's cover_card_key
+    and cover_mini_key at its cover's renditions.
 
-    Idempotent: a photo with a card_key is never touched again, so a second run (or one
+    Idempotent: a rendition that exists is never touched again, so a second run (or one
     after an interrupted run) does only what is left; two runs at once never overwrite
-    each other's rendition (the key is set only where it is still empty). A photo whose
+    each other's rendition (a key is set only where it is still empty). A photo whose
     stored file is missing or damaged is logged and skipped (its cards keep the
     thumbnail) and does not stop the run. Used by `flask catalog renditions`.
     """
     made = failed = 0
     skipped: set[int] = set()
     while True:
-        query = (select(ProductImage).where(ProductImage.card_key == "")
+        query = (select(ProductImage)
+                 .where((ProductImage.card_key == "") | (ProductImage.mini_key == ""))
                  .order_by(ProductImage.id).limit(batch))
         if skipped:
             query = query.where(ProductImage.id.not_in(skipped))
@@ -478,43 +504,47 @@ def photo_renditions_backfill(*, batch: int = 100) -> RenditionsResult:
         if not images:
             break
         for image in images:
+            missing = [column for column, _ in _RENDITIONS if not getattr(image, column)]
             try:
-                card = card_rendition(storage_read(image.display_key))
+                stored = storage_read(image.display_key)
+                made_now = [(column, _rendition_make(column, stored)) for column in missing]
             except (PhotoRejected, OSError, KeyError) as error:
-                log.warning("no card rendition for photo %s: %s", image.id,
-                            type(error).__name__)
+                log.warning("no renditions for photo %s: %s", image.id, type(error).__name__)
                 skipped.add(image.id)
                 failed += 1
                 continue
-            key = storage_put(card, folder="products", suffix=".webp")
-            # Only where no other run (another host, a second command) got there first:
-            # the loser's file is deleted at the commit, the winner's key stays.
-            won = db.session.execute(
-                update(ProductImage)
-                .where(ProductImage.id == image.id, ProductImage.card_key == "")
-                .values(card_key=key)
-                .execution_options(synchronize_session=False)).rowcount
-            if won:
-                made += 1
-            else:
-                storage_delete(key)
+            for column, data in made_now:
+                key = storage_put(data, folder="products", suffix=".webp")
+                # Only where no other run (another host, a second command) got there
+                # first: the loser's file is deleted at the commit, the winner's key stays.
+                won = rowcount(db.session.execute(
+                    update(ProductImage)
+                    .where(ProductImage.id == image.id, getattr(ProductImage, column) == "")
+                    .values({column: key})
+                    .execution_options(synchronize_session=False)))
+                if won:
+                    made += 1
+                else:
+                    storage_delete(key)
         db.session.commit()
         db.session.expire_all()
-    covers = 0
-    rows = db.session.execute(
-        select(Product.id, ProductImage.card_key)
-        .join(ProductImage, (ProductImage.product_id == Product.id)
-              & (ProductImage.thumb_key == Product.cover_key))
-        .where(Product.cover_card_key == "", Product.cover_key != "",
-               ProductImage.card_key != "")).all()
-    for product_id, card_key in rows:
-        # Core UPDATE: a rendition is not an edit of the product (updated_at stays).
-        db.session.execute(update(Product).where(Product.id == product_id)
-                           .values(cover_card_key=card_key, updated_at=Product.updated_at))
-        covers += 1
+    covers: set[int] = set()
+    for column, cover_column in _RENDITIONS:
+        rendition = getattr(ProductImage, column)
+        cover = getattr(Product, cover_column)
+        rows = db.session.execute(
+            select(Product.id, rendition)
+            .join(ProductImage, (ProductImage.product_id == Product.id)
+                  & (ProductImage.thumb_key == Product.cover_key))
+            .where(cover == "", Product.cover_key != "", rendition != "")).all()
+        for product_id, key in rows:
+            # Core UPDATE: a rendition is not an edit of the product (updated_at stays).
+            db.session.execute(update(Product).where(Product.id == product_id)
+                               .values({cover_column: key, "updated_at": Product.updated_at}))
+            covers.add(product_id)
     db.session.commit()
-    log.info("card renditions: %s made, %s failed, %s covers", made, failed, covers)
-    return RenditionsResult(made=made, failed=failed, covers=covers)
+    log.info("photo renditions: %s made, %s failed, %s covers", made, failed, len(covers))
+    return RenditionsResult(made=made, failed=failed, covers=len(covers))
 
 
 def _renumber(product: Product) -> None:

@@ -40,8 +40,8 @@ def compress_response(response: Response) -> Response:
         return response
     response.set_data(gzip.compress(data, compresslevel=5))
     response.headers["Content-Encoding"] = "gzip"
-    if response.get_etag()[0]:  # a strong ETag names the uncompressed bytes
-        tag, _weak = response.get_etag()
+    tag, _weak = response.get_etag()
+    if tag:  # a strong ETag names the uncompressed bytes
         response.set_etag(tag, weak=True)
     return response
 

@@ -12,11 +12,11 @@ import contextvars
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, g, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,7 +92,7 @@ def _end_session_quietly(end: Callable[[], None], what: str) -> None:
         log.warning("%s failed on a dead database connection; dropped it", what,
                     exc_info=True)
         try:
-            db.session.invalidate()
+            db.session().invalidate()  # scoped_session's typing lacks invalidate
         except Exception:  # nothing more can be done with that connection
             log.debug("invalidate failed", exc_info=True)
 
@@ -142,7 +142,8 @@ def init_dead_connection_guard(app: Flask) -> None:
                 return handle(again)
         return handle(error)
 
-    app.handle_user_exception = handle_user_exception  # type: ignore[method-assign]
+    # This app's handler wraps Flask's bound one; Flask's typing only knows the method.
+    app.handle_user_exception = handle_user_exception  # type: ignore[method-assign, assignment]
 
 
 def after_outer_commit(listener: Callable[[Session], None]) -> None:
@@ -177,6 +178,14 @@ HAND_MADE_SCHEMA = {
     ("column", "search_vector"),
     ("index", "ix_products_search"),
 }
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The number of rows an UPDATE or DELETE touched. `Session.execute` is typed to return
+    a plain `Result` when it cannot tell the statement's kind; a DML statement's result is
+    always a `CursorResult`, which counts them."""
+    assert isinstance(result, CursorResult), type(result)
+    return result.rowcount
 
 
 def add_once(row: T, find: Callable[[], T | None]) -> tuple[T, bool]:

@@ -30,6 +30,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.db import session_rollback_quietly, set_read_only_transactions
 from app.extensions import limiter
@@ -66,7 +67,8 @@ ERROR_MESSAGES = {
 
 def is_htmx() -> bool:
     """True for an htmx request that wants a fragment (not a boosted full-page load)."""
-    return bool(getattr(request, "htmx", False)) and not request.htmx.boosted
+    htmx = getattr(request, "htmx", None)  # htmx-flask's view of the request's headers
+    return bool(htmx) and not htmx.boosted
 
 
 def render_page(page: str, partial: str | None = None, http_status: int = 200,
@@ -81,7 +83,7 @@ def form_status() -> int:
     return 422 if request.method == "POST" else 200
 
 
-def see_other(location: str) -> Response:
+def see_other(location: str) -> WerkzeugResponse:
     """Redirect after a successful POST: 303 normally, `HX-Redirect` for htmx requests."""
     if is_htmx():
         response = make_response("", 204)
@@ -172,8 +174,9 @@ def init_error_handlers(app: Flask) -> None:
         if (renderer := _own_renderer()) is not None:
             return renderer(error)
         response = make_response(*render_error(error.code))
-        if error.code == 405 and error.valid_methods:
-            response.headers["Allow"] = ", ".join(error.valid_methods)
+        methods = getattr(error, "valid_methods", None)  # MethodNotAllowed's
+        if error.code == 405 and methods:
+            response.headers["Allow"] = ", ".join(methods)
         return response
 
     @app.errorhandler(Exception)

@@ -169,7 +169,8 @@ class _ClosingBody:
 
 def init_request_id(app: Flask) -> None:
     """Wrap the app in `RequestIdMiddleware`; expose the id as `g.request_id`; echo it."""
-    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)
+    # Flask's documented way to add WSGI middleware; its typing calls wsgi_app a method.
+    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)  # type: ignore[method-assign]
 
     def _assign_request_id() -> None:
         from flask import request

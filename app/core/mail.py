@@ -27,6 +27,7 @@ from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.models import EmailOutbox, OutboxStatus
 from app.core.queue import enqueue_after_commit
 from app.core.storage import storage_read
@@ -130,7 +131,7 @@ def outbox_send(outbox_id: int) -> bool:
     """
     now = utcnow()
     claimant = _claimant()
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(EmailOutbox)
         .where(
             EmailOutbox.id == outbox_id,
@@ -145,7 +146,7 @@ def outbox_send(outbox_id: int) -> bool:
         )
         .values(status=OutboxStatus.SENDING, claimed_at=now, claimed_by=claimant)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.commit()  # the claim must be visible before the slow network call
     if not claimed:
         return False

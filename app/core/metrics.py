@@ -43,6 +43,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from app.core.app_object import current_app_object
+
 log = logging.getLogger(__name__)
 
 REQUEST_LATENCY = Histogram(
@@ -89,7 +91,7 @@ def job_outcome_count(queue: str, outcome: str) -> None:
     """Count one job outcome (finished/failed) where /metrics can see it."""
     from app.core.queue import redis_connection
 
-    app = current_app._get_current_object()
+    app = current_app_object()
     if app.config.get("JOBS_MODE_ACTIVE") == "rq":
         client = redis_connection(app)
         if client is not None:
@@ -221,7 +223,7 @@ def init_metrics(app: Flask) -> None:
     def metrics():
         if not internal_request():
             abort(404)
-        response = Response(metrics_text(current_app._get_current_object()),
+        response = Response(metrics_text(current_app_object()),
                             mimetype=CONTENT_TYPE_LATEST)
         response.headers["Cache-Control"] = "no-store"
         return response

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum, nonmember
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class JobStatus:
+class JobStatus(StrEnum):
     QUEUED = "queued"
     STARTED = "started"
     FINISHED = "finished"
     FAILED = "failed"
-    FINAL = frozenset({FINISHED, FAILED})
+    FINAL = nonmember(frozenset({FINISHED, FAILED}))
 
 
-class JobRecord(db.Model):
+class JobRecord(Model):
     """One tracked background job: what runs, for whom, how far it got."""
 
     __tablename__ = "job_records"
@@ -47,14 +48,14 @@ class JobRecord(db.Model):
         return self.status in JobStatus.FINAL
 
 
-class OutboxStatus:
+class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"  # gave up after MAIL_MAX_ATTEMPTS; kept, visible and re-sendable
 
 
-class EmailOutbox(db.Model):
+class EmailOutbox(Model):
     """An email written in the business transaction and sent later by a job."""
 
     __tablename__ = "email_outbox"
@@ -82,7 +83,7 @@ class EmailOutbox(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class Notice(db.Model):
+class Notice(Model):
     """An in-app notice for one user (low stock, ...), shown on /notifikasi until read."""
 
     __tablename__ = "notices"
@@ -100,7 +101,7 @@ class Notice(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class Setting(db.Model):
+class Setting(Model):
     """One system setting: a JSON value under a dotted key (`crm.reassign_threshold`).
 
     Read and written only through `app.core.settings`."""

@@ -13,6 +13,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select, update
 
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.models import Notice
 from app.extensions import db
 
@@ -59,8 +60,7 @@ def notices_recent(user_id: int, limit: int = 50) -> list[Notice]:
 
 
 def notices_mark_read(*, user_id: int) -> int:
-    result = db.session.execute(
+    return rowcount(db.session.execute(
         update(Notice).where(Notice.user_id == user_id, Notice.read_at.is_(None))
         .values(read_at=utcnow())
-    )
-    return result.rowcount or 0
+    ))

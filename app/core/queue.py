@@ -30,6 +30,7 @@ from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 from werkzeug.utils import import_string
 
+from app.core.app_object import current_app_object
 from app.core.clock import utcnow
 from app.core.db import (
     after_outer_commit,
@@ -168,7 +169,7 @@ def job_progress(percent: int, message: str = "") -> None:
     if record_id is None:
         return
     value = {"progress": max(0, min(100, int(percent))), "message": message[:500]}
-    app = current_app._get_current_object()
+    app = current_app_object()
     client = redis_connection(app) if app.config["JOBS_MODE_ACTIVE"] == "rq" else None
     if client is not None:
         try:
@@ -337,7 +338,7 @@ def _install_session_hooks() -> None:
         jobs = session.info.pop(_PENDING_KEY, None)
         if not jobs:
             return
-        app = current_app._get_current_object()
+        app = current_app_object()
         if app.config["JOBS_MODE_ACTIVE"] == "sync":
             # Not yet: at `after_commit` the session still holds its pooled connection, and
             # a job opens its own. Many requests at once would each hold one connection while
@@ -350,7 +351,7 @@ def _install_session_hooks() -> None:
     def _after_end(session: Session, transaction) -> None:
         # The outermost transaction's end comes after its connection went back to the pool.
         if transaction.parent is None and _SYNC_KEY in session.info:
-            _dispatch(current_app._get_current_object(), session.info.pop(_SYNC_KEY))
+            _dispatch(current_app_object(), session.info.pop(_SYNC_KEY))
 
     def _after_rollback(session: Session) -> None:
         dropped = session.info.pop(_PENDING_KEY, None)

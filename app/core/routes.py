@@ -35,6 +35,7 @@ from app.core.http import render_page, see_other
 from app.core.metrics import internal_request
 from app.core.models import JobRecord
 from app.core.notices import notices_mark_read, notices_recent
+from app.core.polling import STOP_POLLING
 from app.core.security import owned_or_404, safe_next_url
 from app.core.storage import storage_send
 from app.extensions import db
@@ -42,8 +43,6 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 bp = Blueprint("core", __name__)
 
-# HTTP 286 tells htmx to stop polling (htmx docs: "Polling", stop with status 286).
-STOP_POLLING = 286
 # The event the final job status triggers (HX-Trigger) for the page to refresh itself.
 JOB_FINISHED = "job-finished"
 

@@ -37,6 +37,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# Headers that govern a document (what it may load, run, frame, send as referrer). A raster
+# image (with nosniff) is never a document: nginx does not compress headers across
+# responses (no HPACK dynamic table), so on a page with ten product photos these ~450 bytes
+# a photo were 4.5 KB of its first load.
+DOCUMENT_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+RASTER_IMAGES = frozenset({"image/webp", "image/jpeg", "image/png"})
+
 
 def role_required(*roles: str) -> Callable[[F], F]:
     """Allow the view only to logged-in users holding at least one of `roles`.
@@ -91,12 +104,10 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if response.mimetype not in RASTER_IMAGES:
+            for name, value in DOCUMENT_HEADERS:
+                headers.setdefault(name, value)
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if response.mimetype == "text/html":

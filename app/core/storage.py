@@ -459,6 +459,7 @@ def storage_send(key: str, *, public_only: bool = True) -> Response:
     response.headers["Content-Disposition"] = "inline"
     response.cache_control.public = True
     response.cache_control.immutable = True
+    response.headers.pop("Expires", None)  # max-age says it (fewer bytes per photo)
     return response
 
 

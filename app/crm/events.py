@@ -20,13 +20,14 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.core.app_object import current_app_object
 from app.core.db import after_outer_commit, after_outer_rollback
 from app.core.http import public_url
 from app.core.mail import mail_queue
@@ -65,7 +66,7 @@ def _install_session_hooks() -> None:
         # After the outermost transaction, its connection is back in the pool; the
         # subscribers write in their own session (a new app context).
         if transaction.parent is None and _READY in session.info:
-            _send(current_app._get_current_object(), session.info.pop(_READY))
+            _send(current_app_object(), session.info.pop(_READY))
 
 
 def _send(app: Flask, announcements: list[tuple[int, int | None, str | None]]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -16,7 +18,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.2, missing from its stubs
 from wtforms.validators import (
     URL,
     InputRequired,
@@ -32,19 +34,19 @@ from app.core.forms import RupiahField, WholeNumberField
 from app.crm.models import ActivityKind, LeadSource, TaskPriority
 from app.crm.services import CompanyDetails, ContactDetails, LeadDetails
 
-SOURCE_LABELS = {
+SOURCE_LABELS: dict[str, Any] = {
     LeadSource.WEBSITE_FORM: _l("Formulir situs"),
     LeadSource.EXHIBITION: _l("Pameran"),
     LeadSource.REFERRAL: _l("Referensi"),
     LeadSource.MARKETPLACE_SELLER: _l("Penjual marketplace"),
     LeadSource.OTHER: _l("Lainnya"),
 }
-PRIORITY_LABELS = {
+PRIORITY_LABELS: dict[str, Any] = {
     TaskPriority.LOW: _l("Rendah"),
     TaskPriority.NORMAL: _l("Normal"),
     TaskPriority.HIGH: _l("Tinggi"),
 }
-ACTIVITY_LABELS = {
+ACTIVITY_LABELS: dict[str, Any] = {
     ActivityKind.CALL: _l("Telepon"),
     ActivityKind.MEETING: _l("Rapat"),
     ActivityKind.EMAIL: _l("Email"),
@@ -55,7 +57,7 @@ ACTIVITY_LABELS = {
     "lead": _l("Prospek"),
     "contact": _l("Kontak"),
 }
-POSITION_LABELS = {
+POSITION_LABELS: dict[str, Any] = {
     StaffPosition.SALES: _l("Penjualan"),
     StaffPosition.PRODUCTION: _l("Produksi"),
     StaffPosition.WAREHOUSE: _l("Gudang"),
@@ -147,7 +149,7 @@ class ContactForm(FlaskForm):
     def details(self) -> ContactDetails:
         """What the web form and the API hand to `contact_save`."""
         return ContactDetails(
-            name=self.name.data, company_id=int_or_none(self.company_id.data),
+            name=self.name.data or "", company_id=int_or_none(self.company_id.data),
             family_name=self.family_name.data or "", birth_date=self.birth_date.data,
             position=self.position.data or "", phone=self.phone.data or "",
             email=self.email.data or "", whatsapp=self.whatsapp.data or "",
@@ -185,7 +187,7 @@ class LeadForm(FlaskForm):
         """What the web form and the API hand to `lead_create` / `lead_update` (the form
         has no contact field: `contact_id` is the lead's, kept on edit)."""
         return LeadDetails(
-            title=self.title.data, source=self.source.data,
+            title=self.title.data or "", source=self.source.data,
             estimated_value=self.estimated_value.data or 0,
             company_id=int_or_none(self.company_id.data),
             contact_id=contact_id,

@@ -8,6 +8,7 @@ services refuse anything else (409).
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum, nonmember
 
 from sqlalchemy import (
     BigInteger,
@@ -23,19 +24,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Company, User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class LeadStatus:
+class LeadStatus(StrEnum):
     NEW = "new"
     CONTACTED = "contacted"
     QUALIFIED = "qualified"
     PROPOSAL = "proposal"
     WON = "won"
     LOST = "lost"
-    PIPELINE = (NEW, CONTACTED, QUALIFIED, PROPOSAL, WON, LOST)  # board columns, in order
-    OPEN = frozenset({NEW, CONTACTED, QUALIFIED, PROPOSAL})
-    FINAL = frozenset({WON, LOST})
+    # The board's columns, in order.
+    PIPELINE = nonmember((NEW, CONTACTED, QUALIFIED, PROPOSAL, WON, LOST))
+    OPEN = nonmember(frozenset({NEW, CONTACTED, QUALIFIED, PROPOSAL}))
+    FINAL = nonmember(frozenset({WON, LOST}))
 
 
 # Allowed moves. Forward one step at a time; back one step from Contacted, Qualified and
@@ -53,21 +55,21 @@ LEAD_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class LeadSource:
+class LeadSource(StrEnum):
     WEBSITE_FORM = "website_form"
     EXHIBITION = "exhibition"
     REFERRAL = "referral"
     MARKETPLACE_SELLER = "marketplace_seller"
     OTHER = "other"
-    ALL = (WEBSITE_FORM, EXHIBITION, REFERRAL, MARKETPLACE_SELLER, OTHER)
+    ALL = nonmember((WEBSITE_FORM, EXHIBITION, REFERRAL, MARKETPLACE_SELLER, OTHER))
 
 
-class TaskStatus:
+class TaskStatus(StrEnum):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DONE = "done"
-    ALL = (OPEN, IN_PROGRESS, DONE)
-    ACTIVE = (OPEN, IN_PROGRESS)
+    ALL = nonmember((OPEN, IN_PROGRESS, DONE))
+    ACTIVE = nonmember((OPEN, IN_PROGRESS))
 
 
 TASK_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -77,32 +79,32 @@ TASK_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class TaskPriority:
+class TaskPriority(StrEnum):
     LOW = "low"
     NORMAL = "normal"
     HIGH = "high"
-    ALL = (LOW, NORMAL, HIGH)
+    ALL = nonmember((LOW, NORMAL, HIGH))
 
 
-class AssignmentReason:
+class AssignmentReason(StrEnum):
     """Why a task's assignee differs from the person it was given to (see assignment.py)."""
 
     REASSIGNED = "reassigned"  # the chosen person had too many active tasks
     NOBODY_AVAILABLE = "nobody_available"  # ... and nobody of the same position could take it
 
 
-class ActivityKind:
+class ActivityKind(StrEnum):
     CALL = "call"
     MEETING = "meeting"
     EMAIL = "email"
     NOTE = "note"
-    LOGGED = (CALL, MEETING, EMAIL, NOTE)  # what a user logs by hand
+    LOGGED = nonmember((CALL, MEETING, EMAIL, NOTE))  # what a user logs by hand
     STATUS = "status"  # pipeline move / task status change
     ASSIGNMENT = "assignment"
-    ALL = (*LOGGED, STATUS, ASSIGNMENT)
+    ALL = nonmember((CALL, MEETING, EMAIL, NOTE, STATUS, ASSIGNMENT))
 
 
-class Contact(db.Model):
+class Contact(Model):
     __tablename__ = "crm_contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,7 +129,7 @@ class Contact(db.Model):
         return f"{self.name} {self.family_name}".strip()
 
 
-class Lead(db.Model):
+class Lead(Model):
     """A sales opportunity moving through the pipeline (LEAD_TRANSITIONS).
 
     A lead may name a prospect that is not a company record yet (`company_name`,
@@ -171,7 +173,7 @@ class Lead(db.Model):
         return self.company.name if self.company else self.company_name
 
 
-class Task(db.Model):
+class Task(Model):
     __tablename__ = "crm_tasks"
     __table_args__ = (
         Index("ix_crm_tasks_assignee_status", "assignee_id", "status"),
@@ -221,7 +223,7 @@ class Task(db.Model):
         return self.status in TaskStatus.ACTIVE
 
 
-class Activity(db.Model):
+class Activity(Model):
     """Something that happened on a CRM record: a call, meeting, email, note, or a status
     change / assignment recorded by the services. Attached to one or more records."""
 
@@ -252,7 +254,7 @@ class Activity(db.Model):
     author: Mapped[User | None] = relationship()
 
 
-class TaskDigestLog(db.Model):
+class TaskDigestLog(Model):
     """One daily task digest sent to one person for one WIB date (so it is never sent
     twice on the same day, whoever runs the job)."""
 

@@ -50,10 +50,18 @@ class CompanyDetail:
     leads: list[Lead]
 
 
+def company_get(company_id: int) -> Company | None:
+    """The one lookup of a company by id (archived too), for the web and the API alike.
+    CRM records belong to the team, not to one staff member: every CRM role (staff, admin)
+    reads every company, and the routes' role check is the whole ownership rule; an unknown
+    id is None (404 on both paths)."""
+    return db.session.scalar(select(Company).where(Company.id == company_id))
+
+
 def company_detail(company_id: int) -> CompanyDetail | None:
     """One company (archived too) with its live contacts (by name) and leads (newest
     first): the web's detail page and the API's answer read this one query."""
-    company = db.session.get(Company, company_id)
+    company = company_get(company_id)
     if company is None:
         return None
     contacts = db.session.scalars(
@@ -202,11 +210,11 @@ class TimelineEntry:
     activity_id: int | None = None  # a hand-logged activity: editable and deletable
 
 
-def timeline(*, company_id: int | None = None, contact_id: int | None = None,
-             lead_id: int | None = None, task_id: int | None = None,
-             limit: int = 100) -> list[TimelineEntry]:
-    """Everything related to one record, newest first: activities, and for companies,
-    contacts and leads their tasks, leads and contacts."""
+def _activity_entries(*, company_id: int | None, contact_id: int | None,
+                      lead_id: int | None, task_id: int | None,
+                      limit: int) -> list[TimelineEntry]:
+    """The record's activities, each linked to the most specific other record it belongs
+    to; the hand-logged ones are editable."""
     conditions = []
     if company_id:
         conditions.append(Activity.company_id == company_id)
@@ -222,7 +230,6 @@ def timeline(*, company_id: int | None = None, contact_id: int | None = None,
         .order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)
     )
     for activity in activities:
-        # Link to the most specific other record the activity belongs to.
         endpoint, record_id = "", None
         if activity.task_id and not task_id:
             endpoint, record_id = "crm.task_detail", activity.task_id
@@ -236,18 +243,30 @@ def timeline(*, company_id: int | None = None, contact_id: int | None = None,
             url_endpoint=endpoint, url_id=record_id,
             activity_id=activity.id if activity.kind in ActivityKind.LOGGED else None,
         ))
-    if task_id is None:
-        task_conditions = []
-        if company_id:
-            task_conditions.append(Task.company_id == company_id)
-        if contact_id:
-            task_conditions.append(Task.contact_id == contact_id)
-        if lead_id:
-            task_conditions.append(Task.lead_id == lead_id)
-        for task in db.session.scalars(select(Task).where(or_(*task_conditions)).limit(limit)):
-            entries.append(TimelineEntry(when=task.created_at, kind="task", title=task.title,
-                                         author=task.assignee.name,
-                                         url_endpoint="crm.task_detail", url_id=task.id))
+    return entries
+
+
+def _task_entries(*, company_id: int | None, contact_id: int | None, lead_id: int | None,
+                  limit: int) -> list[TimelineEntry]:
+    """The tasks of a company, contact or lead."""
+    task_conditions = []
+    if company_id:
+        task_conditions.append(Task.company_id == company_id)
+    if contact_id:
+        task_conditions.append(Task.contact_id == contact_id)
+    if lead_id:
+        task_conditions.append(Task.lead_id == lead_id)
+    return [TimelineEntry(when=task.created_at, kind="task", title=task.title,
+                          author=task.assignee.name, url_endpoint="crm.task_detail",
+                          url_id=task.id)
+            for task in db.session.scalars(select(Task).where(or_(*task_conditions))
+                                           .limit(limit))]
+
+
+def _record_entries(*, company_id: int | None,
+                    contact_id: int | None) -> list[TimelineEntry]:
+    """A company's leads and contacts; a contact's leads."""
+    entries: list[TimelineEntry] = []
     if company_id:
         for lead in db.session.scalars(select(Lead).where(Lead.company_id == company_id)):
             entries.append(TimelineEntry(when=lead.created_at, kind="lead", title=lead.title,
@@ -261,5 +280,19 @@ def timeline(*, company_id: int | None = None, contact_id: int | None = None,
         for lead in db.session.scalars(select(Lead).where(Lead.contact_id == contact_id)):
             entries.append(TimelineEntry(when=lead.created_at, kind="lead", title=lead.title,
                                          url_endpoint="crm.lead_detail", url_id=lead.id))
+    return entries
+
+
+def timeline(*, company_id: int | None = None, contact_id: int | None = None,
+             lead_id: int | None = None, task_id: int | None = None,
+             limit: int = 100) -> list[TimelineEntry]:
+    """Everything related to one record, newest first: activities, and for companies,
+    contacts and leads their tasks, leads and contacts."""
+    entries = _activity_entries(company_id=company_id, contact_id=contact_id,
+                                lead_id=lead_id, task_id=task_id, limit=limit)
+    if task_id is None:
+        entries += _task_entries(company_id=company_id, contact_id=contact_id,
+                                 lead_id=lead_id, limit=limit)
+    entries += _record_entries(company_id=company_id, contact_id=contact_id)
     entries.sort(key=lambda entry: entry.when, reverse=True)
     return entries[:limit]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import Company, RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import to_wib, utcnow
+from app.core.db import rowcount
 from app.core.http import public_url
 from app.core.mail import mail_queue
 from app.core.settings import setting_set
@@ -42,7 +44,7 @@ from app.extensions import db
 
 log = logging.getLogger(__name__)
 
-LEAD_STATUS_LABELS = {
+LEAD_STATUS_LABELS: dict[str, Any] = {
     LeadStatus.NEW: _l("Baru"),
     LeadStatus.CONTACTED: _l("Dihubungi"),
     LeadStatus.QUALIFIED: _l("Memenuhi syarat"),
@@ -50,7 +52,7 @@ LEAD_STATUS_LABELS = {
     LeadStatus.WON: _l("Menang"),
     LeadStatus.LOST: _l("Kalah"),
 }
-TASK_STATUS_LABELS = {
+TASK_STATUS_LABELS: dict[str, Any] = {
     TaskStatus.OPEN: _l("Terbuka"),
     TaskStatus.IN_PROGRESS: _l("Dikerjakan"),
     TaskStatus.DONE: _l("Selesai"),
@@ -529,8 +531,8 @@ def task_update(*, task: Task, details: TaskDetails, actor: User) -> int | None:
     task.assignment_reason = None
     task.assignment_load = None
     db.session.flush()
-    new = db.session.get(User, details.assignee_id)
-    old = db.session.get(User, previous)
+    new = db.session.get_one(User, details.assignee_id)
+    old = db.session.get(User, previous) if previous is not None else None
     with force_locale("id"):
         subject = str(_l("Dialihkan dari %(old)s ke %(new)s",
                          old=old.name if old else "—", new=new.name))
@@ -586,10 +588,10 @@ def _archived_set(record: Company | Contact | Lead | Task, *, archived: bool) ->
     make one change and one conflict); False when the record was not in the other state."""
     model = type(record)
     condition = model.archived_at.is_(None) if archived else model.archived_at.is_not(None)
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(model).where(model.id == record.id, condition)
         .values(archived_at=utcnow() if archived else None)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     db.session.refresh(record)
     return bool(changed)
 

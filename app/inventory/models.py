@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum, nonmember
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class StockReason:
+class StockReason(StrEnum):
     RESTOCK = "restock"
     ADJUSTMENT = "adjustment"
     SALE = "sale"
@@ -22,10 +23,11 @@ class StockReason:
     PRODUCTION = "production"  # finished maklon goods moved into a store's variant
     USAGE = "usage"  # raw material used outside a batch (samples, spills)
     CONSUME = "consume"  # raw material consumed by a maklon batch entering formulation
-    ALL = (RESTOCK, ADJUSTMENT, SALE, CANCEL, RETURN, EXPIRE, PRODUCTION, USAGE, CONSUME)
+    ALL = nonmember((RESTOCK, ADJUSTMENT, SALE, CANCEL, RETURN, EXPIRE, PRODUCTION, USAGE,
+                     CONSUME))
 
 
-class StockMovement(db.Model):
+class StockMovement(Model):
     """One change of a variant's stock or of a raw material's on-hand quantity."""
 
     __tablename__ = "stock_movements"

@@ -19,6 +19,8 @@ Each POST answers the row fragment to htmx and redirects (303) back to the page 
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,6 +32,7 @@ from app.catalog.models import Variant
 from app.core.forms import NumberInputError, parse_int, read_whole_number
 from app.core.http import is_htmx, render_page, see_other
 from app.core.security import owned_or_404, role_required
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
 from app.inventory.models import StockReason
 from app.inventory.queries import inventory_page, owned_variant, variant_movements
@@ -45,7 +48,7 @@ from app.inventory.services import (
 bp = Blueprint("inventory", __name__)
 
 QUICK_ADD = 10
-STOCK_REASON_LABELS = {
+STOCK_REASON_LABELS: dict[str, Any] = {
     StockReason.RESTOCK: _l("Tambah stok"),
     StockReason.ADJUSTMENT: _l("Penyesuaian"),
     StockReason.SALE: _l("Penjualan"),
@@ -62,7 +65,7 @@ def _my_variant(variant_id: int) -> tuple[Store, Variant]:
 
 def _page_args() -> dict:
     """The list state (filter, sort, page) carried through edits and redirects."""
-    args = {}
+    args: dict[str, str | int] = {}
     if request.values.get("rendah") == "1":
         args["rendah"] = "1"
     if request.values.get("urut") in ("stok", "-stok"):
@@ -103,7 +106,7 @@ def _refused(shop: Store, variant: Variant, error: StockError, typed: str | None
              confirming: bool = False):
     db.session.rollback()
     status = 409 if isinstance(error, StockConflict) else 422
-    variant = db.session.get(Variant, variant.id)
+    variant = db.session.get_one(Variant, variant.id)
     if confirming:  # "Kosongkan" refused: ask again, with the stock as it is now
         if is_htmx():
             return _row(shop, variant, confirming=True, error=error.message, status=status)
@@ -224,3 +227,11 @@ def variant(variant_id: int):
     shop, item = _my_variant(variant_id)
     return render_page("inventory/variant.html", shop=shop, variant=item,
                        movements=variant_movements(item.id), stock_reasons=STOCK_REASON_LABELS)
+
+
+# This blueprint's entries in the header (app.core.templating: domains register their
+# menu items and badges; `order` is the place in the header).
+nav_on_register(
+    bp,
+    NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"}), group="store", order=50),
+)

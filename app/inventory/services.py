@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import Store, User
 from app.audit.services import audit_record
 from app.catalog.models import Product, Variant
+from app.core.db import rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.notices import N_, notice_kind, notice_send
@@ -150,7 +151,7 @@ def stock_set(*, variant: Variant, new_stock: int, actor: User | None,
 def _low_stock_check(variant: Variant, *, old_stock: int, new_stock: int) -> None:
     if not variant.active:
         return  # a removed option combination whose stock is written off: nothing to restock
-    store = db.session.get(Store, variant.store_id)
+    store = db.session.get_one(Store, variant.store_id)
     threshold = store.low_stock_threshold
     if new_stock >= threshold:
         if variant.low_stock_alerted:
@@ -162,14 +163,14 @@ def _low_stock_check(variant: Variant, *, old_stock: int, new_stock: int) -> Non
     if old_stock < threshold:
         return  # already under: not a crossing
     # Claim the alert with a conditional UPDATE: two concurrent sales send one email.
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(Variant).where(Variant.id == variant.id, Variant.low_stock_alerted.is_(False))
         .values(low_stock_alerted=True).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     set_committed_value(variant, "low_stock_alerted", True)
     if not claimed:
         return
-    product = db.session.get(Product, variant.product_id)
+    product = db.session.get_one(Product, variant.product_id)
     owner = store.owner
     params = {"product": product.name, "variant": variant.label or "",
               "stock": new_stock, "threshold": threshold}

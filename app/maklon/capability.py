@@ -151,15 +151,28 @@ def request_validate(values: dict[str, Any], *, today: date | None = None,
     desired_date, plus company_id and has_spec_file) falls outside what the factory can
     make, as {field: Indonesian message}. Empty when the request may be submitted."""
     cap = cap or capability()
-    type_labels, packaging_labels = _labels()
     errors: dict[str, str] = {}
+    _check_name(values, errors)
+    _check_quantity(values, cap, errors)
+    _check_packaging_size(values, cap, errors)
+    if values.get("packaging") == Packaging.CUSTOM:
+        _check_custom_dimensions(values, cap, errors)
+    _check_formula(values, errors)
+    _check_desired_date(values, cap, today, errors)
+    return errors
 
+
+def _check_name(values: dict[str, Any], errors: dict[str, str]) -> None:
     name = (values.get("product_name") or "").strip()
     if not name:
         errors["product_name"] = _("Nama produk wajib diisi.")
     elif len(name) > PRODUCT_NAME_MAX:
         errors["product_name"] = _("Maksimal %(max)d karakter.", max=PRODUCT_NAME_MAX)
 
+
+def _check_quantity(values: dict[str, Any], cap: Capability, errors: dict[str, str]) -> None:
+    """The product type, and a batch between its minimum order and a year's capacity."""
+    type_labels, _packaging_labels = _labels()
     product_type = values.get("product_type") or ""
     if product_type not in ProductType.ALL:
         errors["product_type"] = _("Pilih jenis produk dari daftar.")
@@ -176,6 +189,11 @@ def request_validate(values: dict[str, Any], *, today: date | None = None,
             "Melebihi kapasitas produksi setahun (%(max)s unit). Bagi menjadi beberapa "
             "pesanan.", max=_n(cap.max_quantity))
 
+
+def _check_packaging_size(values: dict[str, Any], cap: Capability,
+                          errors: dict[str, str]) -> None:
+    """The packaging, the unit, and a content size the packaging's range allows."""
+    _type_labels, packaging_labels = _labels()
     packaging = values.get("packaging") or ""
     size = values.get("size")
     if packaging not in Packaging.ALL:
@@ -191,29 +209,38 @@ def request_validate(values: dict[str, Any], *, today: date | None = None,
                 "Ukuran untuk kemasan %(packaging)s antara %(min)s dan %(max)s ml/g.",
                 packaging=packaging_labels[packaging], min=_n(low), max=_n(high))
 
-    if packaging == Packaging.CUSTOM:
-        low, high = cap.dimension_mm
-        sides = {}
-        for field in ("length_mm", "width_mm", "height_mm"):
-            side = values.get(field)
-            if not isinstance(side, int) or side <= 0:
-                errors[field] = _("Wajib diisi untuk kemasan khusus (dalam mm).")
-            elif not low <= side <= high:
-                errors[field] = _("Setiap sisi kemasan antara %(min)s dan %(max)s mm.",
-                                  min=_n(low), max=_n(high))
-            else:
-                sides[field] = side
-        if len(sides) == 3:
-            volume = sides["length_mm"] * sides["width_mm"] * sides["height_mm"] // 1000
-            if volume > cap.max_volume_ml:
-                errors["height_mm"] = _(
-                    "Volume kemasan %(volume)s ml melebihi batas %(max)s ml.",
-                    volume=_n(volume), max=_n(cap.max_volume_ml))
-            elif isinstance(size, int) and size > volume and "size" not in errors:
-                errors["size"] = _(
-                    "Isi %(size)s ml/g tidak muat dalam kemasan bervolume %(volume)s ml.",
-                    size=_n(size), volume=_n(volume))
 
+def _check_custom_dimensions(values: dict[str, Any], cap: Capability,
+                             errors: dict[str, str]) -> None:
+    """Custom packaging: three sides in range, a volume within the limit that holds the
+    content."""
+    low, high = cap.dimension_mm
+    sides = {}
+    for field in ("length_mm", "width_mm", "height_mm"):
+        side = values.get(field)
+        if not isinstance(side, int) or side <= 0:
+            errors[field] = _("Wajib diisi untuk kemasan khusus (dalam mm).")
+        elif not low <= side <= high:
+            errors[field] = _("Setiap sisi kemasan antara %(min)s dan %(max)s mm.",
+                              min=_n(low), max=_n(high))
+        else:
+            sides[field] = side
+    if len(sides) < 3:
+        return
+    volume = sides["length_mm"] * sides["width_mm"] * sides["height_mm"] // 1000
+    size = values.get("size")
+    if volume > cap.max_volume_ml:
+        errors["height_mm"] = _(
+            "Volume kemasan %(volume)s ml melebihi batas %(max)s ml.",
+            volume=_n(volume), max=_n(cap.max_volume_ml))
+    elif isinstance(size, int) and size > volume and "size" not in errors:
+        errors["size"] = _(
+            "Isi %(size)s ml/g tidak muat dalam kemasan bervolume %(volume)s ml.",
+            size=_n(size), volume=_n(volume))
+
+
+def _check_formula(values: dict[str, Any], errors: dict[str, str]) -> None:
+    """A formula source; a stored formula of the company, or an uploaded specification."""
     choice = values.get("formula_choice") or ""
     if choice not in FormulaChoice.ALL:
         errors["formula_choice"] = _("Pilih sumber formula.")
@@ -226,18 +253,21 @@ def request_validate(values: dict[str, Any], *, today: date | None = None,
     elif choice == FormulaChoice.UPLOAD and not values.get("has_spec_file"):
         errors["spec_file"] = _("Unggah berkas spesifikasi formula (PDF atau gambar).")
 
+
+def _check_desired_date(values: dict[str, Any], cap: Capability, today: date | None,
+                        errors: dict[str, str]) -> None:
+    """A delivery date no earlier than the production queue allows, within two years."""
     desired = values.get("desired_date")
     if not isinstance(desired, date):
         errors["desired_date"] = _("Isi tanggal pengiriman yang diinginkan.")
-    else:
-        earliest = earliest_feasible_date(today, cap)
-        if desired < earliest:
-            errors["desired_date"] = _(
-                "Paling cepat %(date)s (WIB) menurut antrean produksi saat ini.",
-                date=format_date(earliest, "long"))
-        elif desired > (today or wib_today()) + timedelta(days=MAX_DAYS_AHEAD):
-            errors["desired_date"] = _("Paling lambat dua tahun dari hari ini.")
-    return errors
+        return
+    earliest = earliest_feasible_date(today, cap)
+    if desired < earliest:
+        errors["desired_date"] = _(
+            "Paling cepat %(date)s (WIB) menurut antrean produksi saat ini.",
+            date=format_date(earliest, "long"))
+    elif desired > (today or wib_today()) + timedelta(days=MAX_DAYS_AHEAD):
+        errors["desired_date"] = _("Paling lambat dua tahun dari hari ini.")
 
 
 def _formula_of_company(formula_id: Any, company_id: Any) -> bool:

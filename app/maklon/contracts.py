@@ -68,6 +68,7 @@ from app.accounts.totp import second_factor_check, totp_enabled
 from app.audit.services import audit_record
 from app.core.clock import utcnow
 from app.core.company import company_identity
+from app.core.db import rowcount
 from app.core.http import public_url
 from app.core.mail import mail_queue
 from app.core.storage import storage_put
@@ -343,6 +344,7 @@ def contract_sign(*, request: MaklonRequest, client: User, secret: str,
     problem = quote_unacceptable(quote)
     if problem:
         raise ContractError(problem)
+    assert quote is not None  # quote_unacceptable refuses a missing quote
     auth_method = credential_check(client, secret)
     # Lock the request and judge again: a second tab may have signed meanwhile.
     request = db.session.scalars(select(MaklonRequest).where(MaklonRequest.id == request.id)
@@ -354,6 +356,7 @@ def contract_sign(*, request: MaklonRequest, client: User, secret: str,
     problem = quote_unacceptable(quote)
     if problem:
         raise ContractError(problem)
+    assert quote is not None  # quote_unacceptable refuses a missing quote
 
     now = utcnow()
     signed_at_text = now.isoformat(timespec="microseconds")
@@ -380,13 +383,13 @@ def contract_sign(*, request: MaklonRequest, client: User, secret: str,
     except IntegrityError:
         raise ContractError(_l("Kontrak ini sudah ditandatangani.")) from None
 
-    moved = db.session.execute(
+    moved = rowcount(db.session.execute(
         update(MaklonRequest).where(MaklonRequest.id == request.id,
                                     MaklonRequest.status == RequestStatus.NEGOTIATING)
         .values(status=RequestStatus.SIGNED, signed_at=now,
                 promised_date=quote.delivery_date, stage=Stage.CONCEPT_APPROVED,
                 updated_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if moved != 1:
         raise ContractError(_l("Kontrak ini sudah ditandatangani."))
     for name, value in (("status", RequestStatus.SIGNED), ("signed_at", now),
@@ -397,10 +400,10 @@ def contract_sign(*, request: MaklonRequest, client: User, secret: str,
                                    staff_id=None, staff_name="",
                                    note="Kontrak ditandatangani", entered_at=now))
     milestones_create(request=request, quote=quote)
-    accepted = db.session.execute(
+    accepted = rowcount(db.session.execute(
         update(Quote).where(Quote.id == quote.id, Quote.status == QuoteStatus.APPROVED)
         .values(status=QuoteStatus.ACCEPTED)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if accepted != 1:
         raise ContractError(_l("Penawaran ini berubah saat ditandatangani. Muat ulang."))
     set_committed_value(quote, "status", QuoteStatus.ACCEPTED)

@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 
 from app.audit.services import audit_record
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.extensions import db
 from app.maklon.formula_crypto import (
     CompositionUnreadable,
@@ -36,7 +37,7 @@ from app.maklon.formula_crypto import (
     current_key_id,
     encrypt_lines,
 )
-from app.maklon.models import Formula, MaterialOrigin, ProductType, RawMaterial
+from app.maklon.models import Formula, ProductType, RawMaterial
 from app.maklon.pricing import material_costs
 
 log = logging.getLogger(__name__)
@@ -188,10 +189,6 @@ def line_cost(line: FormulaLine, material: RawMaterial | None) -> Decimal | None
     return line.amount * Decimal(str(material.unit_cost))
 
 
-def is_imported(material: RawMaterial | None) -> bool:
-    return material is not None and material.origin == MaterialOrigin.IMPORT
-
-
 # Key rotation -------------------------------------------------------------------------------
 @dataclass
 class RotationResult:
@@ -233,11 +230,11 @@ def formulas_rotate(*, batch_size: int = 200, actor: Any = None,
                 result.failed.append((formula_id, str(error)))
                 continue
             composition, new_key = encrypt_lines(formula_id, lines)
-            changed = db.session.execute(
+            changed = rowcount(db.session.execute(
                 update(Formula).where(Formula.id == formula_id,
                                       Formula.composition == stored)
                 .values(composition=composition, key_id=new_key)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False)))
             if changed:
                 result.rotated += 1
                 log.info("formula %s re-encrypted: key %s -> %s", formula_id, old_key,

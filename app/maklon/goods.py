@@ -19,6 +19,7 @@ from app.accounts.models import RoleName, User
 from app.audit.services import audit_record
 from app.catalog.models import Product, Variant
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.extensions import db
 from app.inventory.models import StockReason
 from app.inventory.services import StockError, stock_change
@@ -71,12 +72,12 @@ def goods_move(*, request: MaklonRequest, variant_id: int | None, actor: User) -
     if request.quantity <= 0:
         raise GoodsError(_("Pesanan ini tidak punya jumlah produksi."), status=409)
     now = utcnow()
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(MaklonRequest)
         .where(MaklonRequest.id == request.id, MaklonRequest.goods_moved_at.is_(None),
                MaklonRequest.status == RequestStatus.COMPLETED)
         .values(goods_moved_at=now, goods_variant_id=variant.id)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if not claimed:
         raise GoodsError(_("Hasil produksi pesanan ini sudah dipindahkan ke toko."),
                          status=409)

@@ -5,6 +5,8 @@ product type reads the same everywhere."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
 from app.maklon.models import (
@@ -25,7 +27,7 @@ from app.maklon.pricing import (
     LINE_PACKAGING,
 )
 
-PRODUCT_TYPE_LABELS = {
+PRODUCT_TYPE_LABELS: dict[str, Any] = {
     ProductType.SKINCARE: _l("Perawatan kulit (skincare)"),
     ProductType.BODY_CARE: _l("Perawatan tubuh (body care)"),
     ProductType.HAIR_CARE: _l("Perawatan rambut (hair care)"),
@@ -34,7 +36,7 @@ PRODUCT_TYPE_LABELS = {
     ProductType.OTHER: _l("Lainnya"),
 }
 
-PACKAGING_LABELS = {
+PACKAGING_LABELS: dict[str, Any] = {
     Packaging.BOTTLE: _l("Botol"),
     Packaging.JAR: _l("Jar (pot)"),
     Packaging.TUBE: _l("Tube"),
@@ -44,13 +46,13 @@ PACKAGING_LABELS = {
     Packaging.CUSTOM: _l("Kemasan khusus (ukuran sendiri)"),
 }
 
-FORMULA_CHOICE_LABELS = {
+FORMULA_CHOICE_LABELS: dict[str, Any] = {
     FormulaChoice.STORED: _l("Pakai formula perusahaan yang tersimpan"),
     FormulaChoice.DEVELOP: _l("Minta formula dikembangkan oleh kami"),
     FormulaChoice.UPLOAD: _l("Unggah spesifikasi formula sendiri"),
 }
 
-REQUEST_STATUS_LABELS = {
+REQUEST_STATUS_LABELS: dict[str, Any] = {
     RequestStatus.DRAFT: _l("Draf"),
     RequestStatus.SUBMITTED: _l("Diajukan"),
     RequestStatus.NEGOTIATING: _l("Negosiasi"),
@@ -74,7 +76,7 @@ FILE_KIND_LABELS = {
 
 SIZE_UNITS = ("ml", "g")
 
-STAGE_LABELS = {
+STAGE_LABELS: dict[str, Any] = {
     Stage.CONCEPT_APPROVED: _l("Konsep Disetujui"),
     Stage.MATERIAL_PURCHASE: _l("Pembelian Bahan Baku"),
     Stage.FORMULATION: _l("Proses Formulasi"),
@@ -88,25 +90,25 @@ QC_LABELS = {"pass": _l("Lulus"), "fail": _l("Gagal")}
 SIGN_METHOD_LABELS = {"password": _l("kata sandi"), "totp": _l("kode autentikator"),
                       "recovery": _l("kode pemulihan")}
 
-QUOTE_STATUS_LABELS = {
+QUOTE_STATUS_LABELS: dict[str, Any] = {
     QuoteStatus.PENDING_APPROVAL: _l("Menunggu persetujuan admin"),
     QuoteStatus.APPROVED: _l("Disetujui"),
     QuoteStatus.SUPERSEDED: _l("Digantikan versi baru"),
     QuoteStatus.ACCEPTED: _l("Diterima (kontrak)"),
 }
 
-MILESTONE_LABELS = {
+MILESTONE_LABELS: dict[str, Any] = {
     MilestoneKind.DP: _l("DP"),
     MilestoneKind.MID: _l("Termin tengah"),
     MilestoneKind.FINAL: _l("Pelunasan"),
 }
 # The same, inside a sentence ("Menunggu pembayaran termin tengah 40% ...").
-MILESTONE_PHRASES = {
+MILESTONE_PHRASES: dict[str, Any] = {
     MilestoneKind.DP: _l("DP"),
     MilestoneKind.MID: _l("termin tengah"),
     MilestoneKind.FINAL: _l("pelunasan"),
 }
-MILESTONE_STATUS_LABELS = {MilestoneStatus.UNPAID: _l("Belum dibayar"),
+MILESTONE_STATUS_LABELS: dict[str, Any] = {MilestoneStatus.UNPAID: _l("Belum dibayar"),
                            MilestoneStatus.PAID: _l("Lunas")}
 
 DIFF_LABELS = {

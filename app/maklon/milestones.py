@@ -2,8 +2,11 @@
 
     milestones_create(request=req, quote=quote)        # at signing (app.maklon.contracts)
     payment = milestone_payment_start(milestone=m, payer=user, method="va_bca")
-    milestone_settled(payment)                         # a payment settled (payments' registry)
+    milestone_settled(payment)                         # a payment settled (payment_settled)
     milestone_refunded(payment)                        # its money went back at the gateway
+
+The payable kind "milestone" and its handlers of app.payments.signals are connected when
+the maklon blueprint is registered (`payment_news_connect`).
 
 Amounts are whole Rupiah: each milestone takes floor(total x percent / 100), the last one the
 remainder, so they always add up to the quote's total exactly. Each milestone unlocks a
@@ -20,15 +23,15 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
 
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
-from app.accounts.models import User
+from app.accounts.models import Role, RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
@@ -45,15 +48,22 @@ from app.maklon.models import (
     RequestStatus,
     Stage,
 )
-from app.payments.gateways.base import METHODS, expiry_minutes, gateway_name
+from app.payments.gateways.base import METHODS
 from app.payments.models import Invoice, Payment, PayStatus
-from app.payments.services import payment_method_refusal
+from app.payments.services import payment_create, payment_method_refusal
+from app.payments.signals import (
+    payable_kind_register,
+    payment_closed,
+    payment_refunded,
+    payment_settled,
+)
 
 log = logging.getLogger(__name__)
 
-UNLOCKS = {MilestoneKind.DP: Stage.MATERIAL_PURCHASE, MilestoneKind.MID: Stage.FORMULATION,
-           MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
-POSITIONS = {MilestoneKind.DP: 1, MilestoneKind.MID: 2, MilestoneKind.FINAL: 3}
+UNLOCKS: dict[str, str] = {
+    MilestoneKind.DP: Stage.MATERIAL_PURCHASE, MilestoneKind.MID: Stage.FORMULATION,
+    MilestoneKind.FINAL: Stage.SHIPPING_SCHEDULED}
+POSITIONS: dict[str, int] = {MilestoneKind.DP: 1, MilestoneKind.MID: 2, MilestoneKind.FINAL: 3}
 KIND_BY_SLUG = {kind: kind for kind in MilestoneKind.ALL}
 INVOICE_LINE_NAMES = {MilestoneKind.DP: "Termin DP", MilestoneKind.MID: "Termin Tengah",
                       MilestoneKind.FINAL: "Termin Pelunasan"}
@@ -172,14 +182,10 @@ def milestone_payment_start(*, milestone: MilestonePayment, payer: User,
         Payment.status.in_((PayStatus.PAID, PayStatus.REVIEW)))).first()
     if waiting is not None:
         raise MilestoneError(_l("Pembayaran termin ini sudah masuk dan sedang diproses."))
-    now = utcnow()
-    payment = Payment(
+    payment = payment_create(
         reference=f"MS-{request.id}-{milestone.kind}-{secrets.token_hex(3)}".upper(),
-        milestone_id=milestone.id, payer_id=payer.id, gateway=gateway_name(), method=method,
-        amount=milestone.amount, status=PayStatus.PENDING,
-        expires_at=now + timedelta(minutes=expiry_minutes(method)), created_at=now)
-    db.session.add(payment)
-    db.session.flush()
+        payer_id=payer.id, method=method, amount=milestone.amount,
+        milestone_id=milestone.id)
     log.info("milestone %s of %s: payment %s started", milestone.kind, request.number,
              payment.reference)
     return payment, True
@@ -189,11 +195,11 @@ def milestone_settled(payment: Payment) -> bool:
     """A milestone's payment settled: mark the milestone PAID (once), audit, queue its
     invoice and email the client. Idempotent: False when it was paid already."""
     now = utcnow()
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(MilestonePayment).where(MilestonePayment.id == payment.milestone_id,
                                        MilestonePayment.status == MilestoneStatus.UNPAID)
         .values(status=MilestoneStatus.PAID, paid_at=payment.paid_at or now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     milestone = db.session.get(MilestonePayment, payment.milestone_id)
@@ -222,13 +228,11 @@ def milestone_refunded(payment: Payment) -> bool:
     is UNPAID again (once; the production gate it opens closes, the client may pay
     again), audited ("maklon.milestone_refunded"), client and admins told. Returns False
     when the milestone was not paid (nothing to undo)."""
-    from app.accounts.models import Role, RoleName
-
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(MilestonePayment).where(MilestonePayment.id == payment.milestone_id,
                                        MilestonePayment.status == MilestoneStatus.PAID)
         .values(status=MilestoneStatus.UNPAID, paid_at=None)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     milestone = db.session.get(MilestonePayment, payment.milestone_id)
@@ -252,6 +256,37 @@ def milestone_refunded(payment: Payment) -> bool:
     return True
 
 
-def milestone_set_committed(milestone: MilestonePayment, **values: object) -> None:
-    for key, value in values.items():
-        set_committed_value(milestone, key, value)
+# The payments' news (app.payments.signals) ---------------------------------------------------
+PAYABLE_KIND = "milestone"
+
+
+def _on_settled(_kind: str, *, payment: Payment) -> dict[str, int]:
+    return {"paid": int(milestone_settled(payment)), "refunds": 0}
+
+
+def _on_closed(_kind: str, *, payment: Payment, expired: bool) -> dict[str, int]:
+    """Expired, cancelled or denied: the milestone stays unpaid, the client starts a new
+    payment for it (`milestone_payment_start`). Nothing to undo."""
+    return {"cancelled": 0}
+
+
+def _on_refunded(_kind: str, *, payment: Payment, gateway_reference: str) -> None:
+    milestone_refunded(payment)
+
+
+def milestone_pay_page(payment: Payment) -> str:
+    """The maklon milestone payment page of `payment`."""
+    number = db.session.scalar(
+        select(MaklonRequest.number).join(MilestonePayment,
+                                          MilestonePayment.request_id == MaklonRequest.id)
+        .where(MilestonePayment.id == payment.milestone_id))
+    return url_for("maklon.milestone_payment", number=number, reference=payment.reference)
+
+
+def payment_news_connect() -> None:
+    """Register the payable kind "milestone" and connect its handlers (idempotent; called
+    when the maklon blueprint is registered)."""
+    payable_kind_register(PAYABLE_KIND, column="milestone_id", page_of=milestone_pay_page)
+    payment_settled.connect(_on_settled, sender=PAYABLE_KIND, weak=False)
+    payment_closed.connect(_on_closed, sender=PAYABLE_KIND, weak=False)
+    payment_refunded.connect(_on_refunded, sender=PAYABLE_KIND, weak=False)

@@ -14,6 +14,7 @@ amount per produced unit) exist only inside the ciphertext, never as plaintext r
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum, nonmember
 from typing import Any
 
 from sqlalchemy import (
@@ -33,20 +34,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Company, User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class ProductType:
+class ProductType(StrEnum):
     SKINCARE = "skincare"
     BODY_CARE = "body_care"
     HAIR_CARE = "hair_care"
     DECORATIVE = "decorative"  # decorative cosmetics (make-up)
     SUPPLEMENT = "supplement"
     OTHER = "other"
-    ALL = (SKINCARE, BODY_CARE, HAIR_CARE, DECORATIVE, SUPPLEMENT, OTHER)
+    ALL = nonmember((SKINCARE, BODY_CARE, HAIR_CARE, DECORATIVE, SUPPLEMENT, OTHER))
 
 
-class Packaging:
+class Packaging(StrEnum):
     BOTTLE = "bottle"
     JAR = "jar"
     TUBE = "tube"
@@ -54,17 +55,17 @@ class Packaging:
     SACHET = "sachet"
     POUCH = "pouch"
     CUSTOM = "custom"  # the client gives the dimensions
-    ALL = (BOTTLE, JAR, TUBE, AIRLESS, SACHET, POUCH, CUSTOM)
+    ALL = nonmember((BOTTLE, JAR, TUBE, AIRLESS, SACHET, POUCH, CUSTOM))
 
 
-class FormulaChoice:
+class FormulaChoice(StrEnum):
     STORED = "stored"  # one of the company's formulas
     DEVELOP = "develop"  # the provider develops one
     UPLOAD = "upload"  # the client uploads a specification
-    ALL = (STORED, DEVELOP, UPLOAD)
+    ALL = nonmember((STORED, DEVELOP, UPLOAD))
 
 
-class RequestStatus:
+class RequestStatus(StrEnum):
     """A request's life; production progress is `MaklonRequest.stage`."""
 
     DRAFT = "draft"  # saved by the client, not validated against capability yet
@@ -73,31 +74,31 @@ class RequestStatus:
     SIGNED = "signed"  # contract signed: a maklon order in production
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-    ALL = (DRAFT, SUBMITTED, NEGOTIATING, SIGNED, COMPLETED, CANCELLED)
+    ALL = nonmember((DRAFT, SUBMITTED, NEGOTIATING, SIGNED, COMPLETED, CANCELLED))
 
 
-class QuoteStatus:
+class QuoteStatus(StrEnum):
     PENDING_APPROVAL = "pending_approval"  # made by staff; an admin must approve it
     APPROVED = "approved"  # the client may sign it (until valid_until)
     SUPERSEDED = "superseded"  # a newer version replaced it
     ACCEPTED = "accepted"  # signed
-    ALL = (PENDING_APPROVAL, APPROVED, SUPERSEDED, ACCEPTED)
+    ALL = nonmember((PENDING_APPROVAL, APPROVED, SUPERSEDED, ACCEPTED))
 
 
-class MilestoneKind:
+class MilestoneKind(StrEnum):
     DP = "dp"  # down payment: unlocks raw-material purchase
     MID = "mid"  # mid-process: unlocks formulation / production
     FINAL = "final"  # unlocks scheduling the shipment
-    ALL = (DP, MID, FINAL)
+    ALL = nonmember((DP, MID, FINAL))
 
 
-class MilestoneStatus:
+class MilestoneStatus(StrEnum):
     UNPAID = "unpaid"
     PAID = "paid"
-    ALL = (UNPAID, PAID)
+    ALL = nonmember((UNPAID, PAID))
 
 
-class Stage:
+class Stage(StrEnum):
     """Production stages in order; QC failing sends the order back to formulation."""
 
     CONCEPT_APPROVED = "concept_approved"
@@ -107,26 +108,29 @@ class Stage:
     PACKAGING = "packaging"
     SHIPPING_SCHEDULED = "shipping_scheduled"
     DONE = "done"
-    ALL = (CONCEPT_APPROVED, MATERIAL_PURCHASE, FORMULATION, QC, PACKAGING,
-           SHIPPING_SCHEDULED, DONE)
+    ALL = nonmember((CONCEPT_APPROVED, MATERIAL_PURCHASE, FORMULATION, QC, PACKAGING,
+                     SHIPPING_SCHEDULED, DONE))
     # The six stages production goes through; DONE is where it ends, not a seventh stage.
-    STEPS = ALL[:-1]
+    STEPS = nonmember((CONCEPT_APPROVED, MATERIAL_PURCHASE, FORMULATION, QC, PACKAGING,
+                       SHIPPING_SCHEDULED))
 
 
-class MaterialOrigin:
+class MaterialOrigin(StrEnum):
     LOCAL = "local"
     IMPORT = "import"
-    ALL = (LOCAL, IMPORT)
+    ALL = nonmember((LOCAL, IMPORT))
 
 
-class ReservationStatus:
+class ReservationStatus(StrEnum):
     RESERVED = "reserved"  # set aside when the order entered raw-material purchase
     CONSUMED = "consumed"  # used up when it entered formulation
-    RELEASED = "released"  # the order was cancelled
-    ALL = (RESERVED, CONSUMED, RELEASED)
+    # Given back by a cancelled order: no path cancels a signed order yet (issue 23: it
+    # needs payments to void open milestone payments first), so nothing sets it today.
+    RELEASED = "released"
+    ALL = nonmember((RESERVED, CONSUMED, RELEASED))
 
 
-class RawMaterial(db.Model):
+class RawMaterial(Model):
     """A raw material the factory stocks. Quantities are whole base units (g, ml, pcs);
     `reserved` is what signed orders in raw-material purchase have set aside."""
 
@@ -151,7 +155,7 @@ class RawMaterial(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-class Formula(db.Model):
+class Formula(Model):
     """A company's formula. `composition` is `<key id>:<base64(nonce + AES-256-GCM
     ciphertext)>` of a JSON list of lines ({"material_id", "amount"} per produced unit)."""
 
@@ -172,7 +176,7 @@ class Formula(db.Model):
     company: Mapped[Company] = relationship()
 
 
-class MaklonRequest(db.Model):
+class MaklonRequest(Model):
     """A client's production request; from signing on, the maklon order."""
 
     __tablename__ = "maklon_requests"
@@ -232,7 +236,7 @@ class MaklonRequest(db.Model):
                                                          order_by="ProductionStage.id")
 
 
-class MaklonFile(db.Model):
+class MaklonFile(Model):
     """A file attached to a request: the client's specification or a reference."""
 
     __tablename__ = "maklon_files"
@@ -252,7 +256,7 @@ class MaklonFile(db.Model):
     request: Mapped[MaklonRequest] = relationship(back_populates="files")
 
 
-class Quote(db.Model):
+class Quote(Model):
     """One version of the price offered for a request."""
 
     __tablename__ = "quotes"
@@ -291,7 +295,7 @@ class Quote(db.Model):
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
 
 
-class QuoteMessage(db.Model):
+class QuoteMessage(Model):
     """A message on a request's negotiation thread, optionally a counter-proposal."""
 
     __tablename__ = "quote_messages"
@@ -311,7 +315,7 @@ class QuoteMessage(db.Model):
     author: Mapped[User] = relationship()
 
 
-class ContractSignature(db.Model):
+class ContractSignature(Model):
     """The client's acceptance of a quote, with the evidence a court would ask for.
 
     `signature` = SHA-256(order_id + client_id + timestamp) as the specification says
@@ -345,7 +349,7 @@ class ContractSignature(db.Model):
     client: Mapped[User] = relationship()
 
 
-class MilestonePayment(db.Model):
+class MilestonePayment(Model):
     """One part of a signed order's price: DP, mid-process or final."""
 
     __tablename__ = "milestone_payments"
@@ -371,7 +375,7 @@ class MilestonePayment(db.Model):
     request: Mapped[MaklonRequest] = relationship(back_populates="milestones")
 
 
-class ProductionStage(db.Model):
+class ProductionStage(Model):
     """One stage entered by an order: when, by whom, with a note and optional photo."""
 
     __tablename__ = "production_stages"
@@ -394,7 +398,7 @@ class ProductionStage(db.Model):
     staff: Mapped[User | None] = relationship()
 
 
-class MaterialReservation(db.Model):
+class MaterialReservation(Model):
     """Raw material set aside for (then consumed by) one order's batch."""
 
     __tablename__ = "material_reservations"
@@ -417,7 +421,7 @@ class MaterialReservation(db.Model):
     raw_material: Mapped[RawMaterial] = relationship()
 
 
-class OtdrSnapshot(db.Model):
+class OtdrSnapshot(Model):
     """The on-time delivery rate as the nightly job computed it, per company and overall
     (`company_id` None): completed orders among the last `window` whose completion date
     (WIB) was on or before their promised date."""

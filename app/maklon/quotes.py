@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import to_wib, utcnow
+from app.core.db import rowcount
 from app.core.forms import NumberInputError, read_rupiah, read_whole_number
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
@@ -171,6 +172,8 @@ def terms_parse(form: Any, *, today: date | None = None) -> QuoteTerms:
         errors["note"] = _l("Maksimal %(max)d karakter.", max=MESSAGE_MAX)
     if errors:
         raise QuoteError(errors)
+    # Each of these is missing only with its error above.
+    assert delivery is not None and valid_until is not None and split is not None
     return QuoteTerms(delivery_date=delivery, valid_until=valid_until, split=split,
                       quantity=quantity, margin_pct=pcts["margin_pct"],
                       discount_pct=pcts["discount_pct"], note=note)
@@ -265,11 +268,11 @@ def quote_create(*, request: MaklonRequest, actor: User, terms: QuoteTerms) -> Q
                                                     QuoteStatus.APPROVED):
             set_committed_value(other, "status", QuoteStatus.SUPERSEDED)
     if request.status == RequestStatus.SUBMITTED:
-        moved = db.session.execute(
+        moved = rowcount(db.session.execute(
             update(MaklonRequest).where(MaklonRequest.id == request.id,
                                         MaklonRequest.status == RequestStatus.SUBMITTED)
             .values(status=RequestStatus.NEGOTIATING, updated_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         if moved:
             set_committed_value(request, "status", RequestStatus.NEGOTIATING)
     audit_record("maklon.quote_create", actor=actor, object_type="maklon_request",
@@ -290,11 +293,11 @@ def quote_approve(*, quote: Quote, actor: User) -> Quote:
     if latest is None or latest.id != quote.id:
         raise QuoteError(_l("Hanya versi terbaru yang dapat disetujui."), status=409)
     now = utcnow()
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(Quote).where(Quote.id == quote.id,
                             Quote.status == QuoteStatus.PENDING_APPROVAL)
         .values(status=QuoteStatus.APPROVED, approved_by_id=actor.id, approved_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if changed != 1:
         raise QuoteError(_l("Penawaran ini sudah tidak menunggu persetujuan."), status=409)
     for key, value in (("status", QuoteStatus.APPROVED), ("approved_by_id", actor.id),

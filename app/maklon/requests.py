@@ -196,6 +196,7 @@ def _company_ensure(client: User, company: dict[str, str] | None) -> int:
     """The client's company id, creating the company with the first save."""
     if client.company_id is not None:
         return client.company_id
+    assert company is not None  # _company_errors refused a first request without one
     row = Company(name=company["name"].strip()[:160], npwp=company.get("npwp") or "",
                   address=company.get("address") or "", is_client=True)
     db.session.add(row)
@@ -306,7 +307,7 @@ def request_submit(*, client: User, values: dict[str, Any],
                  after={"status": RequestStatus.SUBMITTED, "quantity": request.quantity,
                         "product_type": request.product_type,
                         "estimate_total": (request.estimate.get("result") or {}).get("total")})
-    company_name = db.session.get(Company, request.company_id).name
+    company_name = db.session.get_one(Company, request.company_id).name
     link = app_path("maklon.request_detail", number=request.number)
     for user_id in staff_ids():
         notice_send(user_id=user_id, kind=REQUEST_SUBMITTED_NOTICE, link=link,

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from enum import StrEnum, nonmember
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -33,8 +34,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, RoleName, User, user_roles
 from app.audit.services import audit_record
-from app.catalog.images import PhotoRejected, photo_process
+from app.catalog.images import PhotoRejected, ProcessedPhoto, photo_process
 from app.core.clock import WIB, utcnow
+from app.core.db import rowcount
 from app.core.http import public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
@@ -58,10 +60,10 @@ NOTE_MAX = 1000
 PHOTO_FOLDER = "maklon-stages"
 
 
-class QcResult:
+class QcResult(StrEnum):
     PASS = "pass"  # noqa: S105 (a QC result, not a password)
     FAIL = "fail"
-    ALL = (PASS, FAIL)
+    ALL = nonmember((PASS, FAIL))
 
 
 
@@ -76,7 +78,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (Stage.SHIPPING_SCHEDULED, Stage.DONE): "",
 }
 # The forward step from each stage (QC's forward step is "pass"; "fail" goes back).
-NEXT_STAGE = {
+NEXT_STAGE: dict[str, str] = {
     Stage.CONCEPT_APPROVED: Stage.MATERIAL_PURCHASE,
     Stage.MATERIAL_PURCHASE: Stage.FORMULATION,
     Stage.FORMULATION: Stage.QC,
@@ -85,7 +87,7 @@ NEXT_STAGE = {
     Stage.SHIPPING_SCHEDULED: Stage.DONE,
 }
 # Entering this stage needs that milestone paid.
-GATES = {
+GATES: dict[str, str] = {
     Stage.MATERIAL_PURCHASE: MilestoneKind.DP,
     Stage.FORMULATION: MilestoneKind.MID,
     Stage.SHIPPING_SCHEDULED: MilestoneKind.FINAL,
@@ -202,6 +204,50 @@ def stage_advance(*, request: MaklonRequest, to: str, actor: User, from_stage: s
     unpaid milestone; StageShortage (409) with the missing materials; StageError (422) for
     bad input (QC result, note length, photo). Nothing is written when it raises.
     """
+    current = _movable_stage(request=request, to=to, from_stage=from_stage)
+    number = request.number
+    qc_result = _checked_qc_result(current=current, to=to, qc_result=qc_result)
+    note = _checked_note(current=current, qc_result=qc_result, note=note)
+    gate_check(request, to)
+    processed = _processed_photo(photo) if photo else None
+
+    first_formulation = to == Stage.FORMULATION and not db.session.scalar(
+        select(func.count()).select_from(ProductionStage).where(
+            ProductionStage.request_id == request.id,
+            ProductionStage.stage == Stage.FORMULATION))
+    now = utcnow()
+    values: dict[str, object] = {"stage": to, "updated_at": now}
+    if to == Stage.DONE:
+        values.update(status=RequestStatus.COMPLETED, completed_at=now)
+    try:
+        with db.session.begin_nested():
+            moved = rowcount(db.session.execute(
+                update(MaklonRequest).where(MaklonRequest.id == request.id,
+                                            MaklonRequest.stage == current,
+                                            MaklonRequest.status == RequestStatus.SIGNED)
+                .values(**values).execution_options(synchronize_session=False)))
+            if moved != 1:
+                raise _moved_meanwhile(request)
+            if to == Stage.MATERIAL_PURCHASE:
+                materials_reserve(request, actor=actor)
+            elif first_formulation:
+                materials_consume(request, actor=actor)
+            row = _stage_record(request=request, current=current, to=to, actor=actor,
+                                note=note, qc_result=qc_result, processed=processed, now=now)
+            db.session.flush()
+    except Shortage as shortage:
+        raise StageShortage(shortage.lines) from None
+    for key, value in values.items():
+        set_committed_value(request, key, value)
+    _tell_clients(request, row)
+    log.info("maklon %s: %s -> %s by %s", number, current, to, actor.id)
+    return row
+
+
+def _movable_stage(*, request: MaklonRequest, to: str, from_stage: str | None) -> str:
+    """The stage `request` is in, when the table lets it move to `to` from there. Raises
+    StageConflict for a request not in production, a stale `from_stage` or a forbidden
+    move."""
     current = request.stage
     number = request.number
     if request.status != RequestStatus.SIGNED or current is None:
@@ -216,75 +262,65 @@ def stage_advance(*, request: MaklonRequest, to: str, actor: User, from_stage: s
                                "dipindah ke %(target)s.", number=number,
                                current=STAGE_LABELS.get(current, current),
                                target=STAGE_LABELS.get(to, to)))
+    return current
+
+
+def _checked_qc_result(*, current: str, to: str, qc_result: str) -> str:
+    """Leaving QC needs the result that leads to `to`; any other move takes none. Raises
+    StageError (422)."""
     qc_result = (qc_result or "").strip()
-    needed = TRANSITIONS[(current, to)]
     if current == Stage.QC:
         if qc_result not in QcResult.ALL:
             raise StageError(_l("Pilih hasil QC: Lulus atau Gagal."), field="qc_result")
-        if qc_result != needed:
+        if qc_result != TRANSITIONS[(current, to)]:
             raise StageError(_l("QC lulus lanjut ke Pengemasan; QC gagal kembali ke Proses "
                                 "Formulasi."), field="qc_result")
     elif qc_result:
         raise StageError(_l("Hasil QC hanya dicatat di tahap Kontrol Kualitas."),
                          field="qc_result")
+    return qc_result
+
+
+def _checked_note(*, current: str, qc_result: str, note: str) -> str:
+    """The trimmed note: at most NOTE_MAX characters, required when QC failed. Raises
+    StageError (422)."""
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise StageError(_l("Catatan maksimal %(max)s karakter.", max=NOTE_MAX), field="note")
     if current == Stage.QC and qc_result == QcResult.FAIL and not note:
         raise StageError(_l("Tulis catatan: apa yang tidak lulus QC."), field="note")
-    gate_check(request, to)
-    processed = None
-    if photo:
-        config = current_app.config
-        try:
-            processed = photo_process(photo, max_bytes=config["PHOTO_MAX_BYTES"],
-                                      max_pixels=config["PHOTO_MAX_PIXELS"])
-        except PhotoRejected as error:
-            raise StageError(error.message, field="photo") from None
+    return note
 
-    first_formulation = to == Stage.FORMULATION and not db.session.scalar(
-        select(func.count()).select_from(ProductionStage).where(
-            ProductionStage.request_id == request.id,
-            ProductionStage.stage == Stage.FORMULATION))
-    now = utcnow()
-    values: dict[str, object] = {"stage": to, "updated_at": now}
-    if to == Stage.DONE:
-        values.update(status=RequestStatus.COMPLETED, completed_at=now)
+
+def _processed_photo(photo: bytes) -> ProcessedPhoto:
+    """The uploaded stage photo, checked and re-encoded. Raises StageError (422)."""
+    config = current_app.config
     try:
-        with db.session.begin_nested():
-            moved = db.session.execute(
-                update(MaklonRequest).where(MaklonRequest.id == request.id,
-                                            MaklonRequest.stage == current,
-                                            MaklonRequest.status == RequestStatus.SIGNED)
-                .values(**values).execution_options(synchronize_session=False)).rowcount
-            if moved != 1:
-                raise _moved_meanwhile(request)
-            if to == Stage.MATERIAL_PURCHASE:
-                materials_reserve(request, actor=actor)
-            elif first_formulation:
-                materials_consume(request, actor=actor)
-            photo_key = ""
-            if processed is not None:
-                photo_key = storage_put(processed.display, folder=PHOTO_FOLDER, suffix=".webp")
-            row = ProductionStage(request_id=request.id, stage=to, staff_id=actor.id,
-                                  staff_name=actor.name[:120], note=note, photo_key=photo_key,
-                                  qc_result=qc_result, entered_at=now)
-            db.session.add(row)
-            after: dict[str, object] = {"stage": to}
-            if qc_result:
-                after["qc_result"] = qc_result
-            if to == Stage.DONE:
-                after["status"] = RequestStatus.COMPLETED
-            audit_record("maklon.stage", actor=actor, object_type="maklon_request",
-                         object_id=number, before={"stage": current}, after=after,
-                         note=note)
-            db.session.flush()
-    except Shortage as shortage:
-        raise StageShortage(shortage.lines) from None
-    for key, value in values.items():
-        set_committed_value(request, key, value)
-    _tell_clients(request, row)
-    log.info("maklon %s: %s -> %s by %s", number, current, to, actor.id)
+        return photo_process(photo, max_bytes=config["PHOTO_MAX_BYTES"],
+                             max_pixels=config["PHOTO_MAX_PIXELS"])
+    except PhotoRejected as error:
+        raise StageError(error.message, field="photo") from None
+
+
+def _stage_record(*, request: MaklonRequest, current: str, to: str, actor: User, note: str,
+                  qc_result: str, processed: ProcessedPhoto | None,
+                  now: datetime) -> ProductionStage:
+    """The stage's history row (with its stored photo) and its audit row."""
+    photo_key = ""
+    if processed is not None:
+        photo_key = storage_put(processed.display, folder=PHOTO_FOLDER, suffix=".webp")
+    row = ProductionStage(request_id=request.id, stage=to, staff_id=actor.id,
+                          staff_name=actor.name[:120], note=note, photo_key=photo_key,
+                          qc_result=qc_result, entered_at=now)
+    db.session.add(row)
+    after: dict[str, object] = {"stage": to}
+    if qc_result:
+        after["qc_result"] = qc_result
+    if to == Stage.DONE:
+        after["status"] = RequestStatus.COMPLETED
+    audit_record("maklon.stage", actor=actor, object_type="maklon_request",
+                 object_id=request.number, before={"stage": current}, after=after,
+                 note=note)
     return row
 
 

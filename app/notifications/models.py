@@ -4,16 +4,17 @@ Telegram outbox."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class NotificationOptOut(db.Model):
+class NotificationOptOut(Model):
     """A kind of notice a person switched off on one channel (no row: on, the default)."""
 
     __tablename__ = "notification_optouts"
@@ -24,7 +25,7 @@ class NotificationOptOut(db.Model):
     channel: Mapped[str] = mapped_column(String(10), primary_key=True)
 
 
-class NotificationSent(db.Model):
+class NotificationSent(Model):
     """One row per (person, kind, channel, event): written in the transaction that queues
     the notice, so a retry or a rerun of the same event finds it and sends nothing."""
 
@@ -40,7 +41,7 @@ class NotificationSent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class TelegramLink(db.Model):
+class TelegramLink(Model):
     """A person's Telegram chat (linked by a one-time code sent to the bot as `/start CODE`;
     only the code's SHA-256 is stored)."""
 
@@ -57,14 +58,14 @@ class TelegramLink(db.Model):
     user: Mapped[User] = relationship()
 
 
-class TelegramStatus:
+class TelegramStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 
 
-class TelegramMessage(db.Model):
+class TelegramMessage(Model):
     """The Telegram outbox: a message written in the business transaction, sent by an RQ
     job (`jobs.notifications.telegram_send`), claimed with a conditional UPDATE."""
 

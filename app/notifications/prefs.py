@@ -9,6 +9,7 @@ workers at once) find the first and send nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum, nonmember
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -20,13 +21,13 @@ from app.extensions import db
 from app.notifications.models import NotificationOptOut, NotificationSent
 
 
-class Channel:
+class Channel(StrEnum):
     EMAIL = "email"
     TELEGRAM = "telegram"
-    ALL = (EMAIL, TELEGRAM)
+    ALL = nonmember((EMAIL, TELEGRAM))
 
 
-class Kind:
+class Kind(StrEnum):
     TASK_CREATED = "task_created"
     TASK_REASSIGNED = "task_reassigned"
     TASK_DUE = "task_due"

@@ -45,7 +45,9 @@ from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 
 from app.accounts.models import User
+from app.core.app_object import current_app_object
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.queue import enqueue_after_commit, redis_connection
 from app.core.settings import setting_get, setting_set
 from app.extensions import db
@@ -238,7 +240,7 @@ def telegram_update_handle(update_: dict[str, Any]) -> str:
     link.code_expires_at = None
     link.unlinked_reason = ""
     db.session.flush()
-    user = db.session.get(User, link.user_id)
+    user = db.session.get_one(User, link.user_id)
     _reply(chat_id, "telegram/linked.txt", locale=user.locale, user_id=user.id,
            name=user.name)
     log.info("telegram chat linked to user %s", link.user_id)
@@ -295,7 +297,7 @@ def telegram_send(message_id: int) -> dict[str, Any]:
     attempt, so RQ retries."""
     now = utcnow()
     claimant = _claimant()
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(TelegramMessage)
         .where(TelegramMessage.id == message_id,
                or_(TelegramMessage.status == TelegramStatus.PENDING,
@@ -304,7 +306,7 @@ def telegram_send(message_id: int) -> dict[str, Any]:
                          TelegramMessage.claimed_by == claimant)))
         .values(status=TelegramStatus.SENDING, claimed_at=now, claimed_by=claimant)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.commit()  # the claim is visible before the network call
     if not claimed:
         return {"sent": False, "reason": "not pending"}
@@ -486,7 +488,7 @@ class RateLimiter:
 
 def rate_limiter() -> RateLimiter:
     """The app's limiter (Redis-backed when jobs run on RQ)."""
-    app = current_app._get_current_object()
+    app = current_app_object()
     limiter = app.extensions.get("racik_telegram_rate")
     if limiter is None:
         client = redis_connection(app) if app.config.get("JOBS_MODE_ACTIVE") == "rq" else None

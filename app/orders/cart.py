@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
@@ -28,12 +29,23 @@ MAX_LINE_QUANTITY = 999  # per cart line; more is a typo or a wholesale deal
 MAX_CART_LINES = 100
 
 
+class CartErrorCode(StrEnum):
+    """Which cart rule refused a change (the API's error code)."""
+
+    CART_REFUSED = "cart_refused"  # none of the rules below
+    QUANTITY_INVALID = "quantity_invalid"
+    UNAVAILABLE = "unavailable"
+    OWN_PRODUCT = "own_product"
+    OUT_OF_STOCK = "out_of_stock"
+    CART_FULL = "cart_full"
+    WITHDRAWN = "withdrawn"
+
+
 class CartError(Exception):
     """The cart change was refused; `message` says why in the user's language, `code` says
-    which rule refused it (for the API): quantity_invalid, unavailable, own_product,
-    out_of_stock, cart_full, withdrawn."""
+    which rule refused it (for the API)."""
 
-    def __init__(self, message: object, *, code: str = "cart_refused"):
+    def __init__(self, message: object, *, code: CartErrorCode = CartErrorCode.CART_REFUSED):
         super().__init__(str(message))
         self.message = str(message)
         self.code = code
@@ -133,21 +145,21 @@ def _purchasable_variant(variant_id: int) -> Variant:
         select(Variant).where(Variant.id == variant_id).options(joinedload(Variant.product))
     ).scalar_one_or_none()
     if variant is None or not variant.active or not variant.product.active:
-        raise CartError(_l("Produk ini tidak tersedia."), code="unavailable")
+        raise CartError(_l("Produk ini tidak tersedia."), code=CartErrorCode.UNAVAILABLE)
     return variant
 
 
 def _check_quantity(quantity: int) -> None:
     if quantity < 1:
-        raise CartError(_l("Jumlah minimal 1."), code="quantity_invalid")
+        raise CartError(_l("Jumlah minimal 1."), code=CartErrorCode.QUANTITY_INVALID)
     if quantity > MAX_LINE_QUANTITY:
         raise CartError(_l("Jumlah maksimal %(max)s per barang.", max=MAX_LINE_QUANTITY),
-                        code="quantity_invalid")
+                        code=CartErrorCode.QUANTITY_INVALID)
 
 
 def _capped(variant: Variant, wanted: int) -> tuple[int, str]:
     if variant.stock <= 0:
-        raise CartError(_l("Stok habis."), code="out_of_stock")
+        raise CartError(_l("Stok habis."), code=CartErrorCode.OUT_OF_STOCK)
     if wanted > variant.stock:
         return variant.stock, str(_l(
             "Stok tersedia hanya %(stock)s; jumlah di keranjang disesuaikan menjadi %(stock)s.",
@@ -163,7 +175,7 @@ def cart_add(*, user: User, variant_id: int, quantity: int) -> CartChange:
     variant = _purchasable_variant(variant_id)
     if variant.store_id == (user.store.id if user.store else None):
         raise CartError(_l("Anda tidak dapat membeli produk dari toko Anda sendiri."),
-                        code="own_product")
+                        code=CartErrorCode.OWN_PRODUCT)
     item = db.session.scalars(select(CartItem).where(
         CartItem.user_id == user.id, CartItem.variant_id == variant.id)).first()
     if item is None:
@@ -171,7 +183,7 @@ def cart_add(*, user: User, variant_id: int, quantity: int) -> CartChange:
                                   .where(CartItem.user_id == user.id)) or 0
         if lines >= MAX_CART_LINES:
             raise CartError(_l("Keranjang penuh (maksimal %(max)s barang). Selesaikan "
-                               "pembelian dulu.", max=MAX_CART_LINES), code="cart_full")
+                               "pembelian dulu.", max=MAX_CART_LINES), code=CartErrorCode.CART_FULL)
         wanted, notice = _capped(variant, quantity)
         item = CartItem(user_id=user.id, variant_id=variant.id, quantity=wanted)
         try:
@@ -205,7 +217,7 @@ def cart_set_quantity(*, item: CartItem, quantity: int) -> CartChange:
     variant = item.variant
     if not variant.active or not variant.product.active:
         raise CartError(_l("Produk ini tidak dijual lagi. Hapus dari keranjang."),
-                        code="withdrawn")
+                        code=CartErrorCode.WITHDRAWN)
     return _set(item, variant, quantity)
 
 

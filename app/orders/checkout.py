@@ -209,7 +209,9 @@ def checkout_place(*, buyer: User, address: Address | None, payment_method: str,
                                   to_status=OrderStatus.PENDING, actor_id=buyer.id))
 
     cart_clear(user=buyer, item_ids=[line.item.id for line in cart.lines])
-    payment_create(checkout)
+    payment_create(reference=checkout.reference, payer_id=checkout.buyer_id,
+                   method=checkout.payment_method, amount=checkout.total,
+                   checkout_id=checkout.id)
     db.session.flush()
     _announce(checkout, orders, buyer)
     # Last, so the row locks it takes on PostgreSQL are held only until the commit that

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select, update
@@ -30,6 +32,7 @@ from app.accounts.models import Store, User
 from app.audit.services import audit_record
 from app.catalog.models import Product, Variant
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.notices import N_, notice_kind, notice_send
@@ -49,7 +52,7 @@ TRACKING_NUMBER_MAX = 60
 NOTE_MAX = 300  # OrderEvent.note
 
 
-class Side:
+class Side(StrEnum):
     """Who acts on an order: its buyer, the owner of its store, or the system (jobs)."""
 
     BUYER = "buyer"
@@ -57,13 +60,21 @@ class Side:
     SYSTEM = "system"
 
 
-ORDER_STATUS_LABELS = {
+ORDER_STATUS_LABELS: dict[str, Any] = {
     OrderStatus.PENDING: _l("Menunggu diproses"),
     OrderStatus.PROCESSING: _l("Diproses"),
     OrderStatus.SHIPPED: _l("Dikirim"),
     OrderStatus.DELIVERED: _l("Selesai"),
     OrderStatus.CANCELLED: _l("Dibatalkan"),
     OrderStatus.RETURNED: _l("Dikembalikan"),
+}
+
+# The order's payment status as buyers, sellers, the admin ledger and the reports show it.
+ORDER_PAYMENT_LABELS = {
+    PaymentStatus.UNPAID: _l("Belum dibayar"),
+    PaymentStatus.PAID: _l("Lunas"),
+    PaymentStatus.REFUND_PENDING: _l("Menunggu pengembalian dana"),
+    PaymentStatus.REFUNDED: _l("Dana dikembalikan"),
 }
 
 # (from, to) -> the sides allowed to make that change. Anything not listed is refused.
@@ -78,17 +89,17 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 # The seller's "next step" button: from -> to.
-SELLER_NEXT = {
+SELLER_NEXT: dict[str, str] = {
     OrderStatus.PENDING: OrderStatus.PROCESSING,
     OrderStatus.PROCESSING: OrderStatus.SHIPPED,
 }
-SELLER_NEXT_LABELS = {
+SELLER_NEXT_LABELS: dict[str, Any] = {
     OrderStatus.PENDING: _l("Proses pesanan"),
     OrderStatus.PROCESSING: _l("Tandai dikirim"),
 }
 
 # The timestamp column each status stamps.
-STATUS_TIMESTAMPS = {
+STATUS_TIMESTAMPS: dict[str, str] = {
     OrderStatus.PROCESSING: "processing_at",
     OrderStatus.SHIPPED: "shipped_at",
     OrderStatus.DELIVERED: "delivered_at",
@@ -120,7 +131,7 @@ def order_sides(order: Order, actor: User | None) -> set[str]:
     """The sides `actor` may act on for this order (a seller may buy from their own store)."""
     if actor is None:
         return {Side.SYSTEM}
-    sides = set()
+    sides: set[str] = set()
     if order.buyer_id == actor.id:
         sides.add(Side.BUYER)
     owner_id = db.session.scalar(select(Store.owner_id).where(Store.id == order.store_id))
@@ -168,6 +179,40 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
     `from_status`, or a concurrent change; OrderError (422) for a bad tracking number.
     """
     current = order.status
+    acting = _acting_side(order=order, to=to, actor=actor, side=side, from_status=from_status)
+    _check_preconditions(order=order, to=to, return_request=return_request)
+    tracking_number = _checked_tracking_number(order=order, to=to,
+                                               tracking_number=tracking_number)
+    note = (note or "").strip()[:NOTE_MAX]
+    now = _status_write(order=order, current=current, to=to, tracking_number=tracking_number)
+
+    event = OrderEvent(order_id=order.id, from_status=current, to_status=to,
+                       actor_id=actor.id if actor else None, note=note, created_at=now)
+    db.session.add(event)
+    after: dict[str, object] = {"status": to, "side": acting}
+    if tracking_number:
+        after["tracking_number"] = tracking_number
+    audit_record("order.status", actor=actor, object_type="order", object_id=order.number,
+                 before={"status": current}, after=after, note=note)
+    _stock_and_money_after(order=order, to=to, actor=actor, stock_reason=stock_reason)
+    db.session.flush()
+    if to == OrderStatus.SHIPPED:
+        shipment_shipped(order_id=order.id, awb=tracking_number)
+    if notify:
+        _tell_buyer(order, to, note)
+    if acting == Side.BUYER and to in (OrderStatus.CANCELLED, OrderStatus.DELIVERED):
+        _tell_seller(order, to)
+    log.info("order %s: %s -> %s by %s (%s)", order.number, current, to,
+             actor.id if actor else "system", acting)
+    return event
+
+
+def _acting_side(*, order: Order, to: str, actor: User | None, side: str | None,
+                 from_status: str | None) -> str:
+    """The side in which `actor` may move `order` to `to` (seller first, then buyer, then
+    the system). Raises TransitionError for a stale `from_status`, a move the table
+    forbids, or one this actor may not make."""
+    current = order.status
     if from_status is not None and from_status != current:
         raise TransitionError(_l("Pesanan %(number)s sudah berstatus %(current)s. Muat "
                                  "ulang halaman untuk melihat keadaan terbaru.",
@@ -187,6 +232,13 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
         raise TransitionError(_l("Anda tidak dapat mengubah pesanan %(number)s menjadi "
                                  "%(target)s.", number=order.number,
                                  target=ORDER_STATUS_LABELS[to]))
+    return acting
+
+
+def _check_preconditions(*, order: Order, to: str,
+                         return_request: ReturnRequest | None) -> None:
+    """Processing and shipping need the money; returning needs an accepted return request.
+    Raises TransitionError."""
     if to == OrderStatus.PROCESSING and order.payment_status != PaymentStatus.PAID:
         raise TransitionError(_l("Pesanan %(number)s belum dibayar. Pesanan diproses setelah "
                                  "pembayaran pembeli diterima.", number=order.number))
@@ -199,6 +251,11 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
             or return_request.status != ReturnStatus.ACCEPTED):
         raise TransitionError(_l("Pesanan hanya dapat dikembalikan melalui permintaan retur "
                                  "yang diterima penjual."))
+
+
+def _checked_tracking_number(*, order: Order, to: str, tracking_number: str) -> str:
+    """The tracking number that goes with a move to shipped (empty for any other move), in
+    the shape of the courier chosen at checkout. Raises OrderError (422)."""
     tracking_number = (tracking_number or "").strip()
     if tracking_number and to != OrderStatus.SHIPPED:
         tracking_number = ""
@@ -210,16 +267,19 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
             tracking_number = awb_check(order_id=order.id, awb=tracking_number)
         except ShippingError as error:
             raise OrderError(error.message, field="tracking_number") from None
-    note = (note or "").strip()[:NOTE_MAX]
+    return tracking_number
 
+
+def _status_write(*, order: Order, current: str, to: str, tracking_number: str) -> datetime:
+    """Writes the new status only if the order is still `current`; returns the time of the
+    change. Raises TransitionError when somebody else moved the order in between."""
     now = utcnow()
     values: dict[str, object] = {"status": to, "updated_at": now, STATUS_TIMESTAMPS[to]: now}
     if tracking_number:
         values["tracking_number"] = tracking_number
-    applied = db.session.execute(
+    applied = rowcount(db.session.execute(
         update(Order).where(Order.id == order.id, Order.status == current).values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False)))
     if applied != 1:
         # Somebody else moved the order between our read and our write.
         latest = db.session.scalar(select(Order.status).where(Order.id == order.id))
@@ -229,31 +289,19 @@ def order_transition(*, order: Order, to: str, actor: User | None, side: str | N
             current=ORDER_STATUS_LABELS.get(latest or current, latest)))
     for key, value in values.items():
         set_committed_value(order, key, value)
+    return now
 
-    event = OrderEvent(order_id=order.id, from_status=current, to_status=to,
-                       actor_id=actor.id if actor else None, note=note, created_at=now)
-    db.session.add(event)
-    after: dict[str, object] = {"status": to, "side": acting}
-    if tracking_number:
-        after["tracking_number"] = tracking_number
-    audit_record("order.status", actor=actor, object_type="order", object_id=order.number,
-                 before={"status": current}, after=after, note=note)
+
+def _stock_and_money_after(*, order: Order, to: str, actor: User | None,
+                           stock_reason: str) -> None:
+    """A cancelled order puts its stock back (and queues the refund of a paid one); a
+    returned one puts it back as a return."""
     if to == OrderStatus.CANCELLED:
         _put_back(order, actor, stock_reason)
         if order.payment_status == PaymentStatus.PAID:
             _refund_cancelled(order)
     elif to == OrderStatus.RETURNED:
         _put_back(order, actor, StockReason.RETURN)
-    db.session.flush()
-    if to == OrderStatus.SHIPPED:
-        shipment_shipped(order_id=order.id, awb=tracking_number)
-    if notify:
-        _tell_buyer(order, to, note)
-    if acting == Side.BUYER and to in (OrderStatus.CANCELLED, OrderStatus.DELIVERED):
-        _tell_seller(order, to)
-    log.info("order %s: %s -> %s by %s (%s)", order.number, current, to,
-             actor.id if actor else "system", acting)
-    return event
 
 
 def order_cancel(*, order: Order, actor: User | None, side: str | None = None,
@@ -328,7 +376,7 @@ def _refund_cancelled(order: Order) -> None:
 
 
 def _tell_buyer(order: Order, to: str, note: str) -> None:
-    buyer = db.session.get(User, order.buyer_id)
+    buyer = order.buyer
     mail_queue(to=buyer.email, template="order_status", locale=buyer.locale,
                subject=_l("Pesanan %(number)s: %(status)s", number=order.number,
                           status=ORDER_STATUS_LABELS[to]),
@@ -337,7 +385,7 @@ def _tell_buyer(order: Order, to: str, note: str) -> None:
 
 
 def _tell_seller(order: Order, to: str) -> None:
-    store = db.session.get(Store, order.store_id)
+    store = order.store
     kind = ORDER_CANCELLED_NOTICE if to == OrderStatus.CANCELLED else ORDER_DELIVERED_NOTICE
     notice_send(user_id=store.owner_id, kind=kind, params={"number": order.number},
                 link=app_path("orders.seller_order", number=order.number))

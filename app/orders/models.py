@@ -9,6 +9,7 @@ checkout, so later edits of the product never change an order. Money is whole Ru
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum, nonmember
 from typing import Any
 
 from sqlalchemy import (
@@ -28,36 +29,36 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import Store, User
 from app.catalog.models import Product, Variant
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class OrderStatus:
+class OrderStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
     RETURNED = "returned"
-    ALL = (PENDING, PROCESSING, SHIPPED, DELIVERED, CANCELLED, RETURNED)
-    FINAL = (DELIVERED, CANCELLED, RETURNED)  # nothing more happens without a return
+    ALL = nonmember((PENDING, PROCESSING, SHIPPED, DELIVERED, CANCELLED, RETURNED))
+    FINAL = nonmember((DELIVERED, CANCELLED, RETURNED))  # nothing more happens without a return
 
 
-class PaymentStatus:
+class PaymentStatus(StrEnum):
     UNPAID = "unpaid"
     PAID = "paid"
     REFUND_PENDING = "refund_pending"  # a return was accepted; the payments issue refunds
     REFUNDED = "refunded"
-    ALL = (UNPAID, PAID, REFUND_PENDING, REFUNDED)
+    ALL = nonmember((UNPAID, PAID, REFUND_PENDING, REFUNDED))
 
 
-class ReturnStatus:
+class ReturnStatus(StrEnum):
     REQUESTED = "requested"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
-    ALL = (REQUESTED, ACCEPTED, REJECTED)
+    ALL = nonmember((REQUESTED, ACCEPTED, REJECTED))
 
 
-class CartItem(db.Model):
+class CartItem(Model):
     """One line of a buyer's cart: a variant and a quantity (a cart is a user's lines)."""
 
     __tablename__ = "cart_items"
@@ -76,7 +77,7 @@ class CartItem(db.Model):
     variant: Mapped[Variant] = relationship()
 
 
-class Checkout(db.Model):
+class Checkout(Model):
     """One press of "Bayar": one payment for the orders of every store in the cart."""
 
     __tablename__ = "checkouts"
@@ -101,7 +102,7 @@ class Checkout(db.Model):
     orders: Mapped[list[Order]] = relationship(back_populates="checkout", order_by="Order.id")
 
 
-class Order(db.Model):
+class Order(Model):
     """The part of a checkout that one store fulfils."""
 
     __tablename__ = "orders"
@@ -149,7 +150,7 @@ class Order(db.Model):
                                                     order_by="OrderEvent.id")
 
 
-class OrderItem(db.Model):
+class OrderItem(Model):
     """A snapshot of one cart line at checkout."""
 
     __tablename__ = "order_items"
@@ -182,7 +183,7 @@ class OrderItem(db.Model):
         return ", ".join(f"{k}: {v}" for k, v in self.options.items())
 
 
-class OrderEvent(db.Model):
+class OrderEvent(Model):
     """The status history: who moved the order from where to where, and when."""
 
     __tablename__ = "order_events"
@@ -201,7 +202,7 @@ class OrderEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class Review(db.Model):
+class Review(Model):
     """A verified buyer's rating of a product, once per buyer and product, after delivery."""
 
     __tablename__ = "reviews"
@@ -229,7 +230,7 @@ class Review(db.Model):
     order: Mapped[Order] = relationship()
 
 
-class ReturnRequest(db.Model):
+class ReturnRequest(Model):
     """A buyer's request to return a delivered order (within the return window)."""
 
     __tablename__ = "return_requests"

@@ -53,7 +53,8 @@ def buyer_orders_page(*, buyer_id: int, status: str | None, page: int,
     return _page(conditions, page, joinedload(Order.store),
                  selectinload(Order.checkout).load_only(Checkout.reference),
                  selectinload(Order.items).selectinload(OrderItem.product)
-                 .load_only(Product.id, Product.cover_key, Product.cover_card_key),
+                 .load_only(Product.id, Product.cover_key, Product.cover_card_key,
+                            Product.cover_mini_key),
                  per_page=per_page)
 
 

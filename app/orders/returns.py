@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.accounts.models import Store, User
+from app.accounts.models import User
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.notices import N_, notice_kind, notice_send
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 RETURN_WINDOW = timedelta(days=7)
 REASON_MAX = 1000
 
-RETURN_STATUS_LABELS = {
+RETURN_STATUS_LABELS: dict[str, Any] = {
     ReturnStatus.REQUESTED: _l("Menunggu keputusan penjual"),
     ReturnStatus.ACCEPTED: _l("Diterima"),
     ReturnStatus.REJECTED: _l("Ditolak"),
@@ -94,8 +96,7 @@ def return_request(*, order: Order, buyer: User, reason: str) -> ReturnRequest:
         # The same buyer in another tab got there first (one return per order).
         raise TransitionError(_l("Retur untuk pesanan %(number)s sudah pernah diajukan.",
                                  number=order.number)) from None
-    store = db.session.get(Store, order.store_id)
-    owner = db.session.get(User, store.owner_id)
+    owner = order.store.owner
     notice_send(user_id=owner.id, kind=RETURN_REQUESTED_NOTICE, params={"number": order.number},
                 link=app_path("orders.seller_order", number=order.number))
     mail_queue(to=owner.email, template="return_requested", locale=owner.locale,
@@ -112,11 +113,11 @@ def _decide(request: ReturnRequest, status: str, actor: User, reject_reason: str
     now = utcnow()
     values = {"status": status, "decided_by_id": actor.id, "decided_at": now,
               "reject_reason": reject_reason, "refund_amount": refund_amount}
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(ReturnRequest)
         .where(ReturnRequest.id == request.id, ReturnRequest.status == ReturnStatus.REQUESTED)
         .values(**values).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if claimed != 1:
         raise TransitionError(_l("Permintaan retur ini sudah diputuskan."))
     for key, value in values.items():
@@ -124,8 +125,8 @@ def _decide(request: ReturnRequest, status: str, actor: User, reject_reason: str
 
 
 def _check_seller(request: ReturnRequest, actor: User) -> Order:
-    order = db.session.get(Order, request.order_id)
-    store = db.session.get(Store, order.store_id)
+    order = request.order
+    store = order.store
     if store.owner_id != actor.id:
         raise TransitionError(_l("Hanya penjual pesanan ini yang dapat memutuskan retur."))
     if request.status != ReturnStatus.REQUESTED:
@@ -145,11 +146,11 @@ def return_accept(*, request: ReturnRequest, actor: User) -> ReturnRequest:
     _decide(request, ReturnStatus.ACCEPTED, actor, refund_amount=order.total)
     order_transition(order=order, to=OrderStatus.RETURNED, actor=actor, side=Side.SELLER,
                      from_status=OrderStatus.DELIVERED, return_request=request, notify=False)
-    refund = db.session.execute(
+    refund = rowcount(db.session.execute(
         update(Order).where(Order.id == order.id, Order.payment_status == PaymentStatus.PAID)
         .values(payment_status=PaymentStatus.REFUND_PENDING)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if refund:
         set_committed_value(order, "payment_status", PaymentStatus.REFUND_PENDING)
         # Recorded and paid back through the gateway by the refund job, after commit.
@@ -174,7 +175,7 @@ def return_reject(*, request: ReturnRequest, actor: User, reason: str) -> Return
 
 
 def _tell_buyer(request: ReturnRequest, order: Order) -> None:
-    buyer = db.session.get(User, order.buyer_id)
+    buyer = order.buyer
     accepted = request.status == ReturnStatus.ACCEPTED
     subject = (_l("Retur pesanan %(number)s diterima", number=order.number) if accepted
                else _l("Retur pesanan %(number)s ditolak", number=order.number))

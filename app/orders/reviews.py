@@ -29,6 +29,7 @@ from sqlalchemy.orm.util import identity_key
 from app.accounts.models import Store, User
 from app.catalog.models import Product
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.http import app_path
 from app.core.notices import N_, notice_kind, notice_send
 from app.core.pagination import Page
@@ -126,7 +127,7 @@ def review_create(*, buyer: User, order: Order, item: OrderItem, rating: object,
                  item.product_id, buyer.id)
         raise ReviewError(ALREADY_REVIEWED) from None
     product = _rating_add(item.product_id, rating)
-    store = db.session.get(Store, order.store_id)
+    store = db.session.get_one(Store, order.store_id)
     # Names are cut so the stored message fits notices.message (300 characters).
     notice_send(user_id=store.owner_id, kind=REVIEW_NEW_NOTICE,
                 params={"rating": rating, "product": product.name,
@@ -157,7 +158,7 @@ def _rating_add(product_id: int, rating: int) -> Product:
     )
     product = db.session.identity_map.get(identity_key(Product, product_id))
     if product is None:
-        return db.session.get(Product, product_id)
+        return db.session.get_one(Product, product_id)
     for name, value in (("rating_total", total), ("rating_count", count),
                         ("rating_avg", average)):
         set_committed_value(product, name, value)
@@ -184,11 +185,11 @@ def review_reply(*, seller_store: Store, review: Review, reply: str | None) -> R
         raise ReviewError(ALREADY_REPLIED)
     text = _clean_text(reply, field="reply", limit=MAX_REPLY, required=True)
     now = utcnow()
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(Review).where(Review.id == review.id, Review.replied_at.is_(None))
         .values(reply=text, replied_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not claimed:
         raise ReviewError(ALREADY_REPLIED)
     set_committed_value(review, "reply", text)
@@ -287,3 +288,15 @@ def unreplied_reviews_badge(user: User) -> int:
     """The navigation badge: the user's store's reviews still without a reply."""
     store = user.store
     return unreplied_reviews_count(store.id) if store is not None else 0
+
+
+def reviews_on_product_pages(app) -> None:
+    """The catalog's product page shows reviews, and a written review clears its cached
+    page: orders registers both with the catalog (which imports nothing of orders)."""
+    from app.catalog.cache import product_rows_register
+    from app.catalog.product_page import ProductReviews, product_reviews_register
+
+    product_reviews_register(app, ProductReviews(
+        page=lambda product_id: product_reviews_page(product_id),
+        distribution=lambda product_id: rating_distribution(product_id)))
+    product_rows_register(Review, lambda review: review.product_id)

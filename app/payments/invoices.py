@@ -1,11 +1,15 @@
 """Invoices: one per paid order, numbered without gaps, rendered to PDF, stored, emailed.
 
-`invoice_issue(order_id)` is the job `jobs.payments.invoice_issue` (queue `invoices`),
-queued by `payment_settled` for every order that became PAID. In one transaction (the job
-commits once) it:
+Invoices render and store what they are given: the domain that owns a sale builds its
+`InvoiceDraft` (parties, lines, amounts, taxes) — orders for a paid order
+(`app.orders.invoicing.order_invoice_issue`, the job `jobs.payments.invoice_issue`), maklon
+for a paid milestone (`app.maklon.invoicing.milestone_invoice_issue`) — and registers its
+`InvoiceKind` (how to draft an issued invoice again, how much of it went back). The owner
+returns the existing invoice if the sale has one (a second run issues nothing, sends
+nothing and takes no number); then `invoice_issue(draft, mail=...)`, in one transaction
+(the job commits once):
 
-1. returns the existing invoice if the order has one (a second run issues nothing, sends
-   nothing and takes no number);
+1. -
 2. takes the next number of the issuer (`"store:<id>"`) for the WIB year of the payment:
    the counter row is created if missing (a concurrent creation is tolerated), then
    `UPDATE invoice_counters SET last_number = last_number + 1 ... RETURNING last_number`,
@@ -45,15 +49,14 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import ColumnElement, false, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -65,11 +68,8 @@ from app.core.money import round_rupiah
 from app.core.settings import setting_get
 from app.core.storage import storage_put, storage_read
 from app.extensions import db
-from app.orders.checkout import PAYMENT_METHODS
-from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.payments.invoice_pdf import InvoiceDocument, InvoiceStatus, Line, Party, invoice_pdf
-from app.payments.models import Invoice, InvoiceCounter, Payment, PayStatus, Refund, RefundStatus
-from app.shipping.view import order_shipping
+from app.payments.models import Invoice, InvoiceCounter
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def _verification_code() -> str:
 # Queries -----------------------------------------------------------------------------------
 def invoice_of_order(order_id: int) -> Invoice | None:
     """The invoice of an order, or None (not paid yet, or the job has not run yet)."""
-    return db.session.scalars(select(Invoice).where(Invoice.order_id == order_id)).first()
+    return invoice_of_sale(order_id=order_id)
 
 
 def invoice_by_code(code: str) -> Invoice | None:
@@ -235,60 +235,132 @@ def invoice_by_code(code: str) -> Invoice | None:
         Invoice.verification_code == cleaned)).first()
 
 
-# Issuing -----------------------------------------------------------------------------------
-def invoice_issue(order_id: int) -> dict[str, Any]:
-    """Issue the invoice of a paid order (idempotent per order): number, row, PDF, email.
-    Flushes; the job commits. Returns {"invoice_id", "number", "created"}; an unknown,
-    unpaid or cancelled order gets no invoice ("created": False, "invoice_id": None)."""
-    order = db.session.get(Order, order_id)
-    if order is None:
-        log.warning("invoice for unknown order %s", order_id)
-        return {"invoice_id": None, "number": None, "created": False}
-    existing = invoice_of_order(order.id)
-    if existing is not None:
-        return {"invoice_id": existing.id, "number": existing.number, "created": False}
-    # A cancelled order of a paid checkout is refunded whole: nothing to invoice.
-    if order.payment_status == PaymentStatus.UNPAID or order.status == OrderStatus.CANCELLED:
-        log.info("order %s is not paid (%s, %s): no invoice", order.number,
-                 order.payment_status, order.status)
-        return {"invoice_id": None, "number": None, "created": False}
+# Drafts: what the domain that owns the sale hands over ----------------------------------
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """One sale to invoice, built by the domain that owns it (orders: a paid order,
+    `app.orders.invoicing`; maklon: a paid milestone, `app.maklon.invoicing`): who sells
+    and who buys, the lines, the amounts and their tax. Invoices numbers, renders, stores
+    and mails what it is given."""
 
-    payment = db.session.scalars(select(Payment).where(
-        Payment.checkout_id == order.checkout_id)).first()
-    paid_at = (payment.paid_at if payment is not None else None) or utcnow()
-    year = to_wib(paid_at).year
-    store = order.store
-    tax = invoice_tax(order.total, pkp=store.pkp)
-    issuer = store_issuer(store.id)
+    sale: dict[str, int]  # the Invoice column naming the sale and its id: {"order_id": 7}
+    sale_number: str  # printed as the order's number: RCK-..., MK-...
+    issuer: str  # the counter key: store_issuer(id) or MAKLON_ISSUER
+    seller: Party
+    buyer: Party
+    lines: list[Line]
+    subtotal: int
+    shipping: int
+    total: int
+    tax: InvoiceTax
+    payment_method: str  # gateways.base METHODS key ("" when unknown)
+    payment_method_label: str  # as printed: "Virtual Account BCA"
+    paid_at: datetime
+    # More for the PDF: shipping_label, issued_by_platform_company.
+    printed: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InvoiceMail:
+    """Who gets the new invoice by email, with which template, subject and context."""
+
+    to: User
+    template: str
+    subject: Callable[[Invoice], Any]  # the invoice's number is known only once issued
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InvoiceKind:
+    """A kind of sale that has invoices, registered by its domain: the Invoice column that
+    names it, how to rebuild the draft of an issued invoice (for the refunded copy), how
+    much of it went back, who issued it (the public verification page) and which of its
+    invoices a user may download (a condition on Invoice, None: none of them)."""
+
+    column: str
+    draft_of: Callable[[Invoice], InvoiceDraft]
+    refund_of: Callable[[Invoice], InvoiceRefund | None]
+    issuer_of: Callable[[Invoice], Party]
+    readable_by: Callable[[User], ColumnElement[bool] | None]
+
+
+_KINDS: dict[str, InvoiceKind] = {}
+
+
+def invoice_kind_register(column: str, *, draft_of: Callable[[Invoice], InvoiceDraft],
+                          refund_of: Callable[[Invoice], InvoiceRefund | None],
+                          issuer_of: Callable[[Invoice], Party],
+                          readable_by: Callable[[User], ColumnElement[bool] | None]) -> None:
+    """Register (again: replace) the invoice kind of the sales named by `column`. Raises
+    ValueError for a column Invoice does not have."""
+    if column not in Invoice.__table__.columns:
+        raise ValueError(f"Invoice has no column {column!r}")
+    _KINDS[column] = InvoiceKind(column=column, draft_of=draft_of, refund_of=refund_of,
+                                 issuer_of=issuer_of, readable_by=readable_by)
+
+
+def invoice_issuer(invoice: Invoice) -> Party | None:
+    """Who issued `invoice` (name, NPWP), as its kind says; None for no registered kind."""
+    kind = _kind_of(invoice)
+    return kind.issuer_of(invoice) if kind is not None else None
+
+
+def invoices_readable_by(user: User) -> ColumnElement[bool]:
+    """The invoices `user` may download besides an admin: the buyer's and the seller's
+    (orders), the ordering company's clients' (maklon), as each kind says."""
+    allowed = [condition for kind in _KINDS.values()
+               if (condition := kind.readable_by(user)) is not None]
+    return or_(*allowed) if allowed else false()
+
+
+def invoice_kinds() -> tuple[InvoiceKind, ...]:
+    return tuple(_KINDS.values())
+
+
+def _kind_of(invoice: Invoice) -> InvoiceKind | None:
+    for kind in _KINDS.values():
+        if getattr(invoice, kind.column) is not None:
+            return kind
+    return None
+
+
+def invoice_of_sale(**sale: int) -> Invoice | None:
+    """The invoice of one sale (`order_id=...` or `milestone_id=...`), or None."""
+    return db.session.scalars(select(Invoice).filter_by(**sale)).first()
+
+
+# Issuing -----------------------------------------------------------------------------------
+def invoice_issue(draft: InvoiceDraft, *, mail: InvoiceMail) -> dict[str, Any]:
+    """Issue the invoice of `draft` once per sale: a gapless number of the issuer for the
+    WIB year of the payment (under the counter lock), the row, the PDF stored with its
+    SHA-256, the email with the PDF attached (after commit). Flushes; the job commits.
+    Returns {"invoice_id", "number", "created"} (created False: issued concurrently)."""
+    year = to_wib(draft.paid_at).year
+    tax = draft.tax
     try:
         with db.session.begin_nested():
-            sequence = invoice_number_take(issuer=issuer, year=year)
+            sequence = invoice_number_take(issuer=draft.issuer, year=year)
             invoice = Invoice(
-                order_id=order.id, issuer=issuer, year=year, sequence=sequence,
-                number=invoice_number(issuer, year, sequence), subtotal=order.subtotal,
-                shipping=order.shipping_cost, total=order.total, pkp=tax.pkp,
-                ppn_rate=tax.rate, dpp_fraction=tax.fraction, dpp=tax.dpp, ppn=tax.ppn,
-                payment_method=order.checkout.payment_method, paid_at=paid_at,
+                **draft.sale, issuer=draft.issuer, year=year, sequence=sequence,
+                number=invoice_number(draft.issuer, year, sequence), subtotal=draft.subtotal,
+                shipping=draft.shipping, total=draft.total, pkp=tax.pkp, ppn_rate=tax.rate,
+                dpp_fraction=tax.fraction, dpp=tax.dpp, ppn=tax.ppn,
+                payment_method=draft.payment_method, paid_at=draft.paid_at,
                 verification_code=_verification_code(), created_at=utcnow())
             db.session.add(invoice)
             db.session.flush()
     except IntegrityError:
-        # The same order is being issued by a concurrent job that won: our number went
+        # The same sale is being issued by a concurrent job that won: our number went
         # back with the savepoint.
-        existing = invoice_of_order(order.id)
+        existing = invoice_of_sale(**draft.sale)
         if existing is None:
             raise
-        log.info("order %s: invoice issued concurrently as %s", order.number, existing.number)
+        log.info("%s: invoice issued concurrently as %s", draft.sale_number, existing.number)
         return {"invoice_id": existing.id, "number": existing.number, "created": False}
-
-    buyer = order.buyer
-    _invoice_file_and_mail(
-        invoice, lambda: _document(invoice, order, tax), to=buyer, template="invoice",
-        subject=_l("Invoice %(number)s untuk pesanan %(order)s", number=invoice.number,
-                   order=order.number),
-        order=order, store_name=store.name,
-        link=public_url("orders.order_detail", number=order.number))
-    log.info("invoice %s issued for order %s (%s bytes)", invoice.number, order.number,
+    _invoice_file_and_mail(invoice, lambda: _document(invoice, draft), to=mail.to,
+                           template=mail.template, subject=mail.subject(invoice),
+                           **mail.context)
+    log.info("invoice %s issued for %s (%s bytes)", invoice.number, draft.sale_number,
              invoice.size)
     return {"invoice_id": invoice.id, "number": invoice.number, "created": True}
 
@@ -312,38 +384,21 @@ def _invoice_file_and_mail(invoice: Invoice, document: Callable[[], InvoiceDocum
     db.session.flush()
 
 
-def _document(invoice: Invoice, order: Order, tax: InvoiceTax,
-              **status: Any) -> InvoiceDocument:
-    """What the PDF prints, taken from the invoice row and the order's snapshots
-    (`status`: the refund fields of a status copy)."""
-    store, buyer = order.store, order.buyer
+def _document(invoice: Invoice, draft: InvoiceDraft, **status: Any) -> InvoiceDocument:
+    """What the PDF prints: the invoice row (number, amounts, tax as stored) and the
+    draft (parties, lines, the sale's number); `status`: the refund fields of a copy."""
     company = company_identity()
-    address = order.shipping_address or {}
-    city_line = ", ".join(part for part in (address.get("city", ""),
-                                            address.get("province", "")) if part)
-    recipient = address.get("recipient", "")
-    buyer_lines = [recipient if recipient != buyer.name else "", address.get("phone", ""),
-                   address.get("street", ""),
-                   " ".join(part for part in (city_line, address.get("postal_code", ""))
-                            if part)]
-    method = PAYMENT_METHODS.get(invoice.payment_method, invoice.payment_method)
     return InvoiceDocument(
-        number=invoice.number, order_number=order.number, issued_at=invoice.created_at,
-        paid_at=invoice.paid_at,
-        seller=Party(name=store.name, address_lines=(store.address or store.location)
-                     .splitlines(), npwp=store.npwp or ""),
-        buyer=Party(name=buyer.name, address_lines=buyer_lines, npwp=buyer.npwp or ""),
-        lines=[Line(product=item.product_name, options=item.options_label,
-                    quantity=item.quantity, unit_price=item.unit_price,
-                    line_total=item.line_total) for item in order.items],
+        number=invoice.number, order_number=draft.sale_number, issued_at=invoice.created_at,
+        paid_at=invoice.paid_at, seller=draft.seller, buyer=draft.buyer, lines=draft.lines,
         subtotal=invoice.subtotal, shipping=invoice.shipping, total=invoice.total,
-        pkp=invoice.pkp, ppn_rate=tax.rate, dpp_fraction=tax.fraction, dpp=invoice.dpp,
-        ppn=invoice.ppn, payment_method=str(method),
+        pkp=invoice.pkp, ppn_rate=draft.tax.rate, dpp_fraction=draft.tax.fraction,
+        dpp=invoice.dpp, ppn=invoice.ppn, payment_method=draft.payment_method_label,
         verification_code=invoice.verification_code,
         verification_url=public_url("payments.invoice_verify",
                                     code=invoice.verification_code),
         platform_name=company.name, logo_image=_logo_image(company.logo),
-        shipping_label=order_shipping(order, with_events=False).name, **status)
+        **draft.printed, **status)
 
 
 def _logo_image(key: str) -> bytes:
@@ -356,104 +411,8 @@ def _logo_image(key: str) -> bytes:
         return b""
 
 
-# Maklon milestones -------------------------------------------------------------------------
 def invoice_of_milestone(milestone_id: int) -> Invoice | None:
-    return db.session.scalars(select(Invoice).where(
-        Invoice.milestone_id == milestone_id)).first()
-
-
-def milestone_invoice_issue(milestone_id: int) -> dict[str, Any]:
-    """Issue the invoice of a paid maklon milestone (idempotent per milestone), like
-    `invoice_issue`: issuer "maklon" (the platform company from the settings sells), the
-    client's company (with its NPWP) buys, one line "Termin DP 30% - <product>
-    (<number>)"; gapless number per year under the counter lock, PDF stored, emailed to
-    the client. Flushes; the job commits."""
-    from app.maklon.models import MilestonePayment, MilestoneStatus
-
-    milestone = db.session.get(MilestonePayment, milestone_id)
-    if milestone is None:
-        log.warning("invoice for unknown milestone %s", milestone_id)
-        return {"invoice_id": None, "number": None, "created": False}
-    existing = invoice_of_milestone(milestone.id)
-    if existing is not None:
-        return {"invoice_id": existing.id, "number": existing.number, "created": False}
-    if milestone.status != MilestoneStatus.PAID:
-        return {"invoice_id": None, "number": None, "created": False}
-    request = milestone.request
-    payment = db.session.scalars(select(Payment).where(
-        Payment.milestone_id == milestone.id, Payment.status == "paid")
-        .order_by(Payment.id.desc())).first()
-    paid_at = milestone.paid_at or (payment.paid_at if payment else None) or utcnow()
-    year = to_wib(paid_at).year
-    company = company_identity()
-    tax = invoice_tax(milestone.amount, pkp=company.pkp)
-    try:
-        with db.session.begin_nested():
-            sequence = invoice_number_take(issuer=MAKLON_ISSUER, year=year)
-            invoice = Invoice(
-                milestone_id=milestone.id, issuer=MAKLON_ISSUER, year=year,
-                sequence=sequence, number=invoice_number(MAKLON_ISSUER, year, sequence),
-                subtotal=milestone.amount, shipping=0, total=milestone.amount,
-                pkp=tax.pkp, ppn_rate=tax.rate, dpp_fraction=tax.fraction, dpp=tax.dpp,
-                ppn=tax.ppn, payment_method=payment.method if payment else "",
-                paid_at=paid_at,
-                verification_code=_verification_code(), created_at=utcnow())
-            db.session.add(invoice)
-            db.session.flush()
-    except IntegrityError:
-        existing = invoice_of_milestone(milestone.id)
-        if existing is None:
-            raise
-        return {"invoice_id": existing.id, "number": existing.number, "created": False}
-
-    client = request.client
-    line_name = _milestone_line(milestone)
-    _invoice_file_and_mail(
-        invoice, lambda: _milestone_document(invoice, milestone, tax), to=client,
-        template="maklon_milestone_invoice",
-        subject=_l("Invoice %(number)s untuk %(order)s", number=invoice.number,
-                   order=request.number),
-        request=request, line_name=line_name,
-        link=public_url("maklon.milestones", number=request.number))
-    log.info("invoice %s issued for milestone %s of %s", invoice.number, milestone.kind,
-             request.number)
-    return {"invoice_id": invoice.id, "number": invoice.number, "created": True}
-
-
-def _milestone_line(milestone: Any) -> str:
-    """"Termin DP 30% - <product> (<request number>)": the one line of its invoice."""
-    from app.maklon.milestones import INVOICE_LINE_NAMES
-
-    request = milestone.request
-    return (f"{INVOICE_LINE_NAMES[milestone.kind]} {milestone.percent}% - "
-            f"{request.product_name} ({request.number})")
-
-
-def _milestone_document(invoice: Invoice, milestone: Any, tax: InvoiceTax,
-                        **status: Any) -> InvoiceDocument:
-    """What a milestone's invoice prints: the maklon company's legal identity (settings
-    `company.*`: name, address, NPWP) as the issuer, the client's company as the buyer."""
-    request = milestone.request
-    company = company_identity()
-    buyer_company = request.company
-    method = PAYMENT_METHODS.get(invoice.payment_method, invoice.payment_method)
-    return InvoiceDocument(
-        number=invoice.number, order_number=request.number, issued_at=invoice.created_at,
-        paid_at=invoice.paid_at,
-        seller=Party(name=company.name, address_lines=company.address.splitlines(),
-                     npwp=company.npwp),
-        buyer=Party(name=buyer_company.name,
-                    address_lines=(buyer_company.address or "").splitlines(),
-                    npwp=buyer_company.npwp or ""),
-        lines=[Line(product=_milestone_line(milestone), options="", quantity=1,
-                    unit_price=milestone.amount, line_total=milestone.amount)],
-        subtotal=invoice.subtotal, shipping=0, total=invoice.total, pkp=invoice.pkp,
-        ppn_rate=tax.rate, dpp_fraction=tax.fraction, dpp=invoice.dpp, ppn=invoice.ppn,
-        payment_method=str(method), verification_code=invoice.verification_code,
-        verification_url=public_url("payments.invoice_verify",
-                                    code=invoice.verification_code),
-        platform_name=company.name, logo_image=_logo_image(company.logo),
-        issued_by_platform_company=True, **status)
+    return invoice_of_sale(milestone_id=milestone_id)
 
 
 # Payment status after issue ----------------------------------------------------------------
@@ -466,39 +425,16 @@ class InvoiceRefund:
 
 
 def invoice_refund(invoice: Invoice) -> InvoiceRefund | None:
-    """The refund of what `invoice` bills, or None while it stays paid. Read from the
-    payment state only (whoever set it: a refund job, an admin paying out by hand, the
-    gateway's refund notification): an order's done refunds, or its payment REFUNDED /
-    the order's payment status refunded; a milestone's payment REFUNDED or with a refunded
-    amount. A refund still pending is not money back yet: the invoice stays LUNAS."""
-    if invoice.order_id is not None:
-        order = invoice.order
-        amount, at = db.session.execute(
-            select(func.coalesce(func.sum(Refund.amount), 0), func.max(Refund.done_at))
-            .where(Refund.order_id == order.id, Refund.status == RefundStatus.DONE)).one()
-        payment = db.session.scalars(select(Payment).where(
-            Payment.checkout_id == order.checkout_id)).first()
-        whole = (order.payment_status == PaymentStatus.REFUNDED
-                 or (payment is not None and payment.status == PayStatus.REFUNDED))
-        if not amount and not whole:
-            return None
-        if not amount:  # refunded by the gateway without a refund row of ours: all of it
-            amount, at = invoice.total, payment.updated_at if payment is not None else None
-        return InvoiceRefund(amount=min(int(amount), invoice.total), at=at)
-    if invoice.milestone_id is not None:
-        payment = db.session.scalars(
-            select(Payment).where(Payment.milestone_id == invoice.milestone_id,
-                                  or_(Payment.status == PayStatus.REFUNDED,
-                                      Payment.refunded_amount > 0))
-            .order_by(Payment.id.desc())).first()
-        if payment is None:
-            return None
-        amount = payment.refunded_amount or invoice.total
-        return InvoiceRefund(amount=min(amount, invoice.total), at=payment.updated_at)
-    return None
+    """The refund of what `invoice` bills, or None while it stays paid: asked of the
+    sale's kind (an order's done refunds or its payment refunded; a milestone's payment
+    refunded). Read from the payment state only (whoever set it: a refund job, an admin
+    paying out by hand, the gateway's refund notification). A refund still pending is not
+    money back yet: the invoice stays LUNAS."""
+    kind = _kind_of(invoice)
+    return kind.refund_of(invoice) if kind is not None else None
 
 
-def _row_tax(invoice: Invoice) -> InvoiceTax:
+def invoice_row_tax(invoice: Invoice) -> InvoiceTax:
     """The tax lines as stored on the row (the DPP fraction of the day it was issued; rows
     from before it was stored read the current setting)."""
     fraction = invoice.dpp_fraction
@@ -511,18 +447,14 @@ def _row_tax(invoice: Invoice) -> InvoiceTax:
 
 def invoice_refunded_copy(invoice: Invoice) -> bytes | None:
     """The PDF to hand out for `invoice` when its money went back: the same invoice (the
-    row and the order's snapshots), stamped DIKEMBALIKAN with the amount and date, naming
-    the archived original's SHA-256. None while it is paid: the stored original (LUNAS) is
-    then the download. Rendered in the current request's language; nothing is stored."""
-    refund = invoice_refund(invoice)
+    row and the sale's snapshots, as its kind drafts it again), stamped DIKEMBALIKAN with
+    the amount and date, naming the archived original's SHA-256. None while it is paid:
+    the stored original (LUNAS) is then the download. Rendered in the current request's
+    language; nothing is stored."""
+    kind = _kind_of(invoice)
+    refund = kind.refund_of(invoice) if kind is not None else None
     if refund is None:
         return None
     status = {"status": InvoiceStatus.REFUNDED, "refunded_amount": refund.amount,
               "refunded_at": refund.at, "original_sha256": invoice.sha256}
-    tax = _row_tax(invoice)
-    if invoice.order_id is not None:
-        return invoice_pdf(_document(invoice, invoice.order, tax, **status))
-    from app.maklon.models import MilestonePayment
-
-    milestone = db.session.get(MilestonePayment, invoice.milestone_id)
-    return invoice_pdf(_milestone_document(invoice, milestone, tax, **status))
+    return invoice_pdf(_document(invoice, kind.draft_of(invoice), **status))

@@ -1,18 +1,21 @@
 """Payment tables: payments, every gateway notification, invoices and their counters,
 refunds, and the sandbox gateway's own book.
 
-A `Payment` pays one payable: today a marketplace `Checkout` (maklon milestones will add
-their own foreign key). Its `reference` is the `order_id` the gateway knows. Every
-notification received is a `PaymentEvent`, unique per gateway event (`event_key`), so a
-notification delivered five times is one row with `deliveries = 5`. An `Invoice` is issued
-per paid order with a gapless number per issuing entity and year, drawn from
+A `Payment` pays one payable: a marketplace checkout or a maklon milestone (one foreign
+key each; the owning domains register them as payable kinds, app.payments.signals). The
+relationships to orders' tables are named by string: payments does not import orders.
+Its `reference` is the `order_id` the gateway knows. Every notification received is a
+`PaymentEvent`, unique per gateway event (`event_key`), so a notification delivered five
+times is one row with `deliveries = 5`. An `Invoice` is issued per paid order (or
+milestone) with a gapless number per issuing entity and year, drawn from
 `InvoiceCounter` under a row lock. Money is whole Rupiah (BigInteger).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import StrEnum, nonmember
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -31,11 +34,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
-from app.orders.models import Checkout, Order
+from app.extensions import Model
+
+if TYPE_CHECKING:  # for the annotations only: the mapper resolves the names at configure time
+    from app.orders.models import Checkout, Order
 
 
-class PayStatus:
+class PayStatus(StrEnum):
     """A payment's state on our side (the gateway's words are mapped onto these)."""
 
     PENDING = "pending"  # created; waiting for the buyer to pay
@@ -45,19 +50,19 @@ class PayStatus:
     DENIED = "denied"
     REVIEW = "review"  # money arrived but not the amount asked: an admin decides
     REFUNDED = "refunded"  # the whole amount went back
-    ALL = (PENDING, PAID, EXPIRED, CANCELLED, DENIED, REVIEW, REFUNDED)
-    FINAL = (EXPIRED, CANCELLED, DENIED, REFUNDED)
-    OPEN = (PENDING,)
+    ALL = nonmember((PENDING, PAID, EXPIRED, CANCELLED, DENIED, REVIEW, REFUNDED))
+    FINAL = nonmember((EXPIRED, CANCELLED, DENIED, REFUNDED))
+    OPEN = nonmember((PENDING,))
 
 
-class RefundStatus:
+class RefundStatus(StrEnum):
     PENDING = "pending"  # recorded; the gateway has not confirmed it yet
     DONE = "done"
     FAILED = "failed"  # the gateway refused; an admin retries
-    ALL = (PENDING, DONE, FAILED)
+    ALL = nonmember((PENDING, DONE, FAILED))
 
 
-class Payment(db.Model):
+class Payment(Model):
     """One payment asked of a buyer through a gateway (one per checkout)."""
 
     __tablename__ = "payments"
@@ -107,7 +112,7 @@ class Payment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    checkout: Mapped[Checkout | None] = relationship()
+    checkout: Mapped[Checkout | None] = relationship("Checkout")
     payer: Mapped[User] = relationship()
     events: Mapped[list[PaymentEvent]] = relationship(back_populates="payment",
                                                       order_by="PaymentEvent.id")
@@ -115,7 +120,7 @@ class Payment(db.Model):
                                                  order_by="Refund.id")
 
 
-class PaymentEvent(db.Model):
+class PaymentEvent(Model):
     """One gateway notification as received (or a status lookup's answer), stored once."""
 
     __tablename__ = "payment_events"
@@ -144,7 +149,7 @@ class PaymentEvent(db.Model):
     payment: Mapped[Payment | None] = relationship(back_populates="events")
 
 
-class Refund(db.Model):
+class Refund(Model):
     """Money going back to a buyer for one order (an accepted return, a cancelled paid
     order)."""
 
@@ -170,10 +175,10 @@ class Refund(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     payment: Mapped[Payment] = relationship(back_populates="refunds")
-    order: Mapped[Order] = relationship()
+    order: Mapped[Order] = relationship("Order")
 
 
-class InvoiceCounter(db.Model):
+class InvoiceCounter(Model):
     """The last invoice number issued per issuing entity and year (taken under a lock)."""
 
     __tablename__ = "invoice_counters"
@@ -183,7 +188,7 @@ class InvoiceCounter(db.Model):
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     """The invoice of one paid order: a gapless number per issuer and year and its PDF."""
 
     __tablename__ = "invoices"
@@ -223,10 +228,10 @@ class Invoice(db.Model):
     size: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    order: Mapped[Order | None] = relationship()
+    order: Mapped[Order | None] = relationship("Order")
 
 
-class SandboxTransaction(db.Model):
+class SandboxTransaction(Model):
     """The sandbox gateway's own record of a charge (what Midtrans would know): the
     simulator changes it and notifies our webhook; status lookups read it."""
 

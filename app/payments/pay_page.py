@@ -8,14 +8,17 @@ the state of the self-polling status block.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import Response
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from app.core.clock import utcnow
 from app.core.money import format_rupiah
+from app.core.polling import poll_answer, poll_etag
 from app.core.qr import qr_svg
 from app.payments.gateways.base import METHODS
 from app.payments.method_choice import MARKS
@@ -220,3 +223,13 @@ def pay_view(payment: Payment, *, with_instructions: bool = True,
         view.code_grouped = group_digits(payment.payment_code)
         view.steps = _cstore_steps(spec.store, view.code_grouped, amount)
     return view
+
+
+def pay_status_answer(view: PayView, render: Callable[[], object]) -> Response:
+    """The polled payment status block (checkout and maklon milestone alike): 304 while
+    unchanged, 286 once `view.final` (app.core.polling). The countdown's minute is part of
+    the ETag: the block shows "sisa ... menit"."""
+    payment = view.payment
+    etag = poll_etag(payment.reference, payment.status, payment.updated_at, view.charged,
+                     view.countdown.seconds_left // 60)
+    return poll_answer(etag=etag, final=view.final, render=render)

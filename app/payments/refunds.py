@@ -27,19 +27,19 @@ it out by hand or try again from the ledger. Services flush; the caller commits.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
-from app.core.db import add_once
+from app.core.db import add_once, rowcount
 from app.core.http import app_path, public_url
 from app.core.mail import mail_queue
 from app.core.money import format_rupiah
@@ -58,11 +58,11 @@ from app.payments.services import (
     By,
     PaymentError,
     pay_allowed,
-    payable_handler,
     payment_claim,
     payment_of_checkout,
     payment_transition,
 )
+from app.payments.signals import payable_announce, payable_kind_of, payment_refunded
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,12 @@ class RefundCause:
     ORDER_CAUSES = (RETURN, CANCELLED)
 
 
-REFUND_STATUS_LABELS = {
+REFUND_STATUS_LABELS: dict[str, Any] = {
     RefundStatus.PENDING: _l("Menunggu pengembalian"),
     RefundStatus.DONE: _l("Dana sudah dikembalikan"),
     RefundStatus.FAILED: _l("Gagal, sedang ditangani admin"),
 }
-REFUND_REASONS = {
+REFUND_REASONS: dict[str, Any] = {
     RefundCause.RETURN: _l("Retur diterima penjual"),
     RefundCause.CANCELLED: _l("Pesanan dibatalkan setelah dibayar"),
     RefundCause.REVIEW: _l("Pembayaran tidak sesuai, dana dikembalikan admin"),
@@ -181,13 +181,13 @@ def refund_order(order_id: int, cause: str) -> dict:
         if not amount:
             log.error("refund of order %s: no accepted return with an amount", order.number)
             return {"refund": None, "status": "skipped"}
-    refund = _record(payment=payment, order=order, key=refund_key(order, cause),
+    refund = refund_record(payment=payment, order=order, key=refund_key(order, cause),
                      amount=amount, reason=str(REFUND_REASONS[cause]))
     _execute(refund, payment)
     return {"refund": refund.id, "status": refund.status}
 
 
-def _record(*, payment: Payment, order: Order, key: str, amount: int, reason: str) -> Refund:
+def refund_record(*, payment: Payment, order: Order, key: str, amount: int, reason: str) -> Refund:
     """The refund of `order` under `key`, created once (a concurrent run's row is found)."""
     existing = _by_key(order.id, key)
     if existing is not None:
@@ -235,7 +235,7 @@ def _execute(refund: Refund, payment: Payment, actor: User | None = None) -> boo
         refund.gateway_reference = result.reference[:80]
         db.session.flush()
         return False
-    return _complete(refund, payment, gateway_reference=result.reference, actor=actor)
+    return refund_complete(refund, payment, gateway_reference=result.reference, actor=actor)
 
 
 def _leave_for_admin(refund: Refund, status: str, error: str) -> None:
@@ -254,7 +254,7 @@ def _leave_for_admin(refund: Refund, status: str, error: str) -> None:
                     link=app_path("payments.payment_detail", payment_id=refund.payment_id))
 
 
-def _complete(refund: Refund, payment: Payment, *, gateway_reference: str,
+def refund_complete(refund: Refund, payment: Payment, *, gateway_reference: str,
               actor: User | None = None) -> bool:
     """Mark `refund` done (conditional: once) and apply it to the order and the payment;
     audited ("refund.done", `actor` the admin who paid it or asked the gateway again)."""
@@ -262,9 +262,9 @@ def _complete(refund: Refund, payment: Payment, *, gateway_reference: str,
     previous = refund.status
     values = {"status": RefundStatus.DONE, "done_at": now, "error": "",
               "gateway_reference": gateway_reference[:80]}
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(Refund).where(Refund.id == refund.id, Refund.status != RefundStatus.DONE)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
+        .values(**values).execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     for key, value in values.items():
@@ -330,7 +330,7 @@ def refund_review_payment(*, payment: Payment, actor: User, note: str = "") -> R
     reason = str(REFUND_REASONS[RefundCause.REVIEW])
     if note.strip():
         reason = f"{reason}: {note.strip()}"
-    refund = _record(payment=payment, order=orders[0],
+    refund = refund_record(payment=payment, order=orders[0],
                      key=f"{payment.reference}-{RefundCause.REVIEW}"[:60], amount=amount,
                      reason=reason)
     for order in orders:
@@ -363,7 +363,7 @@ def refund_mark_done(*, refund: Refund, actor: User) -> Refund:
     if refund.status == RefundStatus.DONE:
         raise RefundError(_l("Pengembalian dana ini sudah selesai."))
     payment = db.session.get(Payment, refund.payment_id)
-    if not _complete(refund, payment, gateway_reference=f"manual:{actor.id}", actor=actor):
+    if not refund_complete(refund, payment, gateway_reference=f"manual:{actor.id}", actor=actor):
         raise RefundError(_l("Pengembalian dana ini sudah selesai."))
     log.info("refund %s paid out by hand by admin %s", refund.refund_key, actor.id)
     return refund
@@ -387,10 +387,9 @@ def refund_from_gateway(payment: Payment, note: Notification) -> str:
     """The gateway says money of `payment` went back (`refund`: all of it;
     `partial_refund`: some). Our own refunds it lists (by refund_key) are completed if
     they were not yet; money sent back outside Racik (the Midtrans dashboard) refunds
-    what the payment paid for when it is the whole remaining amount: the checkout's
-    orders get a done refund each (pending ones are cancelled and restocked, the others
-    can no longer be shipped, sellers and buyer are told), or the registered payable
-    (a maklon milestone) is told. Part of the money back outside Racik is recorded on the
+    what the payment paid for when it is the whole remaining amount: `payment_refunded` is
+    announced (a checkout's orders get a done refund each: app.orders.payment_news; a
+    maklon milestone is unpaid again). Part of the money back outside Racik is recorded on the
     payment and admins are told (it cannot be known which order it was for). Only a PAID
     payment: a flagged one waits for an admin. Returns the outcome (applied | ignored).
     Idempotent: a delivery again finds everything accounted for."""
@@ -410,7 +409,7 @@ def refund_from_gateway(payment: Payment, note: Notification) -> str:
         if refund is None:  # our refund job is paying it right now and will account it
             in_flight += amount
         elif refund.status != RefundStatus.DONE:
-            confirmed += _complete(refund, payment, gateway_reference=key)
+            confirmed += refund_complete(refund, payment, gateway_reference=key)
     db.session.refresh(payment)
     total = _gateway_total(note, entries, received)
     outside = total - payment.refunded_amount - in_flight
@@ -419,8 +418,10 @@ def refund_from_gateway(payment: Payment, note: Notification) -> str:
     whole = note.transaction_status == "refund" \
         or payment.refunded_amount + in_flight + outside >= received
     reference = note.transaction_id or payment.reference
-    if payment.checkout_id is not None and whole:
-        _refund_orders(payment, gateway_reference=f"gateway:{reference}")
+    kind = payable_kind_of(payment)
+    if whole and kind is not None and kind.itemised_refunds:
+        # The owning domain accounts it (a checkout: a done refund per order).
+        payable_announce(payment_refunded, payment, gateway_reference=f"gateway:{reference}")
     else:
         db.session.execute(
             update(Payment).where(Payment.id == payment.id)
@@ -434,9 +435,8 @@ def refund_from_gateway(payment: Payment, note: Notification) -> str:
                      note=reference)
         if whole:
             payment_transition(payment, PayStatus.REFUNDED)
-            handler = payable_handler(payment, "refunded")
-            if handler is not None:
-                handler(payment)
+            payable_announce(payment_refunded, payment,
+                             gateway_reference=f"gateway:{reference}")
         else:
             _tell_admins(REFUND_PARTIAL_NOTICE, payment,
                          {"amount": format_rupiah(outside), "reference": payment.reference})
@@ -446,60 +446,6 @@ def refund_from_gateway(payment: Payment, note: Notification) -> str:
     log.info("payment %s: %s back at the gateway (%s)", payment.reference, outside,
              "whole" if whole else "part")
     return "applied"
-
-
-def _refund_orders(payment: Payment, *, gateway_reference: str) -> None:
-    """Everything the gateway sent back: each order of the checkout whose money is still
-    here gets a done refund of what is left of it (the same `_complete` as every refund:
-    order refunded, payment total, buyer told, audited); a pending order is cancelled and
-    restocked, a processing one can no longer be shipped; its seller is told."""
-    from app.orders.lifecycle import Side, TransitionError, order_cancel
-
-    # Refunds already recorded and not done: the gateway has sent that money back too.
-    for refund in list(payment.refunds):
-        if refund.status != RefundStatus.DONE:
-            _complete(refund, payment, gateway_reference=gateway_reference)
-    db.session.refresh(payment)
-    received = payment.paid_amount if payment.paid_amount is not None else payment.amount
-    left = received - payment.refunded_amount
-    orders = db.session.scalars(select(Order).where(Order.checkout_id == payment.checkout_id)
-                                .order_by(Order.id)).all()
-    reason = str(REFUND_REASONS[RefundCause.GATEWAY])
-    for order in orders:
-        if order.payment_status != PaymentStatus.PAID:
-            continue  # unpaid, or its money went back already
-        done = db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
-            Refund.order_id == order.id, Refund.status == RefundStatus.DONE)) or 0
-        amount = min(order.total - done, left)
-        changed = db.session.execute(
-            update(Order).where(Order.id == order.id,
-                                Order.payment_status == PaymentStatus.PAID)
-            .values(payment_status=PaymentStatus.REFUND_PENDING, updated_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount
-        if not changed:
-            continue
-        set_committed_value(order, "payment_status", PaymentStatus.REFUND_PENDING)
-        if order.status == OrderStatus.PENDING:
-            # Its payment status is refund_pending: no second refund is queued. Moved
-            # meanwhile: it stays refunded and cannot be shipped.
-            with contextlib.suppress(TransitionError):
-                order_cancel(order=order, actor=None, side=Side.SYSTEM, reason=reason,
-                             from_status=OrderStatus.PENDING)
-        if amount > 0:
-            refund = _record(payment=payment, order=order,
-                             key=refund_key(order, RefundCause.GATEWAY), amount=amount,
-                             reason=reason)
-            _complete(refund, payment, gateway_reference=gateway_reference)
-            left -= amount
-        else:
-            db.session.execute(
-                update(Order).where(Order.id == order.id)
-                .values(payment_status=PaymentStatus.REFUNDED)
-                .execution_options(synchronize_session=False))
-        notice_send(user_id=order.store.owner_id, kind=REFUND_SELLER_NOTICE,
-                    params={"number": order.number},
-                    link=app_path("orders.seller_order", number=order.number))
-    db.session.flush()
 
 
 def _gateway_refunds(payload: dict) -> list[tuple[str, int]]:

@@ -20,11 +20,12 @@ not the one Midtrans documents for its transaction_status (base.STATUS_CODES) is
 "rejected" and changes nothing; with the real Midtrans gateway a notification that moves
 money is first confirmed with `GET /v2/{order_id}/status`, and the status answer is applied.
 
-After commit, jobs do the rest: `jobs.payments.settled` marks the checkout's orders PAID
-(the seller may then process them), queues one invoice per order and tells buyer and
-sellers (a maklon milestone's payment marks the milestone PAID instead, see
-app.maklon.milestones); `jobs.payments.closed` cancels the unpaid orders and restocks
-them (ledger reason "expire"). Both are idempotent.
+After commit, jobs announce what happened (app.payments.signals) to the domain that sold
+what the payment pays for: `jobs.payments.settled` sends `payment_settled` (a checkout's
+orders become PAID, get their invoices, buyer and sellers are told: app.orders.payment_news;
+a maklon milestone becomes PAID: app.maklon.milestones), `jobs.payments.closed` sends
+`payment_closed` (a checkout's unpaid orders are cancelled and restocked). Payments itself
+knows neither orders nor maklon. Both jobs are idempotent.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -41,14 +43,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import Role, RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
-from app.core.db import add_once
-from app.core.http import app_path, public_url
-from app.core.mail import mail_queue
+from app.core.db import add_once, rowcount
+from app.core.http import app_path
 from app.core.money import format_rupiah
 from app.core.notices import N_, notice_kind, notice_send
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
-from app.orders.models import Checkout, Order, OrderStatus, PaymentStatus
+from app.payments import signals as news
 from app.payments.gateways.base import (
     METHODS,
     Gateway,
@@ -97,7 +98,7 @@ def pay_allowed(current: str, to: str, by: str) -> bool:
     """True when PAY_TRANSITIONS lets `by` move a payment from `current` to `to`."""
     return by in PAY_TRANSITIONS.get((current, to), frozenset())
 
-PAY_STATUS_LABELS = {
+PAY_STATUS_LABELS: dict[str, Any] = {
     PayStatus.PENDING: _l("Menunggu pembayaran"),
     PayStatus.PAID: _l("Lunas"),
     PayStatus.EXPIRED: _l("Kedaluwarsa"),
@@ -120,9 +121,7 @@ CLOSED = (PayStatus.EXPIRED, PayStatus.CANCELLED, PayStatus.DENIED)
 # Past its expiry a pending payment is asked about after this grace (the gateway's clock).
 RECONCILE_GRACE = timedelta(minutes=2)
 
-ORDER_PAID_NOTICE = "order_paid"
 PAYMENT_REVIEW_NOTICE = "payment_review"
-notice_kind(ORDER_PAID_NOTICE, N_("Pesanan %(number)s sudah dibayar dan siap diproses."))
 notice_kind(PAYMENT_REVIEW_NOTICE,
             N_("Pembayaran %(reference)s perlu diperiksa: %(reason)s"))
 
@@ -147,29 +146,6 @@ class Received:
     reason: str = ""  # why it was rejected
 
 
-# What a payment pays for decides who acts on its settlement or refund: a checkout's
-# orders (here and in app.payments.refunds) or a payable kind registered below by dotted
-# name (imported when needed: payments does not import maklon). Issue 23 moves this to
-# signals.
-PAYABLE_HANDLERS: dict[str, dict[str, str]] = {
-    "milestone": {"settled": "app.maklon.milestones:milestone_settled",
-                  "refunded": "app.maklon.milestones:milestone_refunded"},
-}
-
-
-def payable_kind(payment: Payment) -> str:
-    return "milestone" if payment.milestone_id is not None else "checkout"
-
-
-def payable_handler(payment: Payment, news: str):
-    """The registered handler of `news` ("settled", "refunded") for what `payment` pays
-    for, or None for a checkout (handled by payments itself)."""
-    from werkzeug.utils import import_string
-
-    name = PAYABLE_HANDLERS.get(payable_kind(payment), {}).get(news)
-    return import_string(name) if name else None
-
-
 # Creating and charging ---------------------------------------------------------------------
 def payment_method_refusal(method: str, amount: int) -> str:
     """Why `method` cannot pay `amount` ("" when it can): an unknown method, or more than
@@ -185,16 +161,18 @@ def payment_method_refusal(method: str, amount: int) -> str:
     return ""
 
 
-def payment_create(checkout: Checkout) -> Payment:
-    """The pending payment of a checkout being placed (same transaction; flushes). The
-    gateway is asked for the payment details by `payment_charge` after commit."""
+def payment_create(*, reference: str, payer_id: int, method: str, amount: int,
+                   **payable: int) -> Payment:
+    """A new PENDING payment of `amount` by `method` for one payable (`checkout_id=` or
+    `milestone_id=`, a registered kind's column), in the caller's transaction (flushes).
+    The gateway is asked for the payment details by `payment_charge_committed` after the
+    caller commits."""
     now = utcnow()
     payment = Payment(
-        reference=checkout.reference, checkout_id=checkout.id, payer_id=checkout.buyer_id,
-        gateway=gateway_name(), method=checkout.payment_method,
-        amount=checkout.total, status=PayStatus.PENDING,
-        expires_at=now + timedelta(minutes=expiry_minutes(checkout.payment_method)),
-        created_at=now)
+        reference=reference, payer_id=payer_id, gateway=gateway_name(), method=method,
+        amount=amount, status=PayStatus.PENDING,
+        expires_at=now + timedelta(minutes=expiry_minutes(method)), created_at=now,
+        **payable)
     db.session.add(payment)
     db.session.flush()
     return payment
@@ -232,6 +210,28 @@ def payment_charge(payment: Payment) -> bool:
     log.info("payment %s charged at %s (%s)", payment.reference, payment.gateway,
              payment.method)
     return True
+
+
+def payment_charge_committed(payment: Payment | None, *, locked: bool = False) -> bool:
+    """The one way a request charges a payment it just created or retries: commit what
+    the caller wrote (the payment row, the checkout that made it), then ask the gateway
+    outside that transaction (`payment_charge`: no stock or counter lock is held during
+    the call) and commit its answer. True when the payment is charged (now or already);
+    False when there is no payment or the gateway failed (recorded on the payment: the
+    payment page offers to try again).
+
+    `locked`: the caller holds the payment's row lock (a retry, SELECT ... FOR UPDATE)
+    and checked it is still chargeable; nothing is committed before the call, so two
+    retries never charge twice."""
+    if not locked:
+        db.session.commit()
+    if payment is None:
+        return False
+    if payment.charged_at is not None:
+        return True
+    charged = payment_charge(payment)
+    db.session.commit()
+    return charged
 
 
 # Notifications -----------------------------------------------------------------------------
@@ -434,9 +434,9 @@ def payment_claim(payment: Payment, to: str, values: dict[str, object] | None = 
     values = {"status": to, "updated_at": now, **(values or {})}
     if to in CLOSED:
         values["closed_at"] = now
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.status == current)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
+        .values(**values).execution_options(synchronize_session=False)))
     if changed != 1:
         return False
     for key, value in values.items():
@@ -459,6 +459,7 @@ def _after_change(payment: Payment, to: str) -> None:
 
 def _tell_admins_review(payment: Payment, reason: str) -> None:
     log.warning("payment %s flagged for review: %s", payment.reference, reason)
+    news.payable_announce(news.payment_flagged, payment, reason=reason)
     admins = db.session.scalars(select(User.id).join(User.roles).where(
         Role.name == RoleName.ADMIN, User.active.is_(True))).all()
     for admin_id in admins:
@@ -509,86 +510,32 @@ def payments_reconcile(*, limit: int = 200) -> dict[str, int]:
 
 # Consequences (jobs, after commit) ---------------------------------------------------------
 def payment_settled(payment_id: int) -> dict[str, int]:
-    """The checkout's orders become PAID (sellers may process them), each gets its invoice
-    job, buyer and sellers are told. A cancelled order of a paid checkout gets a refund.
-    Idempotent: conditional UPDATEs, so running twice changes nothing more."""
+    """A PAID payment: announce `payment_settled` to what it pays for (a checkout's orders
+    become PAID, invoices, people told; a milestone is marked paid). Returns the handlers'
+    counts {"paid", "refunds"}. Idempotent: the handlers change things once."""
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.status != PayStatus.PAID:
         return {"paid": 0, "refunds": 0}
-    handler = payable_handler(payment, "settled")
-    if handler is not None:
-        return {"paid": int(handler(payment)), "refunds": 0}
-    if payment.checkout_id is None:
-        return {"paid": 0, "refunds": 0}
-    checkout = db.session.get(Checkout, payment.checkout_id)
-    first = db.session.execute(
-        update(Checkout).where(Checkout.id == checkout.id,
-                               Checkout.payment_status == PaymentStatus.UNPAID)
-        .values(payment_status=PaymentStatus.PAID)
-        .execution_options(synchronize_session=False)).rowcount == 1
-    paid = refunds = 0
-    orders = db.session.scalars(select(Order).where(Order.checkout_id == checkout.id)
-                                .order_by(Order.id)).all()
-    for order in orders:
-        cancelled = order.status == OrderStatus.CANCELLED
-        to = PaymentStatus.REFUND_PENDING if cancelled else PaymentStatus.PAID
-        changed = db.session.execute(
-            update(Order).where(Order.id == order.id,
-                                Order.payment_status == PaymentStatus.UNPAID)
-            .values(payment_status=to, updated_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount
-        if not changed:
-            continue
-        set_committed_value(order, "payment_status", to)
-        if cancelled:
-            refunds += 1
-            enqueue_after_commit("jobs.payments.refund_order", order.id, "cancelled",
-                                 queue="default")
-            continue
-        paid += 1
-        enqueue_after_commit("jobs.payments.invoice_issue", order.id, queue="invoices")
-        notice_send(user_id=order.store.owner_id, kind=ORDER_PAID_NOTICE,
-                    params={"number": order.number},
-                    link=app_path("orders.seller_order", number=order.number))
-    if first:
-        buyer = db.session.get(User, payment.payer_id)
-        mail_queue(to=buyer.email, template="payment_received", locale=buyer.locale,
-                   subject=_l("Pembayaran diterima: %(reference)s",
-                              reference=checkout.reference),
-                   name=buyer.name, payment=payment, checkout=checkout, orders=orders,
-                   link=public_url("orders.checkout_detail", reference=checkout.reference))
+    counts = news.counts_sum(news.payable_announce(news.payment_settled, payment),
+                             paid=0, refunds=0)
     db.session.flush()
-    log.info("payment %s settled: %s orders paid, %s refunds", payment.reference, paid,
-             refunds)
-    return {"paid": paid, "refunds": refunds}
+    log.info("payment %s settled: %s paid, %s refunds", payment.reference, counts["paid"],
+             counts["refunds"])
+    return counts
 
 
 def payment_closed(payment_id: int) -> dict[str, int]:
-    """Expired, cancelled or denied: cancel the checkout's unpaid pending orders and put
-    their stock back (ledger reason "expire"). Idempotent."""
-    from app.inventory.models import StockReason
-    from app.orders.lifecycle import Side, TransitionError, order_cancel
-
+    """Expired, cancelled or denied: announce `payment_closed` (a checkout's unpaid pending
+    orders are cancelled and restocked; a milestone stays unpaid). Idempotent."""
     payment = db.session.get(Payment, payment_id)
-    # A maklon milestone stays unpaid: the client starts a new payment for it.
     # closed_at, not the status: money arriving meanwhile may have moved it on to review.
-    if payment is None or payment.closed_at is None or payment.checkout_id is None:
+    if payment is None or payment.closed_at is None:
         return {"cancelled": 0}
-    expired = db.session.scalar(select(PaymentEvent.id).where(
-        PaymentEvent.payment_id == payment.id, PaymentEvent.transaction_status == "expire"))
-    reason = str(_l("Pembayaran kedaluwarsa.") if expired or payment.status == PayStatus.EXPIRED
-                 else _l("Pembayaran tidak berhasil."))
-    cancelled = 0
-    orders = db.session.scalars(select(Order).where(
-        Order.checkout_id == payment.checkout_id, Order.status == OrderStatus.PENDING,
-        Order.payment_status == PaymentStatus.UNPAID).order_by(Order.id)).all()
-    for order in orders:
-        try:
-            order_cancel(order=order, actor=None, side=Side.SYSTEM, reason=reason,
-                         from_status=OrderStatus.PENDING, stock_reason=StockReason.EXPIRE)
-        except TransitionError:
-            continue  # cancelled or moved meanwhile
-        cancelled += 1
-    log.info("payment %s %s: %s orders cancelled", payment.reference, payment.status,
-             cancelled)
-    return {"cancelled": cancelled}
+    expired = payment.status == PayStatus.EXPIRED or db.session.scalar(
+        select(PaymentEvent.id).where(PaymentEvent.payment_id == payment.id,
+                                      PaymentEvent.transaction_status == "expire")) is not None
+    counts = news.counts_sum(
+        news.payable_announce(news.payment_closed, payment, expired=expired), cancelled=0)
+    log.info("payment %s %s: %s cancelled", payment.reference, payment.status,
+             counts["cancelled"])
+    return counts

@@ -36,7 +36,7 @@ from app.core.money import format_rupiah
 from app.core.pdf import FONT, FONT_BOLD, pdf_fonts
 from app.core.storage import storage_put_file
 from app.core.templating import wib_datetime
-from app.reports.tables import REPORTS, Report, ReportFilters, filters_described
+from app.reports.tables import REPORTS, F, Report, ReportFilters, filters_described
 
 FORMATS = ("csv", "pdf")
 FOLDER = "reports"
@@ -69,7 +69,7 @@ def export_filename(report: Report, fmt: str, when: datetime | None = None) -> s
     return f"laporan-{report.key}-{to_wib(when or utcnow()):%Y%m%d}.{fmt}"
 
 
-def csv_chunks(report: Report, filters: ReportFilters) -> Iterator[str]:
+def csv_chunks(report: Report[F], filters: F) -> Iterator[str]:
     """The CSV as chunks of text: BOM and header first, then CSV_BATCH rows at a time.
     Codes appear as their labels, each code also in its own column (`Column.csv_only`)."""
     buffer = io.StringIO()

@@ -44,9 +44,8 @@ from app.maklon.models import (
     RequestStatus,
 )
 from app.orders.checkout import PAYMENT_METHODS
-from app.orders.lifecycle import ORDER_STATUS_LABELS
+from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.orders.models import Checkout, Order, OrderStatus
-from app.payments.routes.ledger import ORDER_PAYMENT_LABELS
 from app.reports.tables import Column, Report, _between, _choice
 
 # -- filters ---------------------------------------------------------------------------------
@@ -196,7 +195,7 @@ def _maklon_totals(f: HistoryFilters) -> Select:
                   func.coalesce(func.sum(rows.c.due), 0)).select_from(rows)
 
 
-MAKLON_HISTORY = Report(
+MAKLON_HISTORY: Report[HistoryFilters] = Report(
     "riwayat-maklon", _l("Riwayat maklon"),
     (Column(_l("Nomor")), Column(_l("Dibuat (WIB)")), Column(_l("Produk")),
      Column(_l("Jenis produk"), labels=PRODUCT_TYPE_LABELS),
@@ -240,7 +239,7 @@ def _seller_totals(f: HistoryFilters) -> Select:
             .join(Checkout, Checkout.id == Order.checkout_id).where(*_seller_where(f)))
 
 
-SELLER_HISTORY = Report(
+SELLER_HISTORY: Report[HistoryFilters] = Report(
     "pesanan-toko", _l("Riwayat pesanan toko"),
     (Column(_l("Nomor")), Column(_l("Waktu (WIB)")), Column(_l("Pembeli")),
      Column(_l("Status"), labels=ORDER_STATUS_LABELS),
@@ -253,11 +252,11 @@ SELLER_HISTORY = Report(
     _seller_rows, _seller_totals,
     (_l("Jumlah pesanan"), _l("Subtotal"), _l("Ongkir"), _l("Total")))
 
-HISTORIES: dict[str, Report] = {MAKLON_HISTORY.key: MAKLON_HISTORY,
+HISTORIES: dict[str, Report[HistoryFilters]] = {MAKLON_HISTORY.key: MAKLON_HISTORY,
                                 SELLER_HISTORY.key: SELLER_HISTORY}
 
 
-def history_rows(report: Report, f: HistoryFilters, *, limit: int, offset: int
+def history_rows(report: Report[HistoryFilters], f: HistoryFilters, *, limit: int, offset: int
                  ) -> list[Mapping[str, Any]]:
     """One page of the filtered history as raw rows by column name (stored codes and UTC
     datetimes: what the API answers; the pages use `report.page`)."""
@@ -268,7 +267,7 @@ def history_rows(report: Report, f: HistoryFilters, *, limit: int, offset: int
 EXPORT_JOB = "jobs.reports.export_history"
 
 
-def history_export_enqueue(*, report: Report, fmt: str, filters: HistoryFilters,
+def history_export_enqueue(*, report: Report[HistoryFilters], fmt: str, filters: HistoryFilters,
                            owner_id: int, rows: int, locale: str) -> JobRecord:
     """Queue the tracked export job of `report` (queue `reports`) for `owner_id`, run
     after the caller's commit; the file is then the owner's only."""

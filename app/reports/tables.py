@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, func, literal, select
@@ -35,10 +35,9 @@ from app.core.pagination import Page
 from app.extensions import db
 from app.maklon.models import MaklonRequest, MilestonePayment, MilestoneStatus, RequestStatus
 from app.orders.checkout import PAYMENT_METHODS
-from app.orders.lifecycle import ORDER_STATUS_LABELS
+from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.orders.models import Order, OrderItem, OrderStatus, PaymentStatus
 from app.payments.models import Invoice, Payment, PayStatus
-from app.payments.routes.ledger import ORDER_PAYMENT_LABELS
 
 PER_PAGE = 50
 YIELD_PER = 1000  # rows fetched per round trip when exporting (a server-side cursor on PG)
@@ -110,7 +109,16 @@ def report_filters(args: Mapping[str, str], problems: list[str]) -> ReportFilter
                        problems))
 
 
-def _between(column, filters: ReportFilters) -> list:
+class DateRange(Protocol):
+    """Filters with a WIB day range (either end may be open)."""
+
+    @property
+    def date_from(self) -> date | None: ...
+    @property
+    def date_to(self) -> date | None: ...
+
+
+def _between(column, filters: DateRange) -> list:
     start, end = wib_bounds(filters.date_from, filters.date_to)
     conditions = []
     if start is not None:
@@ -264,14 +272,17 @@ class Column:
         return value
 
 
+F = TypeVar("F")  # a report's filters: ReportFilters, or the histories' HistoryFilters
+
+
 @dataclass(frozen=True)
-class Report:
+class Report(Generic[F]):
     key: str
     title: Any
     columns: tuple[Column, ...]
     filters_used: tuple[str, ...]  # which filter fields the form shows
-    rows_stmt: Callable[[ReportFilters], Select]
-    totals_stmt: Callable[[ReportFilters], Select]
+    rows_stmt: Callable[[F], Select]
+    totals_stmt: Callable[[F], Select]
     totals_labels: tuple[Any, ...]  # one per totals value: a count, then sums of money
 
     @property
@@ -287,23 +298,23 @@ class Report:
         """A row of `rows()` as the CSV holds it: labels, and the codes in their columns."""
         return [c.text(v) for c, v in zip(self.columns, row, strict=True)]
 
-    def count(self, f: ReportFilters) -> int:
+    def count(self, f: F) -> int:
         stmt = self.rows_stmt(f).order_by(None)
         return int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
-    def totals(self, f: ReportFilters) -> list[tuple[Any, int]]:
+    def totals(self, f: F) -> list[tuple[Any, int]]:
         values = db.session.execute(self.totals_stmt(f)).one()
         return [(label, int(value or 0)) for label, value in zip(self.totals_labels, values,
                                                                  strict=True)]
 
-    def page(self, f: ReportFilters, page: int) -> Page[list[Any]]:
+    def page(self, f: F, page: int) -> Page[list[Any]]:
         total = self.count(f)
         rows = db.session.execute(self.rows_stmt(f).limit(PER_PAGE)
                                   .offset((page - 1) * PER_PAGE)).all()
         return Page(items=[self.shown(_plain(r)) for r in rows], total=total, page=page,
                     per_page=PER_PAGE)
 
-    def rows(self, f: ReportFilters) -> Iterator[list[Any]]:
+    def rows(self, f: F) -> Iterator[list[Any]]:
         """Every filtered row, fetched YIELD_PER at a time (never all in memory)."""
         result = db.session.execute(self.rows_stmt(f).execution_options(yield_per=YIELD_PER))
         try:
@@ -313,7 +324,7 @@ class Report:
             result.close()
 
 
-REPORTS: dict[str, Report] = {
+REPORTS: dict[str, Report[ReportFilters]] = {
     "pesanan": Report(
         "pesanan", _l("Pesanan"),
         (Column(_l("Nomor")), Column(_l("Waktu (WIB)")), Column(_l("Toko")),

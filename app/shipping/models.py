@@ -23,10 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class ShippingRate(db.Model):
+class ShippingRate(Model):
     """The built-in rate source: a service's price per started kilogram from one zone to
     another, and its estimate in days (etd_min to etd_max; 0 is the same day)."""
 
@@ -48,7 +48,7 @@ class ShippingRate(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-class StoreCourier(db.Model):
+class StoreCourier(Model):
     """A service a store ships with (a store without any ships at its flat cost)."""
 
     __tablename__ = "store_couriers"
@@ -60,7 +60,7 @@ class StoreCourier(db.Model):
     service: Mapped[str] = mapped_column(String(30))
 
 
-class Shipment(db.Model):
+class Shipment(Model):
     """What the buyer chose for one order at checkout, priced by the server then."""
 
     __tablename__ = "shipments"
@@ -78,7 +78,7 @@ class Shipment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class ShipmentEvent(db.Model):
+class ShipmentEvent(Model):
     """One line of the courier's manifest for an order (from the aggregator), kept once."""
 
     __tablename__ = "shipment_events"

@@ -1,5 +1,10 @@
 """The demo admin and staff use two-factor login with the documented demo secret, and
-`flask users totp-code` prints their current code (demo accounts only, never in production)."""
+`flask users totp-code` prints their current code (demo accounts only, never in production).
+
+The first test runs the whole `flask demo load` (twice); the `totp-code` tests need only the
+demo accounts, so they load just those (`demo_accounts_load`, demo_load's first step): the
+whole demo shop took a minute or more per test, the suite's slowest tests.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,17 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.accounts.totp import secret_decrypt
-from app.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
+from app.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, demo_accounts_load
 
 
 def _load(app) -> None:
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
+
+
+def _load_accounts(db) -> None:
+    demo_accounts_load()
+    db.session.commit()
 
 
 def test_demo_admin_and_staff_have_2fa_with_the_demo_secret(app, db):
@@ -27,7 +37,7 @@ def test_demo_admin_and_staff_have_2fa_with_the_demo_secret(app, db):
 
 
 def test_totp_code_prints_the_demo_code_and_it_logs_in(app, client, db):
-    _load(app)
+    _load_accounts(db)
     result = app.test_cli_runner().invoke(args=["users", "totp-code", "admin@racik.test"])
     assert result.exit_code == 0
     code = result.output.strip()
@@ -38,14 +48,14 @@ def test_totp_code_prints_the_demo_code_and_it_logs_in(app, client, db):
 
 
 def test_totp_code_refuses_other_accounts(app, db):
-    _load(app)
+    _load_accounts(db)
     for email in ("buyer@racik.test", "nobody@example.test"):
         result = app.test_cli_runner().invoke(args=["users", "totp-code", email])
         assert result.exit_code != 0 and "only the demo accounts" in result.output
 
 
 def test_totp_code_refuses_in_production(app, db, monkeypatch):
-    _load(app)
+    _load_accounts(db)
     monkeypatch.setitem(app.config, "DEMO_DATA_ALLOWED", False)
     result = app.test_cli_runner().invoke(args=["users", "totp-code", "admin@racik.test"])
     assert result.exit_code != 0 and "never shown in production" in result.output

@@ -272,3 +272,97 @@ def test_store_products_are_its_active_products_newest_first(api, catalog):
 def test_unknown_store_is_404(api, db):
     assert error_code(api().get("/api/v1/stores/tidak-ada")) == "not_found"
     assert api().get("/api/v1/stores/tidak-ada/products").status_code == 404
+
+
+# --- one normalisation for the web search and the API (app/catalog/search_request.py) ------
+
+
+def _captured_params(monkeypatch, module) -> list[SearchParams]:
+    """Record the SearchParams `module`'s route hands to `product_search`."""
+    seen: list[SearchParams] = []
+    real = module.product_search
+
+    def spy(params, *args, **kwargs):
+        seen.append(params)
+        return real(params, *args, **kwargs)
+
+    monkeypatch.setattr(module, "product_search", spy)
+    return seen
+
+
+def _shape(params: SearchParams) -> tuple:
+    return (params.q, params.category and params.category.id, params.price_min,
+            params.price_max, params.store and params.store.id, params.in_stock,
+            params.rating_min, params.sort, params.page)
+
+
+@pytest.mark.parametrize("web, api_query", [
+    ({"q": "  serum  "}, {"q": "  serum  "}),
+    ({"q": "x" * 100 + " "}, {"q": "x" * 100 + " "}),
+    ({"kategori": "face", "harga_min": "90000", "harga_max": "10000"},
+     {"category": "face", "price_min": 90000, "price_max": 10000}),
+    ({"toko": "two", "tersedia": "1", "rating": "4", "urut": "price_desc", "hal": "2"},
+     {"store": "two", "in_stock": "true", "rating": 4, "sort": "price_desc", "page": 2}),
+    ({"q": "wajah", "urut": "popular"}, {"q": "wajah", "sort": "popular"}),
+    ({}, {}),
+])
+def test_web_and_api_normalise_the_same_search_alike(app, client, api, catalog, monkeypatch,
+                                                      web, api_query):
+    from app.api.routes import catalog as api_routes
+    from app.catalog import routes as web_routes
+
+    slugs = {"face": catalog["face"].slug, "two": catalog["two"].slug}
+    web = {k: slugs.get(v, v) if k in ("kategori", "toko") else v for k, v in web.items()}
+    api_query = {k: slugs.get(v, v) if k in ("category", "store") else v
+                 for k, v in api_query.items()}
+    web_seen = _captured_params(monkeypatch, web_routes)
+    api_seen = _captured_params(monkeypatch, api_routes)
+    assert client.get("/produk", query_string=web).status_code == 200
+    assert api().get("/api/v1/products", query_string=api_query).status_code == 200
+    assert len(web_seen) == len(api_seen) == 1
+    assert _shape(web_seen[0]) == _shape(api_seen[0])
+
+
+def test_search_request_normalize_is_the_one_rule_both_routes_call(app, client, api, catalog,
+                                                                   monkeypatch):
+    from app.api.routes import catalog as api_routes
+    from app.catalog import routes as web_routes
+    from app.catalog import search_request
+
+    calls: list[search_request.SearchRequest] = []
+    real = search_request.search_request_normalize
+
+    def spy(request):
+        calls.append(request)
+        return real(request)
+
+    monkeypatch.setattr(web_routes, "search_request_normalize", spy)
+    monkeypatch.setattr(api_routes, "search_request_normalize", spy)
+    client.get("/produk", query_string={"q": "serum", "harga_min": "9", "harga_max": "1"})
+    api().get("/api/v1/products", query_string={"q": "serum", "price_min": 9, "price_max": 1})
+    assert len(calls) == 2
+    normalized = real(calls[0])
+    assert _shape(normalized.params) == _shape(real(calls[1]).params)
+    assert (normalized.params.price_min, normalized.params.price_max) == (1, 9)
+    assert normalized.prices_swapped and normalized.params.sort == "relevance"
+
+
+def test_search_over_the_count_cap_says_its_total_is_a_lower_bound(api, catalog, monkeypatch):
+    """Past COUNT_CAP matches the count stops: `total` is the cap, flagged as a lower bound,
+    with no `last` link and a `next` link while pages come back full."""
+    from app.catalog import queries as catalog_queries
+
+    monkeypatch.setattr(catalog_queries, "COUNT_CAP", 3)
+    response = api().get("/api/v1/products", query_string={"per_page": 2, "page": 2})
+    body = response.get_json()
+    assert (body["total"], body["total_is_lower_bound"], body["pages"]) == (3, True, 2)
+    assert len(body["items"]) == 2
+    links = _links(response.headers["Link"])
+    assert set(links) == {"first", "prev", "next"}
+    assert links["next"]["page"] == "3"
+    last = api().get("/api/v1/products", query_string={"per_page": 2, "page": 3})
+    assert len(last.get_json()["items"]) == 1
+    assert "next" not in _links(last.headers["Link"])
+    monkeypatch.setattr(catalog_queries, "COUNT_CAP", 1000)
+    exact = api().get("/api/v1/products", query_string={"per_page": 2}).get_json()
+    assert (exact["total"], exact["total_is_lower_bound"]) == (5, False)

@@ -1,8 +1,10 @@
-"""Card renditions of product photos (issue 20, page weight): every stored photo gets a
-240 px WebP rendition next to its 1200 px display image and 400 px thumbnail; cards, the
-cart, buyer orders and the home page's stores download it (`srcset` 240w/400w with
-`sizes`, width/height set); `flask catalog renditions` makes it for photos stored before,
-idempotently; it is served by the same public `/media/` rule as the photo.
+"""Card and mini renditions of product photos (issue 20, page weight): every stored photo
+gets a 240 px and a 128 px WebP rendition next to its 1200 px display image and 400 px
+thumbnail; cards download the card one (`srcset` 240w/400w with `sizes`, width/height
+set), the 56-64 px thumbnails of the cart, buyer orders, the product gallery and the home
+page's stores the mini one (128w/240w/400w); `flask catalog renditions` makes them for
+photos stored before, idempotently; they are served by the same public `/media/` rule as
+the photo.
 
 Files are checked on disk under the storage root; the outside-in test uploads a photo over
 real HTTP as the seller and follows the card's `srcset` to the served rendition.
@@ -16,7 +18,14 @@ import re
 from PIL import Image
 from sqlalchemy import select, update
 
-from app.catalog.images import CARD_WIDTH, PhotoRejected, card_rendition, photo_process
+from app.catalog.images import (
+    CARD_WIDTH,
+    MINI_WIDTH,
+    PhotoRejected,
+    card_rendition,
+    mini_rendition,
+    photo_process,
+)
 from app.catalog.models import Product, ProductImage
 from app.catalog.services import product_photos_add
 from app.core.storage import storage_path, storage_root
@@ -26,6 +35,10 @@ from tests.live import LiveBrowser, raw_request
 
 SRCSET = re.compile(r'src="/media/([^"]+)" srcset="/media/([^" ]+) 240w, /media/([^" ]+) 400w"'
                     r' sizes="([^"]+)" alt="[^"]*" width="(\d+)" height="(\d+)"')
+# A 56-64 px thumbnail: the 128 px mini rendition first, then the card, then the thumbnail.
+MINI_SRCSET = re.compile(r'src="/media/([^"]+)" srcset="/media/([^" ]+) 128w, /media/([^" ]+) '
+                         r'240w, /media/([^" ]+) 400w" sizes="([^"]+)" alt="[^"]*" '
+                         r'width="(\d+)" height="(\d+)"')
 
 
 def _photo(size: tuple[int, int] = (1600, 1200), fmt: str = "JPEG") -> bytes:
@@ -52,8 +65,9 @@ def _make_old(db, product: Product) -> ProductImage:
     """Turn the product's photo into one stored before renditions existed."""
     [image] = product.images
     storage_path(image.card_key).unlink()
-    image.card_key = ""
-    product.cover_card_key = ""
+    storage_path(image.mini_key).unlink()
+    image.card_key = image.mini_key = ""
+    product.cover_card_key = product.cover_mini_key = ""
     db.session.commit()
     return image
 
@@ -75,10 +89,42 @@ def test_a_stored_photo_gets_a_240px_webp_rendition_on_disk(app, db):
     assert product.cover_card_key == image.card_key
 
 
+def test_a_stored_photo_gets_a_128px_mini_rendition_smaller_than_its_card(app, db):
+    product = _product_with_photo(db)
+
+    [image] = product.images
+    assert image.mini_key.endswith(".webp") and image.mini_key not in (
+        image.display_key, image.thumb_key, image.card_key)
+    with Image.open(storage_path(image.mini_key)) as mini:
+        assert mini.format == "WEBP"
+        assert mini.size == (MINI_WIDTH, 96)  # 1600x1200 scaled to 128 wide
+    assert storage_path(image.mini_key).stat().st_size < storage_path(image.card_key) \
+        .stat().st_size
+    assert product.cover_mini_key == image.mini_key
+
+
+def test_the_gallery_thumbnails_and_home_stores_download_the_mini_rendition(app, db, client):
+    product = _product_with_photo(db)
+    product_photos_add(product=product, files=[_photo((800, 800))])
+    db.session.commit()
+    images = sorted(product.images, key=lambda i: i.position)
+
+    page = client.get(f"/produk/{product.id}").get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+
+    for image in images:
+        assert (f'src="/media/{image.mini_key}" srcset="/media/{image.mini_key} 128w, '
+                f'/media/{image.card_key} 240w" sizes="56px"') in page
+    stores = [m for m in MINI_SRCSET.findall(home) if m[0] == images[0].mini_key]
+    assert stores and stores[0][4] == "64px"
+
+
 def test_a_small_photo_is_never_enlarged_for_its_rendition():
     processed = photo_process(_photo((120, 90), "PNG"), max_bytes=10 ** 7, max_pixels=10 ** 8)
     with Image.open(io.BytesIO(processed.card)) as card:
         assert card.size == (120, 90)
+    with Image.open(io.BytesIO(processed.mini)) as mini:
+        assert mini.size == (120, 90)
 
 
 def test_deleting_a_photo_deletes_its_rendition(app, db, client):
@@ -143,8 +189,9 @@ def test_buyer_orders_thumbnails_use_the_rendition(app, db, client):
 
     html = client.get("/pesanan").get_data(as_text=True)
 
-    thumbs = [m for m in SRCSET.findall(html) if m[0] == image.card_key]
-    assert thumbs and thumbs[0][3] == "56px" and thumbs[0][4:] == ("56", "56")
+    thumbs = [m for m in MINI_SRCSET.findall(html) if m[0] == image.mini_key]
+    assert thumbs and thumbs[0][1:4] == (image.mini_key, image.card_key, image.thumb_key)
+    assert thumbs[0][4] == "56px" and thumbs[0][5:] == ("56", "56")
     assert f'src="/media/{image.thumb_key}"' not in html
 
 
@@ -160,8 +207,8 @@ def test_cart_thumbnail_uses_the_rendition(app, db, client):
 
     html = client.get("/keranjang").get_data(as_text=True)
 
-    thumbs = [m for m in SRCSET.findall(html) if m[0] == image.card_key]
-    assert thumbs and thumbs[0][3] == "64px" and thumbs[0][4:] == ("64", "64")
+    thumbs = [m for m in MINI_SRCSET.findall(html) if m[0] == image.mini_key]
+    assert thumbs and thumbs[0][4] == "64px" and thumbs[0][5:] == ("64", "64")
 
 
 def test_a_photo_without_rendition_falls_back_to_the_thumbnail(app, db, client):
@@ -185,11 +232,13 @@ def test_backfill_makes_missing_renditions_and_is_idempotent(app, db):
     first = runner.invoke(args=["catalog", "renditions"])
 
     assert first.exit_code == 0, first.output
-    assert "1 renditions made, 0 photos unreadable, 1 product covers updated" in first.output
+    assert "2 renditions made, 0 photos unreadable, 1 product covers updated" in first.output
     db.session.expire_all()
     image = db.session.get(ProductImage, image.id)
     assert image.card_key and storage_path(image.card_key).is_file()
     assert db.session.get(Product, product.id).cover_card_key == image.card_key
+    assert image.mini_key and storage_path(image.mini_key).is_file()
+    assert db.session.get(Product, product.id).cover_mini_key == image.mini_key
     files = _files(app)
 
     second = runner.invoke(args=["catalog", "renditions"])
@@ -199,6 +248,24 @@ def test_backfill_makes_missing_renditions_and_is_idempotent(app, db):
     assert _files(app) == files
     db.session.expire_all()
     assert db.session.get(ProductImage, image.id).card_key == image.card_key
+
+
+def test_backfill_gives_a_photo_with_a_card_rendition_only_its_mini_one(app, db):
+    """A photo stored between the card and the mini renditions keeps its card file."""
+    product = _product_with_photo(db)
+    [image] = product.images
+    card = image.card_key
+    storage_path(image.mini_key).unlink()
+    image.mini_key = product.cover_mini_key = ""
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["catalog", "renditions"])
+
+    assert "1 renditions made, 0 photos unreadable, 1 product covers updated" in result.output
+    db.session.expire_all()
+    image = db.session.get(ProductImage, image.id)
+    assert image.card_key == card and image.mini_key not in ("", card)
+    assert db.session.get(Product, product.id).cover_mini_key == image.mini_key
 
 
 def test_backfill_racing_another_run_keeps_the_winners_rendition(app, db, monkeypatch):
@@ -221,10 +288,12 @@ def test_backfill_racing_another_run_keeps_the_winners_rendition(app, db, monkey
 
     result = services.photo_renditions_backfill()
 
-    assert (result.made, result.failed) == (0, 0)
+    assert (result.made, result.failed) == (1, 0)  # the mini rendition only
     db.session.expire_all()
-    assert db.session.get(ProductImage, image.id).card_key == winner
-    assert _files(app) == before  # the loser's rendition was removed at the commit
+    stored = db.session.get(ProductImage, image.id)
+    assert stored.card_key == winner
+    # the loser's card rendition was removed at the commit; the mini one was made
+    assert _files(app) - before == {stored.mini_key}
 
 
 def test_backfill_skips_a_damaged_stored_photo_and_does_the_others(app, db):
@@ -239,19 +308,20 @@ def test_backfill_skips_a_damaged_stored_photo_and_does_the_others(app, db):
     result = app.test_cli_runner().invoke(args=["catalog", "renditions"])
 
     assert result.exit_code == 0, result.output
-    assert "1 renditions made, 1 photos unreadable, 1 product covers updated" in result.output
+    assert "2 renditions made, 1 photos unreadable, 1 product covers updated" in result.output
     db.session.expire_all()
     assert db.session.get(ProductImage, damaged.id).card_key == ""
     assert db.session.get(Product, other.id).cover_card_key != ""
 
 
 def test_a_corrupt_stored_file_gives_the_user_message_not_a_crash():
-    try:
-        card_rendition(b"\xff\xd8\xff\xe0 bukan gambar")
-    except PhotoRejected as rejected:
-        assert rejected.message == "Foto rusak atau tidak dapat dibaca."
-    else:
-        raise AssertionError("a corrupt file made a rendition")
+    for make in (card_rendition, mini_rendition):
+        try:
+            make(b"\xff\xd8\xff\xe0 bukan gambar")
+        except PhotoRejected as rejected:
+            assert rejected.message == "Foto rusak atau tidak dapat dibaca."
+        else:
+            raise AssertionError("a corrupt file made a rendition")
 
 
 # --- outside in ----------------------------------------------------------------------------

@@ -575,3 +575,55 @@ def test_count_stops_at_the_cap_and_says_more_than(catalog, client, monkeypatch)
     monkeypatch.setattr(catalog_queries, "COUNT_CAP", len(everything))
     exact = catalog_queries.product_search(SearchParams())
     assert (exact.total, exact.exact) == (len(everything), True)
+
+
+# --- broad keywords: past COUNT_CAP matches, early termination (issue 24) ------------------
+
+
+def _ranked_shop(db) -> None:
+    """Three "serum" products: the description-only match sold the most, so ranking puts
+    it last and popularity first."""
+    store = _seller_store(db, "broad@example.test", "Toko Broad")
+    category = category_create(name="Wajah", name_en="Face", parent_id=None)
+    _product(db, store, "Serum Kunyit", 30_000, category=category, sold_count=5,
+             description="Untuk kulit kusam.", created_at=T0)
+    _product(db, store, "Serum Jeruk", 10_000, category=category, sold_count=1,
+             description="Untuk kulit kusam.", created_at=T0 + timedelta(days=2))
+    _product(db, store, "Toner Mawar", 20_000, category=category, sold_count=90,
+             description="Dipakai setelah serum.", created_at=T0 + timedelta(days=1))
+    db.session.commit()
+
+
+def test_broad_keyword_relevance_is_the_popularity_order(db, client, monkeypatch):
+    """More matches than COUNT_CAP: relevance is not computed for every match (that is the
+    cost early termination avoids); the page lists them by units sold, and says the count
+    is a lower bound."""
+    import app.catalog.queries as catalog_queries
+
+    _ranked_shop(db)
+    assert search(q="serum", sort="relevance") == ["Serum Jeruk", "Serum Kunyit",
+                                                   "Toner Mawar"]  # narrow: ranked
+    assert 'data-testid="popularity-note"' not in client.get(
+        "/produk?q=serum").get_data(as_text=True)
+    monkeypatch.setattr(catalog_queries, "COUNT_CAP", 2)
+    page = product_search(SearchParams(q="serum", sort="relevance"))
+    assert (page.total, page.exact) == (2, False)
+    assert names(page) == ["Toner Mawar", "Serum Kunyit", "Serum Jeruk"]
+    assert listed(client, q="serum") == ["Toner Mawar", "Serum Kunyit", "Serum Jeruk"]
+    broad_page = client.get("/produk?q=serum").get_data(as_text=True)
+    assert "Lebih dari 2 produk" in broad_page
+    assert 'data-testid="popularity-note"' in broad_page  # says it is not ranked
+    assert 'data-testid="popularity-note"' not in client.get(
+        "/produk?q=serum&urut=price_asc").get_data(as_text=True)
+    # Every explicit sort walks its index and gives the narrow path's order and pages.
+    for sort, expected in (("price_asc", ["Serum Jeruk", "Toner Mawar", "Serum Kunyit"]),
+                           ("price_desc", ["Serum Kunyit", "Toner Mawar", "Serum Jeruk"]),
+                           ("newest", ["Serum Jeruk", "Toner Mawar", "Serum Kunyit"]),
+                           ("popular", ["Toner Mawar", "Serum Kunyit", "Serum Jeruk"])):
+        pages = [names(product_search(SearchParams(q="serum", sort=sort, page=n), per_page=2))
+                 for n in (1, 2)]
+        monkeypatch.setattr(catalog_queries, "COUNT_CAP", 1000)
+        assert search(q="serum", sort=sort) == expected
+        monkeypatch.setattr(catalog_queries, "COUNT_CAP", 2)
+        assert [search(q="serum", sort=sort), *pages] == [expected, expected[:2],
+                                                           expected[2:]]

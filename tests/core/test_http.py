@@ -32,6 +32,56 @@ def test_pages_have_no_inline_script(client):
                      html)
 
 
+def test_a_photo_carries_nosniff_and_caching_but_no_document_headers(app, client):
+    """A product photo is no document: no CSP, frame, referrer or permissions policy (they
+    cost ~450 bytes per photo on the wire), no Expires beside max-age; nosniff and
+    `inline` stay."""
+    import io
+
+    from PIL import Image
+
+    from app.core.storage import storage_put
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 80)).save(buffer, "WEBP")
+    with app.app_context():
+        key = storage_put(buffer.getvalue(), folder="products", suffix=".webp")
+
+    photo = client.get(f"/media/{key}")
+    page = client.get("/")
+
+    assert photo.status_code == 200 and photo.mimetype == "image/webp"
+    assert photo.headers["X-Content-Type-Options"] == "nosniff"
+    assert "immutable" in photo.headers["Cache-Control"]
+    for name in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy",
+                 "Permissions-Policy", "Cross-Origin-Opener-Policy", "Expires"):
+        assert name not in photo.headers, name
+        if name != "Expires":
+            assert name in page.headers, name
+
+
+def test_htmx_is_sent_only_to_pages_whose_content_uses_it(client, db):
+    """htmx is 17 KB on the wire: the home page (no hx- attribute) goes without it, the
+    register page (an htmx form) gets it; app.js (menus, busy states) is on both."""
+    home = client.get("/").get_data(as_text=True)
+    register = client.get("/daftar").get_data(as_text=True)
+    assert "hx-get=" not in home and "hx-post=" not in home
+    assert "htmx.min.js" not in home
+    assert "hx-post=" in register and "/static/vendor/htmx.min.js" in register
+    assert "/static/js/app.js" in home and "/static/js/app.js" in register
+
+
+def test_search_gets_htmx_on_intent_not_with_the_page(client, db):
+    """Search's htmx requests all start from the user: app.js is told where htmx is
+    (data-htmx-on-intent) and fetches it when a control is reached for."""
+    html = client.get("/produk").get_data(as_text=True)
+
+    assert 'hx-get="/produk"' in html
+    assert '<script src="/static/vendor/htmx.min.js' not in html
+    assert re.search(r'<script src="/static/js/app.js\?v=\w+" data-htmx-on-intent='
+                     r'"/static/vendor/htmx.min.js\?v=\w+" defer>', html)
+
+
 def test_static_files_are_versioned_and_cached_for_long(client):
     html = client.get("/").get_data(as_text=True)
     href = re.search(r'href="(/static/css/app.css\?v=[0-9a-f]{12})"', html).group(1)

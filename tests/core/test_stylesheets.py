@@ -127,3 +127,18 @@ def test_pages_over_http_link_the_base_and_only_their_area_sheets(db, live_url):
     assert [s for s in login if s.startswith("area-")] == []
     for sheet in {*home, *search, *login}:
         assert raw_request(live_url, f"/static/css/{sheet}").status == 200
+
+
+def test_base_and_area_sheets_use_colour_tokens_not_raw_literals():
+    """Colours are named once, in app.css's :root (issue 23): the base and area sheets
+    refer to them with var(--token), so a colour changes in one place."""
+    css = CSS
+    literal = re.compile(r"#[0-9a-fA-F]{3,8}\b|rgba?\(")
+    base = (css / "app.css").read_text()
+    root = re.search(r":root \{.*?\n\}", base, re.S)
+    assert root and "--brand:" in root.group(0) and "--danger:" in root.group(0)
+    sheets = {"app.css": base[root.end():]}
+    sheets.update({p.name: p.read_text() for p in css.glob("area-*.css")})
+    for name, text in sheets.items():
+        found = literal.findall(re.sub(r"/\*.*?\*/", "", text, flags=re.S))
+        assert not found, f"{name}: {found}"

@@ -24,12 +24,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def fresh_database(request, app) -> Iterator[str]:
-    """An empty PostgreSQL database next to the suite's, dropped afterwards."""
+def fresh_database(request, app, database_url) -> Iterator[str]:
+    """An empty PostgreSQL database next to the suite's (the xdist worker's own), dropped
+    afterwards."""
     if request.config.getoption("--db") != "postgres":
         pytest.skip("PostgreSQL's advisory lock: run with --db=postgres")
-    suite = make_url(normalize_database_url(os.environ.get("TEST_DATABASE_URL",
-                                                           "postgresql:///test")))
+    suite = make_url(database_url)
     name = f"{suite.database}_migrate"
     server = create_engine(suite.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:

@@ -1,6 +1,7 @@
 """Browser-test fixtures: a live Racik server and a headless Debian Chromium.
 
-The live server has its own SQLite file and instance folder: it never shares state with the
+The live server has its own SQLite file and instance folder (a copy of the demo shop built
+once per run, tests/demo_copy.py; one per xdist worker): it never shares state with the
 `app` fixture of tests/conftest.py (e2e tests must not request `app`, so `_clean_state`
 leaves them alone). Chromium missing or failing to start fails the run under CI=true and is
 a loud skip elsewhere (`missing_service`).
@@ -18,6 +19,7 @@ from playwright.sync_api import ConsoleMessage, Page
 from app import create_app
 from app.config import TestConfig
 from tests.conftest import missing_service
+from tests.demo_copy import demo_shop_copy
 from tests.live import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,26 +37,12 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app served over HTTP on a free port of 127.0.0.1; yields the base URL."""
-    root = tmp_path_factory.mktemp("e2e")
-    instance = root / "instance"
-    application = create_app(
-        TestConfig,
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{root / 'e2e.db'}",
-        INSTANCE_PATH=str(instance),
-        JOBS_MODE="sync",
-    )
-    instance.mkdir(parents=True, exist_ok=True)
-    with application.app_context():
-        from flask_migrate import upgrade
-
-        from app.demo import demo_load
-        from app.extensions import db
-
-        upgrade()
-        demo_load()  # the demo shop: categories, sellers, products (browser tests use them)
-        db.session.commit()
-
+    """The demo shop (categories, sellers, products: browser tests use them) served over
+    HTTP on a free port of 127.0.0.1; yields the base URL. Its database and instance folder
+    are this session's own copy of the run's demo shop (tests/demo_copy.py)."""
+    url, instance = demo_shop_copy(tmp_path_factory, "e2e")
+    application = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url,
+                             INSTANCE_PATH=str(instance), JOBS_MODE="sync")
     with serve(application) as base_url:
         yield base_url
 
@@ -173,7 +161,10 @@ def htmx_settled(page: Page) -> None:
     a plain link click (a full page load)."""
     if page.js_enabled:  # type: ignore[attr-defined]
         # htmx marks an element it has wired up with `initHash` in its internal data.
+        # A page that gets htmx on intent (app.js data-htmx-on-intent) is settled while
+        # htmx is not there yet: app.js holds a click made before it arrives.
         page.wait_for_function(
-            "() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')"
+            "() => (!window.htmx && document.querySelector('script[data-htmx-on-intent]'))"
+            " || !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')"
             " && [...document.querySelectorAll('[hx-get], [hx-post]')].every("
             "e => (e['htmx-internal-data'] || {}).initHash)")

@@ -23,6 +23,7 @@ from playwright.sync_api import Page
 
 from app import create_app
 from app.config import TestConfig
+from tests.demo_copy import demo_shop_copy
 from tests.e2e.conftest import CONTEXTS, MIN_TAP, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
@@ -93,24 +94,19 @@ SMALL_CONTROLS = """() => {
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Iterator[tuple[str, dict[str, object]]]:
-    root = tmp_path_factory.mktemp("e2e-budgets")
-    application = create_app(TestConfig,
-                             SQLALCHEMY_DATABASE_URI=f"sqlite:///{root / 'budgets.db'}",
-                             INSTANCE_PATH=str(root / "instance"), JOBS_MODE="sync")
+    url, instance = demo_shop_copy(tmp_path_factory, "e2e-budgets")
+    application = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url,
+                             INSTANCE_PATH=str(instance), JOBS_MODE="sync")
     with application.app_context():
-        from flask_migrate import upgrade
         from sqlalchemy import select
 
         from app.accounts.models import User
         from app.catalog.models import Product
-        from app.demo import demo_load
         from app.extensions import db
         from app.orders.cart import cart_add
         from tests.factories import make_order, make_user
         from tests.maklon.factories import make_signed_order
 
-        upgrade()
-        demo_load()
         make_user(email=EMAILS["staff"], name="Sari Staf", roles=("staff",))
         make_user(email=EMAILS["admin"], name="Admin Uji", roles=("admin",))
         buyer = make_user(email=EMAILS["customer"], name="Andi Pembeli")

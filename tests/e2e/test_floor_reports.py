@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from app import create_app
 from app.config import TestConfig
+from tests.demo_copy import demo_shop_copy
 from tests.e2e.conftest import open_page, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
@@ -24,20 +25,13 @@ DEMO_PASSWORD = "racik-demo-2026"
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory) -> Iterator[str]:
     """The demo shop plus an admin without two-factor login (the demo admin has TOTP)."""
-    root = tmp_path_factory.mktemp("e2e-reports")
-    application = create_app(TestConfig,
-                             SQLALCHEMY_DATABASE_URI=f"sqlite:///{root / 'reports.db'}",
-                             INSTANCE_PATH=str(root / "instance"), JOBS_MODE="sync")
-    (root / "instance").mkdir(exist_ok=True)
+    url, instance = demo_shop_copy(tmp_path_factory, "e2e-reports")
+    application = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url,
+                             INSTANCE_PATH=str(instance), JOBS_MODE="sync")
     with application.app_context():
-        from flask_migrate import upgrade
-
-        from app.demo import demo_load
         from app.extensions import db
         from tests.factories import make_user
 
-        upgrade()
-        demo_load()
         make_user(email="laporan@example.test", roles=("admin",), password=PASSWORD)
         db.session.commit()
     with serve(application) as base_url:

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, Route, expect
 
 from app import create_app
 from app.config import TestConfig
+from tests.demo_copy import demo_shop_copy
 from tests.e2e.conftest import check_console, htmx_settled, open_page, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
@@ -26,19 +27,13 @@ PRODUCT = "Sampo Lidah Buaya Anti Ketombe"  # a demo product with stock
 @pytest.fixture(scope="module")
 def feedback_server(tmp_path_factory) -> Iterator[str]:
     """The demo shop plus one staff member (password only) and a buyer per test."""
-    root = tmp_path_factory.mktemp("e2e-feedback")
-    application = create_app(TestConfig,
-                             SQLALCHEMY_DATABASE_URI=f"sqlite:///{root / 'feedback.db'}",
-                             INSTANCE_PATH=str(root / "instance"), JOBS_MODE="sync")
+    url, instance = demo_shop_copy(tmp_path_factory, "e2e-feedback")
+    application = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url,
+                             INSTANCE_PATH=str(instance), JOBS_MODE="sync")
     with application.app_context():
-        from flask_migrate import upgrade
-
-        from app.demo import demo_load
         from app.extensions import db
         from tests.factories import make_user
 
-        upgrade()
-        demo_load()
         make_user(email="sales@example.test", roles=("staff",), password=PASSWORD)
         for kind in ("abort", "500"):
             make_user(email=f"buyer-{kind}@example.test", roles=("customer",), password=PASSWORD)
@@ -77,7 +72,13 @@ class FailOnce:
         else:
             route.continue_()
 
-    def fail(self) -> None:
+    def fail(self, page: Page) -> None:
+        # The busy button shows before Playwright has handed the route to this handler
+        # (it does so while the sync API waits): let it, up to 5 s, on a loaded machine.
+        for _ in range(250):
+            if self.held:
+                break
+            page.wait_for_timeout(20)
         route = self.held.pop()
         if self.kind == "abort":
             route.abort("internetdisconnected")
@@ -93,7 +94,7 @@ def _fails_then_retries(page: Page, *, url: str, button, kind: str) -> None:
     button.click()
     expect(button).to_have_attribute("aria-busy", "true")
     expect(button).to_be_disabled()
-    handler.fail()
+    handler.fail(page)
     box = page.locator("#htmx-error")
     key = "data-msg-network" if kind == "abort" else "data-msg-server"
     expect(box).to_contain_text(box.get_attribute(key) or "?")

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.core.models import EmailOutbox
+from app.maklon.invoicing import milestone_invoice_issue
 from app.maklon.milestones import milestone_amounts, milestone_payment_start
 from app.maklon.models import MilestonePayment, MilestoneStatus, Stage
 from app.payments.gateways.sandbox import sandbox_simulate
-from app.payments.invoices import milestone_invoice_issue
 from app.payments.models import Invoice, Payment, PayStatus
 from app.payments.services import payment_charge
 from tests.factories import DEFAULT_PASSWORD

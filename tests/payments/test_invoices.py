@@ -26,9 +26,10 @@ from app.core.queue import execute_job
 from app.core.settings import setting_set
 from app.core.storage import storage_path, storage_root
 from app.extensions import db as _db
+from app.orders.invoicing import order_invoice_issue as invoice_issue
 from app.orders.models import Order
 from app.payments import invoices as invoices_module
-from app.payments.invoices import invoice_issue, invoice_tax
+from app.payments.invoices import invoice_tax
 from app.payments.models import Invoice, InvoiceCounter, Payment
 from tests.conftest import UNDER_CI, log_in
 from tests.factories import make_order, make_product, make_user

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.core.money import format_rupiah
 from app.core.storage import storage_read
-from app.payments.invoices import invoice_issue
+from app.orders.invoicing import order_invoice_issue as invoice_issue
 from app.payments.models import Invoice
 from tests.payments.test_invoice_documents import pdf_text
 from tests.shipping.helpers import courier_order

@@ -68,7 +68,7 @@ def test_a_photo_uploaded_over_http_lands_in_the_bucket_and_the_app_serves_it(
         ProductImage.product_id == product_id)).one()
     db.session.commit()
     objects = bucket_objects(app.config["S3_ENDPOINT_URL"], s3_bucket)
-    assert set(objects) == {image.display_key, image.thumb_key, image.card_key}
+    assert set(objects) == {image.display_key, image.thumb_key, image.card_key, image.mini_key}
     assert not (tmp_path / "files").exists()  # nothing on the local disk
 
     photo = raw_request(live_url, f"/media/{image.display_key}")  # anonymous, like a browser

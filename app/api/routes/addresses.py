@@ -49,6 +49,7 @@ from app.accounts.forms import (
 )
 from app.accounts.models import Address
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.schemas import Input, Output, Page, PageQuery
 from app.api.spec import operation, page_of
@@ -64,19 +65,23 @@ def _around_spaces(pattern: str) -> str:
 
 
 def _form_checked(**schema: Any) -> Any:
-    """A string AddressForm checks: the schema states the form's limits; the form refuses
-    what breaks them, every field at once, with the web's messages."""
-    return Annotated[str, Field(json_schema_extra=schema)]
+    """The field of a string AddressForm checks (`Annotated[str, _form_checked(...)]`): the
+    schema states the form's limits; the form refuses what breaks them, every field at
+    once, with the web's messages."""
+    return Field(json_schema_extra=schema)
 
 
-Label = _form_checked(maxLength=ADDRESS_LABEL_MAX, examples=["Rumah"])
-Recipient = _form_checked(minLength=1, maxLength=ADDRESS_RECIPIENT_MAX)
-Phone = _form_checked(pattern=_around_spaces(PHONE_PATTERN), examples=["0812 3456 7890"])
-Street = _form_checked(minLength=1, maxLength=ADDRESS_STREET_MAX,
-                       description="Street, house number, RT/RW, kelurahan, kecamatan.")
-City = _form_checked(minLength=1, maxLength=ADDRESS_CITY_MAX)
-Province = _form_checked(enum=list(PROVINCES))
-PostalCode = _form_checked(pattern=_around_spaces(POSTAL_CODE_PATTERN), examples=["40111"])
+Label = Annotated[str, _form_checked(maxLength=ADDRESS_LABEL_MAX, examples=["Rumah"])]
+Recipient = Annotated[str, _form_checked(minLength=1, maxLength=ADDRESS_RECIPIENT_MAX)]
+Phone = Annotated[str, _form_checked(pattern=_around_spaces(PHONE_PATTERN),
+                                     examples=["0812 3456 7890"])]
+Street = Annotated[str, _form_checked(
+    minLength=1, maxLength=ADDRESS_STREET_MAX,
+    description="Street, house number, RT/RW, kelurahan, kecamatan.")]
+City = Annotated[str, _form_checked(minLength=1, maxLength=ADDRESS_CITY_MAX)]
+Province = Annotated[str, _form_checked(enum=list(PROVINCES))]
+PostalCode = Annotated[str, _form_checked(pattern=_around_spaces(POSTAL_CODE_PATTERN),
+                                          examples=["40111"])]
 
 
 class AddressIn(Input):
@@ -139,13 +144,13 @@ def _validated(values: dict[str, Any], make_default: bool) -> AddressData:
         formdata["make_default"] = "y"
     form = AddressForm(formdata=formdata, meta={"csrf": False})
     if not form.validate():
-        raise ApiError(422, "validation_failed", fields={
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields={
             name: str(errors[0]) for name, errors in form.errors.items() if errors})
     return form.address_data()
 
 
 def _limit_reached(error: AddressError) -> ApiError:
-    return ApiError(409, "address_limit", error.message)
+    return ApiError(409, ApiErrorCode.ADDRESS_LIMIT, error.message)
 
 
 # --- operations ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Annotated
 
 from flask import current_app, request
 from flask_login import current_user
@@ -23,13 +24,14 @@ from app.accounts.api_tokens import (
     refresh_rotate,
     token_pair_issue,
 )
+from app.accounts.login_limits import login_account_key, login_ip_key
 from app.accounts.models import Company
-from app.accounts.routes import login_account_key, login_ip_key
 from app.accounts.services import AccountError, normalize_email, password_change, user_authenticate
 from app.accounts.totp import second_factor_check, totp_enabled, totp_required
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
-from app.api.schemas import CompanyRef, Input, Output, StoreRef, Text
+from app.api.schemas import CompanyRef, Input, Output, StoreRef, trimmed
 from app.api.spec import AUTH_PUBLIC, operation
 from app.audit.services import audit_record, audit_record_now
 from app.extensions import db, limiter
@@ -39,14 +41,14 @@ TAG = "Autentikasi"
 
 
 class LoginIn(Input):
-    email: Text(320, 1)
+    email: Annotated[str, trimmed(320, 1)]
     password: str = Field(min_length=1, max_length=1000, pattern=r"^[^\x00]*$")
-    totp_code: Text(40) | None = Field(
+    totp_code: Annotated[str, trimmed(40)] | None = Field(
         None, description="The 6-digit code (or a recovery code) when 2FA is on.")
 
 
 class RefreshIn(Input):
-    refresh_token: Text(200, 1)
+    refresh_token: Annotated[str, trimmed(200, 1)]
 
 
 class PasswordIn(Input):
@@ -109,19 +111,19 @@ def login(body: LoginIn):
         db.session.commit()  # ends the transaction (and SQLite's write lock) first
         audit_record_now("auth.login_failed", actor=None, note=normalize_email(body.email))
         log.info("api login failed")
-        raise ApiError(401, "invalid_credentials", fields={"password": ""})
+        raise ApiError(401, ApiErrorCode.INVALID_CREDENTIALS, fields={"password": ""})
     method = "password"
     if totp_enabled(user):
         if not body.totp_code:
             db.session.commit()
-            raise ApiError(401, "totp_required", fields={"totp_code": ""})
+            raise ApiError(401, ApiErrorCode.TOTP_REQUIRED, fields={"totp_code": ""})
         method = second_factor_check(user, body.totp_code)
         if method is None:
             db.session.commit()
             log.info("api login of user %s: wrong second factor", user.id)
-            raise ApiError(401, "totp_invalid", fields={"totp_code": ""})
+            raise ApiError(401, ApiErrorCode.TOTP_INVALID, fields={"totp_code": ""})
     elif totp_required(user):
-        raise ApiError(403, "totp_setup_required")
+        raise ApiError(403, ApiErrorCode.TOTP_SETUP_REQUIRED)
     pair = token_pair_issue(user=user)
     audit_record("auth.login", actor=user, object_type="user", object_id=user.id,
                  after={"via": "api", "method": method, "family": pair.family_id})
@@ -178,7 +180,7 @@ def me_password(body: PasswordIn):
         password_change(user=current_user, current_password=body.current_password,
                         new_password=body.new_password)
     except AccountError as error:
-        raise ApiError(422, "validation_failed", error.message,
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                        fields={error.field or "new_password": error.message}) from None
     db.session.commit()
     return None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from flask import abort, request, url_for
 from flask_babel import gettext as _
@@ -32,15 +32,17 @@ from sqlalchemy.orm import selectinload
 from app.accounts.addresses import address_owned
 from app.accounts.models import RoleName
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.routes.payments import PaymentOut, payment_out, reference_or_404
 from app.api.routes.shipping import CourierChoiceIn
-from app.api.schemas import Id, Input, Output, Quantity, StoreRef, Text
+from app.api.schemas import Id, Input, Output, Quantity, StoreRef, trimmed
 from app.api.spec import operation
 from app.core.security import owned_or_404
 from app.extensions import db
 from app.orders.cart import (
     CartError,
+    CartErrorCode,
     CartLine,
     CartView,
     cart_add,
@@ -58,7 +60,7 @@ from app.orders.checkout import (
 )
 from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.orders.models import CartItem, Checkout, Order
-from app.payments.services import payment_charge, payment_of_checkout
+from app.payments.services import payment_charge_committed, payment_of_checkout
 from app.shipping.view import order_shipping
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,12 @@ TAG_CHECKOUT = "Checkout"
 NOTE_MAX = 300  # as the web's checkout form
 CUSTOMER = (RoleName.CUSTOMER,)
 
-PaymentMethod = Literal[tuple(PAYMENT_METHODS)]  # type: ignore[valid-type]
+# A choice built at import time from a table: pydantic reads the Literal at run time, a
+# type checker sees the str it is.
+if TYPE_CHECKING:
+    PaymentMethod = str
+else:
+    PaymentMethod = Literal[tuple(PAYMENT_METHODS)]
 
 
 # --- models ----------------------------------------------------------------------------------
@@ -135,13 +142,13 @@ class CartQuantityIn(Input):
 
 class StoreNoteIn(Input):
     store_id: Id
-    note: Text(NOTE_MAX)
+    note: Annotated[str, trimmed(NOTE_MAX)]
 
 
 class CheckoutIn(Input):
     address_id: Id = Field(description="One of the buyer's addresses (GET "
                                        "/me/addresses).")
-    payment_method: PaymentMethod  # type: ignore[valid-type]
+    payment_method: PaymentMethod
     notes: list[StoreNoteIn] = Field(default_factory=list, max_length=100,
                                      description="A note to a store of the cart.")
     couriers: list[CourierChoiceIn] = Field(
@@ -252,20 +259,19 @@ def checkout_out(placed: Checkout) -> CheckoutOut:
 # --- errors ----------------------------------------------------------------------------------
 
 # CartError.code -> (status, the request field it is about)
-CART_ERRORS = {
-    "quantity_invalid": (422, "quantity"),
-    "unavailable": (422, "variant_id"),
-    "own_product": (422, "variant_id"),
-    "out_of_stock": (409, ""),
-    "cart_full": (409, ""),
-    "withdrawn": (409, ""),
+CART_ERRORS: dict[CartErrorCode, tuple[int, str]] = {
+    CartErrorCode.QUANTITY_INVALID: (422, "quantity"),
+    CartErrorCode.UNAVAILABLE: (422, "variant_id"),
+    CartErrorCode.OWN_PRODUCT: (422, "variant_id"),
+    CartErrorCode.OUT_OF_STOCK: (409, ""),
+    CartErrorCode.CART_FULL: (409, ""),
+    CartErrorCode.WITHDRAWN: (409, ""),
 }
 
 
 def _cart_error(error: CartError) -> ApiError:
     status, field = CART_ERRORS.get(error.code, (422, ""))
-    return ApiError(status, error.code if error.code in CART_ERRORS else "cart_refused",
-                    error.message, fields={field: ""} if field else None)
+    return ApiError(status, error.code, error.message, fields={field: ""} if field else None)
 
 
 # CheckoutError.code -> (status, field)
@@ -282,7 +288,7 @@ CHECKOUT_ERRORS = {
 
 def _checkout_error(error: CheckoutError) -> ApiError:
     if error.short:
-        return ApiError(409, "out_of_stock", error.message, fields={
+        return ApiError(409, ApiErrorCode.OUT_OF_STOCK, error.message, fields={
             f"cart_items.{line.item_id}": _(
                 "%(product)s: diminta %(wanted)s, tersedia %(available)s.",
                 product=f"{line.product_name} ({line.options_label})"
@@ -393,13 +399,9 @@ def checkout_create(body: CheckoutIn):
             log.info("api checkout refused for user %s: %s lines short", current_user.id,
                      len(error.short))
         raise _checkout_error(error) from None
-    db.session.commit()
-    payment = payment_of_checkout(result.checkout.id)
-    if payment is not None and payment.charged_at is None:
-        # Outside the checkout's transaction: the gateway call holds no stock lock. A
-        # failure is recorded; POST /checkouts/<reference>/payment tries again.
-        payment_charge(payment)
-        db.session.commit()
+    # The gateway is asked outside the checkout's transaction; a failure is recorded and
+    # POST /checkouts/<reference>/payment tries again.
+    payment_charge_committed(payment_of_checkout(result.checkout.id))
     reference = result.checkout.reference
     if result.replayed:
         log.info("api checkout %s submitted again: answered with the first", reference)

@@ -25,15 +25,15 @@ from pydantic import Field, StringConstraints
 
 from app.accounts.models import Store
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
-from app.api.schemas import Output, Page, PageQuery, Rupiah, Text
+from app.api.schemas import Output, Page, PageQuery, Rupiah, trimmed
 from app.api.spec import AUTH_PUBLIC, operation, page_of
 from app.catalog.models import Category, Product, ProductImage, Variant
 from app.catalog.queries import (
     SORTS,
     CategoryNode,
     SearchParams,
-    category_by_slug,
     category_tree,
     product_public,
     product_search,
@@ -41,6 +41,7 @@ from app.catalog.queries import (
     store_by_slug,
     store_rating,
 )
+from app.catalog.search_request import SearchRequest, search_request_normalize
 from app.catalog.services import MAX_PRICE
 
 TAG = "Produk"
@@ -212,7 +213,7 @@ def photo_out(image: ProductImage) -> PhotoOut:
                     height=image.height)
 
 
-def availability(variant: Variant, threshold: int) -> str:
+def availability(variant: Variant, threshold: int) -> Availability:
     """The product page's badge: "Habis" at 0, "Sisa n" under the threshold."""
     if variant.stock <= 0:
         return "out_of_stock"
@@ -264,7 +265,8 @@ def _tree(nodes: list[CategoryNode]) -> list[CategoryTreeNode]:
 
 
 class ProductSearchQuery(PageQuery):
-    q: Text(100) = Field("", description="Keywords (full text, spelling variants).")
+    q: Annotated[str, trimmed(100)] = Field(
+        "", description="Keywords (full text, spelling variants).")
     category: Slug | None = Field(None, description="A category slug; its sub-categories count.")
     price_min: Price | None = Field(None, description="Lowest price, Rupiah.")
     price_max: Price | None = Field(None, description="Highest price, Rupiah.")
@@ -276,26 +278,21 @@ class ProductSearchQuery(PageQuery):
 
 
 def search_params(query: ProductSearchQuery) -> SearchParams:
-    """The web search's `SearchParams` for the API query. An unknown category or store is a
-    422 (the web ignores it with a message); min above max is swapped, like the web."""
-    params = SearchParams(q=query.q, price_min=query.price_min, price_max=query.price_max,
-                          in_stock=query.in_stock, rating_min=query.rating, page=query.page)
+    """The web search's `SearchParams` for the API query, by the web's own normalisation
+    (`search_request_normalize`). An unknown category or store is a 422 (the web ignores
+    it with a message); min above max is swapped, like the web."""
+    normalized = search_request_normalize(SearchRequest(
+        q=query.q, category=query.category or "", price_min=query.price_min,
+        price_max=query.price_max, store=query.store or "", in_stock=query.in_stock,
+        rating=query.rating, sort=query.sort or "", page=query.page))
     fields: dict[str, str] = {}
-    if query.category:
-        params.category = category_by_slug(query.category)
-        if params.category is None:
-            fields["category"] = _("Kategori tidak ditemukan.")
-    if query.store:
-        params.store = store_by_slug(query.store)
-        if params.store is None:
-            fields["store"] = _("Toko tidak ditemukan.")
+    if "category" in normalized.unknown:
+        fields["category"] = _("Kategori tidak ditemukan.")
+    if "store" in normalized.unknown:
+        fields["store"] = _("Toko tidak ditemukan.")
     if fields:
-        raise ApiError(422, "validation_failed", fields=fields)
-    if params.price_min is not None and params.price_max is not None \
-            and params.price_min > params.price_max:
-        params.price_min, params.price_max = params.price_max, params.price_min
-    params.sort = query.sort or ("relevance" if params.q else "newest")
-    return params
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields=fields)
+    return normalized.params
 
 
 class StoreProductsQuery(PageQuery):
@@ -309,18 +306,19 @@ class StoreProductsQuery(PageQuery):
            query=ProductSearchQuery, response=Page[ProductSummary], auth=AUTH_PUBLIC)
 def products_search(query: ProductSearchQuery):
     """The web search (`/produk`): the same filters and sorts, active products only. The
-    total stops counting at 1,000 matches, like the web ("lebih dari 1.000"). Unknown
-    `category` or `store`: 422."""
+    total stops counting at 1,000 matches, like the web ("lebih dari 1.000"): then `total`
+    is 1000 and `total_is_lower_bound` true (no `last` link; `next` while pages are full).
+    Unknown `category` or `store`: 422."""
     results = product_search(search_params(query), per_page=query.per_page)
     return page_of([product_summary(p) for p in results.items], results.total, query,
-                   ProductSummary)
+                   ProductSummary, exact=results.exact)
 
 
 def visible_product(product_id: int) -> Product:
     """The product for its public page: 404 when missing, or archived and not the
     caller's own (the web product page's rule)."""
     item = product_public(product_id)
-    if not product_visible(item, current_user):
+    if item is None or not product_visible(item, current_user):
         raise ApiError(404)
     return item
 
@@ -367,4 +365,4 @@ def store_products_list(slug: str, query: StoreProductsQuery):
     results = product_search(SearchParams(store=shop, sort="newest", page=query.page),
                              per_page=query.per_page)
     return page_of([product_summary(p) for p in results.items], results.total, query,
-                   ProductSummary)
+                   ProductSummary, exact=results.exact)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import url_for
 from flask_babel import gettext
@@ -38,8 +38,9 @@ from werkzeug.datastructures import MultiDict
 
 from app.accounts.models import Company, RoleName, User
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
-from app.api.schemas import CompanyRef, Id, Input, Output, Page, PageQuery, Rupiah, Text
+from app.api.schemas import CompanyRef, Id, Input, Output, Page, PageQuery, Rupiah, trimmed
 from app.api.spec import operation, page_of
 from app.crm import queries
 from app.crm.forms import PRIORITY_LABELS, SOURCE_LABELS, CompanyForm, ContactForm, LeadForm
@@ -85,13 +86,15 @@ TAG = "CRM"
 STAFF = (RoleName.STAFF, RoleName.ADMIN)
 WRITE_ERRORS = (409,)
 
-LeadStatusName = Literal[LeadStatus.PIPELINE]  # type: ignore[valid-type]
-LeadSourceName = Literal[LeadSource.ALL]  # type: ignore[valid-type]
-TaskStatusName = Literal[TaskStatus.ALL]  # type: ignore[valid-type]
-TaskStatusFilter = Literal[("active", "all", *TaskStatus.ALL)]  # type: ignore[valid-type]
-PriorityName = Literal[TaskPriority.ALL]  # type: ignore[valid-type]
-LoggedKind = Literal[ActivityKind.LOGGED]  # type: ignore[valid-type]
-ActivityKindName = Literal[ActivityKind.ALL]  # type: ignore[valid-type]
+LeadStatusName = LeadStatus
+LeadSourceName = LeadSource
+TaskStatusName = TaskStatus
+TaskStatusFilter = Literal["active", "all", TaskStatus.OPEN, TaskStatus.IN_PROGRESS,
+                           TaskStatus.DONE]
+PriorityName = TaskPriority
+LoggedKind = Literal[ActivityKind.CALL, ActivityKind.MEETING, ActivityKind.EMAIL,
+                     ActivityKind.NOTE]  # ActivityKind.LOGGED
+ActivityKindName = ActivityKind
 EmployeeCount = Field(None, ge=0, le=EMPLOYEE_COUNT_MAX)
 ARCHIVED = Field(False, description="true: the archived records only (default: the live "
                                     "ones).")
@@ -100,7 +103,8 @@ ARCHIVED = Field(False, description="true: the archived records only (default: t
 # --- queries -----------------------------------------------------------------------------
 
 class LeadQuery(PageQuery):
-    q: Text(200) = Field("", description="In the title, company or contact name.")
+    q: Annotated[str, trimmed(200)] = Field(
+        "", description="In the title, company or contact name.")
     status: LeadStatusName | None = None
     owner: Id | None = Field(None, description="The owner's user id.")
     source: LeadSourceName | None = None
@@ -115,15 +119,16 @@ class TaskQuery(PageQuery):
 
 
 class CompanyQuery(PageQuery):
-    q: Text(200) = Field("", description="In the name or NPWP.")
-    city: Text(80) = ""
-    type: Text(80) = Field("", description="Business type.")
+    q: Annotated[str, trimmed(200)] = Field("", description="In the name or NPWP.")
+    city: Annotated[str, trimmed(80)] = ""
+    type: Annotated[str, trimmed(80)] = Field("", description="Business type.")
     client: Literal["", "yes", "no"] = Field("", description="yes: maklon clients only.")
     archived: bool = ARCHIVED
 
 
 class ContactQuery(PageQuery):
-    q: Text(200) = Field("", description="In the name, family name, email, phone or company.")
+    q: Annotated[str, trimmed(200)] = Field(
+        "", description="In the name, family name, email, phone or company.")
     company: Id | None = Field(None, description="The company's id.")
     archived: bool = ARCHIVED
 
@@ -142,13 +147,13 @@ class CompanyIn(Input):
     """A new company. Formats as the web's form: NPWP of 15 or 16 digits, an http(s)
     website; 422 naming each refused field."""
 
-    name: Text(160, 1)
-    business_type: Text(80) = ""
-    city: Text(80) = ""
-    npwp: Text(32) = ""
-    address: Text(1000) = ""
-    website: Text(300) = ""
-    notes: Text(5000) = ""
+    name: Annotated[str, trimmed(160, 1)]
+    business_type: Annotated[str, trimmed(80)] = ""
+    city: Annotated[str, trimmed(80)] = ""
+    npwp: Annotated[str, trimmed(32)] = ""
+    address: Annotated[str, trimmed(1000)] = ""
+    website: Annotated[str, trimmed(300)] = ""
+    notes: Annotated[str, trimmed(5000)] = ""
     employee_count: int | None = EmployeeCount
 
 
@@ -156,13 +161,13 @@ class CompanyPatch(Input):
     """The fields to change (missing or null ones are kept); `archived` archives (true) or
     restores (false, admins only)."""
 
-    name: Text(160, 1) | None = None
-    business_type: Text(80) | None = None
-    city: Text(80) | None = None
-    npwp: Text(32) | None = None
-    address: Text(1000) | None = None
-    website: Text(300) | None = None
-    notes: Text(5000) | None = None
+    name: Annotated[str, trimmed(160, 1)] | None = None
+    business_type: Annotated[str, trimmed(80)] | None = None
+    city: Annotated[str, trimmed(80)] | None = None
+    npwp: Annotated[str, trimmed(32)] | None = None
+    address: Annotated[str, trimmed(1000)] | None = None
+    website: Annotated[str, trimmed(300)] | None = None
+    notes: Annotated[str, trimmed(5000)] | None = None
     employee_count: int | None = EmployeeCount
     archived: bool | None = None
 
@@ -171,46 +176,46 @@ class ContactIn(Input):
     """A new contact; `birth_date` not in the future, phone numbers and email as the web's
     form checks them."""
 
-    name: Text(120, 1)
-    family_name: Text(120) = ""
+    name: Annotated[str, trimmed(120, 1)]
+    family_name: Annotated[str, trimmed(120)] = ""
     birth_date: date | None = None
     company_id: Id | None = None
-    position: Text(120) = ""
-    phone: Text(30) = ""
-    email: Text(320) = ""
-    whatsapp: Text(30) = ""
-    notes: Text(5000) = ""
+    position: Annotated[str, trimmed(120)] = ""
+    phone: Annotated[str, trimmed(30)] = ""
+    email: Annotated[str, trimmed(320)] = ""
+    whatsapp: Annotated[str, trimmed(30)] = ""
+    notes: Annotated[str, trimmed(5000)] = ""
 
 
 class ContactPatch(Input):
     """The fields to change (missing ones are kept; `company_id`/`birth_date` null clears
     them); `archived` as for companies."""
 
-    name: Text(120, 1) | None = None
-    family_name: Text(120) | None = None
+    name: Annotated[str, trimmed(120, 1)] | None = None
+    family_name: Annotated[str, trimmed(120)] | None = None
     birth_date: date | None = None
     company_id: Id | None = None
-    position: Text(120) | None = None
-    phone: Text(30) | None = None
-    email: Text(320) | None = None
-    whatsapp: Text(30) | None = None
-    notes: Text(5000) | None = None
+    position: Annotated[str, trimmed(120)] | None = None
+    phone: Annotated[str, trimmed(30)] | None = None
+    email: Annotated[str, trimmed(320)] | None = None
+    whatsapp: Annotated[str, trimmed(30)] | None = None
+    notes: Annotated[str, trimmed(5000)] | None = None
     archived: bool | None = None
 
 
 class LeadIn(Input):
     """A new lead in stage New: a company record (`company_id`) or a company name."""
 
-    title: Text(200, 1)
+    title: Annotated[str, trimmed(200, 1)]
     source: LeadSourceName = LeadSource.OTHER
     estimated_value: Rupiah = 0
     company_id: Id | None = None
     contact_id: Id | None = None
-    company_name: Text(160) = ""
-    contact_name: Text(120) = ""
-    contact_email: Text(320) = ""
-    contact_phone: Text(30) = ""
-    notes: Text(5000) = ""
+    company_name: Annotated[str, trimmed(160)] = ""
+    contact_name: Annotated[str, trimmed(120)] = ""
+    contact_email: Annotated[str, trimmed(320)] = ""
+    contact_phone: Annotated[str, trimmed(30)] = ""
+    notes: Annotated[str, trimmed(5000)] = ""
     owner_id: Id | None = Field(None, description="An active staff member or admin.")
 
 
@@ -219,19 +224,19 @@ class LeadPatch(Input):
     the lead as the pipeline allows (409 otherwise; `lost` needs `lost_reason`);
     `archived` as for companies."""
 
-    title: Text(200, 1) | None = None
+    title: Annotated[str, trimmed(200, 1)] | None = None
     source: LeadSourceName | None = None
     estimated_value: Rupiah | None = None
     company_id: Id | None = None
     contact_id: Id | None = None
-    company_name: Text(160) | None = None
-    contact_name: Text(120) | None = None
-    contact_email: Text(320) | None = None
-    contact_phone: Text(30) | None = None
-    notes: Text(5000) | None = None
+    company_name: Annotated[str, trimmed(160)] | None = None
+    contact_name: Annotated[str, trimmed(120)] | None = None
+    contact_email: Annotated[str, trimmed(320)] | None = None
+    contact_phone: Annotated[str, trimmed(30)] | None = None
+    notes: Annotated[str, trimmed(5000)] | None = None
     owner_id: Id | None = None
     status: LeadStatusName | None = None
-    lost_reason: Text(2000) = ""
+    lost_reason: Annotated[str, trimmed(2000)] = ""
     archived: bool | None = None
 
 
@@ -239,9 +244,9 @@ class TaskIn(Input):
     """A new task, assigned with the fairness rule (it may go to a colleague: see
     `assignment_reason`); the due date not before today; at most one related record."""
 
-    title: Text(200, 1)
+    title: Annotated[str, trimmed(200, 1)]
     assignee_id: Id
-    description: Text(5000) = ""
+    description: Annotated[str, trimmed(5000)] = ""
     due_date: date | None = None
     priority: PriorityName = TaskPriority.NORMAL
     company_id: Id | None = None
@@ -254,9 +259,9 @@ class TaskPatch(Input):
     them); a changed due date not before today; `status` as the web's task moves (409
     otherwise); `archived` as for companies."""
 
-    title: Text(200, 1) | None = None
+    title: Annotated[str, trimmed(200, 1)] | None = None
     assignee_id: Id | None = None
-    description: Text(5000) | None = None
+    description: Annotated[str, trimmed(5000)] | None = None
     due_date: date | None = None
     priority: PriorityName | None = None
     company_id: Id | None = None
@@ -271,8 +276,8 @@ class ActivityIn(Input):
     activity on a contact shows on its company)."""
 
     kind: LoggedKind
-    subject: Text(300, 1)
-    body: Text(5000) = ""
+    subject: Annotated[str, trimmed(300, 1)]
+    body: Annotated[str, trimmed(5000)] = ""
     occurred_at: AwareDatetime | None = Field(None, description="Default: now.")
     company_id: Id | None = None
     contact_id: Id | None = None
@@ -285,8 +290,8 @@ class ActivityPatch(Input):
     history cannot be changed: 409)."""
 
     kind: LoggedKind | None = None
-    subject: Text(300, 1) | None = None
-    body: Text(5000) | None = None
+    subject: Annotated[str, trimmed(300, 1)] | None = None
+    body: Annotated[str, trimmed(5000)] | None = None
     occurred_at: AwareDatetime | None = None
 
 
@@ -427,16 +432,16 @@ def _rules(fields: dict[str, str] | None = None) -> Iterator[None]:
     try:
         yield
     except ManagerOnly as error:
-        raise ApiError(403, "crm_manager_only", error.message) from None
+        raise ApiError(403, ApiErrorCode.CRM_MANAGER_ONLY, error.message) from None
     except RecordGone as error:
-        raise ApiError(404, "not_found", error.message) from None
+        raise ApiError(404, ApiErrorCode.NOT_FOUND, error.message) from None
     except DeleteRefused as error:
-        raise ApiError(409, "crm_delete_refused", error.message) from None
+        raise ApiError(409, ApiErrorCode.CRM_DELETE_REFUSED, error.message) from None
     except TransitionRefused as error:
-        raise ApiError(409, "crm_conflict", error.message) from None
+        raise ApiError(409, ApiErrorCode.CRM_CONFLICT, error.message) from None
     except CrmError as error:
         field = (fields or {}).get(error.field or "", error.field)
-        raise ApiError(422, "validation_failed", error.message,
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                        fields={field: error.message} if field else {}) from None
 
 
@@ -450,7 +455,7 @@ def _form_checked(form_class: type, values: dict[str, Any], choices: tuple[str, 
     for name in choices:
         getattr(form, name).choices = [("", ""), (formdata.get(name, ""), "")]
     if not form.validate():
-        raise ApiError(422, "validation_failed", fields={
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields={
             name: str(errors[0]) for name, errors in form.errors.items() if errors})
     return form
 
@@ -478,6 +483,14 @@ def _user(user: User | None) -> UserRef | None:
 
 COMPANY_FIELDS = ("name", "business_type", "city", "npwp", "address", "website", "notes",
                   "employee_count")
+
+
+def _company(company_id: int) -> Company:
+    """The web's lookup (app.crm.queries.company_get); unknown: 404."""
+    company = queries.company_get(company_id)
+    if company is None:
+        raise ApiError(404)
+    return company
 
 
 def _company_detail(company_id: int) -> CompanyDetailOut:
@@ -531,7 +544,7 @@ def crm_company_get(company_id: int):
            "or restore a company", body=CompanyPatch, response=CompanyDetailOut, roles=STAFF,
            errors=WRITE_ERRORS)
 def crm_company_change(company_id: int, body: CompanyPatch):
-    company = _get(Company, company_id)
+    company = _company(company_id)
     _company_written(_merged(company, body, COMPANY_FIELDS), company)
     with _rules():
         _archive_change(company, body.archived)
@@ -545,7 +558,7 @@ def crm_company_delete(company_id: int):
     """409 `crm_delete_refused` while it has open leads (archive it instead) or when it is
     a maklon client's company. The delete is audited."""
     with _rules():
-        record_delete(record=_get(Company, company_id), actor=current_user)
+        record_delete(record=_company(company_id), actor=current_user)
     db.session.commit()
     return None
 
@@ -819,11 +832,11 @@ def crm_activity_create(body: ActivityIn):
     if len(named) != 1:
         message = gettext("Sebutkan tepat satu catatan: perusahaan, kontak, prospek atau "
                           "tugas.")
-        raise ApiError(422, "validation_failed", message, fields={"company_id": message})
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, message, fields={"company_id": message})
     name, record_id = named[0]
     record = db.session.get(ACTIVITY_RECORDS[name], record_id)
     if record is None:
-        raise ApiError(422, "validation_failed", fields={name: gettext(
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields={name: gettext(
             "Data yang Anda cari tidak ada.")})
     with _rules():
         activity = activity_log_on(record=record, kind=body.kind, author=current_user,

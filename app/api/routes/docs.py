@@ -24,7 +24,7 @@ def _document_text(server_url: str) -> str:
 
 
 def _server_url() -> str:
-    return request.url_root.rstrip("/") + bp.url_prefix
+    return request.url_root.rstrip("/") + (bp.url_prefix or "")
 
 
 @bp.route("/openapi.json")

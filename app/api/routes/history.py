@@ -16,7 +16,7 @@ message. The owner (company, store) comes from the token's user, never from the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import url_for
 from flask_babel import get_locale
@@ -28,8 +28,9 @@ from sqlalchemy import select
 from app.accounts.current import my_store
 from app.accounts.models import RoleName
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
-from app.api.schemas import Count, Input, Output, Page, PageQuery, Rupiah, Text
+from app.api.schemas import Count, Input, Output, Page, PageQuery, Rupiah, trimmed
 from app.api.spec import operation, page_of
 from app.core.models import JobRecord, JobStatus
 from app.core.security import owned_or_404
@@ -37,8 +38,7 @@ from app.core.storage import storage_download, storage_stat
 from app.extensions import db
 from app.maklon.labels import PRODUCT_TYPE_LABELS, REQUEST_STATUS_LABELS
 from app.orders.checkout import PAYMENT_METHODS
-from app.orders.lifecycle import ORDER_STATUS_LABELS
-from app.payments.routes.ledger import ORDER_PAYMENT_LABELS
+from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.reports.exports import ExportError, export_check, export_filename
 from app.reports.history import (
     EXPORT_JOB,
@@ -57,47 +57,51 @@ DATE_HELP = "A WIB calendar date: 2026-12-07 (also 07/12/2026)."
 
 
 class HistoryQuery(PageQuery):
-    date_from: Text(20) = Field("", description=DATE_HELP + " From this day on.")
-    date_to: Text(20) = Field("", description=DATE_HELP + " Up to this day.")
-    status: Text(30) = Field("", description="The status code; empty: every status.")
+    date_from: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP + " From this day on.")
+    date_to: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP + " Up to this day.")
+    status: Annotated[str, trimmed(30)] = Field(
+        "", description="The status code; empty: every status.")
 
 
 class MaklonHistoryQuery(HistoryQuery):
-    payment_status: Text(20) = Field("", description="lunas (every milestone paid), "
-                                     "bertahap (some paid), tertunda (none paid); empty: all.")
-    product_type: Text(30) = Field("", description="The product type code; empty: all.")
+    payment_status: Annotated[str, trimmed(20)] = Field(
+        "", description="lunas (every milestone paid), "
+                        "bertahap (some paid), tertunda (none paid); empty: all.")
+    product_type: Annotated[str, trimmed(30)] = Field(
+        "", description="The product type code; empty: all.")
 
 
 class SellerHistoryQuery(HistoryQuery):
-    method: Text(30) = Field("", description="The payment method code; empty: all.")
+    method: Annotated[str, trimmed(30)] = Field(
+        "", description="The payment method code; empty: all.")
 
 
 class MaklonExportIn(Input):
     """The export of the filtered maklon history (the list's filters, no paging)."""
 
     format: Literal["csv", "pdf"]
-    date_from: Text(20) = Field("", description=DATE_HELP)
-    date_to: Text(20) = Field("", description=DATE_HELP)
-    status: Text(30) = ""
-    payment_status: Text(20) = ""
-    product_type: Text(30) = ""
+    date_from: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP)
+    date_to: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP)
+    status: Annotated[str, trimmed(30)] = ""
+    payment_status: Annotated[str, trimmed(20)] = ""
+    product_type: Annotated[str, trimmed(30)] = ""
 
 
 class SellerExportIn(Input):
     """The export of the filtered order history (the list's filters, no paging)."""
 
     format: Literal["csv", "pdf"]
-    date_from: Text(20) = Field("", description=DATE_HELP)
-    date_to: Text(20) = Field("", description=DATE_HELP)
-    status: Text(30) = ""
-    method: Text(30) = ""
+    date_from: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP)
+    date_to: Annotated[str, trimmed(20)] = Field("", description=DATE_HELP)
+    status: Annotated[str, trimmed(30)] = ""
+    method: Annotated[str, trimmed(30)] = ""
 
 
 class ExportJobOut(Output):
     """An export job of mine."""
 
     id: int
-    status: Literal["queued", "started", "finished", "failed"]
+    status: JobStatus
     progress: int = Field(ge=0, le=100)
     description: str
     rows: int | None = Field(description="Rows in the file, once finished.")
@@ -164,7 +168,7 @@ def _filters(query: Input, parse) -> HistoryFilters:
                 fields[name] = alone[0]
         if not fields:
             fields["date_to"] = problems[0]
-        raise ApiError(422, "validation_failed", " ".join(problems), fields=fields)
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, " ".join(problems), fields=fields)
     return filters
 
 
@@ -221,7 +225,8 @@ def seller_history(query: SellerHistoryQuery):
 def _job_out(job: JobRecord) -> ExportJobOut:
     finished = job.status == JobStatus.FINISHED and bool(job.result)
     return ExportJobOut(
-        id=job.id, status=job.status, progress=job.progress, description=job.description,
+        id=job.id, status=JobStatus(job.status), progress=job.progress,
+        description=job.description,
         rows=job.result.get("rows") if finished and job.result else None,
         file_url=url_for("api.history_export_file", job_id=job.id) if finished else None,
         created_at=job.created_at, finished_at=job.finished_at)
@@ -232,7 +237,7 @@ def _export_job(report, body, filters: HistoryFilters):
     try:
         export_check(report, body.format, rows)
     except ExportError as error:
-        raise ApiError(422, "validation_failed", error.message,
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                        fields={"format": error.message}) from None
     job = history_export_enqueue(report=report, fmt=body.format, filters=filters,
                                  owner_id=current_user.id, rows=rows,
@@ -286,7 +291,8 @@ def history_export_file(job_id: int):
     """The CSV or PDF. 409 while the job is not finished; 404 for another user's job."""
     job = _my_job(job_id)
     if job.status != JobStatus.FINISHED or not job.result:
-        raise ApiError(409, "export_not_ready", _("Ekspor belum selesai; coba lagi nanti."))
+        raise ApiError(409, ApiErrorCode.EXPORT_NOT_READY,
+                       _("Ekspor belum selesai; coba lagi nanti."))
     key = job.result.get("key", "")
     if not key or storage_stat(key) is None:
         raise ApiError(404)

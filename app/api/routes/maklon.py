@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from flask import request, url_for
 from flask_babel import gettext as _
@@ -38,8 +38,9 @@ from app.accounts.forms import npwp_normalize
 from app.accounts.models import RoleName
 from app.accounts.totp import totp_enabled
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
-from app.api.schemas import CompanyRef, Input, Output, Page, PageQuery, Text
+from app.api.schemas import CompanyRef, Input, Output, Page, PageQuery, trimmed
 from app.api.spec import operation, page_of
 from app.extensions import db
 from app.maklon.access import (
@@ -103,12 +104,12 @@ from app.maklon.requests import (
     request_save,
     request_submit,
 )
-from app.maklon.routes.contracts import sign_rate_limit
-from app.maklon.routes.production import stage_photo_response
+from app.maklon.sign_limit import sign_rate_limit
+from app.maklon.stage_photos import stage_photo_response
 from app.maklon.stages import request_history, stage_progress
 from app.orders.checkout import PAYMENT_METHODS
 from app.payments.pay_page import pay_view
-from app.payments.services import PAY_STATUS_LABELS, payment_charge
+from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed
 
 log = logging.getLogger(__name__)
 TAG = "Maklon"
@@ -116,12 +117,17 @@ CLIENT = (RoleName.CLIENT,)
 STAFF = (RoleName.STAFF, RoleName.ADMIN)
 READERS = (RoleName.CLIENT, RoleName.STAFF, RoleName.ADMIN)
 
-ProductTypeName = Literal[ProductType.ALL]  # type: ignore[valid-type]
-PackagingName = Literal[Packaging.ALL]  # type: ignore[valid-type]
-FormulaChoiceName = Literal[FormulaChoice.ALL]  # type: ignore[valid-type]
-RequestStatusName = Literal[RequestStatus.ALL]  # type: ignore[valid-type]
-MilestoneKindName = Literal[MilestoneKind.ALL]  # type: ignore[valid-type]
-PaymentMethodName = Literal[tuple(PAYMENT_METHODS)]  # type: ignore[valid-type]
+ProductTypeName = ProductType
+PackagingName = Packaging
+FormulaChoiceName = FormulaChoice
+RequestStatusName = RequestStatus
+MilestoneKindName = MilestoneKind
+# A choice built at import time from a table: pydantic reads the Literal at run time, a
+# type checker sees the str it is.
+if TYPE_CHECKING:
+    PaymentMethodName = str
+else:
+    PaymentMethodName = Literal[tuple(PAYMENT_METHODS)]
 
 
 # --- models ----------------------------------------------------------------------------------
@@ -130,7 +136,7 @@ class RequestSpecIn(Input):
     """The specification, as the web request form takes it (types and lengths only; whether
     the factory can make it is judged on submit)."""
 
-    product_name: Text(120) = ""
+    product_name: Annotated[str, trimmed(120)] = ""
     product_type: ProductTypeName | None = None
     packaging: PackagingName | None = None
     size: int | None = Field(None, ge=1, le=SIZE_MAX, description="Content per unit.")
@@ -144,7 +150,7 @@ class RequestSpecIn(Input):
     formula_id: int | None = Field(None, ge=1, le=2**31 - 1,
                                    description="One of the company's formulas (`stored`).")
     desired_date: date | None = Field(None, description="Desired delivery date.")
-    notes: Text(2000) = ""
+    notes: Annotated[str, trimmed(2000)] = ""
 
     def values(self) -> dict[str, Any]:
         """The typed fields as RequestForm.values() gives them to the services."""
@@ -160,10 +166,11 @@ class RequestSpecIn(Input):
 class RequestIn(RequestSpecIn):
     draft: bool = Field(False, description="true: save a draft (anything partial is kept); "
                                            "false: validate against capability and submit.")
-    company_name: Text(160) = Field("", description="Required for a client without a "
-                                                    "company yet (the first request).")
-    company_npwp: Text(32) = ""
-    company_address: Text(500) = ""
+    company_name: Annotated[str, trimmed(160)] = Field(
+        "", description="Required for a client without a "
+                        "company yet (the first request).")
+    company_npwp: Annotated[str, trimmed(32)] = ""
+    company_address: Annotated[str, trimmed(500)] = ""
 
 
 class RequestListQuery(PageQuery):
@@ -297,11 +304,11 @@ class QuoteIn(Input):
                                                                   "latest version's split.")
     split_mid: int | None = Field(None, ge=1, le=100)
     split_final: int | None = Field(None, ge=1, le=100)
-    note: Text(MESSAGE_MAX) = ""
+    note: Annotated[str, trimmed(MESSAGE_MAX)] = ""
 
 
 class MessageIn(Input):
-    body: Text(MESSAGE_MAX, 1)
+    body: Annotated[str, trimmed(MESSAGE_MAX, 1)]
     counter_unit_price: int | None = Field(None, ge=1, le=PRICE_MAX)
     counter_quantity: int | None = Field(None, ge=1, le=QUOTE_QUANTITY_MAX)
     counter_date: date | None = None
@@ -327,7 +334,7 @@ class AcceptIn(Input):
     code from the authenticator app."""
 
     password: str | None = Field(None, max_length=1000, pattern=r"^[^\x00]*$")
-    totp_code: Text(40) | None = None
+    totp_code: Annotated[str, trimmed(40)] | None = None
 
 
 class ContractOut(Output):
@@ -477,7 +484,7 @@ def _formula_not_ours(body: RequestSpecIn) -> dict[str, str]:
 
 
 def _invalid(errors: dict[str, str]) -> ApiError:
-    return ApiError(422, "validation_failed", fields=errors)
+    return ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields=errors)
 
 
 # --- requests --------------------------------------------------------------------------------
@@ -522,7 +529,7 @@ def maklon_request_create(body: RequestIn):
     except RequestInvalid as invalid:
         raise _invalid(invalid.errors) from None
     except RequestConflict as conflict:
-        raise ApiError(409, "conflict", conflict.message) from None
+        raise ApiError(409, ApiErrorCode.CONFLICT, conflict.message) from None
     number = saved.number
     db.session.commit()
     log.info("api: maklon request %s %s by user %s", number,
@@ -573,11 +580,11 @@ def _quote_out(quote: Quote) -> QuoteOut:
 
 def _quote_error(error: QuoteError) -> ApiError:
     if error.status == 422:
-        return ApiError(422, "validation_failed",
+        return ApiError(422, ApiErrorCode.VALIDATION_FAILED,
                         fields={key or "body": message for key, message in error.errors.items()})
     if error.status == 403:
-        return ApiError(403, "forbidden", error.message)
-    return ApiError(409, "conflict", error.message)
+        return ApiError(403, ApiErrorCode.FORBIDDEN, error.message)
+    return ApiError(409, ApiErrorCode.CONFLICT, error.message)
 
 
 @operation(bp, "/maklon/requests/<number>/quotes", "GET", tag=TAG, summary="The quote "
@@ -687,9 +694,9 @@ def maklon_accept(number: str, body: AcceptIn):
                                                 user_agent=request.user_agent.string or ""))
     except ContractError as error:
         if error.status == 422:
-            raise ApiError(422, "validation_failed", error.message,
+            raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                            fields={field: error.message}) from None
-        raise ApiError(409, "conflict", error.message) from None
+        raise ApiError(409, ApiErrorCode.CONFLICT, error.message) from None
     db.session.commit()
     row = contract_of(req.id)
     req = _visible(number)
@@ -759,15 +766,12 @@ def maklon_milestone_pay(number: str, kind: str, body: PaymentIn):
                                                    method=body.method)
     except MilestoneError as error:
         if error.status == 422:
-            raise ApiError(422, "validation_failed", error.message,
+            raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                            fields={"method": error.message}) from None
-        raise ApiError(409, "conflict", error.message) from None
-    db.session.commit()
-    if payment.charged_at is None:
-        # Ask the gateway after the payment row is committed (as the web does).
-        if not payment_charge(payment):
-            log.info("api: milestone payment %s not charged yet", payment.reference)
-        db.session.commit()
+        raise ApiError(409, ApiErrorCode.CONFLICT, error.message) from None
+    # Ask the gateway after the payment row is committed (as the web does).
+    if not payment_charge_committed(payment):
+        log.info("api: milestone payment %s not charged yet", payment.reference)
     return _payment_out(payment, kind), 201 if created else 200
 
 

@@ -12,19 +12,18 @@ sent from the chat, so it stays on the web page.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from flask_login import current_user
 from pydantic import Field
 
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.schemas import Input, Output
 from app.api.spec import operation
 from app.extensions import db
 from app.notifications.prefs import (
-    KIND_NAMES,
     Channel,
+    Kind,
     kinds_for,
     notification_optouts,
     notification_prefs_save,
@@ -32,7 +31,7 @@ from app.notifications.prefs import (
 from app.notifications.telegram import telegram_chat_of, telegram_configured
 
 TAG = "Notifikasi"
-KindName = Literal[tuple(sorted(KIND_NAMES))]  # type: ignore[valid-type]
+KindName = Kind
 
 
 class SwitchOut(Output):
@@ -50,7 +49,7 @@ class NotificationsOut(Output):
 
 
 class SwitchIn(Input):
-    kind: KindName  # type: ignore[valid-type]
+    kind: KindName
     email: bool
     telegram: bool
 
@@ -84,7 +83,7 @@ def notifications_put(body: NotificationsIn):
     mine = {info.kind for info in kinds_for(current_user)}
     foreign = sorted({switch.kind for switch in body.switches} - mine)
     if foreign:
-        raise ApiError(422, "validation_failed", fields={
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields={
             "switches": f"not one of your kinds: {', '.join(foreign)}"})
     off = notification_optouts(current_user.id)
     enabled = {(kind, channel) for kind in mine for channel in Channel.ALL

@@ -28,7 +28,7 @@ field a 422 naming it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
 from flask_login import current_user
 from pydantic import Field
@@ -37,9 +37,10 @@ from sqlalchemy import select
 from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.routes.shipping import OrderShippingOut, order_shipping_out
-from app.api.schemas import Input, Output, Page, PageQuery, StoreRef, Text
+from app.api.schemas import Input, Output, Page, PageQuery, StoreRef, trimmed
 from app.api.spec import AUTH_PUBLIC, operation, page_of
 from app.catalog.models import Product
 from app.catalog.queries import product_visible
@@ -97,9 +98,11 @@ from app.orders.reviews import (
 TAG = "Pesanan"
 REVIEW_TAG = "Ulasan"
 
-StatusName = Literal[OrderStatus.ALL]  # type: ignore[valid-type]
+StatusName = OrderStatus
 # The seller's next step names its target; the status the seller saw is the one before it.
 SELLER_FROM = {to: from_status for from_status, to in SELLER_NEXT.items()}
+SellerStep = Literal[OrderStatus.PROCESSING, OrderStatus.SHIPPED]  # the keys of SELLER_FROM
+assert set(get_args(SellerStep)) == set(SELLER_FROM), "SellerStep is SELLER_NEXT's targets"
 
 
 # --- request models ----------------------------------------------------------------------
@@ -114,40 +117,44 @@ class SellerReviewQuery(PageQuery):
 
 
 class BuyerCancelIn(Input):
-    reason: Text(NOTE_MAX) = Field("", description="Optional: why (the seller reads it).")
+    reason: Annotated[str, trimmed(NOTE_MAX)] = Field(
+        "", description="Optional: why (the seller reads it).")
 
 
 class ReturnIn(Input):
-    reason: Text(REASON_MAX, 1) = Field(description="Why the order goes back (the seller "
-                                                    "reads it).")
+    reason: Annotated[str, trimmed(REASON_MAX, 1)] = Field(
+        description="Why the order goes back (the seller "
+                    "reads it).")
 
 
 class AdvanceIn(Input):
-    to: Literal[tuple(SELLER_FROM)] = Field(  # type: ignore[valid-type]
+    to: SellerStep = Field(
         description="The next step: `processing` (from pending, paid) or `shipped` (from "
                     "processing). Sent twice, the second is a 409.")
-    tracking_number: Text(TRACKING_NUMBER_MAX) = Field(
+    tracking_number: Annotated[str, trimmed(TRACKING_NUMBER_MAX)] = Field(
         "", description="The courier's tracking number (resi), with `shipped`.")
 
 
 class SellerCancelIn(Input):
-    reason: Text(NOTE_MAX) = Field("", description="Required: the buyer reads it.")
+    reason: Annotated[str, trimmed(NOTE_MAX)] = Field(
+        "", description="Required: the buyer reads it.")
     from_status: StatusName | None = Field(
         None, description="The status the seller saw: a stale one is a 409.")
 
 
 class ReturnRejectIn(Input):
-    reason: Text(REASON_MAX, 1) = Field(description="Why the return is refused (the buyer "
-                                                    "reads it).")
+    reason: Annotated[str, trimmed(REASON_MAX, 1)] = Field(
+        description="Why the return is refused (the buyer "
+                    "reads it).")
 
 
 class ReviewIn(Input):
     rating: int = Field(ge=1, le=5, description="Stars, 1 to 5.")
-    comment: Text(MAX_COMMENT) = ""
+    comment: Annotated[str, trimmed(MAX_COMMENT)] = ""
 
 
 class ReplyIn(Input):
-    reply: Text(MAX_REPLY, 1)
+    reply: Annotated[str, trimmed(MAX_REPLY, 1)]
 
 
 # --- response models ---------------------------------------------------------------------
@@ -201,7 +208,7 @@ class ReturnOut(Output):
 
     id: int
     order_number: str
-    status: Literal[ReturnStatus.ALL]  # type: ignore[valid-type]
+    status: ReturnStatus
     status_label: str
     reason: str
     reject_reason: str
@@ -214,7 +221,7 @@ class _OrderSummary(Output):
     number: str
     status: StatusName
     status_label: str
-    payment_status: Literal[PaymentStatus.ALL]  # type: ignore[valid-type]
+    payment_status: PaymentStatus
     item_count: int = Field(description="Units in the order.")
     subtotal: int
     shipping_cost: int
@@ -333,8 +340,9 @@ def _seller_summary(order: Order) -> dict:
 
 
 def _event(order: Order, event: OrderEvent) -> EventOut:
-    by = ("system" if event.actor_id is None
-          else "buyer" if event.actor_id == order.buyer_id else "seller")
+    by: Literal["buyer", "seller", "system"] = (
+        "system" if event.actor_id is None
+        else "buyer" if event.actor_id == order.buyer_id else "seller")
     return EventOut(from_status=event.from_status, to_status=event.to_status,
                     to_status_label=str(ORDER_STATUS_LABELS.get(event.to_status,
                                                                 event.to_status)),
@@ -343,7 +351,7 @@ def _event(order: Order, event: OrderEvent) -> EventOut:
 
 
 def _return(ret: ReturnRequest, number: str) -> ReturnOut:
-    return ReturnOut(id=ret.id, order_number=number, status=ret.status,
+    return ReturnOut(id=ret.id, order_number=number, status=ReturnStatus(ret.status),
                      status_label=str(RETURN_STATUS_LABELS[ret.status]), reason=ret.reason,
                      reject_reason=ret.reject_reason, refund_amount=ret.refund_amount,
                      created_at=ret.created_at, decided_at=ret.decided_at)
@@ -405,8 +413,8 @@ def _refused(error: OrderError, field: str | None = None) -> ApiError:
     """A lifecycle refusal (409 `illegal_transition`) or a bad field (422 naming
     `field`, or the service's own field name)."""
     if isinstance(error, TransitionError):
-        return ApiError(409, "illegal_transition", error.message)
-    return ApiError(422, "validation_failed", error.message,
+        return ApiError(409, ApiErrorCode.ILLEGAL_TRANSITION, error.message)
+    return ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                     fields={field or error.field or "body": error.message})
 
 
@@ -494,8 +502,8 @@ def review_new(number: str, item_id: int, body: ReviewIn):
                                rating=body.rating, comment=body.comment)
     except ReviewError as error:
         if error.status == 409:
-            raise ApiError(409, "review_not_allowed", error.message) from None
-        raise ApiError(422, "validation_failed", error.message,
+            raise ApiError(409, ApiErrorCode.REVIEW_NOT_ALLOWED, error.message) from None
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                        fields={error.field: error.message}) from None
     db.session.commit()
     return review_out(review), 201
@@ -608,7 +616,7 @@ def product_reviews(product_id: int, query: PageQuery):
     """Newest first, the buyer's first name only. 404 for an unknown product, or an
     archived one to anybody but its seller (like the web page)."""
     product = db.session.get(Product, product_id)
-    if not product_visible(product, current_user):
+    if product is None or not product_visible(product, current_user):
         raise ApiError(404)
     reviews = product_reviews_page(product.id, query.page, per_page=query.per_page)
     return page_of([_product_review(review) for review in reviews.items], reviews.total,
@@ -638,8 +646,8 @@ def review_reply_route(review_id: int, body: ReplyIn):
         review_reply(seller_store=shop, review=review, reply=body.reply)
     except ReviewError as error:
         if error.status == 409:
-            raise ApiError(409, "already_replied", error.message) from None
-        raise ApiError(422, "validation_failed", error.message,
+            raise ApiError(409, ApiErrorCode.ALREADY_REPLIED, error.message) from None
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                        fields={error.field: error.message}) from None
     db.session.commit()
     return review_out(review)

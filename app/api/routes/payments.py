@@ -28,6 +28,7 @@ from sqlalchemy import Select, or_, select
 
 from app.accounts.models import RoleName
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.schemas import Output
 from app.api.spec import operation
@@ -41,8 +42,8 @@ from app.orders.checkout import PAYMENT_METHODS
 from app.orders.models import Checkout
 from app.payments.models import Payment, PayStatus
 from app.payments.pay_page import pay_view
-from app.payments.routes.pay import buyer_payment
-from app.payments.services import PAY_STATUS_LABELS, payment_charge
+from app.payments.queries import buyer_payment
+from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed
 
 log = logging.getLogger(__name__)
 TAG = "Pembayaran"
@@ -189,10 +190,9 @@ def payment_retry(reference: str):
         return payment_out(payment)
     if payment.status != PayStatus.PENDING or payment.expires_at <= utcnow():
         db.session.rollback()
-        raise ApiError(409, "payment_closed", _("Batas waktu pembayaran ini sudah lewat. "
-                                                "Silakan berbelanja kembali."))
-    charged = payment_charge(payment)
-    db.session.commit()
+        raise ApiError(409, ApiErrorCode.PAYMENT_CLOSED,
+                       _("Batas waktu pembayaran ini sudah lewat. Silakan berbelanja kembali."))
+    charged = payment_charge_committed(payment, locked=True)
     log.info("api payment %s charge retried: %s", payment.reference,
              "charged" if charged else "still failing")
     return payment_out(payment)

@@ -20,6 +20,7 @@ store gets 403, like the web (`my_store`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -28,6 +29,7 @@ from pydantic import Field
 
 from app.accounts.current import my_store
 from app.api import bp
+from app.api.error_codes import ApiErrorCode
 from app.api.errors import ApiError
 from app.api.routes.catalog import (
     ProductFields,
@@ -36,7 +38,7 @@ from app.api.routes.catalog import (
     media_url,
     product_fields,
 )
-from app.api.schemas import Id, Input, Output, Page, PageQuery, Rupiah, Text
+from app.api.schemas import Id, Input, Output, Page, PageQuery, Rupiah, trimmed
 from app.api.spec import operation, page_of
 from app.catalog.forms import GROUP_NAME_MAX, OPTION_VALUE_MAX, SPEC_LABEL_MAX, SPEC_VALUE_MAX
 from app.catalog.models import Product, Variant
@@ -70,13 +72,13 @@ _FIELDS = {"options": "option_groups"}
 
 
 class SpecificationIn(Input):
-    label: Text(SPEC_LABEL_MAX, 1)
-    value: Text(SPEC_VALUE_MAX, 1)
+    label: Annotated[str, trimmed(SPEC_LABEL_MAX, 1)]
+    value: Annotated[str, trimmed(SPEC_VALUE_MAX, 1)]
 
 
 class OptionGroupIn(Input):
-    name: Text(GROUP_NAME_MAX, 1) = Field(description="E.g. Warna.")
-    values: list[Text(OPTION_VALUE_MAX, 1)] = Field(max_length=200,
+    name: Annotated[str, trimmed(GROUP_NAME_MAX, 1)] = Field(description="E.g. Warna.")
+    values: list[Annotated[str, trimmed(OPTION_VALUE_MAX, 1)]] = Field(max_length=200,
                                                     description="E.g. [\"Merah\", \"Biru\"].")
 
 
@@ -84,24 +86,25 @@ class ProductIn(Input):
     """A new product. Its option groups expand into one variant per combination (at most
     100); without option groups it has one default variant."""
 
-    name: Text(150, 1)
-    description: Text(5000) = ""
+    name: Annotated[str, trimmed(150, 1)]
+    description: Annotated[str, trimmed(5000)] = ""
     category_id: Id
     price: Rupiah = Field(description="Whole Rupiah, more than 0: every new variant's price.")
     specifications: list[SpecificationIn] = Field(default_factory=list, max_length=100)
     option_groups: list[OptionGroupIn] = Field(default_factory=list, max_length=10)
     initial_stock: int = Field(0, ge=0, le=MAX_STOCK,
                                description="The stock of each variant created.")
-    sku: Text(64) = Field("", description="The default variant's SKU (only without option "
-                                          "groups); empty: generated.")
+    sku: Annotated[str, trimmed(64)] = Field(
+        "", description="The default variant's SKU (only without option "
+                        "groups); empty: generated.")
 
 
 class ProductPatchIn(Input):
     """The fields to change; a missing (or null) field keeps its value. New option
     combinations get variants with stock 0; removed ones are kept, inactive, stock 0."""
 
-    name: Text(150, 1) | None = None
-    description: Text(5000) | None = None
+    name: Annotated[str, trimmed(150, 1)] | None = None
+    description: Annotated[str, trimmed(5000)] | None = None
     category_id: Id | None = None
     price: Rupiah | None = None
     specifications: list[SpecificationIn] | None = Field(None, max_length=100)
@@ -110,7 +113,8 @@ class ProductPatchIn(Input):
 
 class VariantChangeIn(Input):
     id: Id
-    sku: Text(64, 1) | None = Field(None, description="Unique in the store; missing: kept.")
+    sku: Annotated[str, trimmed(64, 1)] | None = Field(
+        None, description="Unique in the store; missing: kept.")
     price: Rupiah | None = Field(None, description="More than 0; missing: kept.")
     stock: int | None = Field(None, ge=0, le=MAX_STOCK, description="Missing: kept.")
     weight_grams: int | None = Field(None, ge=1, le=50_000,
@@ -214,13 +218,15 @@ def _catalog_refused(error: CatalogError, rename=None) -> ApiError:
     for name, messages in error.errors.items():
         key = rename(name) if rename else _FIELDS.get(name, name)
         fields.setdefault(key, " ".join(messages))
-    return ApiError(422, "validation_failed", str(error) or None, fields=fields)
+    return ApiError(422, ApiErrorCode.VALIDATION_FAILED, str(error) or None, fields=fields)
 
 
 def _stock_refused(error: StockError, field: str) -> ApiError:
     if isinstance(error, StockConflict):
-        return ApiError(409, "stock_conflict", error.message, fields={field: error.message})
-    return ApiError(422, "validation_failed", error.message, fields={field: error.message})
+        return ApiError(409, ApiErrorCode.STOCK_CONFLICT, error.message,
+                        fields={field: error.message})
+    return ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
+                    fields={field: error.message})
 
 
 def _data(body: ProductIn | ProductPatchIn, product: Product | None = None) -> ProductData:
@@ -354,7 +360,7 @@ def seller_variants_update(product_id: int, body: VariantsIn):
                             else variant.stock),
             weight_grams=change.weight_grams))
     if fields:
-        raise ApiError(422, "validation_failed", fields=fields)
+        raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, fields=fields)
 
     def rename(name: str) -> str:
         kind, _sep, raw = name.partition("-")

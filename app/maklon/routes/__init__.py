@@ -15,7 +15,16 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from app.maklon.invoicing import invoicing_connect
+from app.maklon.milestones import payment_news_connect
+
 bp = Blueprint("maklon", __name__)
+# Maklon sells milestones through payments: its handlers of the payment signals
+# (app.payments.signals) and its invoice kind are connected with the blueprint.
+@bp.record_once
+def _sell_through_payments(_state) -> None:
+    payment_news_connect()
+    invoicing_connect()
 
 
 @bp.app_context_processor
@@ -30,6 +39,10 @@ def _stage_progress() -> dict:
             "production_step_labels": STAGE_LABELS}
 
 
+from app.core.templating import nav_on_register  # noqa: E402
+
+# The header's entries of this blueprint (core knows no domain: domains register them).
+from app.maklon.navigation import MAKLON_NAV  # noqa: E402
 from app.maklon.routes import (  # noqa: E402, F401  # noqa: E402,F401
     contracts,
     formulas,
@@ -40,3 +53,5 @@ from app.maklon.routes import (  # noqa: E402, F401  # noqa: E402,F401
     quotes,
     requests,
 )
+
+nav_on_register(bp, *MAKLON_NAV)

@@ -18,6 +18,8 @@ input re-renders the row (or the page) with the message at the field, 422.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -47,7 +49,7 @@ from app.maklon.raw_materials import (
 from app.maklon.routes import bp
 
 STAFF = (RoleName.STAFF, RoleName.ADMIN)
-MATERIAL_REASON_LABELS = {
+MATERIAL_REASON_LABELS: dict[str, Any] = {
     StockReason.RESTOCK: _l("Tambah stok"),
     StockReason.USAGE: _l("Pemakaian"),
     StockReason.CONSUME: _l("Dipakai produksi"),
@@ -102,7 +104,7 @@ def _done(material: RawMaterial, message: str):
 
 def _refused(material_id: int, errors: dict[str, str], *, mode: str):
     db.session.rollback()
-    material = db.session.get(RawMaterial, material_id)
+    material = db.session.get_one(RawMaterial, material_id)
     typed = {k: v for k, v in request.form.items() if k != "csrf_token"}
     if is_htmx():
         return _row(material, mode=mode, errors=errors, typed=typed, status=422)

@@ -13,7 +13,7 @@ URL table:
 
 from __future__ import annotations
 
-from flask import current_app, flash, make_response, render_template, request, url_for
+from flask import current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -38,9 +38,8 @@ from app.maklon.routes import bp
 from app.orders.checkout import PAYMENT_METHODS
 from app.payments.method_choice import first_available, method_groups
 from app.payments.models import Payment
-from app.payments.pay_page import pay_view
-from app.payments.routes.pay import STOP_POLLING, _status_etag
-from app.payments.services import PAY_STATUS_LABELS, payment_charge
+from app.payments.pay_page import pay_status_answer, pay_view
+from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed
 
 
 def _rows(req: MaklonRequest) -> list[dict]:
@@ -85,15 +84,11 @@ def milestone_pay(number: str, kind: str):
             return _page(request_or_404(current_user, number), status=422,
                          errors={f"method_{kind}": error.message})
         return render_error(error.status, error.message)
-    db.session.commit()
     reference = payment.reference
-    if payment.charged_at is None:
-        # Ask the gateway after the payment row is committed (as a checkout does).
-        charged = payment_charge(payment)
-        db.session.commit()
-        if not charged:
-            flash(_("Layanan pembayaran belum dapat dihubungi. Coba lagi beberapa saat lagi."),
-                  "error")
+    # Ask the gateway after the payment row is committed (as a checkout does).
+    if not payment_charge_committed(payment):
+        flash(_("Layanan pembayaran belum dapat dihubungi. Coba lagi beberapa saat lagi."),
+              "error")
     return see_other(url_for("maklon.milestone_payment", number=number, reference=reference))
 
 
@@ -124,19 +119,9 @@ def milestone_pay_status(number: str, reference: str):
     req = request_or_404(current_user, number)
     payment = _payment_of(req, reference)
     view = pay_view(payment, with_instructions=False)
-    etag = _status_etag(view)
-    if not view.final and etag in request.if_none_match:
-        response = make_response("", 304)
-    else:
-        response = make_response(render_template(
-            "payments/_pay_status.html", payment=payment, view=view, reference=reference,
-            oob=True, **_status_urls(req, reference)))
-    if view.final:
-        response.status_code = STOP_POLLING
-    else:
-        response.set_etag(etag)
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return pay_status_answer(view, lambda: render_template(
+        "payments/_pay_status.html", payment=payment, view=view, reference=reference,
+        oob=True, **_status_urls(req, reference)))
 
 
 def _status_urls(req: MaklonRequest, reference: str) -> dict[str, str]:

@@ -21,25 +21,24 @@ The board is staff-only (403 for others); the request pages follow app.maklon.ac
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from flask import current_app, flash, make_response, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.accounts.models import RoleName
 from app.core.http import is_htmx, render_page, see_other
+from app.core.polling import poll_answer, poll_etag
 from app.core.security import owned_or_404, role_required
-from app.core.storage import storage_send
 from app.extensions import db
 from app.maklon.access import is_maklon_staff, request_or_404
 from app.maklon.labels import QC_LABELS, STAGE_LABELS
-from app.maklon.models import MaklonRequest, ProductionStage, RequestStatus, Stage
+from app.maklon.models import MaklonRequest, RequestStatus, Stage
 from app.maklon.otdr import otdr_latest
 from app.maklon.routes import bp
+from app.maklon.stage_photos import stage_photo_response
 from app.maklon.stages import (
     NEXT_STAGE,
     QcResult,
@@ -58,7 +57,6 @@ from app.maklon.stages import (
 log = logging.getLogger(__name__)
 
 STAFF = (RoleName.STAFF, RoleName.ADMIN)
-STOP_POLLING = 286  # htmx stops polling on this status (htmx docs, "Polling")
 BOARD_POLL_SECONDS = 20  # PRODUCTION_BOARD_POLL_SECONDS in the config overrides it (tests)
 QC_FAIL = QcResult.FAIL
 TIMELINE_POLL_SECONDS = 10
@@ -70,15 +68,10 @@ def _production_labels() -> dict:
             "next_stages": NEXT_STAGE, "stage_position": stage_position}
 
 
-def _etag(raw: str) -> str:
-    raw = f"{raw}|{current_user.id}|{get_locale()}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
-def _revalidate(response):
-    # Revalidate every time, but let the browser send If-None-Match (not no-store).
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+def _etag(version: object) -> str:
+    """The ETag of a board or timeline version as this user sees it (a user's own board
+    differs: the cards they may act on)."""
+    return poll_etag(version, current_user.id)
 
 
 # -- the board ------------------------------------------------------------------------------
@@ -118,13 +111,7 @@ def board():
         return _board()
     # The ETag covers the stage shown: each ?tahap= is its own fragment.
     etag = _etag(f"{board_version()}|{request.args.get('tahap', '')}")
-    if etag in request.if_none_match:
-        response = make_response("", 304)
-    else:
-        body, _status = _board()
-        response = make_response(body)
-    response.set_etag(etag)
-    return _revalidate(response)
+    return poll_answer(etag=etag, final=False, render=lambda: _board()[0])
 
 
 def _wanted_stage() -> str | None:
@@ -234,18 +221,10 @@ def production_status(number: str):
     """The live block. Unchanged: 304 on If-None-Match. Completed (or cancelled): 286."""
     req = request_or_404(current_user, number)
     final = req.status in (RequestStatus.COMPLETED, RequestStatus.CANCELLED)
-    etag = _etag(timeline_version(req.id))
-    if not final and etag in request.if_none_match:
-        response = make_response("", 304)
-    else:
-        response = make_response(render_template(
-            "maklon/_timeline.html", req=req, history=request_history(req),
-            poll_seconds=TIMELINE_POLL_SECONDS))
-    if final:
-        response.status_code = STOP_POLLING
-    else:
-        response.set_etag(etag)
-    return _revalidate(response)
+    return poll_answer(etag=_etag(timeline_version(req.id)), final=final,
+                       render=lambda: render_template(
+                           "maklon/_timeline.html", req=req, history=request_history(req),
+                           poll_seconds=TIMELINE_POLL_SECONDS))
 
 
 @bp.route("/maklon/<number>/produksi/foto/<int:stage_id>")
@@ -253,15 +232,4 @@ def production_status(number: str):
 def stage_photo(number: str, stage_id: int):
     return stage_photo_response(request_or_404(current_user, number), stage_id)
 
-
-def stage_photo_response(req, stage_id: int):
-    """The photo of one stage of `req` (which the caller may see), or 404; also the API's."""
-    row = owned_or_404(select(ProductionStage).where(ProductionStage.id == stage_id,
-                                                     ProductionStage.request_id == req.id,
-                                                     ProductionStage.photo_key != ""))
-    response = storage_send(row.photo_key, public_only=False)
-    # Only for those who may see the request: never in a shared cache.
-    response.cache_control.public = False
-    response.cache_control.private = True
-    return response
 

@@ -26,7 +26,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.2, missing from its stubs
 
 from app.accounts.models import RoleName
 from app.core.http import form_status, is_htmx, render_error, render_page, see_other

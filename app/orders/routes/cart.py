@@ -19,6 +19,7 @@ from app.core.security import role_required
 from app.extensions import db
 from app.orders.cart import (
     CartError,
+    CartErrorCode,
     cart_add,
     cart_count,
     cart_item_owned,
@@ -89,7 +90,7 @@ def _typed_quantity(text: str | None) -> int:
     try:
         return read_integer(text)
     except NumberInputError as error:
-        raise CartError(error.message, code="quantity_invalid") from None
+        raise CartError(error.message, code=CartErrorCode.QUANTITY_INVALID) from None
 
 
 def _add_refused(message: str, product_id: int | None):
@@ -98,7 +99,7 @@ def _add_refused(message: str, product_id: int | None):
                            cart=None, badge_count=cart_count(current_user.id))
     if product_id is None:
         abort(400)
-    from app.catalog.routes import product as product_page
+    from app.catalog.product_page import product_page
 
     flash(message, "error")
     body, _status = product_page(product_id)

@@ -32,7 +32,7 @@ from app.orders.models import Checkout, Order
 from app.orders.routes import bp
 from app.payments.method_choice import first_available, method_groups
 from app.payments.pay_page import pay_view
-from app.payments.services import PAY_STATUS_LABELS, payment_charge, payment_of_checkout
+from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed, payment_of_checkout
 from app.shipping.checkout import courier_choices, plan_for_page
 
 log = logging.getLogger(__name__)
@@ -95,13 +95,9 @@ def checkout():
             log.info("checkout refused for user %s: %s lines short", current_user.id,
                      len(error.short))
         return _checkout_page(422, error=error, chosen=chosen)
-    db.session.commit()
-    payment = payment_of_checkout(result.checkout.id)
-    if payment is not None and payment.charged_at is None:
-        # Outside the checkout's transaction: the gateway call holds no stock lock. A
-        # failure is recorded and the payment page offers to try again.
-        payment_charge(payment)
-        db.session.commit()
+    # The gateway is asked outside the checkout's transaction; a failure is recorded and
+    # the payment page offers to try again.
+    payment_charge_committed(payment_of_checkout(result.checkout.id))
     if result.replayed:
         log.info("checkout %s submitted again: answered with the first",
                  result.checkout.reference)

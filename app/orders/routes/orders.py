@@ -24,10 +24,7 @@ change is a 409 with a message, a missing or bad field a 422 with the form again
 
 from __future__ import annotations
 
-import hashlib
-
-from flask import abort, flash, make_response, render_template, request, url_for
-from flask_babel import get_locale
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -35,6 +32,7 @@ from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.core.forms import parse_int
 from app.core.http import is_htmx, render_error, render_page, see_other
+from app.core.polling import poll_answer, poll_etag
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
 from app.orders import lifecycle, returns
@@ -68,9 +66,6 @@ from app.orders.returns import (
 from app.orders.routes import bp
 from app.payments.invoices import invoice_of_order
 from app.payments.refunds import refunds_of_order
-
-# HTTP 286 tells htmx to stop polling (htmx docs: "Polling", stop with status 286).
-STOP_POLLING = 286
 
 
 @bp.app_context_processor
@@ -126,11 +121,6 @@ def order_detail(number: str):
     return _buyer_detail(_my_order(number))
 
 
-def _status_etag(number: str, status: str, updated_at) -> str:
-    raw = f"{number}|{status}|{updated_at.isoformat()}|{get_locale()}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
 @bp.route("/pesanan/<number>/status")
 @role_required("customer")
 def order_status(number: str):
@@ -140,23 +130,14 @@ def order_status(number: str):
     if state is None:
         abort(404)
     status, updated_at = state
-    final = status in OrderStatus.FINAL
-    etag = _status_etag(number, status, updated_at)
-    if not final and etag in request.if_none_match:
-        response = make_response("", 304)
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = "private, no-cache"
-        return response
-    order = _my_order(number)
-    response = make_response(render_template("orders/_status.html", order=order,
-                                             history=order_history(order.id)))
-    if final:
-        response.status_code = STOP_POLLING
-    else:
-        # Revalidate every time, but let the browser send If-None-Match (not no-store).
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = "private, no-cache"
-    return response
+
+    def block() -> str:
+        order = _my_order(number)
+        return render_template("orders/_status.html", order=order,
+                               history=order_history(order.id))
+
+    return poll_answer(etag=poll_etag(number, status, updated_at),
+                       final=status in OrderStatus.FINAL, render=block)
 
 
 def _refused(error: OrderError):

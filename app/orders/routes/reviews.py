@@ -108,7 +108,7 @@ def product_reviews(product_id: int):
     """All reviews of a product, 10 a page; htmx (the product page's "more") gets the list.
     404 for an unknown product, or an archived one to anybody but its seller."""
     product = db.session.get(Product, product_id)
-    if not product_visible(product, current_user):
+    if product is None or not product_visible(product, current_user):
         abort(404)
     reviews = product_reviews_page(product.id, parse_int(request.args.get("hal")))
     return render_page("orders/product_reviews.html", "orders/_review_list.html",

@@ -19,21 +19,20 @@ import logging
 
 from flask import abort, send_file
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from app.accounts.models import RoleName, Store
-from app.core.company import company_identity
+from app.accounts.models import RoleName
 from app.core.http import content_disposition, render_page
 from app.core.security import owned_or_404
 from app.core.storage import storage_download, storage_exists
-from app.maklon.models import MaklonRequest, MilestonePayment
-from app.orders.models import Order
 from app.payments.invoice_pdf import npwp_display
 from app.payments.invoices import (
     invoice_by_code,
     invoice_filename,
+    invoice_issuer,
     invoice_refund,
     invoice_refunded_copy,
+    invoices_readable_by,
 )
 from app.payments.models import Invoice
 from app.payments.routes import bp
@@ -47,17 +46,9 @@ def invoice_download(invoice_id: int):
     """The invoice PDF for its buyer, its seller or an admin; 404 for anyone else."""
     stmt = select(Invoice).where(Invoice.id == invoice_id, Invoice.file_key != "")
     if not current_user.has_role(RoleName.ADMIN):
-        of_orders = (select(Order.id).join(Store, Store.id == Order.store_id)
-                     .where(or_(Order.buyer_id == current_user.id,
-                                Store.owner_id == current_user.id)))
-        allowed = [Invoice.order_id.in_(of_orders)]
-        if current_user.has_role(RoleName.CLIENT) and current_user.company_id is not None:
-            # A maklon milestone's invoice: the clients of the ordering company.
-            allowed.append(Invoice.milestone_id.in_(
-                select(MilestonePayment.id)
-                .join(MaklonRequest, MaklonRequest.id == MilestonePayment.request_id)
-                .where(MaklonRequest.company_id == current_user.company_id)))
-        stmt = stmt.where(or_(*allowed))
+        # Each kind of sale says whose its invoices are (orders: buyer and seller; maklon:
+        # the ordering company's clients).
+        stmt = stmt.where(invoices_readable_by(current_user))
     invoice = owned_or_404(stmt)
     if not storage_exists(invoice.file_key):
         log.error("invoice %s: stored file %s is missing", invoice.number, invoice.file_key)
@@ -80,19 +71,11 @@ def invoice_download(invoice_id: int):
 def invoice_verify(code: str):
     """Public check of an invoice's authenticity by the code printed on it."""
     invoice = invoice_by_code(code)
-    store = None
-    issuer_name = issuer_npwp = ""
-    refunded = False
-    if invoice is not None and invoice.order is not None:
-        store = invoice.order.store
-        issuer_name, issuer_npwp = store.name, store.npwp or ""
-    elif invoice is not None and invoice.milestone_id is not None:
-        company = company_identity()  # a maklon milestone: the maklon company issues it
-        issuer_name, issuer_npwp = company.name, company.npwp
-    if invoice is not None:
-        refunded = invoice_refund(invoice) is not None
+    issuer = invoice_issuer(invoice) if invoice is not None else None
+    refunded = invoice is not None and invoice_refund(invoice) is not None
     return render_page("payments/invoice_verify.html",
                        http_status=200 if invoice is not None else 404,
-                       invoice=invoice, store=store, issuer_name=issuer_name,
-                       issuer_npwp=npwp_display(issuer_npwp), refunded=refunded,
+                       invoice=invoice, issuer_name=issuer.name if issuer else "",
+                       issuer_npwp=npwp_display(issuer.npwp if issuer else ""),
+                       refunded=refunded,
                        code=code[:40])

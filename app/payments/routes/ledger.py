@@ -25,8 +25,7 @@ from app.core.http import render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
-from app.orders.lifecycle import ORDER_STATUS_LABELS
-from app.orders.models import PaymentStatus
+from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.payments.ledger import (
     ledger_daily_totals,
     ledger_filters,
@@ -46,13 +45,6 @@ EVENT_SOURCE_LABELS = {
     "admin": _l("Keputusan admin"),
 }
 
-
-ORDER_PAYMENT_LABELS = {
-    PaymentStatus.UNPAID: _l("Belum dibayar"),
-    PaymentStatus.PAID: _l("Lunas"),
-    PaymentStatus.REFUND_PENDING: _l("Menunggu pengembalian dana"),
-    PaymentStatus.REFUNDED: _l("Dana dikembalikan"),
-}
 
 
 def _labels() -> dict:

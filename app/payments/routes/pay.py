@@ -10,44 +10,24 @@ Only the checkout's buyer may use them; anyone else gets a 404.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
-from flask import flash, make_response, render_template, request, url_for
-from flask_babel import get_locale
+from flask import flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select, select
 
 from app.accounts.models import RoleName
 from app.core.clock import utcnow
 from app.core.http import render_error, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
-from app.payments.models import Payment, PayStatus
-from app.payments.pay_page import PayView, pay_view
+from app.payments.models import PayStatus
+from app.payments.pay_page import pay_status_answer, pay_view
+from app.payments.queries import buyer_payment
 from app.payments.routes import bp
-from app.payments.services import payment_charge
+from app.payments.services import payment_charge_committed
 
 log = logging.getLogger(__name__)
-
-# HTTP 286 tells htmx to stop polling (htmx docs, "Polling": stop with status 286).
-STOP_POLLING = 286
-
-
-def buyer_payment(buyer_id: int, reference: str) -> Select:
-    """For `owned_or_404`: the checkout payment `reference` only if this buyer pays it."""
-    return select(Payment).where(Payment.reference == reference,
-                                 Payment.payer_id == buyer_id,
-                                 Payment.checkout_id.is_not(None))
-
-
-def _status_etag(view: PayView) -> str:
-    # The countdown's minute is part of it: the block shows "sisa ... menit".
-    payment = view.payment
-    raw = (f"{payment.reference}|{payment.status}|{payment.updated_at.isoformat()}|"
-           f"{view.charged}|{view.countdown.seconds_left // 60}|{get_locale()}")
-    return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
 @bp.route("/checkout/<reference>/status")
@@ -55,21 +35,10 @@ def _status_etag(view: PayView) -> str:
 def pay_status(reference: str):
     payment = owned_or_404(buyer_payment(current_user.id, reference))
     view = pay_view(payment, with_instructions=False)
-    etag = _status_etag(view)
-    if not view.final and etag in request.if_none_match:
-        response = make_response("", 304)
-    else:
-        # `oob`: a final answer also removes the instructions shown beside the block.
-        response = make_response(render_template(
-            "payments/_pay_status.html", payment=payment, view=view,
-            reference=reference, oob=True))
-    if view.final:
-        response.status_code = STOP_POLLING
-    else:
-        response.set_etag(etag)
-    # Revalidate every time, but let the browser send If-None-Match (not no-store).
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    # `oob`: a final answer also removes the instructions shown beside the block.
+    return pay_status_answer(view, lambda: render_template(
+        "payments/_pay_status.html", payment=payment, view=view, reference=reference,
+        oob=True))
 
 
 @bp.route("/checkout/<reference>/bayar-ulang", methods=["POST"])
@@ -85,8 +54,7 @@ def pay_retry(reference: str):
         db.session.rollback()
         return render_error(409, _("Batas waktu pembayaran ini sudah lewat. Silakan "
                                    "berbelanja kembali."))
-    charged = payment_charge(payment)
-    db.session.commit()
+    charged = payment_charge_committed(payment, locked=True)
     if charged:
         flash(_("Instruksi pembayaran sudah siap."), "success")
     else:

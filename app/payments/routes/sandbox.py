@@ -35,6 +35,7 @@ from app.payments.gateways.sandbox import (
 from app.payments.models import Payment, SandboxTransaction
 from app.payments.pay_page import BANK_NAMES, WALLET_NAMES, group_digits
 from app.payments.routes import bp
+from app.payments.signals import payable_page
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,8 +88,7 @@ def _page(tx: SandboxTransaction, *, http_status: int = 200, errors: dict | None
     return render_page(
         "payments/sandbox.html", http_status=http_status, tx=tx, payment=payment,
         is_payer=payment is not None and payment.payer_id == current_user.id,
-        back_url=(_milestone_page(payment) if payment is not None
-                  and payment.milestone_id is not None else ""),
+        back_url=payable_page(payment) if payment is not None else "",
         bank_name=BANK_NAMES.get(tx.bank, tx.bank.upper()),
         wallet_name=WALLET_NAMES.get(wallet, ""),
         va_grouped=group_digits(tx.va_number),
@@ -97,17 +97,6 @@ def _page(tx: SandboxTransaction, *, http_status: int = 200, errors: dict | None
                   test_id="sandbox-qr") if tx.qr_string else None,
         status_labels=TX_STATUS_LABELS, action_labels=ACTION_LABELS,
         errors=errors or {}, typed=typed or {})
-
-
-def _milestone_page(payment: Payment) -> str:
-    """The maklon milestone payment page of `payment`."""
-    from app.maklon.models import MaklonRequest, MilestonePayment
-
-    number = db.session.scalar(
-        select(MaklonRequest.number).join(MilestonePayment,
-                                          MilestonePayment.request_id == MaklonRequest.id)
-        .where(MilestonePayment.id == payment.milestone_id))
-    return url_for("maklon.milestone_payment", number=number, reference=payment.reference)
 
 
 def _read_form(form) -> tuple[str, int | None]:
@@ -169,7 +158,7 @@ def sandbox_pay(reference: str):
     if payment is not None and payment.payer_id == current_user.id \
             and payment.checkout_id is not None:
         return see_other(url_for("orders.checkout_detail", reference=reference))
-    if payment is not None and payment.payer_id == current_user.id \
-            and payment.milestone_id is not None:
-        return see_other(_milestone_page(payment))
+    page = payable_page(payment) if payment is not None else ""
+    if page and payment.payer_id == current_user.id:
+        return see_other(page)
     return see_other(url_for("payments.sandbox_pay", reference=reference))

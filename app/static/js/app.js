@@ -4,6 +4,77 @@
   // Elements marked .js-hidden (fallback submit buttons) are only needed without JavaScript.
   document.documentElement.classList.add("js");
 
+  // --- htmx on intent (base.html: data-htmx-on-intent): a page whose htmx requests all
+  // start from the user (typing, a change, a click: no load or polling triggers) gets
+  // htmx (17 KB on the wire) only when the user reaches for such a control (hover, focus,
+  // touch, key), not on the first load. A click or submit on an htmx control made while
+  // htmx is still on its way waits for it and is then replayed (htmx handles it); if htmx
+  // cannot be loaded, the control does what it does without JavaScript.
+  var htmxSource = document.currentScript && document.currentScript.getAttribute("data-htmx-on-intent");
+  var HX = "[hx-get],[hx-post],[hx-put],[hx-patch],[hx-delete]";
+  if (htmxSource && !window.htmx) {
+    var htmxState = "idle"; // idle -> waiting (for the page's load) -> loading -> ready | failed
+    var pending = null; // {kind: "click" | "submit", target, submitter}
+    var typed = null; // a field typed in before htmx was ready
+
+    var replay = function () {
+      var action = pending;
+      pending = null;
+      if (typed) {
+        var text = typed.matches("input:not([type=checkbox]):not([type=radio]), textarea");
+        typed.dispatchEvent(new Event(text ? "input" : "change", { bubbles: true }));
+        typed = null;
+      }
+      if (!action) return;
+      if (action.kind === "submit") {
+        action.target.requestSubmit(action.submitter || undefined);
+      } else {
+        action.target.click();
+      }
+    };
+
+    var inject = function () {
+      htmxState = "loading";
+      var script = document.createElement("script");
+      script.src = htmxSource;
+      script.onload = function () { htmxState = "ready"; replay(); };
+      script.onerror = function () { htmxState = "failed"; replay(); };
+      document.head.appendChild(script);
+    };
+
+    var want = function (event) {
+      if (htmxState !== "idle" || !event.target.closest || !event.target.closest(HX)) return;
+      htmxState = "waiting";
+      // htmx initialises itself at DOMContentLoaded or at once when the page is complete:
+      // never in between.
+      if (document.readyState === "complete") inject();
+      else window.addEventListener("load", inject);
+    };
+    ["mouseover", "focusin", "touchstart", "pointerdown", "keydown"].forEach(function (type) {
+      document.addEventListener(type, want, { capture: true, passive: true });
+    });
+    document.addEventListener("input", function (event) {
+      if (htmxState !== "ready" && event.target.closest && event.target.closest(HX)) {
+        typed = event.target;
+      }
+    }, true);
+    // Hold a click or submit on an htmx control until htmx is there to send it.
+    var hold = function (event) {
+      if (htmxState === "ready" || htmxState === "failed" || !event.target.closest) return;
+      var form = event.type === "submit" ? event.target : null;
+      var elt = form ? form.closest(HX) : event.target.closest(HX);
+      if (!elt) return;
+      if (event.type === "click" && event.target.closest("button, input[type=submit]")) return;
+      want(event);
+      event.preventDefault();
+      event.stopPropagation();
+      pending = form ? { kind: "submit", target: form, submitter: event.submitter }
+        : { kind: "click", target: event.target.closest("a, button") || event.target };
+    };
+    document.addEventListener("click", hold, true);
+    document.addEventListener("submit", hold, true);
+  }
+
   // --- header menus (<details data-menu>): they open without script; this only closes
   // them on a click outside, on Escape, and closes a sibling menu when one opens.
   function openMenus() {

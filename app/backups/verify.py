@@ -20,21 +20,21 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from app.audit.services import audit_record
-from app.core.clock import utcnow
-from app.extensions import db
-from app.reports.backups.archive import ArchiveError, DecryptingReader, backup_key
-from app.reports.backups.create import DATABASE_MEMBER, backup_dir
-from app.reports.backups.snapshot import (
+from app.backups.archive import ArchiveError, DecryptingReader, backup_key
+from app.backups.create import DATABASE_MEMBER, backup_dir
+from app.backups.models import BackupRecord, BackupStatus
+from app.backups.snapshot import (
     SnapshotError,
     pg_restore_into,
     pg_scratch,
     sqlite_counts,
     sqlite_integrity,
 )
-from app.reports.models import BackupRecord, BackupStatus
+from app.core.clock import utcnow
+from app.extensions import db
 
 CHUNK = 1024 * 1024
 
@@ -51,6 +51,40 @@ def _safe_key(name: str) -> str:
     if path.is_absolute() or ".." in path.parts or not path.parts:
         raise ArchiveError(f"arsip rusak: nama berkas tidak aman {name!r}")
     return path.as_posix()
+
+
+def _file_member(handle: IO[bytes], target: Path | None) -> tuple[int, str]:
+    """Streams one stored file of the archive (into `target`, when given): its size and
+    SHA-256."""
+    digest, size = hashlib.sha256(), 0
+    out = None
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        out = target.open("wb")
+    try:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            if out is not None:
+                out.write(chunk)
+    finally:
+        if out is not None:
+            out.close()
+    return size, digest.hexdigest()
+
+
+def _files_match(manifest: dict[str, Any], seen: dict[str, tuple[int, str]]) -> None:
+    """Every file the manifest lists was in the archive, with its size and SHA-256, and
+    no other. Raises ArchiveError."""
+    expected = {item["key"]: (item["size"], item["sha256"]) for item in manifest["files"]}
+    for key, value in expected.items():
+        if key not in seen:
+            raise ArchiveError(f"berkas hilang dari arsip: {key}")
+        if seen[key] != value:
+            raise ArchiveError(f"SHA-256 berkas tidak cocok: {key}")
+    extra = sorted(set(seen) - set(expected))
+    if extra:
+        raise ArchiveError(f"berkas tak tercatat di manifest: {extra[0]}")
 
 
 def read_archive(archive: Path, work: Path, *, files_to: Path | None = None) -> Extracted:
@@ -83,21 +117,8 @@ def read_archive(archive: Path, work: Path, *, files_to: Path | None = None) -> 
                     if not member.name.startswith("files/"):
                         raise ArchiveError(f"arsip rusak: anggota tak dikenal {member.name}")
                     key = _safe_key(member.name[len("files/"):])
-                    digest, size = hashlib.sha256(), 0
-                    out = None
-                    if files_to is not None:
-                        (files_to / key).parent.mkdir(parents=True, exist_ok=True)
-                        out = (files_to / key).open("wb")
-                    try:
-                        while chunk := handle.read(CHUNK):
-                            digest.update(chunk)
-                            size += len(chunk)
-                            if out is not None:
-                                out.write(chunk)
-                    finally:
-                        if out is not None:
-                            out.close()
-                    seen[key] = (size, digest.hexdigest())
+                    seen[key] = _file_member(handle, None if files_to is None
+                                             else files_to / key)
             reader.drain()
         except tarfile.TarError as error:
             raise ArchiveError(f"arsip rusak: {error}") from None
@@ -105,15 +126,7 @@ def read_archive(archive: Path, work: Path, *, files_to: Path | None = None) -> 
             raise ArchiveError("arsip rusak: manifest tidak terbaca") from None
     if manifest is None or database is None:
         raise ArchiveError("arsip rusak: manifest atau database tidak ada")
-    expected = {item["key"]: (item["size"], item["sha256"]) for item in manifest["files"]}
-    for key, value in expected.items():
-        if key not in seen:
-            raise ArchiveError(f"berkas hilang dari arsip: {key}")
-        if seen[key] != value:
-            raise ArchiveError(f"SHA-256 berkas tidak cocok: {key}")
-    extra = sorted(set(seen) - set(expected))
-    if extra:
-        raise ArchiveError(f"berkas tak tercatat di manifest: {extra[0]}")
+    _files_match(manifest, seen)
     return Extracted(manifest=manifest, database=database, sha256=reader.sha256.hexdigest())
 
 
