@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from blinker import Namespace
+from flask import g, has_request_context
 
 from app.core.clock import utcnow
 from app.core.models import Setting
@@ -28,9 +29,22 @@ SECRET_KEY_PARTS = ("secret", "password", "token", "key")
 SECRET_SHOWN = "••••••"  # noqa: S105 - a mask, not a secret
 
 
+_ABSENT = "racik_settings_absent"
+
+
 def setting_get(key: str, default: Any = None) -> Any:
-    """The stored value of `key`, or `default` when it was never set."""
+    """The stored value of `key`, or `default` when it was never set.
+
+    A stored row is found in the session's identity map after its first read; a key that
+    was never set would be a SELECT on every call (a checkout asks for the gateway, the
+    expiry, the cashier limit, the Telegram token...), so its absence is remembered for the
+    rest of the request."""
+    absent = g.setdefault(_ABSENT, set()) if has_request_context() else None
+    if absent is not None and key in absent:
+        return default
     row = db.session.get(Setting, key)
+    if row is None and absent is not None:
+        absent.add(key)
     if row is None or row.value is None:
         return default
     return row.value
@@ -40,6 +54,8 @@ def setting_set(*, key: str, value: Any, actor: Any = None, default: Any = None)
     """Store `value` under `key` (create or replace), remembering who changed it (`actor`;
     None: the system). A changed value is audited ("settings.change"); `default` is the
     value in force while the key was never set, the audit row's "before" in that case."""
+    if has_request_context():
+        g.get(_ABSENT, set()).discard(key)
     row = db.session.get(Setting, key)
     if row is None:
         row = Setting(key=key)

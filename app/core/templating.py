@@ -18,6 +18,7 @@ from flask import (
     has_app_context,
     has_request_context,
     request,
+    session,
     url_for,
 )
 from flask_babel import format_date, format_time, get_locale, get_translations
@@ -148,6 +149,13 @@ def _unread_notices() -> int:
     return g.unread_notices
 
 
+def csrf_token_issued() -> bool:
+    """True when this visitor already holds a CSRF token (their session has one, or this
+    request made one): only then may a page hand it out without starting a session."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return field in g or field in session
+
+
 def date_field(value: date | None) -> str:
     """A date as a date field shows and reads it back (app/core/filters.py): HH/BB/TTTT."""
     return value.strftime("%d/%m/%Y") if value else ""
@@ -271,6 +279,7 @@ def init_templating(app: Flask) -> None:
     from app.core.stylesheets import area_sheets
 
     app.jinja_env.globals["area_sheets"] = area_sheets  # issue 20: per-area CSS
+    app.jinja_env.globals["csrf_token_issued"] = csrf_token_issued
 
     @app.context_processor
     def _globals() -> dict:
@@ -278,7 +287,8 @@ def init_templating(app: Flask) -> None:
         menus: list[NavMenu] = []
         unread = 0
         in_request = has_request_context()  # emails are rendered by jobs, outside requests
-        if in_request and current_user.is_authenticated:
+        # An email rendered during a request (a checkout queues three) has no menus.
+        if in_request and current_user.is_authenticated and not g.get("racik_email"):
             nav = [item for item in nav_items(current_app) if item.visible_to(current_user)]
             menus = nav_menus(nav, current_user)
             unread = _unread_notices()
