@@ -38,7 +38,7 @@ RUN groupadd --system --gid 10001 racik \
 WORKDIR /app
 
 # The TrueType fonts every PDF embeds (invoices, contracts, reports: app/core/pdf.py);
-# rclone copies the backups off the server (app/reports/backups/offsite.py).
+# rclone copies the backups off the server (app/backups/offsite.py).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-dejavu-core rclone ca-certificates \
  && rm -rf /var/lib/apt/lists/*

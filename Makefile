@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 export FLASK_APP := wsgi.py
 
 .PHONY: install translations run test test-sqlite test-postgres test-production e2e lint \
-        bench bench-tools chromium cert messages migration clean
+        bench bench-tools bench-check chromium cert messages migration clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,12 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils postgresql-client nginx rclone openssh-server fonts-dejavu-core >/dev/null) \
 	  || echo "WARNING: could not install chromium/poppler-utils/postgresql-client/nginx/rclone/openssh-server/fonts-dejavu-core; those tests will be skipped (or fail under CI=true)"; }
 
+# ruff (with the mccabe ceiling), mypy on app/ and jobs/, then the import arrows of
+# .importlinter (core below everything, api/admin on top, no cycles).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # pytest-xdist workers for test-sqlite and test-postgres (PYTEST_WORKERS=0: one process).
 # `loadgroup` keeps the Redis tests (one shared REDIS_URL) on one worker; every worker has
@@ -85,8 +88,13 @@ bench-tools:
 	  npm install --silent --no-audit --no-fund --prefix bench/.tools lighthouse@12 \
 	  || echo "WARNING: could not install lighthouse; bench/pages_weight.py skips it"; }
 
+# BENCH_STRICT=1 make bench: exit 3 when a target of issue 24 fails (bench/report.py check).
 bench: install bench-tools
 	bash bench/run.sh
+
+# The targets judged again on the last run's bench/results/latest.json (exit 3 on a FAIL).
+bench-check: $(STAMP)
+	$(BIN)/python bench/report.py check --strict
 
 # Developer helpers: refresh the translation catalog, autogenerate a migration.
 messages: $(STAMP)

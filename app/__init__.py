@@ -161,6 +161,7 @@ def _init_extensions(app: Flask) -> None:
             app.config["REDIS_URL"] if redis_answers(app) else "memory://"
         )
     limiter.init_app(app)
+    _limit_checks_where_needed(app)
 
     from app.accounts.sessions import session_load
 
@@ -180,9 +181,33 @@ def _init_extensions(app: Flask) -> None:
     init_cache(app)
     # Import every domain's models so metadata (and Alembic) sees all tables. (By name: an
     # `import app.x.models` here would rebind this function's `app` to the package.)
-    for domain in ("accounts", "api", "audit", "catalog", "core", "crm", "inventory",
+    for domain in ("accounts", "api", "audit", "backups", "catalog", "core", "crm", "inventory",
                    "maklon", "notifications", "orders", "payments", "reports", "shipping"):
         importlib.import_module(f"app.{domain}.models")
+
+
+def _limit_checks_where_needed(app: Flask) -> None:
+    """Flask-Limiter checks every request before the view for application, default and
+    blueprint limits; the limits of decorated views are checked by their decorators. Racik
+    has only blueprint limits (the API's), so the before-request check runs for requests
+    of a limited blueprint only: ~0.25 ms less on every other page (issue 24)."""
+    hooks = app.before_request_funcs.setdefault(None, [])
+    check = limiter._check_request_limit
+    manager = limiter.limit_manager
+    if check not in hooks or manager.default_limits or manager.application_limits:
+        return
+    limited: dict[str, bool] = {}  # blueprint name -> has limits (fixed once registered)
+
+    def _check_limited_blueprints() -> None:
+        blueprint = request.blueprint
+        if blueprint is None:
+            return
+        if blueprint not in limited:
+            limited[blueprint] = bool(manager.blueprint_limits(app, blueprint))
+        if limited[blueprint]:
+            check()
+
+    hooks[hooks.index(check)] = _check_limited_blueprints
 
 
 def _unauthorized():
@@ -219,6 +244,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.api import init_api
     from app.audit.routes import bp as audit_bp
+    from app.backups.routes import bp as backups_bp
     from app.catalog.routes import bp as catalog_bp
     from app.core.routes import bp as core_bp
     from app.crm.routes import bp as crm_bp
@@ -237,6 +263,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/admin/audit")
+    app.register_blueprint(backups_bp, url_prefix="/admin")
     app.register_blueprint(catalog_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(orders_bp)

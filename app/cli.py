@@ -10,11 +10,11 @@
     flask audit archive [--days N]                   archive audit rows older than N days
     flask formulas new-key | rotate-key, flask maklon otdr   (app/maklon/cli.py)
     flask backup create|list|verify [ID|--latest]|restore ID [--yes]|rotate|new-key
-                                                     (app/reports/backups/cli.py)
+                                                     (app/backups/cli.py)
     flask reports weekly [--week 2026-W47]           weekly seller reports (app/reports/cli.py)
     flask storage migrate --to s3|local              copy stored files across backends
                                                      (app/core/storage_migrate.py)
-    flask keys init > .env                           fresh production secrets (app/core/keys_cli.py)
+    flask keys init > .env                           fresh production secrets (app/keys_cli.py)
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(contracts_cli)
 
-    from app.reports.backups.cli import backup_cli
+    from app.backups.cli import backup_cli
 
     app.cli.add_command(backup_cli)
     from app.core.storage_migrate import storage_cli
@@ -193,6 +193,6 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(reports_cli)
     app.cli.add_command(storage_cli)
-    from app.core.keys_cli import keys_cli
+    from app.keys_cli import keys_cli
 
     app.cli.add_command(keys_cli)

@@ -259,7 +259,7 @@ class Config:
     # made before a rotation (`flask contracts keys add`).
     CONTRACT_SEAL_PUBLIC_KEYS = os.environ.get("CONTRACT_SEAL_PUBLIC_KEYS", "")
 
-    # Backups (app/reports/backups): archives go to BACKUP_DIR (default instance/backups; a
+    # Backups (app/backups): archives go to BACKUP_DIR (default instance/backups; a
     # different disk/mount in production), encrypted with BACKUP_KEY (base64 of 32 bytes;
     # `flask backup new-key`). Empty key: derived from SECRET_KEY (not in production).
     BACKUP_DIR = os.environ.get("BACKUP_DIR", "")
@@ -267,7 +267,7 @@ class Config:
     BACKUP_KEEP_DAILY = _int("BACKUP_KEEP_DAILY", 7)
     BACKUP_KEEP_WEEKLY = _int("BACKUP_KEEP_WEEKLY", 4)
     BACKUP_KEEP_MONTHLY = _int("BACKUP_KEEP_MONTHLY", 12)
-    # Off-site copies (app/reports/backups/offsite.py): every verified archive is copied
+    # Off-site copies (app/backups/offsite.py): every verified archive is copied
     # with rclone to BACKUP_REMOTE (an rclone remote path such as `offsite:racik-backups`;
     # empty: no off-site copy), the remotes defined in the file RCLONE_CONFIG (empty:
     # rclone's own default or its RCLONE_CONFIG_* variables).

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pyotp
 from flask import current_app
 
+from app.accounts.demo import DEMO_PASSWORD
 from app.accounts.models import RoleName, User
 from app.accounts.passwords import password_hash
 from app.accounts.services import role_get, store_create, user_by_email
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from app.orders.models import Order
     from app.payments.models import Payment
 
-DEMO_PASSWORD = "racik-demo-2026"  # noqa: S105 - documented demo credential
 # The demo admin and staff use two-factor login (their roles must) with this documented
 # secret: add it to an authenticator app, or print the current code with
 # `flask users totp-code admin@racik.test`. Demo data only: never in production.

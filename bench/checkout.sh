@@ -68,4 +68,7 @@ for r in rows:
           f"{r['checkouts_per_s'] or 0:>11.1f} {r['latency_ms']['p50']:>8.0f} "
           f"{r['latency_ms']['p99']:>8.0f}  {ok}")
 PY
+# Into results/latest.json beside this run's floor (bench/report.py merge; checked by
+# `bench/report.py check`: >= 100 checkouts/s with stock for all, every stock check ok).
+"$BIN/python" bench/report.py merge checkout "$RESULTS"/checkout-*.json || status=1
 exit "$status"

@@ -15,6 +15,9 @@ WARMUP="${BENCH_WARMUP:-1}"
 PG="${BENCH_PG:-1}"
 HOST=127.0.0.1
 mkdir -p "$RESULTS"
+# One id per `make bench` (run.sh sets it) or per part run alone: bench/report.py keeps the
+# figures of one run together in results/latest.json, beside that run's floor.
+export BENCH_RUN_ID="${BENCH_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)-$$}"
 
 for tool in "$BIN/gunicorn" "$BIN/flask" "$BIN/python"; do
   [[ -x "$tool" ]] || { echo "missing $tool: run 'make install' first" >&2; exit 2; }

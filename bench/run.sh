@@ -43,6 +43,9 @@ for part in "${PARTS[@]}"; do
   esac
 done
 wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
+# Every part of this run writes into the same bench/results/latest.json (bench/report.py).
+export BENCH_RUN_ID="${BENCH_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)-$$}"
+echo "==> bench run $BENCH_RUN_ID; load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"
 status=0
 for part in pages checkout orders payments maklon reports api cache search production; do
   if wants "$part"; then
@@ -51,5 +54,15 @@ for part in pages checkout orders payments maklon reports api cache search produ
 done
 if wants weight; then
   "${BENCH_PYTHON:-$ROOT/.venv/bin/python}" bench/pages_weight.py || status=$?
+fi
+# The targets of issue 24 against everything this run measured (a part not run is NOT
+# MEASURED). BENCH_STRICT=1: a failed or unmeasured target makes the exit status 3.
+echo
+check=(bench/report.py check)
+if [[ "${BENCH_STRICT:-0}" == 1 ]]; then
+  check+=(--strict)
+fi
+if ! "${BENCH_PYTHON:-$ROOT/.venv/bin/python}" "${check[@]}"; then
+  status=3
 fi
 exit "$status"

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import logging
 
-from app.core.queue import job_progress
-from app.extensions import db
-from app.reports.backups.offsite import (
+from app.backups.offsite import (
     OffsiteError,
     OffsiteStatus,
     offsite_copy,
     offsite_remote,
     offsite_rotate,
 )
+from app.core.queue import job_progress
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
 
 def create(user_id: int | None = None) -> dict:
     from app.accounts.models import User
-    from app.reports.backups.create import create_backup
+    from app.backups.create import create_backup
 
     actor = db.session.get(User, user_id) if user_id else None
     job_progress(10, "Membuat cadangan")
@@ -29,8 +29,8 @@ def create(user_id: int | None = None) -> dict:
 
 def verify(backup_id: int, user_id: int | None = None) -> dict:
     from app.accounts.models import User
-    from app.reports.backups.verify import verify_backup
-    from app.reports.models import BackupRecord
+    from app.backups.models import BackupRecord
+    from app.backups.verify import verify_backup
 
     record = db.session.get(BackupRecord, backup_id)
     if record is None:
@@ -50,9 +50,9 @@ def nightly() -> dict:
     """Cron, 02:00 WIB: create, verify (the result is stored either way), copy the verified
     archive off-site (BACKUP_REMOTE), rotate here and there. An off-site failure is logged
     and shown on the admin pages; the local archives stay whatever the remote does."""
-    from app.reports.backups.create import create_backup
-    from app.reports.backups.rotation import rotate_backups
-    from app.reports.backups.verify import verify_backup
+    from app.backups.create import create_backup
+    from app.backups.rotation import rotate_backups
+    from app.backups.verify import verify_backup
 
     record = create_backup(scheduled=True)
     db.session.commit()  # the archive exists: keep its row whatever verification says

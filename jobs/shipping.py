@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.orders.models import Order
-from app.shipping.services import tracking_refresh, tracking_sweep
+from app.orders.tracking import tracking_sweep
+from app.shipping.services import tracking_refresh
 
 
 def track(order_id: int) -> dict:

@@ -54,6 +54,7 @@ from app.accounts.forms import (
     RegisterForm,
     ResetRequestForm,
 )
+from app.accounts.login_limits import login_account_key, login_ip_key
 from app.accounts.models import Address, User, UserSession
 from app.accounts.password_reset import (
     ResetLinkInvalid,
@@ -79,6 +80,7 @@ from app.accounts.sessions import (
 )
 from app.accounts.totp import totp_enabled
 from app.audit.services import audit_record, audit_record_now
+from app.core.cache import anonymous_form_page
 from app.core.clock import utcnow
 from app.core.http import form_status, render_page, see_other
 from app.core.security import safe_next_url
@@ -172,17 +174,6 @@ def register():
                        form=form)
 
 
-def login_account_key(email: str) -> str:
-    """The limit key of logins to one account: the same for the web and the API login,
-    which share their limits (scope "login-account")."""
-    return "login-account:" + normalize_email(email)[:320]
-
-
-def login_ip_key() -> str:
-    """The limit key of logins from one address (scope "login-ip"), web and API."""
-    return "login-ip:" + (get_remote_address() or "")
-
-
 def _login_account_key() -> str:
     return login_account_key(request.form.get("email", ""))
 
@@ -192,6 +183,20 @@ def _failed_login(response) -> bool:
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
+def login():
+    next_url = safe_next_url(request.values.get("next"), url_for("main.index"))
+    if current_user.is_authenticated:
+        return redirect(next_url)
+    if request.method == "GET":
+        # The same page for every first visit: rendered once, with each visitor's own
+        # CSRF token put in (core.cache.anonymous_form_page; issue 24). Showing the form
+        # is never rate limited, so it does not pass the limiter either.
+        return anonymous_form_page(lambda: render_page(
+            "accounts/login.html", "accounts/_login_form.html", form=LoginForm(),
+            next_url=next_url)[0]), 200
+    return _login_submit(next_url)
+
+
 # Shared limits: the web login and the API login count together per account and IP.
 @limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
                       key_func=_login_account_key, methods=["POST"],
@@ -199,10 +204,8 @@ def _failed_login(response) -> bool:
 @limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
                       key_func=login_ip_key, methods=["POST"],
                       deduct_when=_failed_login, scope="login-ip")
-def login():
-    next_url = safe_next_url(request.values.get("next"), url_for("main.index"))
-    if current_user.is_authenticated:
-        return redirect(next_url)
+def _login_submit(next_url: str):
+    """The POST of /masuk (see `login`)."""
     form = LoginForm()
     if form.validate_on_submit():
         user = user_authenticate(email=form.email.data or "", password=form.password.data or "")

@@ -7,13 +7,14 @@ URL table:
     POST /admin/email/<id>/kirim-ulang          put a failed/pending email back in the queue
     /admin/pengguna...                          user management: see app.admin.user_routes
     /admin/pengaturan...                        system settings: see app.admin.settings_routes
-    /admin/cadangan...                          backups: see app.reports.backups.routes
+    /admin/cadangan...                          backups: their own blueprint, app.backups.routes
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from app.core.mail import outbox_retry
 from app.core.models import EmailOutbox, JobRecord, OutboxStatus
 from app.core.queue import enqueue_after_commit
 from app.core.security import owned_or_404, role_required
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
 
 bp = Blueprint("admin", __name__)
@@ -88,4 +90,16 @@ def outbox_resend(outbox_id: int):
 # User management and settings live in their own modules; importing them registers their
 # routes on `bp`.
 from app.admin import settings_routes, user_routes  # noqa: E402,F401
-from app.reports.backups import routes as backup_routes  # noqa: E402,F401
+
+# This blueprint's entries in the header (app.core.templating: domains register their
+# menu items and badges; `order` is the place in the header).
+nav_on_register(
+    bp,
+    NavItem(_l("Pengguna"), "admin.users", frozenset({"admin"}), group="admin", order=170),
+    NavItem(_l("Pengaturan"), "admin.settings", frozenset({"admin"}), group="admin",
+            order=180),
+    NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"}), group="admin",
+            order=220),
+    NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"}), group="admin",
+            order=230),
+)

@@ -33,6 +33,7 @@ from app.admin.settings_forms import (
     maklon_capability_form,
     maklon_price_form,
 )
+from app.backups import rotation as backup_rotation
 from app.catalog.images import PhotoRejected, photo_process
 from app.core import company
 from app.core.clock import utcnow
@@ -55,7 +56,6 @@ from app.payments.invoices import (
     SETTING_DPP_FRACTION,
     SETTING_PPN_RATE,
 )
-from app.reports.backups import rotation as backup_rotation
 
 log = logging.getLogger(__name__)
 

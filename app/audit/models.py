@@ -10,14 +10,16 @@ silently.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.accounts.models import User
 from app.core.clock import UTCDateTime, utcnow
 from app.extensions import Model
+
+if TYPE_CHECKING:  # for the type checker only: no import arrow at run time
+    from app.accounts.models import User
 
 
 class AuditEntry(Model):
@@ -48,7 +50,8 @@ class AuditEntry(Model):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     note: Mapped[str] = mapped_column(String(300), default="")
 
-    actor: Mapped[User | None] = relationship()
+    # By name, not import: audit sits below accounts' users in no import (accounts audits).
+    actor: Mapped[User | None] = relationship("User")
 
 
 class AuditArchive(Model):

@@ -139,3 +139,16 @@ def audit_changes(before: dict[str, Any], after: dict[str, Any]
     """Only what changed: ({key: old}, {key: new}) for the keys whose values differ."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def _setting_changed(key: str, *, actor: Any, before: Any, after: Any) -> None:
+    audit_record("settings.change", actor=actor, object_type="setting", object_id=key,
+                 before={"value": before}, after={"value": after})
+
+
+def settings_audit_connect() -> None:
+    """Audit every changed setting (app.core.settings sends `setting_changed`; core knows
+    no domain). Connected once per process; connecting again changes nothing."""
+    from app.core.settings import setting_changed
+
+    setting_changed.connect(_setting_changed)

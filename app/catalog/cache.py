@@ -16,6 +16,7 @@ every product page carries. The tags change when the transaction commits.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import session
 from sqlalchemy import event, select
@@ -70,6 +71,18 @@ class _NotCacheable(Exception):
 
 # --- invalidation -------------------------------------------------------------------------
 
+# Rows of other domains that a product page shows (reviews): the owning domain registers
+# the model and how to tell its product (`product_rows_register`), so the catalog knows no
+# orders and a write of such a row still clears the page.
+_PRODUCT_ROWS: dict[type, Callable[[Any], int | None]] = {}
+
+
+def product_rows_register(model: type, product_id_of: Callable[[Any], int | None]) -> None:
+    """A write of a `model` row clears the product page `product_id_of(row)` names (and
+    the lists; every product page when it names none). Registering again replaces."""
+    _PRODUCT_ROWS[model] = product_id_of
+
+
 
 def _tags_of(obj: object, sess: Session) -> set[str]:
     if isinstance(obj, Product):
@@ -92,10 +105,10 @@ def _tags_of(obj: object, sess: Session) -> set[str]:
 
     if isinstance(obj, Store):
         return {CATALOG, store_tag(obj.id)} if obj.id is not None else {CATALOG}
-    from app.orders.models import Review
-
-    if isinstance(obj, Review):
-        return {CATALOG, product_tag(obj.product_id)} if obj.product_id else {CATALOG, PRODUCTS}
+    for model, product_id_of in _PRODUCT_ROWS.items():
+        if isinstance(obj, model):
+            product_id = product_id_of(obj)
+            return {CATALOG, product_tag(product_id)} if product_id else {CATALOG, PRODUCTS}
     return set()
 
 

@@ -169,7 +169,7 @@ def demo_shop_load() -> None:
 
 
 def _person(person: DemoPerson) -> User:
-    from app.demo import DEMO_PASSWORD
+    from app.accounts.demo import DEMO_PASSWORD
 
     user = user_by_email(person.email)
     if user is None:

@@ -46,19 +46,16 @@ from app.catalog.forms import (
     variant_changes,
 )
 from app.catalog.models import Category, Product
+from app.catalog.product_page import product_page
 from app.catalog.queries import (
     SearchParams,
     category_flat,
-    is_own_product,
     owned_image,
     owned_product,
-    product_public,
     product_search,
-    product_visible,
     store_by_slug,
     store_products,
     store_rating,
-    variant_pick,
 )
 from app.catalog.search import search_terms
 from app.catalog.search_request import SearchRequest, search_request_normalize
@@ -82,9 +79,9 @@ from app.core.cache import is_shared_view, public_page
 from app.core.forms import parse_int, parse_rupiah
 from app.core.http import form_status, is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
 from app.inventory.services import StockError
-from app.orders.reviews import product_reviews_page, rating_distribution
 
 log = logging.getLogger(__name__)
 
@@ -179,28 +176,9 @@ def product(product_id: int):
         store_id = db.session.scalar(select(Product.store_id).where(Product.id == product_id))
         if store_id is None:
             abort(404)
-        return page_cached(lambda: _product_page(product_id),
+        return page_cached(lambda: product_page(product_id),
                            tags=product_page_tags(product_id, store_id))
-    return _product_page(product_id)
-
-
-def _product_page(product_id: int):
-    item = product_public(product_id)
-    if not product_visible(item, current_user):
-        abort(404)
-    is_owner = is_own_product(item, current_user)
-    chosen = {group["name"]: request.args.get(f"opsi-{index}", "")
-              for index, group in enumerate(item.option_groups)}
-    if item.option_groups and not any(chosen.values()):
-        first = item.active_variants[0] if item.active_variants else None
-        chosen = dict(first.options) if first else chosen
-    variant = variant_pick(item, chosen)
-    rating, rating_count = item.rating_avg, item.rating_count
-    return render_page("catalog/product.html", "catalog/_variant.html", product=item,
-                       variant=variant, chosen=chosen, is_owner=is_owner,
-                       rating=rating, rating_count=rating_count,
-                       reviews=product_reviews_page(item.id),
-                       rating_bars=rating_distribution(item.id))
+    return product_page(product_id)
 
 
 @bp.route("/toko/<slug>")
@@ -521,3 +499,14 @@ def category_delete_route(category_id: int):
     db.session.commit()
     flash(_("Kategori dihapus."), "success")
     return see_other(url_for("catalog.categories"))
+
+
+# This blueprint's entries in the header (app.core.templating: domains register their
+# menu items and badges; `order` is the place in the header).
+nav_on_register(
+    bp,
+    NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"}), group="store",
+            order=40),
+    NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"}), group="admin",
+            order=200),
+)

@@ -258,3 +258,42 @@ def init_http_cache(app: Flask) -> None:
         response.headers["Cache-Control"] = f"public, max-age={max_age}"
         response.add_etag()
         return response.make_conditional(request)
+
+
+# --- rendered pages for anonymous visitors --------------------------------------------------
+
+# Rendered HTML depends on the templates of the running code: a new deploy (or restart)
+# renders afresh instead of reading a page another version stored in a shared Redis.
+_RENDER_GENERATION = secrets.token_hex(4)
+CSRF_PLACEHOLDER = "racik-csrf-placeholder-7d1e0c"  # replaced before the answer leaves
+
+
+def shared_page(render: Callable[[], str], *, tags: Iterable[str] = ()) -> str:
+    """The HTML of a public page as `render()` makes it, kept in the data cache under `tags`
+    while the visitor may share it (`shared_view`); rendered every time otherwise."""
+    if not shared_view():
+        return render()
+    return cached(f"page:{_RENDER_GENERATION}:{page_key()}", render, tags=tags)
+
+
+def anonymous_form_page(render: Callable[[], str]) -> str:
+    """The HTML of a form page (log-in, registration) for an anonymous visitor's first GET:
+    rendered once with a placeholder where the CSRF token goes, then each answer gets the
+    visitor's own token (made now, in their session, as a render would). Any other
+    request — signed in, a flash or a language kept in the session, a query string, a
+    submitted form with its messages — is rendered normally."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if (request.method != "GET" or request.args or current_user.is_authenticated
+            or not set(session.keys()) <= {field} or field in g or not cache_enabled()):
+        return render()
+    from flask_wtf.csrf import generate_csrf
+
+    def with_placeholder() -> str:
+        setattr(g, field, CSRF_PLACEHOLDER)  # what generate_csrf() answers in this render
+        try:
+            return render()
+        finally:
+            g.pop(field, None)
+
+    html = cached(f"form:{_RENDER_GENERATION}:{page_key()}", with_placeholder)
+    return html.replace(CSRF_PLACEHOLDER, generate_csrf())

@@ -120,7 +120,10 @@ def init_dead_connection_guard(app: Flask) -> None:
 
     @app.teardown_appcontext  # registered after Flask-SQLAlchemy's: runs before it
     def _close_session_quietly(exc: BaseException | None) -> None:
-        _end_session_quietly(db.session.close, "closing the session")
+        # A request that never touched the database (the anonymous home page from the
+        # cache, static files) has no session: reaching for db.session would create one.
+        if db.session.registry.has():
+            _end_session_quietly(db.session.close, "closing the session")
 
     handle = app.handle_user_exception
 

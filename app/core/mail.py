@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app, g, has_request_context, render_template
 from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 
@@ -52,6 +52,21 @@ def _claimant() -> str:
     return f"rq:{job.id}"[:80] if job is not None else f"once:{uuid.uuid4().hex}"
 
 
+def _render_bodies(template: str, context: dict[str, Any]) -> tuple[str, str]:
+    """The HTML and text bodies; inside a request the page context (menus, unread count)
+    is skipped, an email shows none of it."""
+    flagged = has_request_context()
+    if flagged:
+        previous = g.get("racik_email")
+        g.racik_email = True
+    try:
+        return (render_template(f"email/{template}.html", **context),
+                render_template(f"email/{template}.txt", **context))
+    finally:
+        if flagged:
+            g.racik_email = previous
+
+
 def mail_queue(
     *, to: str, template: str, subject: str, locale: str = "id",
     attachments: list[dict[str, str]] | None = None, **context: Any
@@ -68,8 +83,7 @@ def mail_queue(
         # in a header is refused when the message is built (the email would never go).
         subject_text = " ".join(str(subject).split())
         context = {**context, "subject": subject_text}
-        html = render_template(f"email/{template}.html", **context)
-        text = render_template(f"email/{template}.txt", **context)
+        html, text = _render_bodies(template, context)
     row = EmailOutbox(
         to_address=to,
         subject=subject_text,

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, g, has_app_context, has_request_context, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_date, format_time, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -44,64 +55,49 @@ class NavItem:
     label: object  # lazy string
     endpoint: str
     roles: frozenset[str] | None  # None: everybody logged in
-    # "module:function" taking the user and returning a count shown as a badge (0: none);
-    # named, not imported, so core does not import the domains.
-    badge: str | None = None
+    # Takes the user and returns a count shown as a badge (0: none); the domain that owns
+    # the item passes its own function, so core names no domain.
+    badge: Callable[[Any], int] | None = None
     group: str = "shop"  # a NavGroup.key: the header menu the item sits in
     # An item with an icon (the cart) sits beside the menus as icon + count, not in one.
     icon: str | None = None
+    # The place in the header (ascending): items of different domains interleave by it.
+    order: int = 0
 
     def visible_to(self, user) -> bool:
         return self.roles is None or user.has_any_role(*self.roles)
 
     def count(self, user) -> int:
-        if not self.badge:
+        if self.badge is None:
             return 0
-        module, name = self.badge.split(":")
-        return int(getattr(importlib.import_module(module), name)(user) or 0)
+        return int(self.badge(user) or 0)
 
 
-# The navigation, by role. A feature adds its entry here when its page exists.
-NAVIGATION: list[NavItem] = [
-    NavItem(_l("Keranjang"), "orders.cart", frozenset({"customer"}), "app.orders.cart:cart_badge",
-            icon="cart"),
-    NavItem(_l("Pesanan saya"), "orders.my_orders", frozenset({"customer"})),
-    NavItem(_l("Kelola pesanan"), "orders.seller_orders", frozenset({"seller"}),
-            "app.orders.queries:seller_new_orders_badge", group="store"),
-    NavItem(_l("Produk saya"), "catalog.seller_products", frozenset({"seller"}), group="store"),
-    NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"}), group="store"),
-    NavItem(_l("Analitik"), "reports.seller_analytics_page", frozenset({"seller"}),
-            group="store"),
-    NavItem(_l("Ulasan"), "orders.seller_reviews", frozenset({"seller"}),
-            "app.orders.reviews:unreplied_reviews_badge", group="store"),
-    NavItem(_l("Dasbor maklon"), "reports.client_dashboard_page", frozenset({"client"}),
-            group="maklon"),
-    NavItem(_l("Maklon"), "maklon.requests", frozenset({"client"}), group="maklon"),
-    NavItem(_l("Permintaan maklon"), "maklon.staff_requests", frozenset({"staff", "admin"}),
-            group="maklon"),
-    NavItem(_l("Formula"), "maklon.formulas", frozenset({"client", "staff", "admin"}),
-            group="maklon"),
-    NavItem(_l("Papan produksi"), "maklon.board", frozenset({"staff", "admin"}),
-            group="production"),
-    NavItem(_l("Bahan baku"), "maklon.materials", frozenset({"staff", "admin"}),
-            group="production"),
-    NavItem(_l("Papan CRM"), "crm.board", frozenset({"staff", "admin"}), group="crm"),
-    NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"}), group="crm"),
-    # The admin console: its pages also list these in their own side navigation
-    # (admin/_layout.html), so the header needs only the menu.
-    NavItem(_l("Dasbor"), "reports.admin_dashboard_page", frozenset({"admin"}), group="admin"),
-    NavItem(_l("Pengguna"), "admin.users", frozenset({"admin"}), group="admin"),
-    NavItem(_l("Pengaturan"), "admin.settings", frozenset({"admin"}), group="admin"),
-    NavItem(_l("Pembayaran"), "payments.ledger", frozenset({"admin"}),
-            "app.payments.ledger:review_badge", group="admin"),
-    NavItem(_l("Kategori"), "catalog.categories", frozenset({"admin"}), group="admin"),
-    NavItem(_l("Laporan"), "reports.reports_page", frozenset({"admin"}), group="admin"),
-    NavItem(_l("Pekerjaan latar"), "admin.jobs", frozenset({"admin"}), group="admin"),
-    NavItem(_l("Kotak keluar email"), "admin.outbox", frozenset({"admin"}), group="admin"),
-    NavItem(_l("Log audit"), "audit.index", frozenset({"admin"}), group="admin"),
-    NavItem(_l("Cadangan"), "admin.backups", frozenset({"admin"}), group="admin"),
-]
-ADMIN_ENDPOINTS = frozenset(item.endpoint for item in NAVIGATION if item.group == "admin")
+NAV_EXTENSION = "racik.navigation"
+
+
+def nav_register(app: Flask, *items: NavItem) -> None:
+    """Add a domain's menu items (with their badges) to `app`'s navigation. Each domain
+    calls it when its blueprint is registered (`bp.record_once`), so core knows no domain:
+    the header shows what the registered blueprints added, sorted by `NavItem.order`.
+    Registering an endpoint twice keeps the first item."""
+    registry: list[NavItem] = app.extensions.setdefault(NAV_EXTENSION, [])
+    known = {item.endpoint for item in registry}
+    for item in items:
+        if item.endpoint not in known:
+            registry.append(item)
+            known.add(item.endpoint)
+    registry.sort(key=lambda item: item.order)
+
+
+def nav_items(app: Flask) -> list[NavItem]:
+    """The navigation of `app` (every registered item, in header order)."""
+    return list(app.extensions.get(NAV_EXTENSION, []))
+
+
+def nav_on_register(bp: Blueprint, *items: NavItem) -> None:
+    """Register `items` in the navigation of each app the blueprint `bp` is registered on."""
+    bp.record_once(lambda state: nav_register(state.app, *items))
 
 
 @dataclass
@@ -151,6 +147,13 @@ def _unread_notices() -> int:
     if "unread_notices" not in g:
         g.unread_notices = notices_unread_count(current_user.id)
     return g.unread_notices
+
+
+def csrf_token_issued() -> bool:
+    """True when this visitor already holds a CSRF token (their session has one, or this
+    request made one): only then may a page hand it out without starting a session."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return field in g or field in session
 
 
 def date_field(value: date | None) -> str:
@@ -276,6 +279,7 @@ def init_templating(app: Flask) -> None:
     from app.core.stylesheets import area_sheets
 
     app.jinja_env.globals["area_sheets"] = area_sheets  # issue 20: per-area CSS
+    app.jinja_env.globals["csrf_token_issued"] = csrf_token_issued
 
     @app.context_processor
     def _globals() -> dict:
@@ -283,8 +287,9 @@ def init_templating(app: Flask) -> None:
         menus: list[NavMenu] = []
         unread = 0
         in_request = has_request_context()  # emails are rendered by jobs, outside requests
-        if in_request and current_user.is_authenticated:
-            nav = [item for item in NAVIGATION if item.visible_to(current_user)]
+        # An email rendered during a request (a checkout queues three) has no menus.
+        if in_request and current_user.is_authenticated and not g.get("racik_email"):
+            nav = [item for item in nav_items(current_app) if item.visible_to(current_user)]
             menus = nav_menus(nav, current_user)
             unread = _unread_notices()
         return {

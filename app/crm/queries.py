@@ -50,10 +50,18 @@ class CompanyDetail:
     leads: list[Lead]
 
 
+def company_get(company_id: int) -> Company | None:
+    """The one lookup of a company by id (archived too), for the web and the API alike.
+    CRM records belong to the team, not to one staff member: every CRM role (staff, admin)
+    reads every company, and the routes' role check is the whole ownership rule; an unknown
+    id is None (404 on both paths)."""
+    return db.session.scalar(select(Company).where(Company.id == company_id))
+
+
 def company_detail(company_id: int) -> CompanyDetail | None:
     """One company (archived too) with its live contacts (by name) and leads (newest
     first): the web's detail page and the API's answer read this one query."""
-    company = db.session.get(Company, company_id)
+    company = company_get(company_id)
     if company is None:
         return None
     contacts = db.session.scalars(

@@ -50,12 +50,14 @@ from typing import TypeVar
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     request,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.2, missing from its stubs
@@ -72,6 +74,7 @@ from app.core.http import (
 )
 from app.core.security import owned_or_404, role_required, safe_next_url
 from app.core.settings import setting_get
+from app.core.templating import NavItem, nav_on_register
 from app.crm import queries
 from app.crm.assignment import assignment_note, reassign_threshold
 from app.crm.csv_io import (
@@ -389,7 +392,10 @@ def company_new():
 
 
 def _company_or_404(company_id: int) -> Company:
-    return owned_or_404(select(Company).where(Company.id == company_id))
+    company = queries.company_get(company_id)  # the API's lookup too
+    if company is None:
+        abort(404)
+    return company
 
 
 @bp.route("/perusahaan/<int:company_id>")
@@ -1018,4 +1024,12 @@ def interest_thanks():
     return render_page("crm/interest_thanks.html")
 
 
-
+# This blueprint's entries in the header (app.core.templating: domains register their
+# menu items and badges; `order` is the place in the header).
+nav_on_register(
+    bp,
+    NavItem(_l("Papan CRM"), "crm.board", frozenset({"staff", "admin"}), group="crm",
+            order=140),
+    NavItem(_l("Tugas saya"), "crm.tasks", frozenset({"staff", "admin"}), group="crm",
+            order=150),
+)

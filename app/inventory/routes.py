@@ -32,6 +32,7 @@ from app.catalog.models import Variant
 from app.core.forms import NumberInputError, parse_int, read_whole_number
 from app.core.http import is_htmx, render_page, see_other
 from app.core.security import owned_or_404, role_required
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
 from app.inventory.models import StockReason
 from app.inventory.queries import inventory_page, owned_variant, variant_movements
@@ -226,3 +227,11 @@ def variant(variant_id: int):
     shop, item = _my_variant(variant_id)
     return render_page("inventory/variant.html", shop=shop, variant=item,
                        movements=variant_movements(item.id), stock_reasons=STOCK_REASON_LABELS)
+
+
+# This blueprint's entries in the header (app.core.templating: domains register their
+# menu items and badges; `order` is the place in the header).
+nav_on_register(
+    bp,
+    NavItem(_l("Inventaris"), "inventory.index", frozenset({"seller"}), group="store", order=50),
+)

@@ -151,7 +151,7 @@ def _demo_orders(*, client: User, formula: Formula) -> None:
                          "menambah sekitar Rp 900 per unit. Penawaran ini untuk botol PET; "
                          "kami siapkan versi baru bila Bapak/Ibu setuju.")
             continue
-        from app.demo import DEMO_PASSWORD
+        from app.accounts.demo import DEMO_PASSWORD
 
         contract_sign(request=request, client=client, secret=DEMO_PASSWORD,
                       context=SignContext(ip="127.0.0.1", user_agent="Racik demo"))

@@ -37,7 +37,7 @@ from app.maklon.formula_crypto import (
     current_key_id,
     encrypt_lines,
 )
-from app.maklon.models import Formula, MaterialOrigin, ProductType, RawMaterial
+from app.maklon.models import Formula, ProductType, RawMaterial
 from app.maklon.pricing import material_costs
 
 log = logging.getLogger(__name__)
@@ -187,10 +187,6 @@ def line_cost(line: FormulaLine, material: RawMaterial | None) -> Decimal | None
     if material is None:
         return None
     return line.amount * Decimal(str(material.unit_cost))
-
-
-def is_imported(material: RawMaterial | None) -> bool:
-    return material is not None and material.origin == MaterialOrigin.IMPORT
 
 
 # Key rotation -------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ negative under any concurrency. `reserved` is what signed orders have set aside.
     batch_needs(request, actor=user)      # {material_id: whole base units}, audited read
     materials_reserve(request, actor)     # entering "Pembelian Bahan Baku"
     materials_consume(request, actor)     # entering "Proses Formulasi": raises Shortage
-    materials_release(request, actor)     # a cancelled order gives its reservation back
 
 Services flush, never commit.
 """
@@ -181,17 +180,4 @@ def materials_consume(request: MaklonRequest, *, actor: Any) -> int:
         # Another batch took the stock between the check and the take.
         raise Shortage(shortages(request)) from None
     log.info("maklon %s: %s materials consumed", request.number, len(rows))
-    return len(rows)
-
-
-def materials_release(request: MaklonRequest, *, actor: Any) -> int:
-    """Give back what a cancelled order reserved and did not consume."""
-    rows = _reservations(request, ReservationStatus.RESERVED)
-    for row in rows:
-        db.session.execute(update(RawMaterial).where(RawMaterial.id == row.raw_material_id,
-                                                     RawMaterial.reserved >= row.quantity)
-                           .values(reserved=RawMaterial.reserved - row.quantity)
-                           .execution_options(synchronize_session=False))
-        row.status = ReservationStatus.RELEASED
-    db.session.flush()
     return len(rows)

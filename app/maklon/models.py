@@ -124,7 +124,9 @@ class MaterialOrigin(StrEnum):
 class ReservationStatus(StrEnum):
     RESERVED = "reserved"  # set aside when the order entered raw-material purchase
     CONSUMED = "consumed"  # used up when it entered formulation
-    RELEASED = "released"  # the order was cancelled
+    # Given back by a cancelled order: no path cancels a signed order yet (issue 23: it
+    # needs payments to void open milestone payments first), so nothing sets it today.
+    RELEASED = "released"
     ALL = nonmember((RESERVED, CONSUMED, RELEASED))
 
 

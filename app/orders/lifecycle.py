@@ -69,6 +69,14 @@ ORDER_STATUS_LABELS: dict[str, Any] = {
     OrderStatus.RETURNED: _l("Dikembalikan"),
 }
 
+# The order's payment status as buyers, sellers, the admin ledger and the reports show it.
+ORDER_PAYMENT_LABELS = {
+    PaymentStatus.UNPAID: _l("Belum dibayar"),
+    PaymentStatus.PAID: _l("Lunas"),
+    PaymentStatus.REFUND_PENDING: _l("Menunggu pengembalian dana"),
+    PaymentStatus.REFUNDED: _l("Dana dikembalikan"),
+}
+
 # (from, to) -> the sides allowed to make that change. Anything not listed is refused.
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (OrderStatus.PENDING, OrderStatus.PROCESSING): frozenset({Side.SELLER}),

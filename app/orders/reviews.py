@@ -288,3 +288,15 @@ def unreplied_reviews_badge(user: User) -> int:
     """The navigation badge: the user's store's reviews still without a reply."""
     store = user.store
     return unreplied_reviews_count(store.id) if store is not None else 0
+
+
+def reviews_on_product_pages(app) -> None:
+    """The catalog's product page shows reviews, and a written review clears its cached
+    page: orders registers both with the catalog (which imports nothing of orders)."""
+    from app.catalog.cache import product_rows_register
+    from app.catalog.product_page import ProductReviews, product_reviews_register
+
+    product_reviews_register(app, ProductReviews(
+        page=lambda product_id: product_reviews_page(product_id),
+        distribution=lambda product_id: rating_distribution(product_id)))
+    product_rows_register(Review, lambda review: review.product_id)

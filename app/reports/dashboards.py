@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import case, func, or_, select
 
 from app.accounts.models import User
+from app.backups.models import BackupRecord
 from app.core.clock import WIB, to_wib, utcnow
 from app.core.models import JobRecord, JobStatus
 from app.extensions import db
@@ -29,7 +30,6 @@ from app.maklon.models import (
 )
 from app.orders.models import Order, PaymentStatus
 from app.payments.models import Invoice, Payment, PayStatus
-from app.reports.models import BackupRecord
 
 CLIENT_INVOICES_MAX = 20
 

@@ -44,9 +44,8 @@ from app.maklon.models import (
     RequestStatus,
 )
 from app.orders.checkout import PAYMENT_METHODS
-from app.orders.lifecycle import ORDER_STATUS_LABELS
+from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.orders.models import Checkout, Order, OrderStatus
-from app.payments.routes.ledger import ORDER_PAYMENT_LABELS
 from app.reports.tables import Column, Report, _between, _choice
 
 # -- filters ---------------------------------------------------------------------------------

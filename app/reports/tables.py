@@ -35,10 +35,9 @@ from app.core.pagination import Page
 from app.extensions import db
 from app.maklon.models import MaklonRequest, MilestonePayment, MilestoneStatus, RequestStatus
 from app.orders.checkout import PAYMENT_METHODS
-from app.orders.lifecycle import ORDER_STATUS_LABELS
+from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.orders.models import Order, OrderItem, OrderStatus, PaymentStatus
 from app.payments.models import Invoice, Payment, PayStatus
-from app.payments.routes.ledger import ORDER_PAYMENT_LABELS
 
 PER_PAGE = 50
 YIELD_PER = 1000  # rows fetched per round trip when exporting (a server-side cursor on PG)

@@ -5,13 +5,15 @@ them in `checkout_place`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.accounts.models import Address
 from app.core.forms import parse_int
-from app.orders.cart import CartView
 from app.shipping.couriers import SERVICES
 from app.shipping.services import ShippingPlan, shipping_plan
+
+if TYPE_CHECKING:  # a type only: shipping sits below orders
+    from app.orders.cart import CartView
 
 
 def courier_choices(form: Mapping[str, str]) -> dict[int, str]:

@@ -1,12 +1,11 @@
-"""Shipping blueprint: the checkout's courier prices (htmx), a store's couriers, the
-admin's rate table and the buyer's "refresh tracking".
+"""Shipping blueprint: a store's couriers and the admin's rate table. The checkout's courier
+prices and the buyer's "refresh tracking" are order pages (app.orders.routes.shipping):
+shipping sits below orders.
 
 URL table:
-    POST      /checkout/ongkir                 the checkout's shipping and totals (htmx)
     GET/POST  /seller/kurir                    the services the seller's store offers
     GET       /admin/ongkir                    the rate table (filter by service, origin)
     POST      /admin/ongkir/<id>               edit one row (htmx answers the row)
-    POST      /pesanan/<number>/lacak          ask the courier's manifest again (a job)
 """
 
 from __future__ import annotations
@@ -17,17 +16,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.accounts.addresses import addresses_of
 from app.accounts.current import my_store
 from app.accounts.models import RoleName
-from app.core.forms import NumberInputError, parse_int, read_rupiah, read_whole_number
+from app.core.forms import NumberInputError, read_rupiah, read_whole_number
 from app.core.http import is_htmx, render_page, see_other
 from app.core.security import owned_or_404, role_required
-from app.core.templating import NAVIGATION, NavItem
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
-from app.orders.cart import cart_view
-from app.orders.models import Order
-from app.shipping.checkout import courier_choices, plan_for_page
 from app.shipping.couriers import SERVICES, ZONES
 from app.shipping.models import ShippingRate
 from app.shipping.services import (
@@ -35,37 +30,18 @@ from app.shipping.services import (
     MAX_PRICE_PER_KG,
     ShippingError,
     rate_update,
-    shipment_of,
-    shipment_shipped,
     store_couriers_set,
     store_services,
-    tracking_due,
 )
 from app.shipping.view import etd_label, kg_label, order_shipping
 
 bp = Blueprint("shipping", __name__)
 # The admin's way to the rate table (a domain adds its own menu entry; core stays generic).
-if not any(item.endpoint == "shipping.admin_rates" for item in NAVIGATION):
-    NAVIGATION.append(NavItem(_l("Tarif ongkir"), "shipping.admin_rates", frozenset({"admin"}),
-                                  group="admin"))
+nav_on_register(bp, NavItem(_l("Tarif ongkir"), "shipping.admin_rates", frozenset({"admin"}),
+                            group="admin", order=260))
 bp.add_app_template_global(order_shipping, "order_shipping")
 bp.add_app_template_filter(etd_label, "shipping_etd")
 bp.add_app_template_filter(kg_label, "shipping_kg")
-
-
-@bp.route("/checkout/ongkir", methods=["POST"])
-@role_required(RoleName.CUSTOMER)
-def checkout_rates():
-    """The checkout's totals and every store's couriers for the address and couriers now
-    selected in its form (priced here; nothing is written). Without htmx: the checkout."""
-    if not is_htmx():
-        return see_other(url_for("orders.checkout"))
-    cart = cart_view(current_user.id)
-    addresses = addresses_of(current_user.id)
-    chosen = {"address_id": parse_int(request.form.get("address_id")),
-              "couriers": courier_choices(request.form)}
-    return render_page("shipping/_checkout_rates.html", cart=cart, error=None,
-                       plan=plan_for_page(cart, addresses, chosen))
 
 
 @bp.route("/seller/kurir", methods=["GET", "POST"])
@@ -144,24 +120,6 @@ def admin_rate_update(rate_id: int):
     flash(_("Tarif disimpan."), "success")
     return see_other(url_for("shipping.admin_rates", layanan=rate.service,
                              asal=rate.origin_zone) + f"#rate-{rate.id}")
-
-
-@bp.route("/pesanan/<number>/lacak", methods=["POST"])
-@role_required(RoleName.CUSTOMER)
-def order_track(number: str):
-    """Ask the courier's manifest again (a background job, at most every half hour)."""
-    order = owned_or_404(select(Order).where(Order.number == number,
-                                             Order.buyer_id == current_user.id))
-    shipment = shipment_of(order.id)
-    if tracking_due(shipment, order.tracking_number):
-        shipment_shipped(order_id=order.id, awb=order.tracking_number)
-        db.session.commit()
-        flash(_("Pelacakan diperbarui sebentar lagi. Muat ulang halaman ini."), "info")
-    else:
-        flash(_("Pelacakan baru saja diperbarui."), "info")
-    return see_other(url_for("orders.order_detail", number=order.number) + "#pengiriman")
-
-
 
 
 @bp.cli.command("seed")

@@ -278,25 +278,3 @@ def shipment_shipped(*, order_id: int, awb: str) -> None:
     if awb and aggregator() is not None and shipment_of(order_id) is not None:
         enqueue_after_commit("jobs.shipping.track", order_id, retries=2, timeout=30)
 
-
-TRACKING_SWEEP_DAYS = 14  # parcels shipped longer ago are not followed any more
-
-
-def tracking_sweep(*, limit: int = 500) -> int:
-    """Queue `jobs.shipping.track` for the shipped courier orders whose manifest was not
-    asked for in the last TRACKING_STALE (cron, hourly); returns how many. Nothing without
-    a configured aggregator."""
-    if aggregator() is None:
-        return 0
-    from app.orders.models import Order, OrderStatus
-
-    now = utcnow()
-    ids = db.session.scalars(
-        select(Order.id).join(Shipment, Shipment.order_id == Order.id).where(
-            Order.status == OrderStatus.SHIPPED, Order.tracking_number != "",
-            Order.shipped_at >= now - timedelta(days=TRACKING_SWEEP_DAYS),
-            (Shipment.tracked_at.is_(None)) | (Shipment.tracked_at < now - TRACKING_STALE))
-        .order_by(Order.id).limit(limit)).all()
-    for order_id in ids:
-        enqueue_after_commit("jobs.shipping.track", order_id, retries=2, timeout=30)
-    return len(ids)

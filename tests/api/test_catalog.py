@@ -349,20 +349,24 @@ def test_search_request_normalize_is_the_one_rule_both_routes_call(app, client, 
 
 def test_search_over_the_count_cap_says_its_total_is_a_lower_bound(api, catalog, monkeypatch):
     """Past COUNT_CAP matches the count stops: `total` is the cap, flagged as a lower bound,
-    with no `last` link and a `next` link while pages come back full."""
+    with no `last` link and a `next` link while pages come back full; only the first
+    COUNT_CAP matches are listed."""
     from app.catalog import queries as catalog_queries
 
     monkeypatch.setattr(catalog_queries, "COUNT_CAP", 3)
-    response = api().get("/api/v1/products", query_string={"per_page": 2, "page": 2})
+    response = api().get("/api/v1/products", query_string={"per_page": 1, "page": 2})
     body = response.get_json()
-    assert (body["total"], body["total_is_lower_bound"], body["pages"]) == (3, True, 2)
-    assert len(body["items"]) == 2
+    assert (body["total"], body["total_is_lower_bound"], body["pages"]) == (3, True, 3)
+    assert len(body["items"]) == 1
     links = _links(response.headers["Link"])
     assert set(links) == {"first", "prev", "next"}
     assert links["next"]["page"] == "3"
-    last = api().get("/api/v1/products", query_string={"per_page": 2, "page": 3})
+    # Only the first COUNT_CAP matches are listed: past them, an empty page, no next.
+    last = api().get("/api/v1/products", query_string={"per_page": 2, "page": 2})
     assert len(last.get_json()["items"]) == 1
     assert "next" not in _links(last.headers["Link"])
+    beyond = api().get("/api/v1/products", query_string={"per_page": 1, "page": 4})
+    assert beyond.status_code == 200 and beyond.get_json()["items"] == []
     monkeypatch.setattr(catalog_queries, "COUNT_CAP", 1000)
     exact = api().get("/api/v1/products", query_string={"per_page": 2}).get_json()
     assert (exact["total"], exact["total_is_lower_bound"]) == (5, False)

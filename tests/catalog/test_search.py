@@ -562,14 +562,15 @@ def test_plain_request_gets_the_full_page_with_the_results(catalog, client):
 
 def test_count_stops_at_the_cap_and_says_more_than(catalog, client, monkeypatch):
     """Counting every match of a broad word costs more than the page: the count stops at
-    COUNT_CAP + 1 and the page says "more than"; the listing itself is unchanged."""
+    COUNT_CAP + 1 and the page says "more than"; only the first COUNT_CAP are listed."""
     import app.catalog.queries as catalog_queries
 
     everything = listed(client)
     monkeypatch.setattr(catalog_queries, "COUNT_CAP", 3)
     page = catalog_queries.product_search(SearchParams())
     assert (page.total, page.exact) == (3, False)
-    assert [p.name for p in page.items] == everything
+    assert [p.name for p in page.items] == everything[:3]
+    assert product_search(SearchParams(page=2), per_page=3).items == []
     body = client.get("/produk").get_data(as_text=True)
     assert "Lebih dari 3 produk" in body
     monkeypatch.setattr(catalog_queries, "COUNT_CAP", len(everything))
@@ -608,8 +609,9 @@ def test_broad_keyword_relevance_is_the_popularity_order(db, client, monkeypatch
     monkeypatch.setattr(catalog_queries, "COUNT_CAP", 2)
     page = product_search(SearchParams(q="serum", sort="relevance"))
     assert (page.total, page.exact) == (2, False)
-    assert names(page) == ["Toner Mawar", "Serum Kunyit", "Serum Jeruk"]
-    assert listed(client, q="serum") == ["Toner Mawar", "Serum Kunyit", "Serum Jeruk"]
+    # Only the first COUNT_CAP matches are listed, by popularity.
+    assert names(page) == ["Toner Mawar", "Serum Kunyit"]
+    assert listed(client, q="serum") == ["Toner Mawar", "Serum Kunyit"]
     broad_page = client.get("/produk?q=serum").get_data(as_text=True)
     assert "Lebih dari 2 produk" in broad_page
     assert 'data-testid="popularity-note"' in broad_page  # says it is not ranked
@@ -620,10 +622,29 @@ def test_broad_keyword_relevance_is_the_popularity_order(db, client, monkeypatch
                            ("price_desc", ["Serum Kunyit", "Toner Mawar", "Serum Jeruk"]),
                            ("newest", ["Serum Jeruk", "Toner Mawar", "Serum Kunyit"]),
                            ("popular", ["Toner Mawar", "Serum Kunyit", "Serum Jeruk"])):
-        pages = [names(product_search(SearchParams(q="serum", sort=sort, page=n), per_page=2))
-                 for n in (1, 2)]
+        pages = [names(product_search(SearchParams(q="serum", sort=sort, page=n), per_page=1))
+                 for n in (1, 2, 3)]
         monkeypatch.setattr(catalog_queries, "COUNT_CAP", 1000)
         assert search(q="serum", sort=sort) == expected
         monkeypatch.setattr(catalog_queries, "COUNT_CAP", 2)
-        assert [search(q="serum", sort=sort), *pages] == [expected, expected[:2],
-                                                           expected[2:]]
+        assert [search(q="serum", sort=sort), *pages] == [
+            expected[:2], expected[:1], expected[1:2], []]  # cut at COUNT_CAP
+
+
+@pytest.mark.parametrize("rows_per_hit", [0, 1, 40])
+def test_broad_keyword_pages_are_exact_whether_the_walk_budget_suffices_or_not(
+        db, monkeypatch, rows_per_hit):
+    """PostgreSQL walks a bounded prefix of the sort order for a broad keyword and sorts
+    all matches when that budget runs out (0: always, 1: for later pages); every page is
+    the same either way (SQLite has no budget: the same assertions hold)."""
+    import app.catalog.queries as catalog_queries
+
+    _ranked_shop(db)
+    monkeypatch.setattr(catalog_queries, "COUNT_CAP", 2)
+    monkeypatch.setattr(catalog_queries, "WALK_ROWS_PER_HIT", rows_per_hit)
+    for sort, expected in (("relevance", ["Toner Mawar", "Serum Kunyit", "Serum Jeruk"]),
+                           ("price_asc", ["Serum Jeruk", "Toner Mawar", "Serum Kunyit"]),
+                           ("newest", ["Serum Jeruk", "Toner Mawar", "Serum Kunyit"])):
+        pages = [names(product_search(SearchParams(q="serum", sort=sort, page=n), per_page=1))
+                 for n in (1, 2, 3)]
+        assert pages == [expected[:1], expected[1:2], []], sort

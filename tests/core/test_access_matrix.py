@@ -166,9 +166,9 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "admin.settings_logo": {"GET": only({"admin"})},
     # Backups: admin only; both buttons enqueue a tracked job (sync here) and redirect. The
     # backup under test has no file, so its verification fails (recorded, not a 500).
-    "admin.backups": {"GET": only({"admin"})},
-    "admin.backups_create": {"POST": only({"admin"}, status=303)},
-    "admin.backups_verify": {"POST": only({"admin"}, status=303)},
+    "backups.index": {"GET": only({"admin"})},
+    "backups.create": {"POST": only({"admin"}, status=303)},
+    "backups.verify": {"POST": only({"admin"}, status=303)},
     # Audit log: read-only (no write route exists); an archive file is for admins only.
     "audit.index": {"GET": only({"admin"})},
     "audit.archive_download": {"GET": only({"admin"})},
@@ -301,11 +301,11 @@ ACCESS: dict[str, dict[str, Expected]] = {
     "orders.order_confirm": {"POST": owned(CUSTOMER, 409)},
     "orders.return_request": {"GET": owned(CUSTOMER), "POST": owned(CUSTOMER, 409)},
     # Shipping (app/shipping): a plain POST of the checkout's rates goes back to /checkout.
-    "shipping.checkout_rates": {"POST": only({"customer"}, status=303)},
+    "orders.checkout_rates": {"POST": only({"customer"}, status=303)},
     "shipping.store_couriers": {"GET": only({"seller"}), "POST": only({"seller"}, status=303)},
     "shipping.admin_rates": {"GET": only({"admin"})},
     "shipping.admin_rate_update": {"POST": only({"admin"}, status=422)},
-    "shipping.order_track": {"POST": owned(CUSTOMER, 303)},
+    "orders.order_track": {"POST": owned(CUSTOMER, 303)},
     "orders.seller_orders": {"GET": only({"seller"})},
     "orders.seller_order": {"GET": owned(SELLER_A)},
     "orders.seller_advance": {"POST": owned(SELLER_A, 422)},
@@ -535,7 +535,7 @@ def _build_world() -> SimpleNamespace:
     audit_archive()
     _company_logo()
     w.outbox_id = outbox.id
-    from app.reports.models import BackupRecord
+    from app.backups.models import BackupRecord
 
     backup = BackupRecord(filename="racik-matriks.rbk", sha256="0" * 64)
     db.session.add(backup)
@@ -743,7 +743,7 @@ def _args(w) -> dict[str, dict]:
         "core.job_status": {"job_id": w.job_id},
         "core.media": {"key": w.photo_key},
         "admin.outbox_resend": {"outbox_id": w.outbox_id},
-        "admin.backups_verify": {"backup_id": w.backup_id},
+        "backups.verify": {"backup_id": w.backup_id},
         "admin.settings_save": {"section": "pajak"},
         "audit.archive_download": {"archive_id": w.archive_id},
         "accounts.reset_password": {"token": "no-such-link"},
@@ -757,7 +757,7 @@ def _args(w) -> dict[str, dict]:
                          "inventory.stock_add", "inventory.variant",
                          "inventory.stock_clear_confirm"), variant),
         **dict.fromkeys(("orders.order_detail", "orders.order_status", "orders.order_confirm",
-                         "shipping.order_track",
+                         "orders.order_track",
                          "orders.return_request", "orders.seller_order",
                          "orders.seller_advance", "orders.seller_cancel",
                          "orders.packing_slip"), order),

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from app.core.templating import NAV_GROUPS, NAVIGATION
+from app.core.templating import NAV_GROUPS, nav_items
 from app.extensions import db as _db
 from app.orders.cart import cart_add
 from tests.conftest import log_in
@@ -35,7 +35,7 @@ def _menus(html: str) -> list[str]:
     (("admin", "staff", "client", "seller", "customer"),
      ["Belanja", "Toko saya", "Maklon", "Produksi", "CRM", "Admin"]),
 ])
-def test_each_role_sees_its_areas_grouped_into_menus(client, db, roles, menus):
+def test_each_role_sees_its_areas_grouped_into_menus(app, client, db, roles, menus):
     user = make_user(roles=roles)
     _db.session.commit()
     log_in(client, user.email)
@@ -43,7 +43,7 @@ def test_each_role_sees_its_areas_grouped_into_menus(client, db, roles, menus):
     assert [m.strip() for m in _menus(html)] == menus
     header = _header(html)
     # Every item the role may use is in the header, once.
-    for item in NAVIGATION:
+    for item in nav_items(app):
         if item.roles is None or set(item.roles) & set(roles):
             assert header.count(f'data-testid="nav-{item.endpoint}"') == 1, item.endpoint
         else:
@@ -55,9 +55,9 @@ def test_each_role_sees_its_areas_grouped_into_menus(client, db, roles, menus):
         assert needle in account, needle
 
 
-def test_every_nav_item_has_a_known_group():
+def test_every_nav_item_has_a_known_group(app):
     keys = {group.key for group in NAV_GROUPS}
-    assert all(item.group in keys for item in NAVIGATION)
+    assert all(item.group in keys for item in nav_items(app))
 
 
 def test_anonymous_header_has_login_register_language_and_search(client, db):
@@ -117,7 +117,7 @@ def test_every_admin_page_has_the_console_section_navigation(app, client, db):
     admin = make_user(roles=("admin",))
     _db.session.commit()
     log_in(client, admin.email)
-    admin_items = [item for item in NAVIGATION if item.group == "admin"]
+    admin_items = [item for item in nav_items(app) if item.group == "admin"]
     with app.test_request_context():
         from flask import url_for
         paths = {item.endpoint: url_for(item.endpoint) for item in admin_items}
@@ -142,3 +142,24 @@ def test_a_non_admin_page_has_no_admin_navigation(client, db):
     _db.session.commit()
     log_in(client, admin.email)
     assert 'class="admin-nav"' not in client.get("/produksi").get_data(as_text=True)
+
+
+def test_domains_register_the_header_in_its_old_order(app):
+    """Core names no domain: each blueprint registers its entries (and badges) with the
+    navigation when it is registered, and the header keeps one order across domains."""
+    assert [item.endpoint for item in nav_items(app)] == [
+        "orders.cart", "orders.my_orders", "orders.seller_orders", "catalog.seller_products",
+        "inventory.index", "reports.seller_analytics_page", "orders.seller_reviews",
+        "reports.client_dashboard_page", "maklon.requests", "maklon.staff_requests",
+        "maklon.formulas", "maklon.board", "maklon.materials", "crm.board", "crm.tasks",
+        "reports.admin_dashboard_page", "admin.users", "admin.settings", "payments.ledger",
+        "catalog.categories", "reports.reports_page", "admin.jobs", "admin.outbox",
+        "audit.index", "backups.index", "shipping.admin_rates"]
+    # Badges are the domains' own functions, not "module:function" strings core imports.
+    assert all(item.badge is None or callable(item.badge) for item in nav_items(app))
+
+
+def test_a_blueprint_not_registered_adds_nothing_to_the_header():
+    from flask import Flask
+
+    assert nav_items(Flask("bare")) == []

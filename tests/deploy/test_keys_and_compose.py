@@ -144,9 +144,9 @@ def test_every_variable_compose_reads_is_written_by_keys_init_or_documented(secr
 
 def test_keys_init_runs_where_no_app_can_start_yet(tmp_path):
     """Inside the image RACIK_ENV is production and nothing is configured, so `flask` (which
-    creates the app) refuses; `python -m app.core.keys_cli init` still writes the file."""
+    creates the app) refuses; `python -m app.keys_cli init` still writes the file."""
     env = {**_clean_env(tmp_path), "RACIK_ENV": "production", "PYTHONPATH": str(REPO)}
-    written = subprocess.run([sys.executable, "-m", "app.core.keys_cli", "init",
+    written = subprocess.run([sys.executable, "-m", "app.keys_cli", "init",
                               *_site_options()], cwd=tmp_path, env=env, capture_output=True,
                              text=True, timeout=120)
     assert written.returncode == 0, written.stderr[-2000:]

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.backups.models import BackupRecord, BackupStatus
 from app.core.models import JobRecord, JobStatus
 from app.maklon.models import MilestonePayment, Stage
 from app.orders.models import OrderStatus, PaymentStatus
 from app.payments.models import Invoice
 from app.reports.dashboards import admin_dashboard
-from app.reports.models import BackupRecord, BackupStatus
 from tests.factories import make_order, make_product, make_user
 from tests.maklon.factories import (
     make_maklon_client,

@@ -9,13 +9,13 @@ import email.policy
 
 from sqlalchemy import select
 
+from app.backups.create import create_backup
+from app.backups.models import BackupRecord
+from app.backups.restore import restore_backup
 from app.core.storage import storage_delete, storage_put, storage_read
 from app.payments.models import Invoice
-from app.reports.backups.create import create_backup
-from app.reports.backups.restore import restore_backup
-from app.reports.models import BackupRecord
+from tests.backups.test_backups import _needs_tools
 from tests.factories import make_order, make_product, make_user
-from tests.reports.test_backups import _needs_tools
 from tests.s3 import bucket_objects
 
 

@@ -24,8 +24,8 @@ from app.accounts.api_tokens import (
     refresh_rotate,
     token_pair_issue,
 )
+from app.accounts.login_limits import login_account_key, login_ip_key
 from app.accounts.models import Company
-from app.accounts.routes import login_account_key, login_ip_key
 from app.accounts.services import AccountError, normalize_email, password_change, user_authenticate
 from app.accounts.totp import second_factor_check, totp_enabled, totp_required
 from app.api import bp

@@ -485,6 +485,14 @@ COMPANY_FIELDS = ("name", "business_type", "city", "npwp", "address", "website",
                   "employee_count")
 
 
+def _company(company_id: int) -> Company:
+    """The web's lookup (app.crm.queries.company_get); unknown: 404."""
+    company = queries.company_get(company_id)
+    if company is None:
+        raise ApiError(404)
+    return company
+
+
 def _company_detail(company_id: int) -> CompanyDetailOut:
     detail = queries.company_detail(company_id)
     if detail is None:
@@ -536,7 +544,7 @@ def crm_company_get(company_id: int):
            "or restore a company", body=CompanyPatch, response=CompanyDetailOut, roles=STAFF,
            errors=WRITE_ERRORS)
 def crm_company_change(company_id: int, body: CompanyPatch):
-    company = _get(Company, company_id)
+    company = _company(company_id)
     _company_written(_merged(company, body, COMPANY_FIELDS), company)
     with _rules():
         _archive_change(company, body.archived)
@@ -550,7 +558,7 @@ def crm_company_delete(company_id: int):
     """409 `crm_delete_refused` while it has open leads (archive it instead) or when it is
     a maklon client's company. The delete is audited."""
     with _rules():
-        record_delete(record=_get(Company, company_id), actor=current_user)
+        record_delete(record=_company(company_id), actor=current_user)
     db.session.commit()
     return None
 

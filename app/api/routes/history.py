@@ -38,8 +38,7 @@ from app.core.storage import storage_download, storage_stat
 from app.extensions import db
 from app.maklon.labels import PRODUCT_TYPE_LABELS, REQUEST_STATUS_LABELS
 from app.orders.checkout import PAYMENT_METHODS
-from app.orders.lifecycle import ORDER_STATUS_LABELS
-from app.payments.routes.ledger import ORDER_PAYMENT_LABELS
+from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.reports.exports import ExportError, export_check, export_filename
 from app.reports.history import (
     EXPORT_JOB,

@@ -104,8 +104,8 @@ from app.maklon.requests import (
     request_save,
     request_submit,
 )
-from app.maklon.routes.contracts import sign_rate_limit
-from app.maklon.routes.production import stage_photo_response
+from app.maklon.sign_limit import sign_rate_limit
+from app.maklon.stage_photos import stage_photo_response
 from app.maklon.stages import request_history, stage_progress
 from app.orders.checkout import PAYMENT_METHODS
 from app.payments.pay_page import pay_view

@@ -42,7 +42,7 @@ from app.orders.checkout import PAYMENT_METHODS
 from app.orders.models import Checkout
 from app.payments.models import Payment, PayStatus
 from app.payments.pay_page import pay_view
-from app.payments.routes.pay import buyer_payment
+from app.payments.queries import buyer_payment
 from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed
 
 log = logging.getLogger(__name__)

@@ -39,6 +39,10 @@ def _stage_progress() -> dict:
             "production_step_labels": STAGE_LABELS}
 
 
+from app.core.templating import nav_on_register  # noqa: E402
+
+# The header's entries of this blueprint (core knows no domain: domains register them).
+from app.maklon.navigation import MAKLON_NAV  # noqa: E402
 from app.maklon.routes import (  # noqa: E402, F401  # noqa: E402,F401
     contracts,
     formulas,
@@ -49,3 +53,5 @@ from app.maklon.routes import (  # noqa: E402, F401  # noqa: E402,F401
     quotes,
     requests,
 )
+
+nav_on_register(bp, *MAKLON_NAV)

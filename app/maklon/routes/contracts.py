@@ -44,11 +44,11 @@ from app.maklon.milestones import UNLOCKS, milestone_amounts
 from app.maklon.models import MaklonRequest, MilestoneKind
 from app.maklon.quotes import latest_quote, quote_unacceptable
 from app.maklon.routes import bp
+from app.maklon.sign_limit import sign_rate_limit
 
 log = logging.getLogger(__name__)
 
 VERIFY_LIMIT_DEFAULT = "20 per hour"
-SIGN_LIMIT_DEFAULT = "10 per 15 minutes"
 
 
 def _page(req: MaklonRequest, *, status: int = 200, errors: dict | None = None):
@@ -99,21 +99,6 @@ def contract_download(number: str):
     response.cache_control.private = True
     response.cache_control.public = False
     return response
-
-
-def sign_limit() -> str:
-    """CONTRACT_SIGN_LIMIT_PER_USER: signing attempts per user (the web's and the API's)."""
-    return current_app.config.get("CONTRACT_SIGN_LIMIT_PER_USER", SIGN_LIMIT_DEFAULT)
-
-
-def sign_limit_key() -> str:
-    """Per user, not per login: a new session (or an API token) does not reset the count."""
-    return f"contract-sign:{current_user.id}"
-
-
-# One budget for the web's "Setuju" and the API's accept (a shared limit: same counter).
-sign_rate_limit = limiter.shared_limit(sign_limit, scope="contract-sign",
-                                       key_func=sign_limit_key)
 
 
 @bp.route("/maklon/<number>/kontrak/setuju", methods=["POST"])

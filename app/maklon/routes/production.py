@@ -32,13 +32,13 @@ from app.accounts.models import RoleName
 from app.core.http import is_htmx, render_page, see_other
 from app.core.polling import poll_answer, poll_etag
 from app.core.security import owned_or_404, role_required
-from app.core.storage import storage_send
 from app.extensions import db
 from app.maklon.access import is_maklon_staff, request_or_404
 from app.maklon.labels import QC_LABELS, STAGE_LABELS
-from app.maklon.models import MaklonRequest, ProductionStage, RequestStatus, Stage
+from app.maklon.models import MaklonRequest, RequestStatus, Stage
 from app.maklon.otdr import otdr_latest
 from app.maklon.routes import bp
+from app.maklon.stage_photos import stage_photo_response
 from app.maklon.stages import (
     NEXT_STAGE,
     QcResult,
@@ -232,15 +232,4 @@ def production_status(number: str):
 def stage_photo(number: str, stage_id: int):
     return stage_photo_response(request_or_404(current_user, number), stage_id)
 
-
-def stage_photo_response(req, stage_id: int):
-    """The photo of one stage of `req` (which the caller may see), or 404; also the API's."""
-    row = owned_or_404(select(ProductionStage).where(ProductionStage.id == stage_id,
-                                                     ProductionStage.request_id == req.id,
-                                                     ProductionStage.photo_key != ""))
-    response = storage_send(row.photo_key, public_only=False)
-    # Only for those who may see the request: never in a shared cache.
-    response.cache_control.public = False
-    response.cache_control.private = True
-    return response
 

@@ -28,4 +28,17 @@ def _sell_through_payments(_state) -> None:
     payment_news_connect()
     invoicing_connect()
 
-from app.orders.routes import cart, checkout, orders, reviews  # noqa: E402,F401
+from app.core.templating import nav_on_register  # noqa: E402
+
+# The header's entries of this blueprint (core knows no domain: domains register them).
+from app.orders.navigation import ORDERS_NAV  # noqa: E402
+from app.orders.routes import cart, checkout, orders, reviews, shipping  # noqa: E402,F401
+
+nav_on_register(bp, *ORDERS_NAV)
+
+
+@bp.record_once
+def _reviews_on_product_pages(state) -> None:
+    from app.orders.reviews import reviews_on_product_pages
+
+    reviews_on_product_pages(state.app)

@@ -99,7 +99,7 @@ def _add_refused(message: str, product_id: int | None):
                            cart=None, badge_count=cart_count(current_user.id))
     if product_id is None:
         abort(400)
-    from app.catalog.routes import product as product_page
+    from app.catalog.product_page import product_page
 
     flash(message, "error")
     body, _status = product_page(product_id)

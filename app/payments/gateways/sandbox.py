@@ -28,6 +28,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.core.clock import to_wib, utcnow
+from app.core.db import add_once
 from app.core.http import app_path
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
@@ -101,11 +102,12 @@ class SandboxGateway(Gateway):
     def charge(self, *, reference: str, amount: int, method: str, expires_at: datetime,
                customer: dict[str, str]) -> Charge:
         spec = method_spec(method)
-        existing = db.session.scalars(select(SandboxTransaction).where(
-            SandboxTransaction.order_id == reference)).first()
-        if existing is not None:  # Midtrans answers a repeated order_id with the original
-            tx = existing
-        else:
+        def existing() -> SandboxTransaction | None:
+            return db.session.scalars(select(SandboxTransaction).where(
+                SandboxTransaction.order_id == reference)).first()
+
+        tx = existing()
+        if tx is None:  # Midtrans answers a repeated order_id with the original
             tx = SandboxTransaction(
                 transaction_id=str(uuid.uuid4()), order_id=reference,
                 payment_type=spec.payment_type, bank=spec.bank, store=spec.store,
@@ -119,8 +121,10 @@ class SandboxGateway(Gateway):
                 tx.qr_string = qris_string(reference, amount)
             elif spec.kind == "cstore":
                 tx.payment_code = _digits(CSTORE_CODE_DIGITS[spec.store])
-            db.session.add(tx)
-            db.session.flush()
+            # Several presses of "Bayar" at once charge the same payment: the first insert
+            # wins and the others answer its charge (a savepoint, so no 500 from
+            # uq_sandbox_transactions_order_id and the caller's transaction goes on).
+            tx, _created = add_once(tx, existing)
         deeplink = ""
         if spec.kind == "ewallet":
             # app_path, not url_for: charges also happen outside a request (jobs, demo data).

@@ -32,3 +32,9 @@ def _register_metrics() -> None:
 
 
 _register_metrics()
+
+# The header's entries of this blueprint (core knows no domain: domains register them).
+from app.core.templating import nav_on_register  # noqa: E402
+from app.payments.navigation import PAYMENTS_NAV  # noqa: E402
+
+nav_on_register(bp, *PAYMENTS_NAV)

@@ -14,8 +14,6 @@ and redirects (303) back to the payment with a flash.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,8 +25,7 @@ from app.core.http import render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
-from app.orders.lifecycle import ORDER_STATUS_LABELS
-from app.orders.models import PaymentStatus
+from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.payments.ledger import (
     ledger_daily_totals,
     ledger_filters,
@@ -48,13 +45,6 @@ EVENT_SOURCE_LABELS = {
     "admin": _l("Keputusan admin"),
 }
 
-
-ORDER_PAYMENT_LABELS: dict[str, Any] = {
-    PaymentStatus.UNPAID: _l("Belum dibayar"),
-    PaymentStatus.PAID: _l("Lunas"),
-    PaymentStatus.REFUND_PENDING: _l("Menunggu pengembalian dana"),
-    PaymentStatus.REFUNDED: _l("Dana dikembalikan"),
-}
 
 
 def _labels() -> dict:

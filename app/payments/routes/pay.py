@@ -15,25 +15,19 @@ import logging
 from flask import flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select, select
 
 from app.accounts.models import RoleName
 from app.core.clock import utcnow
 from app.core.http import render_error, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
-from app.payments.models import Payment, PayStatus
+from app.payments.models import PayStatus
 from app.payments.pay_page import pay_status_answer, pay_view
+from app.payments.queries import buyer_payment
 from app.payments.routes import bp
 from app.payments.services import payment_charge_committed
 
 log = logging.getLogger(__name__)
-
-def buyer_payment(buyer_id: int, reference: str) -> Select:
-    """For `owned_or_404`: the checkout payment `reference` only if this buyer pays it."""
-    return select(Payment).where(Payment.reference == reference,
-                                 Payment.payer_id == buyer_id,
-                                 Payment.checkout_id.is_not(None))
 
 
 @bp.route("/checkout/<reference>/status")

@@ -16,6 +16,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.accounts.models import RoleName
+from app.backups.models import BackupStatus
+from app.backups.offsite import last_offsite, offsite_remote
 from app.core.http import render_page
 from app.core.security import role_required
 from app.maklon.labels import MILESTONE_LABELS, REQUEST_STATUS_LABELS, STAGE_LABELS
@@ -24,9 +26,7 @@ from app.maklon.otdr import otdr_latest
 from app.maklon.stages import stage_position
 from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.orders.models import OrderStatus
-from app.reports.backups.offsite import last_offsite, offsite_remote
 from app.reports.dashboards import ClientDashboard, admin_dashboard, client_dashboard
-from app.reports.models import BackupStatus
 from app.reports.routes import bp
 
 BACKUP_STATUS_LABELS: dict[str, Any] = {

@@ -31,8 +31,7 @@ from app.core.security import role_required
 from app.core.storage import storage_download, storage_folder, storage_stat
 from app.extensions import db
 from app.orders.checkout import PAYMENT_METHODS
-from app.orders.lifecycle import ORDER_STATUS_LABELS
-from app.payments.routes.ledger import ORDER_PAYMENT_LABELS
+from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.reports.exports import (
     FOLDER,
     ExportError,

@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
+from app.backups import archive
+from app.backups.archive import ArchiveError, DecryptingReader, EncryptingWriter
+from app.backups.create import backup_dir, create_backup
+from app.backups.models import BackupRecord, BackupStatus
+from app.backups.restore import RestoreError, restore_backup
+from app.backups.rotation import backups_to_keep, rotate_backups
+from app.backups.verify import verify_backup
 from app.core.models import JobRecord, JobStatus
 from app.core.storage import storage_path, storage_put, storage_root
-from app.reports.backups import archive
-from app.reports.backups.archive import ArchiveError, DecryptingReader, EncryptingWriter
-from app.reports.backups.create import backup_dir, create_backup
-from app.reports.backups.restore import RestoreError, restore_backup
-from app.reports.backups.rotation import backups_to_keep, rotate_backups
-from app.reports.backups.verify import verify_backup
-from app.reports.models import BackupRecord, BackupStatus
 from tests.conftest import missing_service
 from tests.factories import make_product, make_user
 

@@ -1,6 +1,9 @@
-"""Backups: verified, encrypted archives of the database and the storage files.
+"""Backups: verified, encrypted archives of the database and the storage files. Their own
+package (not reports, not admin): the admin console links to their page, reports' admin
+dashboard shows the last one.
 
 Map:
+    models.py    BackupRecord (table backup_records), BackupStatus
     archive.py   the .rbk format: a tar stream in AES-256-GCM frames; BACKUP_KEY
     snapshot.py  consistent database snapshots (SQLite backup API, pg_dump -Fc of an
                  exported snapshot), row counts, scratch databases, the PostgreSQL swap
@@ -9,6 +12,7 @@ Map:
     restore.py   restore_backup: revision check, verify, then replace database and files
     rotation.py  backups_to_keep (pure) and rotate_backups: 7 daily, 4 weekly, 12 monthly
     cli.py       flask backup create|list|verify|restore|rotate|new-key
-    routes.py    /admin/cadangan (admin): list, "create now" and "verify" as tracked jobs
+    routes.py    blueprint `backups` under /admin: /admin/cadangan (admin): list,
+                 "create now" and "verify" as tracked jobs
 Jobs: jobs/backups.py (queue `backups`); nightly cron 02:00 WIB in jobs/cron.py.
 """

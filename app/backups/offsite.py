@@ -30,11 +30,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from app.backups.create import backup_dir
+from app.backups.models import BackupRecord, BackupStatus
+from app.backups.rotation import backups_to_keep, retention
 from app.core.clock import utcnow
 from app.extensions import db
-from app.reports.backups.create import backup_dir
-from app.reports.backups.rotation import backups_to_keep, retention
-from app.reports.models import BackupRecord, BackupStatus
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app.backups.archive import ArchiveError
+from app.backups.models import BackupRecord
+from app.backups.snapshot import SnapshotError
 from app.core.clock import to_wib
 from app.extensions import db
-from app.reports.backups.archive import ArchiveError
-from app.reports.backups.snapshot import SnapshotError
-from app.reports.models import BackupRecord
 
 backup_cli = AppGroup("backup", help="Encrypted, verified backups (see README, Backups).")
 
@@ -34,7 +34,7 @@ def _record(backup_id: int | None, latest: bool) -> BackupRecord:
 @backup_cli.command("create")
 def create() -> None:
     """Create an encrypted backup in BACKUP_DIR."""
-    from app.reports.backups.create import create_backup
+    from app.backups.create import create_backup
 
     try:
         record = create_backup()
@@ -63,8 +63,8 @@ def list_() -> None:
 def verify(backup_id: int | None, latest: bool) -> None:
     """Decrypt, restore into a scratch database and compare with the manifest; a verified
     archive is then copied off-site (BACKUP_REMOTE) unless it already is."""
-    from app.reports.backups.offsite import OffsiteStatus, offsite_copy, offsite_remote
-    from app.reports.backups.verify import verify_backup
+    from app.backups.offsite import OffsiteStatus, offsite_copy, offsite_remote
+    from app.backups.verify import verify_backup
 
     record = _record(backup_id, latest)
     ok = verify_backup(record)
@@ -91,8 +91,8 @@ def _echo_offsite(record: BackupRecord) -> None:
 def _record_from_remote(filename: str) -> BackupRecord:
     """Fetch `filename` from BACKUP_REMOTE into BACKUP_DIR and return its record: the one
     the database still has, or (a lost database) one made from the verified archive."""
-    from app.reports.backups.offsite import OffsiteError, offsite_fetch
-    from app.reports.backups.verify import verify_archive
+    from app.backups.offsite import OffsiteError, offsite_fetch
+    from app.backups.verify import verify_archive
 
     try:
         archive = offsite_fetch(filename)
@@ -124,7 +124,7 @@ def _record_from_remote(filename: str) -> BackupRecord:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def restore(backup_id: int | None, remote_file: str | None, yes: bool) -> None:
     """Replace the database and files with a backup (verified first). Stop the app first."""
-    from app.reports.backups.restore import RestoreError, check_revision, restore_backup
+    from app.backups.restore import RestoreError, check_revision, restore_backup
 
     if remote_file:
         record = _record_from_remote(remote_file)
@@ -153,8 +153,8 @@ def restore(backup_id: int | None, remote_file: str | None, yes: bool) -> None:
 @backup_cli.command("rotate")
 def rotate() -> None:
     """Delete the archives the rotation does not keep, here and on BACKUP_REMOTE."""
-    from app.reports.backups.offsite import OffsiteError, offsite_remote, offsite_rotate
-    from app.reports.backups.rotation import rotate_backups
+    from app.backups.offsite import OffsiteError, offsite_remote, offsite_rotate
+    from app.backups.rotation import rotate_backups
 
     result = rotate_backups()
     db.session.commit()
@@ -174,7 +174,7 @@ def rotate() -> None:
 @click.option("--latest", is_flag=True, help="Copy the newest backup.")
 def offsite(backup_id: int | None, latest: bool) -> None:
     """Copy a verified backup to BACKUP_REMOTE with rclone (again, if it was already)."""
-    from app.reports.backups.offsite import offsite_copy, offsite_remote
+    from app.backups.offsite import offsite_copy, offsite_remote
 
     if not offsite_remote():
         raise click.ClickException("BACKUP_REMOTE is not set (see README, Backups)")
@@ -189,7 +189,7 @@ def offsite(backup_id: int | None, latest: bool) -> None:
 @backup_cli.command("remote")
 def remote() -> None:
     """List the archives on BACKUP_REMOTE."""
-    from app.reports.backups.offsite import OffsiteError, remote_listing
+    from app.backups.offsite import OffsiteError, remote_listing
 
     try:
         listing = remote_listing()
@@ -202,6 +202,6 @@ def remote() -> None:
 @backup_cli.command("new-key")
 def new_key() -> None:
     """Print a fresh BACKUP_KEY (keep it safe: without it no backup can be read)."""
-    from app.reports.backups.archive import new_key as make
+    from app.backups.archive import new_key as make
 
     click.echo(make())

@@ -16,10 +16,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from app.backups.create import backup_dir
+from app.backups.models import BackupRecord
 from app.core.clock import WIB, utcnow
 from app.extensions import db
-from app.reports.backups.create import backup_dir
-from app.reports.models import BackupRecord
 
 
 def _newest_per(times: list[datetime], bucket: Callable[[datetime], Hashable],

@@ -1,9 +1,11 @@
-"""`flask keys init`: a complete, fresh secrets file for a production deployment.
+"""`flask keys init`: a complete, fresh secrets file for a production deployment. It sits
+beside app/cli.py, not in app/core: it asks maklon, contracts and backups for their keys,
+and core knows no domain.
 
     flask keys init > .env                      every generated secret, plus the site's values
-    python -m app.core.keys_cli init > .env     the same without the app (no database, no
+    python -m app.keys_cli init > .env          the same without the app (no database, no
                                                 secrets yet: `docker run --rm racik python
-                                                -m app.core.keys_cli init > .env`)
+                                                -m app.keys_cli init > .env`)
     flask keys init --public-base-url https://racik.example.com --mail-server smtp.example.com \
         --midtrans-server-key SB-Mid-server-... > .env
 
@@ -31,10 +33,10 @@ SITE = ("PUBLIC_BASE_URL", "MAIL_SERVER", "MIDTRANS_SERVER_KEY")
 
 def secrets_generate() -> dict[str, str]:
     """A fresh value for every name of GENERATED."""
+    from app.backups.archive import new_key as backup_key_new
     from app.core.clock import to_wib, utcnow
     from app.maklon.contracts import seal_key_new
     from app.maklon.formula_crypto import new_key as formula_key_new
-    from app.reports.backups.archive import new_key as backup_key_new
 
     key_id = "k" + to_wib(utcnow()).strftime("%Y%m%d")
     return {

@@ -1,4 +1,5 @@
-"""Admin backups page (on the admin blueprint, imported at the end of app/admin/routes.py).
+"""The backups blueprint: the admin's backups page (registered under /admin, beside the admin
+console; backups are not reports, nor part of the admin package).
 
 URL table:
     GET  /admin/cadangan                      the backups, the last one's status, job status
@@ -9,26 +10,29 @@ URL table:
 
 from __future__ import annotations
 
-from flask import flash, url_for
+from flask import Blueprint, flash, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.admin.routes import bp
+from app.backups.models import BackupRecord
+from app.backups.offsite import last_offsite, offsite_remote
 from app.core.http import render_page, see_other
 from app.core.models import JobRecord
 from app.core.queue import enqueue_after_commit
 from app.core.security import owned_or_404, role_required
+from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
-from app.reports.backups.offsite import last_offsite, offsite_remote
-from app.reports.models import BackupRecord
+
+bp = Blueprint("backups", __name__)
 
 JOB_NAMES = ("jobs.backups.create", "jobs.backups.verify")
 
 
 @bp.route("/cadangan")
 @role_required("admin")
-def backups():
+def index():
     records = db.session.scalars(
         select(BackupRecord).where(BackupRecord.removed_at.is_(None))
         .order_by(BackupRecord.created_at.desc()).limit(60)).all()
@@ -43,18 +47,18 @@ def backups():
 
 @bp.route("/cadangan/buat", methods=["POST"])
 @role_required("admin")
-def backups_create():
+def create():
     enqueue_after_commit("jobs.backups.create", current_user.id, queue="backups", track=True,
                          owner_id=current_user.id, description=_("Buat cadangan"),
                          retries=0, timeout=4 * 3600)
     db.session.commit()
     flash(_("Pembuatan cadangan dijadwalkan; statusnya diperbarui otomatis."), "success")
-    return see_other(url_for("admin.backups"))
+    return see_other(url_for("backups.index"))
 
 
 @bp.route("/cadangan/<int:backup_id>/verifikasi", methods=["POST"])
 @role_required("admin")
-def backups_verify(backup_id: int):
+def verify(backup_id: int):
     record = owned_or_404(select(BackupRecord).where(BackupRecord.id == backup_id,
                                                      BackupRecord.removed_at.is_(None)))
     enqueue_after_commit("jobs.backups.verify", record.id, current_user.id, queue="backups",
@@ -63,4 +67,11 @@ def backups_verify(backup_id: int):
                          retries=0, timeout=4 * 3600)
     db.session.commit()
     flash(_("Verifikasi dijadwalkan; statusnya diperbarui otomatis."), "success")
-    return see_other(url_for("admin.backups"))
+    return see_other(url_for("backups.index"))
+
+
+# The admin console's entry (app.core.templating: domains register their menu items).
+nav_on_register(
+    bp,
+    NavItem(_l("Cadangan"), "backups.index", frozenset({"admin"}), group="admin", order=250),
+)

@@ -22,13 +22,13 @@ import pytest
 from sqlalchemy import delete, select
 
 from app.accounts.models import User
-from app.reports.backups.create import backup_dir, create_backup
-from app.reports.backups.offsite import OffsiteStatus, offsite_copy, offsite_rotate
-from app.reports.backups.verify import verify_backup
-from app.reports.models import BackupRecord, BackupStatus
+from app.backups.create import backup_dir, create_backup
+from app.backups.models import BackupRecord, BackupStatus
+from app.backups.offsite import OffsiteStatus, offsite_copy, offsite_rotate
+from app.backups.verify import verify_backup
+from tests.backups.test_backups import _needs_tools, _some_data, content_checksums
 from tests.conftest import missing_service
 from tests.factories import make_user
-from tests.reports.test_backups import _needs_tools, _some_data, content_checksums
 
 
 def _rclone_binary() -> str:
@@ -191,7 +191,7 @@ def test_an_unreachable_remote_is_logged_shown_and_keeps_the_local_archive(
     monkeypatch.setitem(app.config, "BACKUP_REMOTE", "down:racik")
     monkeypatch.setitem(app.config, "RCLONE_TIMEOUT", 60)
     record = _verified_backup(db)
-    with caplog.at_level(logging.ERROR, logger="app.reports.backups.offsite"):
+    with caplog.at_level(logging.ERROR, logger="app.backups.offsite"):
         assert not offsite_copy(record)
     db.session.commit()
     assert record.offsite_status == OffsiteStatus.FAILED
@@ -233,7 +233,7 @@ def test_the_remote_keeps_the_same_7_4_12_rotation_and_local_files_stay(db, loca
     db.session.commit()
     result = offsite_rotate(now)
     db.session.commit()
-    from app.reports.backups.rotation import backups_to_keep
+    from app.backups.rotation import backups_to_keep
 
     times = {name: now - timedelta(days=int(name[6:10]), hours=1) for name in names}
     keep = backups_to_keep(times.values(), now)

@@ -23,18 +23,18 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from app.audit.services import audit_record
-from app.core.clock import utcnow
-from app.extensions import db
-from app.reports.backups.archive import ArchiveError, DecryptingReader, backup_key
-from app.reports.backups.create import DATABASE_MEMBER, backup_dir
-from app.reports.backups.snapshot import (
+from app.backups.archive import ArchiveError, DecryptingReader, backup_key
+from app.backups.create import DATABASE_MEMBER, backup_dir
+from app.backups.models import BackupRecord, BackupStatus
+from app.backups.snapshot import (
     SnapshotError,
     pg_restore_into,
     pg_scratch,
     sqlite_counts,
     sqlite_integrity,
 )
-from app.reports.models import BackupRecord, BackupStatus
+from app.core.clock import utcnow
+from app.extensions import db
 
 CHUNK = 1024 * 1024
 

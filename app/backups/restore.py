@@ -27,12 +27,12 @@ from typing import Any
 from sqlalchemy import select
 
 from app.audit.services import audit_record
+from app.backups.create import backup_dir, code_revision, revision_known
+from app.backups.models import BackupRecord
+from app.backups.snapshot import pg_replace, sqlite_path
+from app.backups.verify import read_archive, verify_archive
 from app.core.storage import storage_key_valid, storage_restore_file
 from app.extensions import db
-from app.reports.backups.create import backup_dir, code_revision, revision_known
-from app.reports.backups.snapshot import pg_replace, sqlite_path
-from app.reports.backups.verify import read_archive, verify_archive
-from app.reports.models import BackupRecord
 
 RECORD_FIELDS = ("filename", "size", "sha256", "schema_revision", "database", "manifest",
                  "status", "verified_at", "verify_message", "removed_at", "scheduled",

@@ -26,14 +26,14 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 
 from app.audit.services import audit_record
+from app.backups.archive import EncryptingWriter, backup_key
+from app.backups.models import BackupRecord
+from app.backups.snapshot import database_kind, pg_snapshot, sqlite_snapshot
 from app.core.clock import utcnow
 from app.core.storage import storage_keys, storage_open, storage_stat, stream_sha256
 from app.extensions import db
-from app.reports.backups.archive import EncryptingWriter, backup_key
-from app.reports.backups.snapshot import database_kind, pg_snapshot, sqlite_snapshot
-from app.reports.models import BackupRecord
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 DATABASE_MEMBER = {"sqlite": "database/racik.sqlite3", "postgresql": "database/racik.pgdump"}
 CHUNK = 1024 * 1024
 
