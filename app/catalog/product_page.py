@@ -36,7 +36,7 @@ def product_page(product_id: int):
     """The product page (or its variant partial for htmx) of a visible product; 404 for a
     product the current user may not see."""
     item = product_public(product_id)
-    if not product_visible(item, current_user):
+    if item is None or not product_visible(item, current_user):
         abort(404)
     is_owner = is_own_product(item, current_user)
     chosen = {group["name"]: request.args.get(f"opsi-{index}", "")

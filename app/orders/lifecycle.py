@@ -70,7 +70,7 @@ ORDER_STATUS_LABELS: dict[str, Any] = {
 }
 
 # The order's payment status as buyers, sellers, the admin ledger and the reports show it.
-ORDER_PAYMENT_LABELS = {
+ORDER_PAYMENT_LABELS: dict[str, Any] = {
     PaymentStatus.UNPAID: _l("Belum dibayar"),
     PaymentStatus.PAID: _l("Lunas"),
     PaymentStatus.REFUND_PENDING: _l("Menunggu pengembalian dana"),

@@ -108,23 +108,23 @@ class SandboxGateway(Gateway):
 
         tx = existing()
         if tx is None:  # Midtrans answers a repeated order_id with the original
-            tx = SandboxTransaction(
+            new = SandboxTransaction(
                 transaction_id=str(uuid.uuid4()), order_id=reference,
                 payment_type=spec.payment_type, bank=spec.bank, store=spec.store,
                 gross_amount=amount, expires_at=expires_at)
             if spec.kind == "va":
                 prefix = VA_PREFIX[spec.bank]
-                tx.va_number = prefix + _digits(16 - len(prefix))
+                new.va_number = prefix + _digits(16 - len(prefix))
             elif spec.kind == "bill":
-                tx.bill_key, tx.biller_code = _digits(12), MANDIRI_BILLER_CODE
+                new.bill_key, new.biller_code = _digits(12), MANDIRI_BILLER_CODE
             elif spec.kind == "qris":
-                tx.qr_string = qris_string(reference, amount)
+                new.qr_string = qris_string(reference, amount)
             elif spec.kind == "cstore":
-                tx.payment_code = _digits(CSTORE_CODE_DIGITS[spec.store])
+                new.payment_code = _digits(CSTORE_CODE_DIGITS[spec.store])
             # Several presses of "Bayar" at once charge the same payment: the first insert
             # wins and the others answer its charge (a savepoint, so no 500 from
             # uq_sandbox_transactions_order_id and the caller's transaction goes on).
-            tx, _created = add_once(tx, existing)
+            tx = add_once(new, existing)[0]
         deeplink = ""
         if spec.kind == "ewallet":
             # app_path, not url_for: charges also happen outside a request (jobs, demo data).
