@@ -186,7 +186,8 @@ def setting_states(keys: tuple[str, ...]) -> dict[str, SettingState]:
             key=key, value=value, default=defaults[key],
             changed=not _same(value, defaults[key]),
             updated_at=row.updated_at if row is not None else None,
-            updated_by=names.get(row.updated_by_id, "") if row is not None else "")
+            updated_by=names.get(row.updated_by_id, "")
+            if row is not None and row.updated_by_id is not None else "")
     return states
 
 

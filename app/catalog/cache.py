@@ -16,7 +16,7 @@ every product page carries. The tags change when the transaction commits.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from flask import session
 from sqlalchemy import event, select
@@ -174,7 +174,7 @@ def _bulk_writes(state: ORMExecuteState) -> None:
     tags = {CATALOG}
     if entity is Product:
         ids = _ids_in_where(statement, Product.__table__.c.id)
-        tags |= {product_tag(i) for i in ids} if ids else {PRODUCTS}
+        tags |= {product_tag(cast(int, i)) for i in ids} if ids else {PRODUCTS}
     elif entity is Variant:
         ids = _ids_in_where(statement, Variant.__table__.c.id)
         if ids:

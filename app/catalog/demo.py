@@ -229,7 +229,7 @@ def _products() -> None:
                          f"dalam kemasan aman."),
             specifications=specs, initial_stock=stock,
             option_groups=[OptionGroup(name=options[0], values=list(options[1]))]
-            if with_options else [],
+            if options is not None and with_options else [],
         ))
         colour = PALETTE[index % len(PALETTE)]
         label = name.split(" ", 1)[-1] if len(name) > 18 else name

@@ -21,6 +21,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sansio.app import App
 from flask_babel import format_date, format_time, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -76,7 +77,7 @@ class NavItem:
 NAV_EXTENSION = "racik.navigation"
 
 
-def nav_register(app: Flask, *items: NavItem) -> None:
+def nav_register(app: App, *items: NavItem) -> None:
     """Add a domain's menu items (with their badges) to `app`'s navigation. Each domain
     calls it when its blueprint is registered (`bp.record_once`), so core knows no domain:
     the header shows what the registered blueprints added, sorted by `NavItem.order`.
@@ -244,7 +245,7 @@ def _translations():
 
 
 def init_templating(app: Flask) -> None:
-    app.jinja_env.install_gettext_callables(
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # jinja2.ext.i18n adds it
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
         pgettext=lambda c, s: _translations().upgettext(c, s),

@@ -411,7 +411,7 @@ def task_assignee_check(user: User | None) -> User:
 def task_create(
     *,
     title: str,
-    assignee: User,
+    assignee: User | None,
     actor: User,
     description: str = "",
     due_date: date | None = None,
@@ -426,7 +426,7 @@ def task_create(
     if not actor.has_any_role(RoleName.STAFF, RoleName.ADMIN):
         raise CrmError(str(_l("Hanya staf atau admin yang dapat memberi tugas.")),
                        field="assignee_id")
-    task_assignee_check(assignee)
+    assignee = task_assignee_check(assignee)
     if due_date is not None and due_date < wib_today():
         raise CrmError(str(_l("Tenggat tidak boleh sebelum hari ini.")), field="due_date")
     if priority not in TaskPriority.ALL:

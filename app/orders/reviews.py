@@ -126,6 +126,7 @@ def review_create(*, buyer: User, order: Order, item: OrderItem, rating: object,
         log.info("review of product %s by buyer %s refused: a concurrent one won",
                  item.product_id, buyer.id)
         raise ReviewError(ALREADY_REVIEWED) from None
+    assert item.product_id is not None  # review_check refused an item whose product is gone
     product = _rating_add(item.product_id, rating)
     store = db.session.get_one(Store, order.store_id)
     # Names are cut so the stored message fits notices.message (300 characters).

@@ -28,7 +28,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, false, func, select
+from sqlalchemy import RowMapping, Select, and_, case, false, func, select
 
 from app.accounts.models import User
 from app.core.filters import parse_date, wib_date_range
@@ -257,7 +257,7 @@ HISTORIES: dict[str, Report[HistoryFilters]] = {MAKLON_HISTORY.key: MAKLON_HISTO
 
 
 def history_rows(report: Report[HistoryFilters], f: HistoryFilters, *, limit: int, offset: int
-                 ) -> list[Mapping[str, Any]]:
+                 ) -> list[RowMapping]:
     """One page of the filtered history as raw rows by column name (stored codes and UTC
     datetimes: what the API answers; the pages use `report.page`)."""
     return list(db.session.execute(report.rows_stmt(f).limit(limit).offset(offset))

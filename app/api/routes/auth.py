@@ -112,7 +112,7 @@ def login(body: LoginIn):
         audit_record_now("auth.login_failed", actor=None, note=normalize_email(body.email))
         log.info("api login failed")
         raise ApiError(401, ApiErrorCode.INVALID_CREDENTIALS, fields={"password": ""})
-    method = "password"
+    method: str | None = "password"
     if totp_enabled(user):
         if not body.totp_code:
             db.session.commit()

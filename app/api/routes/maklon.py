@@ -49,7 +49,7 @@ from app.maklon.access import (
     request_or_404,
     requests_listed,
 )
-from app.maklon.contracts import ContractError, SignContext, contract_of, contract_sign
+from app.maklon.contracts import ContractError, SignContext, contract_sign
 from app.maklon.forms import QUANTITY_MAX as FORM_QUANTITY_MAX
 from app.maklon.forms import SIDE_MAX, SIZE_MAX
 from app.maklon.labels import (
@@ -495,6 +495,7 @@ def maklon_requests(query: RequestListQuery):
     """A client sees their company's requests (newest change first); staff and admins see
     every submitted one (drafts stay the client's), newest submission first."""
     stmt = requests_listed(current_user)
+    order: tuple[Any, ...]
     if is_maklon_staff(current_user):
         order = (MaklonRequest.submitted_at.desc(), MaklonRequest.id.desc())
     else:
@@ -697,8 +698,7 @@ def maklon_accept(number: str, body: AcceptIn):
             raise ApiError(422, ApiErrorCode.VALIDATION_FAILED, error.message,
                            fields={field: error.message}) from None
         raise ApiError(409, ApiErrorCode.CONFLICT, error.message) from None
-    db.session.commit()
-    row = contract_of(req.id)
+    db.session.commit()  # expires `row`: its fields are read back below
     req = _visible(number)
     return ContractOut(number=req.number, status=req.status, quote_version=row.quote.version,
                        total=row.quote.total, signed_at=row.signed_at, signature=row.signature,
