@@ -9,7 +9,7 @@ Schemathesis) sending 10**30 or a NUL byte gets a 422, never a database error.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -51,6 +51,29 @@ def _check_strings(value: Any) -> None:
         raise ValueError(_("Angka tidak valid."))
 
 
+def _int_only(annotation: Any) -> bool:
+    """An `int` or `int | None` field (not one that also takes a bool)."""
+    args = get_args(annotation) or (annotation,)
+    return int in args and bool not in args
+
+
+def _booleans_not_numbers(model: type[BaseModel], data: Any) -> Any:
+    """JSON `true`/`false` given for a whole-number field is refused at that field
+    ("Harus bilangan bulat."): pydantic's lax mode would read it as 1/0 (a `height_mm: true`
+    became a 1 mm box). The value is handed on as its text, which int validation rejects
+    with the field's usual int_parsing error."""
+    if not isinstance(data, dict):
+        return data
+    fixed = None
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        value = data.get(key)
+        if isinstance(value, bool) and _int_only(field.annotation):
+            fixed = fixed if fixed is not None else dict(data)
+            fixed[key] = "true" if value else "false"
+    return data if fixed is None else fixed
+
+
 class Input(BaseModel):
     """A request body or query: unknown fields are a 422, every string is checked."""
 
@@ -60,7 +83,7 @@ class Input(BaseModel):
     @classmethod
     def _strings_storable(cls, data: Any) -> Any:
         _check_strings(data)
-        return data
+        return _booleans_not_numbers(cls, data)
 
 
 class Output(BaseModel):

@@ -528,3 +528,14 @@ def test_web_and_api_signing_attempts_count_against_one_limit(app, db, api, clie
     finally:
         app.config.pop("CONTRACT_SIGN_LIMIT_PER_USER")
     assert (web.status_code, statuses) == (422, [422, 429])
+
+
+
+def test_a_boolean_for_a_whole_number_is_refused_at_its_field(db, api):
+    """JSON true is not a number: pydantic's lax mode read `height_mm: true` as 1 mm."""
+    response = api(make_maklon_client()).post(f"{BASE}/estimate", json=valid_body(
+        height_mm=True, size=False))
+    assert response.status_code == 422, response.get_json()
+    assert error_code(response) == "validation_failed"
+    fields = response.get_json()["error"]["fields"]
+    assert fields == {"height_mm": "Harus bilangan bulat.", "size": "Harus bilangan bulat."}
