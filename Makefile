@@ -53,11 +53,15 @@ lint: $(STAMP)
 PYTEST_WORKERS ?= 2
 XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 
+# Two passes: everything but the Redis tests on the xdist workers, then the Redis tests
+# (real RQ workers, killed and restarted) in one process.
 test-sqlite: install chromium
-	$(BIN)/pytest $(XDIST) --db=sqlite -m "not production"
+	$(BIN)/pytest $(XDIST) --db=sqlite -m "not production and not redis"
+	$(BIN)/pytest --db=sqlite -m "redis and not production"
 
 test-postgres: install chromium
-	$(BIN)/pytest $(XDIST) --db=postgres -m "not e2e and not production"
+	$(BIN)/pytest $(XDIST) --db=postgres -m "not e2e and not production and not redis"
+	$(BIN)/pytest --db=postgres -m "redis and not e2e and not production"
 
 # The production topology of docker-compose.yml rebuilt with processes from the repository's
 # own production files (nginx TLS, 2 gunicorn nodes, 2 RQ workers, cron, SMTP, PostgreSQL

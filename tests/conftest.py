@@ -53,11 +53,15 @@ def missing_service(message: str) -> None:
     pytest.skip(f"SKIPPED (service missing): {message}")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist the tests that use the one Redis database go to one worker (loadgroup)."""
+    """The tests that use the one Redis database carry the `redis` mark (before `-m`
+    selects): `make test` runs them in a second, serial pass (the killed-worker recovery
+    test loses its job under an xdist worker), and under xdist they share one worker."""
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         if "redis_url" in fixtures or item.get_closest_marker("redis") or "redis" in item.name:
+            item.add_marker(pytest.mark.redis)
             item.add_marker(pytest.mark.xdist_group("redis"))
 
 
