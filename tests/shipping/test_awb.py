@@ -100,7 +100,7 @@ def test_shipped_email_carries_the_courier_tracking_link(db, client, login_as):
     login_as(seller)
     assert _ship(client, order.number, "004123456789").status_code == 303
     mails = db.session.scalars(select(EmailOutbox).where(
-        EmailOutbox.template == "order_status")).all()
+        EmailOutbox.template == "order_status").order_by(EmailOutbox.id)).all()
     text = mails[-1].body_text
     assert "004123456789" in text
     assert "https://www.sicepat.com/checkAwb?awb=004123456789" in text
