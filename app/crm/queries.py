@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
@@ -210,20 +211,19 @@ class TimelineEntry:
     activity_id: int | None = None  # a hand-logged activity: editable and deletable
 
 
+def _belongs_to(model: Any, **record_ids: int | None) -> list[Any]:
+    """`model.<record>_id == id` for each record id given (None or 0 left out): the rows
+    of `model` that belong to any of those records, for `or_(...)`."""
+    return [getattr(model, column) == value for column, value in record_ids.items() if value]
+
+
 def _activity_entries(*, company_id: int | None, contact_id: int | None,
                       lead_id: int | None, task_id: int | None,
                       limit: int) -> list[TimelineEntry]:
     """The record's activities, each linked to the most specific other record it belongs
     to; the hand-logged ones are editable."""
-    conditions = []
-    if company_id:
-        conditions.append(Activity.company_id == company_id)
-    if contact_id:
-        conditions.append(Activity.contact_id == contact_id)
-    if lead_id:
-        conditions.append(Activity.lead_id == lead_id)
-    if task_id:
-        conditions.append(Activity.task_id == task_id)
+    conditions = _belongs_to(Activity, company_id=company_id, contact_id=contact_id,
+                             lead_id=lead_id, task_id=task_id)
     entries: list[TimelineEntry] = []
     activities = db.session.scalars(
         select(Activity).where(or_(*conditions))
@@ -249,13 +249,8 @@ def _activity_entries(*, company_id: int | None, contact_id: int | None,
 def _task_entries(*, company_id: int | None, contact_id: int | None, lead_id: int | None,
                   limit: int) -> list[TimelineEntry]:
     """The tasks of a company, contact or lead."""
-    task_conditions = []
-    if company_id:
-        task_conditions.append(Task.company_id == company_id)
-    if contact_id:
-        task_conditions.append(Task.contact_id == contact_id)
-    if lead_id:
-        task_conditions.append(Task.lead_id == lead_id)
+    task_conditions = _belongs_to(Task, company_id=company_id, contact_id=contact_id,
+                                  lead_id=lead_id)
     return [TimelineEntry(when=task.created_at, kind="task", title=task.title,
                           author=task.assignee.name, url_endpoint="crm.task_detail",
                           url_id=task.id)
