@@ -19,8 +19,6 @@ from xml.sax.saxutils import escape
 
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -39,6 +37,7 @@ from reportlab.platypus import (
 
 from app.core.money import format_rupiah
 from app.core.pdf import FONT, FONT_BOLD, pdf_fonts
+from app.core.qr import QrFlowable
 from app.core.templating import wib_datetime
 
 log = logging.getLogger(__name__)
@@ -175,12 +174,8 @@ def _party(heading: str, party: Party) -> list:
     return cells
 
 
-def _qr(url: str, size: float = 28 * mm) -> Drawing:
-    # Sized through barWidth/barHeight: measuring the widget (getBounds) would encode the
-    # QR a second time, and encoding is most of an invoice's rendering time.
-    drawing = Drawing(size, size)
-    drawing.add(QrCodeWidget(url, barWidth=size, barHeight=size, barBorder=0))
-    return drawing
+def _qr(url: str, size: float = 28 * mm) -> QrFlowable:
+    return QrFlowable(url, size)
 
 
 def _logo(data: bytes, max_width: float = 40 * mm,

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from app.core.settings import setting_set
 from app.core.storage import storage_path
 from app.extensions import db as _db
-from app.maklon.models import MilestonePayment
+from app.maklon.models import ContractSignature, MilestonePayment
 from app.payments import invoices as invoices_module
 from app.payments.models import Invoice
 from tests.conftest import CSRF_INPUT, UNDER_CI
@@ -280,6 +280,52 @@ def test_the_verification_code_under_the_qr_code_stays_on_one_line(live_url, db,
     [number_line] = [line for line in header if invoice.number in line]
     assert "MWMWMWMWMWMWMWMW" in "".join(number_line.split())
     assert sum("MW" in line for line in header) == 1, header  # no piece on a second line
+
+
+def scanned_qr_codes(data: bytes, tmp_path: Path) -> list[str]:
+    """What a phone reads off the printed first page: poppler rasterises it at 150 dpi,
+    zxing-cpp decodes every QR code on the image."""
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from PIL import Image
+
+    source = tmp_path / f"scan-{hashlib.sha256(data).hexdigest()[:12]}.pdf"
+    source.write_bytes(data)
+    subprocess.run([_tool("pdftoppm"), "-r", "150", "-f", "1", "-l", "1", "-png",
+                    "-singlefile", str(source), str(source.with_suffix(""))], check=True)
+    with Image.open(source.with_suffix(".png")) as page:
+        return [code.text for code in zxingcpp.read_barcodes(page)
+                if code.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def test_the_qr_codes_of_an_invoice_and_a_signed_contract_scan_to_their_verify_pages(
+        live_url, db, tmp_path):
+    _, product = _store("Toko Melati")
+    buyer = make_user()
+    _db.session.commit()
+    order = make_order(buyer=buyer, variant=product.variants[0], paid=True)
+    _db.session.commit()
+    invoice = _invoice_of(order)
+    status, _, body = Browser(live_url).log_in(buyer.email).get(f"/invoice/{invoice.id}.pdf")
+    assert status == 200
+    [scanned] = scanned_qr_codes(body, tmp_path)
+    assert scanned.endswith(f"/invoice/verifikasi/{invoice.verification_code}"), scanned
+
+    request = make_signed_request()
+    _db.session.commit()
+    status, _, contract = Browser(live_url).log_in(request.client.email).get(
+        f"/maklon/{request.number}/kontrak.pdf")
+    assert status == 200
+    [signed_scan] = scanned_qr_codes(contract, tmp_path)
+    code = _db.session.scalars(select(ContractSignature.verification_code).where(
+        ContractSignature.request_id == request.id)).one()
+    assert signed_scan.endswith(f"/kontrak/verifikasi?kode={code}"), signed_scan
+
+    # Anyone holding the paper opens the address on the live server: the invoice's facts,
+    # the contract check's form with the code filled in.
+    for address, shows in ((scanned, invoice.number), (signed_scan, f'value="{code}"')):
+        path = "/" + address.split("/", 3)[3]
+        status, _, page = Browser(live_url).get(path)
+        assert status == 200 and shows in page.decode(), (path, status)
 
 
 # --- fonts ---------------------------------------------------------------------------------
