@@ -27,18 +27,19 @@ run: install
 	$(BIN)/flask demo load
 	$(BIN)/python -m jobs.launch
 
-# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium),
+# Debian's Chromium for the browser tests (Playwright drives its old headless shell,
+# /usr/lib/chromium/chromium-headless-shell; the Lighthouse bench runs /usr/bin/chromium),
 # poppler-utils' pdftotext, which reads the invoice PDFs back in the tests,
 # postgresql-client (pg_dump, pg_restore, psql) for the PostgreSQL backup tests, nginx for
 # the tests behind the production proxy config, and the DejaVu TrueType fonts that the
 # PDFs embed (so every glyph of an Indonesian name prints).
 chromium:
-	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && command -v pg_dump >/dev/null 2>&1 \
+	@command -v chromium >/dev/null 2>&1 && test -x /usr/lib/chromium/chromium-headless-shell && command -v pdftotext >/dev/null 2>&1 && command -v pg_dump >/dev/null 2>&1 \
 	  && command -v nginx >/dev/null 2>&1 && command -v rclone >/dev/null 2>&1 \
 	  && test -x /usr/sbin/sshd && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { \
-	  echo "Installing Debian's chromium, poppler-utils, postgresql-client, nginx, rclone, openssh-server and fonts-dejavu-core for the tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils postgresql-client nginx rclone openssh-server fonts-dejavu-core >/dev/null) \
-	  || echo "WARNING: could not install chromium/poppler-utils/postgresql-client/nginx/rclone/openssh-server/fonts-dejavu-core; those tests will be skipped (or fail under CI=true)"; }
+	  echo "Installing Debian's chromium, chromium-headless-shell, poppler-utils, postgresql-client, nginx, rclone, openssh-server and fonts-dejavu-core for the tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-headless-shell poppler-utils postgresql-client nginx rclone openssh-server fonts-dejavu-core >/dev/null) \
+	  || echo "WARNING: could not install chromium/chromium-headless-shell/poppler-utils/postgresql-client/nginx/rclone/openssh-server/fonts-dejavu-core; those tests will be skipped (or fail under CI=true)"; }
 
 # ruff (with the mccabe ceiling), mypy on app/ and jobs/, then the import arrows of
 # .importlinter (core below everything, api/admin on top, no cycles).
