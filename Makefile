@@ -60,9 +60,10 @@ test-sqlite: install chromium
 	$(BIN)/pytest $(XDIST) --db=sqlite -m "not production and not redis"
 	$(BIN)/pytest --db=sqlite -m "redis and not production"
 
+# Only the tests that use the database (--database-tests-only): the rest ran on SQLite.
 test-postgres: install chromium
-	$(BIN)/pytest $(XDIST) --db=postgres -m "not e2e and not production and not redis"
-	$(BIN)/pytest --db=postgres -m "redis and not e2e and not production"
+	$(BIN)/pytest $(XDIST) --db=postgres --database-tests-only -m "not e2e and not production and not redis"
+	$(BIN)/pytest --db=postgres --database-tests-only -m "redis and not e2e and not production"
 
 # The production topology of docker-compose.yml rebuilt with processes from the repository's
 # own production files (nginx TLS, 2 gunicorn nodes, 2 RQ workers, cron, SMTP, PostgreSQL

@@ -43,6 +43,10 @@ UNDER_CI = os.environ.get("CI", "").lower() == "true"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--db", choices=("sqlite", "postgres"), default="sqlite",
                      help="database backend for the suite")
+    parser.addoption("--database-tests-only", action="store_true",
+                     help="leave out the tests that use no database of --db (no "
+                          "`database_url` among their fixtures): `make test-postgres` runs "
+                          "only what PostgreSQL can change, the rest ran on SQLite")
 
 
 def missing_service(message: str) -> None:
@@ -63,6 +67,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "redis_url" in fixtures or item.get_closest_marker("redis") or "redis" in item.name:
             item.add_marker(pytest.mark.redis)
             item.add_marker(pytest.mark.xdist_group("redis"))
+    if config.getoption("--database-tests-only"):
+        # Every test that reaches the suite's database does it through `database_url` (the
+        # `app`, `db`, `client` and `live_url` fixtures depend on it); the others (compose
+        # and key checks, `make run` in a subprocess on its own SQLite, stylesheets,
+        # catalogs) would run the same code a second time.
+        unused = [item for item in items if "database_url" not in getattr(item, "fixturenames", ())]
+        if unused:
+            config.hook.pytest_deselected(items=unused)
+            items[:] = [item for item in items if "database_url" in item.fixturenames]
 
 
 def xdist_worker() -> str:
