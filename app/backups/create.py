@@ -19,7 +19,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
@@ -139,7 +139,10 @@ def create_backup(*, actor: Any = None, scheduled: bool = False) -> BackupRecord
         partial = directory / f"{name}.part"
         with partial.open("wb") as target:
             writer = EncryptingWriter(target, backup_key())
-            with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            # cast: a stream ("w|") only writes to its file object, but typeshed's tarfile
+            # stub asks every fileobj for read/seek/tell too, which this writer has not.
+            stream = cast(IO[bytes], writer)
+            with tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
                 _add_file(tar, DATABASE_MEMBER[kind], snapshot, manifest["database_size"])
                 for item in stored:

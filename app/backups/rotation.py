@@ -64,8 +64,9 @@ def retention() -> tuple[int, int, int]:
     """(daily, weekly, monthly) archives kept: the admin's settings, else the config."""
     from app.core.settings import setting_get
 
-    defaults = retention_defaults()
-    return tuple(int(setting_get(key, default)) for key, default in defaults.items())
+    daily, weekly, monthly = (int(setting_get(key, default))
+                              for key, default in retention_defaults().items())
+    return daily, weekly, monthly
 
 
 def rotate_backups(now: datetime | None = None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from app.audit.services import audit_record
 from app.backups.archive import ArchiveError, DecryptingReader, backup_key
@@ -98,7 +98,9 @@ def read_archive(archive: Path, work: Path, *, files_to: Path | None = None) -> 
     with archive.open("rb") as source:
         reader = DecryptingReader(source, backup_key())
         try:
-            with tarfile.open(fileobj=reader, mode="r|") as tar:
+            # cast: a stream ("r|") only reads its file object, but typeshed's tarfile stub
+            # asks every fileobj for write/seek/tell/close too, which this reader has not.
+            with tarfile.open(fileobj=cast(IO[bytes], reader), mode="r|") as tar:
                 for member in tar:
                     if not member.isfile():
                         raise ArchiveError("arsip rusak: anggota bukan berkas")

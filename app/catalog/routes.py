@@ -76,7 +76,7 @@ from app.catalog.services import (
     variants_update,
 )
 from app.core.cache import is_shared_view, public_page
-from app.core.forms import parse_int, parse_rupiah
+from app.core.forms import parse_int, parse_rupiah, required_data
 from app.core.http import form_status, is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.core.templating import NavItem, nav_on_register
@@ -226,10 +226,10 @@ def _product_data(form: ProductForm, rows: ProductRows) -> ProductData | None:
     if not form.validate() or rows.errors:
         return None
     return ProductData(
-        name=form.name.data, description=form.description.data or "",
-        category_id=form.category_id.data, price=form.price.data, specifications=specs,
-        option_groups=groups, initial_stock=form.initial_stock.data or 0,
-        sku=form.sku.data or "",
+        name=required_data(form.name), description=form.description.data or "",
+        category_id=form.category_id.data, price=required_data(form.price),
+        specifications=specs, option_groups=groups,
+        initial_stock=form.initial_stock.data or 0, sku=form.sku.data or "",
     )
 
 
@@ -425,9 +425,10 @@ def store_settings():
     shop = my_store()
     form = StoreSettingsForm(obj=shop)
     if form.validate_on_submit():
-        store_settings_update(store=shop, name=form.name.data, location=form.location.data,
+        store_settings_update(store=shop, name=required_data(form.name),
+                              location=required_data(form.location),
                               description=form.description.data or "",
-                              low_stock_threshold=form.low_stock_threshold.data,
+                              low_stock_threshold=required_data(form.low_stock_threshold),
                               shipping_cost=form.shipping_cost.data or 0,
                               address=form.address.data or "", npwp=form.npwp.data or "",
                               pkp=bool(form.pkp.data),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Field
@@ -27,6 +28,29 @@ def max_length(n: int) -> Length:
 
 def strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
+
+
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class _FieldOf(Protocol[_T_co]):
+    """A form field whose `data` is a `_T_co`, or None before a value is submitted."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def data(self) -> _T_co | None: ...
+
+
+def required_data(field: _FieldOf[_T_co]) -> _T_co:
+    """The value of a required field (InputRequired) once its form has validated, typed
+    without None. None here (the form not validated, the field not required, or a number
+    field given only spaces, which InputRequired lets through) raises, never goes on."""
+    value = field.data
+    if value is None:
+        raise ValueError(f"form field {field.name!r} has no value after validation")
+    return value
 
 
 def parse_rupiah(text: str | None) -> int | None:

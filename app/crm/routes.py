@@ -60,10 +60,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
+from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.2, missing from its stubs
 
 from app.accounts.models import Company, RoleName, User
 from app.core.clock import WIB, utcnow
+from app.core.forms import required_data
 from app.core.http import (
     form_status,
     is_htmx,
@@ -189,7 +191,7 @@ def _field_error(form, error: CrmError) -> None:
 
 
 def _form_saved(form, save: Callable[[], T], *, target: Callable[[T], str],
-                message: str | Callable[[T], tuple[str, str]]) -> Response | None:
+                message: str | Callable[[T], tuple[str, str]]) -> WerkzeugResponse | None:
     """When `form` validates, run `save()`: a CrmError becomes a message at its field
     (nothing written, None: show the form again); success commits, flashes `message` (or
     `message(result)` -> (text, category)) and redirects to `target(result)`."""
@@ -332,7 +334,7 @@ def lead_status(lead_id: int):
     from_board = request.form.get("view") == "board"
     if form.validate_on_submit():
         try:
-            lead_move(lead=lead, status=form.status.data, actor=current_user,
+            lead_move(lead=lead, status=required_data(form.status), actor=current_user,
                       lost_reason=form.lost_reason.data or "")
         except TransitionRefused as error:
             db.session.rollback()
@@ -512,8 +514,8 @@ def contact_email(contact_id: int):
     contact = _contact_or_404(contact_id)
     form = ContactEmailForm()
     done = _form_saved(
-        form, lambda: contact_email_send(contact=contact, subject=form.subject.data,
-                                         body=form.body.data, actor=current_user),
+        form, lambda: contact_email_send(contact=contact, subject=required_data(form.subject),
+                                         body=required_data(form.body), actor=current_user),
         message=_("Email dijadwalkan untuk dikirim ke %(email)s.", email=contact.email),
         target=lambda _: url_for("crm.contact_detail", contact_id=contact.id))
     if done:
@@ -535,7 +537,8 @@ def contacts_export():
 
 # -- activities ---------------------------------------------------------------------------
 
-RECORD_TYPES = {"perusahaan": Company, "kontak": Contact, "prospek": Lead, "tugas": Task}
+RECORD_TYPES: dict[str, type[Company | Contact | Lead | Task]] = {
+    "perusahaan": Company, "kontak": Contact, "prospek": Lead, "tugas": Task}
 
 
 def _record_url(record) -> str:
@@ -561,7 +564,7 @@ def activity_new(record_type: str, record_id: int):
         if form.occurred_at.data:
             occurred_at = form.occurred_at.data.replace(tzinfo=WIB).astimezone(UTC)
         activity_log_on(record=record, kind=form.kind.data, author=current_user,
-                        subject=form.subject.data, body=form.body.data or "",
+                        subject=required_data(form.subject), body=form.body.data or "",
                         occurred_at=occurred_at)
         db.session.commit()
         flash(_("Aktivitas dicatat."), "success")
@@ -603,7 +606,7 @@ def task_new():
 
     def save() -> Task:
         return task_create(
-            title=form.title.data, description=form.description.data or "",
+            title=required_data(form.title), description=form.description.data or "",
             due_date=form.due_date.data, priority=form.priority.data,
             assignee=db.session.get(User, int(form.assignee_id.data)), actor=current_user,
             company_id=int_or_none(form.company_id.data),
@@ -658,7 +661,7 @@ def task_status(task_id: int):
     if not form.validate_on_submit():
         return render_error(422, _("Status tujuan wajib diisi."))
     try:
-        task_move(task=task, status=form.status.data, actor=current_user)
+        task_move(task=task, status=required_data(form.status), actor=current_user)
     except TransitionRefused as error:
         db.session.rollback()
         return render_error(409, error.message)
@@ -711,7 +714,7 @@ def task_edit(task_id: int):
 
     def save() -> Task:
         task_update(task=task, details=TaskDetails(
-            title=form.title.data, assignee_id=int(form.assignee_id.data),
+            title=required_data(form.title), assignee_id=int(form.assignee_id.data),
             description=form.description.data or "", due_date=form.due_date.data,
             priority=form.priority.data, **form.related_ids()), actor=current_user)
         return task
@@ -743,7 +746,7 @@ def activity_edit(activity_id: int):
         if form.occurred_at.data:
             occurred_at = form.occurred_at.data.replace(tzinfo=WIB).astimezone(UTC)
         return activity_update(activity=activity, kind=form.kind.data,
-                               subject=form.subject.data, body=form.body.data or "",
+                               subject=required_data(form.subject), body=form.body.data or "",
                                occurred_at=occurred_at)
 
     done = _form_saved(form, save, message=_("Aktivitas disimpan."), target=lambda _: back)
@@ -766,7 +769,8 @@ def _activity_back_url(activity: Activity) -> str:
 
 # -- archive, restore, delete -------------------------------------------------------------
 
-LIFECYCLE_TYPES = {**RECORD_TYPES, "aktivitas": Activity}
+LIFECYCLE_TYPES: dict[str, type[Company | Contact | Lead | Task | Activity]] = {
+    **RECORD_TYPES, "aktivitas": Activity}
 LIST_ENDPOINTS = {Company: "crm.companies", Contact: "crm.contacts", Lead: "crm.leads",
                   Task: "crm.tasks"}
 
@@ -914,7 +918,7 @@ def import_confirm():
     if not confirm.validate_on_submit():
         return render_error(422, _("Pratinjau tidak sah. Unggah berkas lagi."))
     try:
-        kind, text = csv_token_load(confirm.token.data)
+        kind, text = csv_token_load(required_data(confirm.token))
         result = csv_import(kind=kind, text=text, only_valid=confirm.mode.data == "valid")
     except CsvFileError as error:
         db.session.rollback()
@@ -972,7 +976,7 @@ def settings():
         form.threshold.data = reassign_threshold()
         form.webhook_url.data = setting_get(SETTING_URL, "")
     done = _form_saved(
-        form, lambda: crm_settings_save(threshold=form.threshold.data,
+        form, lambda: crm_settings_save(threshold=required_data(form.threshold),
                                         webhook_url=form.webhook_url.data or "",
                                         webhook_secret=form.webhook_secret.data or None,
                                         actor=current_user),
@@ -1009,8 +1013,9 @@ def interest():
         if form.website.data:
             log.info("interest form: honeypot filled, nothing stored")
             return see_other(url_for("crm_public.interest_thanks"))
-        interest_submit(name=form.name.data, company_name=form.company_name.data,
-                        email=form.email.data, phone=form.phone.data,
+        interest_submit(name=required_data(form.name),
+                        company_name=required_data(form.company_name),
+                        email=required_data(form.email), phone=required_data(form.phone),
                         product_type=form.product_type.data or "",
                         message=form.message.data or "")
         db.session.commit()
