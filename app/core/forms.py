@@ -45,8 +45,8 @@ class _FieldOf(Protocol[_T_co]):
 
 def required_data(field: _FieldOf[_T_co]) -> _T_co:
     """The value of a required field (InputRequired) once its form has validated, typed
-    without None. None here (the form not validated, the field not required, or a number
-    field given only spaces, which InputRequired lets through) raises, never goes on."""
+    without None. None here (the form not validated, or the field not required) raises,
+    never goes on; a number field given only spaces is refused by its own validation."""
     value = field.data
     if value is None:
         raise ValueError(f"form field {field.name!r} has no value after validation")
@@ -181,6 +181,9 @@ class _ParsedTextField(Field):
     def pre_validate(self, form) -> None:
         if self.problem is not None:
             raise StopValidation(self.problem)
+        if self.data is None and self.flags.required:
+            # InputRequired lets a box of spaces through; no number was typed.
+            raise StopValidation(str(required().message))
 
 
 class RupiahField(_ParsedTextField):

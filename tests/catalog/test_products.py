@@ -68,6 +68,7 @@ def test_product_without_options_has_exactly_one_default_variant(client, db, sel
 @pytest.mark.parametrize("overrides, message", [
     ({"name": ""}, "Wajib diisi."),
     ({"price": "0"}, "Harga harus lebih dari Rp 0."),
+    ({"price": "   "}, "Wajib diisi."),  # InputRequired lets spaces through: was a 500
     ({"price": "-5000"}, "Tidak boleh negatif."),
     ({"price": "9" * 25}, "Terlalu besar: maksimal Rp 1.000.000.000.000."),
     ({"price": "lima ribu"}, "Tulis angka Rupiah tanpa desimal"),
@@ -297,6 +298,9 @@ def test_store_settings_validate_the_threshold(client, db, seller):
     bad = client.post("/seller/toko", data={"name": "Glow", "location": "Bandung",
                                             "low_stock_threshold": "-1"})
     assert bad.status_code == 422
+    blank = client.post("/seller/toko", data={"name": "Glow", "location": "Bandung",
+                                              "low_stock_threshold": "   "})
+    assert blank.status_code == 422 and "Wajib diisi." in blank.get_data(as_text=True)
     good = client.post("/seller/toko", data={"name": "Glow Baru", "location": "Bandung",
                                              "low_stock_threshold": "25"})
     assert good.status_code == 303

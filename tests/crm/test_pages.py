@@ -149,11 +149,13 @@ def test_email_to_a_contact_without_address_is_refused(client, db, login_as):
     assert db.session.scalars(select(EmailOutbox)).all() == []
 
 
-@pytest.mark.parametrize("threshold", ["0", "1001", "abc", ""])
+@pytest.mark.parametrize("threshold", ["0", "1001", "abc", "", "   "])
 def test_settings_refuse_a_threshold_outside_1_to_1000(client, db, login_as, threshold):
     login_as("admin")
     response = client.post("/crm/pengaturan", data={"threshold": threshold})
     assert response.status_code == 422
+    if not threshold.strip():  # spaces got past InputRequired: once a 500
+        assert "Wajib diisi." in response.get_data(as_text=True)
     assert setting_get("crm.reassign_threshold") is None
 
 
