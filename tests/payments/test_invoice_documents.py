@@ -262,19 +262,24 @@ def test_a_maklon_invoice_names_the_maklon_company_with_address_and_npwp_from_se
 
 
 # --- the verification code -----------------------------------------------------------------
-def test_the_verification_code_under_the_qr_code_stays_on_one_line(live_url, db, tmp_path,
-                                                                   monkeypatch):
-    # The widest letters of the base32 alphabet: any real code is narrower.
-    monkeypatch.setattr(invoices_module, "_verification_code", lambda: "MWMWMWMWMWMWMWMW")
-    _, product = _store("Toko Dahlia")
+def _paid_invoice_pdf(live_url: str, store: str) -> tuple[Invoice, bytes]:
+    """A new buyer's paid order from `store`: its invoice and the PDF the buyer downloads."""
+    _, product = _store(store)
     buyer = make_user()
     _db.session.commit()
     order = make_order(buyer=buyer, variant=product.variants[0], paid=True)
     _db.session.commit()
     invoice = _invoice_of(order)
-
     status, _, body = Browser(live_url).log_in(buyer.email).get(f"/invoice/{invoice.id}.pdf")
     assert status == 200
+    return invoice, body
+
+
+def test_the_verification_code_under_the_qr_code_stays_on_one_line(live_url, db, tmp_path,
+                                                                   monkeypatch):
+    # The widest letters of the base32 alphabet: any real code is narrower.
+    monkeypatch.setattr(invoices_module, "_verification_code", lambda: "MWMWMWMWMWMWMWMW")
+    invoice, body = _paid_invoice_pdf(live_url, "Toko Dahlia")
     text = pdf_text(body, tmp_path)
     header = text.split("Tanggal invoice")[0].splitlines()  # title, QR, number and code
     [number_line] = [line for line in header if invoice.number in line]
@@ -299,14 +304,7 @@ def scanned_qr_codes(data: bytes, tmp_path: Path) -> list[str]:
 
 def test_the_qr_codes_of_an_invoice_and_a_signed_contract_scan_to_their_verify_pages(
         live_url, db, tmp_path):
-    _, product = _store("Toko Melati")
-    buyer = make_user()
-    _db.session.commit()
-    order = make_order(buyer=buyer, variant=product.variants[0], paid=True)
-    _db.session.commit()
-    invoice = _invoice_of(order)
-    status, _, body = Browser(live_url).log_in(buyer.email).get(f"/invoice/{invoice.id}.pdf")
-    assert status == 200
+    invoice, body = _paid_invoice_pdf(live_url, "Toko Melati")
     [scanned] = scanned_qr_codes(body, tmp_path)
     assert scanned.endswith(f"/invoice/verifikasi/{invoice.verification_code}"), scanned
 
