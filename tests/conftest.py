@@ -72,10 +72,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # `app`, `db`, `client` and `live_url` fixtures depend on it); the others (compose
         # and key checks, `make run` in a subprocess on its own SQLite, stylesheets,
         # catalogs) would run the same code a second time.
-        unused = [item for item in items if "database_url" not in getattr(item, "fixturenames", ())]
+        kept, unused = [], []
+        for item in items:
+            uses = "database_url" in getattr(item, "fixturenames", ())
+            (kept if uses else unused).append(item)
         if unused:
             config.hook.pytest_deselected(items=unused)
-            items[:] = [item for item in items if "database_url" in item.fixturenames]
+            items[:] = kept
 
 
 def xdist_worker() -> str:

@@ -59,21 +59,18 @@ class QrFlowable(Flowable):
     def __init__(self, text: str, size: float, level: str = "L") -> None:
         super().__init__()
         self.matrix = qr_matrix(text, level)
-        self.size = size
-        self.width = self.height = size
-
-    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        return self.size, self.size
+        self.width = self.height = size  # Flowable.wrap answers these
 
     def draw(self) -> None:
-        module = self.size / len(self.matrix)
+        size = self.width
+        module = size / len(self.matrix)
         canvas = self.canv
         canvas.saveState()
         canvas.setFillColorRGB(0, 0, 0)
         path = canvas.beginPath()
         for x, y, width in qr_runs(self.matrix):
             # PDF's y axis points up: the matrix's first row is the top one.
-            path.rect(x * module, self.size - (y + 1) * module, width * module, module)
+            path.rect(x * module, size - (y + 1) * module, width * module, module)
         canvas.drawPath(path, stroke=0, fill=1)
         canvas.restoreState()
 

@@ -21,6 +21,7 @@ from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.core.money import format_rupiah
 from app.core.pdf import FONT, pdf_fonts
+from app.core.qr import QrFlowable
 from app.core.templating import wib_datetime
 from app.maklon.labels import SIGN_METHOD_LABELS
 from app.payments.invoice_pdf import (
@@ -35,7 +36,6 @@ from app.payments.invoice_pdf import (
     Party,
     _p,
     _party,
-    _qr,
 )
 
 
@@ -147,7 +147,7 @@ def contract_pdf(doc: ContractDocument) -> bytes:
             [_p(_("Kode verifikasi"), _SMALL), _p(signed.verification_code, _HEAD)],
         ]
         table = Table([[Table(facts, colWidths=[40 * mm, width - 76 * mm]),
-                        _qr(signed.verification_url, 32 * mm)]],
+                        QrFlowable(signed.verification_url, 32 * mm)]],
                       colWidths=[width - 34 * mm, 34 * mm])
         table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                    ("LINEABOVE", (0, 0), (-1, 0), 0.5, RULE),

@@ -174,10 +174,6 @@ def _party(heading: str, party: Party) -> list:
     return cells
 
 
-def _qr(url: str, size: float = 28 * mm) -> QrFlowable:
-    return QrFlowable(url, size)
-
-
 def _logo(data: bytes, max_width: float = 40 * mm,
           max_height: float = 12 * mm) -> Image | None:
     """The platform's logo scaled to fit the box, aspect kept; None when it cannot be read
@@ -235,7 +231,8 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
     # font shrunk if a code of wide letters would still not fit.
     code_width = 50 * mm
     heading: list[list[Any]] = [
-        [[logo, Spacer(1, 2 * mm), title] if logo else title, _qr(doc.verification_url)],
+        [[logo, Spacer(1, 2 * mm), title] if logo else title,
+         QrFlowable(doc.verification_url, 28 * mm)],
         [_p(doc.number, _HEAD),
          OneLine(verification_code_display(doc.verification_code), width=code_width)],
     ]

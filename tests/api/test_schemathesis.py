@@ -143,7 +143,7 @@ def _send(cases: list, base_url: str, headers: dict, checks: list) -> None:
             case.call_and_validate(base_url=base_url, headers=sent, checks=checks)
         except Exception as error:
             raise AssertionError(
-                f"{error}\n\nReproduce with: {case.as_curl_command(headers, base_url=base_url)}"
+                f"{error}\n\nReproduce with: {case.as_curl_command(sent, base_url=base_url)}"
             ) from error
 
 
