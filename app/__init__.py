@@ -246,10 +246,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit.routes import bp as audit_bp
     from app.backups.routes import bp as backups_bp
     from app.catalog.routes import bp as catalog_bp
+    from app.catalog.stock_routes import bp as inventory_bp
     from app.core.routes import bp as core_bp
     from app.crm.routes import bp as crm_bp
     from app.crm.routes import public_bp as crm_public_bp
-    from app.inventory.routes import bp as inventory_bp
     from app.main.routes import bp as main_bp
     from app.maklon.routes import bp as maklon_bp
     from app.orders.routes import bp as orders_bp

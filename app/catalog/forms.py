@@ -17,6 +17,7 @@ from wtforms.validators import Optional, ValidationError
 from app.accounts.forms import NpwpField
 from app.catalog.queries import category_flat
 from app.catalog.services import MAX_PRICE, PRICE_MESSAGE, OptionGroup, VariantChange
+from app.catalog.stock import MAX_STOCK, NEGATIVE_STOCK_MESSAGE
 from app.core.forms import (
     NumberInputError,
     RupiahField,
@@ -28,7 +29,6 @@ from app.core.forms import (
     required,
     strip,
 )
-from app.inventory.services import MAX_STOCK, NEGATIVE_STOCK_MESSAGE
 
 SPEC_LABEL_MAX, SPEC_VALUE_MAX = 60, 200
 GROUP_NAME_MAX, OPTION_VALUE_MAX = 30, 40

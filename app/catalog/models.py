@@ -2,8 +2,8 @@
 
 Every product has at least one `Variant` (the default variant when it has no options);
 the variant carries the SKU, price and stock. `Product.price_min`, `price_max` and
-`stock_total` are caches of its active variants, kept by the catalog and inventory services
-so that search can filter and sort on one table.
+`stock_total` are caches of its active variants, kept by the catalog services and the stock
+writes (app/catalog/stock.py) so that search can filter and sort on one table.
 
 Search columns: `search_name` / `search_body` hold the normalised (lower-case, accents
 removed) name and description. The full-text index over them is dialect-specific and lives

@@ -75,13 +75,13 @@ from app.catalog.services import (
     store_settings_update,
     variants_update,
 )
+from app.catalog.stock import StockError
 from app.core.cache import is_shared_view, public_page
 from app.core.forms import parse_int, parse_rupiah, required_data
 from app.core.http import form_status, is_htmx, render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.core.templating import NavItem, nav_on_register
 from app.extensions import db
-from app.inventory.services import StockError
 
 log = logging.getLogger(__name__)
 

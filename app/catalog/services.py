@@ -8,7 +8,7 @@ types and ranges first):
 - a variant's SKU is unique within the store (generated, editable);
 - a combination removed from the product keeps its variant row (orders point at it), marked
   inactive, its stock written off in the ledger;
-- every stock change goes through `app.inventory.services` (one ledger row each);
+- every stock change goes through `app.catalog.stock` (one ledger row each);
 - a change of existing variants' prices is audited ("product.price": before/after per SKU).
 """
 
@@ -33,11 +33,11 @@ from app.catalog.images import PhotoRejected, card_rendition, mini_rendition, ph
 from app.catalog.models import Category, Product, ProductImage, Variant
 from app.catalog.queries import categories_forget
 from app.catalog.search import search_normalize
+from app.catalog.stock import NEGATIVE_STOCK_MESSAGE, stock_change, stock_set
 from app.core.db import rowcount
 from app.core.storage import storage_delete, storage_put, storage_read
 from app.extensions import db
 from app.inventory.models import StockReason
-from app.inventory.services import NEGATIVE_STOCK_MESSAGE, stock_change, stock_set
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ def variants_update(*, product: Product, changes: list[VariantChange], actor: Us
     """Save SKU, price and stock of the product's variants, all or nothing.
 
     Raises CatalogError with fields `sku-<id>`, `price-<id>`, `stock-<id>`; a stock that
-    changed since the form was shown raises StockConflict (from the inventory service).
+    changed since the form was shown raises StockConflict (from app.catalog.stock).
     """
     variants = {v.id: v for v in product.variants}
     relevant = [c for c in changes if c.variant_id in variants]  # others: not this product's

@@ -18,11 +18,11 @@ from sqlalchemy import select, update
 from app.accounts.models import RoleName, User
 from app.audit.services import audit_record
 from app.catalog.models import Product, Variant
+from app.catalog.stock import StockError, stock_change
 from app.core.clock import utcnow
 from app.core.db import rowcount
 from app.extensions import db
 from app.inventory.models import StockReason
-from app.inventory.services import StockError, stock_change
 from app.maklon.models import MaklonRequest, RequestStatus
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import select, update
 
 from app.accounts.models import Address, User
 from app.catalog.models import Product
+from app.catalog.stock import StockError, stock_change
 from app.core.clock import to_wib, utcnow
 from app.core.db import add_once
 from app.core.http import app_path, public_url
@@ -43,7 +44,6 @@ from app.core.money import format_rupiah
 from app.core.notices import N_, notice_kind, notice_send
 from app.extensions import db
 from app.inventory.models import StockReason
-from app.inventory.services import StockError, stock_change
 from app.orders.cart import CartLine, cart_clear, cart_view
 from app.orders.models import (
     Checkout,

@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import Store, User
 from app.audit.services import audit_record
 from app.catalog.models import Product, Variant
+from app.catalog.stock import stock_change
 from app.core.clock import utcnow
 from app.core.db import rowcount
 from app.core.http import app_path, public_url
@@ -39,7 +40,6 @@ from app.core.notices import N_, notice_kind, notice_send
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.inventory.models import StockReason
-from app.inventory.services import stock_change
 from app.orders.models import Order, OrderEvent, OrderStatus, PaymentStatus, ReturnStatus
 from app.shipping.services import ShippingError, awb_check, shipment_shipped
 

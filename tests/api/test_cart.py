@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.catalog.services import product_archive
-from app.inventory.services import stock_set
+from app.catalog.stock import stock_set
 from app.orders.models import CartItem
 from tests.api.conftest import error_code
 from tests.factories import make_product, make_user

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from app.catalog.models import Variant
 from app.catalog.services import product_archive
+from app.catalog.stock import stock_set
 from app.extensions import db as _db
-from app.inventory.services import stock_set
 from app.orders.cart import cart_add
 from app.orders.checkout import checkout_place
 from app.orders.models import CartItem, Checkout, Order

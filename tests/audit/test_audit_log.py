@@ -22,10 +22,10 @@ from app.catalog.services import (
     product_update,
     variants_update,
 )
+from app.catalog.stock import stock_change, stock_set
 from app.core.settings import SECRET_SHOWN, setting_set
 from app.extensions import db as _db
 from app.inventory.models import StockReason
-from app.inventory.services import stock_change, stock_set
 from app.orders.lifecycle import order_advance, order_cancel
 from app.payments.models import Payment, Refund
 from app.payments.services import payment_of_checkout

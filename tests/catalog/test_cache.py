@@ -30,9 +30,9 @@ from app.catalog.services import (
     store_settings_update,
     variants_update,
 )
+from app.catalog.stock import stock_change
 from app.core.cache import cache, cache_stats, cached, invalidate
 from app.inventory.models import StockReason
-from app.inventory.services import stock_change
 from tests.factories import make_category, make_order, make_product, make_user
 from tests.live import LiveBrowser, raw_request
 

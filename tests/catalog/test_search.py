@@ -29,8 +29,8 @@ from app.catalog.services import (
     product_update,
     variants_update,
 )
+from app.catalog.stock import stock_change
 from app.inventory.models import StockReason
-from app.inventory.services import stock_change
 from tests.factories import make_user
 
 PRODUCT_NAME = re.compile(r'<span class="product-name">([^<]*)</span>')

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from app.catalog.models import Variant
+from app.catalog.stock import stock_change
 from app.inventory.models import StockMovement
-from app.inventory.services import stock_change
 from tests.factories import make_product, make_user
 
 HTMX = {"HX-Request": "true"}

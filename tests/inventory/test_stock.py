@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.catalog.models import Variant
+from app.catalog.stock import StockError, stock_change
 from app.core.models import EmailOutbox, Notice
 from app.extensions import db as _db
 from app.inventory.models import StockMovement
-from app.inventory.services import StockError, stock_change
 from tests.factories import make_product, make_user
 
 

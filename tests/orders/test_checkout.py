@@ -135,7 +135,7 @@ def test_a_failure_after_the_first_stores_changes_nothing(db, client, login_as, 
     """The stock of stores 1 and 2 is taken, then the last store's write fails: the
     transaction is rolled back whole."""
     import app.orders.checkout as checkout_module
-    from app.inventory.services import StockError
+    from app.catalog.stock import StockError
 
     real = checkout_module.stock_change
     last_variant = three_stores[2].variants[0].id

@@ -10,7 +10,7 @@
     PUT  /seller/products/{product_id}/variants        SKU, price, stock of its variants
     PUT  /seller/variants/{variant_id}/stock           set one variant's stock (inline edit)
 
-The same services as the HTML pages (app/catalog/routes.py, app/inventory/routes.py):
+The same services as the HTML pages (app/catalog/routes.py, app/catalog/stock_routes.py):
 `product_create`, `product_update`, `product_archive`, `product_restore`, `variants_update`
 and `stock_set`. The product or variant is selected together with the seller's store id
 (`owned_product`, `owned_variant`): another store's is a 404. A seller account without a
@@ -54,11 +54,11 @@ from app.catalog.services import (
     product_update,
     variants_update,
 )
+from app.catalog.stock import MAX_STOCK, StockConflict, StockError, stock_set
+from app.catalog.stock_queries import owned_variant
 from app.core.security import owned_or_404
 from app.extensions import db
 from app.inventory.models import StockReason
-from app.inventory.queries import owned_variant
-from app.inventory.services import MAX_STOCK, StockConflict, StockError, stock_set
 
 TAG = "Toko"
 SELLER = ("seller",)

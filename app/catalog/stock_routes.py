@@ -1,5 +1,10 @@
 """Inventory blueprint: the seller's stock table with click-to-edit, and the ledger.
 
+It lives in catalog because it lists and changes catalog variants (it used to be
+app/inventory/routes.py): the blueprint keeps its name "inventory", so its endpoints
+(`inventory.index`, ...), URLs and templates (templates/inventory/) are unchanged. Its
+reads are app/catalog/stock_queries.py, its writes app/catalog/stock.py.
+
 URL table:
     GET   /seller/inventaris                         all variants (filter low stock, sort)
     GET   /seller/inventaris/<id>                    one row (htmx: cancel an edit)
@@ -29,14 +34,7 @@ from flask_login import current_user
 from app.accounts.current import my_store
 from app.accounts.models import Store
 from app.catalog.models import Variant
-from app.core.forms import NumberInputError, parse_int, read_whole_number
-from app.core.http import is_htmx, render_page, see_other
-from app.core.security import owned_or_404, role_required
-from app.core.templating import NavItem, nav_on_register
-from app.extensions import db
-from app.inventory.models import StockReason
-from app.inventory.queries import inventory_page, owned_variant, variant_movements
-from app.inventory.services import (
+from app.catalog.stock import (
     MAX_STOCK,
     NEGATIVE_STOCK_MESSAGE,
     StockConflict,
@@ -44,6 +42,13 @@ from app.inventory.services import (
     stock_change,
     stock_set,
 )
+from app.catalog.stock_queries import inventory_page, owned_variant, variant_movements
+from app.core.forms import NumberInputError, parse_int, read_whole_number
+from app.core.http import is_htmx, render_page, see_other
+from app.core.security import owned_or_404, role_required
+from app.core.templating import NavItem, nav_on_register
+from app.extensions import db
+from app.inventory.models import StockReason
 
 bp = Blueprint("inventory", __name__)
 

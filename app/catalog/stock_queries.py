@@ -1,4 +1,5 @@
-"""Inventory reads: the seller's variants table and a variant's ledger."""
+"""The seller's inventory page reads: the store's variants table and a variant's ledger
+(it used to be app/inventory/queries.py; the ledger model is app/inventory/models.py)."""
 
 from __future__ import annotations
 

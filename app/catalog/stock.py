@@ -1,5 +1,5 @@
-"""Stock writes. Every change of a variant's stock goes through `stock_change` (or
-`stock_set`, built on it), which
+"""A variant's stock writes. Every change of a variant's stock goes through `stock_change`
+(or `stock_set`, built on it), which
 
 1. changes the stock with one conditional UPDATE (`… WHERE stock + :delta >= 0`), so stock
    never goes negative and two concurrent changes never lose one another;
@@ -11,6 +11,12 @@
    cancels, returns and expiries are traced by the order and payment audit rows instead.
 
 Services flush, never commit.
+
+This module lives beside the variants it changes (it used to be app/inventory/services.py):
+the ledger itself, `StockMovement` and `StockReason`, stays in app/inventory/models.py,
+below catalog and maklon, which both write to it (maklon's raw materials through
+app/maklon/materials.py). The seller's stock pages are app/catalog/stock_routes.py and
+app/catalog/stock_queries.py.
 """
 
 from __future__ import annotations
