@@ -34,6 +34,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from app.core.logs import configure_logging, init_request_id
 
     configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+    from app.core.shared_answers import SharedAnswers
+
+    # Innermost WSGI layer: a shared public page's whole answer, given before Flask runs.
+    app.wsgi_app = SharedAnswers(app, app.wsgi_app)  # type: ignore[method-assign]
     if app.config["PROXY_FIX_X_FOR"]:
         count = app.config["PROXY_FIX_X_FOR"]
         # Flask's documented way to add WSGI middleware; its typing calls wsgi_app a method.

@@ -65,6 +65,9 @@ class Config:
     CACHE_DEFAULT_TIMEOUT = _int("CACHE_DEFAULT_TIMEOUT", 300)
     # Cache-Control max-age of anonymous catalog pages (browsers and nginx's proxy_cache).
     PUBLIC_PAGE_MAX_AGE = _int("PUBLIC_PAGE_MAX_AGE", 60)
+    # Whole answers of those pages kept beside their HTML and given before Flask runs to a
+    # request that may share them (app/core/shared_answers.py).
+    SHARED_ANSWERS = _bool("SHARED_ANSWERS", True)
     # The anonymous visitor's language choice (a plain cookie, not the session).
     LANGUAGE_COOKIE_NAME = "racik_lang"
 

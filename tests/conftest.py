@@ -316,6 +316,24 @@ def login_as(app: Flask, client: FlaskClient):
 
 
 @pytest.fixture
+def cache_on(app: Flask) -> Iterator:
+    """The app's data cache backed by a fresh in-process SimpleCache for this test (the
+    suite's app runs with NullCache), taken away again afterwards."""
+    from cachelib import SimpleCache
+
+    from app.core.cache import cache
+
+    backend = SimpleCache(threshold=10_000)
+    previous = (app.config["CACHE_TYPE"], app.extensions["cache"][cache])
+    app.config["CACHE_TYPE"] = "SimpleCache"
+    app.extensions["cache"][cache] = backend
+    try:
+        yield backend
+    finally:
+        app.config["CACHE_TYPE"], app.extensions["cache"][cache] = previous
+
+
+@pytest.fixture
 def redis_url() -> Iterator[str]:
     """A real Redis (REDIS_URL, default db 15), flushed before and after the test."""
     import redis

@@ -50,6 +50,9 @@ T = TypeVar("T")
 _TAG_PREFIX = "tag:"
 _ENTRY_PREFIX = "entry:"
 _PENDING = "racik_cache_pending_tags"
+# The environ key by which a shared public answer is offered to core.shared_answers:
+# (tag versions, timeout, endpoint).
+SHARED_ANSWER = "racik.shared_answer"
 
 
 def init_cache(app: Flask) -> None:
@@ -118,8 +121,15 @@ def cached(key: str, compute: Callable[[], T], *, tags: Iterable[str] = (),
     """`compute()`'s value, from the cache while none of `tags` was invalidated since it
     was stored (at most `timeout` seconds, default CACHE_DEFAULT_TIMEOUT). The value must
     be picklable (plain data or rendered text, not ORM objects)."""
+    return _cached(key, compute, tags=tags, timeout=timeout)[0]
+
+
+def _cached(key: str, compute: Callable[[], T], *, tags: Iterable[str],
+            timeout: int | None) -> tuple[T, dict[str, str] | None]:
+    """`cached`, also answering the tag versions the value is valid under (None when the
+    cache is off or failed: the value is good for this request only)."""
     if not cache_enabled():
-        return compute()
+        return compute(), None
     tags = sorted(set(tags))
     try:
         entry = cache.get(_ENTRY_PREFIX + key)
@@ -128,11 +138,11 @@ def cached(key: str, compute: Callable[[], T], *, tags: Iterable[str] = (),
             if stored_versions == _tag_versions(list(stored_versions)):
                 _count("hits")
                 g.racik_cache = "hit"
-                return value
+                return value, stored_versions
         versions = _ensure_versions(tags)
     except Exception:  # a cache outage slows pages down, it never breaks them
         log.warning("cache: read of %s failed", key, exc_info=True)
-        return compute()
+        return compute(), None
     _count("misses")
     g.setdefault("racik_cache", "miss")
     value = compute()
@@ -140,6 +150,36 @@ def cached(key: str, compute: Callable[[], T], *, tags: Iterable[str] = (),
         cache.set(_ENTRY_PREFIX + key, (versions, value), timeout=timeout)
     except Exception:
         log.warning("cache: write of %s failed", key, exc_info=True)
+        return value, None
+    return value, versions
+
+
+def entry_get(backend: Any, key: str) -> Any | None:
+    """The value stored by `entry_set` under `key` in `backend` (a cachelib backend, read
+    without an app context), or None when missing or any of its tags was invalidated."""
+    entry = backend.get(_ENTRY_PREFIX + key)
+    if entry is None:
+        return None
+    versions, value = entry
+    current = backend.get_many(*(_TAG_PREFIX + tag for tag in versions))
+    return value if list(versions.values()) == current else None
+
+
+def entry_set(backend: Any, key: str, value: Any, *, versions: dict[str, str],
+              timeout: int | None) -> None:
+    """Store `value` as `cached` would have under tag `versions` (read before the data the
+    value was made from): `entry_get` answers it until one of them is invalidated."""
+    backend.set(_ENTRY_PREFIX + key, (versions, value), timeout=timeout)
+
+
+def page_entry(key: str, compute: Callable[[], T], *, tags: Iterable[str],
+               timeout: int | None = None) -> T:
+    """`cached` for the HTML of a whole public page shown to a visitor it may be shared
+    with: the answer carrying it may then be kept whole (`core.shared_answers`), valid
+    under the same tag versions and for the same time as the HTML."""
+    value, versions = _cached(key, compute, tags=tags, timeout=timeout)
+    if versions is not None:
+        g.racik_page_entry = (versions, timeout)
     return value
 
 
@@ -257,6 +297,10 @@ def init_http_cache(app: Flask) -> None:
         max_age = app.config["PUBLIC_PAGE_MAX_AGE"]
         response.headers["Cache-Control"] = f"public, max-age={max_age}"
         response.add_etag()
+        if g.get("racik_page_entry") is not None and not response.is_streamed:
+            # The whole answer may be kept for the next visitor who asks the same
+            # (core.shared_answers decides, once the last header is written).
+            request.environ[SHARED_ANSWER] = (*g.racik_page_entry, request.endpoint)
         return response.make_conditional(request)
 
 
@@ -273,7 +317,7 @@ def shared_page(render: Callable[[], str], *, tags: Iterable[str] = ()) -> str:
     while the visitor may share it (`shared_view`); rendered every time otherwise."""
     if not shared_view():
         return render()
-    return cached(f"page:{_RENDER_GENERATION}:{page_key()}", render, tags=tags)
+    return page_entry(f"page:{_RENDER_GENERATION}:{page_key()}", render, tags=tags)
 
 
 def anonymous_form_page(render: Callable[[], str]) -> str:

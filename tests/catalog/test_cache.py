@@ -2,9 +2,9 @@
 Cache-Control, ETag/304), personal pages never, and every write that changes a cached page
 visible on the very next request (the data cache on, over a live server).
 
-The suite's app runs with NullCache; `cache_on` gives it a real backend for one test (an
-in-process SimpleCache, or Redis at REDIS_URL for the Redis variant) and takes it away
-again.
+The suite's app runs with NullCache; `cache_on` (tests/conftest.py) gives it a real
+backend for one test (an in-process SimpleCache; the Redis variant takes the suite's Redis)
+and takes it away again.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections.abc import Iterator
 
 import pytest
-from cachelib import SimpleCache
 from flask import Flask
 from PIL import Image
 from sqlalchemy import select
@@ -35,19 +33,6 @@ from app.core.cache import cache, cache_stats, cached, invalidate
 from app.inventory.models import StockReason
 from tests.factories import make_category, make_order, make_product, make_user
 from tests.live import LiveBrowser, raw_request
-
-
-@pytest.fixture
-def cache_on(app: Flask) -> Iterator[SimpleCache]:
-    """The app's cache backed by a fresh SimpleCache for this test."""
-    backend = SimpleCache(threshold=10_000)
-    previous = (app.config["CACHE_TYPE"], app.extensions["cache"][cache])
-    app.config["CACHE_TYPE"] = "SimpleCache"
-    app.extensions["cache"][cache] = backend
-    try:
-        yield backend
-    finally:
-        app.config["CACHE_TYPE"], app.extensions["cache"][cache] = previous
 
 
 @pytest.fixture
@@ -377,15 +362,10 @@ def test_an_evicted_tag_version_is_a_miss_not_a_stale_hit(app, cache_on, db):
     assert cached("k", lambda: "second", tags=["t"]) == "second"
 
 
-def test_redis_backend_keeps_the_same_rules(app, monkeypatch):
-    import os
-
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.skip("REDIS_URL is not set: the Redis variant needs a Redis server")
+def test_redis_backend_keeps_the_same_rules(app, redis_url):
     from flask_caching.backends.rediscache import RedisCache
 
-    backend = RedisCache.factory(app, {"CACHE_REDIS_URL": url,
+    backend = RedisCache.factory(app, {"CACHE_REDIS_URL": redis_url,
                                        "CACHE_KEY_PREFIX": "racik:test-cache:"}, [], {})
     backend.clear()
     previous = (app.config["CACHE_TYPE"], app.extensions["cache"][cache])
