@@ -24,8 +24,8 @@ from app.accounts.models import User
 from app.core.filters import page_arg, wib_bounds, wib_date_range
 from app.core.pagination import Page
 from app.extensions import db
-from app.orders.checkout import PAYMENT_METHODS
 from app.orders.models import Order
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.models import Payment, PayStatus
 
 LEDGER_PER_PAGE = 25

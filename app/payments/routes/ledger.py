@@ -24,7 +24,6 @@ from app.accounts.models import RoleName
 from app.core.http import render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
-from app.orders.checkout import PAYMENT_METHODS
 from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.payments.ledger import (
     ledger_daily_totals,
@@ -33,6 +32,7 @@ from app.payments.ledger import (
     orders_of_payment,
     payment_for_admin,
 )
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.models import Payment, PayStatus, Refund, RefundStatus
 from app.payments.refunds import REFUND_STATUS_LABELS, refund_mark_done, refund_retry
 from app.payments.review import NOTE_MAX, payment_review_accept, payment_review_refund
