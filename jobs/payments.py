@@ -31,10 +31,12 @@ def invoice_issue(order_id: int) -> dict:
 
 def refund_order(order_id: int, cause: str) -> dict:
     """Record and execute the refund of one order (an accepted return, a paid order
-    cancelled); idempotent per order and cause."""
-    from app.payments.refunds import refund_order as refund
+    cancelled); idempotent per order and cause. The order's rules are orders'
+    (app.orders.refunds), the execution payments' (app.payments.refunds); the job keeps its
+    name here, where it has always been queued (jobs already waiting in Redis find it)."""
+    from app.orders.refunds import order_refund
 
-    return refund(order_id, cause)
+    return order_refund(order_id, cause)
 
 
 def sandbox_deliver(payloads: list[dict[str, Any]]) -> list[int]:

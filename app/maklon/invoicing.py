@@ -24,7 +24,6 @@ from app.core.http import public_url
 from app.extensions import db
 from app.maklon.milestones import INVOICE_LINE_NAMES
 from app.maklon.models import MaklonRequest, MilestonePayment, MilestoneStatus
-from app.orders.checkout import PAYMENT_METHODS
 from app.payments.invoice_pdf import Line, Party
 from app.payments.invoices import (
     MAKLON_ISSUER,
@@ -38,6 +37,7 @@ from app.payments.invoices import (
     invoice_row_tax,
     invoice_tax,
 )
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.models import Invoice, Payment, PayStatus
 
 log = logging.getLogger(__name__)

@@ -53,6 +53,7 @@ from app.orders.models import (
     OrderStatus,
     PaymentStatus,
 )
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.services import payment_create, payment_method_refusal
 from app.shipping.services import shipment_record, shipping_plan
 
@@ -61,21 +62,6 @@ log = logging.getLogger(__name__)
 NEW_ORDER_NOTICE = "new_order"
 notice_kind(NEW_ORDER_NOTICE, N_("Pesanan baru %(number)s: %(units)s barang, %(total)s."))
 
-# Each is charged through the configured gateway (`app.payments.gateways.base.METHODS`).
-PAYMENT_METHODS: dict[str, object] = {
-    "va_bca": _l("Virtual Account BCA"),
-    "va_bni": _l("Virtual Account BNI"),
-    "va_bri": _l("Virtual Account BRI"),
-    "va_mandiri": _l("Mandiri Bill Payment"),
-    "va_permata": _l("Virtual Account Permata"),
-    "gopay": _l("GoPay"),
-    "ovo": _l("OVO"),
-    "dana": _l("DANA"),
-    "shopeepay": _l("ShopeePay"),
-    "qris": _l("QRIS"),
-    "alfamart": _l("Alfamart"),
-    "indomaret": _l("Indomaret"),
-}
 SHORT_MESSAGE = _l("Stok tidak cukup untuk sebagian barang. Tidak ada yang dibeli; "
                    "keranjang Anda tetap utuh.")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9-]{16,64}$")

@@ -23,7 +23,6 @@ from app.accounts.models import Store, User
 from app.core.clock import utcnow
 from app.core.http import public_url
 from app.extensions import db
-from app.orders.checkout import PAYMENT_METHODS
 from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.payments.invoice_pdf import Line, Party
 from app.payments.invoices import (
@@ -38,6 +37,7 @@ from app.payments.invoices import (
     invoice_tax,
     store_issuer,
 )
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.models import Invoice, PayStatus, Refund, RefundStatus
 from app.payments.services import payment_of_checkout
 from app.shipping.view import order_shipping

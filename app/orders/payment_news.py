@@ -1,6 +1,6 @@
 """What orders do when a checkout's payment moves: the subscriber side of
-app.payments.signals for the payable kind "checkout" (connected when the orders blueprint
-is registered, `payment_news_connect`).
+app.payments.signals for the payable kind "checkout" (registered, with its hook and its
+handlers, when the orders blueprint is registered: `payment_news_connect`).
 
     payment_settled    the checkout's orders become PAID (sellers may process them), each
                        gets its invoice job, sellers get a notice, the buyer an email; an
@@ -10,8 +10,14 @@ is registered, `payment_news_connect`).
     payment_refunded   all of the money went back at the gateway, outside Racik: each
                        order whose money is still here gets a done refund, pending ones are
                        cancelled and restocked, sellers are told
+    payment_review_refunded
+                       an admin sent the money of the flagged payment back: its orders
+                       still waiting for payment are cancelled and restocked
+    refund_done        one order's refund is done: `app.orders.refunds.order_refund_done`
 
-All three are idempotent (conditional UPDATEs).
+All are idempotent (conditional UPDATEs). The hook `items_of` (`checkout_items`) describes
+the checkout's orders to payments: the admin ledger's rows, the order a refund is recorded
+on, the refund keys of each order.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import logging
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
@@ -32,22 +39,31 @@ from app.core.notices import N_, notice_kind, notice_send
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.inventory.models import StockReason
-from app.orders.lifecycle import Side, TransitionError, order_cancel
+from app.orders.lifecycle import (
+    ORDER_PAYMENT_LABELS,
+    ORDER_STATUS_LABELS,
+    Side,
+    TransitionError,
+    order_cancel,
+)
 from app.orders.models import Checkout, Order, OrderStatus, PaymentStatus
-from app.payments.models import Payment, Refund, RefundStatus
-from app.payments.refunds import (
+from app.orders.refunds import (
     REFUND_REASONS,
     REFUND_SELLER_NOTICE,
     RefundCause,
-    refund_complete,
+    order_refund_done,
     refund_key,
-    refund_record,
 )
+from app.payments.models import Payment, Refund, RefundStatus
+from app.payments.refunds import refund_complete, refund_record
 from app.payments.signals import (
+    PayableItem,
     payable_kind_register,
     payment_closed,
     payment_refunded,
+    payment_review_refunded,
     payment_settled,
+    refund_done,
 )
 
 log = logging.getLogger(__name__)
@@ -159,7 +175,7 @@ def checkout_refunded(_kind: str, *, payment: Payment, gateway_reference: str) -
                 order_cancel(order=order, actor=None, side=Side.SYSTEM, reason=reason,
                              from_status=OrderStatus.PENDING)
         if amount > 0:
-            refund = refund_record(payment=payment, order=order,
+            refund = refund_record(payment=payment, order_id=order.id,
                                    key=refund_key(order, RefundCause.GATEWAY), amount=amount,
                                    reason=reason)
             refund_complete(refund, payment, gateway_reference=gateway_reference)
@@ -175,10 +191,47 @@ def checkout_refunded(_kind: str, *, payment: Payment, gateway_reference: str) -
     db.session.flush()
 
 
+def checkout_review_refunded(_kind: str, *, payment: Payment, reason: str) -> None:
+    """An admin sent back the money of the checkout's flagged payment: its orders still
+    pending and unpaid are cancelled and restocked (`reason` on the order's history). One
+    that moved meanwhile is left as it is."""
+    orders = db.session.scalars(select(Order).where(Order.checkout_id == payment.checkout_id)
+                                .order_by(Order.id)).all()
+    for order in orders:
+        if order.status != OrderStatus.PENDING or order.payment_status != PaymentStatus.UNPAID:
+            continue
+        try:
+            order_cancel(order=order, actor=None, side=Side.SYSTEM, reason=reason,
+                         from_status=OrderStatus.PENDING)
+        except TransitionError:
+            continue  # moved meanwhile
+
+
+def checkout_items(payment: Payment) -> list[PayableItem]:
+    """The checkout's orders, in their order, as payments sees them (the hook `items_of`):
+    number, store, total, status and payment status as shown, and every refund key an
+    order's refunds may carry."""
+    if payment.checkout_id is None:
+        return []
+    orders = db.session.scalars(select(Order).where(Order.checkout_id == payment.checkout_id)
+                                .options(joinedload(Order.store)).order_by(Order.id))
+    return [PayableItem(
+        id=order.id, number=order.number, seller=order.store.name, total=order.total,
+        status=str(ORDER_STATUS_LABELS.get(order.status, order.status)),
+        payment_status=str(ORDER_PAYMENT_LABELS.get(order.payment_status,
+                                                    order.payment_status)),
+        refund_keys=tuple(refund_key(order, cause) for cause in RefundCause.ALL))
+        for order in orders]
+
+
 def payment_news_connect() -> None:
     """Register the payable kind "checkout" and connect its handlers (idempotent; called
     when the orders blueprint is registered)."""
-    payable_kind_register(PAYABLE_KIND, column="checkout_id", itemised_refunds=True)
+    payable_kind_register(PAYABLE_KIND, column="checkout_id", itemised_refunds=True,
+                          items_of=checkout_items)
     payment_settled.connect(checkout_settled, sender=PAYABLE_KIND, weak=False)
     payment_closed.connect(checkout_closed, sender=PAYABLE_KIND, weak=False)
     payment_refunded.connect(checkout_refunded, sender=PAYABLE_KIND, weak=False)
+    payment_review_refunded.connect(checkout_review_refunded, sender=PAYABLE_KIND,
+                                    weak=False)
+    refund_done.connect(order_refund_done, sender=PAYABLE_KIND, weak=False)

@@ -1,5 +1,7 @@
 """The admin payments ledger (reads): filters, one page of payments, totals per WIB day, one
 payment with its notifications and refunds, and the navigation badge of flagged payments.
+What a payment paid for (a checkout's orders) is described by its payable kind
+(`app.payments.signals.payable_items`): the ledger knows payments, not orders.
 
 Dates are WIB (Asia/Jakarta, UTC+7 all year, no daylight saving). The range `dari`..`sampai`
 selects payments created in it (the list) and settlements received in it (the totals per
@@ -24,8 +26,7 @@ from app.accounts.models import User
 from app.core.filters import page_arg, wib_bounds, wib_date_range
 from app.core.pagination import Page
 from app.extensions import db
-from app.orders.checkout import PAYMENT_METHODS
-from app.orders.models import Order
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.models import Payment, PayStatus
 
 LEDGER_PER_PAGE = 25
@@ -154,13 +155,6 @@ def payment_for_admin(payment_id: int) -> Payment | None:
         select(Payment).where(Payment.id == payment_id)
         .options(joinedload(Payment.payer), selectinload(Payment.events),
                  selectinload(Payment.refunds), joinedload(Payment.checkout))).first()
-
-
-def orders_of_payment(payment: Payment) -> list[Order]:
-    if payment.checkout_id is None:
-        return []
-    return list(db.session.scalars(select(Order).where(Order.checkout_id == payment.checkout_id)
-                                   .options(joinedload(Order.store)).order_by(Order.id)))
 
 
 def review_count() -> int:

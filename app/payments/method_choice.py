@@ -1,5 +1,6 @@
-"""The payment-method choice of the checkout and of a maklon milestone, grouped the way
-Indonesian shoppers look for them: Virtual Account · E-wallet · QRIS · Gerai retail.
+"""The payment methods on offer (`PAYMENT_METHODS`: value -> label, in the order shown) and
+their choice on the checkout and on a maklon milestone, grouped the way Indonesian shoppers
+look for them: Virtual Account · E-wallet · QRIS · Gerai retail.
 
     groups = method_groups(PAYMENT_METHODS, amount=cart.total)
     {% include "payments/_method_choice.html" %}   # a fieldset per group, a radio card each
@@ -21,6 +22,24 @@ from flask_babel import lazy_gettext as _l
 
 from app.core.money import format_rupiah
 from app.payments.gateways.base import METHODS
+
+# The methods a buyer or a client may choose (checkout, maklon milestones, the API, the
+# filters of the ledger and the reports), in the order shown; each is charged through the
+# configured gateway as `gateways.base.METHODS` says.
+PAYMENT_METHODS: dict[str, object] = {
+    "va_bca": _l("Virtual Account BCA"),
+    "va_bni": _l("Virtual Account BNI"),
+    "va_bri": _l("Virtual Account BRI"),
+    "va_mandiri": _l("Mandiri Bill Payment"),
+    "va_permata": _l("Virtual Account Permata"),
+    "gopay": _l("GoPay"),
+    "ovo": _l("OVO"),
+    "dana": _l("DANA"),
+    "shopeepay": _l("ShopeePay"),
+    "qris": _l("QRIS"),
+    "alfamart": _l("Alfamart"),
+    "indomaret": _l("Indomaret"),
+}
 
 # (group key, legend, the method kinds it holds), in the order shown.
 GROUPS = (

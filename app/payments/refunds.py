@@ -1,9 +1,15 @@
-"""Refunds: money going back to a buyer for one order, recorded once and paid through the
-payment's gateway (or by hand by an admin when the gateway cannot).
+"""Refunds, executed: money going back to a payer for one item of what a payment paid for
+(a checkout's order), recorded once and paid through the payment's gateway (or by hand by
+an admin when the gateway cannot). When and how much is the payable kind's rule (orders:
+app.orders.refunds, the job `jobs.payments.refund_order`); payments records, pays, accounts
+and tells the kind (`refund_done`, app.payments.signals).
 
-    refund_order(order_id, cause)      the job `jobs.payments.refund_order`: an accepted
-                                       return ("return") or a paid order cancelled
-                                       ("cancelled"); idempotent per order and cause
+    refund_record(payment=, order_id=, key=, ...)  the refund of one item under `key`,
+                                       recorded once (`order_id`: the item, Refund.order_id)
+    refund_execute(refund, payment)    pay it through the gateway, unless it is done
+    refund_complete(refund, payment, ...)  mark it done once: the kind is told
+                                       (`refund_done`), the payment's `refunded_amount`
+                                       grows, the payment is REFUNDED once all went back
     refund_from_gateway(payment, note) the gateway says money went back (a `refund` or
                                        `partial_refund` notification): our own refunds
                                        are confirmed, one made elsewhere (the Midtrans
@@ -13,16 +19,18 @@ payment's gateway (or by hand by an admin when the gateway cannot).
     refund_retry(refund, actor)        an admin asks the gateway again
     refunds_of_order(order_id)         what the order pages show (`payments/_refunds.html`)
 
-A `Refund` is unique per (order_id, refund_key), the key derived from the order and the
-cause (`RCK-20261122-000123-return`), and it is also the gateway's idempotency key: running
-the job twice records and pays once. Executing a refund first locks its row (SELECT ... FOR
-UPDATE on PostgreSQL; SQLite's write transactions are serialized by BEGIN IMMEDIATE), so two
-runs or two admins never pay the same refund twice. Done: the order's payment status goes
-`refund_pending -> refunded`, `Payment.refunded_amount` grows, and once the whole payment
-went back the payment becomes REFUNDED; the buyer gets an email and an in-app notice. A
-gateway that cannot refund the payment type (a bank transfer with Midtrans) leaves the
-refund pending, one that refuses (`GatewayError`) marks it failed; admins are told, and pay
-it out by hand or try again from the ledger. Services flush; the caller commits.
+A `Refund` is unique per (order_id, refund_key), the key given by the kind
+(`RCK-20261122-000123-return`; an admin's refund of a flagged payment is
+`<payment reference>-review`), and it is also the gateway's idempotency key: recording and
+executing twice records and pays once. Executing a refund first locks its row (SELECT ...
+FOR UPDATE on PostgreSQL; SQLite's write transactions are serialized by BEGIN IMMEDIATE), so
+two runs or two admins never pay the same refund twice. Done: the kind is told (it audits
+"refund.done", the order is refunded, its buyer told), `Payment.refunded_amount` grows, and
+once the whole payment went back the payment becomes REFUNDED. A gateway that cannot
+refund the payment type (a bank transfer with Midtrans) leaves the refund pending, one that
+refuses (`GatewayError`) marks it failed; admins are told (the notice names the item, as
+the kind's `items_of` describes it), and pay it out by hand or try again from the ledger.
+Services flush; the caller commits.
 """
 
 from __future__ import annotations
@@ -40,12 +48,10 @@ from app.accounts.models import Role, RoleName, User
 from app.audit.services import audit_record
 from app.core.clock import utcnow
 from app.core.db import add_once, rowcount
-from app.core.http import app_path, public_url
-from app.core.mail import mail_queue
+from app.core.http import app_path
 from app.core.money import format_rupiah
 from app.core.notices import N_, notice_kind, notice_send
 from app.extensions import db
-from app.orders.models import Order, OrderStatus, PaymentStatus, ReturnRequest, ReturnStatus
 from app.payments.gateways.base import (
     GatewayError,
     Notification,
@@ -59,48 +65,38 @@ from app.payments.services import (
     PaymentError,
     pay_allowed,
     payment_claim,
-    payment_of_checkout,
     payment_transition,
 )
-from app.payments.signals import payable_announce, payable_kind_of, payment_refunded
+from app.payments.signals import (
+    payable_announce,
+    payable_items,
+    payable_kind_of,
+    payment_refunded,
+    payment_review_refunded,
+    refund_done,
+)
 
 log = logging.getLogger(__name__)
 
 
-class RefundCause:
-    RETURN = "return"  # the seller accepted the buyer's return
-    CANCELLED = "cancelled"  # a paid order was cancelled (or cancelled before it was paid)
-    REVIEW = "review"  # an admin sent back the money of a flagged payment
-    GATEWAY = "gateway"  # refunded at the gateway, outside Racik (the Midtrans dashboard)
-    ORDER_CAUSES = (RETURN, CANCELLED)
-
+# The cause of an admin's refund of a flagged payment (the payable kind names its own:
+# app.orders.refunds.RefundCause), the last part of its refund_key.
+REVIEW_CAUSE = "review"
 
 REFUND_STATUS_LABELS: dict[str, Any] = {
     RefundStatus.PENDING: _l("Menunggu pengembalian"),
     RefundStatus.DONE: _l("Dana sudah dikembalikan"),
     RefundStatus.FAILED: _l("Gagal, sedang ditangani admin"),
 }
-REFUND_REASONS: dict[str, Any] = {
-    RefundCause.RETURN: _l("Retur diterima penjual"),
-    RefundCause.CANCELLED: _l("Pesanan dibatalkan setelah dibayar"),
-    RefundCause.REVIEW: _l("Pembayaran tidak sesuai, dana dikembalikan admin"),
-    RefundCause.GATEWAY: _l("Dana dikembalikan lewat gateway pembayaran"),
-}
+REVIEW_REASON = _l("Pembayaran tidak sesuai, dana dikembalikan admin")
 MANUAL_MESSAGE = _l("Metode pembayaran ini tidak dapat dikembalikan lewat gateway; "
                     "transfer manual ke pembeli.")
 
-REFUND_DONE_NOTICE = "refund_done"
 REFUND_MANUAL_NOTICE = "refund_manual"
-REFUND_SELLER_NOTICE = "refund_gateway_seller"
 REFUND_PARTIAL_NOTICE = "refund_gateway_partial"
-notice_kind(REFUND_SELLER_NOTICE,
-            N_("Dana pesanan %(number)s dikembalikan ke pembeli lewat gateway pembayaran; "
-               "pesanan ini tidak boleh dikirim."))
 notice_kind(REFUND_PARTIAL_NOTICE,
             N_("Gateway mengembalikan sebagian dana %(amount)s dari pembayaran "
                "%(reference)s di luar Racik; periksa pesanannya."))
-notice_kind(REFUND_DONE_NOTICE,
-            N_("Dana %(amount)s untuk pesanan %(number)s sudah dikembalikan."))
 notice_kind(REFUND_MANUAL_NOTICE,
             N_("Pengembalian dana %(amount)s untuk pesanan %(number)s perlu ditangani: "
                "%(error)s"))
@@ -133,9 +129,16 @@ def refunds_of_order(order_id: int) -> list[RefundView]:
             for r in rows]
 
 
-def refund_key(order: Order, cause: str) -> str:
-    """The refund's idempotency key: one per order and cause (also sent to the gateway)."""
-    return f"{order.number}-{cause}"
+def review_refund_key(payment: Payment) -> str:
+    """The key of an admin's refund of all of a flagged payment (also sent to the
+    gateway)."""
+    return f"{payment.reference}-{REVIEW_CAUSE}"[:60]
+
+
+def refund_of_whole_payment(refund: Refund) -> bool:
+    """True for an admin's refund of all the money of a flagged payment (recorded on its
+    first item), False for the refund of one item."""
+    return refund.refund_key.endswith(f"-{REVIEW_CAUSE}")
 
 
 def refund_by_gateway(payment: Payment) -> bool:
@@ -151,54 +154,20 @@ def refund_by_gateway(payment: Payment) -> bool:
     return payment_type in REFUNDABLE
 
 
-# The job -----------------------------------------------------------------------------------
-def refund_order(order_id: int, cause: str) -> dict:
-    """Record the refund of one order for `cause` ("return" or "cancelled") once, and pay it
-    through the payment's gateway. Returns {"refund": id or None, "status": ...}.
-    Idempotent: a refund already done is left alone; a pending or failed one is tried again.
-    Raises ValueError for an unknown cause."""
-    if cause not in RefundCause.ORDER_CAUSES:
-        raise ValueError(f"unknown refund cause {cause!r}")
-    order = db.session.get(Order, order_id)
-    if order is None:
-        log.warning("refund of order %s (%s): no such order", order_id, cause)
-        return {"refund": None, "status": "skipped"}
-    if order.payment_status not in (PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED):
-        # Only an order whose money is owed back has a refund (the services set
-        # refund_pending in the same transaction that queued this job).
-        log.warning("refund of order %s (%s): payment status is %s, nothing owed",
-                    order.number, cause, order.payment_status)
-        return {"refund": None, "status": "skipped"}
-    payment = payment_of_checkout(order.checkout_id)
-    if payment is None:
-        log.error("refund of order %s: its checkout has no payment", order.number)
-        return {"refund": None, "status": "skipped"}
-    amount = order.total
-    if cause == RefundCause.RETURN:
-        accepted = db.session.scalar(select(ReturnRequest.refund_amount).where(
-            ReturnRequest.order_id == order.id,
-            ReturnRequest.status == ReturnStatus.ACCEPTED))
-        if not accepted:
-            log.error("refund of order %s: no accepted return with an amount", order.number)
-            return {"refund": None, "status": "skipped"}
-        amount = accepted
-    refund = refund_record(payment=payment, order=order, key=refund_key(order, cause),
-                     amount=amount, reason=str(REFUND_REASONS[cause]))
-    _execute(refund, payment)
-    return {"refund": refund.id, "status": refund.status}
-
-
-def refund_record(*, payment: Payment, order: Order, key: str, amount: int, reason: str) -> Refund:
-    """The refund of `order` under `key`, created once (a concurrent run's row is found)."""
-    existing = _by_key(order.id, key)
+# Recording and paying ------------------------------------------------------------------
+def refund_record(*, payment: Payment, order_id: int, key: str, amount: int,
+                  reason: str) -> Refund:
+    """The refund of the item `order_id` of `payment` under `key`, created once (a
+    concurrent run's row is found)."""
+    existing = _by_key(order_id, key)
     if existing is not None:
         return existing
-    refund = Refund(payment_id=payment.id, order_id=order.id, refund_key=key, amount=amount,
+    refund = Refund(payment_id=payment.id, order_id=order_id, refund_key=key, amount=amount,
                     reason=reason[:300], status=RefundStatus.PENDING)
-    refund, created = add_once(refund, lambda: _by_key(order.id, key))
+    refund, created = add_once(refund, lambda: _by_key(order_id, key))
     if not created:  # a concurrent run recorded it first
         return refund
-    log.info("refund %s recorded: %s for order %s", key, amount, order.number)
+    log.info("refund %s recorded: %s of payment %s", key, amount, payment.reference)
     return refund
 
 
@@ -214,7 +183,7 @@ def _locked(refund_id: int) -> Refund:
         .execution_options(populate_existing=True)).scalar_one()
 
 
-def _execute(refund: Refund, payment: Payment, actor: User | None = None) -> bool:
+def refund_execute(refund: Refund, payment: Payment, actor: User | None = None) -> bool:
     """Pay `refund` through the gateway unless it is done already. True when it is done
     now; otherwise the refund is pending (to pay by hand) or failed (the gateway refused),
     with the reason in `error`, and admins are told."""
@@ -222,7 +191,7 @@ def _execute(refund: Refund, payment: Payment, actor: User | None = None) -> boo
     if refund.status == RefundStatus.DONE:
         return False
     if not refund_by_gateway(payment):
-        _leave_for_admin(refund, RefundStatus.PENDING, str(MANUAL_MESSAGE))
+        _leave_for_admin(refund, payment, RefundStatus.PENDING, str(MANUAL_MESSAGE))
         return False
     try:
         result = gateway_get(payment.gateway).refund(
@@ -230,7 +199,7 @@ def _execute(refund: Refund, payment: Payment, actor: User | None = None) -> boo
             reason=refund.reason)
     except (GatewayError, LookupError) as error:
         log.warning("refund %s: the gateway refused: %s", refund.refund_key, error)
-        _leave_for_admin(refund, RefundStatus.FAILED, str(error))
+        _leave_for_admin(refund, payment, RefundStatus.FAILED, str(error))
         return False
     if not result.done:  # accepted by the gateway but not final yet
         refund.gateway_reference = result.reference[:80]
@@ -239,26 +208,30 @@ def _execute(refund: Refund, payment: Payment, actor: User | None = None) -> boo
     return refund_complete(refund, payment, gateway_reference=result.reference, actor=actor)
 
 
-def _leave_for_admin(refund: Refund, status: str, error: str) -> None:
+def _leave_for_admin(refund: Refund, payment: Payment, status: str, error: str) -> None:
     first = refund.error != error[:300] or refund.status != status
     refund.status, refund.error = status, error[:300]
     db.session.flush()
     if not first:
         return  # admins were told already
-    order = db.session.get_one(Order, refund.order_id)  # FK, RESTRICT
+    number = next((item.number for item in payable_items(payment)
+                   if item.id == refund.order_id), "")
     admins = db.session.scalars(select(User.id).join(User.roles).where(
         Role.name == RoleName.ADMIN, User.active.is_(True))).all()
     for admin_id in admins:
         notice_send(user_id=admin_id, kind=REFUND_MANUAL_NOTICE,
-                    params={"amount": format_rupiah(refund.amount), "number": order.number,
+                    params={"amount": format_rupiah(refund.amount), "number": number,
                             "error": refund.error},
                     link=app_path("payments.payment_detail", payment_id=refund.payment_id))
 
 
 def refund_complete(refund: Refund, payment: Payment, *, gateway_reference: str,
-              actor: User | None = None) -> bool:
-    """Mark `refund` done (conditional: once) and apply it to the order and the payment;
-    audited ("refund.done", `actor` the admin who paid it or asked the gateway again)."""
+                    actor: User | None = None) -> bool:
+    """Mark `refund` done (conditional: once), tell the payment's kind (`refund_done`:
+    checkout audits "refund.done" with `actor`, the admin who paid it or asked the gateway
+    again, refunds the order and tells its buyer), then add it to the payment's
+    `refunded_amount` (REFUNDED once all of it went back). False when it was done
+    already."""
     now = utcnow()
     previous = refund.status
     values = {"status": RefundStatus.DONE, "done_at": now, "error": "",
@@ -270,18 +243,9 @@ def refund_complete(refund: Refund, payment: Payment, *, gateway_reference: str,
         return False
     for key, value in values.items():
         set_committed_value(refund, key, value)
-    order_number = db.session.scalar(select(Order.number).where(Order.id == refund.order_id))
-    manual = gateway_reference.startswith("manual:")
-    audit_record("refund.done", actor=actor, object_type="order", object_id=order_number,
-                 before={"status": previous},
-                 after={"status": RefundStatus.DONE, "amount": refund.amount,
-                        "via": "manual" if manual else "gateway", "payment": payment.reference},
-                 note=refund.refund_key)
-    db.session.execute(
-        update(Order).where(Order.id == refund.order_id,
-                            Order.payment_status == PaymentStatus.REFUND_PENDING)
-        .values(payment_status=PaymentStatus.REFUNDED, updated_at=now)
-        .execution_options(synchronize_session=False))
+    # The kind first, so its audit row comes before the payment's status change.
+    payable_announce(refund_done, payment, refund=refund, previous=previous, actor=actor,
+                     via="manual" if gateway_reference.startswith("manual:") else "gateway")
     db.session.execute(
         update(Payment).where(Payment.id == payment.id)
         .values(refunded_amount=Payment.refunded_amount + refund.amount)
@@ -291,59 +255,35 @@ def refund_complete(refund: Refund, payment: Payment, *, gateway_reference: str,
     if payment.refunded_amount >= received and payment.status != PayStatus.REFUNDED:
         payment_transition(payment, PayStatus.REFUNDED)
     db.session.flush()
-    _tell_buyer(refund, payment)
     log.info("refund %s done: %s (%s)", refund.refund_key, refund.amount,
              refund.gateway_reference)
     return True
-
-
-def _tell_buyer(refund: Refund, payment: Payment) -> None:
-    order = db.session.get_one(Order, refund.order_id)  # FKs, RESTRICT
-    buyer = db.session.get_one(User, order.buyer_id)
-    amount = format_rupiah(refund.amount)
-    notice_send(user_id=buyer.id, kind=REFUND_DONE_NOTICE,
-                params={"amount": amount, "number": order.number},
-                link=app_path("orders.order_detail", number=order.number))
-    mail_queue(to=buyer.email, template="refund_done", locale=buyer.locale,
-               subject=_l("Dana dikembalikan: pesanan %(number)s", number=order.number),
-               name=buyer.name, order=order, refund=refund, payment=payment,
-               whole_payment=refund.refund_key.endswith(f"-{RefundCause.REVIEW}"),
-               link=public_url("orders.order_detail", number=order.number))
 
 
 # Admin actions -----------------------------------------------------------------------------
 def refund_review_payment(*, payment: Payment, actor: User, note: str = "") -> Refund:
     """An admin sends back the money of a flagged (REVIEW) payment: the payment becomes
     REFUNDED at once (the decision; a double click changes it once), the amount received is
-    recorded as a refund on the checkout's first order and paid through the gateway (or
-    left to pay by hand), and the checkout's orders still waiting for payment are cancelled
-    and restocked. Raises RefundError (409) when the payment is not in review."""
-    from app.orders.lifecycle import Side, TransitionError, order_cancel
-
+    recorded as a refund on the first item it paid for (`items_of`: the checkout's first
+    order), the kind gives up what still waits for it (`payment_review_refunded`: the
+    checkout's orders still waiting for payment are cancelled and restocked), and the
+    refund is paid through the gateway (or left to pay by hand). Raises RefundError (409)
+    when the payment is not in review, or received nothing or paid for no item (a
+    milestone)."""
     amount = payment.paid_amount or 0
-    orders = db.session.scalars(select(Order).where(Order.checkout_id == payment.checkout_id)
-                                .order_by(Order.id)).all() if payment.checkout_id else []
+    items = payable_items(payment)
     if not review_claim(payment, PayStatus.REFUNDED, actor=actor):
         raise RefundError(_l("Pembayaran %(reference)s tidak lagi menunggu keputusan admin.",
                              reference=payment.reference))
-    if amount <= 0 or not orders:  # the caller rolls the decision back
+    if amount <= 0 or not items:  # the caller rolls the decision back
         raise RefundError(_l("Tidak ada dana yang dapat dikembalikan untuk pembayaran ini."))
-    reason = str(REFUND_REASONS[RefundCause.REVIEW])
+    reason = str(REVIEW_REASON)
     if note.strip():
         reason = f"{reason}: {note.strip()}"
-    refund = refund_record(payment=payment, order=orders[0],
-                     key=f"{payment.reference}-{RefundCause.REVIEW}"[:60], amount=amount,
-                     reason=reason)
-    for order in orders:
-        if order.status != OrderStatus.PENDING or order.payment_status != PaymentStatus.UNPAID:
-            continue
-        try:
-            order_cancel(order=order, actor=None, side=Side.SYSTEM,
-                         reason=str(REFUND_REASONS[RefundCause.REVIEW]),
-                         from_status=OrderStatus.PENDING)
-        except TransitionError:
-            continue  # moved meanwhile
-    _execute(refund, payment, actor)
+    refund = refund_record(payment=payment, order_id=items[0].id,
+                           key=review_refund_key(payment), amount=amount, reason=reason)
+    payable_announce(payment_review_refunded, payment, reason=str(REVIEW_REASON))
+    refund_execute(refund, payment, actor)
     log.info("payment %s: review refunded by admin %s (%s)", payment.reference, actor.id,
              refund.status)
     return refund
@@ -378,7 +318,7 @@ def refund_retry(*, refund: Refund, actor: User) -> Refund:
     if refund.status == RefundStatus.DONE:
         raise RefundError(_l("Pengembalian dana ini sudah selesai."))
     payment = db.session.get_one(Payment, refund.payment_id)  # FK, RESTRICT
-    _execute(refund, payment, actor)
+    refund_execute(refund, payment, actor)
     log.info("refund %s retried by admin %s: %s", refund.refund_key, actor.id, refund.status)
     return refund
 
@@ -390,8 +330,8 @@ def refund_from_gateway(payment: Payment, note: Notification) -> str:
     they were not yet; money sent back outside Racik (the Midtrans dashboard) refunds
     what the payment paid for when it is the whole remaining amount: `payment_refunded` is
     announced (a checkout's orders get a done refund each: app.orders.payment_news; a
-    maklon milestone is unpaid again). Part of the money back outside Racik is recorded on the
-    payment and admins are told (it cannot be known which order it was for). Only a PAID
+    maklon milestone is unpaid again). Part of the money back outside Racik is recorded on
+    the payment and admins are told (it cannot be known which item it was for). Only a PAID
     payment: a flagged one waits for an admin. Returns the outcome (applied | ignored).
     Idempotent: a delivery again finds everything accounted for."""
     payment = db.session.execute(
@@ -473,15 +413,12 @@ def _gateway_total(note: Notification, entries: list[tuple[str, int]], received:
 
 
 def _our_refunds(payment: Payment) -> dict[str, Refund | None]:
-    """Every refund_key Racik sends for this payment -> its Refund (None: not recorded
-    yet, its job is running)."""
-    keys: dict[str, Refund | None] = {f"{payment.reference}-{RefundCause.REVIEW}"[:60]: None}
-    if payment.checkout_id is not None:
-        orders = db.session.scalars(select(Order).where(
-            Order.checkout_id == payment.checkout_id)).all()
-        for order in orders:
-            for cause in (*RefundCause.ORDER_CAUSES, RefundCause.GATEWAY):
-                keys[refund_key(order, cause)] = None
+    """Every refund_key Racik sends for this payment (an admin's, and those its kind lists
+    per item) -> its Refund (None: not recorded yet, its job is running)."""
+    keys: dict[str, Refund | None] = {review_refund_key(payment): None}
+    for item in payable_items(payment):
+        for key in item.refund_keys:
+            keys[key] = None
     for refund in db.session.scalars(select(Refund).where(Refund.payment_id == payment.id)):
         keys[refund.refund_key] = refund
     return keys

@@ -5,10 +5,23 @@ table, refunds), not what the money buys. A domain that sells through it registe
 payable kind once, at blueprint registration, and connects its handlers to the signals
 below with the kind's name as the sender (Indico's `signals` modules work this way):
 
-    payable_kind_register("checkout", column="checkout_id", itemised_refunds=True)
+    payable_kind_register("checkout", column="checkout_id", itemised_refunds=True,
+                          items_of=checkout_items)
     payment_settled.connect(checkout_settled, sender="checkout", weak=False)
 
     payable_announce(payment_settled, payment)   # payments, in the settlement job
+
+Payments tells the kind through the signals (news: something happened) and asks it
+through the kind's hooks (questions: `page_of`, `items_of`); it never imports the domain.
+
+Hooks of a PayableKind:
+
+    page_of(payment)   the payer's page of what it pays for (the sandbox's "back" link)
+    items_of(payment)  what it paid for, item by item (`PayableItem`: a checkout's orders):
+                       the admin ledger lists them, a refund is recorded against one
+                       (`Refund.order_id` names the item), the admins' notice of a refund
+                       left to them names it, and the refund keys it lists are ours when
+                       the gateway reports them. Required of a kind with itemised refunds.
 
 Signals (keyword arguments besides `payment`):
 
@@ -26,7 +39,23 @@ Signals (keyword arguments besides `payment`):
                        (`reason`); admins are told by payments and decide. No kind needs to
                        act.
 
-Every registered kind must have a handler for each of REQUIRED_NEWS (a test walks them).
+Signals of the kinds with itemised refunds (money goes back item by item, `Refund` rows):
+
+    refund_done        a refund of one item is paid back (`refund`, its status before:
+                       `previous`, `via`: "gateway" | "manual", `actor`: the admin or None),
+                       told once, as soon as the refund row is done and before payments
+                       adds it to the payment's `refunded_amount` (and makes the payment
+                       REFUNDED when all of it went back); the kind audits it and follows
+                       (checkout: the order is refunded, its buyer told).
+    payment_review_refunded
+                       an admin sent back all the money of a flagged payment (`reason`):
+                       the payment is REFUNDED and its refund recorded on its first item;
+                       what still waits for this payment is given up (checkout: its unpaid
+                       pending orders are cancelled and restocked). Told before the refund
+                       is paid through the gateway.
+
+Every registered kind must have a handler for each of REQUIRED_NEWS, and a kind with
+itemised refunds for each of ITEMISED_NEWS too (a test walks them).
 """
 
 from __future__ import annotations
@@ -48,9 +77,29 @@ payment_refunded = _signals.signal(
     "payment-refunded", doc="All of a payment's money went back at the gateway.")
 payment_flagged = _signals.signal(
     "payment-flagged", doc="A payment needs an admin's decision (status review).")
+refund_done = _signals.signal(
+    "refund-done", doc="A refund of one item of a payment was paid back.")
+payment_review_refunded = _signals.signal(
+    "payment-review-refunded", doc="An admin sent the money of a flagged payment back.")
 
 # What every payable kind must handle: without it the money would move and nothing follow.
 REQUIRED_NEWS: tuple[Signal, ...] = (payment_settled, payment_closed, payment_refunded)
+# And what a kind with itemised refunds must handle besides.
+ITEMISED_NEWS: tuple[Signal, ...] = (refund_done, payment_review_refunded)
+
+
+@dataclass(frozen=True)
+class PayableItem:
+    """One item of what a payment paid for, as its kind describes it (a checkout's order)."""
+
+    id: int  # what a refund of it records as `Refund.order_id`
+    number: str  # how admins know it: "RCK-20261122-000123"
+    seller: str  # who sold it (the store's name)
+    total: int  # whole Rupiah
+    status: str  # its own status, as shown (translated)
+    payment_status: str  # its payment status, as shown (translated)
+    # Every refund_key Racik may send the gateway for it (those not recorded yet included).
+    refund_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,19 +112,26 @@ class PayableKind:
     itemised_refunds: bool = False
     # The page where the payer pays it, if it has its own (the sandbox's "back" link).
     page_of: Callable[[Payment], str] | None = None
+    # What a payment of this kind paid for, item by item, in their order (see above).
+    items_of: Callable[[Payment], list[PayableItem]] | None = None
 
 
 _KINDS: dict[str, PayableKind] = {}
 
 
 def payable_kind_register(name: str, *, column: str, itemised_refunds: bool = False,
-                          page_of: Callable[[Payment], str] | None = None) -> PayableKind:
+                          page_of: Callable[[Payment], str] | None = None,
+                          items_of: Callable[[Payment], list[PayableItem]] | None = None
+                          ) -> PayableKind:
     """Register (again: the same) payable kind. Raises ValueError for a column that
-    Payment does not have, or a second, different registration of `name`."""
+    Payment does not have, itemised refunds without `items_of`, or a second, different
+    registration of `name`."""
     if column not in Payment.__table__.columns:
         raise ValueError(f"Payment has no column {column!r} for payable kind {name!r}")
+    if itemised_refunds and items_of is None:
+        raise ValueError(f"payable kind {name!r} has itemised refunds but no items_of")
     kind = PayableKind(name=name, column=column, itemised_refunds=itemised_refunds,
-                       page_of=page_of)
+                       page_of=page_of, items_of=items_of)
     if _KINDS.setdefault(name, kind) != kind:
         raise ValueError(f"payable kind {name!r} registered twice, differently")
     return kind
@@ -97,6 +153,13 @@ def payable_page(payment: Payment) -> str:
     """The payer's page of what `payment` pays for, "" when its kind has none."""
     kind = payable_kind_of(payment)
     return kind.page_of(payment) if kind is not None and kind.page_of is not None else ""
+
+
+def payable_items(payment: Payment) -> list[PayableItem]:
+    """What `payment` paid for, item by item, as its kind describes it ([] when its kind
+    does not itemise: a maklon milestone)."""
+    kind = payable_kind_of(payment)
+    return kind.items_of(payment) if kind is not None and kind.items_of is not None else []
 
 
 def payable_announce(signal: Signal, payment: Payment, **news: Any) -> list[Any]:

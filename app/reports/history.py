@@ -43,9 +43,9 @@ from app.maklon.models import (
     ProductType,
     RequestStatus,
 )
-from app.orders.checkout import PAYMENT_METHODS
 from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.orders.models import Checkout, Order, OrderStatus
+from app.payments.method_choice import PAYMENT_METHODS
 from app.reports.tables import Column, Report, _between, _choice
 
 # -- filters ---------------------------------------------------------------------------------

@@ -34,9 +34,9 @@ from app.core.filters import parse_date, wib_bounds, wib_date_range
 from app.core.pagination import Page
 from app.extensions import db
 from app.maklon.models import MaklonRequest, MilestonePayment, MilestoneStatus, RequestStatus
-from app.orders.checkout import PAYMENT_METHODS
 from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.orders.models import Order, OrderItem, OrderStatus, PaymentStatus
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.models import Invoice, Payment, PayStatus
 
 PER_PAGE = 50

@@ -16,9 +16,10 @@ from app.core.models import Notice
 from app.extensions import db as _db
 from app.orders.lifecycle import order_cancel
 from app.orders.models import Order
+from app.orders.refunds import order_refund
 from app.payments.gateways.base import GatewayError
 from app.payments.models import Payment, Refund, SandboxTransaction
-from app.payments.refunds import refund_order, refunds_of_order
+from app.payments.refunds import refunds_of_order
 from app.payments.services import payment_of_checkout
 from tests.conftest import log_in
 from tests.factories import make_checkout, make_product, make_user, pay_checkout
@@ -97,7 +98,7 @@ def test_running_the_refund_job_twice_records_and_pays_once(client, make_client,
     _return_accepted(client, make_client, shop, number)
     order = get_order(number)
 
-    again = refund_order(order.id, "return")
+    again = order_refund(order.id, "return")
     _db.session.commit()
 
     [refund] = _refunds()
@@ -110,11 +111,11 @@ def test_running_the_refund_job_twice_records_and_pays_once(client, make_client,
 
 def test_refund_job_for_an_order_that_owes_nothing_records_nothing(db, shop):
     order = get_order(place_order(shop))  # paid, not cancelled or returned
-    assert refund_order(order.id, "cancelled") == {"refund": None, "status": "skipped"}
+    assert order_refund(order.id, "cancelled") == {"refund": None, "status": "skipped"}
     _db.session.commit()
     assert _refunds() == []
     with pytest.raises(ValueError):
-        refund_order(order.id, "whatever")
+        order_refund(order.id, "whatever")
 
 
 def test_buyer_cancelling_a_paid_pending_order_gets_the_money_back(client, db, shop):

@@ -53,13 +53,13 @@ from app.orders.cart import (
 )
 from app.orders.checkout import (
     IDEMPOTENCY_KEY,
-    PAYMENT_METHODS,
     CheckoutError,
     checkout_place,
     new_idempotency_key,
 )
 from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.orders.models import CartItem, Checkout, Order
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.services import payment_charge_committed, payment_of_checkout
 from app.shipping.view import order_shipping
 

@@ -37,8 +37,8 @@ from app.core.security import owned_or_404
 from app.core.storage import storage_download, storage_stat
 from app.extensions import db
 from app.maklon.labels import PRODUCT_TYPE_LABELS, REQUEST_STATUS_LABELS
-from app.orders.checkout import PAYMENT_METHODS
 from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
+from app.payments.method_choice import PAYMENT_METHODS
 from app.reports.exports import ExportError, export_check, export_filename
 from app.reports.history import (
     EXPORT_JOB,

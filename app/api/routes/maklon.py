@@ -107,7 +107,7 @@ from app.maklon.requests import (
 from app.maklon.sign_limit import sign_rate_limit
 from app.maklon.stage_photos import stage_photo_response
 from app.maklon.stages import request_history, stage_progress
-from app.orders.checkout import PAYMENT_METHODS
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.pay_page import pay_view
 from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed
 

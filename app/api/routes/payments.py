@@ -38,8 +38,8 @@ from app.extensions import db
 from app.maklon.access import requests_visible
 from app.maklon.labels import MILESTONE_LABELS
 from app.maklon.models import MaklonRequest, MilestonePayment
-from app.orders.checkout import PAYMENT_METHODS
 from app.orders.models import Checkout
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.models import Payment, PayStatus
 from app.payments.pay_page import pay_view
 from app.payments.queries import buyer_payment

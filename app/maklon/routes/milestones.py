@@ -37,8 +37,7 @@ from app.maklon.milestones import (
 )
 from app.maklon.models import MaklonRequest, MilestoneKind, MilestonePayment
 from app.maklon.routes import bp
-from app.orders.checkout import PAYMENT_METHODS
-from app.payments.method_choice import first_available, method_groups
+from app.payments.method_choice import PAYMENT_METHODS, first_available, method_groups
 from app.payments.models import Payment
 from app.payments.pay_page import pay_status_answer, pay_view
 from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed

@@ -23,14 +23,13 @@ from app.core.security import owned_or_404, role_required
 from app.extensions import db
 from app.orders.cart import cart_view
 from app.orders.checkout import (
-    PAYMENT_METHODS,
     CheckoutError,
     checkout_place,
     new_idempotency_key,
 )
 from app.orders.models import Checkout, Order
 from app.orders.routes import bp
-from app.payments.method_choice import first_available, method_groups
+from app.payments.method_choice import PAYMENT_METHODS, first_available, method_groups
 from app.payments.pay_page import pay_view
 from app.payments.services import PAY_STATUS_LABELS, payment_charge_committed, payment_of_checkout
 from app.shipping.checkout import courier_choices, plan_for_page

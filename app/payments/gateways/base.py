@@ -34,7 +34,7 @@ GATEWAYS = ("sandbox", "midtrans")
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """How one of our payment methods (checkout's PAYMENT_METHODS) is charged."""
+    """How one of our payment methods (`method_choice.PAYMENT_METHODS`) is charged."""
 
     payment_type: str  # Midtrans payment_type: bank_transfer, echannel, gopay, qris, cstore
     bank: str = ""  # bank_transfer: bca, bni, bri, permata; echannel: mandiri

@@ -24,20 +24,19 @@ from app.accounts.models import RoleName
 from app.core.http import render_error, render_page, see_other
 from app.core.security import owned_or_404, role_required
 from app.extensions import db
-from app.orders.checkout import PAYMENT_METHODS
-from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
 from app.payments.ledger import (
     ledger_daily_totals,
     ledger_filters,
     ledger_page,
-    orders_of_payment,
     payment_for_admin,
 )
+from app.payments.method_choice import PAYMENT_METHODS
 from app.payments.models import Payment, PayStatus, Refund, RefundStatus
 from app.payments.refunds import REFUND_STATUS_LABELS, refund_mark_done, refund_retry
 from app.payments.review import NOTE_MAX, payment_review_accept, payment_review_refund
 from app.payments.routes import bp
 from app.payments.services import PAY_STATUS_LABELS, PaymentError
+from app.payments.signals import payable_items
 
 EVENT_SOURCE_LABELS = {
     "notification": _l("Notifikasi gateway"),
@@ -50,9 +49,7 @@ EVENT_SOURCE_LABELS = {
 def _labels() -> dict:
     return {"pay_status_labels": PAY_STATUS_LABELS, "method_labels": PAYMENT_METHODS,
             "refund_status_labels": REFUND_STATUS_LABELS,
-            "order_status_labels": ORDER_STATUS_LABELS,
-            "event_source_labels": EVENT_SOURCE_LABELS,
-            "order_payment_labels": ORDER_PAYMENT_LABELS}
+            "event_source_labels": EVENT_SOURCE_LABELS}
 
 
 @bp.get("/admin/pembayaran")
@@ -67,7 +64,7 @@ def ledger():
 
 def _detail(payment: Payment, http_status: int = 200, note_error: str = "", note: str = ""):
     return render_page("payments/payment_detail.html", http_status=http_status,
-                       payment=payment, orders=orders_of_payment(payment),
+                       payment=payment, items=payable_items(payment),
                        note_error=note_error, note=note, note_max=NOTE_MAX,
                        refund_statuses=RefundStatus, **_labels())
 

@@ -30,8 +30,8 @@ from app.core.queue import enqueue_after_commit
 from app.core.security import role_required
 from app.core.storage import storage_download, storage_folder, storage_stat
 from app.extensions import db
-from app.orders.checkout import PAYMENT_METHODS
 from app.orders.lifecycle import ORDER_PAYMENT_LABELS, ORDER_STATUS_LABELS
+from app.payments.method_choice import PAYMENT_METHODS
 from app.reports.exports import (
     FOLDER,
     ExportError,

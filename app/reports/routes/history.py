@@ -42,9 +42,9 @@ from app.core.storage import storage_download, storage_folder, storage_stat
 from app.extensions import db
 from app.maklon.labels import PRODUCT_TYPE_LABELS, REQUEST_STATUS_LABELS
 from app.maklon.models import ProductType, RequestStatus
-from app.orders.checkout import PAYMENT_METHODS
 from app.orders.lifecycle import ORDER_STATUS_LABELS
 from app.orders.models import OrderStatus
+from app.payments.method_choice import PAYMENT_METHODS
 from app.reports.exports import (
     FOLDER,
     ExportError,
