@@ -132,13 +132,11 @@ def _cached(key: str, compute: Callable[[], T], *, tags: Iterable[str],
         return compute(), None
     tags = sorted(set(tags))
     try:
-        entry = cache.get(_ENTRY_PREFIX + key)
-        if entry is not None:
-            stored_versions, value = entry
-            if stored_versions == _tag_versions(list(stored_versions)):
-                _count("hits")
-                g.racik_cache = "hit"
-                return value, stored_versions
+        found = _entry_read(cache, key)
+        if found is not None:
+            _count("hits")
+            g.racik_cache = "hit"
+            return found
         versions = _ensure_versions(tags)
     except Exception:  # a cache outage slows pages down, it never breaks them
         log.warning("cache: read of %s failed", key, exc_info=True)
@@ -147,28 +145,36 @@ def _cached(key: str, compute: Callable[[], T], *, tags: Iterable[str],
     g.setdefault("racik_cache", "miss")
     value = compute()
     try:
-        cache.set(_ENTRY_PREFIX + key, (versions, value), timeout=timeout)
+        entry_set(cache, key, value, versions=versions, timeout=timeout)
     except Exception:
         log.warning("cache: write of %s failed", key, exc_info=True)
         return value, None
     return value, versions
 
 
-def entry_get(backend: Any, key: str) -> Any | None:
-    """The value stored by `entry_set` under `key` in `backend` (a cachelib backend, read
-    without an app context), or None when missing or any of its tags was invalidated."""
-    entry = backend.get(_ENTRY_PREFIX + key)
+def _entry_read(store: Any, key: str) -> tuple[Any, dict[str, str]] | None:
+    """(value, tag versions) of the entry under `key` in `store` — the app's `cache`, or a
+    backend read without an app context — or None when it is missing or one of its tags
+    no longer has the version it was stored under (invalidated, or evicted)."""
+    entry = store.get(_ENTRY_PREFIX + key)
     if entry is None:
         return None
     versions, value = entry
-    current = backend.get_many(*(_TAG_PREFIX + tag for tag in versions))
-    return value if list(versions.values()) == current else None
+    current = store.get_many(*(_TAG_PREFIX + tag for tag in versions)) if versions else []
+    return (value, versions) if list(versions.values()) == list(current) else None
+
+
+def entry_get(backend: Any, key: str) -> Any | None:
+    """The value stored by `entry_set` under `key` in `backend` (a cachelib backend, read
+    without an app context), or None when missing or any of its tags was invalidated."""
+    found = _entry_read(backend, key)
+    return None if found is None else found[0]
 
 
 def entry_set(backend: Any, key: str, value: Any, *, versions: dict[str, str],
               timeout: int | None) -> None:
-    """Store `value` as `cached` would have under tag `versions` (read before the data the
-    value was made from): `entry_get` answers it until one of them is invalidated."""
+    """Store `value` under tag `versions` (read before the data the value was made from),
+    as `cached` does: `entry_get` answers it until one of them is invalidated."""
     backend.set(_ENTRY_PREFIX + key, (versions, value), timeout=timeout)
 
 
@@ -308,7 +314,7 @@ def init_http_cache(app: Flask) -> None:
 
 # Rendered HTML depends on the templates of the running code: a new deploy (or restart)
 # renders afresh instead of reading a page another version stored in a shared Redis.
-_RENDER_GENERATION = secrets.token_hex(4)
+RENDER_GENERATION = secrets.token_hex(4)
 CSRF_PLACEHOLDER = "racik-csrf-placeholder-7d1e0c"  # replaced before the answer leaves
 
 
@@ -317,7 +323,7 @@ def shared_page(render: Callable[[], str], *, tags: Iterable[str] = ()) -> str:
     while the visitor may share it (`shared_view`); rendered every time otherwise."""
     if not shared_view():
         return render()
-    return page_entry(f"page:{_RENDER_GENERATION}:{page_key()}", render, tags=tags)
+    return page_entry(f"page:{RENDER_GENERATION}:{page_key()}", render, tags=tags)
 
 
 def anonymous_form_page(render: Callable[[], str]) -> str:
@@ -339,5 +345,5 @@ def anonymous_form_page(render: Callable[[], str]) -> str:
         finally:
             g.pop(field, None)
 
-    html = cached(f"form:{_RENDER_GENERATION}:{page_key()}", with_placeholder)
+    html = cached(f"form:{RENDER_GENERATION}:{page_key()}", with_placeholder)
     return html.replace(CSRF_PLACEHOLDER, generate_csrf())

@@ -35,12 +35,14 @@ from typing import Any
 
 from flask import Flask
 
-from app.core.cache import SHARED_ANSWER, cache, entry_get, entry_set
+from app.core.cache import RENDER_GENERATION, SHARED_ANSWER, cache, entry_get, entry_set
 from app.core.metrics import REQUEST_LATENCY
 
 log = logging.getLogger(__name__)
 
-_ANSWER_PREFIX = "answer:"
+# Like the HTML it carries, an answer belongs to the running code: a new process (a deploy)
+# never gives one that another version stored in a shared Redis.
+_ANSWER_PREFIX = f"answer:{RENDER_GENERATION}:"
 # A request carrying one of these may be personal or needs Flask's handling.
 _PASS_THROUGH = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_IF_NONE_MATCH",
                  "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE",
@@ -101,20 +103,21 @@ class SharedAnswers:
 
     def _give(self, environ: dict[str, Any], start_response: Callable,
               answer: tuple) -> Iterable[bytes]:
-        status, headers, body, endpoint = answer
-        start_response(status, [*headers, ("X-Racik-Cache", "hit")])
+        headers, body, endpoint = answer
+        start_response("200 OK", [*headers, ("X-Racik-Cache", "hit")])
         stats = self.app.extensions.get("racik_cache_stats")
         if stats is not None:
             stats["hits"] += 1
         started = environ.get("racik.started")
         if started is not None:
-            REQUEST_LATENCY.labels(endpoint, "GET", status.split(" ", 1)[0]).observe(
+            REQUEST_LATENCY.labels(endpoint, "GET", "200").observe(
                 time.perf_counter() - started)
         return [body]
 
     def _offer(self, backend: Any, key: str, environ: dict[str, Any],
                start_response: Callable) -> Iterable[bytes]:
-        """Flask answers; an answer it offered (core.cache) is kept on the way out."""
+        """Flask answers; an answer it offered (core.cache), always a 200, is kept on the
+        way out: its headers but the per-request ones, its body and its endpoint."""
         seen: dict[str, Any] = {}
 
         def start(status: str, headers: list, exc_info: Any = None):
@@ -136,7 +139,7 @@ class SharedAnswers:
         versions, timeout, endpoint = offered
         kept = [(name, value) for name, value in headers if name.lower() not in _PER_REQUEST]
         try:
-            entry_set(backend, key, ("200 OK", kept, chunks, endpoint or "unmatched"),
+            entry_set(backend, key, (kept, chunks, endpoint or "unmatched"),
                       versions=versions, timeout=timeout)
         except Exception:
             log.warning("shared answers: write failed", exc_info=True)
