@@ -124,6 +124,13 @@ def checkout_closed(_kind: str, *, payment: Payment, expired: bool) -> dict[str,
     """Expired, cancelled or denied: cancel the checkout's unpaid pending orders and put
     their stock back (ledger reason "expire"). Idempotent."""
     reason = str(_l("Pembayaran kedaluwarsa.") if expired else _l("Pembayaran tidak berhasil."))
+    return {"cancelled": _cancel_unpaid(payment, reason, stock_reason=StockReason.EXPIRE)}
+
+
+def _cancel_unpaid(payment: Payment, reason: str, *, stock_reason: str) -> int:
+    """Cancel the checkout's orders still pending and unpaid, their stock put back under
+    `stock_reason`, `reason` on their history; one that moved meanwhile is left as it is.
+    Returns how many were cancelled."""
     cancelled = 0
     orders = db.session.scalars(select(Order).where(
         Order.checkout_id == payment.checkout_id, Order.status == OrderStatus.PENDING,
@@ -131,11 +138,11 @@ def checkout_closed(_kind: str, *, payment: Payment, expired: bool) -> dict[str,
     for order in orders:
         try:
             order_cancel(order=order, actor=None, side=Side.SYSTEM, reason=reason,
-                         from_status=OrderStatus.PENDING, stock_reason=StockReason.EXPIRE)
+                         from_status=OrderStatus.PENDING, stock_reason=stock_reason)
         except TransitionError:
             continue  # cancelled or moved meanwhile
         cancelled += 1
-    return {"cancelled": cancelled}
+    return cancelled
 
 
 def checkout_refunded(_kind: str, *, payment: Payment, gateway_reference: str) -> None:
@@ -193,18 +200,8 @@ def checkout_refunded(_kind: str, *, payment: Payment, gateway_reference: str) -
 
 def checkout_review_refunded(_kind: str, *, payment: Payment, reason: str) -> None:
     """An admin sent back the money of the checkout's flagged payment: its orders still
-    pending and unpaid are cancelled and restocked (`reason` on the order's history). One
-    that moved meanwhile is left as it is."""
-    orders = db.session.scalars(select(Order).where(Order.checkout_id == payment.checkout_id)
-                                .order_by(Order.id)).all()
-    for order in orders:
-        if order.status != OrderStatus.PENDING or order.payment_status != PaymentStatus.UNPAID:
-            continue
-        try:
-            order_cancel(order=order, actor=None, side=Side.SYSTEM, reason=reason,
-                         from_status=OrderStatus.PENDING)
-        except TransitionError:
-            continue  # moved meanwhile
+    pending and unpaid are cancelled and restocked (`reason` on the order's history)."""
+    _cancel_unpaid(payment, reason, stock_reason=StockReason.CANCEL)
 
 
 def checkout_items(payment: Payment) -> list[PayableItem]:
