@@ -131,12 +131,18 @@ def check_layout(page: Page, where: str) -> None:
             f"{where}: header control {label!r} is {box['height']:.0f}px high (< {MIN_TAP}px)"
         )
     if page.js_enabled:  # type: ignore[attr-defined]
-        widths = page.evaluate(
-            "() => [document.documentElement.scrollWidth, window.innerWidth]"
-        )
+        widths = page_widths(page)
         assert widths[0] <= widths[1], (
-            f"{where}: horizontal scrollbar (scrollWidth {widths[0]} > innerWidth {widths[1]})"
+            f"{where}: horizontal scrollbar (scrollWidth {widths[0]} > viewport {widths[1]})"
         )
+
+
+def page_widths(page: Page) -> list[int]:
+    """[the document's scrollWidth, the context's viewport width]. Not `innerWidth`: in a
+    mobile context (`is_mobile`) Chromium zooms out to fit a page wider than the screen and
+    `innerWidth` grows with it, so a page that scrolls sideways on a phone would pass."""
+    return [page.evaluate("() => document.documentElement.scrollWidth"),
+            (page.viewport_size or {"width": 0})["width"]]
 
 
 def open_account_menu(page: Page) -> None:

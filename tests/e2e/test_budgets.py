@@ -24,7 +24,7 @@ from playwright.sync_api import Page
 from app import create_app
 from app.config import TestConfig
 from tests.demo_copy import demo_shop_copy
-from tests.e2e.conftest import CONTEXTS, MIN_TAP, serve
+from tests.e2e.conftest import CONTEXTS, MIN_TAP, page_widths, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -172,7 +172,7 @@ def test_page_keeps_its_budgets(chromium_browser, world, cookies, name, role, pa
         header = page.evaluate("() => document.querySelector('header').offsetHeight")
         if header > MAX_HEADER:
             problems.append(f"header {header}px > {MAX_HEADER}px")
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        widths = page_widths(page)
         if widths[0] > widths[1]:
             problems.append(f"scrolls sideways {widths}")
         small = page.evaluate(SMALL_CONTROLS)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from app import create_app
 from app.config import TestConfig
-from tests.e2e.conftest import CONTEXTS, MIN_TAP, open_page, serve
+from tests.e2e.conftest import CONTEXTS, MIN_TAP, open_page, page_widths, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +69,7 @@ def test_move_a_lead_on_the_board(page: Page, crm_server) -> None:
     button = card.get_by_role("button", name="Dihubungi →")
     box = button.bounding_box()
     assert box is not None and box["height"] >= MIN_TAP
-    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    widths = page_widths(page)
     assert widths[0] <= widths[1], "the page scrolls sideways (only the board may)"
 
     with page.expect_response(lambda r: r.request.method == "POST"

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from app import create_app
 from app.config import TestConfig
-from tests.e2e.conftest import CONTEXTS, MIN_TAP, htmx_settled, open_page, serve
+from tests.e2e.conftest import CONTEXTS, MIN_TAP, htmx_settled, open_page, page_widths, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -103,7 +103,7 @@ def test_delete_a_company_with_the_confirm_step(page: Page, records_server) -> N
     box = confirm.bounding_box()
     assert box is not None and box["height"] >= MIN_TAP
     assert _axe_violations(page, "#crm-confirm") == []
-    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    widths = page_widths(page)
     assert widths[0] <= widths[1], "the page scrolls sideways"
     with page.expect_navigation():
         confirm.click()

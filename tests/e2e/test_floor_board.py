@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from app import create_app
 from app.config import TestConfig
-from tests.e2e.conftest import open_page, serve
+from tests.e2e.conftest import open_page, page_widths, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -111,7 +111,7 @@ def test_tablet_board_shows_all_six_stages_and_the_confirmation_in_the_first_scr
     with open_page(chromium_browser, base_url, "desktop-1024x600") as page:
         _log_in(page)
         page.goto("/produksi")
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        widths = page_widths(page)
         assert widths[0] <= widths[1], f"the page scrolls sideways {widths}"
         board = page.get_by_test_id("production-board")
         inner = board.evaluate("e => [e.scrollWidth, e.clientWidth]")
@@ -141,7 +141,7 @@ def test_tablet_board_shows_all_six_stages_and_the_confirmation_in_the_first_scr
         assert _line_count(page, "[data-testid=confirm-step]") <= 2
         cancel = page.get_by_test_id("cancel-step").bounding_box()
         assert cancel is not None and cancel["y"] + cancel["height"] <= 600
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        widths = page_widths(page)
         assert widths[0] <= widths[1], f"the open form makes the page scroll sideways {widths}"
         assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]
 
@@ -178,7 +178,7 @@ def test_phone_board_shows_one_stage_at_a_time_with_tabs(chromium_browser, floor
         expect(page.get_by_test_id("column-concept_approved")).to_be_hidden()
         expect(page.get_by_test_id("tab-packaging")).to_have_attribute("aria-current", "true")
         if page.js_enabled:  # type: ignore[attr-defined]
-            widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+            widths = page_widths(page)
             assert widths[0] <= widths[1], f"the page scrolls sideways {widths}"
             # The step from this tab keeps the phone on it.
             page.get_by_test_id(f"next-{packed}").click()

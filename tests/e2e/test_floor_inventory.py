@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from app import create_app
 from app.config import TestConfig
-from tests.e2e.conftest import MIN_TAP, open_page, serve
+from tests.e2e.conftest import MIN_TAP, open_page, page_widths, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -93,6 +93,6 @@ def test_kosongkan_asks_first_and_looks_destructive_then_disabled(chromium_brows
         assert look[0] == "not-allowed" and look[1] == "dashed", look
         assert look[2] != colours[0], "the disabled button still looks active"
         if page.js_enabled:  # type: ignore[attr-defined]
-            widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+            widths = page_widths(page)
             assert widths[0] <= widths[1], f"the page scrolls sideways {widths}"
         assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import open_page
+from tests.e2e.conftest import open_page, page_widths
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +78,6 @@ def test_spec_grid_and_facts_never_squeeze_or_break_words(chromium_browser, live
                 checked += lists
                 problems = page.evaluate(DL_PROBLEMS)
                 assert not problems, f"{path} at {context}: {problems}"
-                widths = page.evaluate(
-                    "() => [document.documentElement.scrollWidth, innerWidth]")
+                widths = page_widths(page)
                 assert widths[0] <= widths[1], f"{path} scrolls sideways {widths}"
         assert checked >= 2, "no spec grid or facts list was checked"

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from app import create_app
 from app.config import TestConfig
 from tests.demo_copy import demo_shop_copy
-from tests.e2e.conftest import open_page, serve
+from tests.e2e.conftest import open_page, page_widths, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +84,7 @@ def test_report_dates_are_indonesian_and_amounts_stay_on_one_line(chromium_brows
             "bukan tanggal; tulis seperti 07/12/2026")
         expect(page.get_by_test_id("report-row")).to_have_count(total)  # ignored, not fatal
         if page.js_enabled:  # type: ignore[attr-defined]
-            widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+            widths = page_widths(page)
             assert widths[0] <= widths[1], f"the page scrolls sideways {widths}"
         assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]
 
@@ -106,4 +106,18 @@ def test_analytics_charts_have_a_readable_value_axis(chromium_browser, demo_serv
         box = chart.bounding_box()
         assert box is not None and box["x"] + box["width"] <= page.viewport_size["width"]
         expect(page.locator("#tren-7 .chart-table summary")).to_be_visible()  # the table link
+        assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("context", ["phone-360x740", "desktop-1024x600"])
+def test_a_payment_with_its_orders_table_does_not_scroll_sideways(chromium_browser,
+                                                                   demo_server, context):
+    """The ledger's payment page (two columns, one below the other on a phone): a table
+    wider than the phone scrolls inside its card instead of widening the page."""
+    with open_page(chromium_browser, demo_server, context) as page:
+        _log_in(page, "laporan@example.test", PASSWORD)
+        page.goto("/admin/pembayaran/1")  # the demo's first checkout: two stores' orders
+        expect(page.get_by_test_id("order-payment-status")).to_have_count(2)
+        widths = page_widths(page)
+        assert widths[0] <= widths[1], f"the page scrolls sideways {widths}"
         assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from app import create_app
 from app.config import TestConfig
-from tests.e2e.conftest import CONTEXTS, MIN_TAP, open_page, serve
+from tests.e2e.conftest import CONTEXTS, MIN_TAP, open_page, page_widths, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -74,7 +74,7 @@ def test_switches_page_is_usable_and_saves(page: Page, notif_server) -> None:
         box = boxes.nth(index).bounding_box()
         assert box and box["width"] >= MIN_TAP and box["height"] >= MIN_TAP
     if page.js_enabled:  # type: ignore[attr-defined]
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        widths = page_widths(page)
         assert widths[0] <= widths[1], "the page scrolls sideways"
         if AXE is not None:
             page.evaluate(AXE.read_text())

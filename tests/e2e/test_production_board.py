@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from app import create_app
 from app.config import TestConfig
-from tests.e2e.conftest import open_page, serve
+from tests.e2e.conftest import open_page, page_widths, serve
 from tests.factories import DEFAULT_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -71,7 +71,7 @@ def _log_in(page: Page, email: str) -> None:
 
 
 def _no_sideways_scroll(page: Page, where: str) -> None:
-    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    widths = page_widths(page)
     assert widths[0] <= widths[1], f"{where}: the page scrolls sideways {widths}"
 
 
