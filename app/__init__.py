@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import weakref
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from babel import Locale
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,13 +21,34 @@ from app.config import DEFAULT_SECRET_KEY, Config, config_from_env
 from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
 
+class RacikFlask(Flask):
+    """Flask, with `ensure_sync` remembered per function: Flask asks `inspect` whether each
+    hook and view is a coroutine function on every request (~20 per page), and the answer
+    never changes for a function. Weakly: a per-request callable (`after_this_request`) is
+    forgotten with its request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: weakref.WeakKeyDictionary[Callable[..., Any], Callable[..., Any]] = (
+            weakref.WeakKeyDictionary())
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return self._sync[func]
+        except KeyError:
+            made = self._sync[func] = super().ensure_sync(func)
+        except TypeError:  # not weakly referable (a builtin): asked every time
+            made = super().ensure_sync(func)
+        return made
+
+
 def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     """Build the app from a config class (default: the one RACIK_ENV names) plus overrides."""
     config = config or config_from_env()
     instance_path = (
         overrides.get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or config.INSTANCE_PATH
     )
-    app = Flask(__name__, instance_path=instance_path)
+    app = RacikFlask(__name__, instance_path=instance_path)
     app.config.from_object(config)
     app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
@@ -107,6 +133,17 @@ def _refuse_unsafe_production(app: Flask) -> None:
                                "section Keys).")
 
 
+@lru_cache(maxsize=16)
+def _parsed_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def _selected_locale() -> Locale:
+    """The request's locale for Flask-Babel, parsed once per language (Flask-Babel parses
+    the selector's string on every request, a look at babel's locale files each time)."""
+    return _parsed_locale(_select_locale())
+
+
 def _select_locale() -> str:
     if not has_request_context():
         return "id"  # jobs render emails under force_locale(user.locale)
@@ -158,7 +195,7 @@ def _init_extensions(app: Flask) -> None:
     init_db(app)
     csrf.init_app(app)
     htmx.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=_selected_locale)
 
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = (

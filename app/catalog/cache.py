@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 from sqlalchemy.sql.operators import eq
 
 from app.catalog.models import Category, Product, ProductImage, Variant
-from app.core.cache import invalidate, page_entry, page_key
+from app.core.cache import RENDER_GENERATION, invalidate, page_entry, page_key
 
 CATALOG = "catalog"  # anything a list of products shows (search, store pages, home)
 CATEGORIES = "categories"
@@ -60,7 +60,9 @@ def page_cached(render: Callable[[], tuple[str, int] | str], tags: Iterable[str]
         return body
 
     try:
-        return page_entry("page:" + page_key(), compute, tags=tags, timeout=PAGE_TIMEOUT), 200
+        # Keyed by the render generation: a deploy never serves the previous code's page.
+        return page_entry(f"page:{RENDER_GENERATION}:{page_key()}", compute, tags=tags,
+                          timeout=PAGE_TIMEOUT), 200
     except _NotCacheable:
         return marker["answer"]
 

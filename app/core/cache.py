@@ -29,14 +29,18 @@ waiting), no cookie set. Otherwise it stays `no-store` like every other HTML pag
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import os
 import secrets
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request, session
 from flask_caching import Cache
 from flask_login import current_user
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -53,6 +57,9 @@ _PENDING = "racik_cache_pending_tags"
 # The environ key by which a shared public answer is offered to core.shared_answers:
 # (tag versions, timeout, endpoint).
 SHARED_ANSWER = "racik.shared_answer"
+# The environ key by which an anonymous form page offers its answer (`anonymous_form_page`):
+# (the CSRF token put into it, endpoint).
+FORM_ANSWER = "racik.form_answer"
 
 
 def init_cache(app: Flask) -> None:
@@ -183,7 +190,16 @@ def page_entry(key: str, compute: Callable[[], T], *, tags: Iterable[str],
     """`cached` for the HTML of a whole public page shown to a visitor it may be shared
     with: the answer carrying it may then be kept whole (`core.shared_answers`), valid
     under the same tag versions and for the same time as the HTML."""
-    value, versions = _cached(key, compute, tags=tags, timeout=timeout)
+    computed: list[bool] = []
+
+    def render() -> T:
+        computed.append(True)
+        return compute()
+
+    value, versions = _cached(key, render, tags=tags, timeout=timeout)
+    # X-Racik-Cache tells whether the page came from the cache, whatever the entries read
+    # while rendering it (the storefront's sections) were.
+    g.racik_cache = "miss" if computed else "hit"
     if versions is not None:
         g.racik_page_entry = (versions, timeout)
     return value
@@ -312,9 +328,24 @@ def init_http_cache(app: Flask) -> None:
 
 # --- rendered pages for anonymous visitors --------------------------------------------------
 
-# Rendered HTML depends on the templates of the running code: a new deploy (or restart)
-# renders afresh instead of reading a page another version stored in a shared Redis.
-RENDER_GENERATION = secrets.token_hex(4)
+def code_generation(root: Path) -> str:
+    """A digest of every file of the code under `root` (Python modules, templates, static
+    files, translation catalogs; not `__pycache__`), by relative path and content: the same
+    in every process of one deploy, different as soon as any file differs."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if "__pycache__" in path.parts or not path.is_file() or path.suffix == ".pyc":
+            continue
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:12]
+
+
+# Rendered HTML depends on the running code (templates, views, static versions,
+# catalogs): cached pages and shared answers are keyed by this generation, so a deploy
+# renders afresh instead of reading what the previous version stored in a shared Redis,
+# while the processes of one deploy (workers, nodes) share their pages.
+RENDER_GENERATION = code_generation(Path(__file__).resolve().parent.parent)
 CSRF_PLACEHOLDER = "racik-csrf-placeholder-7d1e0c"  # replaced before the answer leaves
 
 
@@ -346,4 +377,22 @@ def anonymous_form_page(render: Callable[[], str]) -> str:
             g.pop(field, None)
 
     html = cached(f"form:{RENDER_GENERATION}:{page_key()}", with_placeholder)
-    return html.replace(CSRF_PLACEHOLDER, generate_csrf())
+    token = generate_csrf()
+    # The answer may be kept with a placeholder for token and cookie (core.shared_answers
+    # gives the next first visit its own, as `csrf_seed_and_token` makes them).
+    request.environ[FORM_ANSWER] = (token, request.endpoint)
+    return html.replace(CSRF_PLACEHOLDER, token)
+
+
+def csrf_seed_and_token(app: Flask) -> tuple[str, str]:
+    """A new session CSRF seed and its signed form token, as Flask-WTF's `generate_csrf`
+    makes them for a session without one (the same salt, key and format, so Flask-WTF
+    validates the token against the seed), for an answer given without Flask."""
+    config = app.config
+    secret: str | bytes = config.get("WTF_CSRF_SECRET_KEY") or app.secret_key or ""
+    made = app.extensions.get("racik_csrf_serializer")
+    if made is None or made[0] != secret:
+        made = (secret, URLSafeTimedSerializer(secret, salt="wtf-csrf-token"))
+        app.extensions["racik_csrf_serializer"] = made
+    seed = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - Flask-WTF's own seed
+    return seed, made[1].dumps(seed)

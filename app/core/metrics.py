@@ -30,6 +30,7 @@ import threading
 import time
 from collections import Counter as _Tally
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Flask, Response, abort, current_app, g, request
 from prometheus_client import (
@@ -177,15 +178,32 @@ class _ThisProcess:
         yield from REGISTRY.collect()
 
 
+_POOL_READERS = (("checked_out", "checkedout"), ("checked_in", "checkedin"),
+                 ("overflow", "overflow"), ("size", "size"))
+# (process id, state): (its gauge child, the value last set). By process: a gunicorn
+# worker forked after a sample must still write its own first values.
+_pool_last: dict[tuple[int, str], tuple[Any, float | None]] = {}
+
+
 def _pool_sample() -> None:
+    """The pool's gauges, written only when a value changed (each write of a multi-process
+    gauge is a write to this process's file)."""
     from app.extensions import db
 
     pool = db.engine.pool
-    for state, reader in (("checked_out", "checkedout"), ("checked_in", "checkedin"),
-                          ("overflow", "overflow"), ("size", "size")):
+    pid = os.getpid()
+    for state, reader in _POOL_READERS:
         value = getattr(pool, reader, None)
-        if callable(value):
-            DB_POOL.labels(state).set(value())
+        if not callable(value):
+            continue
+        now = value()
+        last = _pool_last.get((pid, state))
+        if last is None:
+            last = (DB_POOL.labels(state), None)
+        elif last[1] == now:
+            continue
+        last[0].set(now)
+        _pool_last[(pid, state)] = (last[0], now)
 
 
 def metrics_text(app: Flask) -> bytes:

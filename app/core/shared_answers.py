@@ -20,6 +20,13 @@ Which requests may share one (everything else goes to Flask, as before):
   port, script root, path, query string, Accept, Accept-Language, Accept-Encoding and
   HX-Request.
 
+A form page for an anonymous first visit (`core.cache.anonymous_form_page`: log-in and
+registration, no query string) is kept the same way with placeholders where its CSRF token
+and session cookie go: each answer given gets a new seed in a new session cookie, signed by
+the app's session interface with the attributes Flask wrote, and the form token Flask-WTF
+would have made for it (`core.cache.csrf_seed_and_token`), so the POST is checked exactly
+as before. Not kept: another cookie, an expiring (permanent) session, a compressed body.
+
 What a given answer still gets per request: its own X-Request-ID (the outer layer), the
 request-latency metric under the page's endpoint, `X-Racik-Cache: hit`. An invalidated tag
 makes the next request a miss that Flask renders and offers again; a cache outage only
@@ -35,13 +42,22 @@ from typing import Any
 
 from flask import Flask
 
-from app.core.cache import RENDER_GENERATION, SHARED_ANSWER, cache, entry_get, entry_set
+from app.core.cache import (
+    CSRF_PLACEHOLDER,
+    FORM_ANSWER,
+    RENDER_GENERATION,
+    SHARED_ANSWER,
+    cache,
+    csrf_seed_and_token,
+    entry_get,
+    entry_set,
+)
 from app.core.metrics import REQUEST_LATENCY
 
 log = logging.getLogger(__name__)
 
-# Like the HTML it carries, an answer belongs to the running code: a new process (a deploy)
-# never gives one that another version stored in a shared Redis.
+# Like the HTML it carries, an answer belongs to the running code (core.cache's render
+# generation): a deploy never gives one that the previous code stored in a shared Redis.
 _ANSWER_PREFIX = f"answer:{RENDER_GENERATION}:"
 # A request carrying one of these may be personal or needs Flask's handling.
 _PASS_THROUGH = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_IF_NONE_MATCH",
@@ -53,6 +69,7 @@ _HTMX_SHAREABLE = frozenset({"HTTP_HX_REQUEST", "HTTP_HX_CURRENT_URL"})
 _KEYED = ("HTTP_ACCEPT", "HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT_ENCODING", "HTTP_HX_REQUEST")
 # Headers of the answer that belong to one request, never kept.
 _PER_REQUEST = frozenset({"x-request-id", "date", "x-racik-cache"})
+_TOKEN = CSRF_PLACEHOLDER.encode()  # where a kept form page's CSRF token goes
 
 
 def answer_key(environ: dict[str, Any]) -> str | None:
@@ -103,7 +120,9 @@ class SharedAnswers:
 
     def _give(self, environ: dict[str, Any], start_response: Callable,
               answer: tuple) -> Iterable[bytes]:
-        headers, body, endpoint = answer
+        headers, body, endpoint, cookie = answer
+        if cookie is not None:  # a form page: this visitor's own token and session
+            body, headers = self._personal(body, headers, cookie)
         start_response("200 OK", [*headers, ("X-Racik-Cache", "hit")])
         stats = self.app.extensions.get("racik_cache_stats")
         if stats is not None:
@@ -114,10 +133,25 @@ class SharedAnswers:
                 time.perf_counter() - started)
         return [body]
 
+    def _personal(self, body: bytes, headers: list, cookie: tuple[str, str]
+                  ) -> tuple[bytes, list]:
+        """A kept form page made this visitor's: a new CSRF seed in a new session cookie
+        (signed by the app's session interface, the cookie's attributes as Flask wrote
+        them) and its token in the form, as Flask would have answered a first visit."""
+        app = self.app
+        field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        seed, token = csrf_seed_and_token(app)
+        serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        name, attributes = cookie
+        body = body.replace(_TOKEN, token.encode())
+        return body, [*headers, ("Content-Length", str(len(body))),
+                      ("Set-Cookie", f"{name}={serializer.dumps({field: seed})}{attributes}")]
+
     def _offer(self, backend: Any, key: str, environ: dict[str, Any],
                start_response: Callable) -> Iterable[bytes]:
         """Flask answers; an answer it offered (core.cache), always a 200, is kept on the
-        way out: its headers but the per-request ones, its body and its endpoint."""
+        way out: its headers but the per-request ones, its body and its endpoint; a form
+        page's with placeholders for its token and session cookie."""
         seen: dict[str, Any] = {}
 
         def start(status: str, headers: list, exc_info: Any = None):
@@ -125,10 +159,11 @@ class SharedAnswers:
             return start_response(status, headers, exc_info)
 
         body = self.wsgi_app(environ, start)
-        offered = environ.get(SHARED_ANSWER)
+        shared, form = environ.get(SHARED_ANSWER), environ.get(FORM_ANSWER)
         headers = seen.get("headers") or []
-        if (offered is None or seen.get("status") != "200 OK"
-                or any(name.lower() == "set-cookie" for name, _ in headers)):
+        cookies = [value for name, value in headers if name.lower() == "set-cookie"]
+        if seen.get("status") != "200 OK" or not (
+                (shared is not None and not cookies) or (form is not None and cookies)):
             return body
         try:
             chunks = b"".join(body)
@@ -136,11 +171,38 @@ class SharedAnswers:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        versions, timeout, endpoint = offered
         kept = [(name, value) for name, value in headers if name.lower() not in _PER_REQUEST]
+        cookie: tuple[str, str] | None = None
+        if shared is not None:
+            versions, timeout, endpoint = shared
+        elif form is not None:
+            token, endpoint = form
+            versions, timeout = {}, None  # as the form page's HTML (core.cache)
+            cookie = self._form_cookie(cookies, headers)
+            if cookie is None or token.encode() not in chunks:
+                return [chunks]
+            kept = [(name, value) for name, value in kept
+                    if name.lower() not in ("set-cookie", "content-length")]
+        else:
+            return [chunks]
+        # A form page is kept with the placeholder where this visitor's token is.
+        stored = chunks if cookie is None else chunks.replace(token.encode(), _TOKEN)
         try:
-            entry_set(backend, key, (kept, chunks, endpoint or "unmatched"),
+            entry_set(backend, key, (kept, stored, endpoint or "unmatched", cookie),
                       versions=versions, timeout=timeout)
         except Exception:
             log.warning("shared answers: write failed", exc_info=True)
         return [chunks]
+
+    def _form_cookie(self, cookies: list[str], headers: list) -> tuple[str, str] | None:
+        """(name, attributes) of a form page's one session cookie, or None when the answer
+        cannot be made again without Flask: another cookie, an expiring (permanent)
+        session, or a compressed body the token cannot be put into."""
+        name = self.app.config["SESSION_COOKIE_NAME"]
+        if len(cookies) != 1 or not cookies[0].startswith(f"{name}=") or any(
+                header.lower() == "content-encoding" for header, _ in headers):
+            return None
+        attributes = cookies[0][cookies[0].index(";"):] if ";" in cookies[0] else ""
+        if "expires=" in attributes.lower() or "max-age=" in attributes.lower():
+            return None
+        return name, attributes

@@ -16,7 +16,7 @@ from flask import Flask
 
 from app.core.shared_answers import SharedAnswers
 from tests.conftest import log_in
-from tests.factories import make_category, make_product, make_user
+from tests.factories import DEFAULT_PASSWORD, make_category, make_product, make_user
 from tests.live import raw_request, serve
 
 # Headers that differ between any two answers: the request's own id, and whether the data
@@ -215,3 +215,96 @@ def test_the_answer_is_shared_through_redis(app, make_client, shop, flask_runs, 
     finally:
         backend.clear()
         app.extensions["cache"][cache] = previous
+
+
+# --- form pages: the login page's answer, with each visitor's own token and session ------
+
+
+def _token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no csrf_token in the page"
+    return match.group(1)
+
+
+def test_a_first_visit_to_the_login_page_gets_its_own_token_without_flask(
+        app, db, make_client, shop, flask_runs):
+    """Flask renders the login page once; every later first visit gets the same page and
+    headers with a new session cookie and a token made for it, and can sign in with them."""
+    buyer = make_user(email="pembeli@racik.test")
+    db.session.commit()
+    first = make_client().get("/masuk")
+    flask_runs.clear()
+    visitors = [make_client() for _ in range(3)]
+    answers = [visitor.get("/masuk") for visitor in visitors]
+    assert flask_runs == []
+    tokens = [_token(answer.get_data(as_text=True)) for answer in answers]
+    cookies = [answer.headers["Set-Cookie"] for answer in answers]
+    assert len({*tokens, _token(first.get_data(as_text=True))}) == 4
+    assert len({cookie.split(";")[0] for cookie in cookies}) == 3
+    serializer = app.session_interface.get_signing_serializer(app)
+    for answer, token in zip(answers, tokens, strict=True):
+        assert answer.status_code == 200 and answer.headers["X-Racik-Cache"] == "hit"
+        assert answer.get_data(as_text=True).replace(token, "T") == \
+            first.get_data(as_text=True).replace(_token(first.get_data(as_text=True)), "T")
+        # The same headers as Flask's, the cookie's attributes included; only its value
+        # and the length (a token's length varies) differ.
+        cookie = answer.headers["Set-Cookie"]
+        assert cookie.split(";", 1)[1] == first.headers["Set-Cookie"].split(";", 1)[1]
+        assert set(serializer.loads(cookie.split(";")[0].split("=", 1)[1])) == {"csrf_token"}
+        assert int(answer.headers["Content-Length"]) == len(answer.data)
+        assert {k: v for k, v in _headers(answer).items()
+                if k not in ("set-cookie", "content-length")} == {
+            k: v for k, v in _headers(first).items() if k not in ("set-cookie", "content-length")}
+
+    # Each visitor signs in with its own token; another visitor's token is refused.
+    refused = visitors[0].post("/masuk", data={"email": buyer.email, "password":
+                                               DEFAULT_PASSWORD, "csrf_token": tokens[1]},
+                               csrf=False)
+    assert refused.status_code == 400
+    for visitor, token in zip(visitors[1:], tokens[1:], strict=True):
+        signed_in = visitor.post("/masuk", data={"email": buyer.email, "password":
+                                                 DEFAULT_PASSWORD, "csrf_token": token},
+                                 csrf=False)
+        assert signed_in.status_code == 303, signed_in.get_data(as_text=True)[:300]
+
+
+def test_a_login_page_with_a_query_a_cookie_or_a_permanent_session_goes_to_flask(
+        app, make_client, shop, flask_runs, monkeypatch):
+    make_client().get("/masuk")
+    for path in ("/masuk?next=/akun", "/masuk"):
+        visitor = make_client()
+        if path == "/masuk":
+            visitor.set_cookie(app.config["LANGUAGE_COOKIE_NAME"], "en")
+        flask_runs.clear()
+        answer = visitor.get(path)
+        assert flask_runs == [path] and answer.status_code == 200, path
+    # A session cookie that expires (a permanent session) cannot be made again without
+    # Flask: it is never kept.
+    layer = _layer(app)
+    name = app.config["SESSION_COOKIE_NAME"]
+    assert layer._form_cookie([f"{name}=x; HttpOnly; Path=/"], []) == (name, "; HttpOnly; Path=/")
+    assert layer._form_cookie([f"{name}=x; Expires=Wed, 06 Jan 2027 00:00:00 GMT"], []) is None
+    assert layer._form_cookie([f"{name}=x", "other=y"], []) is None
+    assert layer._form_cookie([f"{name}=x"], [("Content-Encoding", "gzip")]) is None
+
+
+def test_over_http_a_login_page_given_by_the_layer_signs_in(app, db, shop, flask_runs):
+    """Outside in: a live server, a browser that keeps its cookies and posts the form."""
+    from tests.live import LiveBrowser
+
+    email = make_user(email="pembeli-http@racik.test").email
+    db.session.commit()
+    db.session.close()
+    with serve(app) as base:
+        raw_request(base, "/masuk")  # Flask renders it once
+        flask_runs.clear()
+        browser = LiveBrowser(base)
+        page = browser.get("/masuk")
+        assert flask_runs == [] and page.headers["X-Racik-Cache"] == "hit"
+        assert int(page.headers["Content-Length"]) == len(page.body)
+        answer = browser.request("/masuk", method="POST", body=(
+            f"csrf_token={browser.page_token}&email={email}&password="
+            f"{DEFAULT_PASSWORD}").encode(), headers={
+            "Content-Type": "application/x-www-form-urlencoded"})
+        assert answer.status == 303, answer.text()[:300]
+        assert browser.get("/akun").status == 200

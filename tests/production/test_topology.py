@@ -126,6 +126,22 @@ def test_pages_are_gzipped_on_the_wire(topology):
     topology.figures["login_page_bytes"] = {"gzip": len(packed.body), "plain": len(plain.body)}
 
 
+def test_a_public_page_one_node_rendered_is_served_by_the_other_from_redis(topology):
+    """The processes of one deploy share their rendered pages through Redis (the render
+    generation is a digest of the code, not of the process): a search one node rendered
+    is a hit on the other node's workers. Straight to the nodes, no cookie."""
+    first, second = list(topology.web_ports)[:2]
+    path = f"/produk?q=topologi{time.time_ns()}"  # a search never asked before
+    rendered = raw_request(topology.node_url(first), path,
+                           headers={"X-Forwarded-Proto": "https"})
+    assert rendered.status == 200 and rendered.headers["X-Racik-Cache"] == "miss"
+    for _ in range(4):  # new connections: whichever worker of the other node answers
+        shared = raw_request(topology.node_url(second), path,
+                             headers={"X-Forwarded-Proto": "https"})
+        assert shared.status == 200 and shared.headers["X-Racik-Cache"] == "hit"
+        assert shared.body == rendered.body
+
+
 def test_a_checkout_its_payment_notification_its_invoice_and_its_emails(topology, shop):
     buyer = shop.buyer_emails[0]
     before = last_outbox_id(topology)
