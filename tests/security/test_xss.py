@@ -760,6 +760,7 @@ class MarkupScan(HTMLParser):
 
 def check_html(html: str, scene: Scene, where: str, *, email: bool = False,
                shows: bool = True) -> None:
+    where = f"{where} [payload {scene.payload[:80]!r}]"  # each failure names its payload
     raw = [v for v in scene.written if v and str(escape(v)) != v and v in html]
     assert not raw, f"{where}: stored value rendered unescaped: {raw[0][:120]!r}"
     if shows:
