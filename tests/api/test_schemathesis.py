@@ -87,9 +87,10 @@ def live(app) -> Iterator[dict]:
             world = _build_world()
             ids = {actor: db.session.scalars(select(User.id).where(User.email == email)).one()
                    for actor, email in world.emails.items()}
-        # One request at a time, as the fuzzer sends them: a thread per request (werkzeug
-        # closes every connection) cost ~2 ms of each request's ~6 in thread start and GIL
-        # hand-offs.
+        # One request at a time, as the fuzzer sends them: no thread started per request
+        # (werkzeug closes every connection). On an idle machine that saves little; on a
+        # busy one (a parallel run) the thread start and GIL hand-offs cost up to ~2 ms of
+        # a request's ~6.
         server = make_server("127.0.0.1", 0, app, threaded=False)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
