@@ -142,14 +142,12 @@ def _cached(key: str, compute: Callable[[], T], *, tags: Iterable[str],
         found = _entry_read(cache, key)
         if found is not None:
             _count("hits")
-            g.racik_cache = "hit"
             return found
         versions = _ensure_versions(tags)
     except Exception:  # a cache outage slows pages down, it never breaks them
         log.warning("cache: read of %s failed", key, exc_info=True)
         return compute(), None
     _count("misses")
-    g.setdefault("racik_cache", "miss")
     value = compute()
     try:
         entry_set(cache, key, value, versions=versions, timeout=timeout)
@@ -197,8 +195,8 @@ def page_entry(key: str, compute: Callable[[], T], *, tags: Iterable[str],
         return compute()
 
     value, versions = _cached(key, render, tags=tags, timeout=timeout)
-    # X-Racik-Cache tells whether the page came from the cache, whatever the entries read
-    # while rendering it (the storefront's sections) were.
+    # X-Racik-Cache: whether the page came from the cache (only a page entry says so; the
+    # data read while rendering it, the storefront's sections, does not).
     g.racik_cache = "miss" if computed else "hit"
     if versions is not None:
         g.racik_page_entry = (versions, timeout)

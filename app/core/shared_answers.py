@@ -172,27 +172,33 @@ class SharedAnswers:
             if close is not None:
                 close()
         kept = [(name, value) for name, value in headers if name.lower() not in _PER_REQUEST]
-        cookie: tuple[str, str] | None = None
+        entry: tuple | None
         if shared is not None:
             versions, timeout, endpoint = shared
-        elif form is not None:
-            token, endpoint = form
-            versions, timeout = {}, None  # as the form page's HTML (core.cache)
-            cookie = self._form_cookie(cookies, headers)
-            if cookie is None or token.encode() not in chunks:
-                return [chunks]
-            kept = [(name, value) for name, value in kept
-                    if name.lower() not in ("set-cookie", "content-length")]
+            entry = (kept, chunks, endpoint or "unmatched", None)
         else:
-            return [chunks]
-        # A form page is kept with the placeholder where this visitor's token is.
-        stored = chunks if cookie is None else chunks.replace(token.encode(), _TOKEN)
+            versions, timeout = {}, None  # as the form page's HTML (core.cache)
+            entry = self._form_entry(form, kept, chunks, cookies, headers)
+            if entry is None:
+                return [chunks]
         try:
-            entry_set(backend, key, (kept, stored, endpoint or "unmatched", cookie),
-                      versions=versions, timeout=timeout)
+            entry_set(backend, key, entry, versions=versions, timeout=timeout)
         except Exception:
             log.warning("shared answers: write failed", exc_info=True)
         return [chunks]
+
+    def _form_entry(self, form: tuple[str, str | None] | None, kept: list, chunks: bytes,
+                    cookies: list[str], headers: list) -> tuple | None:
+        """What is kept of a form page's answer: the body with the placeholder where this
+        visitor's token is, the headers but its cookie and length, and the cookie's name
+        and attributes; None when it cannot be made again without Flask."""
+        cookie = self._form_cookie(cookies, headers)
+        if form is None or cookie is None or form[0].encode() not in chunks:
+            return None
+        token, endpoint = form
+        kept = [(name, value) for name, value in kept
+                if name.lower() not in ("set-cookie", "content-length")]
+        return (kept, chunks.replace(token.encode(), _TOKEN), endpoint or "unmatched", cookie)
 
     def _form_cookie(self, cookies: list[str], headers: list) -> tuple[str, str] | None:
         """(name, attributes) of a form page's one session cookie, or None when the answer
