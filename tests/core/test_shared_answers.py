@@ -17,7 +17,7 @@ from flask import Flask
 from app.core.shared_answers import SharedAnswers
 from tests.conftest import log_in
 from tests.factories import DEFAULT_PASSWORD, make_category, make_product, make_user
-from tests.live import raw_request, serve
+from tests.live import csrf_token_of, raw_request, serve
 
 # Headers that differ between any two answers: the request's own id, and whether the data
 # cache had the page (the first answer renders it: "miss").
@@ -220,12 +220,6 @@ def test_the_answer_is_shared_through_redis(app, make_client, shop, flask_runs, 
 # --- form pages: the login page's answer, with each visitor's own token and session ------
 
 
-def _token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no csrf_token in the page"
-    return match.group(1)
-
-
 def test_a_first_visit_to_the_login_page_gets_its_own_token_without_flask(
         app, db, make_client, shop, flask_runs):
     """Flask renders the login page once; every later first visit gets the same page and
@@ -237,15 +231,15 @@ def test_a_first_visit_to_the_login_page_gets_its_own_token_without_flask(
     visitors = [make_client() for _ in range(3)]
     answers = [visitor.get("/masuk") for visitor in visitors]
     assert flask_runs == []
-    tokens = [_token(answer.get_data(as_text=True)) for answer in answers]
+    tokens = [csrf_token_of(answer.get_data(as_text=True)) for answer in answers]
     cookies = [answer.headers["Set-Cookie"] for answer in answers]
-    assert len({*tokens, _token(first.get_data(as_text=True))}) == 4
+    assert len({*tokens, csrf_token_of(first.get_data(as_text=True))}) == 4
     assert len({cookie.split(";")[0] for cookie in cookies}) == 3
     serializer = app.session_interface.get_signing_serializer(app)
     for answer, token in zip(answers, tokens, strict=True):
         assert answer.status_code == 200 and answer.headers["X-Racik-Cache"] == "hit"
         assert answer.get_data(as_text=True).replace(token, "T") == \
-            first.get_data(as_text=True).replace(_token(first.get_data(as_text=True)), "T")
+            first.get_data(as_text=True).replace(csrf_token_of(first.get_data(as_text=True)), "T")
         # The same headers as Flask's, the cookie's attributes included; only its value
         # and the length (a token's length varies) differ.
         cookie = answer.headers["Set-Cookie"]
