@@ -85,4 +85,8 @@ def test_buy_from_the_product_page_and_the_seller_processes_the_order(page: Page
     expect(page.locator(f"#order-{number}")).to_contain_text("Diproses")
     if page.js_enabled:  # type: ignore[attr-defined]
         expect(page).to_have_url(re.compile(r"/seller/pesanan$"))  # the row swapped in place
+    # The processing row holds the tracking-number form (its label visually hidden): on a
+    # phone the table scrolls inside its card, the page itself does not.
+    expect(page.locator(f"#order-{number} input[name=tracking_number]")).to_be_visible()
+    check_layout(page, "seller orders with an order being processed")
     check_console(page, "seller orders")
