@@ -788,36 +788,9 @@ def pdf_text(data: bytes, tmp_path: Path) -> str:
 # --- the test ---------------------------------------------------------------------------
 
 
-class TokenKeepingClient(CsrfClient):
-    """The suite's browser-like client, but it asks for a CSRF token only when its session
-    holds a new raw token (a fresh browser, a log-in): a signed token stays valid as long
-    as the session's raw token does (the app sets no time limit). Asking anew before every
-    POST was ~30 of the ~200 requests per payload (GET /masuk, then the home page when
-    logged in), an eighth of this test's time; the forms still carry a real token."""
-
-    _kept: tuple[str, str] | None = None  # (the session's raw token, the signed one)
-
-    def _raw_token(self) -> str | None:
-        app = self.application
-        cookie = self.get_cookie(app.config["SESSION_COOKIE_NAME"])
-        if cookie is None:
-            return None
-        data = app.session_interface.get_signing_serializer(app).loads(cookie.value)
-        return data.get(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
-
-    def csrf_token(self) -> str:
-        raw = self._raw_token()
-        if raw is None or self._kept is None or self._kept[0] != raw:
-            token = super().csrf_token()
-            raw = self._raw_token()
-            self._kept = (raw, token) if raw else None
-            return token
-        return self._kept[1]
-
-
 @pytest.mark.parametrize("payload", PAYLOADS, ids=[f"p{n:02d}" for n in range(len(PAYLOADS))])
 def test_stored_payload_renders_escaped_everywhere(app, db, tmp_path, payload):
-    app.test_client_class = TokenKeepingClient
+    app.test_client_class = CsrfClient
     clients = {who: app.test_client() for who in ("anonymous", "buyer", "seller", "admin",
                                                   "client")}
     scene = Scene(payload=payload)
