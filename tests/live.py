@@ -22,13 +22,24 @@ from werkzeug.serving import make_server
 
 from tests.factories import DEFAULT_PASSWORD
 
+# How often serve_forever looks for shutdown(): its default, 0.5 s, made every stop of a
+# test's server (the live app, a fake gateway, fake Telegram) wait up to half a second.
+POLL_INTERVAL = 0.02
+
+
+def serving_thread(server, name: str = "test-server") -> threading.Thread:
+    """A daemon thread running `server.serve_forever` that stops soon after shutdown()
+    (see POLL_INTERVAL); not started."""
+    return threading.Thread(target=server.serve_forever, args=(POLL_INTERVAL,), name=name,
+                            daemon=True)
+
 
 @contextmanager
 def serve(application) -> Iterator[str]:
     """Serve `application` over HTTP on a free port of 127.0.0.1; yields the base URL and
     stops the server (and its database connections) afterwards."""
     server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread = serving_thread(server, "live-server")
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

@@ -17,7 +17,6 @@ holds the operation's tag, e.g. `-k Produk`).
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -50,6 +49,7 @@ from tests.core.test_access_matrix import (  # noqa: E402
     STAFF,
     _build_world,
 )
+from tests.live import serving_thread  # noqa: E402
 
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "8"))
 ACTORS = (ANON, CUSTOMER, SELLER_A, CLIENT_A, STAFF, ADMIN)
@@ -92,7 +92,7 @@ def live(app) -> Iterator[dict]:
         # busy one (a parallel run) the thread start and GIL hand-offs cost up to ~2 ms of
         # a request's ~6.
         server = make_server("127.0.0.1", 0, app, threaded=False)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = serving_thread(server)
         thread.start()
         base = f"http://127.0.0.1:{server.server_port}"
         schema = schemathesis.openapi.from_url(f"{base}/api/v1/openapi.json")

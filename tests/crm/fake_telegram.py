@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.live import serving_thread
+
 
 @dataclass
 class Recorded:
@@ -63,7 +65,7 @@ class FakeTelegram:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = serving_thread(self.server)
 
     @staticmethod
     def _ok(method: str, body: dict[str, Any]) -> dict[str, Any]:

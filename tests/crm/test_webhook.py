@@ -4,7 +4,6 @@ real local HTTP server, raising (so RQ retries) when the receiver fails."""
 from __future__ import annotations
 
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -19,6 +18,7 @@ from app.crm.webhooks import (
     webhook_signature,
     webhook_verify,
 )
+from tests.live import serving_thread
 
 SECRET = "rahasia-bersama-untuk-bot-0123456789"
 
@@ -53,7 +53,7 @@ class Receiver:
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = serving_thread(self.server)
 
     def __enter__(self):
         self.thread.start()

@@ -6,12 +6,12 @@ import gzip
 import json
 import subprocess
 import sys
-import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.live import serving_thread
 from tests.ops.sentry_client import SECRETS
 from tests.ops.workers import ROOT
 
@@ -54,7 +54,7 @@ def _events(bodies: list[bytes]) -> list[dict]:
 def test_errors_reach_sentry_without_secrets(redis_url, tmp_path):
     _Ingest.received = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Ingest)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = serving_thread(server)
     thread.start()
     try:
         env = {"PATH": "/usr/bin:/bin", "REDIS_URL": redis_url,

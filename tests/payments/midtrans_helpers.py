@@ -5,14 +5,13 @@ thread on a free port) that the adapter reaches over real HTTP."""
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from app.payments.gateways.base import gross_amount_text, midtrans_signature
-from tests.live import RawResponse, raw_request
+from tests.live import RawResponse, raw_request, serving_thread
 
 SAMPLES = Path(__file__).parent / "midtrans_samples"
 # Our test server key (the signatures of the samples are recomputed with it).
@@ -106,7 +105,7 @@ class FakeMidtrans:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = serving_thread(self._server)
         self._thread.start()
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         return self

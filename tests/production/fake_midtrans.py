@@ -14,6 +14,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from app.payments.gateways.base import midtrans_signature
+from tests.live import serving_thread
 
 
 class FakeMidtrans:
@@ -67,8 +68,7 @@ class FakeMidtrans:
                 self._answer(200, fake.signed(transaction))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                       name="fake-midtrans")
+        self.thread = serving_thread(self.server, "fake-midtrans")
 
     @property
     def url(self) -> str:

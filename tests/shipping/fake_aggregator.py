@@ -18,10 +18,11 @@ makes it misbehave: "slow" (sleeps past the client's timeout), "garbage" (not JS
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.live import serving_thread
 
 PRICES = {("jne", "REG"): (11_000, "2-3"), ("jne", "YES"): (19_000, "1-1"),
           ("sicepat", "REG"): (10_500, "2-3"), ("sicepat", "BEST"): (17_000, "1"),
@@ -88,7 +89,7 @@ class FakeAggregator:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = serving_thread(self.server)
 
     def cost_answer(self, form: dict[str, str]) -> dict:
         kg = max(1, -(-int(form.get("weight") or 1) // 1000))
