@@ -18,7 +18,7 @@ from tests.factories import DEFAULT_PASSWORD as PASSWORD
 pytestmark = pytest.mark.e2e
 
 BIG_TAP = 48  # px: the board's buttons (gloved hands on a shop-floor tablet)
-POLL_SECONDS = 10  # the client's live block (routes/production.py TIMELINE_POLL_SECONDS)
+POLL_SECONDS = 3  # the client's live block on this server (10 s in production)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,8 @@ def production_server(tmp_path_factory) -> Iterator[tuple[str, object]]:
     root = tmp_path_factory.mktemp("e2e-production")
     application = create_app(TestConfig,
                              SQLALCHEMY_DATABASE_URI=f"sqlite:///{root / 'production.db'}",
-                             INSTANCE_PATH=str(root / "instance"), JOBS_MODE="sync")
+                             INSTANCE_PATH=str(root / "instance"), JOBS_MODE="sync",
+                             PRODUCTION_TIMELINE_POLL_SECONDS=POLL_SECONDS)
     with application.app_context():
         from flask_migrate import upgrade
 

@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 STAFF = (RoleName.STAFF, RoleName.ADMIN)
 BOARD_POLL_SECONDS = 20  # PRODUCTION_BOARD_POLL_SECONDS in the config overrides it (tests)
 QC_FAIL = QcResult.FAIL
-TIMELINE_POLL_SECONDS = 10
+TIMELINE_POLL_SECONDS = 10  # PRODUCTION_TIMELINE_POLL_SECONDS in the config overrides it (tests)
 
 
 @bp.context_processor
@@ -78,6 +78,10 @@ def _etag(version: object) -> str:
 
 def _board_poll_seconds() -> int:
     return int(current_app.config.get("PRODUCTION_BOARD_POLL_SECONDS", BOARD_POLL_SECONDS))
+
+
+def _timeline_poll_seconds() -> int:
+    return int(current_app.config.get("PRODUCTION_TIMELINE_POLL_SECONDS", TIMELINE_POLL_SECONDS))
 
 
 def _shown_stage(columns: list, wanted: str | None) -> str:
@@ -206,7 +210,7 @@ def _production_page(req: MaklonRequest, *, form: dict | None = None, http_statu
         form = _form_state(req, view="timeline")
     return render_page("maklon/production.html", None, http_status, req=req,
                        history=request_history(req), form=form if staff else None,
-                       poll_seconds=TIMELINE_POLL_SECONDS)
+                       poll_seconds=_timeline_poll_seconds())
 
 
 @bp.route("/maklon/<number>/produksi")
@@ -224,7 +228,7 @@ def production_status(number: str):
     return poll_answer(etag=_etag(timeline_version(req.id)), final=final,
                        render=lambda: render_template(
                            "maklon/_timeline.html", req=req, history=request_history(req),
-                           poll_seconds=TIMELINE_POLL_SECONDS))
+                           poll_seconds=_timeline_poll_seconds()))
 
 
 @bp.route("/maklon/<number>/produksi/foto/<int:stage_id>")
