@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import Response
+from flask import Response, current_app
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -34,7 +34,7 @@ STORE_NAMES = {"alfamart": "Alfamart", "indomaret": "Indomaret"}
 # REVIEW waits for an admin: it keeps polling, slowly.
 FINAL = (PayStatus.PAID, PayStatus.EXPIRED, PayStatus.CANCELLED, PayStatus.DENIED,
          PayStatus.REFUNDED)
-POLL_SECONDS = 5
+POLL_SECONDS = 5  # PAYMENT_POLL_SECONDS in the config overrides it (the browser tests)
 REVIEW_POLL_SECONDS = 60
 
 
@@ -185,7 +185,9 @@ class PayView:
 
     @property
     def poll_seconds(self) -> int:
-        return REVIEW_POLL_SECONDS if self.payment.status == PayStatus.REVIEW else POLL_SECONDS
+        if self.payment.status == PayStatus.REVIEW:
+            return REVIEW_POLL_SECONDS
+        return int(current_app.config.get("PAYMENT_POLL_SECONDS", POLL_SECONDS))
 
     @property
     def awaiting(self) -> bool:

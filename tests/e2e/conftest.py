@@ -27,6 +27,7 @@ from tests.live import serve
 # for headless tests. A new browser context costs a third of the full browser's CPU, a
 # page load two thirds: the browser tests' largest cost (issue 24).
 CHROMIUM = Path("/usr/lib/chromium/chromium-headless-shell")
+PAYMENT_POLL_SECONDS = 2  # the payment page's status block here (5 s in production)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -46,7 +47,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     are this session's own copy of the run's demo shop (tests/demo_copy.py)."""
     url, instance = demo_shop_copy(tmp_path_factory, "e2e")
     application = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url,
-                             INSTANCE_PATH=str(instance), JOBS_MODE="sync")
+                             INSTANCE_PATH=str(instance), JOBS_MODE="sync",
+                             PAYMENT_POLL_SECONDS=PAYMENT_POLL_SECONDS)
     with serve(application) as base_url:
         yield base_url
 

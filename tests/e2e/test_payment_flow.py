@@ -21,7 +21,7 @@ from tests.e2e.test_shopping_flow import log_in
 pytestmark = pytest.mark.e2e
 
 PRODUCT = "Sunscreen Gel SPF 50 PA++++"  # Toko Sehat Alami (seller@racik.test), 25 in stock
-POLL_WAIT_MS = 12_000  # one 5 s polling period, twice, and some slack
+POLL_WAIT_MS = 12_000  # a few of the live server's 2 s polling periods, and some slack
 
 
 def checkout_with(page: Page, method_label: str) -> str:
