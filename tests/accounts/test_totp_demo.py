@@ -1,39 +1,22 @@
 """The demo admin and staff use two-factor login with the documented demo secret, and
 `flask users totp-code` prints their current code (demo accounts only, never in production).
 
-The first test runs the whole `flask demo load` (twice); the `totp-code` tests need only the
-demo accounts, so they load just those (`demo_accounts_load`, demo_load's first step): the
-whole demo shop took a minute or more per test, the suite's slowest tests.
+That the whole `flask demo load` gives the demo admin and staff that secret is checked by
+tests/core/test_cli.py's demo-load test (one full load, twice, for both). The `totp-code`
+tests need only the demo accounts, so they load just those (`demo_accounts_load`,
+demo_load's first step): the whole demo shop took a minute or more per test.
 """
 
 from __future__ import annotations
 
 import pyotp
-from sqlalchemy import select
 
-from app.accounts.models import User
-from app.accounts.totp import secret_decrypt
 from app.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, demo_accounts_load
-
-
-def _load(app) -> None:
-    result = app.test_cli_runner().invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
 
 
 def _load_accounts(db) -> None:
     demo_accounts_load()
     db.session.commit()
-
-
-def test_demo_admin_and_staff_have_2fa_with_the_demo_secret(app, db):
-    _load(app)
-    _load(app)  # idempotent
-    users = {u.email: u for u in db.session.scalars(select(User))}
-    for email in ("admin@racik.test", "staff@racik.test"):
-        assert users[email].totp_enabled_at is not None
-        assert secret_decrypt(users[email].totp_secret) == DEMO_TOTP_SECRET
-    assert users["buyer@racik.test"].totp_enabled_at is None
 
 
 def test_totp_code_prints_the_demo_code_and_it_logs_in(app, client, db):

@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Store, User
 from app.accounts.services import user_by_email
-from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from app.accounts.totp import secret_decrypt
+from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_TOTP_SECRET
 from tests.conftest import log_in
 from tests.factories import make_user
 
@@ -38,7 +39,8 @@ def test_create_admin_refuses_a_weak_password(app, db, monkeypatch):
     assert db.session.scalar(select(func.count(User.id))) == 0
 
 
-def test_demo_load_is_idempotent_and_every_demo_login_works(app, make_client, db):
+def test_demo_load_is_idempotent_every_login_works_and_admin_staff_have_2fa(app, make_client,
+                                                                          db):
     from app.catalog.demo import DEMO_RESELLER, DEMO_SELLERS, DEMO_SHOPPERS
     from app.catalog.models import Category, Product, ProductImage
     from app.core.storage import storage_backend
@@ -77,6 +79,13 @@ def test_demo_load_is_idempotent_and_every_demo_login_works(app, make_client, db
         user = db.session.scalars(select(User).where(User.email == account.email)).one()
         assert user.role_names == set(account.roles)
         log_in(make_client(), account.email, DEMO_PASSWORD)
+    # The demo admin and staff use two-factor login with the documented demo secret (the
+    # `totp-code` command's tests are in tests/accounts/test_totp_demo.py); the others not.
+    users = {u.email: u for u in db.session.scalars(select(User))}
+    for email in ("admin@racik.test", "staff@racik.test"):
+        assert users[email].totp_enabled_at is not None
+        assert secret_decrypt(users[email].totp_secret) == DEMO_TOTP_SECRET
+    assert users["buyer@racik.test"].totp_enabled_at is None
 
 
 def test_demo_data_is_never_created_in_production(app, db, monkeypatch):
