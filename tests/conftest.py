@@ -34,6 +34,7 @@ from app import create_app, normalize_database_url
 from app.config import TestConfig
 from app.extensions import db as _db
 from app.extensions import limiter
+from tests.demo_copy import demo_shop_prebuild
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.live import serve
 
@@ -107,6 +108,18 @@ def _worker_database(url: str) -> str:
     finally:
         server.dispose()
     return suite.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_shop_prebuilt(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[None]:
+    """When this run holds browser tests, one of its processes (the first xdist worker)
+    starts building the demo shop they share in the background (tests/demo_copy.py)."""
+    wanted = xdist_worker() in ("", "gw0") and any(
+        item.get_closest_marker("e2e") for item in request.session.items)
+    builder = demo_shop_prebuild(tmp_path_factory) if wanted else None
+    yield
+    if builder is not None:
+        builder.wait()
 
 
 @pytest.fixture(scope="session")
