@@ -10,7 +10,8 @@ BACKUP_REMOTE is a remote path, e.g. `offsite:racik-backups`.
   is stored on the record (flushed) and shown on /admin/cadangan and the dashboard; a
   failure is logged as an error, never swallowed, and never touches the local archive.
 - `offsite_rotate()`: the remote under the same 7/4/12 rule as the local archives
-  (`backups_to_keep` over the copied records); only files the records name are deleted.
+  (`backups_to_keep` over the copied records); only files the records name are deleted,
+  all in one `rclone delete --files-from-raw`.
 - `offsite_fetch(filename)`: the archive back from the remote into BACKUP_DIR, its
   SHA-256 compared with the record when there is one (`flask backup restore
   --from-remote`, which then verifies and restores as usual).
@@ -24,6 +25,7 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -144,16 +146,24 @@ def offsite_rotate(now=None) -> dict[str, Any]:
     keep = backups_to_keep([record.created_at for record in records], now,
                            daily=daily, weekly=weekly, monthly=monthly)
     present = remote_listing()
-    removed = []
-    for record in records:
-        if record.created_at in keep:
-            continue
-        if record.filename in present:
-            _rclone("deletefile", _remote_path(record.filename))
+    gone = [record for record in records if record.created_at not in keep]
+    _remote_delete([record.filename for record in gone if record.filename in present])
+    for record in gone:
         record.offsite_removed_at = now
-        removed.append(record.filename)
     db.session.flush()
-    return {"kept": len(records) - len(removed), "removed": removed}
+    return {"kept": len(records) - len(gone), "removed": [record.filename for record in gone]}
+
+
+def _remote_delete(filenames: list[str]) -> None:
+    """Delete these files of the remote folder in one `rclone delete --files-from-raw`:
+    one connection to the remote, not one rclone run (and SFTP or S3 login) per file.
+    Only the listed names go; the folder's other files stay."""
+    if not filenames:
+        return
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as listing:
+        listing.write("".join(f"{name}\n" for name in filenames))
+        listing.flush()
+        _rclone("delete", _remote_dir(), "--files-from-raw", listing.name)
 
 
 def offsite_fetch(filename: str) -> Path:

@@ -190,6 +190,10 @@ def test_an_unreachable_remote_is_logged_shown_and_keeps_the_local_archive(
     monkeypatch.setitem(app.config, "RCLONE_CONFIG", str(config))
     monkeypatch.setitem(app.config, "BACKUP_REMOTE", "down:racik")
     monkeypatch.setitem(app.config, "RCLONE_TIMEOUT", 60)
+    # rclone reads its flags from the environment too: one try instead of its default
+    # 3 x 10 (11 s of refused connections); the failure it ends with is the same.
+    monkeypatch.setenv("RCLONE_RETRIES", "1")
+    monkeypatch.setenv("RCLONE_LOW_LEVEL_RETRIES", "1")
     record = _verified_backup(db)
     with caplog.at_level(logging.ERROR, logger="app.backups.offsite"):
         assert not offsite_copy(record)
@@ -217,7 +221,11 @@ def test_an_unknown_remote_name_fails_with_rclones_message(app, db, local_remote
 # --- rotation -----------------------------------------------------------------------------
 
 
-def test_the_remote_keeps_the_same_7_4_12_rotation_and_local_files_stay(db, local_remote):
+@pytest.mark.parametrize("remote", ["local_remote", "sftp_remote"])
+def test_the_remote_keeps_the_same_7_4_12_rotation_and_local_files_stay(request, db, remote):
+    """The copies the rotation drops go in one rclone run, on a local remote and over SFTP;
+    a file of the folder that no record names stays."""
+    local_remote = request.getfixturevalue(remote)
     now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
     local_remote.mkdir(parents=True)
     names = []
