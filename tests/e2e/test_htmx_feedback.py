@@ -91,6 +91,14 @@ def _fails_then_retries(page: Page, *, url: str, button, kind: str) -> None:
     """Press `button` with `url` failing once; check busy state, message, retry."""
     handler = FailOnce(kind)
     page.route(url, handler)
+    # This test is about htmx's failure feedback, not about htmx arriving on intent: the
+    # user reaches for the button and htmx is there, wired up, before the press (on a
+    # loaded machine a press before that could become the form's plain POST, which the
+    # route held as a navigation that never finished).
+    button.hover()
+    page.wait_for_function(
+        "() => window.htmx && [...document.querySelectorAll('[hx-get], [hx-post]')]"
+        ".every(e => (e['htmx-internal-data'] || {}).initHash)")
     button.click()
     expect(button).to_have_attribute("aria-busy", "true")
     expect(button).to_be_disabled()
