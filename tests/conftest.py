@@ -27,11 +27,11 @@ from pathlib import Path
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, text
 
 from app import create_app, normalize_database_url
 from app.config import TestConfig
+from app.core.cache import csrf_form_token
 from app.extensions import db as _db
 from app.extensions import limiter
 from tests.demo_copy import demo_shop_prebuild
@@ -254,10 +254,10 @@ class CsrfClient(FlaskClient):
 
     def csrf_token(self) -> str:
         """The form token a page of this browser's session would carry. When the session
-        already holds its raw CSRF token it is signed here as Flask-WTF signs it (same key,
-        salt and format; the app sets no time limit), which saves a page fetch before
-        every POST (~a third of the suite's requests); otherwise a page is fetched, which
-        gives the session its token."""
+        already holds its raw CSRF token it is signed here as Flask-WTF signs it
+        (`core.cache.csrf_form_token`; the app sets no time limit), which saves a page
+        fetch before every POST (~a third of the suite's requests); otherwise a page is
+        fetched, which gives the session its token."""
         signed = self._token_of_session()
         if signed is not None:
             return signed
@@ -276,10 +276,7 @@ class CsrfClient(FlaskClient):
             return None
         data = app.session_interface.get_signing_serializer(app).loads(cookie.value)
         raw = data.get(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
-        if not raw:
-            return None
-        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
-        return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
+        return csrf_form_token(app, raw) if raw else None
 
     def _isolated_open(self, *args, **kwargs):
         outer = has_app_context()

@@ -384,13 +384,17 @@ def anonymous_form_page(render: Callable[[], str]) -> str:
 
 def csrf_seed_and_token(app: Flask) -> tuple[str, str]:
     """A new session CSRF seed and its signed form token, as Flask-WTF's `generate_csrf`
-    makes them for a session without one (the same salt, key and format, so Flask-WTF
-    validates the token against the seed), for an answer given without Flask."""
-    config = app.config
-    secret: str | bytes = config.get("WTF_CSRF_SECRET_KEY") or app.secret_key or ""
+    makes them for a session without one, for an answer given without Flask."""
+    seed = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - Flask-WTF's own seed
+    return seed, csrf_form_token(app, seed)
+
+
+def csrf_form_token(app: Flask, seed: str) -> str:
+    """The form token Flask-WTF's `generate_csrf` signs for a session's CSRF `seed` (the
+    same salt, key and format, so Flask-WTF validates it against the seed)."""
+    secret: str | bytes = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key or ""
     made = app.extensions.get("racik_csrf_serializer")
     if made is None or made[0] != secret:
         made = (secret, URLSafeTimedSerializer(secret, salt="wtf-csrf-token"))
         app.extensions["racik_csrf_serializer"] = made
-    seed = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - Flask-WTF's own seed
-    return seed, made[1].dumps(seed)
+    return made[1].dumps(seed)
