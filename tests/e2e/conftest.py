@@ -167,16 +167,23 @@ def check_console(page: Page, where: str) -> None:
 
 
 
-def htmx_settled(page: Page) -> None:
+# htmx has finished swapping and settling, and has wired up (hx-* attributes processed)
+# every hx element: htmx marks one it has wired up with `initHash` in its internal data.
+_HTMX_WIRED = ("!document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')"
+               " && [...document.querySelectorAll('[hx-get], [hx-post]')].every("
+               "e => (e['htmx-internal-data'] || {}).initHash)")
+
+
+def htmx_settled(page: Page, *, loaded: bool = False) -> None:
     """Wait until htmx has finished swapping and settling: content swapped in is only wired
     up (hx-* attributes processed) after the settle delay, and a click on it before that is
-    a plain link click (a full page load)."""
+    a plain link click (a full page load). A page that gets htmx on intent (app.js
+    data-htmx-on-intent) is settled while htmx is not there yet (app.js holds a click made
+    before it arrives), unless `loaded`: then htmx itself must be there too."""
     if page.js_enabled:  # type: ignore[attr-defined]
-        # htmx marks an element it has wired up with `initHash` in its internal data.
-        # A page that gets htmx on intent (app.js data-htmx-on-intent) is settled while
-        # htmx is not there yet: app.js holds a click made before it arrives.
-        page.wait_for_function(
-            "() => (!window.htmx && document.querySelector('script[data-htmx-on-intent]'))"
-            " || !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')"
-            " && [...document.querySelectorAll('[hx-get], [hx-post]')].every("
-            "e => (e['htmx-internal-data'] || {}).initHash)")
+        if loaded:
+            page.wait_for_function(f"() => window.htmx && {_HTMX_WIRED}")
+        else:
+            page.wait_for_function(
+                "() => (!window.htmx && document.querySelector('script[data-htmx-on-intent]'))"
+                f" || {_HTMX_WIRED}")

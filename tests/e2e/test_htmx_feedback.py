@@ -96,9 +96,7 @@ def _fails_then_retries(page: Page, *, url: str, button, kind: str) -> None:
     # loaded machine a press before that could become the form's plain POST, which the
     # route held as a navigation that never finished).
     button.hover()
-    page.wait_for_function(
-        "() => window.htmx && [...document.querySelectorAll('[hx-get], [hx-post]')]"
-        ".every(e => (e['htmx-internal-data'] || {}).initHash)")
+    htmx_settled(page, loaded=True)
     button.click()
     expect(button).to_have_attribute("aria-busy", "true")
     expect(button).to_be_disabled()
