@@ -29,9 +29,10 @@ from app.config import TestConfig
 
 
 def _template_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's one demo-shop template folder (in the base temporary folder that the
+    pytest-xdist workers share: a worker's base is <run's base>/popen-gwN)."""
     base = tmp_path_factory.getbasetemp()
-    # An xdist worker's base is <run's base>/popen-gwN: the run's base is shared.
-    return base.parent if base.name.startswith("popen-") else base
+    return (base.parent if base.name.startswith("popen-") else base) / "demo-shop-template"
 
 
 def _build(root: Path) -> None:
@@ -67,7 +68,7 @@ def demo_shop_prebuild(tmp_path_factory: pytest.TempPathFactory) -> subprocess.P
     """Start building the run's demo shop in a subprocess (`python -m tests.demo_copy
     ROOT`); the caller waits for it at the end of the run. Should it fail, the first
     `demo_shop_copy` builds it (and shows the error)."""
-    root = _template_root(tmp_path_factory) / "demo-shop-template"
+    root = _template_root(tmp_path_factory)
     root.mkdir(exist_ok=True)
     with open(root / "prebuild.log", "w") as log:
         return subprocess.Popen([sys.executable, "-m", "tests.demo_copy", str(root)],
@@ -77,7 +78,7 @@ def demo_shop_prebuild(tmp_path_factory: pytest.TempPathFactory) -> subprocess.P
 
 def demo_shop_copy(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[str, Path]:
     """A private copy of the migrated demo shop: (SQLite URL, instance folder)."""
-    root = _template_root(tmp_path_factory) / "demo-shop-template"
+    root = _template_root(tmp_path_factory)
     _built(root)
     target = tmp_path_factory.mktemp(name)
     shutil.copytree(root / "instance", target / "instance")
